@@ -1,0 +1,108 @@
+/**
+ * Ajv validators for the four endpoints, compiled once from schemas/*.json. A payload either
+ * passes whole, passes with some list items quarantined (each bad item is dropped and reported;
+ * the rest is kept), or fails whole when the problem is outside any item.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { PayloadError, type PayloadProblem } from '../errors.js';
+import { SCHEMAS_DIR } from '../paths.js';
+import { ENDPOINTS, LABELS, type Label, type PayloadByLabel } from './endpoints.js';
+
+/** A list item dropped from a payload because it broke the schema. */
+export interface QuarantinedItem {
+  /** JSON pointer of the item, e.g. `/events/3`. */
+  readonly pointer: string;
+  /** The item's uuid or carNumber when it has a readable one, to find it upstream. */
+  readonly id: string | undefined;
+  readonly problems: readonly PayloadProblem[];
+}
+
+export interface ValidatedPayload<L extends Label> {
+  readonly payload: PayloadByLabel[L];
+  /** Empty when the payload passed whole: only then may its absences soft-delete rows. */
+  readonly quarantined: readonly QuarantinedItem[];
+}
+
+let compiled: { readonly [L in Label]: ValidateFunction } | undefined;
+
+function validators(): { readonly [L in Label]: ValidateFunction } {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    const entries = LABELS.map((label) => {
+      const schema: unknown = JSON.parse(readFileSync(path.join(SCHEMAS_DIR, `${label}.json`), 'utf8'));
+      return [label, ajv.compile(schema as object)] as const;
+    });
+    compiled = Object.fromEntries(entries) as { [L in Label]: ValidateFunction };
+  }
+  return compiled;
+}
+
+/** Throws PayloadError when the payload cannot be used at all. */
+export function validatePayload<L extends Label>(label: L, data: unknown): ValidatedPayload<L> {
+  const validate = validators()[label];
+  if (validate(data)) return { payload: data as PayloadByLabel[L], quarantined: [] };
+
+  const problems = toProblems(validate.errors ?? []);
+  const badItems = groupByItem(problems, ENDPOINTS[label].itemLists);
+  if (!badItems) throw new PayloadError('schema mismatch', problems);
+
+  const kept = withoutItems(data, badItems);
+  if (!validate(kept)) throw new PayloadError('schema mismatch', toProblems(validate.errors ?? []));
+  const quarantined = [...badItems].map(([pointer, itemProblems]) => ({
+    pointer,
+    id: readableId(itemAt(data, pointer)),
+    problems: itemProblems,
+  }));
+  return { payload: kept as PayloadByLabel[L], quarantined };
+}
+
+function toProblems(errors: readonly ErrorObject[]): PayloadProblem[] {
+  return errors.map((e) => ({ instancePath: e.instancePath, message: e.message ?? e.keyword }));
+}
+
+/**
+ * Maps each problem to the list item it lies in (`/events/3`), or returns undefined when any
+ * problem lies outside every item: then the payload as a whole is broken.
+ */
+function groupByItem(problems: readonly PayloadProblem[], lists: readonly string[]): Map<string, PayloadProblem[]> | undefined {
+  const byItem = new Map<string, PayloadProblem[]>();
+  for (const problem of problems) {
+    const item = lists
+      .map((list) => new RegExp(`^${list}/\\d+(?=/|$)`).exec(problem.instancePath)?.[0])
+      .find((match) => match !== undefined);
+    if (!item) return undefined;
+    byItem.set(item, [...(byItem.get(item) ?? []), problem]);
+  }
+  return byItem;
+}
+
+/** A copy of the payload with the given items removed from their lists. */
+function withoutItems(data: unknown, items: Map<string, unknown>): unknown {
+  const dropped = new Map<string, Set<number>>();
+  for (const pointer of items.keys()) {
+    const cut = pointer.lastIndexOf('/');
+    const list = pointer.slice(0, cut);
+    dropped.set(list, (dropped.get(list) ?? new Set()).add(Number(pointer.slice(cut + 1))));
+  }
+  const filter = (list: unknown, drop: Set<number>) => (list as unknown[]).filter((_, i) => !drop.has(i));
+  if (Array.isArray(data)) return filter(data, dropped.get('') ?? new Set());
+  const copy: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  for (const [list, drop] of dropped) copy[list.slice(1)] = filter(copy[list.slice(1)], drop);
+  return copy;
+}
+
+function itemAt(data: unknown, pointer: string): unknown {
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), data);
+}
+
+function readableId(item: unknown): string | undefined {
+  if (!item || typeof item !== 'object') return undefined;
+  const { uuid, carNumber } = item as Record<string, unknown>;
+  const id = typeof uuid === 'string' ? uuid : typeof carNumber === 'string' ? `car ${carNumber}` : undefined;
+  return id?.slice(0, 80);
+}

@@ -1,0 +1,204 @@
+/**
+ * Every flag and environment variable, validated once into a frozen config before any request or
+ * query. No other module reads process.env. Precedence: flag, then environment variable, then the
+ * default in DEFAULTS. A bad value is a UserError naming the flag and the value.
+ */
+import path from 'node:path';
+import { UserError } from './errors.js';
+import type { LogFormat, LogLevel } from './log.js';
+
+export const CACHE_MODES = ['prefer', 'refresh', 'only'] as const;
+export type CacheMode = (typeof CACHE_MODES)[number];
+
+/** Where rows go: the embedded PGlite data dir, or a PostgreSQL server. */
+export type DbTarget =
+  | { readonly kind: 'embedded'; readonly dir: string }
+  | { readonly kind: 'postgres'; readonly url: string };
+
+export const DEFAULTS = {
+  baseUrl: 'https://api.motorsportstats.com',
+  storage: './storage',
+  concurrency: 4,
+  maxRpm: 120,
+  cache: 'prefer' as CacheMode,
+  maxAge: '24h',
+  maxRetries: 5,
+  requestTimeoutSecs: 30,
+  maxBodyBytes: 20 * 1024 * 1024,
+} as const;
+
+/** Environment variables, by the option they set. */
+export const ENV_VARS = {
+  baseUrl: 'MSC_BASE_URL',
+  db: 'DATABASE_URL',
+  storage: 'CRAWLEE_STORAGE_DIR',
+  series: 'MSC_SERIES',
+  fromYear: 'MSC_FROM_YEAR',
+  toYear: 'MSC_TO_YEAR',
+  concurrency: 'MSC_CONCURRENCY',
+  maxRpm: 'MSC_MAX_RPM',
+  maxRequests: 'MSC_MAX_REQUESTS',
+  cache: 'MSC_CACHE',
+  maxAge: 'MSC_MAX_AGE',
+  logFormat: 'MSC_LOG_FORMAT',
+} as const;
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface CommonConfig {
+  readonly storageDir: string;
+  readonly db: DbTarget;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+}
+
+/** Which part of the tree to walk. Empty `series` means every series. */
+export interface CrawlScope {
+  readonly series: readonly string[];
+  readonly fromYear: number | undefined;
+  readonly toYear: number | undefined;
+}
+
+export interface CrawlConfig extends CommonConfig {
+  readonly baseUrl: string;
+  readonly scope: CrawlScope;
+  /** Requests in flight to the API at once; cache hits are not counted. */
+  readonly concurrency: number;
+  /** Network requests per minute; Infinity when lifted. */
+  readonly maxRpm: number;
+  readonly maxRequests: number | undefined;
+  readonly cache: CacheMode;
+  readonly maxAgeMs: number;
+  readonly fresh: boolean;
+  readonly retryFailed: boolean;
+  readonly maxRetries: number;
+  readonly requestTimeoutSecs: number;
+  readonly maxBodyBytes: number;
+}
+
+/** Raw option values as yargs hands them over (undefined when not given on the command line). */
+export interface RawOptions {
+  readonly storage?: string;
+  readonly db?: string;
+  readonly logFormat?: string;
+  readonly quiet?: boolean;
+  readonly verbose?: boolean;
+  readonly baseUrl?: string;
+  readonly series?: readonly (string | number)[];
+  readonly fromYear?: number;
+  readonly toYear?: number;
+  readonly concurrency?: number;
+  readonly maxRpm?: number;
+  readonly maxRequests?: number;
+  readonly cache?: string;
+  readonly maxAge?: string;
+  readonly fresh?: boolean;
+  readonly retryFailed?: boolean;
+}
+
+export function resolveCommonConfig(raw: RawOptions, env: Env): CommonConfig {
+  const storageDir = path.resolve(raw.storage ?? env[ENV_VARS.storage] ?? DEFAULTS.storage);
+  const logFormat = oneOf('--log-format', raw.logFormat ?? env[ENV_VARS.logFormat] ?? 'text', ['text', 'json'] as const);
+  if (raw.quiet && raw.verbose) throw new UserError('--quiet and --verbose cannot be used together');
+  return Object.freeze({
+    storageDir,
+    db: resolveDbTarget(raw.db ?? env[ENV_VARS.db], storageDir),
+    logLevel: raw.quiet ? 'warn' : raw.verbose ? 'debug' : 'info',
+    logFormat,
+  });
+}
+
+export function resolveCrawlConfig(raw: RawOptions, env: Env): CrawlConfig {
+  const common = resolveCommonConfig(raw, env);
+  const fromYear = optionalInt('--from-year', raw.fromYear ?? env[ENV_VARS.fromYear], 1800, 3000);
+  const toYear = optionalInt('--to-year', raw.toYear ?? env[ENV_VARS.toYear], 1800, 3000);
+  if (fromYear !== undefined && toYear !== undefined && fromYear > toYear) {
+    throw new UserError(`--from-year ${fromYear} is after --to-year ${toYear}`);
+  }
+  const maxRpm = optionalInt('--max-rpm', raw.maxRpm ?? env[ENV_VARS.maxRpm], 1, Number.MAX_SAFE_INTEGER) ?? DEFAULTS.maxRpm;
+  const seriesFromEnv = env[ENV_VARS.series]?.split(',').map((s) => s.trim()).filter(Boolean);
+  return Object.freeze({
+    ...common,
+    baseUrl: resolveBaseUrl(raw.baseUrl ?? env[ENV_VARS.baseUrl] ?? DEFAULTS.baseUrl),
+    scope: Object.freeze({
+      series: Object.freeze((raw.series?.length ? raw.series.map(String) : seriesFromEnv ?? []).map((s) => s.trim())),
+      fromYear,
+      toYear,
+    }),
+    concurrency: optionalInt('--concurrency', raw.concurrency ?? env[ENV_VARS.concurrency], 1, 1000) ?? DEFAULTS.concurrency,
+    // A limit of 10,000/min or more is as good as none on one machine: treat it as lifted.
+    maxRpm: maxRpm >= 10_000 ? Infinity : maxRpm,
+    maxRequests: optionalInt('--max-requests', raw.maxRequests ?? env[ENV_VARS.maxRequests], 1, Number.MAX_SAFE_INTEGER),
+    cache: oneOf('--cache', raw.cache ?? env[ENV_VARS.cache] ?? DEFAULTS.cache, CACHE_MODES),
+    maxAgeMs: parseDuration('--max-age', raw.maxAge ?? env[ENV_VARS.maxAge] ?? DEFAULTS.maxAge),
+    fresh: raw.fresh ?? false,
+    retryFailed: raw.retryFailed ?? false,
+    maxRetries: DEFAULTS.maxRetries,
+    requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
+    maxBodyBytes: DEFAULTS.maxBodyBytes,
+  });
+}
+
+/** `postgres://…` → that server; anything else that is not a URL → an embedded data dir. */
+export function resolveDbTarget(value: string | undefined, storageDir: string): DbTarget {
+  if (value === undefined || value === '') return { kind: 'embedded', dir: path.join(storageDir, 'db') };
+  if (/^postgres(ql)?:\/\//i.test(value)) {
+    try {
+      new URL(value);
+    } catch {
+      throw new UserError(`--db: malformed PostgreSQL URL ${redactUrl(value)}`);
+    }
+    return { kind: 'postgres', url: value };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    throw new UserError(`--db: ${redactUrl(value)} is neither a postgres:// URL nor a directory for the embedded database`);
+  }
+  return { kind: 'embedded', dir: path.resolve(value) };
+}
+
+/** A URL for messages: the password replaced by ***. */
+export function redactUrl(value: string): string {
+  return value.replace(/(\/\/[^:/@]+:)[^@/]*@/, '$1***@');
+}
+
+export function describeDb(target: DbTarget): string {
+  return target.kind === 'embedded' ? `embedded PostgreSQL at ${target.dir}` : redactUrl(target.url);
+}
+
+function resolveBaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UserError(`--base-url: malformed URL "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UserError(`--base-url: "${value}" must be an http:// or https:// URL`);
+  }
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+function oneOf<const T extends readonly string[]>(flag: string, value: string, allowed: T): T[number] {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UserError(`${flag}: "${value}" is not one of ${allowed.join(', ')}`);
+  }
+  return value as T[number];
+}
+
+function optionalInt(flag: string, value: number | string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UserError(`${flag}: "${value}" is not a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "30m", "24h", "7d", or a bare number of seconds. */
+export function parseDuration(flag: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(value.trim());
+  if (!match) throw new UserError(`${flag}: "${value}" is not a duration like 90s, 30m, 24h or 7d`);
+  return Number(match[1]) * UNIT_MS[match[2] || 's']!;
+}

@@ -1,0 +1,24 @@
+/**
+ * Runs the migrations in migrations/. The list is static (imported, not globbed) so the same code
+ * works from src/ under tsx and vitest and from dist/ once built, whatever the file extension.
+ */
+import type { Knex } from 'knex';
+import * as initial from '../../migrations/20261121000001_initial.js';
+
+type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
+
+const MIGRATIONS: Record<string, Migration> = {
+  '20261121000001_initial': initial,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => MIGRATIONS[name]!,
+};
+
+/** Applies pending migrations; returns the names applied. */
+export async function migrateLatest(db: Knex): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
