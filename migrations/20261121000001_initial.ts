@@ -49,7 +49,8 @@ export async function up(knex: Knex): Promise<void> {
   });
   await knex.schema.createTable('venues', (t) => {
     t.uuid('uuid').primary();
-    t.text('name'); t.text('short_name'); t.text('short_code'); t.text('picture');
+    // The venue's picture is its circuit layout of one season: it lives on events (venue_picture).
+    t.text('name'); t.text('short_name'); t.text('short_code');
     bookkeeping(t, knex);
   });
   await knex.schema.createTable('countries', (t) => {
@@ -63,6 +64,7 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid('venue_uuid').notNullable().references('uuid').inTable('venues');
     t.uuid('country_uuid').notNullable().references('uuid').inTable('countries');
     t.text('name'); t.text('short_name'); t.text('short_code'); t.text('status');
+    t.text('venue_picture');
     t.date('start_date'); t.timestamp('start_time_utc', { useTz: true });
     t.date('end_date'); t.timestamp('end_time_utc', { useTz: true });
     bookkeeping(t, knex);

@@ -23,6 +23,7 @@ export const DEFAULTS = {
   cache: 'prefer' as CacheMode,
   maxAge: '24h',
   maxRetries: 5,
+  retryBaseMs: 1000,
   requestTimeoutSecs: 30,
   maxBodyBytes: 20 * 1024 * 1024,
 } as const;
@@ -72,6 +73,8 @@ export interface CrawlConfig extends CommonConfig {
   readonly fresh: boolean;
   readonly retryFailed: boolean;
   readonly maxRetries: number;
+  /** First retry's backoff; doubles per attempt, with jitter. */
+  readonly retryBaseMs: number;
   readonly requestTimeoutSecs: number;
   readonly maxBodyBytes: number;
 }
@@ -134,6 +137,7 @@ export function resolveCrawlConfig(raw: RawOptions, env: Env): CrawlConfig {
     fresh: raw.fresh ?? false,
     retryFailed: raw.retryFailed ?? false,
     maxRetries: DEFAULTS.maxRetries,
+    retryBaseMs: DEFAULTS.retryBaseMs,
     requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
     maxBodyBytes: DEFAULTS.maxBodyBytes,
   });

@@ -12,11 +12,12 @@ export type SqlType = 'uuid' | 'text' | 'integer' | 'double precision' | 'boolea
 
 export interface SeriesRow { uuid: string; name: string | null; short_name: string | null; short_code: string | null; category: string | null }
 export interface SeasonRow { uuid: string; series_uuid: string; name: string | null; year: number | null; end_year: number | null; status: string | null }
-export interface VenueRow { uuid: string; name: string | null; short_name: string | null; short_code: string | null; picture: string | null }
+/** A venue's picture is the circuit layout of one season, so it is stored per event (venue_picture). */
+export interface VenueRow { uuid: string; name: string | null; short_name: string | null; short_code: string | null }
 export interface CountryRow { uuid: string; name: string | null; picture: string | null }
 export interface EventRow {
   uuid: string; season_uuid: string; venue_uuid: string; country_uuid: string;
-  name: string | null; short_name: string | null; short_code: string | null; status: string | null;
+  name: string | null; short_name: string | null; short_code: string | null; status: string | null; venue_picture: string | null;
   start_date: string | null; start_time_utc: string | null; end_date: string | null; end_time_utc: string | null;
 }
 export interface SessionRow {
@@ -83,13 +84,13 @@ export const TABLES: { readonly [T in TableName]: TableSpec<T> } = {
     name: 'seasons', key: ['uuid'],
     columns: { uuid: 'uuid', series_uuid: 'uuid', name: 'text', year: 'integer', end_year: 'integer', status: 'text' },
   }),
-  venues: spec({ name: 'venues', key: ['uuid'], columns: { uuid: 'uuid', name: 'text', short_name: 'text', short_code: 'text', picture: 'text' } }),
+  venues: spec({ name: 'venues', key: ['uuid'], columns: { uuid: 'uuid', name: 'text', short_name: 'text', short_code: 'text' } }),
   countries: spec({ name: 'countries', key: ['uuid'], columns: { uuid: 'uuid', name: 'text', picture: 'text' } }),
   events: spec({
     name: 'events', key: ['uuid'],
     columns: {
       uuid: 'uuid', season_uuid: 'uuid', venue_uuid: 'uuid', country_uuid: 'uuid',
-      name: 'text', short_name: 'text', short_code: 'text', status: 'text',
+      name: 'text', short_name: 'text', short_code: 'text', status: 'text', venue_picture: 'text',
       start_date: 'date', start_time_utc: 'timestamptz', end_date: 'date', end_time_utc: 'timestamptz',
     },
   }),

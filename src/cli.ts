@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+/**
+ * The motorsport-crawler command line. Each command resolves its config once (config.ts), runs,
+ * and ends with an exit code: 0 done, 2 done with failures, 130 interrupted, 1 a fatal error
+ * reported as one line (a stack trace only with --verbose).
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { DEFAULTS, ENV_VARS, resolveCommonConfig, resolveCrawlConfig, type RawOptions } from './config.js';
+import { DatabaseUnavailableError, UserError } from './errors.js';
+import { Logger } from './log.js';
+import { runCrawl } from './commands/crawl.js';
+import { runMigrate } from './commands/migrate.js';
+import { exitCodeOf, formatSummary } from './crawl/summary.js';
+
+function loggerFor(raw: RawOptions): Logger {
+  const format = raw.logFormat === 'json' ? 'json' : 'text';
+  return new Logger({ level: raw.quiet ? 'warn' : raw.verbose ? 'debug' : 'info', format });
+}
+
+function commonOptions<T>(y: Argv<T>) {
+  return y
+    .option('storage', { type: 'string', describe: `Crawlee storage dir: queue, cache, embedded database [env ${ENV_VARS.storage}]`, defaultDescription: DEFAULTS.storage })
+    .option('db', { type: 'string', describe: `postgres:// URL of a PostgreSQL server, or a directory for the embedded one [env ${ENV_VARS.db}]`, defaultDescription: '<storage>/db (embedded PGlite)' })
+    .option('log-format', { choices: ['text', 'json'] as const, describe: `Log lines for people or for machines [env ${ENV_VARS.logFormat}]`, defaultDescription: 'text' })
+    .option('quiet', { type: 'boolean', alias: 'q', describe: 'Only warnings and errors' })
+    .option('verbose', { type: 'boolean', alias: 'v', describe: 'Debug logs and stack traces' });
+}
+
+/** Runs a command body and turns its outcome into an exit code, errors into one line. */
+async function main(raw: RawOptions, body: (log: Logger) => Promise<number>): Promise<void> {
+  const log = loggerFor(raw);
+  try {
+    process.exitCode = await body(log);
+  } catch (error) {
+    const known = error instanceof UserError || error instanceof DatabaseUnavailableError;
+    log.error(error instanceof Error ? error.message : String(error));
+    if (!known && raw.verbose && error instanceof Error) log.error(error.stack ?? '');
+    if (!known && !raw.verbose) log.error('(run with --verbose for the stack trace)');
+    process.exitCode = 1;
+  }
+}
+
+/** First Ctrl-C / SIGTERM: a graceful stop. Second: leave at once (the queue and the database stay consistent). */
+function interruptSignal(log: Logger): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) {
+      log.warn('second interrupt: exiting now; run the command again to resume');
+      process.exit(130);
+    }
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('motorsport-crawler')
+  .usage('$0 <command> [options]\n\nMirror the motorsportstats widgets API into PostgreSQL.')
+  .command(
+    'crawl',
+    'Walk series → seasons → calendar → classification into the database (resumes an unfinished crawl)',
+    (y) =>
+      commonOptions(y)
+        .option('base-url', { type: 'string', describe: `API origin [env ${ENV_VARS.baseUrl}]`, defaultDescription: DEFAULTS.baseUrl })
+        .option('series', { type: 'array', string: true, describe: `Only these series: uuid, shortCode or name, case-insensitive; repeatable [env ${ENV_VARS.series}, comma-separated]`, defaultDescription: 'all' })
+        .option('from-year', { type: 'number', describe: `Only seasons from this year on [env ${ENV_VARS.fromYear}]` })
+        .option('to-year', { type: 'number', describe: `Only seasons up to this year [env ${ENV_VARS.toYear}]` })
+        .option('concurrency', { type: 'number', describe: `Requests in flight to the API at once (cache hits not counted) [env ${ENV_VARS.concurrency}]`, defaultDescription: String(DEFAULTS.concurrency) })
+        .option('max-rpm', { type: 'number', describe: `Requests to the API per minute; 10000 or more lifts the limit [env ${ENV_VARS.maxRpm}]`, defaultDescription: String(DEFAULTS.maxRpm) })
+        .option('max-requests', { type: 'number', describe: `Stop after this many requests; the next crawl resumes [env ${ENV_VARS.maxRequests}]`, defaultDescription: 'no limit' })
+        .option('cache', { choices: ['prefer', 'refresh', 'only'] as const, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache })
+        .option('max-age', { type: 'string', describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge })
+        .option('fresh', { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' })
+        .option('retry-failed', { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl' })
+        .example('$0 crawl', 'crawl everything politely into ./storage/db')
+        .example('$0 crawl --series F1 --from-year 2020', 'one series, recent seasons')
+        .example('$0 crawl --db postgres://user@host/db', 'into a PostgreSQL server'),
+    (argv) =>
+      main(argv, async (log) => {
+        const config = resolveCrawlConfig(argv, process.env);
+        const summary = await runCrawl(config, { log, signal: interruptSignal(log), tty: process.stderr.isTTY && config.logFormat === 'text' ? process.stderr : undefined });
+        process.stdout.write(config.logFormat === 'json' ? JSON.stringify(summary) + '\n' : formatSummary(summary) + '\n');
+        return exitCodeOf(summary.outcome);
+      }),
+  )
+  .command(
+    'migrate',
+    'Apply pending database migrations (crawl does this too)',
+    (y) => commonOptions(y),
+    (argv) =>
+      main(argv, async (log) => {
+        await runMigrate(resolveCommonConfig(argv, process.env), log);
+        return 0;
+      }),
+  )
+  .demandCommand(1, 'Name a command: crawl or migrate (see --help)')
+  .strict()
+  .recommendCommands()
+  .help()
+  .alias('h', 'help')
+  .version()
+  .wrap(Math.min(120, process.stdout.columns || 100))
+  .fail((message, error) => {
+    if (error) throw error;
+    process.stderr.write(`${message}\n\nRun with --help for usage.\n`);
+    process.exit(1);
+  })
+  .parseAsync();

@@ -1,0 +1,110 @@
+/** `crawl`: walk the API tree into the database, resuming an unfinished crawl. */
+import type { HttpCrawler, HttpCrawlingContext } from '@crawlee/http';
+import { describeDb, type CrawlConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { ResponseCache } from '../crawl/cache.js';
+import { buildCrawler } from '../crawl/crawler.js';
+import { FailureLog } from '../crawl/failures.js';
+import { Progress } from '../crawl/progress.js';
+import { describeScope, startQueue } from '../crawl/queue.js';
+import { CrawlStats } from '../crawl/stats.js';
+import { lockStorage } from '../crawl/storage.js';
+import type { CrawlOutcome, CrawlSummary } from '../crawl/summary.js';
+import { openDb } from '../store/db.js';
+import { migrateLatest } from '../store/migrate.js';
+import { Sink } from '../store/sink.js';
+
+export const SUMMARY_KEY = 'SUMMARY';
+
+export interface CrawlRunOptions {
+  readonly log: Logger;
+  /** Aborting it stops the crawl gracefully: in-flight requests finish, the rest stay queued. */
+  readonly signal?: AbortSignal;
+  /** Terminal to draw the progress bar on; log lines otherwise. */
+  readonly tty?: NodeJS.WriteStream;
+}
+
+export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
+  const storage = await lockStorage(config.storageDir);
+  try {
+    const db = await openDb(config.db);
+    try {
+      const applied = await migrateLatest(db);
+      if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
+      const failures = await FailureLog.open(storage.config);
+      const start = await startQueue(storage, config, failures);
+      if (start.resumed) {
+        log.info(`resuming the crawl started ${start.state.startedAt}: ${start.resumed.handled} requests done, ${start.resumed.pending} left`);
+      } else {
+        log.info(`new crawl of ${describeScope(config.scope)} from ${config.baseUrl} into ${describeDb(config.db)} (cache ${config.cache})`);
+      }
+      if (config.retryFailed) log.info(`retrying ${start.seeded} failed request(s)`);
+
+      const stats = new CrawlStats();
+      const sink = new Sink(db);
+      let fatal: Error | undefined;
+      let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
+      ({ crawler } = buildCrawler({
+        config, log, stats, sink, failures,
+        cache: new ResponseCache(storage.config),
+        queue: start.queue,
+        storageConfig: storage.config,
+        onFatal: (error) => {
+          if (fatal) return;
+          fatal = error;
+          log.error(`${error.message}: stopping the crawl`);
+          void crawler?.autoscaledPool?.abort();
+        },
+      }));
+      const stop = () => {
+        log.warn('stopping: letting the requests in flight finish (press Ctrl-C again to quit at once)');
+        crawler?.stop('interrupted');
+      };
+      signal?.addEventListener('abort', stop, { once: true });
+      const progress = new Progress({ stats, queue: start.queue, log, handledBefore: start.resumed?.handled ?? 0, tty });
+      progress.start();
+      try {
+        if (!(signal?.aborted)) await crawler.run();
+      } finally {
+        progress.stop();
+        signal?.removeEventListener('abort', stop);
+      }
+      if (!fatal) await sink.idle();
+
+      const info = await start.queue.getInfo();
+      const left = info?.pendingRequestCount ?? 0;
+      const failed = stats.total('failed') + stats.total('quarantined');
+      const outcome: CrawlOutcome = fatal ? 'fatal' : signal?.aborted && left ? 'interrupted' : left ? 'limit' : failed ? 'failures' : 'complete';
+      const summary: CrawlSummary = {
+        outcome,
+        startedAt: new Date(stats.startedAt).toISOString(),
+        finishedAt: new Date().toISOString(),
+        seconds: (Date.now() - stats.startedAt) / 1000,
+        requests: stats.byLabel,
+        rows: sink.counts,
+        failures: await failures.all(),
+        message: messageFor(outcome, left, fatal),
+      };
+      await storage.records.setValue(SUMMARY_KEY, summary);
+      return summary;
+    } finally {
+      await db.destroy();
+    }
+  } finally {
+    storage.release();
+  }
+}
+
+function messageFor(outcome: CrawlOutcome, left: number, fatal: Error | undefined): string | undefined {
+  const resume = 'Run the same crawl command again to resume (add --fresh to start over).';
+  switch (outcome) {
+    case 'interrupted':
+      return `Interrupted with ${left} request(s) left. ${resume}`;
+    case 'limit':
+      return `Stopped at --max-requests with ${left} request(s) left. ${resume}`;
+    case 'fatal':
+      return `${fatal?.message ?? 'fatal error'}. Nothing stored was lost. ${resume}`;
+    default:
+      return undefined;
+  }
+}

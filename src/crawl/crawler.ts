@@ -1,0 +1,86 @@
+/**
+ * Builds the HttpCrawler from the config: one route per label through the shared pipeline, the
+ * caching client in front of the politeness-gated network client, retries with exponential
+ * backoff and jitter, and failure recording. It knows nothing about motorsport beyond the labels.
+ */
+import { HttpCrawler, createHttpRouter, type HttpCrawlingContext } from '@crawlee/http';
+import { NonRetryableError, log as crawleeLog, LogLevel, type Configuration } from '@crawlee/core';
+import { LABELS, targetKey, type Label } from '../api/endpoints.js';
+import type { CrawlConfig } from '../config.js';
+import { PayloadError, describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { CACHE_POLICY_OPTION, CachingClient, type CachePolicy } from './cache.js';
+import { Gate } from './gate.js';
+import { NetworkClient } from './network-client.js';
+import { pipeline, targetOf, type PipelineContext } from './pipeline.js';
+import type { RequestData } from './queue.js';
+
+/** Handlers running at once. Network requests are further limited by --concurrency at the gate. */
+const HANDLER_CONCURRENCY = 48;
+
+export interface CrawlerParts extends PipelineContext {
+  readonly storageConfig: Configuration;
+}
+
+export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCrawlingContext>; gate: Gate } {
+  const { config, log } = parts;
+  crawleeLog.setLevel(log.enabled('debug') ? LogLevel.WARNING : LogLevel.OFF);
+
+  const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, log });
+  const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes });
+  const router = createHttpRouter();
+  for (const label of LABELS) router.addHandler(label, pipeline(label, parts));
+  const concurrency = Math.max(HANDLER_CONCURRENCY, config.concurrency);
+
+  const crawler = new HttpCrawler(
+    {
+      requestQueue: parts.queue,
+      requestHandler: router,
+      httpClient: new CachingClient(parts.cache, config.cache, network),
+      maxRequestRetries: config.maxRetries,
+      maxRequestsPerCrawl: config.maxRequests,
+      minConcurrency: concurrency,
+      maxConcurrency: concurrency,
+      // Waiting at the gate (rate limit, Retry-After, open circuit) counts against this; the
+      // request's own timeout is set by the network client.
+      navigationTimeoutSecs: 900,
+      requestHandlerTimeoutSecs: 900,
+      useSessionPool: false,
+      persistCookiesPerSession: false,
+      additionalMimeTypes: ['application/json'],
+      autoscaledPoolOptions: { maybeRunIntervalSecs: 0.02, loggingIntervalSecs: null },
+      statusMessageLoggingInterval: 3600,
+      preNavigationHooks: [
+        ({ request }, gotOptions) => {
+          const data = request.userData as RequestData;
+          const label = request.label as Label;
+          const policy: CachePolicy = {
+            key: targetKey(targetOf(label, data)),
+            maxAgeMs: data.historic ? Infinity : config.maxAgeMs,
+          };
+          (gotOptions as Record<string, unknown>)[CACHE_POLICY_OPTION] = policy;
+        },
+      ],
+      errorHandler: async ({ request }, error) => {
+        if (error instanceof NonRetryableError || request.noRetry) return;
+        // Exponential backoff with jitter before Crawlee puts the request back.
+        const delay = Math.min(30_000, config.retryBaseMs * 2 ** Math.max(0, request.retryCount - 1)) * (0.5 + Math.random());
+        log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt: request.retryCount });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      },
+      failedRequestHandler: async ({ request }, error) => {
+        const label = request.label as Label;
+        const data = request.userData as RequestData;
+        parts.stats.byLabel[label].failed += 1;
+        log.warn(`failed ${request.url}: ${describeError(error)}`, { label, attempts: request.retryCount + 1 });
+        await parts.failures.record(targetKey(targetOf(label, data)), {
+          kind: 'request', url: request.url, label, target: targetOf(label, data), meta: { historic: data.historic },
+          attempts: request.retryCount + 1, error: describeError(error),
+          problems: error instanceof PayloadError ? error.problems : [], at: new Date().toISOString(),
+        });
+      },
+    },
+    parts.storageConfig,
+  );
+  return { crawler, gate };
+}

@@ -1,0 +1,78 @@
+/**
+ * What happens to one response, the same for every endpoint and for cache hits and network
+ * answers alike: decode → validate → route → sink (await the commit) → cache the body →
+ * enqueue the children. Only then does Crawlee mark the request handled, so "handled" in the
+ * queue always means "stored" in the database.
+ */
+import type { HttpCrawlingContext } from '@crawlee/http';
+import type { RequestQueue } from '@crawlee/core';
+import { targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
+import { validatePayload } from '../api/validate.js';
+import type { CrawlConfig } from '../config.js';
+import { DatabaseUnavailableError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Sink } from '../store/sink.js';
+import { CACHE_HIT_HEADER, type ResponseCache } from './cache.js';
+import { decodeJson } from './decode.js';
+import type { FailureLog } from './failures.js';
+import { toRequest, type RequestData } from './queue.js';
+import { ROUTES } from './routes/index.js';
+import type { Route } from './routes/types.js';
+import type { CrawlStats } from './stats.js';
+
+export interface PipelineContext {
+  readonly config: CrawlConfig;
+  readonly sink: Sink;
+  readonly cache: ResponseCache;
+  readonly queue: RequestQueue;
+  readonly failures: FailureLog;
+  readonly stats: CrawlStats;
+  readonly log: Logger;
+  /** Called when the crawl cannot go on (the database went away). */
+  readonly onFatal: (error: Error) => void;
+}
+
+export function targetOf(label: Label, data: RequestData): ApiTarget {
+  return (label === 'series' ? { label } : { label, uuid: data.uuid }) as ApiTarget;
+}
+
+export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingContext) => Promise<void> {
+  const route = ROUTES[label] as Route<Label>;
+  return async ({ request, body, response }) => {
+    const data = request.userData as RequestData;
+    const target = targetOf(label, data);
+    const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    const fromCache = response.headers[CACHE_HIT_HEADER] === 'hit';
+
+    const { payload, quarantined } = validatePayload(label, decodeJson(raw));
+    const result = route({ payload, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
+    try {
+      // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word.
+      await ctx.sink.write({ rows: result.rows, complete: quarantined.length ? [] : result.complete });
+    } catch (error) {
+      if (error instanceof DatabaseUnavailableError) {
+        ctx.onFatal(error);
+        // Stay in flight: the request is neither retried nor failed, and a resume redoes it.
+        await new Promise(() => undefined);
+      }
+      throw error;
+    }
+    // Only whole, valid bodies are cached: a historic entry never expires, so a bad one would stick.
+    if (!fromCache && !quarantined.length) await ctx.cache.put(targetKey(target), request.url, raw);
+    if (result.children.length) {
+      await ctx.queue.addRequests(result.children.map((child) => toRequest(ctx.config.baseUrl, child.target, child.meta)));
+    }
+
+    for (const item of quarantined) {
+      ctx.log.warn(`quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} of ${request.url}: ${item.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`);
+      await ctx.failures.record(`quarantine-${targetKey(target)}${item.pointer.replaceAll('/', '-')}`, {
+        kind: 'quarantine', url: request.url, label, pointer: item.pointer, id: item.id, problems: item.problems, at: new Date().toISOString(),
+      });
+    }
+    for (const warning of result.warnings ?? []) ctx.log.warn(warning);
+    const counts = ctx.stats.byLabel[label];
+    counts.succeeded += 1;
+    counts.quarantined += quarantined.length;
+    if (fromCache) counts.cacheHits += 1;
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The live progress of a crawl: requests done / known, rate, cache hits, failures and ETA. A bar
+ * redrawn in place on a terminal, a log line every few seconds otherwise.
+ */
+import type { RequestQueue } from '@crawlee/core';
+import type { Logger } from '../log.js';
+import type { CrawlStats } from './stats.js';
+
+export interface ProgressOptions {
+  readonly stats: CrawlStats;
+  readonly queue: RequestQueue;
+  readonly log: Logger;
+  /** Requests handled before this run (a resumed crawl). */
+  readonly handledBefore: number;
+  /** Draw a bar on this TTY stream; undefined writes log lines instead. */
+  readonly tty?: NodeJS.WriteStream;
+  /** Default 5 s for log lines, 0.25 s for the bar. */
+  readonly intervalMs?: number;
+}
+
+export interface ProgressSnapshot {
+  readonly done: number;
+  readonly known: number;
+  readonly perSecond: number;
+  readonly cacheHits: number;
+  readonly failures: number;
+  readonly etaSeconds: number | undefined;
+}
+
+export class Progress {
+  private timer: NodeJS.Timeout | undefined;
+  private known = 0;
+  private drawn = false;
+
+  constructor(private readonly options: ProgressOptions) {}
+
+  start(): void {
+    const interval = this.options.intervalMs ?? (this.options.tty ? 250 : 5000);
+    this.timer = setInterval(() => void this.tick(), interval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    if (this.drawn) this.options.tty?.write('\r\x1b[2K');
+  }
+
+  snapshot(): ProgressSnapshot {
+    const { stats, handledBefore } = this.options;
+    const done = handledBefore + stats.done;
+    const elapsed = (Date.now() - stats.startedAt) / 1000;
+    const perSecond = elapsed > 0 ? stats.done / elapsed : 0;
+    const known = Math.max(this.known, done);
+    return {
+      done, known, perSecond,
+      cacheHits: stats.total('cacheHits'),
+      failures: stats.total('failed') + stats.total('quarantined'),
+      etaSeconds: perSecond > 0 ? (known - done) / perSecond : undefined,
+    };
+  }
+
+  private async tick(): Promise<void> {
+    const info = await this.options.queue.getInfo().catch(() => undefined);
+    if (info) this.known = info.handledRequestCount + info.pendingRequestCount;
+    const s = this.snapshot();
+    const text = `${s.done}/${s.known} requests · ${s.perSecond.toFixed(1)}/s · ${s.cacheHits} cached · ${s.failures} failed · ETA ${formatEta(s.etaSeconds)}`;
+    const tty = this.options.tty;
+    if (tty) {
+      const width = 24;
+      const filled = s.known ? Math.round((s.done / s.known) * width) : 0;
+      tty.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}`);
+      this.drawn = true;
+    } else {
+      this.options.log.info(text, { done: s.done, known: s.known });
+    }
+  }
+}
+
+export function formatEta(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return '?';
+  if (seconds < 90) return `${Math.round(seconds)}s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)}m`;
+  return `${(seconds / 3600).toFixed(1)}h`;
+}

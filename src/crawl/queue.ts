@@ -1,0 +1,131 @@
+/**
+ * Starting, resuming and repairing the crawl's request queue (a named Crawlee RequestQueue in
+ * the storage dir). An unfinished queue is resumed; a finished one makes room for a new crawl.
+ *
+ * Crawlee's file-backed queue does not recover by itself from a process that was killed: the
+ * requests it had locked stay locked (for minutes) and proper-lockfile leaves `*.lock` dirs
+ * behind. Both are cleared here before the crawl starts; the storage lock guarantees no other
+ * process owns them.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { RequestQueue, type RequestOptions } from '@crawlee/core';
+import { apiPath, type ApiTarget } from '../api/endpoints.js';
+import type { CrawlConfig, CrawlScope } from '../config.js';
+import { UserError } from '../errors.js';
+import type { FailureLog, FailedRequest } from './failures.js';
+import type { RequestMeta } from './routes/types.js';
+import type { Storage } from './storage.js';
+
+export const QUEUE_NAME = 'crawl';
+const STATE_KEY = 'CRAWL';
+
+export interface CrawlState {
+  readonly startedAt: string;
+  readonly scope: CrawlScope;
+  readonly baseUrl: string;
+}
+
+export interface QueueStart {
+  readonly queue: RequestQueue;
+  readonly state: CrawlState;
+  /** Set when an unfinished crawl was resumed: what it had done and what was left. */
+  readonly resumed: { readonly handled: number; readonly pending: number } | undefined;
+  /** Requests added to start with (the series list, or the failed requests being retried). */
+  readonly seeded: number;
+}
+
+/** What the crawler stores in a request's userData. */
+export interface RequestData extends RequestMeta {
+  readonly uuid: string | undefined;
+}
+
+/** The Crawlee request for an API target. Its unique key is the API path (plus a retry tag). */
+export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta, retryTag?: string): RequestOptions<RequestData> {
+  const apiUrlPath = apiPath(target);
+  return {
+    url: baseUrl + apiUrlPath,
+    uniqueKey: retryTag ? `${apiUrlPath}#${retryTag}` : apiUrlPath,
+    label: target.label,
+    userData: { uuid: target.uuid, historic: meta.historic },
+  };
+}
+
+export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog): Promise<QueueStart> {
+  removeStaleFileLocks(storage.dir);
+  let queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+  const info = await queue.getInfo();
+  const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
+  const unfinished = (info?.pendingRequestCount ?? 0) > 0;
+
+  if (unfinished && !config.fresh) {
+    if (previous && JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
+      throw new UserError(
+        `an unfinished crawl with other filters (${describeScope(previous.scope)}) is in ${storage.dir}: ` +
+          'run crawl with the same filters to resume it, or add --fresh to discard it',
+      );
+    }
+    await unlockAll(queue);
+    const seeded = config.retryFailed ? await seedFailures(queue, config, failures) : 0;
+    const state = previous ?? newState(config);
+    return { queue, state, resumed: { handled: info?.handledRequestCount ?? 0, pending: info?.pendingRequestCount ?? 0 }, seeded };
+  }
+
+  await queue.drop();
+  queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+  const state = newState(config);
+  await storage.records.setValue(STATE_KEY, state);
+  if (config.retryFailed) return { queue, state, resumed: undefined, seeded: await seedFailures(queue, config, failures) };
+  await failures.clear();
+  await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
+  return { queue, state, resumed: undefined, seeded: 1 };
+}
+
+function newState(config: CrawlConfig): CrawlState {
+  return { startedAt: new Date().toISOString(), scope: config.scope, baseUrl: config.baseUrl };
+}
+
+/** Moves the recorded failed requests back into the queue, under fresh unique keys. */
+async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: FailureLog): Promise<number> {
+  const failed = (await failures.all()).filter((f): f is FailedRequest => f.kind === 'request');
+  await failures.clear();
+  const tag = `retry-${Date.now()}`;
+  await queue.addRequests(failed.map((f) => toRequest(config.baseUrl, f.target, f.meta, tag)));
+  return failed.length;
+}
+
+/** Requests a killed process left locked would otherwise wait minutes for their locks to expire. */
+async function unlockAll(queue: RequestQueue): Promise<void> {
+  const head = await queue.client.listHead({ limit: Number.MAX_SAFE_INTEGER });
+  for (const item of head.items) {
+    await queue.client.deleteRequestLock(item.id).catch(() => undefined); // not locked: nothing to do
+  }
+}
+
+/** proper-lockfile's `<file>.lock` dirs left by a killed process block writes for up to 10 s. */
+function removeStaleFileLocks(storageDir: string): void {
+  for (const kind of ['request_queues', 'key_value_stores', 'datasets']) {
+    for (const store of safeReaddir(path.join(storageDir, kind))) {
+      const dir = path.join(storageDir, kind, store);
+      for (const entry of safeReaddir(dir)) if (entry.endsWith('.lock')) rmSync(path.join(dir, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+export function describeScope(scope: CrawlScope): string {
+  const parts = [
+    scope.series.length ? `--series ${scope.series.join(',')}` : 'all series',
+    scope.fromYear !== undefined ? `--from-year ${scope.fromYear}` : '',
+    scope.toYear !== undefined ? `--to-year ${scope.toYear}` : '',
+  ];
+  return parts.filter(Boolean).join(' ');
+}
+

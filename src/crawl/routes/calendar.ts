@@ -1,0 +1,37 @@
+import { instant, localDay, wallClock } from './time.js';
+import { uniqueBy, type Route } from './types.js';
+
+/** A season's calendar: events, their venues and countries, and their sessions. */
+export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta }) => {
+  const events = payload.events;
+  const sessions = events.flatMap((e) => e.sessions.map((s) => ({ ...s, eventUuid: e.uuid })));
+  return {
+    rows: {
+      venues: uniqueBy(events.map((e) => e.venue), (v) => v.uuid).map((v) => ({
+        uuid: v.uuid, name: v.name, short_name: v.shortName, short_code: v.shortCode,
+      })),
+      countries: uniqueBy(events.map((e) => e.country), (c) => c.uuid).map((c) => ({ uuid: c.uuid, name: c.name, picture: c.picture })),
+      // The event's own fields: its venue and country are rows of their own, hashed apart. The
+      // venue's picture is the layout used that season (it differs between seasons), so it is the event's.
+      events: events.map((e) => ({
+        uuid: e.uuid, season_uuid: parentUuid, venue_uuid: e.venue.uuid, country_uuid: e.country.uuid,
+        name: e.name, short_name: e.shortName, short_code: e.shortCode, status: e.status, venue_picture: e.venue.picture,
+        start_date: localDay(e.startDate), start_time_utc: instant(e.startTimeUtc),
+        end_date: localDay(e.endDate), end_time_utc: instant(e.endTimeUtc),
+      })),
+      sessions: sessions.map((s) => ({
+        uuid: s.uuid, event_uuid: s.eventUuid, name: s.name, short_name: s.shortName, short_code: s.shortCode,
+        status: s.status, has_results: s.hasResults,
+        start_time: wallClock(s.startTime), start_time_utc: instant(s.startTimeUtc),
+        end_time: wallClock(s.endTime), end_time_utc: instant(s.endTimeUtc),
+      })),
+    },
+    complete: [
+      { table: 'events', where: { season_uuid: parentUuid } },
+      ...events.map((e) => ({ table: 'sessions' as const, where: { event_uuid: e.uuid } })),
+    ],
+    children: sessions
+      .filter((s) => s.hasResults === true)
+      .map((s) => ({ target: { label: 'classification', uuid: s.uuid }, meta })),
+  };
+};

@@ -1,0 +1,25 @@
+/** The counters a crawl keeps for its progress line and its summary. */
+import { LABELS, type Label } from '../api/endpoints.js';
+
+export interface LabelCounts {
+  succeeded: number;
+  failed: number;
+  cacheHits: number;
+  quarantined: number;
+}
+
+export class CrawlStats {
+  readonly startedAt = Date.now();
+  readonly byLabel: Record<Label, LabelCounts> = Object.fromEntries(
+    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, quarantined: 0 }]),
+  ) as Record<Label, LabelCounts>;
+
+  total(field: keyof LabelCounts): number {
+    return LABELS.reduce((sum, l) => sum + this.byLabel[l][field], 0);
+  }
+
+  /** Requests finished this run, successfully or not. */
+  get done(): number {
+    return this.total('succeeded') + this.total('failed');
+  }
+}

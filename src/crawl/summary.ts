@@ -1,0 +1,54 @@
+/** The end-of-crawl summary: what was fetched, what was written, what failed. */
+import { LABELS, type Label } from '../api/endpoints.js';
+import type { SinkCounts } from '../store/sink.js';
+import { TABLE_ORDER } from '../store/tables.js';
+import type { FailureRecord } from './failures.js';
+import type { LabelCounts } from './stats.js';
+
+export type CrawlOutcome = 'complete' | 'failures' | 'interrupted' | 'limit' | 'fatal';
+
+export interface CrawlSummary {
+  readonly outcome: CrawlOutcome;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly seconds: number;
+  readonly requests: Record<Label, LabelCounts>;
+  readonly rows: SinkCounts;
+  readonly failures: readonly FailureRecord[];
+  /** Set when the crawl could not finish: what is wrong and how to go on. */
+  readonly message?: string;
+}
+
+/** Exit codes: 0 all stored, 2 finished with failures, 130 interrupted, 1 fatal. */
+export function exitCodeOf(outcome: CrawlOutcome): number {
+  return { complete: 0, limit: 0, failures: 2, interrupted: 130, fatal: 1 }[outcome];
+}
+
+const MAX_LISTED_FAILURES = 20;
+
+export function formatSummary(s: CrawlSummary): string {
+  const lines: string[] = [];
+  const total = (f: keyof LabelCounts) => LABELS.reduce((sum, l) => sum + s.requests[l][f], 0);
+  const done = total('succeeded') + total('failed');
+  lines.push(`Crawl ${s.outcome} in ${s.seconds.toFixed(1)} s: ${done} requests (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('failed')} failed, ${total('quarantined')} items quarantined`);
+  lines.push('');
+  lines.push(table(['requests', 'succeeded', 'failed', 'cache hits', 'quarantined'], LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].quarantined])));
+  lines.push('');
+  lines.push(table(['table', 'inserted', 'updated', 'unchanged', 'deleted'], TABLE_ORDER.map((t) => [t, s.rows[t].inserted, s.rows[t].updated, s.rows[t].unchanged, s.rows[t].deleted])));
+  if (s.failures.length) {
+    lines.push('', `Failures (${s.failures.length}${s.failures.length > MAX_LISTED_FAILURES ? `, first ${MAX_LISTED_FAILURES}` : ''}; all are kept in the storage dir, retry the requests with --retry-failed):`);
+    for (const f of s.failures.slice(0, MAX_LISTED_FAILURES)) {
+      lines.push(f.kind === 'request'
+        ? `  ${f.label} ${f.url}: ${f.error} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`
+        : `  quarantined ${f.pointer}${f.id ? ` (${f.id})` : ''} of ${f.url}: ${f.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`);
+    }
+  }
+  if (s.message) lines.push('', s.message);
+  return lines.join('\n');
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows].map((r) => r.map(String));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}

@@ -1,0 +1,244 @@
+/**
+ * The group-commit hash-upsert sink. Routes hand it rows; it hashes each row over exactly the
+ * columns the row stores, gathers the rows of every handler that writes while a flush is running,
+ * and writes them in one transaction: parents before children, split below the parameter limit,
+ * `ON CONFLICT … DO UPDATE … WHERE hash IS DISTINCT FROM` so unchanged rows are not touched.
+ * `write()` resolves only once the transaction holding its rows has committed: a request marked
+ * handled in the queue is a request whose rows are stored.
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { DatabaseUnavailableError } from '../errors.js';
+import { describeDbError, isConnectionError, type Db } from './db.js';
+import { TABLE_ORDER, TABLES, columnsOf, type Cell, type RowByTable, type RowsByTable, type TableName } from './tables.js';
+
+/**
+ * "These rows are all the rows of `table` where `where` holds": rows of that table matching
+ * `where` that the batch does not hold have disappeared upstream and are soft-deleted.
+ */
+export type CompleteScope = { [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]> } }[TableName];
+
+export interface SinkBatch {
+  readonly rows: RowsByTable;
+  readonly complete: readonly CompleteScope[];
+}
+
+export interface TableCounts {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+}
+export type SinkCounts = Record<TableName, TableCounts>;
+
+export interface SinkOptions {
+  /** Bound parameters per statement. Default 65,535, PostgreSQL's protocol limit. */
+  readonly maxParams?: number;
+  /** Rows gathered into one transaction at most. Default 50,000. */
+  readonly maxRowsPerFlush?: number;
+  /** Attempts of a flush that hit a deadlock or serialization failure. Default 5. */
+  readonly maxAttempts?: number;
+}
+
+/** A row ready to bind: its values in spec order, its hash, and its key as one string. */
+interface PreparedRow {
+  readonly key: string;
+  readonly values: Cell[];
+  readonly hash: string;
+}
+
+interface PreparedScope {
+  readonly table: TableName;
+  readonly where: readonly [column: string, value: Cell][];
+  /** Key columns not fixed by `where`, and the kept rows' values of them, column by column. */
+  readonly restKey: readonly string[];
+  readonly kept: Cell[][];
+}
+
+interface Pending {
+  readonly rows: ReadonlyMap<TableName, PreparedRow[]>;
+  readonly scopes: readonly PreparedScope[];
+  readonly size: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export function emptyCounts(): SinkCounts {
+  return Object.fromEntries(TABLE_ORDER.map((t) => [t, { inserted: 0, updated: 0, unchanged: 0, deleted: 0 }])) as SinkCounts;
+}
+
+/** SHA-256 over the canonical JSON of the row's values, in the order of its spec's columns. */
+export function hashRow(values: readonly Cell[]): string {
+  return createHash('sha256').update(JSON.stringify(values)).digest('hex');
+}
+
+export class Sink {
+  readonly counts: SinkCounts = emptyCounts();
+  private readonly maxParams: number;
+  private readonly maxRowsPerFlush: number;
+  private readonly maxAttempts: number;
+  private pending: Pending[] = [];
+  private draining: Promise<void> | undefined;
+
+  constructor(private readonly db: Db, options: SinkOptions = {}) {
+    this.maxParams = options.maxParams ?? 65_535;
+    this.maxRowsPerFlush = options.maxRowsPerFlush ?? 50_000;
+    this.maxAttempts = options.maxAttempts ?? 5;
+  }
+
+  /** Resolves once the rows are committed; rejects with the flush's error otherwise. */
+  write(batch: SinkBatch): Promise<void> {
+    const rows = new Map<TableName, PreparedRow[]>();
+    let size = 0;
+    for (const table of TABLE_ORDER) {
+      const tableRows = batch.rows[table] as RowByTable[TableName][] | undefined;
+      if (!tableRows?.length) continue;
+      rows.set(table, tableRows.map((row) => prepareRow(table, row)));
+      size += tableRows.length;
+    }
+    const scopes = batch.complete.map((scope) => prepareScope(scope, batch.rows));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ rows, scopes, size, resolve, reject });
+      // setImmediate lets the handlers finishing in the same tick join this flush.
+      this.draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
+    });
+  }
+
+  /** Waits until everything written so far is committed (or has failed). */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const group = this.takeGroup();
+        try {
+          const counts = await this.flushWithRetry(group);
+          addCounts(this.counts, counts);
+          for (const p of group) p.resolve();
+        } catch (error) {
+          const failure = isConnectionError(error)
+            ? new DatabaseUnavailableError(`database unavailable: ${describeDbError(error)}`, { cause: error })
+            : error;
+          for (const p of group) p.reject(failure);
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  private takeGroup(): Pending[] {
+    let rows = 0;
+    let taken = 0;
+    while (taken < this.pending.length && (taken === 0 || rows + this.pending[taken]!.size <= this.maxRowsPerFlush)) {
+      rows += this.pending[taken]!.size;
+      taken += 1;
+    }
+    return this.pending.splice(0, taken);
+  }
+
+  private async flushWithRetry(group: readonly Pending[]): Promise<SinkCounts> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction((trx) => this.flush(trx, group));
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        const transient = code === '40P01' || code === '40001';
+        if (!transient || attempt >= this.maxAttempts) throw error;
+        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt * Math.random()));
+      }
+    }
+  }
+
+  private async flush(trx: Knex.Transaction, group: readonly Pending[]): Promise<SinkCounts> {
+    const counts = emptyCounts();
+    for (const table of TABLE_ORDER) {
+      // The last version of a key wins; sorting by key gives concurrent crawls one lock order.
+      const byKey = new Map<string, PreparedRow>();
+      for (const p of group) for (const row of p.rows.get(table) ?? []) byKey.set(row.key, row);
+      if (!byKey.size) continue;
+      const rows = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const { inserted, updated } = await this.upsert(trx, table, rows);
+      counts[table].inserted += inserted;
+      counts[table].updated += updated;
+      counts[table].unchanged += rows.length - inserted - updated;
+    }
+    for (const p of group) {
+      for (const scope of p.scopes) counts[scope.table].deleted += await softDeleteMissing(trx, scope);
+    }
+    return counts;
+  }
+
+  private async upsert(trx: Knex.Transaction, table: TableName, rows: readonly PreparedRow[]): Promise<{ inserted: number; updated: number }> {
+    const columns = [...columnsOf(table), 'hash'];
+    const key = TABLES[table].key as readonly string[];
+    const assignments = columns
+      .filter((c) => !key.includes(c))
+      .map((c) => `${c} = EXCLUDED.${c}`)
+      .concat('updated_at = now()', 'deleted_at = NULL')
+      .join(', ');
+    const rowsPerStatement = Math.max(1, Math.floor(this.maxParams / columns.length));
+    const tuple = `(${columns.map(() => '?').join(', ')})`;
+    let inserted = 0;
+    let updated = 0;
+    for (let start = 0; start < rows.length; start += rowsPerStatement) {
+      const chunk = rows.slice(start, start + rowsPerStatement);
+      const bindings: Cell[] = [];
+      for (const row of chunk) bindings.push(...row.values, row.hash);
+      const sql =
+        `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')} ` +
+        `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments} ` +
+        `WHERE ${table}.hash IS DISTINCT FROM EXCLUDED.hash OR ${table}.deleted_at IS NOT NULL ` +
+        `RETURNING (xmax = 0) AS inserted`;
+      const result = await trx.raw<{ rows: { inserted: boolean }[] }>(sql, bindings);
+      for (const r of result.rows) r.inserted ? inserted++ : updated++;
+    }
+    return { inserted, updated };
+  }
+}
+
+function prepareRow(table: TableName, row: RowByTable[TableName]): PreparedRow {
+  const record = row as unknown as Record<string, Cell>;
+  const values = columnsOf(table).map((c) => record[c] ?? null);
+  const key = JSON.stringify(TABLES[table].key.map((c) => record[c]));
+  return { key, values, hash: hashRow(values) };
+}
+
+function prepareScope(scope: CompleteScope, rows: RowsByTable): PreparedScope {
+  const where = Object.entries(scope.where) as [string, Cell][];
+  const restKey = (TABLES[scope.table].key as readonly string[]).filter((k) => !(k in scope.where));
+  const matching = ((rows[scope.table] ?? []) as unknown as Record<string, Cell>[]).filter((row) =>
+    where.every(([column, value]) => row[column] === value),
+  );
+  return { table: scope.table, where, restKey, kept: restKey.map((column) => matching.map((row) => row[column] ?? null)) };
+}
+
+/** Soft-deletes the scope's live rows that the batch did not hold; returns how many. */
+async function softDeleteMissing(trx: Knex.Transaction, scope: PreparedScope): Promise<number> {
+  const types = TABLES[scope.table].columns as Record<string, string>;
+  const conditions = scope.where.map(([column]) => `${column} = ?`);
+  const bindings: unknown[] = scope.where.map(([, value]) => value);
+  if (scope.restKey.length) {
+    const unnest = scope.restKey.map((column) => `?::${types[column]}[]`).join(', ');
+    conditions.push(`(${scope.restKey.join(', ')}) NOT IN (SELECT * FROM unnest(${unnest}))`);
+    bindings.push(...scope.kept);
+  }
+  const result = await trx.raw<{ rows: unknown[] }>(
+    `UPDATE ${scope.table} SET deleted_at = now(), updated_at = now() WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
+    bindings as Knex.RawBinding[],
+  );
+  return result.rows.length;
+}
+
+export function addCounts(into: SinkCounts, from: SinkCounts): void {
+  for (const table of TABLE_ORDER) {
+    const a = into[table];
+    const b = from[table];
+    a.inserted += b.inserted;
+    a.updated += b.updated;
+    a.unchanged += b.unchanged;
+    a.deleted += b.deleted;
+  }
+}
