@@ -206,3 +206,137 @@ export function parseDuration(flag: string, value: string): number {
   if (!match) throw new UserError(`${flag}: "${value}" is not a duration like 90s, 30m, 24h or 7d`);
   return Number(match[1]) * UNIT_MS[match[2] || 's']!;
 }
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+// The operator commands: export, status, changes, canary.
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+export const EXPORT_FORMATS = ['json', 'ndjson'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export const OPERATOR_DEFAULTS = {
+  out: './exports',
+  format: 'json' as ExportFormat,
+  /** Examples listed per table and kind of change by `changes`. */
+  examples: 3,
+  /** Series the canary samples, one per category first. */
+  sampleSeries: 4,
+  /** Classifications the canary checks per sampled series. */
+  sampleClassifications: 2,
+} as const;
+
+/** RawOptions continued (interface merging keeps one type for main()): the operator commands' flags. */
+export interface RawOptions {
+  readonly out?: string;
+  readonly format?: string;
+  readonly asOf?: string;
+  readonly since?: string;
+  readonly examples?: number;
+  readonly sampleSeries?: number;
+  readonly sampleClassifications?: number;
+}
+
+export interface ExportConfig extends CommonConfig {
+  readonly outDir: string;
+  readonly format: ExportFormat;
+  /** The same filters as crawl's, meaning the same. */
+  readonly scope: CrawlScope;
+  /** ISO 8601 instant to export the data as it was then (from the history tables); undefined: now. */
+  readonly asOf: string | undefined;
+}
+
+export interface ChangesConfig extends CommonConfig {
+  /** ISO 8601 instant: changes made after it are reported. */
+  readonly since: string;
+  readonly examples: number;
+}
+
+/** The canary touches neither the storage dir nor the database: only logging and the API. */
+export interface CanaryConfig extends Pick<CommonConfig, 'logLevel' | 'logFormat'> {
+  readonly baseUrl: string;
+  readonly sampleSeries: number;
+  readonly sampleClassifications: number;
+  readonly concurrency: number;
+  readonly maxRpm: number;
+  readonly maxRetries: number;
+  readonly retryBaseMs: number;
+  readonly requestTimeoutSecs: number;
+  readonly maxBodyBytes: number;
+}
+
+export function resolveExportConfig(raw: RawOptions, env: Env): ExportConfig {
+  return Object.freeze({
+    ...resolveCommonConfig(raw, env),
+    outDir: path.resolve(raw.out ?? OPERATOR_DEFAULTS.out),
+    format: oneOf('--format', raw.format ?? OPERATOR_DEFAULTS.format, EXPORT_FORMATS),
+    scope: resolveScope(raw, env),
+    asOf: raw.asOf === undefined ? undefined : parseInstant('--as-of', raw.asOf),
+  });
+}
+
+export function resolveChangesConfig(raw: RawOptions, env: Env): ChangesConfig {
+  if (raw.since === undefined) throw new UserError('--since is required: an ISO 8601 time (2026-11-21T08:00:00Z) or a duration ago (24h)');
+  return Object.freeze({
+    ...resolveCommonConfig(raw, env),
+    since: parseInstant('--since', raw.since),
+    examples: optionalInt('--examples', raw.examples, 0, 1000) ?? OPERATOR_DEFAULTS.examples,
+  });
+}
+
+export function resolveCanaryConfig(raw: RawOptions, env: Env): CanaryConfig {
+  const { logLevel, logFormat } = resolveCommonConfig(raw, env);
+  return Object.freeze({
+    logLevel,
+    logFormat,
+    baseUrl: resolveBaseUrl(raw.baseUrl ?? env[ENV_VARS.baseUrl] ?? DEFAULTS.baseUrl),
+    sampleSeries: optionalInt('--sample-series', raw.sampleSeries, 1, 100) ?? OPERATOR_DEFAULTS.sampleSeries,
+    sampleClassifications: optionalInt('--sample-classifications', raw.sampleClassifications, 0, 100) ?? OPERATOR_DEFAULTS.sampleClassifications,
+    concurrency: DEFAULTS.concurrency,
+    maxRpm: resolveMaxRpm(raw, env),
+    maxRetries: DEFAULTS.maxRetries,
+    retryBaseMs: DEFAULTS.retryBaseMs,
+    requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
+    maxBodyBytes: DEFAULTS.maxBodyBytes,
+  });
+}
+
+/** --series, --from-year, --to-year (or their environment variables), as crawl reads them. */
+export function resolveScope(raw: RawOptions, env: Env): CrawlScope {
+  const fromYear = optionalInt('--from-year', raw.fromYear ?? env[ENV_VARS.fromYear], 1800, 3000);
+  const toYear = optionalInt('--to-year', raw.toYear ?? env[ENV_VARS.toYear], 1800, 3000);
+  if (fromYear !== undefined && toYear !== undefined && fromYear > toYear) {
+    throw new UserError(`--from-year ${fromYear} is after --to-year ${toYear}`);
+  }
+  const seriesFromEnv = env[ENV_VARS.series]?.split(',').map((s) => s.trim()).filter(Boolean);
+  return Object.freeze({
+    series: Object.freeze((raw.series?.length ? raw.series.map(String) : seriesFromEnv ?? []).map((s) => s.trim())),
+    fromYear,
+    toYear,
+  });
+}
+
+/** --max-rpm as crawl reads it: 10,000 or more lifts the limit. */
+export function resolveMaxRpm(raw: RawOptions, env: Env): number {
+  const maxRpm = optionalInt('--max-rpm', raw.maxRpm ?? env[ENV_VARS.maxRpm], 1, Number.MAX_SAFE_INTEGER) ?? DEFAULTS.maxRpm;
+  return maxRpm >= 10_000 ? Infinity : maxRpm;
+}
+
+/**
+ * An instant for --as-of / --since, as an ISO 8601 string in UTC: a date (midnight UTC), a date
+ * and time with Z or an offset, or a duration with its unit meaning that long ago (90m, 24h, 7d).
+ * A time without a zone is refused: guessing the zone would shift the instant silently.
+ */
+export function parseInstant(flag: string, value: string, now: number = Date.now()): string {
+  const text = value.trim();
+  if (/^\d+(\.\d+)?\s*[smhd]$/.test(text)) return new Date(now - parseDuration(flag, text)).toISOString();
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:([T ])\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(text);
+  const [, year, month, day, time, zone] = match ?? [];
+  if (match && time && !zone) throw new UserError(`${flag}: "${value}" has no time zone: add Z or an offset such as +02:00`);
+  const ms = match ? Date.parse(time ? text.toUpperCase().replace(' ', 'T') : `${text}T00:00:00Z`) : NaN;
+  // Date.parse rolls 2026-02-30 over into March: the calendar date must survive the round trip.
+  const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  if (Number.isNaN(ms) || calendar.getUTCDate() !== Number(day) || calendar.getUTCMonth() !== Number(month) - 1) {
+    throw new UserError(`${flag}: "${value}" is not an ISO 8601 date or time, nor a duration ago like 24h`);
+  }
+  return new Date(ms).toISOString();
+}

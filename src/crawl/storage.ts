@@ -2,11 +2,12 @@
  * The Crawlee storage dir a crawl works in: one MemoryStorage persisted to disk, an exclusive
  * lock so two crawls never share a queue, and the small records a crawl keeps besides its queue.
  */
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Configuration, KeyValueStore } from '@crawlee/core';
 import { MemoryStorage } from '@crawlee/memory-storage';
 import { UserError } from '../errors.js';
+import { acquireLock } from '../lockfile.js';
 
 export interface Storage {
   readonly dir: string;
@@ -33,7 +34,7 @@ export async function openStorage(dir: string): Promise<Omit<Storage, 'release'>
 /** Opens the storage dir for a crawl: exclusive, released by `release()` or at exit. */
 export async function lockStorage(dir: string): Promise<Storage> {
   ensureWritable(dir);
-  const release = acquireLock(path.join(dir, 'crawl.lock'));
+  const release = acquireLock(path.join(dir, 'crawl.lock'), `the storage dir ${dir}`);
   try {
     return { ...(await openStorage(dir)), release };
   } catch (error) {
@@ -48,41 +49,5 @@ function ensureWritable(dir: string): void {
     accessSync(dir, constants.W_OK);
   } catch (error) {
     throw new UserError(`--storage: cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-}
-
-/** A pid file taken with O_EXCL; one left by a dead process is taken over. */
-function acquireLock(file: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      closeSync(openSync(file, 'wx'));
-      writeFileSync(file, String(process.pid));
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        rmSync(file, { force: true });
-        process.off('exit', release);
-      };
-      process.on('exit', release);
-      return release;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number(readFileSync(file, 'utf8'));
-      if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new UserError(`another crawl (pid ${pid}) is using ${path.dirname(file)}; wait for it or stop it first`);
-      }
-      rmSync(file, { force: true });
-    }
-  }
-  throw new UserError(`cannot lock ${file}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

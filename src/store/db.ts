@@ -5,9 +5,11 @@
 import { mkdirSync } from 'node:fs';
 import knex, { type Knex } from 'knex';
 import ClientPGLite from 'knex-pglite';
+import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { describeDb, type DbTarget } from '../config.js';
 import { DatabaseUnavailableError } from '../errors.js';
+import { acquireLock } from '../lockfile.js';
 
 // DATE values stay 'YYYY-MM-DD' strings: a JS Date would shift them by the local time zone.
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
@@ -21,10 +23,13 @@ export function knexConfig(target: DbTarget): Knex.Config {
   return { client: 'pg', connection: target.url, pool: { min: 0, max: 4 } };
 }
 
-/** Opens and checks the database: an unreachable one is reported here, before any request. */
+/**
+ * Opens and checks the database: an unreachable one is reported here, before any request.
+ * The embedded database is locked while open, because two PGlite instances on one data dir
+ * corrupt it; closing the knex instance closes PGlite and releases the lock.
+ */
 export async function openDb(target: DbTarget): Promise<Db> {
-  if (target.kind === 'embedded') mkdirSync(target.dir, { recursive: true });
-  const db = knex(knexConfig(target));
+  const db = knex(target.kind === 'embedded' ? { ...knexConfig(target), connection: { pglite: lockedPGlite(target.dir) } as Knex.StaticConnectionConfig } : knexConfig(target));
   try {
     await db.raw('select 1');
   } catch (error) {
@@ -32,6 +37,21 @@ export async function openDb(target: DbTarget): Promise<Db> {
     throw new DatabaseUnavailableError(`database unreachable (${describeDb(target)}): ${describeDbError(error)}`, { cause: error });
   }
   return db;
+}
+
+function lockedPGlite(dir: string): PGlite {
+  mkdirSync(dir, { recursive: true });
+  const release = acquireLock(`${dir}.lock`, `the embedded database ${dir}`);
+  const pglite = new PGlite(dir);
+  const close = pglite.close.bind(pglite);
+  pglite.close = async () => {
+    try {
+      await close();
+    } finally {
+      release();
+    }
+  };
+  return pglite;
 }
 
 export function describeDbError(error: unknown): string {

@@ -1,0 +1,81 @@
+/**
+ * The export's filters, meaning exactly what crawl's mean: --series selects series the way the
+ * series route does, and --from-year/--to-year select the seasons whose calendars the seasons
+ * route would fetch (both routes are asked, so the two commands cannot drift apart). Everything
+ * else follows from the selected seasons: their events, those events' sessions, the entries,
+ * results and retirements of those sessions, and the venues, countries, drivers and teams that
+ * those rows refer to.
+ */
+import type { Knex } from 'knex';
+import type { CrawlScope } from '../config.js';
+import { selectsSeries } from '../crawl/routes/series.js';
+import { seasonsRoute } from '../crawl/routes/seasons.js';
+import type { SeasonRow, SeriesRow, TableName } from '../store/tables.js';
+import { liveRows } from './source.js';
+import { sql, type Sql } from './sql.js';
+
+/** The series and seasons the filters select (uuids). */
+export interface Selection {
+  readonly series: readonly string[];
+  readonly seasons: readonly string[];
+}
+
+export function isFiltered(scope: CrawlScope): boolean {
+  return scope.series.length > 0 || scope.fromYear !== undefined || scope.toYear !== undefined;
+}
+
+/** The selection the filters make among the rows live at `asOf`; undefined when there are no filters. */
+export async function selectScope(db: Knex | Knex.Transaction, scope: CrawlScope, asOf: string | undefined): Promise<Selection | undefined> {
+  if (!isFiltered(scope)) return undefined;
+  const allSeries = await rowsOf<SeriesRow>(db, sql`SELECT uuid, name, short_name, short_code, category FROM ${liveRows('series', asOf)} t`);
+  const series = allSeries.filter((s) =>
+    selectsSeries(scope, { uuid: s.uuid, name: s.name, shortName: s.short_name, shortCode: s.short_code, category: s.category }),
+  );
+  const seasons = await rowsOf<SeasonRow>(
+    db,
+    sql`SELECT uuid, series_uuid, name, year, end_year, status FROM ${liveRows('seasons', asOf)} t WHERE t.series_uuid = ANY(CAST(${series.map((s) => s.uuid)} AS uuid[]))`,
+  );
+  const selectedSeasons = series.flatMap((s) => {
+    const payload = seasons
+      .filter((season) => season.series_uuid === s.uuid)
+      .map((season) => ({ uuid: season.uuid, name: season.name, year: season.year, endYear: season.end_year, status: season.status }));
+    const { children } = seasonsRoute({ payload, parentUuid: s.uuid, meta: { historic: false }, scope });
+    return children.flatMap((child) => child.target.uuid ?? []);
+  });
+  return { series: series.map((s) => s.uuid), seasons: selectedSeasons };
+}
+
+/** A derived table of the live rows of `table` within the selection (all live rows without one). */
+export function rowsWithin(table: TableName, asOf: string | undefined, selection: Selection | undefined): Sql {
+  if (!selection) return liveRows(table, asOf);
+  const within = (parent: TableName) => rowsWithin(parent, asOf, selection);
+  return sql`(SELECT * FROM ${liveRows(table, asOf)} t WHERE ${IN_SCOPE[table](within, selection)})`;
+}
+
+type Within = (table: TableName) => Sql;
+
+/** What puts a row (alias `t`) of each table in scope, in terms of the scoped rows of other tables. */
+const IN_SCOPE: { readonly [T in TableName]: (within: Within, selection: Selection) => Sql } = {
+  series: (_, s) => sql`t.uuid = ANY(CAST(${s.series} AS uuid[]))`,
+  seasons: (_, s) => sql`t.uuid = ANY(CAST(${s.seasons} AS uuid[]))`,
+  events: (_, s) => sql`t.season_uuid = ANY(CAST(${s.seasons} AS uuid[]))`,
+  sessions: (within) => sql`t.event_uuid IN (SELECT uuid FROM ${within('events')} e)`,
+  venues: (within) => sql`t.uuid IN (SELECT venue_uuid FROM ${within('events')} e)`,
+  countries: (within) =>
+    sql`t.uuid IN (SELECT country_uuid FROM ${within('events')} e UNION ALL SELECT nationality_uuid FROM ${within('classifications')} c)`,
+  drivers: (within) =>
+    sql`t.uuid IN (SELECT driver_uuid FROM ${within('entry_drivers')} ed UNION ALL SELECT driver_uuid FROM ${within('retirements')} r)`,
+  teams: (within) => sql`t.uuid IN (SELECT team_uuid FROM ${within('entries')} e)`,
+  entries: inScopeSessions,
+  entry_drivers: inScopeSessions,
+  classifications: inScopeSessions,
+  retirements: inScopeSessions,
+};
+
+function inScopeSessions(within: Within): Sql {
+  return sql`t.session_uuid IN (SELECT uuid FROM ${within('sessions')} s)`;
+}
+
+async function rowsOf<T>(db: Knex | Knex.Transaction, query: Sql): Promise<T[]> {
+  return (await db.raw<{ rows: T[] }>(query.text, query.bindings)).rows;
+}

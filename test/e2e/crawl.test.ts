@@ -1,0 +1,109 @@
+/**
+ * Full crawls of the replica over real HTTP into both databases: exact row counts from the
+ * replica's own oracle, a re-crawl that writes nothing, and a re-crawl after upstream changes
+ * that writes exactly those changes, each with one new history version.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '../../src/store/db.js';
+import { TABLE_ORDER } from '../../src/store/tables.js';
+import { apiPath, expectedCounts, recordedTree, startReplica, type Calendar, type Classification, type Replica, type ReplicaTree } from '../replica/index.js';
+import { DATABASE_KINDS, createTestDatabase, historyCount, liveCounts, tempDir, type TestDatabase } from '../support/db.js';
+import { crawl, crawlConfig, written } from '../support/crawl.js';
+
+const WEC_2025 = '204926ca-77b0-4a4f-a1e7-352152e4fc25';
+const QATAR_RACE = '1f2f78be-efb6-4d75-a029-235385c35cc1';
+
+/** Opens the database between crawls (an embedded one cannot be open twice). */
+async function withDb<T>(database: TestDatabase, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openDb(database.target);
+  try {
+    return await fn(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function historyTotals(database: TestDatabase): Promise<Record<string, number>> {
+  return withDb(database, async (db) => Object.fromEntries(await Promise.all(TABLE_ORDER.map(async (t) => [t, await historyCount(db, t)] as const))));
+}
+
+describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) => {
+  let tree: ReplicaTree;
+  let replica: Replica;
+  let database: TestDatabase;
+  let storage: string;
+
+  beforeAll(async () => {
+    tree = recordedTree();
+    replica = await startReplica({ tree });
+    database = await createTestDatabase(kind);
+    storage = tempDir();
+  });
+  afterAll(async () => {
+    await replica?.close();
+    await database?.drop();
+  });
+
+  it('stores exactly the rows of the tree, sending the API headers on every request', async () => {
+    const expected = expectedCounts(tree);
+    const summary = await crawl(crawlConfig(replica.url, storage, database.target));
+    expect(summary.outcome).toBe('complete');
+    expect(Object.fromEntries(Object.entries(summary.requests).map(([l, c]) => [l, c.succeeded]))).toEqual({
+      series: expected.requests.series, seasons: expected.requests.seasons,
+      calendar: expected.requests.calendar, classification: expected.requests.classification,
+    });
+    expect(replica.stats.total).toBe(expected.requests.total);
+    expect(replica.lastHeaders?.origin).toBe('https://widgets.motorsportstats.com');
+    expect(replica.lastHeaders?.['x-parent-referer']).toBe('https://motorsportstats.com/');
+    expect(Object.fromEntries(TABLE_ORDER.map((t) => [t, summary.rows[t].inserted]))).toEqual(expected.rows);
+    await withDb(database, async (db) => {
+      expect(await liveCounts(db)).toEqual(expected.rows);
+      // Stored as served, replacement characters included.
+      expect((await db('series').where({ uuid: 'd7bdfd27-5b7f-4812-881e-c7e55dd799da' }).first()).name).toBe('ADAC 24h Rennen N\uFFFDrburgring');
+    });
+  });
+
+  it('writes nothing when re-crawling unchanged data, from the network or from the cache', async () => {
+    const before = await historyTotals(database);
+    const refreshed = await crawl(crawlConfig(replica.url, storage, database.target, { cache: 'refresh' }));
+    expect(refreshed.outcome).toBe('complete');
+    expect(refreshed.requests.classification.cacheHits).toBe(0);
+    expect(written(refreshed)).toEqual({});
+    const cached = await crawl(crawlConfig(replica.url, storage, database.target));
+    expect(cached.requests.classification.cacheHits).toBe(cached.requests.classification.succeeded);
+    expect(written(cached)).toEqual({});
+    expect(await historyTotals(database)).toEqual(before);
+  });
+
+  it('after upstream renames an event, changes a result and drops a car: writes exactly those, one history version each', async () => {
+    let renamed = '';
+    let droppedCar: Classification['details'][number] | undefined;
+    tree.mutate<Calendar>(apiPath.calendar(WEC_2025), (calendar) => {
+      calendar.events[1]!.name = renamed = `${calendar.events[1]!.name} (renamed)`;
+      return calendar;
+    });
+    tree.mutate<Classification>(apiPath.classification(QATAR_RACE), (classification) => {
+      classification.details[0]!.points = 38;
+      droppedCar = classification.details.pop();
+      return classification;
+    });
+    try {
+      const before = await historyTotals(database);
+      const summary = await crawl(crawlConfig(replica.url, storage, database.target, { cache: 'refresh' }));
+      const droppedLinks = droppedCar!.drivers.length;
+      expect(written(summary)).toEqual({ events: 1, classifications: 2, entries: 1, entry_drivers: droppedLinks });
+      expect(summary.rows.classifications).toMatchObject({ updated: 1, deleted: 1 });
+      const after = await historyTotals(database);
+      expect(Object.fromEntries(TABLE_ORDER.map((t) => [t, after[t]! - before[t]!]).filter(([, n]) => n))).toEqual({
+        events: 1, classifications: 2, entries: 1, entry_drivers: droppedLinks,
+      });
+      await withDb(database, async (db) => {
+        expect(await db('events').where({ name: renamed }).first()).toBeDefined();
+        const gone = await db('entries').where({ session_uuid: QATAR_RACE, car_number: droppedCar!.carNumber }).first();
+        expect(gone.deleted_at).not.toBeNull();
+      });
+    } finally {
+      tree.unmutateAll();
+    }
+  });
+});

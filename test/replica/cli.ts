@@ -1,0 +1,124 @@
+import { parseArgs } from 'node:util';
+import { expectedCounts } from './expected.js';
+import type { FaultOptions } from './faults.js';
+import { recordedTree } from './recorded.js';
+import { startReplica } from './server.js';
+import { SYNTHETIC_DEFAULTS, syntheticTree, type SyntheticOptions } from './synthetic.js';
+
+const HELP = `Serve a replica of the motorsportstats widgets API on 127.0.0.1.
+
+Usage: tsx test/replica/cli.ts [options]
+
+Tree (recorded by default):
+  --recorded                 the recorded corpus, filled to be crawlable end to end
+  --synthetic                a generated tree, shaped by:
+    --seed N                 (${SYNTHETIC_DEFAULTS.seed})
+    --series N               (${SYNTHETIC_DEFAULTS.series})
+    --seasons-per-series N   (${SYNTHETIC_DEFAULTS.seasonsPerSeries})
+    --events-per-season N    (${SYNTHETIC_DEFAULTS.eventsPerSeason})
+    --sessions-per-event N   (${SYNTHETIC_DEFAULTS.sessionsPerEvent})
+    --cars-per-session N     (${SYNTHETIC_DEFAULTS.carsPerSession})
+    --drivers-per-car N      1 to 4 (${SYNTHETIC_DEFAULTS.driversPerCar})
+    --latest-year N          (${SYNTHETIC_DEFAULTS.latestYear})
+
+Random faults (rates in [0, 1], off by default; seeded by --seed):
+  --rate500 R  --rate503 R  --rate429 R  --rate-reset R  --rate-truncate R  --rate-slow R
+  --slow-ms N                delay of a slow response (250)
+  --retry-after N            Retry-After seconds of a 429 (1)
+
+  --port N                   (8787; 0 picks a free port)
+  -h, --help
+`;
+
+const numberOptions = {
+  seed: 'seed',
+  series: 'series',
+  'seasons-per-series': 'seasonsPerSeries',
+  'events-per-season': 'eventsPerSeason',
+  'sessions-per-event': 'sessionsPerEvent',
+  'cars-per-session': 'carsPerSession',
+  'drivers-per-car': 'driversPerCar',
+  'latest-year': 'latestYear',
+} as const satisfies Record<string, keyof SyntheticOptions>;
+
+const faultOptions = {
+  rate500: 'rate500',
+  rate503: 'rate503',
+  rate429: 'rate429',
+  'rate-reset': 'rateReset',
+  'rate-truncate': 'rateTruncate',
+  'rate-slow': 'rateSlow',
+  'slow-ms': 'slowMs',
+  'retry-after': 'retryAfterSeconds',
+} as const satisfies Record<string, keyof FaultOptions>;
+
+function toNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new Error(`--${flag} expects a number, got "${value}"`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      recorded: { type: 'boolean' },
+      synthetic: { type: 'boolean' },
+      port: { type: 'string', default: '8787' },
+      ...Object.fromEntries(
+        [...Object.keys(numberOptions), ...Object.keys(faultOptions)].map((flag) => [flag, { type: 'string' as const }]),
+      ),
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (values.recorded === true && values.synthetic === true) throw new Error('--recorded and --synthetic exclude each other');
+  const flag = (name: string): string | undefined => {
+    const value: unknown = values[name as keyof typeof values];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  const synthetic: Partial<SyntheticOptions> = {};
+  for (const [name, key] of Object.entries(numberOptions)) {
+    const value = flag(name);
+    if (value !== undefined) synthetic[key] = toNumber(name, value);
+  }
+  if (values.synthetic !== true && Object.keys(synthetic).some((key) => key !== 'seed')) {
+    throw new Error('generator options need --synthetic');
+  }
+  const faults: FaultOptions = { seed: synthetic.seed ?? 1 };
+  let anyFault = false;
+  for (const [name, key] of Object.entries(faultOptions)) {
+    const value = flag(name);
+    if (value === undefined) continue;
+    faults[key] = toNumber(name, value);
+    anyFault = true;
+  }
+
+  const tree = values.synthetic === true ? syntheticTree(synthetic) : recordedTree();
+  const counts = expectedCounts(tree);
+  const replica = await startReplica({ tree, port: toNumber('port', values.port), ...(anyFault ? { faults } : {}) });
+  const kind = values.synthetic === true ? `synthetic ${JSON.stringify({ ...SYNTHETIC_DEFAULTS, ...synthetic })}` : 'recorded';
+  process.stdout.write(`replica (${kind}) serving at ${replica.url}\n`);
+  process.stdout.write(`expected requests: ${JSON.stringify(counts.requests)}\n`);
+  process.stdout.write(`expected rows:     ${JSON.stringify(counts.rows)}\n`);
+  process.stdout.write('Ctrl-C to stop\n');
+
+  const stop = (): void => {
+    process.stdout.write(`\nserved ${replica.stats.total} requests\n`);
+    replica.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\nRun with --help for usage.\n`);
+  process.exit(2);
+});

@@ -1,0 +1,169 @@
+/**
+ * The sink against both databases: insert, unchanged skip, update with one history version,
+ * statements split below the parameter limit, foreign-key order, soft delete and resurrection,
+ * and two sinks flushing overlapping rows at once.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Sink, hashRow, type SinkBatch } from '../../src/store/sink.js';
+import { TABLE_ORDER, type DriverRow, type SeasonRow } from '../../src/store/tables.js';
+import { openDb, type Db } from '../../src/store/db.js';
+import { classificationRoute } from '../../src/crawl/routes/classification.js';
+import { DATABASE_KINDS, createTestDatabase, historyCount, liveCounts, openMigrated, truncateAll, type TestDatabase } from '../support/db.js';
+import { recorded } from '../support/fixtures.js';
+
+const SERIES = 'a33f8b4a-2b22-41ce-8e7d-0aea08f0e176';
+const seriesRow = { uuid: SERIES, name: 'F1', short_name: null, short_code: 'F1', category: 'Single Seater' };
+const season = (n: number, name = `Season ${n}`): SeasonRow => ({
+  uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, series_uuid: SERIES, name, year: 2000 + n, end_year: 2000 + n, status: 'Historic',
+});
+const driver = (n: number, name = `Driver ${n}`): DriverRow => ({
+  uuid: `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`, name, first_name: null, last_name: null, short_code: null, colour: null, picture: null,
+});
+const seasonsBatch = (rows: SeasonRow[]): SinkBatch => ({
+  rows: { series: [seriesRow], seasons: rows },
+  complete: [{ table: 'seasons', where: { series_uuid: SERIES } }],
+});
+
+describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
+  let database: TestDatabase;
+  let db: Db;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    db = await openMigrated(database.target);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+  beforeEach(async () => truncateAll(db));
+
+  it('inserts new rows, each with one open history version', async () => {
+    const sink = new Sink(db);
+    await sink.write(seasonsBatch([season(1), season(2)]));
+    expect(sink.counts.seasons).toEqual({ inserted: 2, updated: 0, unchanged: 0, deleted: 0 });
+    const history = await db('seasons_history').select('uuid', 'valid_to', 'hash');
+    expect(history).toHaveLength(2);
+    expect(history.every((h) => h.valid_to === null)).toBe(true);
+  });
+
+  it('leaves unchanged rows alone: no update, no history version, updated_at kept', async () => {
+    await new Sink(db).write(seasonsBatch([season(1), season(2)]));
+    const before = await db('seasons').select('uuid', 'updated_at').orderBy('uuid');
+    const sink = new Sink(db);
+    await sink.write(seasonsBatch([season(1), season(2)]));
+    expect(sink.counts.seasons).toEqual({ inserted: 0, updated: 0, unchanged: 2, deleted: 0 });
+    expect(sink.counts.series).toEqual({ inserted: 0, updated: 0, unchanged: 1, deleted: 0 });
+    expect(await historyCount(db, 'seasons')).toBe(2);
+    expect(await db('seasons').select('uuid', 'updated_at').orderBy('uuid')).toEqual(before);
+  });
+
+  it('updates a changed row and closes its previous version at the new one', async () => {
+    await new Sink(db).write(seasonsBatch([season(1), season(2)]));
+    const sink = new Sink(db);
+    await sink.write(seasonsBatch([season(1, 'Renamed'), season(2)]));
+    expect(sink.counts.seasons).toEqual({ inserted: 0, updated: 1, unchanged: 1, deleted: 0 });
+    const versions = await db('seasons_history').where({ uuid: season(1).uuid }).orderBy('version_id');
+    expect(versions.map((v) => v.name)).toEqual(['Season 1', 'Renamed']);
+    expect(versions[0].valid_to).toEqual(versions[1].valid_from);
+    expect(versions[1].valid_to).toBeNull();
+    expect((await db('seasons').where({ uuid: season(1).uuid }).first()).hash).toBe(hashRow(Object.values(season(1, 'Renamed'))));
+  });
+
+  it('soft-deletes a row missing from a complete payload and brings it back when it reappears', async () => {
+    await new Sink(db).write(seasonsBatch([season(1), season(2), season(3)]));
+    const dropped = new Sink(db);
+    await dropped.write(seasonsBatch([season(1), season(2)]));
+    expect(dropped.counts.seasons.deleted).toBe(1);
+    const gone = await db('seasons').where({ uuid: season(3).uuid }).first();
+    expect(gone.deleted_at).not.toBeNull();
+    const versions = await db('seasons_history').where({ uuid: season(3).uuid }).orderBy('version_id');
+    expect(versions).toHaveLength(2);
+    expect(versions[0].valid_to).not.toBeNull();
+    expect(versions[1].deleted_at).not.toBeNull();
+
+    const again = new Sink(db);
+    await again.write(seasonsBatch([season(1), season(2)]));
+    expect(again.counts.seasons.deleted).toBe(0); // already deleted: no new version
+    expect(await historyCount(db, 'seasons')).toBe(4);
+
+    const back = new Sink(db);
+    await back.write(seasonsBatch([season(1), season(2), season(3)]));
+    expect(back.counts.seasons).toEqual({ inserted: 0, updated: 1, unchanged: 2, deleted: 0 });
+    expect((await db('seasons').where({ uuid: season(3).uuid }).first()).deleted_at).toBeNull();
+    expect(await historyCount(db, 'seasons')).toBe(5);
+  });
+
+  it('soft-deletes nothing for a batch that declares no complete scope', async () => {
+    await new Sink(db).write(seasonsBatch([season(1), season(2)]));
+    const sink = new Sink(db);
+    await sink.write({ rows: { series: [seriesRow], seasons: [season(1)] }, complete: [] });
+    expect((await liveCounts(db)).seasons).toBe(2);
+  });
+
+  it('splits statements below the parameter limit, at the real limit and a tiny one', async () => {
+    // 10,000 drivers × 8 bound columns = 80,000 parameters: more than PostgreSQL takes in one statement.
+    const many = Array.from({ length: 10_000 }, (_, i) => driver(i));
+    const sink = new Sink(db);
+    await sink.write({ rows: { drivers: many }, complete: [] });
+    expect(sink.counts.drivers.inserted).toBe(10_000);
+    const tiny = new Sink(db, { maxParams: 20 }); // two rows per statement
+    await tiny.write({ rows: { drivers: many.slice(0, 25).map((d) => ({ ...d, name: 'x' })) }, complete: [] });
+    expect(tiny.counts.drivers).toEqual({ inserted: 0, updated: 25, unchanged: 0, deleted: 0 });
+  });
+
+  it('writes parents before children whatever order the batch lists them in', async () => {
+    const { uuid, payload } = recorded('classification')[0]!;
+    const result = classificationRoute({ payload, parentUuid: uuid, meta: { historic: true }, scope: { series: [], fromYear: undefined, toYear: undefined } });
+    // The session the classification hangs from, and its parents.
+    await db.raw(`INSERT INTO series (uuid, hash) VALUES (?, 'x')`, [SERIES]);
+    await db.raw(`INSERT INTO seasons (uuid, series_uuid, hash) VALUES (?, ?, 'x')`, [season(1).uuid, SERIES]);
+    await db.raw(`INSERT INTO venues (uuid, hash) VALUES ('00000000-0000-4000-8000-000000000001', 'x')`);
+    await db.raw(`INSERT INTO countries (uuid, hash) VALUES ('00000000-0000-4000-8000-000000000002', 'x')`);
+    await db.raw(`INSERT INTO events (uuid, season_uuid, venue_uuid, country_uuid, hash) VALUES ('00000000-0000-4000-8000-000000000003', ?, '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', 'x')`, [season(1).uuid]);
+    await db.raw(`INSERT INTO sessions (uuid, event_uuid, hash) VALUES (?, '00000000-0000-4000-8000-000000000003', 'x')`, [uuid]);
+    const reversed = Object.fromEntries(Object.entries(result.rows).reverse());
+    const sink = new Sink(db);
+    await sink.write({ rows: reversed, complete: result.complete });
+    expect((await liveCounts(db)).classifications).toBe(payload.details.length);
+    expect((await liveCounts(db)).entry_drivers).toBe(payload.details.reduce((n, d) => n + d.drivers.length, 0));
+  });
+
+  it('groups concurrent writes into shared transactions and resolves each after its commit', async () => {
+    const sink = new Sink(db);
+    let transactions = 0;
+    db.on('query', (q: { sql: string }) => {
+      if (/^BEGIN/i.test(q.sql)) transactions++;
+    });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => sink.write({ rows: { drivers: [driver(i)] }, complete: [] })));
+    db.removeAllListeners('query');
+    expect(sink.counts.drivers.inserted).toBe(20);
+    expect(transactions).toBeLessThan(20);
+    expect(transactions).toBeGreaterThan(0);
+  });
+
+  it('keeps two sinks writing overlapping rows at once consistent', async () => {
+    const other = kind === 'postgres' ? await openDb(database.target) : db;
+    try {
+      const drivers = Array.from({ length: 400 }, (_, i) => driver(i));
+      const a = new Sink(db);
+      const b = new Sink(other);
+      await Promise.all([
+        ...Array.from({ length: 8 }, (_, i) => a.write({ rows: { drivers: drivers.slice(i * 40, i * 40 + 120) }, complete: [] })),
+        ...Array.from({ length: 8 }, (_, i) => b.write({ rows: { drivers: [...drivers].reverse().slice(i * 40, i * 40 + 120) }, complete: [] })),
+      ]);
+      expect((await liveCounts(db)).drivers).toBe(400);
+      const inserted = TABLE_ORDER.reduce((n, t) => n + a.counts[t].inserted + b.counts[t].inserted, 0);
+      expect(inserted).toBe(400);
+      const [open] = await db.raw(`SELECT count(*)::int AS n FROM drivers_history WHERE valid_to IS NULL`).then((r) => r.rows);
+      expect(open.n).toBe(400);
+    } finally {
+      if (other !== db) await other.destroy();
+    }
+  });
+
+  it('declares no unique constraint on hash', async () => {
+    const { rows } = await db.raw(`SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexdef ILIKE '%UNIQUE%' AND indexdef ILIKE '%(hash%'`);
+    expect(rows).toEqual([]);
+  });
+});

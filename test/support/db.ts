@@ -1,0 +1,79 @@
+/**
+ * The databases a test runs against: always a new embedded PGlite dir, and a throwaway database
+ * on the PostgreSQL server named by TEST_DATABASE_URL when it is set.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import knex from 'knex';
+import type { DbTarget } from '../../src/config.js';
+import { openDb, type Db } from '../../src/store/db.js';
+import { migrateLatest } from '../../src/store/migrate.js';
+import { TABLE_ORDER } from '../../src/store/tables.js';
+
+export interface TestDatabase {
+  readonly name: 'pglite' | 'postgres';
+  readonly target: DbTarget;
+  /** Removes the data dir or drops the database. */
+  drop(): Promise<void>;
+}
+
+export const POSTGRES_URL = process.env.TEST_DATABASE_URL;
+
+/** The kinds of database available here: pglite always, postgres when TEST_DATABASE_URL is set. */
+export const DATABASE_KINDS: readonly TestDatabase['name'][] = POSTGRES_URL ? ['pglite', 'postgres'] : ['pglite'];
+
+export function tempDir(prefix = 'msc-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export async function createTestDatabase(kind: TestDatabase['name']): Promise<TestDatabase> {
+  if (kind === 'pglite') {
+    const dir = tempDir('msc-db-');
+    return { name: kind, target: { kind: 'embedded', dir }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  if (!POSTGRES_URL) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `msc_t_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = knex({ client: 'pg', connection: POSTGRES_URL, pool: { min: 0, max: 1 } });
+  await admin.raw(`CREATE DATABASE ${name}`);
+  await admin.destroy();
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    name: kind,
+    target: { kind: 'postgres', url: url.toString() },
+    drop: async () => {
+      const dropper = knex({ client: 'pg', connection: POSTGRES_URL, pool: { min: 0, max: 1 } });
+      await dropper.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropper.destroy();
+    },
+  };
+}
+
+/** Opens and migrates a test database. */
+export async function openMigrated(target: DbTarget): Promise<Db> {
+  const db = await openDb(target);
+  await migrateLatest(db);
+  return db;
+}
+
+/** Empties every table and its history, children first. */
+export async function truncateAll(db: Db): Promise<void> {
+  const tables = [...TABLE_ORDER].reverse().flatMap((t) => [t, `${t}_history`]);
+  await db.raw(`TRUNCATE ${tables.join(', ')}`);
+}
+
+/** Live (not soft-deleted) rows per table. */
+export async function liveCounts(db: Db): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of TABLE_ORDER) {
+    const [row] = await db(table).whereNull('deleted_at').count<{ count: string | number }[]>({ count: '*' });
+    counts[table] = Number(row?.count ?? 0);
+  }
+  return counts;
+}
+
+export async function historyCount(db: Db, table: string): Promise<number> {
+  const [row] = await db(`${table}_history`).count<{ count: string | number }[]>({ count: '*' });
+  return Number(row?.count ?? 0);
+}
