@@ -12,6 +12,11 @@ import { Logger } from './log.js';
 import { runCrawl } from './commands/crawl.js';
 import { runMigrate } from './commands/migrate.js';
 import { exitCodeOf, formatSummary } from './crawl/summary.js';
+import { EXPORT_FORMATS, OPERATOR_DEFAULTS, resolveCanaryConfig, resolveChangesConfig, resolveExportConfig } from './config.js';
+import { canaryExitCode, formatCanary, runCanary } from './commands/canary.js';
+import { formatChanges, runChanges } from './commands/changes.js';
+import { formatExport, runExport } from './commands/export.js';
+import { formatStatus, runStatus } from './commands/status.js';
 
 function loggerFor(raw: RawOptions): Logger {
   const format = raw.logFormat === 'json' ? 'json' : 'text';
@@ -25,6 +30,14 @@ function commonOptions<T>(y: Argv<T>) {
     .option('log-format', { choices: ['text', 'json'] as const, describe: `Log lines for people or for machines [env ${ENV_VARS.logFormat}]`, defaultDescription: 'text' })
     .option('quiet', { type: 'boolean', alias: 'q', describe: 'Only warnings and errors' })
     .option('verbose', { type: 'boolean', alias: 'v', describe: 'Debug logs and stack traces' });
+}
+
+/** The filters crawl and export share, with the same meaning. */
+function scopeOptions<T>(y: Argv<T>) {
+  return y
+    .option('series', { type: 'array', string: true, describe: `Only these series: uuid, shortCode or name, case-insensitive; repeatable [env ${ENV_VARS.series}, comma-separated]`, defaultDescription: 'all' })
+    .option('from-year', { type: 'number', describe: `Only seasons from this year on [env ${ENV_VARS.fromYear}]` })
+    .option('to-year', { type: 'number', describe: `Only seasons up to this year [env ${ENV_VARS.toYear}]` });
 }
 
 /** Runs a command body and turns its outcome into an exit code, errors into one line. */
@@ -55,6 +68,9 @@ function interruptSignal(log: Logger): AbortSignal {
   process.on('SIGTERM', onSignal);
   return controller.signal;
 }
+
+// A closed pipe (`crawl | head`) must not crash a crawl: output is lost, the work is not.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
 await yargs(hideBin(process.argv))
   .scriptName('motorsport-crawler')
@@ -94,6 +110,73 @@ await yargs(hideBin(process.argv))
       main(argv, async (log) => {
         await runMigrate(resolveCommonConfig(argv, process.env), log);
         return 0;
+      }),
+  )
+  .command(
+    'export',
+    'Write every dataset (series … retirements, and the results join) to one JSON file each, plus manifest.json',
+    (y) =>
+      scopeOptions(commonOptions(y))
+        .option('out', { type: 'string', describe: 'Directory to write the files into', defaultDescription: OPERATOR_DEFAULTS.out })
+        .option('format', { choices: EXPORT_FORMATS, describe: 'json: one array per file; ndjson: one object per line', defaultDescription: OPERATOR_DEFAULTS.format })
+        .option('as-of', { type: 'string', describe: 'Export the data as it was at this time, from the history tables: ISO 8601 with Z or an offset, or a duration ago (24h, 7d)', defaultDescription: 'now' })
+        .example('$0 export --out exports', 'everything, as JSON arrays')
+        .example('$0 export --format ndjson --series F1 --from-year 2020', 'one series, recent seasons, one object per line')
+        .example('$0 export --as-of 2026-11-01T00:00:00Z', 'the data as it was on 1 November'),
+    (argv) =>
+      main(argv, async (log) => {
+        const config = resolveExportConfig(argv, process.env);
+        const manifest = await runExport(config, { log });
+        process.stdout.write(config.logFormat === 'json' ? JSON.stringify(manifest) + '\n' : formatExport(manifest, config.outDir) + '\n');
+        return 0;
+      }),
+  )
+  .command(
+    'status',
+    'Show the crawl in the storage dir (requests per label, resumable?), the cache, the rows per table and the last crawl',
+    (y) => commonOptions(y),
+    (argv) =>
+      main(argv, async (log) => {
+        const config = resolveCommonConfig(argv, process.env);
+        const report = await runStatus(config, { log });
+        process.stdout.write(config.logFormat === 'json' ? JSON.stringify(report) + '\n' : formatStatus(report) + '\n');
+        return 0;
+      }),
+  )
+  .command(
+    'changes',
+    'What crawls changed since a time, per table: inserted, updated, soft-deleted, with examples (from the history tables)',
+    (y) =>
+      commonOptions(y)
+        .option('since', { type: 'string', demandOption: true, describe: 'ISO 8601 time with Z or an offset, or a duration ago (24h, 7d)' })
+        .option('examples', { type: 'number', describe: 'Examples listed per table and kind of change', defaultDescription: String(OPERATOR_DEFAULTS.examples) })
+        .example('$0 changes --since 24h', 'what the crawls of the last day changed'),
+    (argv) =>
+      main(argv, async (log) => {
+        const config = resolveChangesConfig(argv, process.env);
+        const report = await runChanges(config, { log });
+        process.stdout.write(config.logFormat === 'json' ? JSON.stringify(report) + '\n' : formatChanges(report) + '\n');
+        return 0;
+      }),
+  )
+  .command(
+    'canary',
+    'Check a small sample of the live API against schemas/, with no cache and no database: exit 0 match, 2 drift, 1 incomplete',
+    (y) =>
+      commonOptions(y)
+        // The canary reads neither: hidden rather than advertised.
+        .hide('storage')
+        .hide('db')
+        .option('base-url', { type: 'string', describe: `API origin [env ${ENV_VARS.baseUrl}]`, defaultDescription: DEFAULTS.baseUrl })
+        .option('max-rpm', { type: 'number', describe: `Requests to the API per minute; 10000 or more lifts the limit [env ${ENV_VARS.maxRpm}]`, defaultDescription: String(DEFAULTS.maxRpm) })
+        .option('sample-series', { type: 'number', describe: 'Series to sample, from as many categories as there are', defaultDescription: String(OPERATOR_DEFAULTS.sampleSeries) })
+        .option('sample-classifications', { type: 'number', describe: 'Latest classifications checked per sampled series', defaultDescription: String(OPERATOR_DEFAULTS.sampleClassifications) }),
+    (argv) =>
+      main(argv, async (log) => {
+        const config = resolveCanaryConfig(argv, process.env);
+        const report = await runCanary(config, { log });
+        process.stdout.write(config.logFormat === 'json' ? JSON.stringify(report) + '\n' : formatCanary(report) + '\n');
+        return canaryExitCode(report.outcome);
       }),
   )
   .demandCommand(1, 'Name a command: crawl or migrate (see --help)')

@@ -9,6 +9,7 @@ import { Progress } from '../crawl/progress.js';
 import { describeScope, startQueue } from '../crawl/queue.js';
 import { CrawlStats } from '../crawl/stats.js';
 import { lockStorage } from '../crawl/storage.js';
+import { sweepQueue } from '../crawl/sweep.js';
 import type { CrawlOutcome, CrawlSummary } from '../crawl/summary.js';
 import { openDb } from '../store/db.js';
 import { migrateLatest } from '../store/migrate.js';
@@ -46,7 +47,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
       ({ crawler } = buildCrawler({
         config, log, stats, sink, failures,
-        cache: new ResponseCache(storage.config),
+        cache: new ResponseCache(storage.cacheConfig),
         queue: start.queue,
         storageConfig: storage.config,
         onFatal: (error) => {
@@ -64,7 +65,15 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const progress = new Progress({ stats, queue: start.queue, log, handledBefore: start.resumed?.handled ?? 0, tty });
       progress.start();
       try {
-        if (!(signal?.aborted)) await crawler.run();
+        // The queue drained: make sure nothing the stored rows imply was lost, then finish.
+        // (Not for --retry-failed, whose queue holds only the failed requests.)
+        while (!signal?.aborted) {
+          await crawler.run();
+          if (fatal || signal?.aborted || config.retryFailed || !(await start.queue.isFinished())) break;
+          const missing = await sweepQueue(db, start.queue, config.scope, config.baseUrl);
+          if (!missing) break;
+          log.warn(`${missing} request(s) implied by the stored rows were missing from the queue (lost by an interrupted run): fetching them now`);
+        }
       } finally {
         progress.stop();
         signal?.removeEventListener('abort', stop);

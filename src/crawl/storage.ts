@@ -12,6 +12,11 @@ import { acquireLock } from '../lockfile.js';
 export interface Storage {
   readonly dir: string;
   readonly config: Configuration;
+  /**
+   * For the response cache: the same dir, without per-record metadata files, which would double
+   * the file writes of every cached body and which nothing reads.
+   */
+  readonly cacheConfig: Configuration;
   /** Small records: the crawl's state, the last summary. */
   readonly records: KeyValueStore;
   release(): void;
@@ -22,13 +27,16 @@ export const STATE_STORE = 'crawl-state';
 /** Opens the storage dir without locking it (for read-only commands such as `status`). */
 export async function openStorage(dir: string): Promise<Omit<Storage, 'release'>> {
   ensureWritable(dir);
-  const config = new Configuration({
-    storageClient: new MemoryStorage({ localDataDirectory: dir, persistStorage: true, writeMetadata: true }),
-    purgeOnStart: false,
-    persistStorage: true,
-  });
+  const configFor = (writeMetadata: boolean) =>
+    new Configuration({
+      storageClient: new MemoryStorage({ localDataDirectory: dir, persistStorage: true, writeMetadata }),
+      purgeOnStart: false,
+      persistStorage: true,
+    });
+  // The queue's metadata file holds its handled/pending counts: the crawl's config keeps it.
+  const config = configFor(true);
   const records = await KeyValueStore.open(STATE_STORE, { config });
-  return { dir, config, records };
+  return { dir, config, cacheConfig: configFor(false), records };
 }
 
 /** Opens the storage dir for a crawl: exclusive, released by `release()` or at exit. */

@@ -11,8 +11,14 @@ import { describeDb, type DbTarget } from '../config.js';
 import { DatabaseUnavailableError } from '../errors.js';
 import { acquireLock } from '../lockfile.js';
 
-// DATE values stay 'YYYY-MM-DD' strings: a JS Date would shift them by the local time zone.
-pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+/**
+ * Local dates and wall-clock times ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS') stay strings on both
+ * drivers: a JS Date would shift them by the machine's time zone, and the two drivers would
+ * disagree. timestamptz values are instants and become Dates.
+ */
+const TEXT_TYPES = [pg.types.builtins.DATE, pg.types.builtins.TIMESTAMP];
+for (const oid of TEXT_TYPES) pg.types.setTypeParser(oid, (value) => value);
+const PGLITE_PARSERS = Object.fromEntries(TEXT_TYPES.map((oid) => [oid, (value: string) => value]));
 
 export type Db = Knex;
 
@@ -42,7 +48,7 @@ export async function openDb(target: DbTarget): Promise<Db> {
 function lockedPGlite(dir: string): PGlite {
   mkdirSync(dir, { recursive: true });
   const release = acquireLock(`${dir}.lock`, `the embedded database ${dir}`);
-  const pglite = new PGlite(dir);
+  const pglite = new PGlite(dir, { parsers: PGLITE_PARSERS });
   const close = pglite.close.bind(pglite);
   pglite.close = async () => {
     try {
