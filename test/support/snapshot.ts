@@ -13,8 +13,8 @@ export async function snapshot(target: DbTarget): Promise<Snapshot> {
       const rows = await db(table)
         .select([...columnsOf(table), 'hash', db.raw('deleted_at IS NOT NULL AS deleted')])
         .orderBy([...TABLES[table].key]);
-      const [{ n }] = await db(`${table}_history`).count<{ n: string }[]>({ n: '*' });
-      out[table] = { rows: JSON.parse(JSON.stringify(rows)), historyVersions: Number(n) };
+      const [versions] = await db(`${table}_history`).count<{ n: string }[]>({ n: '*' });
+      out[table] = { rows: JSON.parse(JSON.stringify(rows)), historyVersions: Number(versions?.n) };
     }
     return out;
   } finally {
