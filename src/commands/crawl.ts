@@ -6,7 +6,7 @@ import { ResponseCache } from '../crawl/cache.js';
 import { buildCrawler } from '../crawl/crawler.js';
 import { FailureLog } from '../crawl/failures.js';
 import { Progress } from '../crawl/progress.js';
-import { describeScope, startQueue } from '../crawl/queue.js';
+import { describeScope, markFinished, startQueue } from '../crawl/queue.js';
 import { CrawlStats } from '../crawl/stats.js';
 import { lockStorage } from '../crawl/storage.js';
 import { sweepQueue } from '../crawl/sweep.js';
@@ -32,10 +32,13 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
     try {
       const applied = await migrateLatest(db);
       if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
-      const failures = await FailureLog.open(storage.config);
+      const failures = await FailureLog.open(storage.storesConfig);
       const start = await startQueue(storage, config, failures);
       if (start.resumed) {
-        log.info(`resuming the crawl started ${start.state.startedAt}: ${start.resumed.handled} requests done, ${start.resumed.pending} left`);
+        const { handled, pending } = start.resumed;
+        // Crawlee's counts live in a file a killed process may have cut short; then they are unknown.
+        const progress = handled + pending > 0 ? `: ${handled} requests done, ${pending} left` : ' (its progress counts were lost with the interrupted process)';
+        log.info(`resuming the crawl started ${start.state.startedAt}${progress}`);
       } else {
         log.info(`new crawl of ${describeScope(config.scope)} from ${config.baseUrl} into ${describeDb(config.db)} (cache ${config.cache})`);
       }
@@ -47,7 +50,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
       ({ crawler } = buildCrawler({
         config, log, stats, sink, failures,
-        cache: new ResponseCache(storage.cacheConfig),
+        cache: new ResponseCache(storage.storesConfig),
         queue: start.queue,
         storageConfig: storage.config,
         onFatal: (error) => {
@@ -80,10 +83,11 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       }
       if (!fatal) await sink.idle();
 
-      const info = await start.queue.getInfo();
-      const left = info?.pendingRequestCount ?? 0;
+      const finished = !fatal && (await start.queue.isFinished());
+      const left = finished ? 0 : Math.max(1, (await start.queue.getInfo())?.pendingRequestCount ?? 0);
       const failed = stats.total('failed') + stats.total('quarantined');
-      const outcome: CrawlOutcome = fatal ? 'fatal' : signal?.aborted && left ? 'interrupted' : left ? 'limit' : failed ? 'failures' : 'complete';
+      const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (signal?.aborted ? 'interrupted' : 'limit') : failed ? 'failures' : 'complete';
+      if (finished) await markFinished(storage);
       const summary: CrawlSummary = {
         outcome,
         startedAt: new Date(stats.startedAt).toISOString(),
@@ -100,7 +104,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       await db.destroy();
     }
   } finally {
-    storage.release();
+    await storage.close();
   }
 }
 

@@ -3,8 +3,9 @@
  * and the HTTP client decorator that serves fresh entries without touching the network (and
  * without waiting at the politeness gate).
  *
- * A record is a one-line JSON header ({"fetchedAt":…,"url":…}) followed by the body, byte for
- * byte, stored as text/plain. Stores are sharded by label and by the UUID's first two hex digits
+ * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…}) followed by the body,
+ * byte for byte, stored as text/plain. Crawlee writes files in place, so a killed process can
+ * leave one cut short: a record whose body is not `bytes` long is treated as absent. Stores are sharded by label and by the UUID's first two hex digits
  * and opened on first use: Crawlee reads a whole store when it opens it.
  */
 import { KeyValueStore, type Configuration, type BaseHttpClient, type HttpRequest, type RedirectHandler, type ResponseTypes, type HttpResponse, type StreamingHttpResponse } from '@crawlee/core';
@@ -36,15 +37,21 @@ export class ResponseCache {
   async get(key: string): Promise<CachedBody | undefined> {
     const value = await (await this.store(key)).getValue<string | Buffer>(key);
     if (value === null || value === undefined) return undefined;
-    const text = typeof value === 'string' ? value : value.toString('utf8');
-    const newline = text.indexOf('\n');
-    const header = tryParse(text.slice(0, newline));
-    if (newline < 0 || typeof header?.fetchedAt !== 'number') return undefined; // unreadable: as if absent
-    return { fetchedAt: header.fetchedAt, body: Buffer.from(text.slice(newline + 1), 'utf8') };
+    const record = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    const newline = record.indexOf(0x0a);
+    const header = newline < 0 ? undefined : tryParse(record.subarray(0, newline).toString('utf8'));
+    const body = record.subarray(newline + 1);
+    if (typeof header?.fetchedAt !== 'number' || header.bytes !== body.length) return undefined; // unreadable or cut short
+    return { fetchedAt: header.fetchedAt, body };
+  }
+
+  /** Forgets a record (one whose body turned out unusable). */
+  async delete(key: string): Promise<void> {
+    await (await this.store(key)).setValue(key, null);
   }
 
   async put(key: string, url: string, body: Buffer): Promise<void> {
-    const header = JSON.stringify({ fetchedAt: Date.now(), url });
+    const header = JSON.stringify({ fetchedAt: Date.now(), url, bytes: body.length });
     await (await this.store(key)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), body]), {
       contentType: 'text/plain; charset=utf-8',
     });
@@ -68,9 +75,9 @@ export function shardName(key: string): string {
   return shard ? `responses-${label}-${shard}` : `responses-${label}`;
 }
 
-function tryParse(text: string): { fetchedAt?: unknown } | undefined {
+function tryParse(text: string): { fetchedAt?: unknown; bytes?: unknown } | undefined {
   try {
-    return JSON.parse(text) as { fetchedAt?: unknown };
+    return JSON.parse(text) as { fetchedAt?: unknown; bytes?: unknown };
   } catch {
     return undefined;
   }

@@ -9,7 +9,7 @@ import type { RequestQueue } from '@crawlee/core';
 import { targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
 import { validatePayload } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
-import { DatabaseUnavailableError } from '../errors.js';
+import { DatabaseUnavailableError, PayloadError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../store/sink.js';
 import { CACHE_HIT_HEADER, type ResponseCache } from './cache.js';
@@ -44,7 +44,19 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
     const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
     const fromCache = response.headers[CACHE_HIT_HEADER] === 'hit';
 
-    const { payload, quarantined } = validatePayload(label, decodeJson(raw));
+    let validated;
+    try {
+      validated = validatePayload(label, decodeJson(raw));
+    } catch (error) {
+      // A cached body that no longer passes (corrupted on disk, or the schemas changed) is
+      // forgotten, and the request is retried from the network.
+      if (fromCache && error instanceof PayloadError && ctx.config.cache !== 'only') {
+        await ctx.cache.delete(targetKey(target));
+        throw new Error(`cached body unusable (${error.message}): refetching`);
+      }
+      throw error;
+    }
+    const { payload, quarantined } = validated;
     const result = route({ payload, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
     try {
       // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word.

@@ -7,7 +7,7 @@
  * behind. Both are cleared here before the crawl starts; the storage lock guarantees no other
  * process owns them.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { RequestQueue, type RequestOptions } from '@crawlee/core';
 import { apiPath, type ApiTarget } from '../api/endpoints.js';
@@ -20,10 +20,16 @@ import type { Storage } from './storage.js';
 export const QUEUE_NAME = 'crawl';
 const STATE_KEY = 'CRAWL';
 
+/**
+ * The crawl the queue belongs to. Whether it is unfinished is decided here, not from the queue's
+ * own counts, which Crawlee writes in the background and a killed process can leave stale.
+ */
 export interface CrawlState {
   readonly startedAt: string;
   readonly scope: CrawlScope;
   readonly baseUrl: string;
+  /** Set once the queue drained; unset means a crawl to resume. */
+  readonly finishedAt?: string;
 }
 
 export interface QueueStart {
@@ -52,33 +58,40 @@ export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta,
 }
 
 export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog): Promise<QueueStart> {
-  removeStaleFileLocks(storage.dir);
-  let queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
-  const info = await queue.getInfo();
+  const queueDir = path.join(storage.dir, 'request_queues', QUEUE_NAME);
+  repairQueueFiles(queueDir);
   const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
-  const unfinished = (info?.pendingRequestCount ?? 0) > 0;
+  const unfinished = previous !== null && previous.finishedAt === undefined && existsSync(queueDir);
 
   if (unfinished && !config.fresh) {
-    if (previous && JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
+    if (JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
       throw new UserError(
         `an unfinished crawl with other filters (${describeScope(previous.scope)}) is in ${storage.dir}: ` +
           'run crawl with the same filters to resume it, or add --fresh to discard it',
       );
     }
+    const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
     await unlockAll(queue);
+    const info = await queue.getInfo();
     const seeded = config.retryFailed ? await seedFailures(queue, config, failures) : 0;
-    const state = previous ?? newState(config);
-    return { queue, state, resumed: { handled: info?.handledRequestCount ?? 0, pending: info?.pendingRequestCount ?? 0 }, seeded };
+    return { queue, state: previous, resumed: { handled: info?.handledRequestCount ?? 0, pending: info?.pendingRequestCount ?? 0 }, seeded };
   }
 
-  await queue.drop();
-  queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+  // A new crawl: the old queue goes (never the cache or the database).
+  rmSync(queueDir, { recursive: true, force: true });
+  const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
   const state = newState(config);
   await storage.records.setValue(STATE_KEY, state);
   if (config.retryFailed) return { queue, state, resumed: undefined, seeded: await seedFailures(queue, config, failures) };
   await failures.clear();
   await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
   return { queue, state, resumed: undefined, seeded: 1 };
+}
+
+/** Records that the crawl's queue drained: the next crawl starts a new one. */
+export async function markFinished(storage: Storage): Promise<void> {
+  const state = await storage.records.getValue<CrawlState>(STATE_KEY);
+  if (state) await storage.records.setValue(STATE_KEY, { ...state, finishedAt: new Date().toISOString() });
 }
 
 function newState(config: CrawlConfig): CrawlState {
@@ -102,21 +115,22 @@ async function unlockAll(queue: RequestQueue): Promise<void> {
   }
 }
 
-/** proper-lockfile's `<file>.lock` dirs left by a killed process block writes for up to 10 s. */
-function removeStaleFileLocks(storageDir: string): void {
-  for (const kind of ['request_queues', 'key_value_stores', 'datasets']) {
-    for (const store of safeReaddir(path.join(storageDir, kind))) {
-      const dir = path.join(storageDir, kind, store);
-      for (const entry of safeReaddir(dir)) if (entry.endsWith('.lock')) rmSync(path.join(dir, entry), { recursive: true, force: true });
-    }
+/**
+ * What a killed process leaves in the queue dir: proper-lockfile's `<file>.lock` dirs (they
+ * block writes for up to 10 s), and a `__metadata__.json` cut short mid-write, which Crawlee
+ * cannot open at all (it only holds counts: without it they restart from zero). A request file
+ * cut short is skipped by Crawlee itself; the completeness sweep fetches what it held.
+ */
+function repairQueueFiles(queueDir: string): void {
+  if (!existsSync(queueDir)) return;
+  for (const entry of readdirSync(queueDir)) {
+    if (entry.endsWith('.lock')) rmSync(path.join(queueDir, entry), { recursive: true, force: true });
   }
-}
-
-function safeReaddir(dir: string): string[] {
+  const metadata = path.join(queueDir, '__metadata__.json');
   try {
-    return readdirSync(dir);
+    if (existsSync(metadata)) JSON.parse(readFileSync(metadata, 'utf8'));
   } catch {
-    return [];
+    rmSync(metadata, { force: true });
   }
 }
 

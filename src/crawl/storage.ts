@@ -11,32 +11,36 @@ import { acquireLock } from '../lockfile.js';
 
 export interface Storage {
   readonly dir: string;
+  /** For the request queue and the crawler. */
   readonly config: Configuration;
   /**
-   * For the response cache: the same dir, without per-record metadata files, which would double
-   * the file writes of every cached body and which nothing reads.
+   * For key-value stores (the response cache, the failure log, the records): the same dir
+   * without per-record metadata files, which would double every write, which nothing reads, and
+   * which Crawlee's store listing trips over once a record is deleted.
    */
-  readonly cacheConfig: Configuration;
+  readonly storesConfig: Configuration;
   /** Small records: the crawl's state, the last summary. */
   readonly records: KeyValueStore;
-  release(): void;
+  /** Waits for Crawlee's background file writes, then releases the lock. */
+  close(): Promise<void>;
 }
 
 export const STATE_STORE = 'crawl-state';
 
 /** Opens the storage dir without locking it (for read-only commands such as `status`). */
-export async function openStorage(dir: string): Promise<Omit<Storage, 'release'>> {
+export async function openStorage(dir: string): Promise<Storage> {
   ensureWritable(dir);
-  const configFor = (writeMetadata: boolean) =>
-    new Configuration({
-      storageClient: new MemoryStorage({ localDataDirectory: dir, persistStorage: true, writeMetadata }),
-      purgeOnStart: false,
-      persistStorage: true,
-    });
-  // The queue's metadata file holds its handled/pending counts: the crawl's config keeps it.
-  const config = configFor(true);
-  const records = await KeyValueStore.open(STATE_STORE, { config });
-  return { dir, config, cacheConfig: configFor(false), records };
+  const clients = [true, false].map((writeMetadata) => new MemoryStorage({ localDataDirectory: dir, persistStorage: true, writeMetadata }));
+  const configFor = (client: MemoryStorage) => new Configuration({ storageClient: client, purgeOnStart: false, persistStorage: true });
+  // The queue's metadata file holds its handled/pending counts: the queue's config keeps it.
+  const config = configFor(clients[0]!);
+  const storesConfig = configFor(clients[1]!);
+  const records = await KeyValueStore.open(STATE_STORE, { config: storesConfig });
+  return {
+    dir, config, storesConfig, records,
+    // MemoryStorage writes metadata in the background; a later open of the same dir must not race them.
+    close: async () => void (await Promise.all(clients.map((c) => c.teardown()))),
+  };
 }
 
 /** Opens the storage dir for a crawl: exclusive, released by `release()` or at exit. */
@@ -44,7 +48,17 @@ export async function lockStorage(dir: string): Promise<Storage> {
   ensureWritable(dir);
   const release = acquireLock(path.join(dir, 'crawl.lock'), `the storage dir ${dir}`);
   try {
-    return { ...(await openStorage(dir)), release };
+    const storage = await openStorage(dir);
+    return {
+      ...storage,
+      close: async () => {
+        try {
+          await storage.close();
+        } finally {
+          release();
+        }
+      },
+    };
   } catch (error) {
     release();
     throw error;

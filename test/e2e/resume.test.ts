@@ -90,7 +90,7 @@ describe('resume after kill -9', () => {
       }
       const final = await runCli(args);
       expect(final.stderr).toMatch(/resuming the crawl/);
-      expect(final.code).toBe(0);
+      expect(final.code, final.stderr + final.stdout).toBe(0);
       expect(await snapshot(database.target)).toEqual(reference);
       // Refetched over the network: at most what was in flight at the kills.
       const refetched = [...replica.stats.byPath.values()].reduce((n, count) => n + count - 1, 0);
