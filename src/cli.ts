@@ -8,6 +8,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULTS, ENV_VARS, resolveCommonConfig, resolveCrawlConfig, type RawOptions } from './config.js';
 import { DatabaseUnavailableError, UserError } from './errors.js';
+import { isConnectionError } from './store/db.js';
 import { Logger } from './log.js';
 import { runCrawl } from './commands/crawl.js';
 import { runMigrate } from './commands/migrate.js';
@@ -40,18 +41,26 @@ function scopeOptions<T>(y: Argv<T>) {
     .option('to-year', { type: 'number', describe: `Only seasons up to this year [env ${ENV_VARS.toYear}]` });
 }
 
-/** Runs a command body and turns its outcome into an exit code, errors into one line. */
+/**
+ * Runs a command body and turns its outcome into an exit code, errors into one line. The process
+ * exits when the command is done: a stopped crawl may leave sockets and timers behind (a pool
+ * retrying a database that went away), and they must not keep it alive.
+ */
 async function main(raw: RawOptions, body: (log: Logger) => Promise<number>): Promise<void> {
   const log = loggerFor(raw);
+  let code: number;
   try {
-    process.exitCode = await body(log);
+    code = await body(log);
   } catch (error) {
-    const known = error instanceof UserError || error instanceof DatabaseUnavailableError;
-    log.error(error instanceof Error ? error.message : String(error));
+    const known = error instanceof UserError || error instanceof DatabaseUnavailableError || isConnectionError(error);
+    const message = error instanceof Error ? error.message : String(error);
+    log.error(isConnectionError(error) && !(error instanceof DatabaseUnavailableError) ? `database unavailable: ${message}` : message);
     if (!known && raw.verbose && error instanceof Error) log.error(error.stack ?? '');
     if (!known && !raw.verbose) log.error('(run with --verbose for the stack trace)');
-    process.exitCode = 1;
+    code = 1;
   }
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+  process.exit(code);
 }
 
 /** First Ctrl-C / SIGTERM: a graceful stop. Second: leave at once (the queue and the database stay consistent). */
@@ -188,7 +197,8 @@ await yargs(hideBin(process.argv))
   .wrap(Math.min(120, process.stdout.columns || 100))
   .fail((message, error) => {
     if (error) throw error;
-    process.stderr.write(`${message}\n\nRun with --help for usage.\n`);
+    // One line, like every other configuration error.
+    process.stderr.write(`${message.replace(/\s*\n\s*/g, ' ')} (see --help)\n`);
     process.exit(1);
   })
   .parseAsync();

@@ -24,6 +24,8 @@ export const DEFAULTS = {
   maxAge: '24h',
   maxRetries: 5,
   retryBaseMs: 1000,
+  breakerCoolDownMs: 5_000,
+  maxOutageMs: 15 * 60_000,
   requestTimeoutSecs: 30,
   maxBodyBytes: 20 * 1024 * 1024,
 } as const;
@@ -75,6 +77,10 @@ export interface CrawlConfig extends CommonConfig {
   readonly maxRetries: number;
   /** First retry's backoff; doubles per attempt, with jitter. */
   readonly retryBaseMs: number;
+  /** First pause of the circuit breaker before it probes the API again. */
+  readonly breakerCoolDownMs: number;
+  /** How long the API may stay unreachable (circuit open) before the crawl stops. */
+  readonly maxOutageMs: number;
   readonly requestTimeoutSecs: number;
   readonly maxBodyBytes: number;
 }
@@ -138,6 +144,8 @@ export function resolveCrawlConfig(raw: RawOptions, env: Env): CrawlConfig {
     retryFailed: raw.retryFailed ?? false,
     maxRetries: DEFAULTS.maxRetries,
     retryBaseMs: DEFAULTS.retryBaseMs,
+    breakerCoolDownMs: DEFAULTS.breakerCoolDownMs,
+    maxOutageMs: DEFAULTS.maxOutageMs,
     requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
     maxBodyBytes: DEFAULTS.maxBodyBytes,
   });
@@ -223,6 +231,8 @@ export const OPERATOR_DEFAULTS = {
   sampleSeries: 4,
   /** Classifications the canary checks per sampled series. */
   sampleClassifications: 2,
+  /** Retries of a canary request: a canary that waits minutes on a dead API is no use. */
+  canaryRetries: 2,
 } as const;
 
 /** RawOptions continued (interface merging keeps one type for main()): the operator commands' flags. */
@@ -293,8 +303,10 @@ export function resolveCanaryConfig(raw: RawOptions, env: Env): CanaryConfig {
     sampleClassifications: optionalInt('--sample-classifications', raw.sampleClassifications, 0, 100) ?? OPERATOR_DEFAULTS.sampleClassifications,
     concurrency: DEFAULTS.concurrency,
     maxRpm: resolveMaxRpm(raw, env),
-    maxRetries: DEFAULTS.maxRetries,
+    maxRetries: OPERATOR_DEFAULTS.canaryRetries,
     retryBaseMs: DEFAULTS.retryBaseMs,
+    breakerCoolDownMs: DEFAULTS.breakerCoolDownMs,
+    maxOutageMs: DEFAULTS.maxOutageMs,
     requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
     maxBodyBytes: DEFAULTS.maxBodyBytes,
   });

@@ -26,7 +26,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
   const { config, log } = parts;
   crawleeLog.setLevel(log.enabled('debug') ? LogLevel.WARNING : LogLevel.OFF);
 
-  const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, log });
+  const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log });
   const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes });
   const router = createHttpRouter();
   for (const label of LABELS) router.addHandler(label, pipeline(label, parts));
@@ -63,6 +63,14 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       ],
       errorHandler: async ({ request }, error) => {
         if (error instanceof NonRetryableError || request.noRetry) return;
+        if (gate.circuitState !== 'closed') {
+          // The API is down, not this request: the attempt is given back, so an outage pauses the
+          // crawl instead of failing the queue, for up to maxOutageMs (15 min by default).
+          request.retryCount = Math.max(0, request.retryCount - 1);
+          if (gate.outageMs > config.maxOutageMs) {
+            parts.onFatal(new Error(`the API has not answered for ${Math.round(gate.outageMs / 60_000)} min`));
+          }
+        }
         // Exponential backoff with jitter before Crawlee puts the request back.
         const delay = Math.min(30_000, config.retryBaseMs * 2 ** Math.max(0, request.retryCount - 1)) * (0.5 + Math.random());
         log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt: request.retryCount });

@@ -11,7 +11,7 @@ export interface GateOptions {
   readonly concurrency: number;
   /** Requests started per minute; Infinity for no limit. */
   readonly maxRpm: number;
-  /** Consecutive failures that open the circuit. Default 8. */
+  /** Consecutive failures that open the circuit. Default 4 (below the retries a request gets). */
   readonly failuresToOpen?: number;
   /** First cool-down of an open circuit; doubles while probes fail, up to 60 s. Default 5 s. */
   readonly coolDownMs?: number;
@@ -27,13 +27,14 @@ export class Gate {
   private pausedUntil = 0;
   private consecutiveFailures = 0;
   private circuit: Circuit = { state: 'closed' };
+  private outageSince: number | undefined;
   private readonly intervalMs: number;
   private readonly failuresToOpen: number;
   private readonly baseCoolDownMs: number;
 
   constructor(private readonly options: GateOptions) {
     this.intervalMs = Number.isFinite(options.maxRpm) ? 60_000 / options.maxRpm : 0;
-    this.failuresToOpen = options.failuresToOpen ?? 8;
+    this.failuresToOpen = options.failuresToOpen ?? 4;
     this.baseCoolDownMs = options.coolDownMs ?? 5_000;
   }
 
@@ -66,6 +67,11 @@ export class Gate {
     return this.circuit.state;
   }
 
+  /** How long the circuit has been open or probing without a success; 0 while closed. */
+  get outageMs(): number {
+    return this.outageSince === undefined ? 0 : Date.now() - this.outageSince;
+  }
+
   private async acquire(): Promise<void> {
     if (this.inFlight >= this.options.concurrency) await new Promise<void>((resolve) => this.waiters.push(resolve));
     this.inFlight += 1;
@@ -95,6 +101,7 @@ export class Gate {
     if (this.circuit.state !== 'closed') {
       this.options.log?.info('circuit closed: the API answers again');
       this.circuit = { state: 'closed' };
+      this.outageSince = undefined;
     }
   }
 
@@ -109,6 +116,7 @@ export class Gate {
   }
 
   private open(coolDownMs: number): void {
+    this.outageSince ??= Date.now();
     this.circuit = { state: 'open', until: Date.now() + coolDownMs, coolDownMs };
     this.options.log?.warn(`circuit open after ${this.consecutiveFailures} consecutive failures: pausing ${Math.round(coolDownMs / 1000)} s before a probe`);
   }

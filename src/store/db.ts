@@ -71,5 +71,5 @@ export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[1-3]|08\d\d\d)$/.test(code)) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection is closed|Client has encountered a connection error|Knex: Timeout acquiring a connection/i.test(message);
+  return /Connection terminated|connection is closed|Client has encountered a connection error|Knex: Timeout acquiring a connection|Unable to acquire a connection/i.test(message);
 }

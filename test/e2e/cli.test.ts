@@ -1,0 +1,281 @@
+/**
+ * The command line as a user meets it: configuration errors caught before the first request
+ * (one line, exit 1), exit 2 with a summary for failed requests, filters, the cache modes,
+ * --retry-failed, an API outage that pauses instead of failing, and a database that goes away.
+ */
+import { createServer, type Server, type Socket, connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '../../src/store/db.js';
+import { apiPath, expectedCounts, recordedTree, startReplica, syntheticTree, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
+import { runCli } from '../support/cli.js';
+import { crawl, crawlConfig } from '../support/crawl.js';
+import { DATABASE_KINDS, POSTGRES_URL, createTestDatabase, liveCounts, tempDir, type TestDatabase } from '../support/db.js';
+import { snapshot } from '../support/snapshot.js';
+
+const KIND = DATABASE_KINDS.at(-1)!;
+const SMALL = { seed: 31, series: 2, seasonsPerSeries: 2, eventsPerSeason: 3, sessionsPerEvent: 4, carsPerSession: 5 };
+
+async function counts(database: TestDatabase) {
+  const db = await openDb(database.target);
+  try {
+    return await liveCounts(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+describe('configuration errors are caught before the first request', () => {
+  let replica: Replica;
+  beforeAll(async () => {
+    replica = await startReplica({ tree: recordedTree() });
+  });
+  afterAll(async () => replica?.close());
+
+  it.each([
+    [['--cache', 'bogus'], /cache.*bogus/i],
+    [['--base-url', 'not a url'], /--base-url: malformed URL/],
+    [['--db', 'postgres://postgres@127.0.0.1:1/nowhere'], /database unreachable \(postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere\).*ECONNREFUSED/],
+    [['--db', 'mysql://localhost/x'], /--db: mysql:\/\/localhost\/x is neither a postgres:\/\/ URL nor a directory/],
+    [['--storage', '/etc/hostname/storage'], /--storage: cannot write to \/etc\/hostname\/storage/],
+    [['--from-year', '2025', '--to-year', '2020'], /--from-year 2025 is after --to-year 2020/],
+    [['--max-rpm', '0'], /--max-rpm: "0" is not a whole number/],
+    [['--max-age', 'soon'], /--max-age: "soon" is not a duration/],
+  ])('crawl %j: exit 1 and one line', async (args, message) => {
+    const before = replica.stats.total;
+    const storage = args.includes('--storage') ? [] : ['--storage', tempDir()];
+    const { code, stderr } = await runCli(['crawl', '--base-url', replica.url, ...storage, ...args]);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n').filter((l) => !/^npm warn/i.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(lines[0]).not.toMatch(/^\s+at /);
+    expect(replica.stats.total).toBe(before);
+  });
+
+  it('every command documents its flags in --help', async () => {
+    const { code, stdout } = await runCli(['crawl', '--help']);
+    expect(code).toBe(0);
+    for (const flag of ['--base-url', '--db', '--storage', '--series', '--from-year', '--to-year', '--concurrency', '--max-rpm', '--max-requests', '--cache', '--max-age', '--fresh', '--retry-failed', '--log-format', '--quiet', '--verbose']) {
+      expect(stdout).toContain(flag);
+    }
+    expect((await runCli(['migrate', '--help'])).stdout).toContain('--db');
+  });
+});
+
+describe(`crawl outcomes (${KIND})`, () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(KIND);
+  });
+  afterAll(async () => database?.drop());
+
+  it('exits 2 with the failure in the summary when a payload fails validation', async () => {
+    const tree = syntheticTree(SMALL);
+    const replica = await startReplica({ tree, faults: { perPath: { [apiPath.series()]: 'drift-type' } } });
+    try {
+      const storage = tempDir();
+      const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
+      const { code, stdout } = await runCli(['crawl', '--storage', storage, '--db', db, '--base-url', replica.url, '--max-rpm', '100000', '--fresh']);
+      expect(code).toBe(2);
+      expect(stdout).toMatch(/Crawl failures/);
+      expect(stdout).toContain(`quarantined /0 (${JSON.parse(tree.body(apiPath.series())!)[0].uuid}) of ${replica.url}${apiPath.series()}: /0/name must be string`);
+    } finally {
+      await replica.close();
+    }
+  });
+});
+
+describe(`filters and cache modes (${KIND})`, () => {
+  const tree = recordedTree();
+  let replica: Replica | undefined;
+  let database: TestDatabase;
+  let storage: string;
+  beforeAll(async () => {
+    replica = await startReplica({ tree });
+    database = await createTestDatabase(KIND);
+    storage = tempDir();
+  });
+  afterAll(async () => {
+    await replica?.close();
+    await database?.drop();
+  });
+
+  it('--series and --from-year crawl exactly that part of the tree', async () => {
+    const filters = { series: ['f1', 'FIA Formula 2 Championship'], fromYear: 2024 };
+    const summary = await crawl(crawlConfig(replica!.url, storage, database.target, filters));
+    const expected = expectedCounts(tree, filters);
+    expect(summary.outcome).toBe('complete');
+    expect(summary.requests.calendar.succeeded).toBe(expected.requests.calendar);
+    expect(summary.requests.classification.succeeded).toBe(expected.requests.classification);
+    expect(await counts(database)).toEqual(expected.rows);
+  });
+
+  it('warns about a --series that matches nothing', async () => {
+    const summary = await crawl(crawlConfig(replica!.url, tempDir(), database.target, { series: ['no-such-series'] }));
+    expect(summary.lines.join('\n')).toMatch(/--series "no-such-series" matches no series/);
+  });
+
+  it('--cache only rebuilds a database from the cache with no server running, and reports what is missing', async () => {
+    await replica!.close();
+    replica = undefined;
+    const rebuilt = await createTestDatabase(KIND);
+    try {
+      const filters = { series: ['f1', 'FIA Formula 2 Championship'], fromYear: 2024 };
+      const summary = await crawl(crawlConfig('http://127.0.0.1:9', storage, rebuilt.target, { ...filters, cache: 'only' }));
+      expect(summary.outcome).toBe('complete');
+      expect(await counts(rebuilt)).toEqual(expectedCounts(tree, filters).rows);
+
+      const wider = await crawl(crawlConfig('http://127.0.0.1:9', storage, rebuilt.target, { series: ['WEC'], cache: 'only', fresh: true }));
+      expect(wider.outcome).toBe('failures');
+      expect(wider.failures[0]).toMatchObject({ kind: 'request', label: 'seasons', error: expect.stringMatching(/not in the cache \(seasons-/) });
+    } finally {
+      await rebuilt.drop();
+    }
+  });
+
+  it('--cache refresh picks up changed upstream data that --cache prefer would serve from the cache', async () => {
+    const changing = recordedTree();
+    const server = await startReplica({ tree: changing });
+    const target = await createTestDatabase(KIND);
+    const dir = tempDir();
+    try {
+      const filters = { series: ['F1Academy'] };
+      await crawl(crawlConfig(server.url, dir, target.target, filters));
+      const seriesUuid = (JSON.parse(changing.body(apiPath.series())!) as SeriesItem[]).find((s) => s.shortCode === 'F1Academy')!.uuid;
+      changing.mutate<SeasonItem[]>(apiPath.seasons(seriesUuid), (list) => list.map((s, i) => (i === 0 ? { ...s, name: 'Renamed season' } : s)));
+      const prefer = await crawl(crawlConfig(server.url, dir, target.target, filters));
+      expect(prefer.rows.seasons.updated).toBe(0);
+      const refresh = await crawl(crawlConfig(server.url, dir, target.target, { ...filters, cache: 'refresh' }));
+      expect(refresh.rows.seasons.updated).toBe(1);
+      expect(refresh.requests.seasons.cacheHits).toBe(0);
+    } finally {
+      await server.close();
+      await target.drop();
+    }
+  });
+});
+
+describe(`--retry-failed and outages (${KIND})`, () => {
+  it('--retry-failed fetches only the failed requests and what hangs from them', async () => {
+    const tree = syntheticTree(SMALL);
+    const seriesUuid = (JSON.parse(tree.body(apiPath.series())!) as SeriesItem[])[0]!.uuid;
+    const path = apiPath.seasons(seriesUuid);
+    const database = await createTestDatabase(KIND);
+    const storage = tempDir();
+    const broken = await startReplica({ tree, faults: { perPath: { [path]: '404' } } });
+    try {
+      const first = await crawl(crawlConfig(broken.url, storage, database.target));
+      expect(first.outcome).toBe('failures');
+      await broken.close();
+      const healed = await startReplica({ tree });
+      const retried = await crawl(crawlConfig(healed.url, storage, database.target, { retryFailed: true }));
+      await healed.close();
+      expect(retried.outcome).toBe('complete');
+      expect(retried.requests.series.succeeded).toBe(0);
+      expect(retried.requests.seasons.succeeded).toBe(1);
+      expect(healed.stats.byPath.get(path)).toBe(1);
+      expect(await counts(database)).toEqual(expectedCounts(tree).rows);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it('pauses and probes while the API is down, then completes (circuit breaker)', async () => {
+    const tree = syntheticTree(SMALL);
+    const port = await freePort();
+    const database = await createTestDatabase(KIND);
+    let replica: Replica | undefined;
+    try {
+      setTimeout(async () => {
+        replica = await startReplica({ tree, port });
+      }, 1500);
+      const summary = await crawl(crawlConfig(`http://127.0.0.1:${port}`, tempDir(), database.target, {}, { breakerCoolDownMs: 500 }));
+      expect(summary.lines.join('\n')).toMatch(/circuit open after \d+ consecutive failures/);
+      expect(summary.outcome).toBe('complete');
+      expect(await counts(database)).toEqual(expectedCounts(tree).rows);
+    } finally {
+      await replica?.close();
+      await database.drop();
+    }
+  });
+});
+
+describe.skipIf(!POSTGRES_URL)('the database goes away mid-crawl', () => {
+  it('stops with a clear message and exit 1, and a resume once it is back completes with nothing lost', async () => {
+    const tree = syntheticTree({ ...SMALL, eventsPerSeason: 5, sessionsPerEvent: 6 });
+    const replica = await startReplica({ tree, faults: { seed: 1, rateSlow: 1, slowMs: 20 } });
+    const database = await createTestDatabase('postgres');
+    const reference = await createTestDatabase('postgres');
+    const proxy = await startProxy(5432);
+    try {
+      await crawl(crawlConfig(replica.url, tempDir(), reference.target));
+      const url = new URL(database.target.kind === 'postgres' ? database.target.url : '');
+      url.port = String(proxy.port);
+      const storage = tempDir();
+      const args = ['crawl', '--storage', storage, '--db', url.toString(), '--base-url', replica.url, '--max-rpm', '100000'];
+      const start = replica.stats.total;
+      const cut = setInterval(() => {
+        if (replica.stats.total - start > 40) {
+          clearInterval(cut);
+          proxy.stop();
+        }
+      }, 5);
+      const down = await runCli(args);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/database unavailable: .*stopping the crawl/);
+      expect(down.stdout).toMatch(/Nothing stored was lost\. Run the same crawl command again to resume/);
+      expect(down.stdout).not.toMatch(/Failures \(/);
+
+      await proxy.resume();
+      const back = await runCli(args);
+      expect(back.code, back.stderr).toBe(0);
+      expect(await snapshot(database.target)).toEqual(await snapshot(reference.target));
+    } finally {
+      await proxy.close();
+      await replica.close();
+      await database.drop();
+      await reference.drop();
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A TCP proxy to the PostgreSQL server that can drop every connection and refuse new ones. */
+async function startProxy(targetPort: number) {
+  const sockets = new Set<Socket>();
+  let server: Server;
+  const port = await freePort();
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const upstream = connect(targetPort, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+      }).listen(port, '127.0.0.1', resolve);
+    });
+  await listen();
+  return {
+    port,
+    stop() {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+    resume: listen,
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
