@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { ResponseCache } from '../crawl/cache.js';
 import { buildCrawler } from '../crawl/crawler.js';
 import { FailureLog } from '../crawl/failures.js';
+import { checkApiReachable } from '../crawl/preflight.js';
 import { Progress } from '../crawl/progress.js';
 import { describeScope, markFinished, startQueue } from '../crawl/queue.js';
 import { CrawlStats } from '../crawl/stats.js';
@@ -28,6 +29,7 @@ export interface CrawlRunOptions {
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
   const storage = await lockStorage(config.storageDir);
   try {
+    if (config.cache !== 'only') await checkApiReachable(config.baseUrl);
     const db = await openDb(config.db);
     try {
       const applied = await migrateLatest(db);
