@@ -135,15 +135,17 @@ export async function up(knex: Knex): Promise<void> {
 
 /**
  * `<table>_history`: the table's columns plus valid_from / valid_to (NULL = current version), and
- * an AFTER trigger that closes the current version and opens a new one on every insert and real
- * update. Unchanged rows are never updated by the sink, so they never reach the trigger.
+ * AFTER triggers that close the current version and open a new one for every inserted and really
+ * updated row. Unchanged rows are never updated by the sink, so they never reach the triggers.
+ * The triggers are per statement, over transition tables: one set-based INSERT per statement
+ * instead of a plpgsql call per row, which halves the cost of a write on the embedded database.
  */
 async function createHistory(knex: Knex, table: string, key: string[]): Promise<void> {
   const history = `${table}_history`;
   await knex.raw(`CREATE TABLE ${history} (LIKE ${table})`);
   await knex.raw(`ALTER TABLE ${history} ADD COLUMN valid_from timestamptz NOT NULL, ADD COLUMN valid_to timestamptz`);
   await knex.raw(`ALTER TABLE ${history} ADD COLUMN version_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY`);
-  // At most one open version per key: the integrity rule the trigger keeps.
+  // At most one open version per key: the integrity rule the triggers keep.
   await knex.raw(`CREATE UNIQUE INDEX ${history}_current ON ${history} (${key.join(', ')}) WHERE valid_to IS NULL`);
   await knex.raw(`CREATE INDEX ${history}_valid_from ON ${history} (valid_from)`);
 
@@ -151,22 +153,27 @@ async function createHistory(knex: Knex, table: string, key: string[]): Promise<
     `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
     [table],
   )).rows.map((r) => r.column_name);
-  const sameKey = key.map((k) => `${k} = OLD.${k}`).join(' AND ');
+  const list = columns.join(', ');
+  const sameKey = key.map((k) => `h.${k} = n.${k}`).join(' AND ');
+  // clock_timestamp(), not the transaction's start: versions of one row stay in commit order even
+  // when two crawls write it at once. One instant closes the old version and opens the new one.
   await knex.raw(`
-    CREATE FUNCTION ${table}_versioning() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE
-      -- The time the row lock was held, not the transaction's start: versions of one row stay in
-      -- commit order even when two crawls write it at once. One instant closes and opens.
-      changed_at timestamptz := clock_timestamp();
+    CREATE FUNCTION ${table}_versioning_insert() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF TG_OP = 'UPDATE' THEN
-        UPDATE ${history} SET valid_to = changed_at WHERE ${sameKey} AND valid_to IS NULL;
-      END IF;
-      INSERT INTO ${history} (${columns.join(', ')}, valid_from)
-        VALUES (${columns.map((c) => `NEW.${c}`).join(', ')}, changed_at);
+      INSERT INTO ${history} (${list}, valid_from) SELECT ${list}, clock_timestamp() FROM new_rows;
       RETURN NULL;
     END $$`);
-  await knex.raw(`CREATE TRIGGER ${table}_versioning AFTER INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${table}_versioning()`);
+  await knex.raw(`
+    CREATE FUNCTION ${table}_versioning_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+      changed_at timestamptz := clock_timestamp();
+    BEGIN
+      UPDATE ${history} h SET valid_to = changed_at FROM new_rows n WHERE ${sameKey} AND h.valid_to IS NULL;
+      INSERT INTO ${history} (${list}, valid_from) SELECT ${list}, changed_at FROM new_rows;
+      RETURN NULL;
+    END $$`);
+  await knex.raw(`CREATE TRIGGER ${table}_versioning_insert AFTER INSERT ON ${table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${table}_versioning_insert()`);
+  await knex.raw(`CREATE TRIGGER ${table}_versioning_update AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${table}_versioning_update()`);
 }
 
 export async function down(): Promise<void> {

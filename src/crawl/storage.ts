@@ -31,7 +31,10 @@ export const STATE_STORE = 'crawl-state';
 export async function openStorage(dir: string): Promise<Storage> {
   ensureWritable(dir);
   const clients = [true, false].map((writeMetadata) => new MemoryStorage({ localDataDirectory: dir, persistStorage: true, writeMetadata }));
-  const configFor = (client: MemoryStorage) => new Configuration({ storageClient: client, purgeOnStart: false, persistStorage: true });
+  // systemInfo events make Crawlee spawn `ps` every second for its autoscaling, which a crawl
+  // with a fixed concurrency does not use.
+  const configFor = (client: MemoryStorage) =>
+    new Configuration({ storageClient: client, purgeOnStart: false, persistStorage: true, systemInfoIntervalMillis: 60_000 });
   // The queue's metadata file holds its handled/pending counts: the queue's config keeps it.
   const config = configFor(clients[0]!);
   const storesConfig = configFor(clients[1]!);

@@ -55,6 +55,12 @@ interface PreparedScope {
   readonly kept: Cell[][];
 }
 
+interface FlushResult {
+  readonly counts: SinkCounts;
+  /** The shared rows the flush upserted, remembered once it has committed. */
+  readonly written: ReadonlyMap<TableName, PreparedRow[]>;
+}
+
 interface Pending {
   readonly rows: ReadonlyMap<TableName, PreparedRow[]>;
   readonly scopes: readonly PreparedScope[];
@@ -79,6 +85,8 @@ export class Sink {
   private readonly maxAttempts: number;
   private pending: Pending[] = [];
   private draining: Promise<void> | undefined;
+  /** Hashes of shared rows (see TableSpec.shared) committed by this sink, by table and key. */
+  private readonly committed = new Map<TableName, Map<string, string>>();
 
   constructor(private readonly db: Db, options: SinkOptions = {}) {
     this.maxParams = options.maxParams ?? 65_535;
@@ -114,8 +122,12 @@ export class Sink {
       while (this.pending.length) {
         const group = this.takeGroup();
         try {
-          const counts = await this.flushWithRetry(group);
+          const { counts, written } = await this.flushWithRetry(group);
           addCounts(this.counts, counts);
+          for (const [table, rows] of written) {
+            const seen = this.committed.get(table) ?? this.committed.set(table, new Map()).get(table)!;
+            for (const row of rows) seen.set(row.key, row.hash);
+          }
           for (const p of group) p.resolve();
         } catch (error) {
           const failure = isConnectionError(error)
@@ -139,7 +151,7 @@ export class Sink {
     return this.pending.splice(0, taken);
   }
 
-  private async flushWithRetry(group: readonly Pending[]): Promise<SinkCounts> {
+  private async flushWithRetry(group: readonly Pending[]): Promise<FlushResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.transaction((trx) => this.flush(trx, group));
@@ -152,23 +164,30 @@ export class Sink {
     }
   }
 
-  private async flush(trx: Knex.Transaction, group: readonly Pending[]): Promise<SinkCounts> {
+  private async flush(trx: Knex.Transaction, group: readonly Pending[]): Promise<FlushResult> {
     const counts = emptyCounts();
+    const written = new Map<TableName, PreparedRow[]>();
     for (const table of TABLE_ORDER) {
       // The last version of a key wins; sorting by key gives concurrent crawls one lock order.
       const byKey = new Map<string, PreparedRow>();
       for (const p of group) for (const row of p.rows.get(table) ?? []) byKey.set(row.key, row);
       if (!byKey.size) continue;
-      const rows = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const seen = this.committed.get(table);
+      const rows = [...byKey.values()]
+        .filter((row) => seen?.get(row.key) !== row.hash)
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      counts[table].unchanged += byKey.size - rows.length;
+      if (!rows.length) continue;
       const { inserted, updated } = await this.upsert(trx, table, rows);
       counts[table].inserted += inserted;
       counts[table].updated += updated;
       counts[table].unchanged += rows.length - inserted - updated;
+      if (TABLES[table].shared) written.set(table, rows);
     }
     for (const p of group) {
       for (const scope of p.scopes) counts[scope.table].deleted += await softDeleteMissing(trx, scope);
     }
-    return counts;
+    return { counts, written };
   }
 
   private async upsert(trx: Knex.Transaction, table: TableName, rows: readonly PreparedRow[]): Promise<{ inserted: number; updated: number }> {

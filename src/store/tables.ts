@@ -67,6 +67,12 @@ export type TableName = keyof RowByTable;
 export interface TableSpec<T extends TableName = TableName> {
   readonly name: T;
   readonly key: readonly (keyof RowByTable[T] & string)[];
+  /**
+   * Rows that many payloads repeat (a driver appears in every session he drives) and that no
+   * payload holds completely, so they are never soft-deleted: the sink may skip one it has
+   * already committed with the same hash in this process.
+   */
+  readonly shared?: true;
   /** Every stored column with its type, in the order the hash encodes them. */
   readonly columns: { readonly [C in keyof RowByTable[T] & string]: SqlType };
 }
@@ -84,8 +90,8 @@ export const TABLES: { readonly [T in TableName]: TableSpec<T> } = {
     name: 'seasons', key: ['uuid'],
     columns: { uuid: 'uuid', series_uuid: 'uuid', name: 'text', year: 'integer', end_year: 'integer', status: 'text' },
   }),
-  venues: spec({ name: 'venues', key: ['uuid'], columns: { uuid: 'uuid', name: 'text', short_name: 'text', short_code: 'text' } }),
-  countries: spec({ name: 'countries', key: ['uuid'], columns: { uuid: 'uuid', name: 'text', picture: 'text' } }),
+  venues: spec({ name: 'venues', key: ['uuid'], shared: true, columns: { uuid: 'uuid', name: 'text', short_name: 'text', short_code: 'text' } }),
+  countries: spec({ name: 'countries', key: ['uuid'], shared: true, columns: { uuid: 'uuid', name: 'text', picture: 'text' } }),
   events: spec({
     name: 'events', key: ['uuid'],
     columns: {
@@ -102,10 +108,10 @@ export const TABLES: { readonly [T in TableName]: TableSpec<T> } = {
     },
   }),
   drivers: spec({
-    name: 'drivers', key: ['uuid'],
+    name: 'drivers', key: ['uuid'], shared: true,
     columns: { uuid: 'uuid', name: 'text', first_name: 'text', last_name: 'text', short_code: 'text', colour: 'text', picture: 'text' },
   }),
-  teams: spec({ name: 'teams', key: ['uuid'], columns: { uuid: 'uuid' } }),
+  teams: spec({ name: 'teams', key: ['uuid'], shared: true, columns: { uuid: 'uuid' } }),
   entries: spec({
     name: 'entries', key: ['session_uuid', 'car_number'],
     columns: {

@@ -162,6 +162,16 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     }
   });
 
+  it('skips shared rows it already committed unchanged, and still writes them when they change', async () => {
+    const sink = new Sink(db);
+    await sink.write({ rows: { drivers: [driver(1), driver(2)] }, complete: [] });
+    await sink.write({ rows: { drivers: [driver(1), driver(2, 'Renamed')] }, complete: [] });
+    await sink.write({ rows: { drivers: [driver(1), driver(2, 'Renamed')] }, complete: [] });
+    expect(sink.counts.drivers).toEqual({ inserted: 2, updated: 1, unchanged: 3, deleted: 0 });
+    expect((await db('drivers').where({ uuid: driver(2).uuid }).first()).name).toBe('Renamed');
+    expect(await historyCount(db, 'drivers')).toBe(3);
+  });
+
   it('declares no unique constraint on hash', async () => {
     const { rows } = await db.raw(`SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexdef ILIKE '%UNIQUE%' AND indexdef ILIKE '%(hash%'`);
     expect(rows).toEqual([]);
