@@ -19,8 +19,9 @@ import { formatChanges, runChanges } from './commands/changes.js';
 import { formatExport, runExport } from './commands/export.js';
 import { formatStatus, runStatus } from './commands/status.js';
 
+/** The logger, before the config is validated (a bad value is then reported as text). */
 function loggerFor(raw: RawOptions): Logger {
-  const format = raw.logFormat === 'json' ? 'json' : 'text';
+  const format = (raw.logFormat ?? process.env[ENV_VARS.logFormat]) === 'json' ? 'json' : 'text';
   return new Logger({ level: raw.quiet ? 'warn' : raw.verbose ? 'debug' : 'info', format });
 }
 
@@ -188,7 +189,7 @@ await yargs(hideBin(process.argv))
         return canaryExitCode(report.outcome);
       }),
   )
-  .demandCommand(1, 'Name a command: crawl or migrate (see --help)')
+  .demandCommand(1, 'Name a command: crawl, migrate, export, status, changes or canary (see --help)')
   .strict()
   .recommendCommands()
   .help()

@@ -118,25 +118,12 @@ export function resolveCommonConfig(raw: RawOptions, env: Env): CommonConfig {
 }
 
 export function resolveCrawlConfig(raw: RawOptions, env: Env): CrawlConfig {
-  const common = resolveCommonConfig(raw, env);
-  const fromYear = optionalInt('--from-year', raw.fromYear ?? env[ENV_VARS.fromYear], 1800, 3000);
-  const toYear = optionalInt('--to-year', raw.toYear ?? env[ENV_VARS.toYear], 1800, 3000);
-  if (fromYear !== undefined && toYear !== undefined && fromYear > toYear) {
-    throw new UserError(`--from-year ${fromYear} is after --to-year ${toYear}`);
-  }
-  const maxRpm = optionalInt('--max-rpm', raw.maxRpm ?? env[ENV_VARS.maxRpm], 1, Number.MAX_SAFE_INTEGER) ?? DEFAULTS.maxRpm;
-  const seriesFromEnv = env[ENV_VARS.series]?.split(',').map((s) => s.trim()).filter(Boolean);
   return Object.freeze({
-    ...common,
+    ...resolveCommonConfig(raw, env),
     baseUrl: resolveBaseUrl(raw.baseUrl ?? env[ENV_VARS.baseUrl] ?? DEFAULTS.baseUrl),
-    scope: Object.freeze({
-      series: Object.freeze((raw.series?.length ? raw.series.map(String) : seriesFromEnv ?? []).map((s) => s.trim())),
-      fromYear,
-      toYear,
-    }),
+    scope: resolveScope(raw, env),
     concurrency: optionalInt('--concurrency', raw.concurrency ?? env[ENV_VARS.concurrency], 1, 1000) ?? DEFAULTS.concurrency,
-    // A limit of 10,000/min or more is as good as none on one machine: treat it as lifted.
-    maxRpm: maxRpm >= 10_000 ? Infinity : maxRpm,
+    maxRpm: resolveMaxRpm(raw, env),
     maxRequests: optionalInt('--max-requests', raw.maxRequests ?? env[ENV_VARS.maxRequests], 1, Number.MAX_SAFE_INTEGER),
     cache: oneOf('--cache', raw.cache ?? env[ENV_VARS.cache] ?? DEFAULTS.cache, CACHE_MODES),
     maxAgeMs: parseDuration('--max-age', raw.maxAge ?? env[ENV_VARS.maxAge] ?? DEFAULTS.maxAge),

@@ -32,6 +32,16 @@ export function acquireLock(file: string, what: string): () => void {
   throw new UserError(`cannot take the lock ${file}`);
 }
 
+/** The live process holding a lock file, if any. Never takes the lock. */
+export function lockHolder(file: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    return pid && isAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -29,11 +29,11 @@ export interface CrawlRunOptions {
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
   const storage = await lockStorage(config.storageDir);
   try {
-    if (config.cache !== 'only') await checkApiReachable(config.baseUrl);
     const db = await openDb(config.db);
     try {
       const applied = await migrateLatest(db);
       if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
+      if (config.cache !== 'only') await checkApiReachable(config.baseUrl);
       const failures = await FailureLog.open(storage.storesConfig);
       const start = await startQueue(storage, config, failures);
       if (start.resumed) {

@@ -18,7 +18,8 @@ import type { RequestMeta } from './routes/types.js';
 import type { Storage } from './storage.js';
 
 export const QUEUE_NAME = 'crawl';
-const STATE_KEY = 'CRAWL';
+/** The record of the crawl-state store that holds the CrawlState. */
+export const STATE_KEY = 'CRAWL';
 
 /**
  * The crawl the queue belongs to. Whether it is unfinished is decided here, not from the queue's

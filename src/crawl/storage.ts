@@ -27,6 +27,9 @@ export interface Storage {
 
 export const STATE_STORE = 'crawl-state';
 
+/** The pid file that keeps a second crawl out of a storage dir. */
+export const CRAWL_LOCK_FILE = 'crawl.lock';
+
 /** Opens the storage dir without locking it (for read-only commands such as `status`). */
 export async function openStorage(dir: string): Promise<Storage> {
   ensureWritable(dir);
@@ -49,7 +52,7 @@ export async function openStorage(dir: string): Promise<Storage> {
 /** Opens the storage dir for a crawl: exclusive, released by `release()` or at exit. */
 export async function lockStorage(dir: string): Promise<Storage> {
   ensureWritable(dir);
-  const release = acquireLock(path.join(dir, 'crawl.lock'), `the storage dir ${dir}`);
+  const release = acquireLock(path.join(dir, CRAWL_LOCK_FILE), `the storage dir ${dir}`);
   try {
     const storage = await openStorage(dir);
     return {

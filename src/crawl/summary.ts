@@ -4,6 +4,7 @@ import type { SinkCounts } from '../store/sink.js';
 import { TABLE_ORDER } from '../store/tables.js';
 import type { FailureRecord } from './failures.js';
 import type { LabelCounts } from './stats.js';
+import { formatTable } from '../text-table.js';
 
 export type CrawlOutcome = 'complete' | 'failures' | 'interrupted' | 'limit' | 'fatal';
 
@@ -32,9 +33,9 @@ export function formatSummary(s: CrawlSummary): string {
   const done = total('succeeded') + total('failed');
   lines.push(`Crawl ${s.outcome} in ${s.seconds.toFixed(1)} s: ${done} requests (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('failed')} failed, ${total('quarantined')} items quarantined`);
   lines.push('');
-  lines.push(table(['requests', 'succeeded', 'failed', 'cache hits', 'quarantined'], LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].quarantined])));
+  lines.push(formatTable(['requests', 'succeeded', 'failed', 'cache hits', 'quarantined'], LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].quarantined])));
   lines.push('');
-  lines.push(table(['table', 'inserted', 'updated', 'unchanged', 'deleted'], TABLE_ORDER.map((t) => [t, s.rows[t].inserted, s.rows[t].updated, s.rows[t].unchanged, s.rows[t].deleted])));
+  lines.push(formatTable(['table', 'inserted', 'updated', 'unchanged', 'deleted'], TABLE_ORDER.map((t) => [t, s.rows[t].inserted, s.rows[t].updated, s.rows[t].unchanged, s.rows[t].deleted])));
   if (s.failures.length) {
     lines.push('', `Failures (${s.failures.length}${s.failures.length > MAX_LISTED_FAILURES ? `, first ${MAX_LISTED_FAILURES}` : ''}; all are kept in the storage dir, retry the requests with --retry-failed):`);
     for (const f of s.failures.slice(0, MAX_LISTED_FAILURES)) {
@@ -45,10 +46,4 @@ export function formatSummary(s: CrawlSummary): string {
   }
   if (s.message) lines.push('', s.message);
   return lines.join('\n');
-}
-
-function table(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows].map((r) => r.map(String));
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }

@@ -6,7 +6,7 @@
 import { TABLES, type SqlType, type TableName } from '../store/tables.js';
 import { join, raw, type Sql } from './sql.js';
 
-export function camelCase(column: string): string {
+function camelCase(column: string): string {
   return column.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
 }
 
@@ -14,7 +14,7 @@ export function camelCase(column: string): string {
  * A column's value as JSON should hold it. Times have whole seconds: the API sends epoch seconds
  * (integers in schemas/), so the formats drop no fraction.
  */
-export function exportedValue(expression: string, type: SqlType): string {
+function exportedValue(expression: string, type: SqlType): string {
   switch (type) {
     case 'date':
       return `to_char(${expression}, 'YYYY-MM-DD')`;
@@ -28,16 +28,18 @@ export function exportedValue(expression: string, type: SqlType): string {
   }
 }
 
-/** `alias.column` formatted and named in camelCase, optionally with a prefix (`team` → `teamName`). */
-export function exportedColumn(alias: string, column: string, type: SqlType, prefix = ''): Sql {
+/** `alias.column` of `table`, formatted and named in camelCase, with an optional prefix (`team` → `teamName`). */
+export function exportedColumn(table: TableName, alias: string, column: string, prefix = ''): Sql {
+  const type = (TABLES[table].columns as Record<string, SqlType>)[column];
+  if (!type) throw new Error(`${table} has no column ${column}`);
   const name = prefix ? prefix + camelCase(`_${column}`) : camelCase(column);
   return raw(`${exportedValue(`${alias}.${column}`, type)} AS "${name}"`);
 }
 
-/** Every stored column of `table` (from its spec, in spec order), exported. */
+/** Every stored column of `table` (from its spec, in spec order) but `except`, exported. */
 export function exportedColumns(table: TableName, alias: string, except: readonly string[] = []): Sql {
-  const columns = Object.entries(TABLES[table].columns as Record<string, SqlType>).filter(([column]) => !except.includes(column));
-  return join(columns.map(([column, type]) => exportedColumn(alias, column, type)), ', ');
+  const columns = Object.keys(TABLES[table].columns).filter((column) => !except.includes(column));
+  return join(columns.map((column) => exportedColumn(table, alias, column)), ', ');
 }
 
 /** ORDER BY the table's key. Text keys compare bytewise (COLLATE "C") so every server sorts alike. */

@@ -20,7 +20,7 @@ export interface Selection {
   readonly seasons: readonly string[];
 }
 
-export function isFiltered(scope: CrawlScope): boolean {
+function isFiltered(scope: CrawlScope): boolean {
   return scope.series.length > 0 || scope.fromYear !== undefined || scope.toYear !== undefined;
 }
 

@@ -10,7 +10,8 @@ export interface Sql {
   readonly bindings: readonly Knex.RawBinding[];
 }
 
-type Part = Sql | Knex.RawBinding;
+/** A fragment to splice, or a value to bind (an array binds as one PostgreSQL array). */
+type Part = Sql | Knex.RawBinding | readonly (string | number)[];
 
 function isSql(value: unknown): value is Sql {
   return typeof value === 'object' && value !== null && 'text' in value && 'bindings' in value;
@@ -26,7 +27,7 @@ export function sql(strings: TemplateStringsArray, ...parts: Part[]): Sql {
       bindings.push(...part.bindings);
     } else {
       text += '?';
-      bindings.push(part);
+      bindings.push(part as Knex.RawBinding);
     }
     text += strings[i + 1]!;
   });

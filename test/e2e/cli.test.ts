@@ -182,19 +182,24 @@ describe(`--retry-failed and outages (${KIND})`, () => {
 
   it('pauses and probes while the API is down, then completes (circuit breaker)', async () => {
     const tree = syntheticTree(SMALL);
-    const port = await freePort();
+    const replica = await startReplica({ tree });
+    const proxy = await startProxy(replica.port);
     const database = await createTestDatabase(KIND);
-    let replica: Replica | undefined;
     try {
-      setTimeout(async () => {
-        replica = await startReplica({ tree, port });
-      }, 1500);
-      const summary = await crawl(crawlConfig(`http://127.0.0.1:${port}`, tempDir(), database.target, {}, { breakerCoolDownMs: 500 }));
+      // The API answers the preflight, then goes away for 1.5 s from the first GET on.
+      const outage = setInterval(() => {
+        if (replica.stats.total < 2) return;
+        clearInterval(outage);
+        proxy.stop();
+        setTimeout(() => void proxy.resume(), 1500);
+      }, 1);
+      const summary = await crawl(crawlConfig(`http://127.0.0.1:${proxy.port}`, tempDir(), database.target, {}, { breakerCoolDownMs: 500 }));
       expect(summary.lines.join('\n')).toMatch(/circuit open after \d+ consecutive failures/);
       expect(summary.outcome).toBe('complete');
       expect(await counts(database)).toEqual(expectedCounts(tree).rows);
     } finally {
-      await replica?.close();
+      await proxy.close();
+      await replica.close();
       await database.drop();
     }
   });
@@ -248,7 +253,7 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A TCP proxy to the PostgreSQL server that can drop every connection and refuse new ones. */
+/** A TCP proxy (to the PostgreSQL server, or the replica) that can drop every connection and refuse new ones. */
 async function startProxy(targetPort: number) {
   const sockets = new Set<Socket>();
   let server: Server;

@@ -1,0 +1,215 @@
+/**
+ * `canary`: does the live API still match schemas/? Walks a small sample of the tree (the latest
+ * seasons of a few series of different categories, the latest classifications of each) straight
+ * from the network, politely, with no cache and no database, validates every payload, and reports
+ * per endpoint. Drift is any payload the crawler would not store whole: a schema mismatch, an item
+ * it would quarantine, a body that is not JSON (or not UTF-8, or too large).
+ */
+import { NonRetryableError } from '@crawlee/core';
+import { apiPath, LABELS, type ApiTarget, type Label, type PayloadByLabel } from '../api/endpoints.js';
+import type { SeriesItem } from '../api/payloads.generated.js';
+import { validatePayload } from '../api/validate.js';
+import type { CanaryConfig } from '../config.js';
+import { decodeJson } from '../crawl/decode.js';
+import { Gate } from '../crawl/gate.js';
+import { NetworkClient } from '../crawl/network-client.js';
+import { PayloadError, describeError, formatProblem } from '../errors.js';
+import type { Logger } from '../log.js';
+import { formatTable } from '../text-table.js';
+
+/** Seasons tried per series, newest first, to find one with results (the newest may not have started). */
+const SEASONS_TRIED = 2;
+/** Candidate series tried per sampled series before giving up (some series list no seasons). */
+const CANDIDATES_PER_SAMPLE = 3;
+/** Distinct problems kept per endpoint. */
+const PROBLEMS_KEPT = 5;
+
+export interface CanaryProblem {
+  /** The problem with list indices replaced by `*`, so one drift seen in many items is one line. */
+  readonly problem: string;
+  count: number;
+  /** A URL that showed it. */
+  readonly url: string;
+}
+
+export interface EndpointCheck {
+  /** Payloads fetched and validated. */
+  checked: number;
+  matched: number;
+  drifted: number;
+  /** Requests that got no payload (HTTP errors, network failures) after retries. */
+  errors: number;
+  readonly problems: CanaryProblem[];
+}
+
+export type CanaryOutcome = 'match' | 'drift' | 'incomplete';
+
+export interface CanaryReport {
+  readonly baseUrl: string;
+  readonly startedAt: string;
+  readonly seconds: number;
+  /** The series sampled, by name. */
+  readonly series: readonly string[];
+  readonly endpoints: Record<Label, EndpointCheck>;
+  /** drift: some payload drifted; incomplete: no drift, but something could not be checked; match: all matched. */
+  readonly outcome: CanaryOutcome;
+}
+
+/** Exit codes: 0 the API matches, 2 drift, 1 the check could not be completed. */
+export function canaryExitCode(outcome: CanaryOutcome): number {
+  return { match: 0, drift: 2, incomplete: 1 }[outcome];
+}
+
+export async function runCanary(config: CanaryConfig, { log }: { readonly log: Logger }): Promise<CanaryReport> {
+  const started = Date.now();
+  const checker = new Checker(config, log);
+  const sampled: string[] = [];
+  const seriesList = await checker.check({ label: 'series' });
+  for (const candidates of seriesList ? candidateGroups(seriesList, config.sampleSeries) : []) {
+    for (const series of candidates) {
+      log.info(`sampling ${series.name ?? series.uuid}`);
+      if (await sampleSeries(checker, series, config.sampleClassifications)) {
+        sampled.push(series.name ?? series.uuid);
+        break;
+      }
+    }
+  }
+  const endpoints = checker.endpoints;
+  const drift = LABELS.some((l) => endpoints[l].drifted > 0);
+  const incomplete = LABELS.some((l) => endpoints[l].errors > 0 || endpoints[l].checked === 0);
+  return {
+    baseUrl: config.baseUrl,
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    series: sampled,
+    endpoints,
+    outcome: drift ? 'drift' : incomplete ? 'incomplete' : 'match',
+  };
+}
+
+/**
+ * `count` groups of candidate series, each group from another category as long as categories
+ * last (the most populous first), so the sample spans single seaters, sportscars, rallies…
+ */
+function candidateGroups(series: readonly SeriesItem[], count: number): SeriesItem[][] {
+  const byCategory = new Map<string, SeriesItem[]>();
+  for (const s of series) byCategory.set(s.category ?? '', [...(byCategory.get(s.category ?? '') ?? []), s]);
+  const categories = [...byCategory.values()].sort((a, b) => b.length - a.length);
+  const groups: SeriesItem[][] = [];
+  for (let round = 0; groups.length < count && categories.some((c) => c.length > round * CANDIDATES_PER_SAMPLE); round++) {
+    for (const members of categories) {
+      const group = members.slice(round * CANDIDATES_PER_SAMPLE, (round + 1) * CANDIDATES_PER_SAMPLE);
+      if (group.length && groups.length < count) groups.push(group);
+    }
+  }
+  return groups;
+}
+
+/** Checks a series' seasons, the calendar of its latest season with results, and its latest classifications. */
+async function sampleSeries(checker: Checker, series: SeriesItem, classifications: number): Promise<boolean> {
+  const seasons = await checker.check({ label: 'seasons', uuid: series.uuid });
+  const latest = [...(seasons ?? [])].sort((a, b) => (b.year ?? 0) - (a.year ?? 0)).slice(0, SEASONS_TRIED);
+  for (const season of latest) {
+    const calendar = await checker.check({ label: 'calendar', uuid: season.uuid });
+    const withResults = (calendar?.events ?? []).flatMap((e) => e.sessions).filter((s) => s.hasResults === true);
+    if (!withResults.length && classifications > 0) continue;
+    const latestResults = classifications ? withResults.slice(-classifications) : [];
+    for (const session of latestResults) await checker.check({ label: 'classification', uuid: session.uuid });
+    return true;
+  }
+  return false;
+}
+
+/** Fetches and validates payloads, keeping the tally per endpoint. */
+class Checker {
+  readonly endpoints = Object.fromEntries(
+    LABELS.map((l) => [l, { checked: 0, matched: 0, drifted: 0, errors: 0, problems: [] as CanaryProblem[] }]),
+  ) as Record<Label, EndpointCheck>;
+  private readonly client: NetworkClient;
+
+  constructor(private readonly config: CanaryConfig, private readonly log: Logger) {
+    const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, log });
+    this.client = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes });
+  }
+
+  /** The payload (without quarantined items) to walk on, or undefined when there is none. */
+  async check<L extends Label>(target: ApiTarget & { label: L }): Promise<PayloadByLabel[L] | undefined> {
+    const url = this.config.baseUrl + apiPath(target);
+    const tally = this.endpoints[target.label];
+    let body: Buffer;
+    try {
+      body = await this.fetch(url);
+    } catch (error) {
+      if (error instanceof PayloadError) {
+        // A body refused before decoding (too large) was served: it is checked, and it drifted.
+        tally.checked += 1;
+        this.drifted(target.label, url, [error.reason]);
+      } else {
+        tally.errors += 1;
+        this.log.warn(`could not fetch ${url}: ${describeError(error)}`);
+      }
+      return undefined;
+    }
+    tally.checked += 1;
+    try {
+      const { payload, quarantined } = validatePayload(target.label, decodeJson(body));
+      if (quarantined.length) this.drifted(target.label, url, quarantined.flatMap((item) => item.problems.map(formatProblem)));
+      else tally.matched += 1;
+      return payload;
+    } catch (error) {
+      if (!(error instanceof PayloadError)) throw error;
+      this.drifted(target.label, url, error.problems.length ? error.problems.map(formatProblem) : [error.reason]);
+      return undefined;
+    }
+  }
+
+  private drifted(label: Label, url: string, problems: readonly string[]): void {
+    const tally = this.endpoints[label];
+    tally.drifted += 1;
+    this.log.warn(`drift in ${url}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3} more)` : ''}`);
+    for (const text of problems) {
+      const problem = text.replace(/\/\d+(?=\/|\s|$)/g, '/*');
+      const seen = tally.problems.find((p) => p.problem === problem);
+      if (seen) seen.count += 1;
+      else if (tally.problems.length < PROBLEMS_KEPT) tally.problems.push({ problem, count: 1, url });
+    }
+  }
+
+  /** The body, retrying what is worth retrying (5xx, 429, network failures) with exponential backoff. */
+  private async fetch(url: string): Promise<Buffer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.client.stream({ url, method: 'GET' });
+        return Buffer.concat((await response.stream.toArray()) as Buffer[]);
+      } catch (error) {
+        if (error instanceof NonRetryableError || attempt >= this.config.maxRetries) throw error;
+        const delay = this.config.retryBaseMs * 2 ** attempt * (0.5 + Math.random());
+        this.log.debug(`retrying ${url} in ${Math.round(delay)} ms: ${describeError(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+}
+
+export function formatCanary(report: CanaryReport): string {
+  const verdict = {
+    match: 'the API matches schemas/',
+    drift: 'DRIFT: the API no longer matches schemas/',
+    incomplete: 'INCOMPLETE: no drift seen, but not everything could be checked',
+  }[report.outcome];
+  const lines = [
+    `Canary of ${report.baseUrl} in ${report.seconds.toFixed(1)} s, sampling ${report.series.length ? report.series.join(', ') : 'no series'}: ${verdict}`,
+    '',
+    formatTable(
+      ['endpoint', 'checked', 'match', 'drift', 'errors', 'verdict'],
+      LABELS.map((l) => {
+        const e = report.endpoints[l];
+        return [l, e.checked, e.matched, e.drifted, e.errors, e.drifted ? 'DRIFT' : !e.checked ? 'unchecked' : e.errors ? 'partly checked' : 'ok'];
+      }),
+    ),
+  ];
+  for (const label of LABELS) {
+    for (const p of report.endpoints[label].problems) lines.push(`  ${label}: ${p.problem} (${p.count}×, e.g. ${p.url})`);
+  }
+  return lines.join('\n');
+}

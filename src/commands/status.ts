@@ -1,0 +1,252 @@
+/**
+ * `status`: what is in the storage dir and the database: the crawl's requests per label, the
+ * response cache, the rows per table and the last crawl's summary. Read without changing anything
+ * and without taking the crawl lock, so it works whether or not a crawl is running; an embedded
+ * database is counted only when no other process has it open (openDb's lock says so).
+ */
+import { existsSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { LABELS, type Label } from '../api/endpoints.js';
+import { describeDb, type CommonConfig, type CrawlScope } from '../config.js';
+import { UserError } from '../errors.js';
+import { FailureLog, type FailureRecord } from '../crawl/failures.js';
+import { describeScope, QUEUE_NAME, STATE_KEY, type CrawlState } from '../crawl/queue.js';
+import { CRAWL_LOCK_FILE, openStorage } from '../crawl/storage.js';
+import { lockHolder } from '../lockfile.js';
+import type { CrawlSummary } from '../crawl/summary.js';
+import type { Logger } from '../log.js';
+import { openDb, type Db } from '../store/db.js';
+import { TABLE_ORDER, type TableName } from '../store/tables.js';
+import { databaseExists, schemaState } from '../export/database.js';
+import { formatTable } from '../text-table.js';
+import { SUMMARY_KEY } from './crawl.js';
+
+/** Queue files read at once. */
+const READ_BATCH = 256;
+
+export interface LabelStatus {
+  /** Done, successfully or not (failed requests count as handled). */
+  handled: number;
+  pending: number;
+  failed: number;
+  quarantined: number;
+}
+
+export interface CrawlStatus {
+  readonly startedAt: string | undefined;
+  readonly scope: CrawlScope | undefined;
+  readonly baseUrl: string | undefined;
+  /** The pid of the crawl running in this storage dir now, if any. */
+  readonly runningPid: number | undefined;
+  readonly requests: Record<Label, LabelStatus>;
+  /** Requests are left and no crawl is running: `crawl` with the same filters resumes. */
+  readonly resumable: boolean;
+}
+
+export interface CacheStatus {
+  readonly entries: Record<Label, number>;
+  /** Disk usage of the cache's files (as du counts it). */
+  readonly bytesOnDisk: number;
+}
+
+export interface TableStatus {
+  live: number;
+  deleted: number;
+  /** Rows of `<table>_history`: every version ever stored. */
+  versions: number;
+}
+
+export type DatabaseStatus =
+  | { readonly state: 'absent' | 'no-tables' | 'outdated'; readonly description: string }
+  /** Another process (a crawl) has the embedded database open; `reason` names it. */
+  | { readonly state: 'busy'; readonly description: string; readonly reason: string }
+  | { readonly state: 'ready'; readonly description: string; readonly tables: Record<TableName, TableStatus> };
+
+export interface StatusReport {
+  readonly storageDir: string;
+  /** Undefined when no crawl ever ran in the storage dir. */
+  readonly crawl: CrawlStatus | undefined;
+  readonly cache: CacheStatus;
+  readonly database: DatabaseStatus;
+  readonly lastCrawl: CrawlSummary | undefined;
+}
+
+export async function runStatus(config: CommonConfig, { log }: { readonly log: Logger }): Promise<StatusReport> {
+  const runningPid = lockHolder(path.join(config.storageDir, CRAWL_LOCK_FILE));
+  const hasStorage = existsSync(config.storageDir);
+  if (!hasStorage) log.info(`no storage dir at ${config.storageDir}: nothing was crawled there`);
+  const records = hasStorage ? await readRecords(config.storageDir) : undefined;
+  const requests = hasStorage ? await countRequests(config.storageDir, records?.failures ?? []) : undefined;
+  return {
+    storageDir: config.storageDir,
+    crawl: requests && {
+      startedAt: records?.state?.startedAt,
+      scope: records?.state?.scope,
+      baseUrl: records?.state?.baseUrl,
+      runningPid,
+      requests,
+      // The same rule crawl applies: a crawl state not marked finished is resumed.
+      resumable: runningPid === undefined && records?.state !== undefined && records.state.finishedAt === undefined,
+    },
+    cache: await cacheStatus(config.storageDir),
+    database: await databaseStatus(config),
+    lastCrawl: records?.summary,
+  };
+}
+
+interface CrawlRecords {
+  readonly state: CrawlState | undefined;
+  readonly summary: CrawlSummary | undefined;
+  readonly failures: readonly FailureRecord[];
+}
+
+async function readRecords(storageDir: string): Promise<CrawlRecords> {
+  const storage = await openStorage(storageDir);
+  try {
+    return {
+      state: (await storage.records.getValue<CrawlState>(STATE_KEY)) ?? undefined,
+      summary: (await storage.records.getValue<CrawlSummary>(SUMMARY_KEY)) ?? undefined,
+      failures: await (await FailureLog.open(storage.storesConfig)).all(),
+    };
+  } finally {
+    await storage.close();
+  }
+}
+
+/**
+ * Requests per label, read from the queue's files. Crawlee's RequestQueue API gives totals only
+ * (getInfo) and lists pending requests only (listHead): per-label handled counts need every
+ * request, and Crawlee's MemoryStorage keeps one JSON file per request, `orderNo` null once
+ * handled. The files are only read; one being rewritten by a running crawl is skipped.
+ */
+async function countRequests(storageDir: string, failures: readonly FailureRecord[]): Promise<Record<Label, LabelStatus> | undefined> {
+  const dir = path.join(storageDir, 'request_queues', QUEUE_NAME);
+  const files = await readdir(dir).catch(() => undefined);
+  if (!files) return undefined;
+  const counts = Object.fromEntries(LABELS.map((l) => [l, { handled: 0, pending: 0, failed: 0, quarantined: 0 }])) as Record<Label, LabelStatus>;
+  const requests = files.filter((file) => file.endsWith('.json') && file !== '__metadata__.json');
+  // In batches: a full crawl's queue holds ~10^5 files, too many to read one by one or all at once.
+  for (let start = 0; start < requests.length; start += READ_BATCH) {
+    await Promise.all(requests.slice(start, start + READ_BATCH).map(async (file) => {
+      try {
+        const entry = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { orderNo: number | null; json: string };
+        const label = (JSON.parse(entry.json) as { userData?: { label?: Label } }).userData?.label;
+        if (label && label in counts) counts[label][entry.orderNo === null ? 'handled' : 'pending'] += 1;
+      } catch {
+        // Half-written by the running crawl: the next status counts it.
+      }
+    }));
+  }
+  for (const failure of failures) counts[failure.label][failure.kind === 'request' ? 'failed' : 'quarantined'] += 1;
+  return counts;
+}
+
+/**
+ * Cache stores are KeyValueStores named `responses-<label>[-<xx>]` (cache.ts shardName): one body
+ * file per entry, and a `.__metadata__.json` beside it when it was written with metadata.
+ */
+async function cacheStatus(storageDir: string): Promise<CacheStatus> {
+  const entries = Object.fromEntries(LABELS.map((l) => [l, 0])) as Record<Label, number>;
+  let bytesOnDisk = 0;
+  const root = path.join(storageDir, 'key_value_stores');
+  for (const store of (await readdir(root).catch(() => [] as string[])).sort()) {
+    const label = /^responses-([a-z]+)(?:-[0-9a-f]{2})?$/.exec(store)?.[1] as Label | undefined;
+    if (!label || !(label in entries)) continue;
+    const dir = path.join(root, store);
+    const files = await readdir(dir).catch(() => [] as string[]);
+    entries[label] += files.filter((f) => !f.endsWith('__metadata__.json')).length;
+    const sizes = await Promise.all(files.map((f) => stat(path.join(dir, f)).then((s) => s.blocks * 512, () => 0)));
+    bytesOnDisk += sizes.reduce((a, b) => a + b, 0);
+  }
+  return { entries, bytesOnDisk };
+}
+
+async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
+  const description = describeDb(config.db);
+  if (!databaseExists(config.db)) return { state: 'absent', description };
+  let db: Db;
+  try {
+    db = await openDb(config.db);
+  } catch (error) {
+    // openDb's lock refuses an embedded database another process has open: that is a state, not a failure.
+    if (error instanceof UserError && config.db.kind === 'embedded') return { state: 'busy', description, reason: error.message };
+    throw error;
+  }
+  try {
+    const state = await schemaState(db);
+    if (state !== 'current') return { state: state === 'missing' ? 'no-tables' : 'outdated', description };
+    const tables = {} as Record<TableName, TableStatus>;
+    for (const table of TABLE_ORDER) {
+      const { rows } = await db.raw<{ rows: TableStatus[] }>(
+        `SELECT count(*) FILTER (WHERE deleted_at IS NULL)::int AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted,
+                (SELECT count(*) FROM ${table}_history)::int AS versions
+         FROM ${table}`,
+      );
+      tables[table] = rows[0]!;
+    }
+    return { state: 'ready', description, tables };
+  } finally {
+    await db.destroy();
+  }
+}
+
+export function formatStatus(report: StatusReport): string {
+  const lines: string[] = [];
+  const { crawl, cache, database, lastCrawl } = report;
+  if (!crawl) {
+    lines.push(`No crawl in ${report.storageDir}.`);
+  } else {
+    const total = (field: keyof LabelStatus) => LABELS.reduce((sum, l) => sum + crawl.requests[l][field], 0);
+    const state = crawl.runningPid !== undefined
+      ? `running now (pid ${crawl.runningPid})`
+      : crawl.resumable
+        ? `unfinished: ${total('pending')} request(s) left; run crawl again${crawl.scope ? ` (${describeScope(crawl.scope)})` : ''} to resume`
+        : 'finished';
+    lines.push(`Crawl in ${report.storageDir}: started ${crawl.startedAt ?? 'at an unknown time'}${crawl.baseUrl ? ` from ${crawl.baseUrl}` : ''}, ${state}`);
+    lines.push('');
+    lines.push(formatTable(
+      ['requests', 'handled', 'pending', 'failed', 'quarantined'],
+      [...LABELS.map((l) => [l, crawl.requests[l].handled, crawl.requests[l].pending, crawl.requests[l].failed, crawl.requests[l].quarantined]),
+        ['total', total('handled'), total('pending'), total('failed'), total('quarantined')]],
+    ));
+  }
+  const cached = LABELS.reduce((sum, l) => sum + cache.entries[l], 0);
+  lines.push('', `Cache: ${cached} response(s), ${formatBytes(cache.bytesOnDisk)} on disk (${LABELS.map((l) => `${l} ${cache.entries[l]}`).join(', ')})`);
+  lines.push('', `Database: ${database.description}`);
+  switch (database.state) {
+    case 'absent':
+      lines.push('  no database there yet');
+      break;
+    case 'busy':
+      lines.push(`  not read: ${database.reason}`);
+      break;
+    case 'no-tables':
+      lines.push('  no crawler tables: run crawl or migrate');
+      break;
+    case 'outdated':
+      lines.push('  pending migrations: run migrate');
+      break;
+    case 'ready':
+      lines.push(formatTable(['table', 'live', 'deleted', 'versions'], TABLE_ORDER.map((t) => [t, database.tables[t].live, database.tables[t].deleted, database.tables[t].versions])));
+      break;
+  }
+  if (lastCrawl) {
+    const requests = LABELS.reduce((sum, l) => sum + lastCrawl.requests[l].succeeded + lastCrawl.requests[l].failed, 0);
+    const failed = LABELS.reduce((sum, l) => sum + lastCrawl.requests[l].failed, 0);
+    lines.push('', `Last crawl: ${lastCrawl.outcome}, finished ${lastCrawl.finishedAt} after ${lastCrawl.seconds.toFixed(1)} s: ${requests} request(s), ${failed} failed, ${lastCrawl.failures.length} failure record(s)`);
+    if (lastCrawl.message) lines.push(`  ${lastCrawl.message}`);
+  }
+  return lines.join('\n');
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit ? value.toFixed(1) : value} ${units[unit]}`;
+}

@@ -1,0 +1,27 @@
+/**
+ * Reads a query's rows page by page through a server-side cursor. knex-pglite's `.stream()` buffers
+ * the whole result, and keyset pagination would rescan the unindexed history tables once per page
+ * (an --as-of export would be quadratic): a cursor runs the query once and hands over rows as they
+ * are fetched, the same way on PGlite and on PostgreSQL. Cursors live in a transaction.
+ */
+import type { Knex } from 'knex';
+import type { Sql } from './sql.js';
+
+export type Row = Record<string, unknown>;
+
+/** Rows fetched per round trip: large enough to amortise it, small enough to keep memory flat. */
+const PAGE_SIZE = 2000;
+
+let cursors = 0;
+
+export async function* cursorPages(trx: Knex.Transaction, query: Sql, pageSize = PAGE_SIZE): AsyncGenerator<Row[]> {
+  const cursor = `export_cursor_${++cursors}`;
+  await trx.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${query.text}`, query.bindings);
+  for (;;) {
+    const { rows } = await trx.raw<{ rows: Row[] }>(`FETCH ${pageSize} FROM ${cursor}`);
+    if (!rows.length) break;
+    yield rows;
+  }
+  // Left open on an error: the transaction's end closes it, and a failed transaction refuses CLOSE.
+  await trx.raw(`CLOSE ${cursor}`);
+}

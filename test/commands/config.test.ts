@@ -1,0 +1,73 @@
+/** The operator commands' flags, resolved by config.ts: defaults, precedence, and one-line errors for bad values. */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseInstant, resolveCanaryConfig, resolveChangesConfig, resolveExportConfig } from '../../src/config.js';
+import { UserError } from '../../src/errors.js';
+
+const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
+
+describe('parseInstant', () => {
+  it.each([
+    ['2026-11-01', '2026-11-01T00:00:00.000Z'],
+    ['2026-11-01T08:30:00Z', '2026-11-01T08:30:00.000Z'],
+    ['2026-11-01 08:30+02:00', '2026-11-01T06:30:00.000Z'],
+    ['2026-11-01T08:30:00.250-0130', '2026-11-01T10:00:00.250Z'],
+    ['24h', '2026-11-20T12:00:00.000Z'],
+    ['90m', '2026-11-21T10:30:00.000Z'],
+    ['7d', '2026-11-14T12:00:00.000Z'],
+  ])('reads %s as %s', (value, expected) => {
+    expect(parseInstant('--since', value, NOW)).toBe(expected);
+  });
+
+  it.each([
+    ['2026-11-01T08:30:00', /--as-of: "2026-11-01T08:30:00" has no time zone: add Z or an offset/],
+    ['2026-02-30', /is not an ISO 8601 date or time/],
+    ['yesterday', /is not an ISO 8601 date or time, nor a duration ago like 24h/],
+    ['2026', /is not an ISO 8601/],
+  ])('refuses %s', (value, message) => {
+    expect(() => parseInstant('--as-of', value, NOW)).toThrow(UserError);
+    expect(() => parseInstant('--as-of', value, NOW)).toThrow(message);
+  });
+});
+
+describe('resolveExportConfig', () => {
+  it('defaults to every series, now, as JSON arrays into ./exports', () => {
+    expect(resolveExportConfig({}, {})).toMatchObject({
+      outDir: path.resolve('exports'), format: 'json', asOf: undefined, scope: { series: [], fromYear: undefined, toYear: undefined },
+    });
+  });
+
+  it('reads the filters like crawl: flags before environment variables', () => {
+    const env = { MSC_SERIES: 'F1, WEC', MSC_FROM_YEAR: '2020' };
+    expect(resolveExportConfig({}, env).scope).toEqual({ series: ['F1', 'WEC'], fromYear: 2020, toYear: undefined });
+    expect(resolveExportConfig({ series: ['F2'], toYear: 2024 }, env).scope).toEqual({ series: ['F2'], fromYear: 2020, toYear: 2024 });
+  });
+
+  it.each([
+    [{ format: 'csv' }, /--format: "csv" is not one of json, ndjson/],
+    [{ fromYear: 2025, toYear: 2020 }, /--from-year 2025 is after --to-year 2020/],
+    [{ asOf: 'soon' }, /--as-of: "soon"/],
+    [{ quiet: true, verbose: true }, /--quiet and --verbose cannot be used together/],
+  ])('refuses %j', (raw, message) => {
+    expect(() => resolveExportConfig(raw, {})).toThrow(message);
+  });
+});
+
+describe('resolveChangesConfig', () => {
+  it('needs --since and lists 3 examples unless told', () => {
+    expect(() => resolveChangesConfig({}, {})).toThrow(/--since is required/);
+    expect(resolveChangesConfig({ since: '2026-11-01' }, {})).toMatchObject({ since: '2026-11-01T00:00:00.000Z', examples: 3 });
+    expect(() => resolveChangesConfig({ since: '1h', examples: -1 }, {})).toThrow(/--examples/);
+  });
+});
+
+describe('resolveCanaryConfig', () => {
+  it('is polite by default, lifts the rate limit like crawl, and retries little', () => {
+    expect(resolveCanaryConfig({}, {})).toMatchObject({
+      baseUrl: 'https://api.motorsportstats.com', maxRpm: 120, sampleSeries: 4, sampleClassifications: 2, maxRetries: 2,
+    });
+    expect(resolveCanaryConfig({ maxRpm: 10_000 }, {}).maxRpm).toBe(Infinity);
+    expect(resolveCanaryConfig({}, { MSC_BASE_URL: 'http://127.0.0.1:9/' }).baseUrl).toBe('http://127.0.0.1:9');
+    expect(() => resolveCanaryConfig({ sampleSeries: 0 }, {})).toThrow(/--sample-series/);
+  });
+});
