@@ -47,7 +47,8 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       if (config.retryFailed) log.info(`retrying ${start.seeded} failed request(s)`);
 
       const stats = new CrawlStats();
-      const sink = new Sink(db);
+      // A server takes a few transactions at once; the embedded database has one connection.
+      const sink = new Sink(db, { maxConcurrentFlushes: config.db.kind === 'postgres' ? 3 : 1 });
       let fatal: Error | undefined;
       let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
       ({ crawler } = buildCrawler({

@@ -38,6 +38,12 @@ export interface SinkOptions {
   readonly maxRowsPerFlush?: number;
   /** Attempts of a flush that hit a deadlock or serialization failure. Default 5. */
   readonly maxAttempts?: number;
+  /**
+   * Transactions in flight at once. Default 1. A server gains from a few (each flush is a dozen
+   * round trips); the embedded database has one connection. Rows are written in key order, so
+   * concurrent flushes take their row locks in the same order and do not deadlock.
+   */
+  readonly maxConcurrentFlushes?: number;
 }
 
 /** A row ready to bind: its values in spec order, its hash, and its key as one string. */
@@ -83,8 +89,11 @@ export class Sink {
   private readonly maxParams: number;
   private readonly maxRowsPerFlush: number;
   private readonly maxAttempts: number;
+  private readonly maxConcurrentFlushes: number;
   private pending: Pending[] = [];
-  private draining: Promise<void> | undefined;
+  private flushing = 0;
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
   /** Hashes of shared rows (see TableSpec.shared) committed by this sink, by table and key. */
   private readonly committed = new Map<TableName, Map<string, string>>();
 
@@ -92,6 +101,7 @@ export class Sink {
     this.maxParams = options.maxParams ?? 65_535;
     this.maxRowsPerFlush = options.maxRowsPerFlush ?? 50_000;
     this.maxAttempts = options.maxAttempts ?? 5;
+    this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 1;
   }
 
   /** Resolves once the rows are committed; rejects with the flush's error otherwise. */
@@ -107,37 +117,48 @@ export class Sink {
     const scopes = batch.complete.map((scope) => prepareScope(scope, batch.rows));
     return new Promise((resolve, reject) => {
       this.pending.push({ rows, scopes, size, resolve, reject });
-      // setImmediate lets the handlers finishing in the same tick join this flush.
-      this.draining ??= new Promise<void>((done) => setImmediate(done)).then(() => this.drain());
+      this.schedule();
     });
   }
 
   /** Waits until everything written so far is committed (or has failed). */
-  async idle(): Promise<void> {
-    while (this.draining) await this.draining;
+  idle(): Promise<void> {
+    if (!this.flushing && !this.pending.length) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async drain(): Promise<void> {
+  /** Starts a flush when one may run; setImmediate lets the handlers finishing in the same tick join it. */
+  private schedule(): void {
+    if (this.scheduled || !this.pending.length || this.flushing >= this.maxConcurrentFlushes) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flushNext();
+    });
+  }
+
+  private async flushNext(): Promise<void> {
+    if (!this.pending.length || this.flushing >= this.maxConcurrentFlushes) return;
+    this.flushing += 1;
+    const group = this.takeGroup();
+    this.schedule();
     try {
-      while (this.pending.length) {
-        const group = this.takeGroup();
-        try {
-          const { counts, written } = await this.flushWithRetry(group);
-          addCounts(this.counts, counts);
-          for (const [table, rows] of written) {
-            const seen = this.committed.get(table) ?? this.committed.set(table, new Map()).get(table)!;
-            for (const row of rows) seen.set(row.key, row.hash);
-          }
-          for (const p of group) p.resolve();
-        } catch (error) {
-          const failure = isConnectionError(error)
-            ? new DatabaseUnavailableError(`database unavailable: ${describeDbError(error)}`, { cause: error })
-            : error;
-          for (const p of group) p.reject(failure);
-        }
+      const { counts, written } = await this.flushWithRetry(group);
+      addCounts(this.counts, counts);
+      for (const [table, rows] of written) {
+        const seen = this.committed.get(table) ?? this.committed.set(table, new Map()).get(table)!;
+        for (const row of rows) seen.set(row.key, row.hash);
       }
+      for (const p of group) p.resolve();
+    } catch (error) {
+      const failure = isConnectionError(error)
+        ? new DatabaseUnavailableError(`database unavailable: ${describeDbError(error)}`, { cause: error })
+        : error;
+      for (const p of group) p.reject(failure);
     } finally {
-      this.draining = undefined;
+      this.flushing -= 1;
+      this.schedule();
+      if (!this.flushing && !this.pending.length) for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }
 

@@ -146,8 +146,10 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     const other = kind === 'postgres' ? await openDb(database.target) : db;
     try {
       const drivers = Array.from({ length: 400 }, (_, i) => driver(i));
-      const a = new Sink(db);
-      const b = new Sink(other);
+      // Each sink also runs concurrent flushes where the database allows it, as a crawl does.
+      const flushes = kind === 'postgres' ? 3 : 1;
+      const a = new Sink(db, { maxConcurrentFlushes: flushes });
+      const b = new Sink(other, { maxConcurrentFlushes: flushes });
       await Promise.all([
         ...Array.from({ length: 8 }, (_, i) => a.write({ rows: { drivers: drivers.slice(i * 40, i * 40 + 120) }, complete: [] })),
         ...Array.from({ length: 8 }, (_, i) => b.write({ rows: { drivers: [...drivers].reverse().slice(i * 40, i * 40 + 120) }, complete: [] })),
