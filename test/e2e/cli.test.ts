@@ -5,24 +5,15 @@
  */
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '../../src/store/db.js';
 import { apiPath, expectedCounts, recordedTree, startReplica, syntheticTree, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
 import { runCli } from '../support/cli.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
-import { DATABASE_KINDS, POSTGRES_URL, createTestDatabase, liveCounts, tempDir, type TestDatabase } from '../support/db.js';
+import { DATABASE_KINDS, POSTGRES_URL, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
 import { snapshot } from '../support/snapshot.js';
 
 const KIND = DATABASE_KINDS.at(-1)!;
 const SMALL = { seed: 31, series: 2, seasonsPerSeries: 2, eventsPerSeason: 3, sessionsPerEvent: 4, carsPerSession: 5 };
 
-async function counts(database: TestDatabase) {
-  const db = await openDb(database.target);
-  try {
-    return await liveCounts(db);
-  } finally {
-    await db.destroy();
-  }
-}
 
 describe('configuration errors are caught before the first request', () => {
   let replica: Replica;
@@ -107,7 +98,7 @@ describe(`filters and cache modes (${KIND})`, () => {
     expect(summary.outcome).toBe('complete');
     expect(summary.requests.calendar.succeeded).toBe(expected.requests.calendar);
     expect(summary.requests.classification.succeeded).toBe(expected.requests.classification);
-    expect(await counts(database)).toEqual(expected.rows);
+    expect(await liveCountsOf(database)).toEqual(expected.rows);
   });
 
   it('warns about a --series that matches nothing', async () => {
@@ -123,7 +114,7 @@ describe(`filters and cache modes (${KIND})`, () => {
       const filters = { series: ['f1', 'FIA Formula 2 Championship'], fromYear: 2024 };
       const summary = await crawl(crawlConfig('http://127.0.0.1:9', storage, rebuilt.target, { ...filters, cache: 'only' }));
       expect(summary.outcome).toBe('complete');
-      expect(await counts(rebuilt)).toEqual(expectedCounts(tree, filters).rows);
+      expect(await liveCountsOf(rebuilt)).toEqual(expectedCounts(tree, filters).rows);
 
       const wider = await crawl(crawlConfig('http://127.0.0.1:9', storage, rebuilt.target, { series: ['WEC'], cache: 'only', fresh: true }));
       expect(wider.outcome).toBe('failures');
@@ -174,7 +165,7 @@ describe(`--retry-failed and outages (${KIND})`, () => {
       expect(retried.requests.series.succeeded).toBe(0);
       expect(retried.requests.seasons.succeeded).toBe(1);
       expect(healed.stats.byPath.get(path)).toBe(1);
-      expect(await counts(database)).toEqual(expectedCounts(tree).rows);
+      expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);
     } finally {
       await database.drop();
     }
@@ -196,7 +187,7 @@ describe(`--retry-failed and outages (${KIND})`, () => {
       const summary = await crawl(crawlConfig(`http://127.0.0.1:${proxy.port}`, tempDir(), database.target, {}, { breakerCoolDownMs: 500 }));
       expect(summary.lines.join('\n')).toMatch(/circuit open after \d+ consecutive failures/);
       expect(summary.outcome).toBe('complete');
-      expect(await counts(database)).toEqual(expectedCounts(tree).rows);
+      expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);
     } finally {
       await proxy.close();
       await replica.close();

@@ -4,14 +4,13 @@
  * nothing is soft-deleted on the word of a payload with quarantined items.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '../../src/store/db.js';
 import type { FailureRecord } from '../../src/crawl/failures.js';
 import {
   apiPath, expectedCounts, startReplica, syntheticTree,
   type Calendar, type FaultOptions, type PathFault, type ReplicaTree, type SeasonItem, type SeriesItem,
 } from '../replica/index.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
-import { DATABASE_KINDS, createTestDatabase, liveCounts, tempDir, type TestDatabase } from '../support/db.js';
+import { DATABASE_KINDS, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
 
 const TREE = { seed: 21, series: 2, seasonsPerSeries: 2, eventsPerSeason: 4, sessionsPerEvent: 6, carsPerSession: 6 };
 const KIND = DATABASE_KINDS.at(-1)!;
@@ -28,12 +27,7 @@ async function crawlThrough(tree: ReplicaTree, faults: FaultOptions) {
   const database: TestDatabase = await createTestDatabase(KIND);
   try {
     const summary = await crawl(crawlConfig(replica.url, tempDir(), database.target, { concurrency: 8 }));
-    const db = await openDb(database.target);
-    try {
-      return { summary, counts: await liveCounts(db), faults: replica.stats.faults };
-    } finally {
-      await db.destroy();
-    }
+    return { summary, counts: await liveCountsOf(database), faults: replica.stats.faults };
   } finally {
     await replica.close();
     await database.drop();
@@ -114,7 +108,7 @@ describe(`no soft delete on the word of a partial payload (${KIND})`, () => {
     const clean = await startReplica({ tree });
     await crawl(crawlConfig(clean.url, storage, database.target));
     await clean.close();
-    const seasons = (await withCounts(database)).seasons;
+    const seasons = (await liveCountsOf(database)).seasons;
 
     // The first season is unreadable and the last one vanished: without a complete list, nothing goes.
     tree.mutate<SeasonItem[]>(path, (list) => list.slice(0, -1));
@@ -122,21 +116,13 @@ describe(`no soft delete on the word of a partial payload (${KIND})`, () => {
     const partial = await crawl(crawlConfig(faulty.url, storage, database.target, { cache: 'refresh' }));
     await faulty.close();
     expect(partial.rows.seasons.deleted).toBe(0);
-    expect((await withCounts(database)).seasons).toBe(seasons);
+    expect((await liveCountsOf(database)).seasons).toBe(seasons);
 
     const healed = await startReplica({ tree });
     const whole = await crawl(crawlConfig(healed.url, storage, database.target, { cache: 'refresh' }));
     await healed.close();
     expect(whole.rows.seasons.deleted).toBe(1);
-    expect((await withCounts(database)).seasons).toBe(seasons! - 1);
+    expect((await liveCountsOf(database)).seasons).toBe(seasons! - 1);
   });
 });
 
-async function withCounts(database: TestDatabase) {
-  const db = await openDb(database.target);
-  try {
-    return await liveCounts(db);
-  } finally {
-    await db.destroy();
-  }
-}

@@ -8,7 +8,7 @@ import { ROUTES } from '../../src/crawl/routes/index.js';
 import type { Route } from '../../src/crawl/routes/types.js';
 import type { Db } from '../../src/store/db.js';
 import { Sink } from '../../src/store/sink.js';
-import { DATABASE_KINDS, createTestDatabase, historyCount, liveCounts, openMigrated, truncateAll, type TestDatabase } from '../support/db.js';
+import { DATABASE_KINDS, historyCount, liveCounts, useEmptiedDatabase, type TestDatabase } from '../support/db.js';
 import { recordedOne } from '../support/fixtures.js';
 
 const WEC = '967cd5ab-5562-40dc-a0b0-109738adcd01';
@@ -32,17 +32,10 @@ async function storeWecBranch(db: Db, overrides: { calendar?: PayloadByLabel['ca
 }
 
 describe.each(DATABASE_KINDS)('reference defects on %s', (kind) => {
-  let database: TestDatabase;
+  const current = useEmptiedDatabase(kind);
   let db: Db;
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    db = await openMigrated(database.target);
-  });
-  afterAll(async () => {
-    await db?.destroy();
-    await database?.drop();
-  });
-  beforeEach(async () => truncateAll(db));
+  let database: TestDatabase;
+  beforeEach(() => ({ db, database } = current()));
 
   it("hashes an event from the event's own fields: a venue change leaves it alone, a rename persists", async () => {
     await storeWecBranch(db);

@@ -8,7 +8,7 @@ import { Sink, hashRow, type SinkBatch } from '../../src/store/sink.js';
 import { TABLE_ORDER, type DriverRow, type SeasonRow } from '../../src/store/tables.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { classificationRoute } from '../../src/crawl/routes/classification.js';
-import { DATABASE_KINDS, createTestDatabase, historyCount, liveCounts, openMigrated, truncateAll, type TestDatabase } from '../support/db.js';
+import { DATABASE_KINDS, historyCount, liveCounts, useEmptiedDatabase, type TestDatabase } from '../support/db.js';
 import { recorded } from '../support/fixtures.js';
 
 const SERIES = 'a33f8b4a-2b22-41ce-8e7d-0aea08f0e176';
@@ -25,18 +25,10 @@ const seasonsBatch = (rows: SeasonRow[]): SinkBatch => ({
 });
 
 describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
-  let database: TestDatabase;
+  const current = useEmptiedDatabase(kind);
   let db: Db;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(kind);
-    db = await openMigrated(database.target);
-  });
-  afterAll(async () => {
-    await db?.destroy();
-    await database?.drop();
-  });
-  beforeEach(async () => truncateAll(db));
+  let database: TestDatabase;
+  beforeEach(() => ({ db, database } = current()));
 
   it('inserts new rows, each with one open history version', async () => {
     const sink = new Sink(db);

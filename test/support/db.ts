@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import knex from 'knex';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { DbTarget } from '../../src/config.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { migrateLatest } from '../../src/store/migrate.js';
@@ -76,4 +77,33 @@ export async function liveCounts(db: Db): Promise<Record<string, number>> {
 export async function historyCount(db: Db, table: string): Promise<number> {
   const [row] = await db(`${table}_history`).count<{ count: string | number }[]>({ count: '*' });
   return Number(row?.count ?? 0);
+}
+
+/** Live rows per table of a database that is not open (an embedded one cannot be open twice). */
+export async function liveCountsOf(database: TestDatabase): Promise<Record<string, number>> {
+  const db = await openDb(database.target);
+  try {
+    return await liveCounts(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/**
+ * A migrated database of `kind` for the tests of a describe block, emptied before each test.
+ * Returns a getter: the database exists only once beforeAll has run.
+ */
+export function useEmptiedDatabase(kind: TestDatabase['name']): () => { database: TestDatabase; db: Db } {
+  let database: TestDatabase;
+  let db: Db;
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    db = await openMigrated(database.target);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+  beforeEach(async () => truncateAll(db));
+  return () => ({ database, db });
 }
