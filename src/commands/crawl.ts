@@ -88,8 +88,9 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
 
       const finished = !fatal && (await start.queue.isFinished());
       const left = finished ? 0 : Math.max(1, (await start.queue.getInfo())?.pendingRequestCount ?? 0);
-      const failed = stats.total('failed') + stats.total('quarantined');
-      const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (signal?.aborted ? 'interrupted' : 'limit') : failed ? 'failures' : 'complete';
+      // The whole crawl's failures, not only this run's: a resumed crawl still owes what failed before.
+      const failureRecords = await failures.all();
+      const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (signal?.aborted ? 'interrupted' : 'limit') : failureRecords.length ? 'failures' : 'complete';
       if (finished) await markFinished(storage);
       const summary: CrawlSummary = {
         outcome,
@@ -98,7 +99,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         seconds: (Date.now() - stats.startedAt) / 1000,
         requests: stats.byLabel,
         rows: sink.counts,
-        failures: await failures.all(),
+        failures: failureRecords,
         message: messageFor(outcome, left, fatal),
       };
       await storage.records.setValue(SUMMARY_KEY, summary);
