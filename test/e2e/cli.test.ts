@@ -22,7 +22,8 @@ describe('configuration errors are caught before the first request', () => {
   });
   afterAll(async () => replica?.close());
 
-  it.each([
+  // Each case is its own process: they run side by side.
+  it.concurrent.for<[string[], RegExp]>([
     [['--cache', 'bogus'], /cache.*bogus/i],
     [['--base-url', 'not a url'], /--base-url: malformed URL/],
     [['--db', 'postgres://postgres@127.0.0.1:1/nowhere'], /database unreachable \(postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere\).*ECONNREFUSED/],
@@ -31,7 +32,7 @@ describe('configuration errors are caught before the first request', () => {
     [['--from-year', '2025', '--to-year', '2020'], /--from-year 2025 is after --to-year 2020/],
     [['--max-rpm', '0'], /--max-rpm: "0" is not a whole number/],
     [['--max-age', 'soon'], /--max-age: "soon" is not a duration/],
-  ])('crawl %j: exit 1 and one line', async (args, message) => {
+  ])('crawl %j: exit 1 and one line', async ([args, message], { expect }) => {
     const before = replica.stats.total;
     const storage = args.includes('--storage') ? [] : ['--storage', tempDir()];
     const { code, stderr } = await runCli(['crawl', '--base-url', replica.url, ...storage, ...args]);

@@ -73,14 +73,14 @@ describe('resume after kill -9', () => {
   // Every seed on the embedded database; the middle one on PostgreSQL when a server is there.
   const seeds: [number, TestDatabase['name']][] = [[1, 'pglite'], [2, DATABASE_KINDS.at(-1)!], [3, 'pglite']];
 
-  it.each(seeds)('seed %i on %s: three kills, then a resume that ends with exactly the rows of a clean crawl', async (seed, kind) => {
+  it.each(seeds)('seed %i on %s: two kills, then a resume that ends with exactly the rows of a clean crawl', async (seed, kind) => {
     const replica = await startReplica({ tree, faults: { seed, rateSlow: 0.5, slowMs: 40 } });
     const database = await createTestDatabase(kind);
     const storage = tempDir();
     const args = ['crawl', '--storage', storage, '--db', dbFlag(database.target), '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', '8'];
     try {
       let inFlightAtKills = 0;
-      for (const at of killPoints(seed, totalRequests, 3)) {
+      for (const at of killPoints(seed, totalRequests, 2)) {
         const run = startCli(args);
         await waitFor(() => replica.stats.total >= at || run.child.exitCode !== null);
         run.child.kill('SIGKILL');
