@@ -7,7 +7,7 @@
  * behind. Both are cleared here before the crawl starts; the storage lock guarantees no other
  * process owns them.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RequestQueue, type RequestOptions } from '@crawlee/core';
 import { apiPath, type ApiTarget } from '../api/endpoints.js';
@@ -72,7 +72,6 @@ export async function startQueue(storage: Storage, config: CrawlConfig, failures
       );
     }
     const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
-    await unlockAll(queue);
     const info = await queue.getInfo();
     const seeded = config.retryFailed ? await seedFailures(queue, config, failures) : 0;
     return { queue, state: previous, resumed: { handled: info?.handledRequestCount ?? 0, pending: info?.pendingRequestCount ?? 0 }, seeded };
@@ -108,24 +107,27 @@ async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: 
   return failed.length;
 }
 
-/** Requests a killed process left locked would otherwise wait minutes for their locks to expire. */
-async function unlockAll(queue: RequestQueue): Promise<void> {
-  const head = await queue.client.listHead({ limit: Number.MAX_SAFE_INTEGER });
-  for (const item of head.items) {
-    await queue.client.deleteRequestLock(item.id).catch(() => undefined); // not locked: nothing to do
-  }
-}
+
+/** How long Crawlee locks a request it hands out (RequestQueue's requestLockSecs), with a margin. */
+const LOCK_WINDOW_MS = (3 * 60 + 60) * 1000;
 
 /**
- * What a killed process leaves in the queue dir: proper-lockfile's `<file>.lock` dirs (they
- * block writes for up to 10 s), and a `__metadata__.json` cut short mid-write, which Crawlee
- * cannot open at all (it only holds counts: without it they restart from zero). A request file
- * cut short is skipped by Crawlee itself; the completeness sweep fetches what it held.
+ * What a killed process leaves in the queue dir: requests it had locked (they would wait minutes
+ * for their locks to expire), proper-lockfile's `<file>.lock` dirs (they block writes for up to
+ * 10 s), and a `__metadata__.json` cut short mid-write, which Crawlee cannot open at all (it only
+ * holds counts: without it they restart from zero). A request file cut short is skipped by
+ * Crawlee itself; the completeness sweep fetches what it held.
+ *
+ * A lock is a request's `orderNo` set to when the lock expires: only files written within the
+ * last lock period can hold one, so the rest (nearly all of a long crawl's queue) are not read.
  */
 function repairQueueFiles(queueDir: string): void {
   if (!existsSync(queueDir)) return;
+  const now = Date.now();
   for (const entry of readdirSync(queueDir)) {
-    if (entry.endsWith('.lock')) rmSync(path.join(queueDir, entry), { recursive: true, force: true });
+    const file = path.join(queueDir, entry);
+    if (entry.endsWith('.lock')) rmSync(file, { recursive: true, force: true });
+    else if (entry.endsWith('.json') && entry !== '__metadata__.json' && statSync(file).mtimeMs > now - LOCK_WINDOW_MS) unlock(file, now);
   }
   const metadata = path.join(queueDir, '__metadata__.json');
   try {
@@ -144,3 +146,16 @@ export function describeScope(scope: CrawlScope): string {
   return parts.filter(Boolean).join(' ');
 }
 
+function unlock(file: string, now: number): void {
+  let request: { orderNo?: number | null };
+  try {
+    request = JSON.parse(readFileSync(file, 'utf8')) as { orderNo?: number | null };
+  } catch {
+    return; // cut short: Crawlee skips it, the sweep makes up for it
+  }
+  if (!request.orderNo || Math.abs(request.orderNo) <= now) return;
+  // Keep the sign (negative = forefront); any past instant means "not locked".
+  request.orderNo = Math.sign(request.orderNo) * now;
+  writeFileSync(`${file}.tmp`, JSON.stringify(request));
+  renameSync(`${file}.tmp`, file);
+}
