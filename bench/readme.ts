@@ -1,0 +1,21 @@
+/**
+ * `--update-readme`: writes the run's table into the README's Performance section, between
+ * `<!-- PERFORMANCE -->` and `<!-- /PERFORMANCE -->` (the closing marker is added after the
+ * opening one if missing), so every figure the README quotes comes from a run of the bench.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Report } from './report.js';
+import { renderMarkdown } from './table.js';
+
+const OPEN = '<!-- PERFORMANCE -->';
+const CLOSE = '<!-- /PERFORMANCE -->';
+
+export function updateReadme(file: string, report: Report): void {
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(OPEN);
+  if (start < 0) throw new Error(`${file} has no ${OPEN} marker in its Performance section`);
+  const end = text.indexOf(CLOSE, start);
+  const after = end < 0 ? text.slice(start + OPEN.length) : text.slice(end + CLOSE.length);
+  const block = `${OPEN}\n${renderMarkdown(report)}\n${CLOSE}`;
+  writeFileSync(file, text.slice(0, start) + block + after);
+}

@@ -1,0 +1,146 @@
+/**
+ * The JSON report: every run's raw results, and per measurement the medians, ranges and targets.
+ * Ratios are taken run by run (floor and cold crawl of the same run are neighbours in time, so
+ * load from other processes hits both) and then summarized.
+ */
+import type { FloorResult, CrawlResult } from './measures/crawls.js';
+import type { MemoryPoint } from './measures/memory.js';
+import type { ResumeResult } from './measures/resume.js';
+import type { SinkResult } from './measures/sink.js';
+import { spread, type Spread } from './harness.js';
+
+export interface ReportInput {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly command: string;
+  readonly machine: object;
+  readonly options: { readonly scale: number; readonly runs: number; readonly concurrency: number; readonly [key: string]: unknown };
+  readonly tree: object | undefined;
+  /** The git commit the crawler was built from, and uncommitted changes to it. */
+  readonly source: { readonly commit: string; readonly uncommitted: readonly string[] } | undefined;
+  readonly build: object;
+  readonly crawler: object;
+  readonly resumeSetup: { readonly formatProblems: readonly string[]; readonly [key: string]: unknown } | undefined;
+  readonly results: {
+    readonly floor: readonly FloorResult[];
+    readonly coldPg: readonly CrawlResult[];
+    readonly coldPglite: readonly CrawlResult[];
+    readonly warm: readonly CrawlResult[];
+    readonly refresh: readonly (CrawlResult & { changedPayloads: number })[];
+    readonly sink: readonly SinkResult[];
+    readonly memoryBaseline: readonly MemoryPoint[];
+    readonly memoryLarge: readonly MemoryPoint[];
+    readonly memoryOneX: readonly MemoryPoint[];
+    readonly resume: readonly ResumeResult[];
+  };
+}
+
+export interface Target {
+  readonly id: string;
+  readonly label: string;
+  readonly target: string;
+  /** undefined: not measured in this run. */
+  readonly met: boolean | undefined;
+  readonly figure: string;
+}
+
+export interface Report extends ReportInput {
+  readonly summary: {
+    floor?: { requestsPerSec: Spread; seconds: Spread };
+    coldPg?: { requestsPerSec: Spread; rowsPerSec: Spread; seconds: Spread; ratioToFloor?: Spread };
+    coldPglite?: { requestsPerSec: Spread; rowsPerSec: Spread; seconds: Spread; ratioToFloor?: Spread };
+    warm?: { seconds: Spread; speedupOverCold: Spread; rowsWritten: number; networkRequests: number };
+    refresh?: { seconds: Spread; changedPayloads: number; rowsUpdated: number; exact: boolean };
+    sink?: { rows: number; rowsPerSec: Record<string, Spread>; ratioToRaw: Record<string, Spread> };
+    memory?: { baselineMb: Spread; oneXMb: Spread; largeMb: Spread; factor: number; growth: Spread; growthAboveBaseline: Spread; baselineHeapMb: Spread; oneXHeapMb: Spread; largeHeapMb: Spread };
+    resume?: { seconds: Spread; toResumeLogSeconds: Spread };
+  };
+  readonly targets: readonly Target[];
+  /** Checks that failed: a figure from a wrong crawl is no figure. */
+  readonly problems: readonly string[];
+}
+
+const pairwise = <A, B>(a: readonly A[], b: readonly B[], f: (x: A, y: B) => number): Spread => spread(a.slice(0, Math.min(a.length, b.length)).map((x, i) => f(x, b[i]!)));
+const defined = (values: readonly (number | undefined)[]): number[] => values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+
+export function summarize(input: ReportInput): Report {
+  const r = input.results;
+  const problems: string[] = [];
+  const collect = (name: string, list: readonly { problems: readonly string[] }[]) =>
+    list.forEach((item, i) => item.problems.forEach((p) => problems.push(`${name} (run ${i + 1}): ${p}`)));
+  collect('floor', r.floor);
+  collect('cold PostgreSQL', r.coldPg);
+  collect('cold PGlite', r.coldPglite);
+  collect('warm', r.warm);
+  collect('refresh', r.refresh);
+  collect('sink', r.sink);
+  collect('memory baseline', r.memoryBaseline);
+  collect('memory large', r.memoryLarge);
+  collect('resume', r.resume);
+  const formatProblems = input.resumeSetup?.formatProblems ?? [];
+  formatProblems.forEach((p) => problems.push(`resume queue format: ${p}`));
+
+  const summary: Report['summary'] = {};
+  const targets: Target[] = [];
+  const x = (n: number, d = 2) => n.toFixed(d);
+
+  if (r.floor.length) summary.floor = { requestsPerSec: spread(r.floor.map((f) => f.requestsPerSec)), seconds: spread(r.floor.map((f) => f.seconds)) };
+  const crawlSummary = (list: readonly CrawlResult[]) => ({
+    requestsPerSec: spread(list.map((c) => c.requestsPerSec)),
+    rowsPerSec: spread(list.map((c) => c.rowsPerSec)),
+    seconds: spread(list.map((c) => c.seconds)),
+    ...(r.floor.length ? { ratioToFloor: pairwise(list, r.floor, (c, f) => c.requestsPerSec / f.requestsPerSec) } : {}),
+  });
+  if (r.coldPg.length) summary.coldPg = crawlSummary(r.coldPg);
+  if (r.coldPglite.length) summary.coldPglite = crawlSummary(r.coldPglite);
+  if (summary.coldPg?.ratioToFloor) {
+    const ratio = summary.coldPg.ratioToFloor;
+    targets.push({ id: 'cold-pg', label: 'Cold crawl → PostgreSQL vs floor', target: '≥ 0.8× floor', met: ratio.median >= 0.8, figure: `${x(ratio.median)}×` });
+  }
+  if (r.warm.length) {
+    const speedup = pairwise(r.coldPg, r.warm, (c, w) => c.seconds / w.seconds);
+    const rowsWritten = Math.max(...r.warm.map((w) => w.rowsWritten));
+    summary.warm = { seconds: spread(r.warm.map((w) => w.seconds)), speedupOverCold: speedup, rowsWritten, networkRequests: Math.max(...r.warm.map((w) => w.networkRequests)) };
+    targets.push({ id: 'warm', label: 'Warm re-crawl vs cold', target: '≥ 5× faster, 0 rows', met: speedup.median >= 5 && rowsWritten === 0, figure: `${x(speedup.median, 1)}× faster, ${rowsWritten} rows` });
+  }
+  if (r.refresh.length) {
+    const exact = r.refresh.every((f) => !f.problems.length);
+    summary.refresh = { seconds: spread(r.refresh.map((f) => f.seconds)), changedPayloads: r.refresh[0]!.changedPayloads, rowsUpdated: r.refresh[0]!.rowsUpdated, exact };
+    targets.push({ id: 'refresh', label: 'Refresh after 1% changed', target: 'updated = changed', met: exact, figure: `${r.refresh[0]!.rowsUpdated} updated / ${r.refresh[0]!.changedPayloads} changed` });
+  }
+  if (r.sink.length) {
+    const variants = Object.keys(r.sink[0]!.rowsPerSec);
+    const rowsPerSec = Object.fromEntries(variants.map((v) => [v, spread(r.sink.map((s) => s.rowsPerSec[v as keyof SinkResult['rowsPerSec']]))]));
+    const ratioToRaw = Object.fromEntries(variants.filter((v) => v !== 'raw').map((v) => [v, spread(r.sink.map((s) => s.rowsPerSec[v as keyof SinkResult['rowsPerSec']] / s.rowsPerSec.raw))]));
+    summary.sink = { rows: r.sink[0]!.rows, rowsPerSec, ratioToRaw };
+    const crawlShape = ratioToRaw['sink-crawl']!;
+    targets.push({ id: 'sink', label: 'Sink vs raw INSERT', target: '≥ 0.5× raw', met: crawlShape.median >= 0.5, figure: `${x(crawlShape.median)}× (crawl-shaped writes)` });
+  }
+  if (r.memoryLarge.length && r.memoryOneX.length) {
+    const factor = r.memoryLarge[0]!.scale;
+    const large = spread(defined(r.memoryLarge.map((m) => m.maxRssMb)));
+    const oneX = spread(defined(r.memoryOneX.map((m) => m.maxRssMb)));
+    const baseline = spread(defined(r.memoryBaseline.map((m) => m.maxRssMb)));
+    const growth = pairwise(r.memoryLarge, r.memoryOneX, (l, o) => (l.maxRssMb ?? NaN) / (o.maxRssMb ?? NaN));
+    const above = r.memoryLarge.map((l, i) => ((l.maxRssMb ?? NaN) - (r.memoryBaseline[i]?.maxRssMb ?? NaN)) / ((r.memoryOneX[i]?.maxRssMb ?? NaN) - (r.memoryBaseline[i]?.maxRssMb ?? NaN)));
+    summary.memory = {
+      baselineMb: baseline, oneXMb: oneX, largeMb: large, factor, growth, growthAboveBaseline: spread(defined(above)),
+      baselineHeapMb: spread(defined(r.memoryBaseline.map((m) => m.peakHeapUsedMb))),
+      oneXHeapMb: spread(defined(r.memoryOneX.map((m) => m.peakHeapUsedMb))),
+      largeHeapMb: spread(defined(r.memoryLarge.map((m) => m.peakHeapUsedMb))),
+    };
+    targets.push({
+      id: 'memory',
+      label: `Peak RSS at ${factor}×`,
+      target: `< 300 MB, < ${factor}× of 1×`,
+      met: large.median < 300 && growth.median < factor,
+      figure: `${x(large.median, 0)} MB (${x(growth.median)}× of 1×)`,
+    });
+  }
+  if (r.resume.length) {
+    const seconds = spread(defined(r.resume.map((m) => m.seconds)));
+    summary.resume = { seconds, toResumeLogSeconds: spread(defined(r.resume.map((m) => m.toResumeLogSeconds))) };
+    targets.push({ id: 'resume', label: 'Resume: start → first request', target: '< 5 s', met: seconds.values.length ? seconds.median < 5 : false, figure: `${x(seconds.median)} s` });
+  }
+  return { ...input, summary, targets, problems };
+}
