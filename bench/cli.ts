@@ -98,6 +98,8 @@ async function main(): Promise<void> {
   };
   log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb.toFixed(1)} GB, node ${machine.node}, PostgreSQL ${machine.postgres}, load ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`);
 
+  // Taken before the build: the source measured, even if the tree changes while the bench runs.
+  const source = gitState();
   log('building the crawler (tsc)…');
   const compiled = build();
   log(`built in ${compiled.seconds.toFixed(1)} s into ${path.relative(REPO_ROOT, compiled.dir)}`);
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
     machine: { ...machine, loadAverageAtEnd: os.loadavg() },
     options: { scale, runs, only: [...only], concurrency, memoryFactor, resumeRequests, resumeTimeoutSecs, queueBuild, sinkRows, cpuProf: values['cpu-prof'] },
-    source: gitState(),
+    source,
     tree: host ? { params: host.tree, expected: host.expectedCounts(), bodyBytes: host.bodyBytes } : undefined,
     build: { seconds: compiled.seconds, dir: compiled.dir },
     crawler,

@@ -5,16 +5,22 @@
  * before the queue is opened, does not count), on PostgreSQL
  * (migrated beforehand, as it is on a resume). The crawl is killed once the request arrived.
  *
+ * The queue's files are dated an hour back: a crawl interrupted a while ago, whose requests are
+ * no longer locked (a resume right after a kill also finds the requests handled in the last lock
+ * period, 3 minutes, and reads those files once more).
+ *
  * The child logs at info level in JSON, so the time it announced the resume (queue opened and
  * counted) splits the figure into start-up + queue open, and queue open → first request.
  */
-import { cpSync } from 'node:fs';
+import { cpSync, readdirSync, utimesSync } from 'node:fs';
+import path from 'node:path';
 import { openDb } from '../../src/store/db.js';
 import { migrateLatest } from '../../src/store/migrate.js';
 import type { Build } from '../build.js';
 import { crawlArgs } from '../crawl-child.js';
 import { createDatabase, log, removeDir, runNode, tail, tempDir } from '../harness.js';
 import { startReplicaHost, type ReplicaHost } from '../replica.js';
+import { QUEUE_NAME } from '../../src/crawl/queue.js';
 import { buildQueue, checkFilesMatchApi, sessionUuids, type QueueBuildMode } from '../resume-queue.js';
 
 export interface ResumeResult {
@@ -57,6 +63,11 @@ export async function setupResume(total: number, handled: number, mode: QueueBui
   const started = performance.now();
   await buildQueue(template, host.url, sessionUuids(RESUME_TREE.seed, RESUME_TREE, total), handled, mode);
   const buildSeconds = (performance.now() - started) / 1000;
+  // A crawl interrupted a while ago: no request file was written within the lock period the
+  // crawl's repair looks at (src/crawl/queue.ts). Copies keep these times.
+  const anHourAgo = new Date(Date.now() - 3_600_000);
+  const queueDir = path.join(template, 'request_queues', QUEUE_NAME);
+  for (const file of readdirSync(queueDir)) utimesSync(path.join(queueDir, file), anHourAgo, anHourAgo);
   log(`resume: built a queue of ${total} requests (${handled} handled) with the ${mode} method in ${buildSeconds.toFixed(1)} s`);
   return {
     host, template, total, handled, mode, buildSeconds, formatProblems,
@@ -71,7 +82,7 @@ export async function resumeRun(build: Build, setup: ResumeSetup, adminUrl: stri
   const storage = tempDir('resume');
   const database = await createDatabase(adminUrl);
   try {
-    cpSync(setup.template, storage, { recursive: true });
+    cpSync(setup.template, storage, { recursive: true, preserveTimestamps: true });
     const db = await openDb({ kind: 'postgres', url: database.url });
     await migrateLatest(db);
     await db.destroy();

@@ -117,12 +117,14 @@ async function sinkWrites(db: Db, batches: readonly SinkBatch[], writers: number
   return { seconds: (performance.now() - started) / 1000, sink };
 }
 
-export async function sinkRun(adminUrl: string, rowCount: number, writers: number): Promise<SinkResult> {
+/** `afterMigrate` lets an experiment change the schema before anything is measured (not used by the CLI). */
+export async function sinkRun(adminUrl: string, rowCount: number, writers: number, afterMigrate?: (db: Db) => Promise<void>): Promise<SinkResult> {
   const database = await createDatabase(adminUrl);
   const target: DbTarget = { kind: 'postgres', url: database.url };
   const db = await openDb(target);
   try {
     await migrateLatest(db);
+    await afterMigrate?.(db);
     const sessions = Math.ceil(rowCount / CARS);
     const countries = 40;
     log(`sink: seeding ${sessions} sessions and ${sessions * CARS} entries`);
