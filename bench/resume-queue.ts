@@ -73,7 +73,8 @@ export async function buildQueue(dir: string, baseUrl: string, uuids: readonly s
       id,
       json: JSON.stringify({ ...request, id }),
       method: request.method,
-      orderNo: request.handledAt ? null : base + i,
+      // In the past, in queue order: a pending request that nobody holds (a future orderNo is a lock).
+      orderNo: request.handledAt ? null : base - requests.length + i,
       retryCount: request.retryCount ?? 0,
       uniqueKey: request.uniqueKey,
       url: request.url,
@@ -113,7 +114,10 @@ export async function checkFilesMatchApi(apiDir: string, filesDir: string, baseU
       for (const key of ['accessedAt', 'createdAt', 'modifiedAt', 'id']) value[key] = typeof value[key];
       return value;
     }
-    value.orderNo = value.orderNo === null ? null : typeof value.orderNo;
+    // Crawlee's orderNo: null when handled, a time in the past when pending, in the future (or below
+    // minus now) while locked. Only that meaning must match.
+    const now = Date.now();
+    value.orderNo = value.orderNo === null ? null : typeof value.orderNo !== 'number' ? typeof value.orderNo : Math.abs(value.orderNo as number) > now ? 'locked' : 'pending';
     const json = JSON.parse(value.json as string) as Record<string, unknown>;
     if (json.handledAt) json.handledAt = 'set';
     value.json = json;
