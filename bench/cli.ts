@@ -24,7 +24,7 @@ import { resumeRun, setupResume, type ResumeResult, type ResumeSetup } from './m
 import { sinkRun, type SinkResult } from './measures/sink.js';
 import { startReplicaHost, type ReplicaHost } from './replica.js';
 import { summarize, type Report } from './report.js';
-import { updateReadme } from './readme.js';
+import { checkReadme, updateReadme } from './readme.js';
 import { renderTable } from './table.js';
 import { treeFor } from './tree.js';
 
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
   const outFile = path.resolve(values.out);
   const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [];
 
+  if (values['update-readme']) checkReadme(path.join(REPO_ROOT, 'README.md'));
   const startedAt = new Date();
   const machine = {
     cpus: os.availableParallelism(),
