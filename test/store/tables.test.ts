@@ -45,4 +45,12 @@ describe('table specs', () => {
     );
     expect(history.rows.map((r) => r.column_name)).toEqual([...columnsOf(table), ...BOOKKEEPING, 'valid_from', 'valid_to', 'version_id']);
   });
+
+  it('history trigger functions plan each call for its own rows (no cached generic plan)', async () => {
+    const { rows } = await db.raw<{ rows: { proname: string; proconfig: string[] | null }[] }>(
+      `SELECT proname, proconfig FROM pg_proc WHERE proname LIKE '%\\_versioning\\_%' ORDER BY proname`,
+    );
+    expect(rows).toHaveLength(TABLE_ORDER.length * 2);
+    for (const r of rows) expect(`${r.proname} ${String(r.proconfig)}`).toBe(`${r.proname} plan_cache_mode=force_custom_plan`);
+  });
 });
