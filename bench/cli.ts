@@ -4,7 +4,7 @@
  *
  *   npm run bench -- [--scale 1] [--runs 1] [--only floor,cold-pg,…] [--out bench-report.json]
  *                    [--pg postgres://…] [--concurrency N] [--resume-requests 100000]
- *                    [--queue-build files|api] [--cpu-prof DIR]
+ *                    [--cpu-prof DIR]
  *
  * Measurements: floor, cold-pg, cold-pglite, warm, refresh, sink, memory, resume.
  * The PostgreSQL server (--pg, else BENCH_DATABASE_URL, TEST_DATABASE_URL,
@@ -41,7 +41,6 @@ const HELP = `Usage: npm run bench -- [options]
   --concurrency N        the crawl's --concurrency (default: the crawler's handler concurrency)
   --memory-factor N      the larger tree of the memory measurement, × --scale (4)
   --resume-requests N    size of the resumed queue, half of it handled (100000)
-  --queue-build MODE     files (default) or api: how the resumed queue is written
   --resume-timeout S     give up waiting for the resumed crawl's first request after S seconds (240)
   --sink-rows N          rows of the sink measurement (50000 × --scale)
   --cpu-prof DIR         run measured children under node --cpu-prof, profiles into DIR
@@ -59,7 +58,6 @@ async function main(): Promise<void> {
       concurrency: { type: 'string' },
       'memory-factor': { type: 'string', default: '4' },
       'resume-requests': { type: 'string', default: '100000' },
-      'queue-build': { type: 'string', default: 'files' },
       'resume-timeout': { type: 'string', default: '240' },
       'sink-rows': { type: 'string' },
       'cpu-prof': { type: 'string' },
@@ -78,8 +76,6 @@ async function main(): Promise<void> {
   const resumeRequests = positive('--resume-requests', values['resume-requests'], true);
   const sinkRows = values['sink-rows'] ? positive('--sink-rows', values['sink-rows'], true) : Math.round(50_000 * scale);
   const resumeTimeoutSecs = positive('--resume-timeout', values['resume-timeout']);
-  const queueBuild = values['queue-build'];
-  if (queueBuild !== 'files' && queueBuild !== 'api') throw new Error(`--queue-build: files or api, not "${queueBuild}"`);
   const only = new Set<Measurement>(values.only ? values.only.split(',').map((m) => m.trim()).map(measurement) : MEASUREMENTS);
   const adminUrl = values.pg ?? process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const outFile = path.resolve(values.out);
@@ -173,7 +169,7 @@ async function main(): Promise<void> {
         log(`${tag} memory: baseline ${base.maxRssMb?.toFixed(0)} MB, ${memoryFactor}× ${large.maxRssMb?.toFixed(0)} MB (${large.requestsPerSec.toFixed(1)} req/s)`);
       }
       if (only.has('resume')) {
-        resume ??= await setupResume(resumeRequests, Math.floor(resumeRequests / 2), queueBuild);
+        resume ??= await setupResume(resumeRequests, Math.floor(resumeRequests / 2));
         const r = await resumeRun(compiled, resume, adminUrl, concurrency, resumeTimeoutSecs);
         results.resume.push(r);
         log(`${tag} resume: first request after ${r.seconds.toFixed(2)} s (resume logged after ${r.toResumeLogSeconds?.toFixed(2)} s)`);
@@ -189,12 +185,12 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
     machine: { ...machine, loadAverageAtEnd: os.loadavg() },
-    options: { scale, runs, only: [...only], concurrency, memoryFactor, resumeRequests, resumeTimeoutSecs, queueBuild, sinkRows, cpuProf: values['cpu-prof'] },
+    options: { scale, runs, only: [...only], concurrency, memoryFactor, resumeRequests, resumeTimeoutSecs, sinkRows, cpuProf: values['cpu-prof'] },
     source,
     tree: host ? { params: host.tree, expected: host.expectedCounts(), bodyBytes: host.bodyBytes } : undefined,
     build: { seconds: compiled.seconds, dir: compiled.dir },
     crawler,
-    resumeSetup: resume && { total: resume.total, handled: resume.handled, mode: resume.mode, buildSeconds: resume.buildSeconds, formatProblems: resume.formatProblems },
+    resumeSetup: resume && { total: resume.total, handled: resume.handled, buildSeconds: resume.buildSeconds },
     results: { ...results, memoryOneX: results.coldPg.map((r) => memoryPoint(1, r)) },
   });
   writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');

@@ -20,7 +20,7 @@ export interface ReportInput {
   readonly source: { readonly commit: string; readonly uncommitted: readonly string[] } | undefined;
   readonly build: object;
   readonly crawler: object;
-  readonly resumeSetup: { readonly formatProblems: readonly string[]; readonly [key: string]: unknown } | undefined;
+  readonly resumeSetup: { readonly [key: string]: unknown } | undefined;
   readonly results: {
     readonly floor: readonly FloorResult[];
     readonly coldPg: readonly CrawlResult[];
@@ -77,8 +77,6 @@ export function summarize(input: ReportInput): Report {
   collect('memory baseline', r.memoryBaseline);
   collect('memory large', r.memoryLarge);
   collect('resume', r.resume);
-  const formatProblems = input.resumeSetup?.formatProblems ?? [];
-  formatProblems.forEach((p) => problems.push(`resume queue format: ${p}`));
 
   const summary: Report['summary'] = {};
   const targets: Target[] = [];

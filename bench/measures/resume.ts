@@ -5,23 +5,20 @@
  * before the queue is opened, does not count), on PostgreSQL
  * (migrated beforehand, as it is on a resume). The crawl is killed once the request arrived.
  *
- * The queue's files are dated an hour back: a crawl interrupted a while ago, whose requests are
- * no longer locked (a resume right after a kill also finds the requests handled in the last lock
- * period, 3 minutes, and reads those files once more).
+ * The queue is built through Crawlee's RequestQueue over the crawl's own storage client (its
+ * journal), as a crawl leaves it.
  *
  * The child logs at info level in JSON, so the time it announced the resume (queue opened and
  * counted) splits the figure into start-up + queue open, and queue open → first request.
  */
-import { cpSync, readdirSync, utimesSync } from 'node:fs';
-import path from 'node:path';
+import { cpSync } from 'node:fs';
 import { openDb } from '../../src/store/db.js';
 import { migrateLatest } from '../../src/store/migrate.js';
 import type { Build } from '../build.js';
 import { crawlArgs } from '../crawl-child.js';
 import { createDatabase, log, removeDir, runNode, tail, tempDir } from '../harness.js';
 import { startReplicaHost, type ReplicaHost } from '../replica.js';
-import { QUEUE_NAME } from '../../src/crawl/queue.js';
-import { buildQueue, checkFilesMatchApi, sessionUuids, type QueueBuildMode } from '../resume-queue.js';
+import { buildQueue, sessionUuids } from '../resume-queue.js';
 
 export interface ResumeResult {
   /** Spawn → first request at the replica; NaN when none came. */
@@ -40,37 +37,22 @@ export interface ResumeSetup {
   readonly template: string;
   readonly total: number;
   readonly handled: number;
-  readonly mode: QueueBuildMode;
   readonly buildSeconds: number;
-  readonly formatProblems: readonly string[];
   dispose(): Promise<void>;
 }
 
 /** A tree with at least `total` sessions; its bodies are generated on request only. */
 const RESUME_TREE = { seed: 7, series: 25, seasonsPerSeries: 20, eventsPerSeason: 50, sessionsPerEvent: 4, carsPerSession: 20, driversPerCar: 1 };
 
-export async function setupResume(total: number, handled: number, mode: QueueBuildMode): Promise<ResumeSetup> {
+export async function setupResume(total: number, handled: number): Promise<ResumeSetup> {
   const host = await startReplicaHost(RESUME_TREE, { lazy: true });
   const template = tempDir('resume-template');
-  const formatProblems: string[] = [];
-  if (mode === 'files') {
-    const a = tempDir('format-api');
-    const b = tempDir('format-files');
-    formatProblems.push(...(await checkFilesMatchApi(a, b, host.url)));
-    removeDir(a);
-    removeDir(b);
-  }
   const started = performance.now();
-  await buildQueue(template, host.url, sessionUuids(RESUME_TREE.seed, RESUME_TREE, total), handled, mode);
+  await buildQueue(template, host.url, sessionUuids(RESUME_TREE.seed, RESUME_TREE, total), handled);
   const buildSeconds = (performance.now() - started) / 1000;
-  // A crawl interrupted a while ago: no request file was written within the lock period the
-  // crawl's repair looks at (src/crawl/queue.ts). Copies keep these times.
-  const anHourAgo = new Date(Date.now() - 3_600_000);
-  const queueDir = path.join(template, 'request_queues', QUEUE_NAME);
-  for (const file of readdirSync(queueDir)) utimesSync(path.join(queueDir, file), anHourAgo, anHourAgo);
-  log(`resume: built a queue of ${total} requests (${handled} handled) with the ${mode} method in ${buildSeconds.toFixed(1)} s`);
+  log(`resume: built a queue of ${total} requests (${handled} handled) in ${buildSeconds.toFixed(1)} s`);
   return {
-    host, template, total, handled, mode, buildSeconds, formatProblems,
+    host, template, total, handled, buildSeconds,
     dispose: async () => {
       removeDir(template);
       await host.close();

@@ -34,7 +34,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const applied = await migrateLatest(db);
       if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
       if (config.cache !== 'only') await checkApiReachable(config.baseUrl);
-      const failures = await FailureLog.open(storage.storesConfig);
+      const failures = await FailureLog.open(storage.config);
       const start = await startQueue(storage, config, failures);
       if (start.resumed) {
         const { handled, pending } = start.resumed;
@@ -53,7 +53,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
       ({ crawler } = buildCrawler({
         config, log, stats, sink, failures,
-        cache: new ResponseCache(storage.storesConfig),
+        cache: new ResponseCache(storage.config),
         queue: start.queue,
         storageConfig: storage.config,
         onFatal: (error) => {

@@ -5,13 +5,14 @@
  * database is counted only when no other process has it open (openDb's lock says so).
  */
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LABELS, type Label } from '../api/endpoints.js';
 import { describeDb, type CommonConfig, type CrawlScope } from '../config.js';
 import { UserError } from '../errors.js';
 import { FailureLog, type FailureRecord } from '../crawl/failures.js';
 import { describeScope, QUEUE_NAME, STATE_KEY, type CrawlState } from '../crawl/queue.js';
+import { QueueJournal } from '../crawl/queue-journal.js';
 import { CRAWL_LOCK_FILE, openStorage } from '../crawl/storage.js';
 import { lockHolder } from '../lockfile.js';
 import type { CrawlSummary } from '../crawl/summary.js';
@@ -22,8 +23,6 @@ import { databaseExists, schemaState } from '../export/database.js';
 import { formatTable } from '../text-table.js';
 import { SUMMARY_KEY } from './crawl.js';
 
-/** Queue files read at once. */
-const READ_BATCH = 256;
 
 export interface LabelStatus {
   /** Done, successfully or not (failed requests count as handled). */
@@ -77,7 +76,7 @@ export async function runStatus(config: CommonConfig, { log }: { readonly log: L
   const hasStorage = existsSync(config.storageDir);
   if (!hasStorage) log.info(`no storage dir at ${config.storageDir}: nothing was crawled there`);
   const records = hasStorage ? await readRecords(config.storageDir) : undefined;
-  const requests = hasStorage ? await countRequests(config.storageDir, records?.failures ?? []) : undefined;
+  const requests = hasStorage ? countRequests(config.storageDir, records?.failures ?? []) : undefined;
   return {
     storageDir: config.storageDir,
     crawl: requests && {
@@ -107,36 +106,20 @@ async function readRecords(storageDir: string): Promise<CrawlRecords> {
     return {
       state: (await storage.records.getValue<CrawlState>(STATE_KEY)) ?? undefined,
       summary: (await storage.records.getValue<CrawlSummary>(SUMMARY_KEY)) ?? undefined,
-      failures: await (await FailureLog.open(storage.storesConfig)).all(),
+      failures: await (await FailureLog.open(storage.config)).all(),
     };
   } finally {
     await storage.close();
   }
 }
 
-/**
- * Requests per label, read from the queue's files. Crawlee's RequestQueue API gives totals only
- * (getInfo) and lists pending requests only (listHead): per-label handled counts need every
- * request, and Crawlee's MemoryStorage keeps one JSON file per request, `orderNo` null once
- * handled. The files are only read; one being rewritten by a running crawl is skipped.
- */
-async function countRequests(storageDir: string, failures: readonly FailureRecord[]): Promise<Record<Label, LabelStatus> | undefined> {
+/** Requests per label, read from the queue's journal (without taking it from a running crawl). */
+function countRequests(storageDir: string, failures: readonly FailureRecord[]): Record<Label, LabelStatus> | undefined {
   const dir = path.join(storageDir, 'request_queues', QUEUE_NAME);
-  const files = await readdir(dir).catch(() => undefined);
-  if (!files) return undefined;
+  if (!QueueJournal.exists(dir)) return undefined;
   const counts = Object.fromEntries(LABELS.map((l) => [l, { handled: 0, pending: 0, failed: 0, quarantined: 0 }])) as Record<Label, LabelStatus>;
-  const requests = files.filter((file) => file.endsWith('.json') && file !== '__metadata__.json');
-  // In batches: a full crawl's queue holds ~10^5 files, too many to read one by one or all at once.
-  for (let start = 0; start < requests.length; start += READ_BATCH) {
-    await Promise.all(requests.slice(start, start + READ_BATCH).map(async (file) => {
-      try {
-        const entry = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as { orderNo: number | null; json: string };
-        const label = (JSON.parse(entry.json) as { userData?: { label?: Label } }).userData?.label;
-        if (label && label in counts) counts[label][entry.orderNo === null ? 'handled' : 'pending'] += 1;
-      } catch {
-        // Half-written by the running crawl: the next status counts it.
-      }
-    }));
+  for (const [label, { pending, handled }] of QueueJournal.countByLabel(dir)) {
+    if (label && label in counts) Object.assign(counts[label as Label], { pending, handled });
   }
   for (const failure of failures) counts[failure.label][failure.kind === 'request' ? 'failed' : 'quarantined'] += 1;
   return counts;

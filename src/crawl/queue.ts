@@ -1,19 +1,16 @@
 /**
- * Starting, resuming and repairing the crawl's request queue (a named Crawlee RequestQueue in
- * the storage dir). An unfinished queue is resumed; a finished one makes room for a new crawl.
- *
- * Crawlee's file-backed queue does not recover by itself from a process that was killed: the
- * requests it had locked stay locked (for minutes) and proper-lockfile leaves `*.lock` dirs
- * behind. Both are cleared here before the crawl starts; the storage lock guarantees no other
- * process owns them.
+ * Starting and resuming the crawl's request queue (a named Crawlee RequestQueue in the storage
+ * dir, kept by a QueueJournal). An unfinished queue is resumed; a finished one makes room for a
+ * new crawl.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { RequestQueue, type RequestOptions } from '@crawlee/core';
 import { apiPath, type ApiTarget } from '../api/endpoints.js';
 import type { CrawlConfig, CrawlScope } from '../config.js';
 import { UserError } from '../errors.js';
 import type { FailureLog, FailedRequest } from './failures.js';
+import { QueueJournal } from './queue-journal.js';
 import type { RequestMeta } from './routes/types.js';
 import type { Storage } from './storage.js';
 
@@ -60,9 +57,8 @@ export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta,
 
 export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog): Promise<QueueStart> {
   const queueDir = path.join(storage.dir, 'request_queues', QUEUE_NAME);
-  repairQueueFiles(queueDir);
   const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
-  const unfinished = previous !== null && previous.finishedAt === undefined && existsSync(queueDir);
+  const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(queueDir);
 
   if (unfinished && !config.fresh) {
     if (JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
@@ -108,35 +104,6 @@ async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: 
 }
 
 
-/** How long Crawlee locks a request it hands out (RequestQueue's requestLockSecs), with a margin. */
-const LOCK_WINDOW_MS = (3 * 60 + 60) * 1000;
-
-/**
- * What a killed process leaves in the queue dir: requests it had locked (they would wait minutes
- * for their locks to expire), proper-lockfile's `<file>.lock` dirs (they block writes for up to
- * 10 s), and a `__metadata__.json` cut short mid-write, which Crawlee cannot open at all (it only
- * holds counts: without it they restart from zero). A request file cut short is skipped by
- * Crawlee itself; the completeness sweep fetches what it held.
- *
- * A lock is a request's `orderNo` set to when the lock expires: only files written within the
- * last lock period can hold one, so the rest (nearly all of a long crawl's queue) are not read.
- */
-function repairQueueFiles(queueDir: string): void {
-  if (!existsSync(queueDir)) return;
-  const now = Date.now();
-  for (const entry of readdirSync(queueDir)) {
-    const file = path.join(queueDir, entry);
-    if (entry.endsWith('.lock')) rmSync(file, { recursive: true, force: true });
-    else if (entry.endsWith('.json') && entry !== '__metadata__.json' && statSync(file).mtimeMs > now - LOCK_WINDOW_MS) unlock(file, now);
-  }
-  const metadata = path.join(queueDir, '__metadata__.json');
-  try {
-    if (existsSync(metadata)) JSON.parse(readFileSync(metadata, 'utf8'));
-  } catch {
-    rmSync(metadata, { force: true });
-  }
-}
-
 export function describeScope(scope: CrawlScope): string {
   const parts = [
     scope.series.length ? `--series ${scope.series.join(',')}` : 'all series',
@@ -144,18 +111,4 @@ export function describeScope(scope: CrawlScope): string {
     scope.toYear !== undefined ? `--to-year ${scope.toYear}` : '',
   ];
   return parts.filter(Boolean).join(' ');
-}
-
-function unlock(file: string, now: number): void {
-  let request: { orderNo?: number | null };
-  try {
-    request = JSON.parse(readFileSync(file, 'utf8')) as { orderNo?: number | null };
-  } catch {
-    return; // cut short: Crawlee skips it, the sweep makes up for it
-  }
-  if (!request.orderNo || Math.abs(request.orderNo) <= now) return;
-  // Keep the sign (negative = forefront); any past instant means "not locked".
-  request.orderNo = Math.sign(request.orderNo) * now;
-  writeFileSync(`${file}.tmp`, JSON.stringify(request));
-  renameSync(`${file}.tmp`, file);
 }

@@ -1,24 +1,19 @@
 /**
- * The Crawlee storage dir a crawl works in: one MemoryStorage persisted to disk, an exclusive
- * lock so two crawls never share a queue, and the small records a crawl keeps besides its queue.
+ * The Crawlee storage dir a crawl works in: one CrawlStorageClient (journaled request queues,
+ * file-backed key-value stores), an exclusive lock so two crawls never share a queue, and the
+ * small records a crawl keeps besides its queue.
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Configuration, KeyValueStore } from '@crawlee/core';
-import { MemoryStorage } from '@crawlee/memory-storage';
 import { UserError } from '../errors.js';
 import { acquireLock } from '../lockfile.js';
+import { CrawlStorageClient } from './storage-client.js';
 
 export interface Storage {
   readonly dir: string;
-  /** For the request queue and the crawler. */
+  /** Crawlee's configuration over the dir: for the queue, the crawler and the key-value stores. */
   readonly config: Configuration;
-  /**
-   * For key-value stores (the response cache, the failure log, the records): the same dir
-   * without per-record metadata files, which would double every write, which nothing reads, and
-   * which Crawlee's store listing trips over once a record is deleted.
-   */
-  readonly storesConfig: Configuration;
   /** Small records: the crawl's state, the last summary. */
   readonly records: KeyValueStore;
   /** Waits for Crawlee's background file writes, then releases the lock. */
@@ -33,19 +28,15 @@ export const CRAWL_LOCK_FILE = 'crawl.lock';
 /** Opens the storage dir without locking it (for read-only commands such as `status`). */
 export async function openStorage(dir: string): Promise<Storage> {
   ensureWritable(dir);
-  const clients = [true, false].map((writeMetadata) => new MemoryStorage({ localDataDirectory: dir, persistStorage: true, writeMetadata }));
+  const client = new CrawlStorageClient(dir);
   // systemInfo events make Crawlee spawn `ps` every second for its autoscaling, which a crawl
   // with a fixed concurrency does not use.
-  const configFor = (client: MemoryStorage) =>
-    new Configuration({ storageClient: client, purgeOnStart: false, persistStorage: true, systemInfoIntervalMillis: 60_000 });
-  // The queue's metadata file holds its handled/pending counts: the queue's config keeps it.
-  const config = configFor(clients[0]!);
-  const storesConfig = configFor(clients[1]!);
-  const records = await KeyValueStore.open(STATE_STORE, { config: storesConfig });
+  const config = new Configuration({ storageClient: client, purgeOnStart: false, persistStorage: true, systemInfoIntervalMillis: 60_000 });
+  const records = await KeyValueStore.open(STATE_STORE, { config });
   return {
-    dir, config, storesConfig, records,
-    // MemoryStorage writes metadata in the background; a later open of the same dir must not race them.
-    close: async () => void (await Promise.all(clients.map((c) => c.teardown()))),
+    dir, config, records,
+    // Closes the queue journals and waits for background writes: a later open of the same dir must not race them.
+    close: () => client.teardown(),
   };
 }
 

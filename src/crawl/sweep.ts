@@ -2,8 +2,8 @@
  * The completeness sweep run when a crawl's queue has drained: every request the stored rows
  * imply (the seasons of each selected series, the calendar of each season in range, the
  * classification of each session with results) must have been handled. Any that the queue does
- * not know — a request file lost to a killed process, which Crawlee's file storage then skips
- * with a warning — is added back and the crawl goes on. Normally it finds nothing.
+ * not know — one whose journal line a killed process cut short (see queue-journal.ts) — is
+ * added back and the crawl goes on. Normally it finds nothing.
  */
 import type { RequestQueue } from '@crawlee/core';
 import type { CrawlScope } from '../config.js';

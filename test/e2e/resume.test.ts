@@ -3,7 +3,7 @@
  * uninterrupted crawl; Ctrl-C (SIGINT) stops gracefully with exit 130 and resumes; a finished
  * queue starts a new crawl.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DbTarget } from '../../src/config.js';
@@ -21,22 +21,21 @@ function dbFlag(target: DbTarget): string {
 }
 
 /**
- * Requests in flight when the process died: those Crawlee holds locked in the queue files, and
- * those whose file the kill cut short mid-write (Crawlee skips such a file when it reopens the queue).
+ * Requests in flight when the process died: fetched from the replica, but not recorded handled
+ * in the queue's journal (a `{"done":…,"key":<API path>}` line; a line cut short does not count).
  */
-function inFlightRequests(storage: string): number {
-  const dir = path.join(storage, 'request_queues', 'crawl');
-  const now = Date.now();
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && f !== '__metadata__.json')
-    .filter((f) => {
-      try {
-        const { orderNo } = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { orderNo: number | null };
-        return orderNo !== null && Math.abs(orderNo) > now;
-      } catch {
-        return true;
-      }
-    }).length;
+function inFlightPaths(storage: string, served: Iterable<string>): Set<string> {
+  const journal = readFileSync(path.join(storage, 'request_queues', 'crawl', 'journal.ndjson'), 'utf8');
+  const done = new Set<string>();
+  for (const line of journal.split('\n')) {
+    try {
+      const { key } = JSON.parse(line) as { key?: string };
+      if (key) done.add(key);
+    } catch {
+      // cut short by the kill
+    }
+  }
+  return new Set([...served].filter((p) => !done.has(p)));
 }
 
 /** A tiny seeded generator, so each seed kills at its own reproducible moments. */
@@ -79,22 +78,23 @@ describe('resume after kill -9', () => {
     const storage = tempDir();
     const args = ['crawl', '--storage', storage, '--db', dbFlag(database.target), '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', '8'];
     try {
-      let inFlightAtKills = 0;
+      const inFlightAtKills = new Set<string>();
       for (const at of killPoints(seed, totalRequests, 2)) {
         const run = startCli(args);
         await waitFor(() => replica.stats.total >= at || run.child.exitCode !== null);
         run.child.kill('SIGKILL');
         const ended = await run.done;
         expect(ended.signal, ended.stderr).toBe('SIGKILL');
-        inFlightAtKills += inFlightRequests(storage);
+        for (const p of inFlightPaths(storage, replica.stats.getsByPath.keys())) inFlightAtKills.add(p);
       }
       const final = await runCli(args);
       expect(final.stderr).toMatch(/resuming the crawl/);
       expect(final.code, final.stderr + final.stdout).toBe(0);
       expect(await snapshot(database.target)).toEqual(reference);
-      // Refetched over the network: at most what was in flight at the kills.
-      const refetched = [...replica.stats.byPath.values()].reduce((n, count) => n + count - 1, 0);
-      expect(refetched).toBeLessThanOrEqual(inFlightAtKills);
+      // Refetched over the network: only what was in flight at a kill, never a request handled before it.
+      const refetched = [...replica.stats.getsByPath].filter(([, count]) => count > 1).map(([p]) => p);
+      expect(refetched.filter((p) => !inFlightAtKills.has(p))).toEqual([]);
+      expect(inFlightAtKills.size).toBeGreaterThan(0);
     } finally {
       await replica.close();
       await database.drop();

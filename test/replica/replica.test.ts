@@ -354,6 +354,7 @@ describe('server', () => {
     expect(replica.lastHeaders).toMatchObject({ origin: headers.Origin, 'x-parent-referer': headers['X-Parent-Referer'] });
     expect(replica.stats.total).toBe(4);
     expect(replica.stats.byPath.get(apiPath.series())).toBe(3);
+    expect(replica.stats.getsByPath.get(apiPath.series())).toBe(2);
     expect(replica.stats.byEndpoint).toEqual({ series: 3, seasons: 0, calendar: 0, classification: 0, other: 1 });
     expect(replica.stats.faults.size).toBe(0);
   });

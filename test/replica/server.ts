@@ -28,6 +28,8 @@ export interface ReplicaStats {
   /** Requests received, faulted ones included. */
   total: number;
   byPath: Map<string, number>;
+  /** GET requests only, by path: what a crawl fetched (its preflight is a HEAD). */
+  getsByPath: Map<string, number>;
   byEndpoint: Record<Endpoint | 'other', number>;
   /** Faults actually injected, by kind. */
   faults: Map<FaultKind, number>;
@@ -68,6 +70,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const stats: ReplicaStats = {
     total: 0,
     byPath: new Map(),
+    getsByPath: new Map(),
     byEndpoint: { series: 0, seasons: 0, calendar: 0, classification: 0, other: 0 },
     faults: new Map(),
   };
@@ -93,6 +96,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     stats.total++;
     stats.byPath.set(path, (stats.byPath.get(path) ?? 0) + 1);
+    if (req.method === 'GET') stats.getsByPath.set(path, (stats.getsByPath.get(path) ?? 0) + 1);
     stats.byEndpoint[routeOf(path)?.endpoint ?? 'other']++;
     lastHeaders = req.headers;
 

@@ -1,0 +1,370 @@
+/**
+ * The crawl's request queue, held in memory and made durable by an append-only journal
+ * (`<dir>/journal.ndjson`, one JSON object per line):
+ *
+ *   {"put":{…request…},"ff":true?}     added, or updated while pending (retries)
+ *   {"done":"<id>","key":"…","url":"…","label":"…"}  handled
+ *   {"del":"<id>"}                      deleted
+ *
+ * Why not Crawlee's own file storage: it keeps one file per request, rewritten on every lock,
+ * unlock and update (~14 mkdirs and ~50 writes per request), and reads and parses every file
+ * when it opens the queue (~25 s for 100k requests). It also persists locks, so the requests a
+ * killed process had in flight stay locked for minutes. Here a request costs two appended lines,
+ * opening replays one file, and locks live in memory only: a process that died holds nothing.
+ *
+ * Every append is one write(2) made before the promise that asked for it resolves, so a line
+ * that a later one depends on ("done" after the "put"s of the children a handler enqueued) is
+ * always on disk first. A kill can cut the last line short; the replay skips any line it cannot
+ * parse, and the completeness sweep adds back a request lost that way. Opening the journal
+ * rewrites it compactly (state only, via a temp file and a rename).
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { getRequestId } from '@crawlee/core';
+import type { RequestSchema } from '@crawlee/types';
+
+export const JOURNAL_FILE = 'journal.ndjson';
+
+/** A request the queue holds: its Crawlee shape while pending, only its identity once handled. */
+type Entry =
+  | { readonly state: 'pending'; request: RequestSchema & { id: string }; forefront: boolean; lockedUntil: number }
+  | { readonly state: 'handled'; readonly id: string; readonly uniqueKey: string; readonly url: string; readonly label: string | undefined };
+
+type Line =
+  | { put: RequestSchema & { id: string }; ff?: boolean }
+  | { done: string; key: string; url: string; label?: string }
+  | { del: string };
+
+export interface JournalCounts {
+  readonly pending: number;
+  readonly handled: number;
+}
+
+export interface AddOutcome {
+  readonly id: string;
+  readonly wasAlreadyPresent: boolean;
+  readonly wasAlreadyHandled: boolean;
+}
+
+export class QueueJournal {
+  private readonly entries = new Map<string, Entry>();
+  /** Pending ids in queue order (a Map keeps insertion order and deletes in O(1)). */
+  private readonly pending = new Map<string, true>();
+  /** Pending ids added at the forefront, most recent first. */
+  private forefront: string[] = [];
+  private handledCount = 0;
+  private fd: number | undefined;
+  readonly createdAt: Date;
+  modifiedAt: Date;
+  /** Lines of the journal that could not be read at open (cut short by a kill). */
+  readonly unreadableLines: number;
+
+  private constructor(readonly dir: string, createdAt: Date, unreadableLines: number) {
+    this.createdAt = createdAt;
+    this.modifiedAt = createdAt;
+    this.unreadableLines = unreadableLines;
+  }
+
+  /** Whether `dir` holds a queue (a journal, or the request files of Crawlee's own storage). */
+  static exists(dir: string): boolean {
+    return existsSync(path.join(dir, JOURNAL_FILE)) || hasRequestFiles(dir);
+  }
+
+  /** Opens the queue in `dir`, creating it when absent; replays and compacts its journal. */
+  static open(dir: string): QueueJournal {
+    mkdirSync(dir, { recursive: true });
+    const imported = !existsSync(path.join(dir, JOURNAL_FILE));
+    const journal = QueueJournal.replay(dir);
+    journal.compact();
+    // The old files go only once the journal holding them is on disk.
+    if (imported) for (const name of readdirSync(dir)) if (name !== JOURNAL_FILE) rmSync(path.join(dir, name), { recursive: true, force: true });
+    return journal;
+  }
+
+  /**
+   * Pending and handled requests by Crawlee label, read without opening the queue for writing:
+   * for a look at a queue another process may be working on.
+   */
+  static countByLabel(dir: string): Map<string | undefined, JournalCounts> {
+    const journal = QueueJournal.replay(dir);
+    const counts = new Map<string | undefined, { pending: number; handled: number }>();
+    const countOf = (label: string | undefined) => counts.get(label) ?? counts.set(label, { pending: 0, handled: 0 }).get(label)!;
+    for (const entry of journal.entries.values()) {
+      if (entry.state === 'handled') countOf(entry.label).handled += 1;
+      else countOf(labelOf(entry.request)).pending += 1;
+    }
+    return counts;
+  }
+
+  private static replay(dir: string): QueueJournal {
+    const file = path.join(dir, JOURNAL_FILE);
+    const imported = !existsSync(file);
+    const lines = imported ? importRequestFiles(dir) : readLines(file);
+    const journal = new QueueJournal(dir, imported ? new Date() : statSync(file).birthtime, lines.unreadable);
+    for (const line of lines.parsed) journal.apply(line);
+    return journal;
+  }
+
+  counts(): JournalCounts {
+    return { pending: this.pending.size, handled: this.handledCount };
+  }
+
+  /** Adds requests not yet known (by id); returns what became of each. */
+  add(requests: readonly RequestSchema[], forefront: boolean): AddOutcome[] {
+    const lines: Line[] = [];
+    const outcomes = requests.map((request) => {
+      const id = idOf(request);
+      const known = this.entries.get(id);
+      if (known) return { id, wasAlreadyPresent: true, wasAlreadyHandled: known.state === 'handled' };
+      const line = request.handledAt ? doneLine({ ...request, id }) : putLine({ ...request, id }, forefront);
+      this.apply(line);
+      lines.push(line);
+      return { id, wasAlreadyPresent: false, wasAlreadyHandled: false };
+    });
+    this.append(lines);
+    return outcomes;
+  }
+
+  /** Replaces a pending request (a retry's new count, or `handledAt` set: handled); adds it if unknown. */
+  update(request: RequestSchema & { id: string }, forefront: boolean): AddOutcome {
+    const known = this.entries.get(request.id);
+    if (!known) return this.add([request], forefront)[0]!;
+    const wasAlreadyHandled = known.state === 'handled';
+    if (!wasAlreadyHandled) {
+      const line = request.handledAt ? doneLine(request) : putLine(request, forefront);
+      this.apply(line);
+      this.append([line]);
+    }
+    return { id: request.id, wasAlreadyPresent: true, wasAlreadyHandled };
+  }
+
+  delete(id: string): void {
+    if (!this.entries.has(id)) return;
+    const line: Line = { del: id };
+    this.apply(line);
+    this.append([line]);
+  }
+
+  get(id: string): RequestSchema | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    if (entry.state === 'pending') return entry.request;
+    const userData = entry.label === undefined ? {} : { userData: { label: entry.label } };
+    return { id: entry.id, uniqueKey: entry.uniqueKey, url: entry.url, ...userData, handledAt: this.modifiedAt.toISOString() };
+  }
+
+  /** The first `limit` pending requests in queue order, locked or not. */
+  head(limit: number): RequestSchema[] {
+    const items: RequestSchema[] = [];
+    for (const entry of this.pendingInOrder()) {
+      if (items.length === limit) break;
+      items.push(entry.request);
+    }
+    return items;
+  }
+
+  /**
+   * Locks and returns up to `limit` unlocked pending requests. `othersLocked` tells whether any
+   * pending request stayed behind because it is locked (meaningful when fewer than `limit` came).
+   */
+  lockHead(limit: number, lockMs: number, now = Date.now()): { items: RequestSchema[]; othersLocked: boolean } {
+    const items: RequestSchema[] = [];
+    let othersLocked = false;
+    for (const entry of this.pendingInOrder()) {
+      if (items.length === limit) break;
+      if (entry.lockedUntil > now) {
+        othersLocked = true;
+        continue;
+      }
+      entry.lockedUntil = now + lockMs;
+      items.push(entry.request);
+    }
+    return { items, othersLocked };
+  }
+
+  /** Extends a lock; undefined when the request is not pending. */
+  prolongLock(id: string, lockMs: number, forefront: boolean, now = Date.now()): Date | undefined {
+    const entry = this.pendingEntry(id);
+    if (!entry) return undefined;
+    entry.lockedUntil = Math.max(entry.lockedUntil, now) + lockMs;
+    if (forefront) this.toForefront(entry);
+    return new Date(entry.lockedUntil);
+  }
+
+  /** Releases a lock; false when the request is not pending. */
+  unlock(id: string, forefront: boolean): boolean {
+    const entry = this.pendingEntry(id);
+    if (!entry) return false;
+    entry.lockedUntil = 0;
+    if (forefront) this.toForefront(entry);
+    return true;
+  }
+
+  /** Closes the journal file. The state stays readable; appends after this throw. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** Closes and removes the queue from disk. */
+  drop(): void {
+    this.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private *pendingInOrder(): Generator<Extract<Entry, { state: 'pending' }>> {
+    for (const id of this.forefront) yield this.pendingEntry(id)!;
+    for (const id of this.pending.keys()) {
+      const entry = this.pendingEntry(id)!;
+      if (!entry.forefront) yield entry;
+    }
+  }
+
+  private pendingEntry(id: string): Extract<Entry, { state: 'pending' }> | undefined {
+    const entry = this.entries.get(id);
+    return entry?.state === 'pending' ? entry : undefined;
+  }
+
+  private toForefront(entry: Extract<Entry, { state: 'pending' }>): void {
+    entry.forefront = true;
+    this.forefront = [entry.request.id, ...this.forefront.filter((id) => id !== entry.request.id)];
+  }
+
+  private apply(line: Line): void {
+    if ('put' in line) {
+      const id = line.put.id;
+      const known = this.pendingEntry(id);
+      if (this.entries.get(id)?.state === 'handled') return;
+      if (known) {
+        known.request = line.put;
+        if (line.ff) this.toForefront(known);
+        return;
+      }
+      const entry = { state: 'pending' as const, request: line.put, forefront: !!line.ff, lockedUntil: 0 };
+      this.entries.set(id, entry);
+      this.pending.set(id, true);
+      if (line.ff) this.forefront.unshift(id);
+    } else if ('done' in line) {
+      if (this.entries.get(line.done)?.state === 'handled') return;
+      this.pending.delete(line.done);
+      this.dropFromForefront(line.done);
+      this.entries.set(line.done, { state: 'handled', id: line.done, uniqueKey: line.key, url: line.url, label: line.label });
+      this.handledCount += 1;
+    } else {
+      const entry = this.entries.get(line.del);
+      if (!entry) return;
+      if (entry.state === 'handled') this.handledCount -= 1;
+      this.pending.delete(line.del);
+      this.dropFromForefront(line.del);
+      this.entries.delete(line.del);
+    }
+  }
+
+  private dropFromForefront(id: string): void {
+    if (this.forefront.includes(id)) this.forefront = this.forefront.filter((other) => other !== id);
+  }
+
+  private append(lines: readonly Line[]): void {
+    if (!lines.length) return;
+    if (this.fd === undefined) throw new Error(`the request queue in ${this.dir} is closed`);
+    writeSync(this.fd, lines.map((l) => JSON.stringify(l) + '\n').join(''));
+    this.modifiedAt = new Date();
+  }
+
+  /** Rewrites the journal as the current state, then keeps appending to it. */
+  private compact(): void {
+    this.close();
+    const file = path.join(this.dir, JOURNAL_FILE);
+    const lines: string[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.state === 'handled') lines.push(JSON.stringify(doneLineOf(entry)));
+    }
+    // Forefront entries are replayed by unshifting: write them last-to-first.
+    for (const id of [...this.forefront].reverse()) lines.push(JSON.stringify(putLine(this.pendingEntry(id)!.request, true)));
+    for (const id of this.pending.keys()) {
+      const entry = this.pendingEntry(id)!;
+      if (!entry.forefront) lines.push(JSON.stringify(putLine(entry.request, false)));
+    }
+    writeFileSync(`${file}.tmp`, lines.length ? lines.join('\n') + '\n' : '');
+    renameSync(`${file}.tmp`, file);
+    this.fd = openSync(file, 'a');
+  }
+}
+
+function idOf(request: RequestSchema): string {
+  const id = getRequestId(request.uniqueKey);
+  if (request.id !== undefined && request.id !== id) throw new Error(`request id ${request.id} does not match its unique key ${request.uniqueKey}`);
+  return id;
+}
+
+function putLine(request: RequestSchema & { id: string }, forefront: boolean): Line {
+  return forefront ? { put: request, ff: true } : { put: request };
+}
+
+function doneLine(request: RequestSchema & { id: string }): Line {
+  return doneLineOf({ id: request.id, uniqueKey: request.uniqueKey, url: request.url, label: labelOf(request) });
+}
+
+function doneLineOf(entry: { id: string; uniqueKey: string; url: string; label: string | undefined }): Line {
+  return entry.label === undefined ? { done: entry.id, key: entry.uniqueKey, url: entry.url } : { done: entry.id, key: entry.uniqueKey, url: entry.url, label: entry.label };
+}
+
+/** Crawlee keeps a request's label in `userData.label`. */
+function labelOf(request: RequestSchema): string | undefined {
+  const label = (request.userData as { label?: unknown } | undefined)?.label;
+  return typeof label === 'string' ? label : undefined;
+}
+
+function readLines(file: string): { parsed: Line[]; unreadable: number } {
+  const parsed: Line[] = [];
+  let unreadable = 0;
+  for (const text of readFileSync(file, 'utf8').split('\n')) {
+    if (!text) continue;
+    try {
+      const line = JSON.parse(text) as Line;
+      if (isLine(line)) parsed.push(line);
+      else unreadable += 1;
+    } catch {
+      unreadable += 1;
+    }
+  }
+  return { parsed, unreadable };
+}
+
+function isLine(value: unknown): value is Line {
+  if (typeof value !== 'object' || value === null) return false;
+  const line = value as Record<string, unknown>;
+  if ('put' in line) {
+    const put = line.put as Record<string, unknown> | null;
+    return typeof put === 'object' && put !== null && typeof put.id === 'string' && typeof put.uniqueKey === 'string' && typeof put.url === 'string';
+  }
+  if ('done' in line) return typeof line.done === 'string' && typeof line.key === 'string' && typeof line.url === 'string' && (line.label === undefined || typeof line.label === 'string');
+  return typeof line.del === 'string';
+}
+
+function hasRequestFiles(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some(isRequestFile);
+}
+
+function isRequestFile(name: string): boolean {
+  return name.endsWith('.json') && name !== '__metadata__.json';
+}
+
+/**
+ * A queue left by an earlier version, in Crawlee's file storage (one `<id>.json` per request,
+ * `orderNo` null once handled): read once into journal lines, so an unfinished crawl resumes.
+ */
+function importRequestFiles(dir: string): { parsed: Line[]; unreadable: number } {
+  const parsed: Line[] = [];
+  let unreadable = 0;
+  for (const name of readdirSync(dir).filter(isRequestFile).sort()) {
+    try {
+      const stored = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as { json: string; orderNo: number | null };
+      const request = JSON.parse(stored.json) as RequestSchema & { id: string };
+      parsed.push(stored.orderNo === null ? doneLine(request) : putLine(request, stored.orderNo < 0));
+    } catch {
+      unreadable += 1;
+    }
+  }
+  return { parsed, unreadable };
+}

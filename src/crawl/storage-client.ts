@@ -1,0 +1,199 @@
+/**
+ * The Crawlee storage client of a crawl's storage dir: request queues are QueueJournals
+ * (`request_queues/<name>/journal.ndjson`), key-value stores and datasets are Crawlee's
+ * MemoryStorage persisted in the same dir. Crawlee's RequestQueue, KeyValueStore and crawlers
+ * use it through Crawlee's own StorageClient interface, unchanged.
+ */
+import path from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { MemoryStorage } from '@crawlee/memory-storage';
+import type {
+  BatchAddRequestsResult,
+  DatasetClient,
+  DatasetCollectionClient,
+  Dictionary,
+  KeyValueStoreClient,
+  KeyValueStoreCollectionClient,
+  ListAndLockHeadResult,
+  ListAndLockOptions,
+  PaginatedList,
+  ProlongRequestLockOptions,
+  ProlongRequestLockResult,
+  QueueHead,
+  QueueOperationInfo,
+  RequestOptions,
+  RequestQueueClient,
+  RequestQueueCollectionClient,
+  RequestQueueInfo,
+  RequestSchema,
+  StorageClient,
+  UpdateRequestSchema,
+} from '@crawlee/types';
+import { QueueJournal } from './queue-journal.js';
+
+export class CrawlStorageClient implements StorageClient {
+  private readonly stores: MemoryStorage;
+  private readonly journals = new Map<string, QueueJournal>();
+  private readonly queuesDir: string;
+
+  constructor(readonly dir: string) {
+    // No per-record metadata files: they would double every write, nothing reads them, and
+    // Crawlee's store listing trips over them once a record is deleted.
+    this.stores = new MemoryStorage({ localDataDirectory: dir, persistStorage: true, writeMetadata: false });
+    this.queuesDir = path.join(dir, 'request_queues');
+  }
+
+  datasets(): DatasetCollectionClient {
+    return this.stores.datasets();
+  }
+
+  dataset<Data extends Dictionary = Dictionary>(id: string): DatasetClient<Data> {
+    return this.stores.dataset<Data>(id);
+  }
+
+  keyValueStores(): KeyValueStoreCollectionClient {
+    return this.stores.keyValueStores();
+  }
+
+  keyValueStore(id: string): KeyValueStoreClient {
+    return this.stores.keyValueStore(id);
+  }
+
+  requestQueues(): RequestQueueCollectionClient {
+    return {
+      list: async (): Promise<PaginatedList<RequestQueueInfo>> => {
+        const names = existsSync(this.queuesDir) ? readdirSync(this.queuesDir).filter((name) => QueueJournal.exists(this.queueDir(name))) : [];
+        const items = names.map((name) => infoOf(name, this.journal(name)));
+        return { total: items.length, count: items.length, offset: 0, limit: items.length, items };
+      },
+      getOrCreate: async (name: string) => infoOf(name, this.journal(name)),
+    };
+  }
+
+  requestQueue(id: string): RequestQueueClient {
+    return new JournalQueueClient(id, () => this.journal(id), () => QueueJournal.exists(this.queueDir(id)), () => this.dropJournal(id));
+  }
+
+  /** Closes the journals and waits for MemoryStorage's background writes. */
+  async teardown(): Promise<void> {
+    for (const journal of this.journals.values()) journal.close();
+    this.journals.clear();
+    await this.stores.teardown();
+  }
+
+  private queueDir(name: string): string {
+    if (!/^[\w.-]+$/.test(name)) throw new Error(`invalid request queue name ${JSON.stringify(name)}`);
+    return path.join(this.queuesDir, name);
+  }
+
+  private journal(name: string): QueueJournal {
+    let journal = this.journals.get(name);
+    if (!journal) {
+      journal = QueueJournal.open(this.queueDir(name));
+      this.journals.set(name, journal);
+    }
+    return journal;
+  }
+
+  private dropJournal(name: string): void {
+    const journal = this.journals.get(name) ?? (QueueJournal.exists(this.queueDir(name)) ? this.journal(name) : undefined);
+    journal?.drop();
+    this.journals.delete(name);
+  }
+}
+
+function infoOf(name: string, journal: QueueJournal): RequestQueueInfo {
+  const { pending, handled } = journal.counts();
+  return {
+    id: name, name,
+    createdAt: journal.createdAt, modifiedAt: journal.modifiedAt, accessedAt: new Date(),
+    totalRequestCount: pending + handled, handledRequestCount: handled, pendingRequestCount: pending,
+    hadMultipleClients: false, stats: {},
+  };
+}
+
+/** Crawlee's RequestQueueClient over one QueueJournal (one process: the crawl lock sees to it). */
+class JournalQueueClient implements RequestQueueClient {
+  constructor(
+    private readonly name: string,
+    private readonly journal: () => QueueJournal,
+    private readonly exists: () => boolean,
+    private readonly drop: () => void,
+  ) {}
+
+  async get(): Promise<RequestQueueInfo | undefined> {
+    return this.exists() ? infoOf(this.name, this.journal()) : undefined;
+  }
+
+  async update(): Promise<Partial<RequestQueueInfo> | undefined> {
+    throw new Error('request queues of a crawl storage dir cannot be renamed');
+  }
+
+  async delete(): Promise<void> {
+    this.drop();
+  }
+
+  async listHead(options: { limit?: number } = {}): Promise<QueueHead> {
+    const journal = this.journal();
+    return { limit: options.limit ?? 100, queueModifiedAt: journal.modifiedAt, hadMultipleClients: false, items: journal.head(options.limit ?? 100).map(headItem) };
+  }
+
+  async listAndLockHead(options: ListAndLockOptions): Promise<ListAndLockHeadResult> {
+    const journal = this.journal();
+    const limit = options.limit ?? 25;
+    const { items } = journal.lockHead(limit, options.lockSecs * 1000);
+    // No `queueHasLockedRequests`: Crawlee then decides whether the queue is finished from
+    // listHead (any pending request, locked or not), which stays right after a crawler stopped
+    // at its request limit and paused the queue with requests unlocked but still pending.
+    return { limit, lockSecs: options.lockSecs, queueModifiedAt: journal.modifiedAt, hadMultipleClients: false, items: items.map(headItem) };
+  }
+
+  async addRequest(request: RequestSchema, options: RequestOptions = {}): Promise<QueueOperationInfo> {
+    const [outcome] = this.journal().add([withoutNulls(request)], !!options.forefront);
+    return operationInfo(outcome!);
+  }
+
+  async batchAddRequests(requests: RequestSchema[], options: RequestOptions = {}): Promise<BatchAddRequestsResult> {
+    const outcomes = this.journal().add(requests.map(withoutNulls), !!options.forefront);
+    return {
+      processedRequests: outcomes.map((o, i) => ({ ...operationInfo(o), uniqueKey: requests[i]!.uniqueKey })),
+      unprocessedRequests: [],
+    };
+  }
+
+  async getRequest(id: string): Promise<RequestOptions | undefined> {
+    const request = this.journal().get(id);
+    return request ? (structuredClone(request) as unknown as RequestOptions) : undefined;
+  }
+
+  async updateRequest(request: UpdateRequestSchema, options: RequestOptions = {}): Promise<QueueOperationInfo> {
+    return operationInfo(this.journal().update(withoutNulls(request), !!options.forefront));
+  }
+
+  async deleteRequest(id: string): Promise<void> {
+    this.journal().delete(id);
+  }
+
+  async prolongRequestLock(id: string, options: ProlongRequestLockOptions): Promise<ProlongRequestLockResult> {
+    const lockExpiresAt = this.journal().prolongLock(id, options.lockSecs * 1000, !!options.forefront);
+    if (!lockExpiresAt) throw new Error(`request ${id} is not pending in queue ${this.name}`);
+    return { lockExpiresAt };
+  }
+
+  async deleteRequestLock(id: string, options: { forefront?: boolean } = {}): Promise<void> {
+    if (!this.journal().unlock(id, !!options.forefront)) throw new Error(`request ${id} is not pending in queue ${this.name}`);
+  }
+}
+
+function headItem(request: RequestSchema) {
+  return { id: request.id!, uniqueKey: request.uniqueKey, url: request.url, method: request.method ?? 'GET', retryCount: request.retryCount ?? 0 };
+}
+
+function operationInfo(outcome: { id: string; wasAlreadyPresent: boolean; wasAlreadyHandled: boolean }): QueueOperationInfo {
+  return { requestId: outcome.id, wasAlreadyPresent: outcome.wasAlreadyPresent, wasAlreadyHandled: outcome.wasAlreadyHandled };
+}
+
+/** Crawlee sends `null` for unset fields (handledAt: null on a pending request). */
+function withoutNulls<T extends object>(request: T): T {
+  return Object.fromEntries(Object.entries(request).filter(([, value]) => value !== null)) as T;
+}
