@@ -2,6 +2,7 @@
 import type { HttpCrawler, HttpCrawlingContext } from '@crawlee/http';
 import { describeDb, type CrawlConfig } from '../config.js';
 import type { Logger } from '../log.js';
+import { AppliedPayloads } from '../crawl/applied-payloads.js';
 import { ResponseCache } from '../crawl/cache.js';
 import { buildCrawler } from '../crawl/crawler.js';
 import { FailureLog } from '../crawl/failures.js';
@@ -31,8 +32,8 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
   try {
     const db = await openDb(config.db);
     try {
-      const applied = await migrateLatest(db);
-      if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
+      const migrations = await migrateLatest(db);
+      if (migrations.length) log.info(`applied migrations: ${migrations.join(', ')}`);
       if (config.cache !== 'only') await checkApiReachable(config.baseUrl);
       const failures = await FailureLog.open(storage.config);
       const start = await startQueue(storage, config, failures);
@@ -53,6 +54,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
       ({ crawler } = buildCrawler({
         config, log, stats, sink, failures,
+        applied: await AppliedPayloads.load(db),
         cache: new ResponseCache(storage.config),
         queue: start.queue,
         storageConfig: storage.config,

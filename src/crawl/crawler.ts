@@ -3,8 +3,12 @@
  * caching client in front of the politeness-gated network client, retries with exponential
  * backoff and jitter, and failure recording. It knows nothing about motorsport beyond the labels.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { HttpCrawler, createHttpRouter, type HttpCrawlingContext } from '@crawlee/http';
-import { NonRetryableError, log as crawleeLog, LogLevel, type Configuration } from '@crawlee/core';
+import {
+  NonRetryableError, log as crawleeLog, LogLevel,
+  type BaseHttpClient, type Configuration, type HttpRequest, type HttpResponse, type RedirectHandler, type ResponseTypes, type StreamingHttpResponse,
+} from '@crawlee/core';
 import { LABELS, targetKey, type Label } from '../api/endpoints.js';
 import type { CrawlConfig } from '../config.js';
 import { PayloadError, describeError } from '../errors.js';
@@ -36,7 +40,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
     {
       requestQueue: parts.queue,
       requestHandler: router,
-      httpClient: new CachingClient(parts.cache, config.cache, network),
+      httpClient: new DetachedClient(new CachingClient(parts.cache, config.cache, network)),
       maxRequestRetries: config.maxRetries,
       maxRequestsPerCrawl: config.maxRequests,
       minConcurrency: concurrency,
@@ -91,4 +95,27 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
     parts.storageConfig,
   );
   return { crawler, gate };
+}
+
+/**
+ * Runs the HTTP client outside the async context of the request that calls it. Crawlee runs every
+ * request inside AsyncLocalStorage contexts (@apify/timeout) whose stores reach, through their
+ * closures, the whole crawling context: request, response and body. Whatever the client creates
+ * and keeps beyond the request, a promise cached for later requests (the cache's KeyValueStores)
+ * or a keep-alive socket, would carry that store and pin one crawling context each for the rest
+ * of the crawl. The client reads nothing from those contexts (no tryCancel, no extendTimeout).
+ */
+export class DetachedClient implements BaseHttpClient {
+  /** Runs a function in the async context this client was built in, not the caller's. */
+  private readonly detached: <T>(fn: () => T) => T = AsyncResource.bind(<T>(fn: () => T): T => fn());
+
+  constructor(private readonly inner: BaseHttpClient) {}
+
+  stream(request: HttpRequest, onRedirect?: RedirectHandler): Promise<StreamingHttpResponse> {
+    return this.detached(() => this.inner.stream(request, onRedirect));
+  }
+
+  sendRequest<T extends keyof ResponseTypes = 'text'>(request: HttpRequest<T>): Promise<HttpResponse<T>> {
+    return this.detached(() => this.inner.sendRequest(request));
+  }
 }

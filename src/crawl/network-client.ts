@@ -41,23 +41,25 @@ export class NetworkClient implements BaseHttpClient {
 
   async stream(request: HttpRequest, onRedirect?: RedirectHandler): Promise<StreamingHttpResponse> {
     return this.options.gate.run(async () => {
-      const response = await this.delegate.stream(
-        {
-          ...request,
-          headers: { ...request.headers, ...API_HEADERS },
-          // The crawler's navigation timeout also covers waiting at the gate; this one is the request's own.
-          timeout: { request: this.options.timeoutMs },
-          useHeaderGenerator: false,
-          throwHttpErrors: false,
-        },
-        onRedirect,
-      );
+      const sent: HttpRequest = {
+        ...request,
+        headers: { ...request.headers, ...API_HEADERS },
+        // The crawler's navigation timeout also covers waiting at the gate; this one is the request's own.
+        timeout: { request: this.options.timeoutMs },
+        useHeaderGenerator: false,
+        throwHttpErrors: false,
+      };
+      const response = await this.delegate.stream(sent, onRedirect);
       if (response.statusCode !== 200) {
         response.stream.destroy();
         throw this.statusError(response);
       }
       const body = await readBody(response, this.options.maxBodyBytes);
-      return bufferedResponse(response, body);
+      // Only the fields the crawler reads: got's response also carries (Object.assign'ed from the
+      // IncomingMessage) its socket, ClientRequest, got Request and stream state, which must not
+      // live as long as the crawling context does.
+      const { url, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip } = response;
+      return bufferedResponse({ url, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request: sent }, body);
     }, isTransientFailure);
   }
 
@@ -108,20 +110,44 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
   return Buffer.concat(chunks, length);
 }
 
-/** A response whose body is already in memory, for the crawler to read as if streamed. */
+/**
+ * A response whose body is already in memory, for the crawler to read as if streamed. It is a
+ * plain object of the listed fields only (never a spread of the client's response, which holds
+ * the socket and the request objects), and its stream lets go of the body once it was read:
+ * Crawlee keeps the response on the crawling context, and anything that outlives a request while
+ * holding its context (a promise or socket created in its async context) must not pin the body.
+ */
 export function bufferedResponse(
   response: Omit<StreamingHttpResponse, 'stream' | 'downloadProgress' | 'uploadProgress'>,
   body: Buffer,
   extraHeaders: Record<string, string> = {},
 ): StreamingHttpResponse {
+  const { url, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request } = response;
   return {
-    ...response,
+    url, statusCode, statusMessage, trailers, redirectUrls, complete, ip, request,
     // Always JSON to the crawler: the pipeline decodes and validates the bytes itself.
-    headers: { ...response.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length), ...extraHeaders },
-    stream: Readable.from([body]),
+    headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length), ...extraHeaders },
+    stream: onceStream(body),
     downloadProgress: { percent: 1, transferred: body.length, total: body.length },
     uploadProgress: { percent: 1, transferred: 0, total: 0 },
   };
+}
+
+/** A stream of one buffer that drops its reference to it once it is handed on (Readable.from([body]) keeps it). */
+function onceStream(body: Buffer): Readable {
+  let pending: Buffer | undefined = body;
+  return new Readable({
+    read() {
+      const chunk = pending;
+      pending = undefined;
+      if (chunk?.length) this.push(chunk);
+      this.push(null);
+    },
+    destroy(error, callback) {
+      pending = undefined;
+      callback(error);
+    },
+  });
 }
 
 export function parseRetryAfter(value: string | string[] | undefined): number | undefined {

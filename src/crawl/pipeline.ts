@@ -2,7 +2,8 @@
  * What happens to one response, the same for every endpoint and for cache hits and network
  * answers alike: decode → validate → route → sink (await the commit) → cache the body →
  * enqueue the children. Only then does Crawlee mark the request handled, so "handled" in the
- * queue always means "stored" in the database.
+ * queue always means "stored" in the database. A body whose rows are already stored (the same
+ * bytes applied before, see applied-payloads.ts) skips validation and the sink.
  */
 import type { HttpCrawlingContext } from '@crawlee/http';
 import type { RequestQueue } from '@crawlee/core';
@@ -12,17 +13,19 @@ import type { CrawlConfig } from '../config.js';
 import { DatabaseUnavailableError, PayloadError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../store/sink.js';
+import type { AppliedPayloads } from './applied-payloads.js';
 import { CACHE_HIT_HEADER, type ResponseCache } from './cache.js';
 import { decodeJson } from './decode.js';
 import type { FailureLog } from './failures.js';
 import { toRequest, type RequestData } from './queue.js';
 import { ROUTES } from './routes/index.js';
-import type { Route } from './routes/types.js';
+import type { ChildRequest, Route } from './routes/types.js';
 import type { CrawlStats } from './stats.js';
 
 export interface PipelineContext {
   readonly config: CrawlConfig;
   readonly sink: Sink;
+  readonly applied: AppliedPayloads;
   readonly cache: ResponseCache;
   readonly queue: RequestQueue;
   readonly failures: FailureLog;
@@ -41,8 +44,25 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
   return async ({ request, body, response }) => {
     const data = request.userData as RequestData;
     const target = targetOf(label, data);
+    const key = targetKey(target);
     const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
     const fromCache = response.headers[CACHE_HIT_HEADER] === 'hit';
+    const counts = ctx.stats.byLabel[label];
+    const fingerprint = ctx.applied.fingerprint(raw);
+
+    if (ctx.applied.isApplied(key, fingerprint)) {
+      // The very bytes whose rows are stored: they passed validation before, and map to the same
+      // rows. Only the children are wanted.
+      const payload = JSON.parse(raw.toString('utf8')) as never;
+      const { children, warnings } = route({ payload, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
+      if (!fromCache) await ctx.cache.put(key, request.url, raw);
+      await enqueue(ctx, children);
+      for (const warning of warnings ?? []) ctx.log.warn(warning);
+      counts.succeeded += 1;
+      counts.alreadyStored += 1;
+      if (fromCache) counts.cacheHits += 1;
+      return;
+    }
 
     let validated;
     try {
@@ -51,16 +71,18 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
       // A cached body that no longer passes (corrupted on disk, or the schemas changed) is
       // forgotten, and the request is retried from the network.
       if (fromCache && error instanceof PayloadError && ctx.config.cache !== 'only') {
-        await ctx.cache.delete(targetKey(target));
+        await ctx.cache.delete(key);
         throw new Error(`cached body unusable (${error.message}): refetching`);
       }
       throw error;
     }
     const { payload, quarantined } = validated;
     const result = route({ payload, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
+    // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word,
+    // and it is not recorded as applied, so it is checked (and its problems reported) again.
+    const whole = !quarantined.length;
     try {
-      // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word.
-      await ctx.sink.write({ rows: result.rows, complete: quarantined.length ? [] : result.complete });
+      await ctx.sink.write({ rows: result.rows, complete: whole ? result.complete : [], applied: whole ? { key, fingerprint } : undefined });
     } catch (error) {
       if (error instanceof DatabaseUnavailableError) {
         ctx.onFatal(error);
@@ -69,22 +91,24 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
       }
       throw error;
     }
+    if (whole) ctx.applied.remember(key, fingerprint);
     // Only whole, valid bodies are cached: a historic entry never expires, so a bad one would stick.
-    if (!fromCache && !quarantined.length) await ctx.cache.put(targetKey(target), request.url, raw);
-    if (result.children.length) {
-      await ctx.queue.addRequests(result.children.map((child) => toRequest(ctx.config.baseUrl, child.target, child.meta)));
-    }
+    if (!fromCache && whole) await ctx.cache.put(key, request.url, raw);
+    await enqueue(ctx, result.children);
 
     for (const item of quarantined) {
       ctx.log.warn(`quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} of ${request.url}: ${item.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`);
-      await ctx.failures.record(`quarantine-${targetKey(target)}${item.pointer.replaceAll('/', '-')}`, {
+      await ctx.failures.record(`quarantine-${key}${item.pointer.replaceAll('/', '-')}`, {
         kind: 'quarantine', url: request.url, label, pointer: item.pointer, id: item.id, problems: item.problems, at: new Date().toISOString(),
       });
     }
     for (const warning of result.warnings ?? []) ctx.log.warn(warning);
-    const counts = ctx.stats.byLabel[label];
     counts.succeeded += 1;
     counts.quarantined += quarantined.length;
     if (fromCache) counts.cacheHits += 1;
   };
+}
+
+async function enqueue(ctx: PipelineContext, children: readonly ChildRequest[]): Promise<void> {
+  if (children.length) await ctx.queue.addRequests(children.map((child) => toRequest(ctx.config.baseUrl, child.target, child.meta)));
 }

@@ -6,12 +6,14 @@ export interface LabelCounts {
   failed: number;
   cacheHits: number;
   quarantined: number;
+  /** Succeeded without writing: the same body's rows were already stored. */
+  alreadyStored: number;
 }
 
 export class CrawlStats {
   readonly startedAt = Date.now();
   readonly byLabel: Record<Label, LabelCounts> = Object.fromEntries(
-    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, quarantined: 0 }]),
+    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, quarantined: 0, alreadyStored: 0 }]),
   ) as Record<Label, LabelCounts>;
 
   total(field: keyof LabelCounts): number {

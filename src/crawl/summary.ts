@@ -33,7 +33,10 @@ export function formatSummary(s: CrawlSummary): string {
   const done = total('succeeded') + total('failed');
   lines.push(`Crawl ${s.outcome} in ${s.seconds.toFixed(1)} s: ${done} requests (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('failed')} failed, ${total('quarantined')} items quarantined`);
   lines.push('');
-  lines.push(formatTable(['requests', 'succeeded', 'failed', 'cache hits', 'quarantined'], LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].quarantined])));
+  lines.push(formatTable(
+    ['requests', 'succeeded', 'failed', 'cache hits', 'quarantined', 'already stored'],
+    LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].quarantined, s.requests[l].alreadyStored ?? 0]),
+  ));
   lines.push('');
   lines.push(formatTable(['table', 'inserted', 'updated', 'unchanged', 'deleted'], TABLE_ORDER.map((t) => [t, s.rows[t].inserted, s.rows[t].updated, s.rows[t].unchanged, s.rows[t].deleted])));
   if (s.failures.length) {

@@ -21,6 +21,14 @@ export type CompleteScope = { [T in TableName]: { readonly table: T; readonly wh
 export interface SinkBatch {
   readonly rows: RowsByTable;
   readonly complete: readonly CompleteScope[];
+  /** The response body these rows come from, recorded as applied in the same transaction. */
+  readonly applied?: AppliedBody;
+}
+
+/** A body's target key and fingerprint (see src/crawl/applied-payloads.ts). */
+export interface AppliedBody {
+  readonly key: string;
+  readonly fingerprint: string;
 }
 
 export interface TableCounts {
@@ -70,6 +78,7 @@ interface FlushResult {
 interface Pending {
   readonly rows: ReadonlyMap<TableName, PreparedRow[]>;
   readonly scopes: readonly PreparedScope[];
+  readonly applied: AppliedBody | undefined;
   readonly size: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -116,7 +125,7 @@ export class Sink {
     }
     const scopes = batch.complete.map((scope) => prepareScope(scope, batch.rows));
     return new Promise((resolve, reject) => {
-      this.pending.push({ rows, scopes, size, resolve, reject });
+      this.pending.push({ rows, scopes, applied: batch.applied, size, resolve, reject });
       this.schedule();
     });
   }
@@ -208,6 +217,7 @@ export class Sink {
     for (const p of group) {
       for (const scope of p.scopes) counts[scope.table].deleted += await softDeleteMissing(trx, scope);
     }
+    await recordApplied(trx, group.flatMap((p) => (p.applied ? [p.applied] : [])));
     return { counts, written };
   }
 
@@ -270,6 +280,18 @@ async function softDeleteMissing(trx: Knex.Transaction, scope: PreparedScope): P
     bindings as Knex.RawBinding[],
   );
   return result.rows.length;
+}
+
+/** Upserts the bodies' fingerprints, one statement, in key order like the rows. */
+async function recordApplied(trx: Knex.Transaction, bodies: readonly AppliedBody[]): Promise<void> {
+  if (!bodies.length) return;
+  const byKey = new Map(bodies.map((b) => [b.key, b.fingerprint]));
+  const keys = [...byKey.keys()].sort();
+  await trx.raw(
+    `INSERT INTO applied_payloads (target_key, body_fingerprint) SELECT * FROM unnest(?::text[], ?::text[]) ` +
+      `ON CONFLICT (target_key) DO UPDATE SET body_fingerprint = EXCLUDED.body_fingerprint, applied_at = now()`,
+    [keys, keys.map((k) => byKey.get(k)!)],
+  );
 }
 
 export function addCounts(into: SinkCounts, from: SinkCounts): void {

@@ -63,11 +63,12 @@ describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) =>
     });
   });
 
-  it('writes nothing when re-crawling unchanged data (served from the cache, validated again)', async () => {
+  it('writes nothing when re-crawling unchanged data (served from the cache, known to be stored already)', async () => {
     const before = await historyTotals(database);
     const cached = await crawl(crawlConfig(replica.url, storage, database.target));
     expect(cached.outcome).toBe('complete');
     expect(cached.requests.classification.cacheHits).toBe(cached.requests.classification.succeeded);
+    for (const counts of Object.values(cached.requests)) expect(counts.alreadyStored).toBe(counts.succeeded);
     expect(written(cached)).toEqual({});
     expect(await historyTotals(database)).toEqual(before);
   });
@@ -89,6 +90,9 @@ describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) =>
       // From the network, the branch holding the changes (WEC): unchanged everywhere but there.
       const summary = await crawl(crawlConfig(replica.url, storage, database.target, { cache: 'refresh', series: ['WEC'] }));
       expect(summary.requests.classification.cacheHits).toBe(0);
+      // Only the two changed bodies went through validation and the sink.
+      expect(summary.requests.classification.alreadyStored).toBe(summary.requests.classification.succeeded - 1);
+      expect(summary.requests.calendar.alreadyStored).toBe(summary.requests.calendar.succeeded - 1);
       const droppedLinks = droppedCar!.drivers.length;
       expect(written(summary)).toEqual({ events: 1, classifications: 2, entries: 1, entry_drivers: droppedLinks });
       expect(summary.rows.classifications).toMatchObject({ updated: 1, deleted: 1 });

@@ -39,6 +39,18 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect(history.every((h) => h.valid_to === null)).toBe(true);
   });
 
+  it('records the body the rows came from in their transaction, and nothing when the transaction fails', async () => {
+    const sink = new Sink(db);
+    await sink.write({ ...seasonsBatch([season(1)]), applied: { key: `seasons-${SERIES}`, fingerprint: 'first' } });
+    await sink.write({ ...seasonsBatch([season(1), season(2)]), applied: { key: `seasons-${SERIES}`, fingerprint: 'second' } });
+    const applied = () => db('applied_payloads').select('target_key', 'body_fingerprint');
+    expect(await applied()).toEqual([{ target_key: `seasons-${SERIES}`, body_fingerprint: 'second' }]);
+    // A season of a series that is not stored breaks the foreign key: the whole flush rolls back.
+    const orphan = { ...season(3), series_uuid: '00000000-0000-4000-8000-000000000000' };
+    await expect(sink.write({ rows: { seasons: [orphan] }, complete: [], applied: { key: 'seasons-orphan', fingerprint: 'x' } })).rejects.toThrow();
+    expect(await applied()).toEqual([{ target_key: `seasons-${SERIES}`, body_fingerprint: 'second' }]);
+  });
+
   it('leaves unchanged rows alone: no update, no history version, updated_at kept', async () => {
     await new Sink(db).write(seasonsBatch([season(1), season(2)]));
     const before = await db('seasons').select('uuid', 'updated_at').orderBy('uuid');
