@@ -1,16 +1,16 @@
 /**
  * The group-commit hash-upsert sink. Routes hand it rows; it hashes each row over exactly the
  * columns the row stores, gathers the rows of every handler that writes while a flush is running,
- * and writes them in one transaction: parents before children, split below the parameter limit,
+ * and writes them in one transaction: parents before children, a bound array per column,
  * `ON CONFLICT … DO UPDATE … WHERE hash IS DISTINCT FROM` so unchanged rows are not touched.
  * `write()` resolves only once the transaction holding its rows has committed: a request marked
  * handled in the queue is a request whose rows are stored.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { DatabaseUnavailableError } from '../errors.js';
 import { describeDbError, isConnectionError, type Db } from './db.js';
-import { TABLE_ORDER, TABLES, columnsOf, type Cell, type RowByTable, type RowsByTable, type TableName } from './tables.js';
+import { TABLE_ORDER, TABLES, columnsOf, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
 
 /**
  * "These rows are all the rows of `table` where `where` holds": rows of that table matching
@@ -40,8 +40,8 @@ export interface TableCounts {
 export type SinkCounts = Record<TableName, TableCounts>;
 
 export interface SinkOptions {
-  /** Bound parameters per statement. Default 65,535, PostgreSQL's protocol limit. */
-  readonly maxParams?: number;
+  /** Rows per INSERT statement. Default 10,000. */
+  readonly maxRowsPerStatement?: number;
   /** Rows gathered into one transaction at most. Default 50,000. */
   readonly maxRowsPerFlush?: number;
   /** Attempts of a flush that hit a deadlock or serialization failure. Default 5. */
@@ -90,12 +90,13 @@ export function emptyCounts(): SinkCounts {
 
 /** SHA-256 over the canonical JSON of the row's values, in the order of its spec's columns. */
 export function hashRow(values: readonly Cell[]): string {
-  return createHash('sha256').update(JSON.stringify(values)).digest('hex');
+  // One-shot hash(): the same digest as createHash, without a Hash object per row.
+  return hash('sha256', JSON.stringify(values), 'hex');
 }
 
 export class Sink {
   readonly counts: SinkCounts = emptyCounts();
-  private readonly maxParams: number;
+  private readonly maxRowsPerStatement: number;
   private readonly maxRowsPerFlush: number;
   private readonly maxAttempts: number;
   private readonly maxConcurrentFlushes: number;
@@ -107,7 +108,7 @@ export class Sink {
   private readonly committed = new Map<TableName, Map<string, string>>();
 
   constructor(private readonly db: Db, options: SinkOptions = {}) {
-    this.maxParams = options.maxParams ?? 65_535;
+    this.maxRowsPerStatement = options.maxRowsPerStatement ?? 10_000;
     this.maxRowsPerFlush = options.maxRowsPerFlush ?? 50_000;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 1;
@@ -221,28 +222,33 @@ export class Sink {
     return { counts, written };
   }
 
+  /**
+   * One INSERT … SELECT FROM unnest(column arrays) per chunk: a bound array per column rather than
+   * a parameter per value, which the driver and the server both handle several times faster.
+   */
   private async upsert(trx: Knex.Transaction, table: TableName, rows: readonly PreparedRow[]): Promise<{ inserted: number; updated: number }> {
-    const columns = [...columnsOf(table), 'hash'];
+    const stored = columnsOf(table);
+    const columns = [...stored, 'hash'];
+    const types = TABLES[table].columns as Record<string, SqlType>;
+    const arrays = [...stored.map((c) => `?::${types[c]}[]`), '?::text[]'].join(', ');
     const key = TABLES[table].key as readonly string[];
     const assignments = columns
       .filter((c) => !key.includes(c))
       .map((c) => `${c} = EXCLUDED.${c}`)
       .concat('updated_at = now()', 'deleted_at = NULL')
       .join(', ');
-    const rowsPerStatement = Math.max(1, Math.floor(this.maxParams / columns.length));
-    const tuple = `(${columns.map(() => '?').join(', ')})`;
+    const sql =
+      `INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM unnest(${arrays}) ` +
+      `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments} ` +
+      `WHERE ${table}.hash IS DISTINCT FROM EXCLUDED.hash OR ${table}.deleted_at IS NOT NULL ` +
+      `RETURNING (xmax = 0) AS inserted`;
     let inserted = 0;
     let updated = 0;
-    for (let start = 0; start < rows.length; start += rowsPerStatement) {
-      const chunk = rows.slice(start, start + rowsPerStatement);
-      const bindings: Cell[] = [];
-      for (const row of chunk) bindings.push(...row.values, row.hash);
-      const sql =
-        `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')} ` +
-        `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments} ` +
-        `WHERE ${table}.hash IS DISTINCT FROM EXCLUDED.hash OR ${table}.deleted_at IS NOT NULL ` +
-        `RETURNING (xmax = 0) AS inserted`;
-      const result = await trx.raw<{ rows: { inserted: boolean }[] }>(sql, bindings);
+    for (let start = 0; start < rows.length; start += this.maxRowsPerStatement) {
+      const chunk = rows.slice(start, start + this.maxRowsPerStatement);
+      const bindings: Cell[][] = stored.map((_, i) => chunk.map((row) => row.values[i]!));
+      bindings.push(chunk.map((row) => row.hash));
+      const result = await trx.raw<{ rows: { inserted: boolean }[] }>(sql, bindings as unknown as Knex.RawBinding[]);
       for (const r of result.rows) r.inserted ? inserted++ : updated++;
     }
     return { inserted, updated };

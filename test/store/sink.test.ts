@@ -105,15 +105,25 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect((await liveCounts(db)).seasons).toBe(2);
   });
 
-  it('splits statements below the parameter limit, at the real limit and a tiny one', async () => {
-    // 10,000 drivers × 8 bound columns = 80,000 parameters: more than PostgreSQL takes in one statement.
-    const many = Array.from({ length: 10_000 }, (_, i) => driver(i));
+  it('writes a big batch in a few statements, and a tiny statement size gives the same result', async () => {
+    // 25,000 drivers: three statements of the default 10,000 rows (no statement-size limit to hit).
+    const many = Array.from({ length: 25_000 }, (_, i) => driver(i));
     const sink = new Sink(db);
     await sink.write({ rows: { drivers: many }, complete: [] });
-    expect(sink.counts.drivers.inserted).toBe(10_000);
-    const tiny = new Sink(db, { maxParams: 20 }); // two rows per statement
+    expect(sink.counts.drivers.inserted).toBe(25_000);
+    expect((await liveCounts(db)).drivers).toBe(25_000);
+    const tiny = new Sink(db, { maxRowsPerStatement: 2 });
     await tiny.write({ rows: { drivers: many.slice(0, 25).map((d) => ({ ...d, name: 'x' })) }, complete: [] });
     expect(tiny.counts.drivers).toEqual({ inserted: 0, updated: 25, unchanged: 0, deleted: 0 });
+  });
+
+  it('stores every text exactly as given, whatever array syntax or NULL-like text it holds', async () => {
+    const names = ['a,b', '{x}', '"quoted"', 'back\\slash', 'NULL', 'null', '', ' padded ', 'tab\tnew\nline', "it's", 'N\uFFFDrburgring 🏁', null];
+    const drivers = names.map((name, i) => driver(i, name as string));
+    await new Sink(db).write({ rows: { drivers }, complete: [] });
+    const stored = await db('drivers').select('uuid', 'name');
+    const byUuid = new Map(stored.map((r) => [r.uuid, r.name]));
+    expect(drivers.map((d) => byUuid.get(d.uuid))).toEqual(names);
   });
 
   it('writes parents before children whatever order the batch lists them in', async () => {
