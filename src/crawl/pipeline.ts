@@ -18,7 +18,7 @@ import { CACHE_HIT_HEADER, type ResponseCache } from './cache.js';
 import { decodeJson } from './decode.js';
 import type { FailureLog } from './failures.js';
 import { toRequest, type RequestData } from './queue.js';
-import { ROUTES } from './routes/index.js';
+import { LEAF_LABELS, ROUTES } from './routes/index.js';
 import type { ChildRequest, Route } from './routes/types.js';
 import type { CrawlStats } from './stats.js';
 
@@ -53,8 +53,9 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
     if (ctx.applied.isApplied(key, fingerprint)) {
       // The very bytes whose rows are stored: they passed validation before, and map to the same
       // rows. Only the children are wanted.
-      const payload = JSON.parse(raw.toString('utf8')) as never;
-      const { children, warnings } = route({ payload, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
+      const { children, warnings } = LEAF_LABELS.has(label)
+        ? { children: [], warnings: [] }
+        : route({ payload: JSON.parse(raw.toString('utf8')) as never, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
       if (!fromCache) await ctx.cache.put(key, request.url, raw);
       await enqueue(ctx, children);
       for (const warning of warnings ?? []) ctx.log.warn(warning);
