@@ -35,6 +35,21 @@ export interface ReportInput {
   };
 }
 
+/**
+ * What the database alone takes for a cold crawl: its rows at the raw multi-row INSERT rate of
+ * the sink measurement (history triggers on), against the time 0.8× the floor allows. A crawl
+ * cannot store its rows faster than the server takes them plainly.
+ */
+export interface DatabaseBound {
+  readonly rows: number;
+  readonly rawRowsPerSec: number;
+  readonly seconds: number;
+  /** The seconds a crawl at 0.8× the floor has for everything. */
+  readonly budgetSeconds: number;
+  /** Best ratio to the floor with the database writing at the raw rate and nothing else costing time. */
+  readonly bestRatioToFloor: number;
+}
+
 export interface Target {
   readonly id: string;
   readonly label: string;
@@ -47,7 +62,7 @@ export interface Target {
 export interface Report extends ReportInput {
   readonly summary: {
     floor?: { requestsPerSec: Spread; seconds: Spread };
-    coldPg?: { requestsPerSec: Spread; rowsPerSec: Spread; seconds: Spread; ratioToFloor?: Spread };
+    coldPg?: { requestsPerSec: Spread; rowsPerSec: Spread; seconds: Spread; ratioToFloor?: Spread; databaseBound?: DatabaseBound };
     coldPglite?: { requestsPerSec: Spread; rowsPerSec: Spread; seconds: Spread; ratioToFloor?: Spread };
     warm?: { seconds: Spread; speedupOverCold: Spread; rowsWritten: number; networkRequests: number };
     refresh?: { seconds: Spread; changedPayloads: number; rowsUpdated: number; exact: boolean };
@@ -91,6 +106,13 @@ export function summarize(input: ReportInput): Report {
   });
   if (r.coldPg.length) summary.coldPg = crawlSummary(r.coldPg);
   if (r.coldPglite.length) summary.coldPglite = crawlSummary(r.coldPglite);
+  if (summary.coldPg && r.sink.length && r.floor.length) {
+    const rows = spread(r.coldPg.map((c) => c.rowsWritten)).median;
+    const rawRowsPerSec = spread(r.sink.map((k) => k.rowsPerSec.raw)).median;
+    const floorSeconds = spread(r.floor.map((f) => f.seconds)).median;
+    const seconds = rows / rawRowsPerSec;
+    summary.coldPg.databaseBound = { rows, rawRowsPerSec, seconds, budgetSeconds: floorSeconds / 0.8, bestRatioToFloor: floorSeconds / seconds };
+  }
   if (summary.coldPg?.ratioToFloor) {
     const ratio = summary.coldPg.ratioToFloor;
     targets.push({ id: 'cold-pg', label: 'Cold crawl → PostgreSQL vs floor', target: '≥ 0.8× floor', met: ratio.median >= 0.8, figure: `${x(ratio.median)}×` });

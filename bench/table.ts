@@ -21,6 +21,10 @@ export function tableRows(report: Report): string[][] {
   if (sm.coldPg) {
     const ratio = sm.coldPg.ratioToFloor ? ` · ${s(sm.coldPg.ratioToFloor, 2)}× floor` : '';
     rows.push(['2', 'Cold crawl → PostgreSQL', `${s(sm.coldPg.requestsPerSec)} req/s · ${s0(sm.coldPg.rowsPerSec)} rows/s · ${s(sm.coldPg.seconds)} s${ratio}`, target(report, 'cold-pg'), met(report, 'cold-pg')]);
+    const bound = sm.coldPg.databaseBound;
+    if (bound) {
+      rows.push(['2', '  its rows at the raw INSERT rate alone', `${bound.rows.toLocaleString('en-US')} rows ÷ ${Math.round(bound.rawRowsPerSec).toLocaleString('en-US')} rows/s = ${bound.seconds.toFixed(1)} s (0.8× floor allows ${bound.budgetSeconds.toFixed(1)} s): at best ${bound.bestRatioToFloor.toFixed(2)}× floor`, '', '']);
+    }
   }
   if (sm.coldPglite) {
     const ratio = sm.coldPglite.ratioToFloor ? ` · ${s(sm.coldPglite.ratioToFloor, 2)}× floor` : '';
