@@ -88,7 +88,11 @@ function isTransientFailure(error: unknown): boolean {
   return !(error instanceof HttpStatusError) && !(error instanceof PayloadError);
 }
 
-async function readBody(response: StreamingHttpResponse, maxBytes: number): Promise<Buffer> {
+/**
+ * The body's chunks as they came, once all of them are in and add up. They are not joined here:
+ * the crawler joins what it reads from the stream anyway, and one copy of every body is enough.
+ */
+async function readBody(response: StreamingHttpResponse, maxBytes: number): Promise<Buffer[]> {
   const declared = Number(response.headers['content-length'] ?? NaN);
   if (declared > maxBytes) {
     response.stream.destroy();
@@ -107,7 +111,7 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
   if (Number.isFinite(declared) && length !== declared) {
     throw new Error(`truncated body: ${length} of ${declared} bytes`);
   }
-  return Buffer.concat(chunks, length);
+  return chunks;
 }
 
 /**
@@ -119,28 +123,30 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
  */
 export function bufferedResponse(
   response: Omit<StreamingHttpResponse, 'stream' | 'downloadProgress' | 'uploadProgress'>,
-  body: Buffer,
+  body: Buffer | readonly Buffer[],
   extraHeaders: Record<string, string> = {},
 ): StreamingHttpResponse {
   const { url, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request } = response;
+  const chunks = Buffer.isBuffer(body) ? [body] : body;
+  const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   return {
     url, statusCode, statusMessage, trailers, redirectUrls, complete, ip, request,
     // Always JSON to the crawler: the pipeline decodes and validates the bytes itself.
-    headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length), ...extraHeaders },
-    stream: onceStream(body),
-    downloadProgress: { percent: 1, transferred: body.length, total: body.length },
+    headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(length), ...extraHeaders },
+    stream: chunkStream(chunks),
+    downloadProgress: { percent: 1, transferred: length, total: length },
     uploadProgress: { percent: 1, transferred: 0, total: 0 },
   };
 }
 
-/** A stream of one buffer that drops its reference to it once it is handed on (Readable.from([body]) keeps it). */
-function onceStream(body: Buffer): Readable {
-  let pending: Buffer | undefined = body;
+/** A stream of the chunks that lets go of them as it hands them on (Readable.from([body]) keeps them). */
+function chunkStream(chunks: readonly Buffer[]): Readable {
+  let pending: readonly Buffer[] | undefined = chunks;
   return new Readable({
     read() {
-      const chunk = pending;
+      const all = pending ?? [];
       pending = undefined;
-      if (chunk?.length) this.push(chunk);
+      for (const chunk of all) if (chunk.length) this.push(chunk);
       this.push(null);
     },
     destroy(error, callback) {

@@ -111,17 +111,15 @@ export class QueueJournal {
 
   /** Adds requests not yet known (by id); returns what became of each. */
   add(requests: readonly RequestSchema[], forefront: boolean): AddOutcome[] {
-    const lines: Line[] = [];
+    const texts: string[] = [];
     const outcomes = requests.map((request) => {
       const id = idOf(request);
       const known = this.entries.get(id);
       if (known) return { id, wasAlreadyPresent: true, wasAlreadyHandled: known.state === 'handled' };
-      const line = request.handledAt ? doneLine({ ...request, id }) : putLine({ ...request, id }, forefront);
-      this.apply(line);
-      lines.push(line);
+      texts.push(this.applyOwnCopy(request.handledAt ? doneLine({ ...request, id }) : putLine({ ...request, id }, forefront)));
       return { id, wasAlreadyPresent: false, wasAlreadyHandled: false };
     });
-    this.append(lines);
+    this.append(texts);
     return outcomes;
   }
 
@@ -131,18 +129,14 @@ export class QueueJournal {
     if (!known) return this.add([request], forefront)[0]!;
     const wasAlreadyHandled = known.state === 'handled';
     if (!wasAlreadyHandled) {
-      const line = request.handledAt ? doneLine(request) : putLine(request, forefront);
-      this.apply(line);
-      this.append([line]);
+      this.append([this.applyOwnCopy(request.handledAt ? doneLine(request) : putLine(request, forefront))]);
     }
     return { id: request.id, wasAlreadyPresent: true, wasAlreadyHandled };
   }
 
   delete(id: string): void {
     if (!this.entries.has(id)) return;
-    const line: Line = { del: id };
-    this.apply(line);
-    this.append([line]);
+    this.append([this.applyOwnCopy({ del: id })]);
   }
 
   get(id: string): RequestSchema | undefined {
@@ -264,10 +258,21 @@ export class QueueJournal {
     if (this.forefront.includes(id)) this.forefront = this.forefront.filter((other) => other !== id);
   }
 
-  private append(lines: readonly Line[]): void {
-    if (!lines.length) return;
+  /**
+   * Applies the line as it will be read back, and returns its text. The parsed copy is plain
+   * data: a request from Crawlee shares its userData object (and that object's closures) with the
+   * Request, which would otherwise stay alive as long as the request is pending.
+   */
+  private applyOwnCopy(line: Line): string {
+    const text = JSON.stringify(line);
+    this.apply(JSON.parse(text) as Line);
+    return text;
+  }
+
+  private append(texts: readonly string[]): void {
+    if (!texts.length) return;
     if (this.fd === undefined) throw new Error(`the request queue in ${this.dir} is closed`);
-    writeSync(this.fd, lines.map((l) => JSON.stringify(l) + '\n').join(''));
+    writeSync(this.fd, texts.join('\n') + '\n');
     this.modifiedAt = new Date();
   }
 
