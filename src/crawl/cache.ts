@@ -4,7 +4,9 @@
  * without waiting at the politeness gate).
  *
  * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…}) followed by the body,
- * byte for byte, stored as text/plain. Crawlee writes files in place, so a killed process can
+ * byte for byte, stored as application/octet-stream (`<key>.bin`: read back as the same bytes,
+ * with no decoding to text and back; records of earlier versions, `<key>.txt`, are read as text
+ * and still checked against their length). Crawlee writes files in place, so a killed process can
  * leave one cut short: a record whose body is not `bytes` long is treated as absent. Stores are sharded by label and by the UUID's first two hex digits
  * and opened on first use: Crawlee reads a whole store when it opens it.
  */
@@ -53,7 +55,7 @@ export class ResponseCache {
   async put(key: string, url: string, body: Buffer): Promise<void> {
     const header = JSON.stringify({ fetchedAt: Date.now(), url, bytes: body.length });
     await (await this.store(key)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), body]), {
-      contentType: 'text/plain; charset=utf-8',
+      contentType: 'application/octet-stream',
     });
   }
 
