@@ -13,6 +13,7 @@ import { UserError } from '../errors.js';
 import { FailureLog, type FailureRecord } from '../crawl/failures.js';
 import { describeScope, QUEUE_NAME, STATE_KEY, type CrawlState } from '../crawl/queue.js';
 import { QueueJournal } from '../crawl/queue-journal.js';
+import { requestQueueDir } from '../crawl/storage-client.js';
 import { CRAWL_LOCK_FILE, openStorage } from '../crawl/storage.js';
 import { lockHolder } from '../lockfile.js';
 import type { CrawlSummary } from '../crawl/summary.js';
@@ -115,7 +116,7 @@ async function readRecords(storageDir: string): Promise<CrawlRecords> {
 
 /** Requests per label, read from the queue's journal (without taking it from a running crawl). */
 function countRequests(storageDir: string, failures: readonly FailureRecord[]): Record<Label, LabelStatus> | undefined {
-  const dir = path.join(storageDir, 'request_queues', QUEUE_NAME);
+  const dir = requestQueueDir(storageDir, QUEUE_NAME);
   if (!QueueJournal.exists(dir)) return undefined;
   const counts = Object.fromEntries(LABELS.map((l) => [l, { handled: 0, pending: 0, failed: 0, quarantined: 0 }])) as Record<Label, LabelStatus>;
   for (const [label, { pending, handled }] of QueueJournal.countByLabel(dir)) {

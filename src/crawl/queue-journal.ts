@@ -73,8 +73,7 @@ export class QueueJournal {
   /** Opens the queue in `dir`, creating it when absent; replays and compacts its journal. */
   static open(dir: string): QueueJournal {
     mkdirSync(dir, { recursive: true });
-    const imported = !existsSync(path.join(dir, JOURNAL_FILE));
-    const journal = QueueJournal.replay(dir);
+    const { journal, imported } = QueueJournal.replay(dir);
     journal.compact();
     // The old files go only once the journal holding them is on disk.
     if (imported) for (const name of readdirSync(dir)) if (name !== JOURNAL_FILE) rmSync(path.join(dir, name), { recursive: true, force: true });
@@ -86,7 +85,7 @@ export class QueueJournal {
    * for a look at a queue another process may be working on.
    */
   static countByLabel(dir: string): Map<string | undefined, JournalCounts> {
-    const journal = QueueJournal.replay(dir);
+    const { journal } = QueueJournal.replay(dir);
     const counts = new Map<string | undefined, { pending: number; handled: number }>();
     const countOf = (label: string | undefined) => counts.get(label) ?? counts.set(label, { pending: 0, handled: 0 }).get(label)!;
     for (const entry of journal.entries.values()) {
@@ -96,13 +95,14 @@ export class QueueJournal {
     return counts;
   }
 
-  private static replay(dir: string): QueueJournal {
+  /** The state the journal (or, failing one, an old file queue: `imported`) holds. */
+  private static replay(dir: string): { journal: QueueJournal; imported: boolean } {
     const file = path.join(dir, JOURNAL_FILE);
     const imported = !existsSync(file);
     const lines = imported ? importRequestFiles(dir) : readLines(file);
     const journal = new QueueJournal(dir, imported ? new Date() : statSync(file).birthtime, lines.unreadable);
     for (const line of lines.parsed) journal.apply(line);
-    return journal;
+    return { journal, imported };
   }
 
   counts(): JournalCounts {

@@ -4,13 +4,13 @@
  * new crawl.
  */
 import { rmSync } from 'node:fs';
-import path from 'node:path';
 import { RequestQueue, type RequestOptions } from '@crawlee/core';
 import { apiPath, type ApiTarget } from '../api/endpoints.js';
 import type { CrawlConfig, CrawlScope } from '../config.js';
 import { UserError } from '../errors.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
+import { requestQueueDir } from './storage-client.js';
 import type { RequestMeta } from './routes/types.js';
 import type { Storage } from './storage.js';
 
@@ -56,7 +56,7 @@ export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta,
 }
 
 export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog): Promise<QueueStart> {
-  const queueDir = path.join(storage.dir, 'request_queues', QUEUE_NAME);
+  const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
   const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
   const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(queueDir);
 

@@ -31,6 +31,12 @@ import type {
 } from '@crawlee/types';
 import { QueueJournal } from './queue-journal.js';
 
+/** Where the client keeps the request queue `name` of the storage dir `dir`. */
+export function requestQueueDir(dir: string, name: string): string {
+  if (!/^[\w.-]+$/.test(name)) throw new Error(`invalid request queue name ${JSON.stringify(name)}`);
+  return path.join(dir, 'request_queues', name);
+}
+
 export class CrawlStorageClient implements StorageClient {
   private readonly stores: MemoryStorage;
   private readonly journals = new Map<string, QueueJournal>();
@@ -82,8 +88,7 @@ export class CrawlStorageClient implements StorageClient {
   }
 
   private queueDir(name: string): string {
-    if (!/^[\w.-]+$/.test(name)) throw new Error(`invalid request queue name ${JSON.stringify(name)}`);
-    return path.join(this.queuesDir, name);
+    return requestQueueDir(this.dir, name);
   }
 
   private journal(name: string): QueueJournal {
