@@ -8,7 +8,8 @@
  * then it goes to ./storage/demo. The synthetic crawl always has its own storage dir.
  */
 import path from 'node:path';
-import { resolveCrawlConfig, resolveExportConfig } from '../src/config.js';
+import { resolveCrawlConfig } from '../src/commands/crawl.js';
+import { resolveExportConfig } from '../src/commands/export.js';
 import { runCrawl } from '../src/commands/crawl.js';
 import { runExport } from '../src/commands/export.js';
 import type { CrawlState } from '../src/crawl/queue.js';

@@ -5,7 +5,10 @@
  */
 import path from 'node:path';
 import { UserError } from './errors.js';
+import type { ApiArgs, DatabaseArgs, LoggingArgs, ScopeArgs } from './commands/options.js';
 import type { LogFormat, LogLevel } from './log.js';
+
+export const LOG_FORMATS = ['text', 'json'] as const satisfies readonly LogFormat[];
 
 export const CACHE_MODES = ['prefer', 'refresh', 'only'] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
@@ -85,74 +88,66 @@ export interface CrawlConfig extends CommonConfig {
   readonly maxBodyBytes: number;
 }
 
-/** Raw option values as yargs hands them over (undefined when not given on the command line). */
-export interface RawOptions {
-  readonly storage?: string;
-  readonly db?: string;
-  readonly logFormat?: string;
-  readonly quiet?: boolean;
-  readonly verbose?: boolean;
-  readonly baseUrl?: string;
-  readonly series?: readonly (string | number)[];
-  readonly fromYear?: number;
-  readonly toYear?: number;
-  readonly concurrency?: number;
-  readonly maxRpm?: number;
-  readonly maxRequests?: number;
-  readonly cache?: string;
-  readonly maxAge?: string;
-  readonly fresh?: boolean;
-  readonly retryFailed?: boolean;
+/** A value from its flag, else from its environment variable: with the name an error must give. */
+export interface Given<T> {
+  readonly value: T | string | undefined;
+  /** `--from-year`, or `MSC_FROM_YEAR` when the value came from there. */
+  readonly name: string;
 }
 
-export function resolveCommonConfig(raw: RawOptions, env: Env): CommonConfig {
-  const storageDir = path.resolve(raw.storage ?? env[ENV_VARS.storage] ?? DEFAULTS.storage);
-  const logFormat = oneOf('--log-format', raw.logFormat ?? env[ENV_VARS.logFormat] ?? 'text', ['text', 'json'] as const);
-  if (raw.quiet && raw.verbose) throw new UserError('--quiet and --verbose cannot be used together');
-  return Object.freeze({
-    storageDir,
-    db: resolveDbTarget(raw.db ?? env[ENV_VARS.db], storageDir),
-    logLevel: raw.quiet ? 'warn' : raw.verbose ? 'debug' : 'info',
-    logFormat,
-  });
+export function flagOrEnv<T>(flag: string, value: T | undefined, env: Env, variable: string | undefined): Given<T> {
+  if (value !== undefined) return { value, name: flag };
+  const fromEnv = variable === undefined ? undefined : env[variable];
+  return fromEnv === undefined || fromEnv === '' ? { value: undefined, name: flag } : { value: fromEnv, name: variable! };
 }
 
-export function resolveCrawlConfig(raw: RawOptions, env: Env): CrawlConfig {
-  return Object.freeze({
-    ...resolveCommonConfig(raw, env),
-    baseUrl: resolveBaseUrl(raw.baseUrl ?? env[ENV_VARS.baseUrl] ?? DEFAULTS.baseUrl),
-    scope: resolveScope(raw, env),
-    concurrency: optionalInt('--concurrency', raw.concurrency ?? env[ENV_VARS.concurrency], 1, 1000) ?? DEFAULTS.concurrency,
-    maxRpm: resolveMaxRpm(raw, env),
-    maxRequests: optionalInt('--max-requests', raw.maxRequests ?? env[ENV_VARS.maxRequests], 1, Number.MAX_SAFE_INTEGER),
-    cache: oneOf('--cache', raw.cache ?? env[ENV_VARS.cache] ?? DEFAULTS.cache, CACHE_MODES),
-    maxAgeMs: parseDuration('--max-age', raw.maxAge ?? env[ENV_VARS.maxAge] ?? DEFAULTS.maxAge),
-    fresh: raw.fresh ?? false,
-    retryFailed: raw.retryFailed ?? false,
-    maxRetries: DEFAULTS.maxRetries,
-    retryBaseMs: DEFAULTS.retryBaseMs,
-    breakerCoolDownMs: DEFAULTS.breakerCoolDownMs,
-    maxOutageMs: DEFAULTS.maxOutageMs,
-    requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
-    maxBodyBytes: DEFAULTS.maxBodyBytes,
-  });
+/** How a command logs: every command takes --log-format, --quiet and --verbose. */
+export function resolveLogging(args: LoggingArgs, env: Env): Pick<CommonConfig, 'logLevel' | 'logFormat'> {
+  const format = flagOrEnv('--log-format', args.logFormat, env, ENV_VARS.logFormat);
+  if (args.quiet && args.verbose) throw new UserError('--quiet and --verbose cannot be used together');
+  return {
+    logLevel: args.quiet ? 'warn' : args.verbose ? 'debug' : 'info',
+    logFormat: format.value === undefined ? 'text' : oneOf(format.name, format.value, LOG_FORMATS),
+  };
 }
 
-/** `postgres://…` → that server; anything else that is not a URL → an embedded data dir. */
-export function resolveDbTarget(value: string | undefined, storageDir: string): DbTarget {
+/** The storage dir and the database, and logging: what every command but canary reads. */
+export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env): CommonConfig {
+  const storageDir = path.resolve(args.storage ?? env[ENV_VARS.storage] ?? DEFAULTS.storage);
+  const db = args.db !== undefined ? resolveDbTarget(args.db, storageDir) : resolveDbUrlVariable(env[ENV_VARS.db], storageDir);
+  return Object.freeze({ storageDir, db, ...resolveLogging(args, env) });
+}
+
+/**
+ * `postgres://…` / `postgresql://…` → that server; a path → an embedded data dir there. Something
+ * that looks like a URL (`//`, `@`, or a scheme such as `postgresql:` or `pg:`) but is not a valid
+ * PostgreSQL URL is refused: `postgresql//me@host/db` must not become a folder of that name.
+ */
+export function resolveDbTarget(value: string | undefined, storageDir: string, name = '--db'): DbTarget {
   if (value === undefined || value === '') return { kind: 'embedded', dir: path.join(storageDir, 'db') };
+  const hint = 'give a postgres://user@host:port/database URL, or a directory path for the embedded database';
   if (/^postgres(ql)?:\/\//i.test(value)) {
     try {
       new URL(value);
     } catch {
-      throw new UserError(`--db: malformed PostgreSQL URL ${redactUrl(value)}`);
+      throw new UserError(`${name}: malformed PostgreSQL URL "${redactUrl(value)}"; ${hint}`);
     }
     return { kind: 'postgres', url: value };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    throw new UserError(`--db: ${redactUrl(value)} is neither a postgres:// URL nor a directory for the embedded database`);
+  // A scheme is two letters or more: `C:\data` is a Windows path.
+  if (value.includes('//') || value.includes('@') || /^[a-z][a-z0-9+.-]+:/i.test(value)) {
+    throw new UserError(`${name}: "${redactUrl(value)}" looks like a URL but is not a postgres:// or postgresql:// URL; ${hint}`);
   }
   return { kind: 'embedded', dir: path.resolve(value) };
+}
+
+/** DATABASE_URL names a URL: a directory there (or a typo) is refused, a directory goes through --db. */
+function resolveDbUrlVariable(value: string | undefined, storageDir: string): DbTarget {
+  const target = resolveDbTarget(value, storageDir, ENV_VARS.db);
+  if (value !== undefined && value !== '' && target.kind === 'embedded') {
+    throw new UserError(`${ENV_VARS.db}: "${redactUrl(value)}" is not a postgres:// or postgresql:// URL (for an embedded database in a directory, use --db DIR)`);
+  }
+  return target;
 }
 
 /** A URL for messages: the password replaced by ***. */
@@ -164,31 +159,40 @@ export function describeDb(target: DbTarget): string {
   return target.kind === 'embedded' ? `embedded PostgreSQL at ${target.dir}` : redactUrl(target.url);
 }
 
-function resolveBaseUrl(value: string): string {
+/** --base-url (or MSC_BASE_URL) as crawl and canary read it: the origin and path, no trailing slash. */
+export function resolveBaseUrl(given: Given<string>): string {
+  const value = given.value ?? DEFAULTS.baseUrl;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UserError(`--base-url: malformed URL "${value}"`);
+    throw new UserError(`${given.name}: malformed URL "${value}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(`--base-url: "${value}" must be an http:// or https:// URL`);
+    throw new UserError(`${given.name}: "${value}" must be an http:// or https:// URL`);
   }
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
-function oneOf<const T extends readonly string[]>(flag: string, value: string, allowed: T): T[number] {
+export function oneOf<const T extends readonly string[]>(name: string, value: string, allowed: T): T[number] {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new UserError(`${flag}: "${value}" is not one of ${allowed.join(', ')}`);
+    throw new UserError(`${name}: "${value}" is not one of ${allowed.join(', ')}`);
   }
   return value as T[number];
 }
 
-function optionalInt(flag: string, value: number | string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UserError(`${flag}: "${value}" is not a whole number from ${min} to ${max}`);
+/**
+ * A whole number from min to max, or undefined when not given. The value is what was typed (see
+ * wholeNumberOption) or a number from code; an error echoes it and names the flag or variable.
+ */
+export function wholeNumber(given: Given<number | string>, min: number, max: number): number | undefined {
+  const { value, name } = given;
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  const n = typeof value === 'number' ? value : /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new UserError(`${name}: "${value}" is not a whole number ${range}`);
   }
   return n;
 }
@@ -222,17 +226,6 @@ export const OPERATOR_DEFAULTS = {
   canaryRetries: 2,
 } as const;
 
-/** RawOptions continued (interface merging keeps one type for main()): the operator commands' flags. */
-export interface RawOptions {
-  readonly out?: string;
-  readonly format?: string;
-  readonly asOf?: string;
-  readonly since?: string;
-  readonly examples?: number;
-  readonly sampleSeries?: number;
-  readonly sampleClassifications?: number;
-}
-
 export interface ExportConfig extends CommonConfig {
   readonly outDir: string;
   readonly format: ExportFormat;
@@ -261,63 +254,26 @@ export interface CanaryConfig extends Pick<CommonConfig, 'logLevel' | 'logFormat
   readonly maxBodyBytes: number;
 }
 
-export function resolveExportConfig(raw: RawOptions, env: Env): ExportConfig {
-  return Object.freeze({
-    ...resolveCommonConfig(raw, env),
-    outDir: path.resolve(raw.out ?? OPERATOR_DEFAULTS.out),
-    format: oneOf('--format', raw.format ?? OPERATOR_DEFAULTS.format, EXPORT_FORMATS),
-    scope: resolveScope(raw, env),
-    asOf: raw.asOf === undefined ? undefined : parseInstant('--as-of', raw.asOf),
-  });
-}
-
-export function resolveChangesConfig(raw: RawOptions, env: Env): ChangesConfig {
-  if (raw.since === undefined) throw new UserError('--since is required: an ISO 8601 time (2026-11-21T08:00:00Z) or a duration ago (24h)');
-  return Object.freeze({
-    ...resolveCommonConfig(raw, env),
-    since: parseInstant('--since', raw.since),
-    examples: optionalInt('--examples', raw.examples, 0, 1000) ?? OPERATOR_DEFAULTS.examples,
-  });
-}
-
-export function resolveCanaryConfig(raw: RawOptions, env: Env): CanaryConfig {
-  const { logLevel, logFormat } = resolveCommonConfig(raw, env);
-  return Object.freeze({
-    logLevel,
-    logFormat,
-    baseUrl: resolveBaseUrl(raw.baseUrl ?? env[ENV_VARS.baseUrl] ?? DEFAULTS.baseUrl),
-    sampleSeries: optionalInt('--sample-series', raw.sampleSeries, 1, 100) ?? OPERATOR_DEFAULTS.sampleSeries,
-    sampleClassifications: optionalInt('--sample-classifications', raw.sampleClassifications, 0, 100) ?? OPERATOR_DEFAULTS.sampleClassifications,
-    concurrency: DEFAULTS.concurrency,
-    maxRpm: resolveMaxRpm(raw, env),
-    maxRetries: OPERATOR_DEFAULTS.canaryRetries,
-    retryBaseMs: DEFAULTS.retryBaseMs,
-    breakerCoolDownMs: DEFAULTS.breakerCoolDownMs,
-    maxOutageMs: DEFAULTS.maxOutageMs,
-    requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
-    maxBodyBytes: DEFAULTS.maxBodyBytes,
-  });
-}
-
-/** --series, --from-year, --to-year (or their environment variables), as crawl reads them. */
-export function resolveScope(raw: RawOptions, env: Env): CrawlScope {
-  const fromYear = optionalInt('--from-year', raw.fromYear ?? env[ENV_VARS.fromYear], 1800, 3000);
-  const toYear = optionalInt('--to-year', raw.toYear ?? env[ENV_VARS.toYear], 1800, 3000);
+/** --series, --from-year, --to-year (or their environment variables), as crawl and export read them. */
+export function resolveScope(args: ScopeArgs, env: Env): CrawlScope {
+  const fromYear = wholeNumber(flagOrEnv('--from-year', args.fromYear, env, ENV_VARS.fromYear), 1800, 3000);
+  const toYear = wholeNumber(flagOrEnv('--to-year', args.toYear, env, ENV_VARS.toYear), 1800, 3000);
   if (fromYear !== undefined && toYear !== undefined && fromYear > toYear) {
     throw new UserError(`--from-year ${fromYear} is after --to-year ${toYear}`);
   }
-  const seriesFromEnv = env[ENV_VARS.series]?.split(',').map((s) => s.trim()).filter(Boolean);
-  return Object.freeze({
-    series: Object.freeze((raw.series?.length ? raw.series.map(String) : seriesFromEnv ?? []).map((s) => s.trim())),
-    fromYear,
-    toYear,
-  });
+  // `--series F1,WEC` means what MSC_SERIES=F1,WEC means.
+  const given = args.series?.length ? args.series.map(String) : [env[ENV_VARS.series] ?? ''];
+  const series = given.flatMap((value) => value.split(',')).map((s) => s.trim()).filter(Boolean);
+  return Object.freeze({ series: Object.freeze(series), fromYear, toYear });
 }
 
-/** --max-rpm as crawl reads it: 10,000 or more lifts the limit. */
-export function resolveMaxRpm(raw: RawOptions, env: Env): number {
-  const maxRpm = optionalInt('--max-rpm', raw.maxRpm ?? env[ENV_VARS.maxRpm], 1, Number.MAX_SAFE_INTEGER) ?? DEFAULTS.maxRpm;
-  return maxRpm >= 10_000 ? Infinity : maxRpm;
+/** --base-url and --max-rpm as crawl and canary read them: a --max-rpm of 10,000 or more lifts the limit. */
+export function resolveApi(args: ApiArgs, env: Env): { readonly baseUrl: string; readonly maxRpm: number } {
+  const maxRpm = wholeNumber(flagOrEnv('--max-rpm', args.maxRpm, env, ENV_VARS.maxRpm), 1, Number.MAX_SAFE_INTEGER) ?? DEFAULTS.maxRpm;
+  return {
+    baseUrl: resolveBaseUrl(flagOrEnv('--base-url', args.baseUrl, env, ENV_VARS.baseUrl)),
+    maxRpm: maxRpm >= 10_000 ? Infinity : maxRpm,
+  };
 }
 
 /**

@@ -9,7 +9,9 @@ import { NonRetryableError } from '@crawlee/core';
 import { apiPath, LABELS, type ApiTarget, type Label, type PayloadByLabel } from '../api/endpoints.js';
 import type { SeriesItem } from '../api/payloads.generated.js';
 import { validatePayload } from '../api/validate.js';
-import type { CanaryConfig } from '../config.js';
+import type { Options } from 'yargs';
+import { DEFAULTS, OPERATOR_DEFAULTS, resolveApi, resolveLogging, wholeNumber, type CanaryConfig, type Env } from '../config.js';
+import { API_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, wholeNumberOption, type CommandModule, type ApiArgs, type LoggingArgs } from './options.js';
 import { decodeJson } from '../crawl/decode.js';
 import { Gate } from '../crawl/gate.js';
 import { NetworkClient } from '../crawl/network-client.js';
@@ -213,3 +215,44 @@ export function formatCanary(report: CanaryReport): string {
   }
   return lines.join('\n');
 }
+
+// ─── The `canary` command: no storage dir, no database, so no --storage or --db ───
+
+export const CANARY_OPTIONS = {
+  ...LOGGING_OPTIONS,
+  ...API_OPTIONS,
+  'sample-series': wholeNumberOption('Series to sample, from as many categories as there are', { defaultDescription: String(OPERATOR_DEFAULTS.sampleSeries) }),
+  'sample-classifications': wholeNumberOption('Latest classifications checked per sampled series', { defaultDescription: String(OPERATOR_DEFAULTS.sampleClassifications) }),
+} as const satisfies Record<string, Options>;
+
+export interface CanaryArgs extends LoggingArgs, ApiArgs {
+  readonly sampleSeries?: number | string;
+  readonly sampleClassifications?: number | string;
+}
+
+export function resolveCanaryConfig(args: CanaryArgs, env: Env): CanaryConfig {
+  return Object.freeze({
+    ...resolveLogging(args, env),
+    ...resolveApi(args, env),
+    sampleSeries: wholeNumber({ value: args.sampleSeries, name: '--sample-series' }, 1, 100) ?? OPERATOR_DEFAULTS.sampleSeries,
+    sampleClassifications: wholeNumber({ value: args.sampleClassifications, name: '--sample-classifications' }, 0, 100) ?? OPERATOR_DEFAULTS.sampleClassifications,
+    concurrency: DEFAULTS.concurrency,
+    maxRetries: OPERATOR_DEFAULTS.canaryRetries,
+    retryBaseMs: DEFAULTS.retryBaseMs,
+    requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
+    maxBodyBytes: DEFAULTS.maxBodyBytes,
+  });
+}
+
+export const canaryCommand: CommandModule<CanaryArgs> = {
+  command: 'canary',
+  describe: 'Check a small sample of the live API against schemas/, with no cache and no database: exit 0 match, 2 drift, 1 incomplete',
+  options: CANARY_OPTIONS,
+  builder: (y) => y.options(CANARY_OPTIONS),
+  handler: async (args, io) => {
+    const config = resolveCanaryConfig(args, io.env);
+    const report = await runCanary(config, { log: commandLogger(config, io) });
+    printResult(io, config.logFormat, report, () => formatCanary(report));
+    return canaryExitCode(report.outcome);
+  },
+};

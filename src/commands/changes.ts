@@ -5,7 +5,10 @@
  * updated, one live at T and soft-deleted now is deleted. A row that changed and changed back, or
  * came and went within the window, is not listed.
  */
-import type { ChangesConfig } from '../config.js';
+import type { Options } from 'yargs';
+import { OPERATOR_DEFAULTS, parseInstant, resolveCommonConfig, wholeNumber, type ChangesConfig, type Env } from '../config.js';
+import { UserError } from '../errors.js';
+import { DATABASE_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, wholeNumberOption, type CommandModule, type DatabaseArgs, type LoggingArgs } from './options.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { TABLE_ORDER, TABLES, type Cell, type TableName } from '../store/tables.js';
@@ -123,3 +126,43 @@ export function formatChanges(report: ChangesReport): string {
   }
   return lines.join('\n');
 }
+
+// ─── The `changes` command ───
+
+export const CHANGES_OPTIONS = {
+  ...LOGGING_OPTIONS,
+  ...DATABASE_OPTIONS,
+  since: { type: 'string', requiresArg: true, demandOption: true, describe: 'ISO 8601 time with Z or an offset, or a duration ago (24h, 7d); not in the future' },
+  examples: wholeNumberOption('Examples listed per table and kind of change', { defaultDescription: String(OPERATOR_DEFAULTS.examples) }),
+} as const satisfies Record<string, Options>;
+
+export interface ChangesArgs extends LoggingArgs, DatabaseArgs {
+  readonly since?: string;
+  readonly examples?: number | string;
+}
+
+export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = Date.now()): ChangesConfig {
+  if (args.since === undefined) throw new UserError('--since is required: an ISO 8601 time (2026-11-21T08:00:00Z) or a duration ago (24h)');
+  const since = parseInstant('--since', args.since, now);
+  if (Date.parse(since) > now) {
+    throw new UserError(`--since: "${args.since}" is in the future (it is ${new Date(now).toISOString()} now): nothing has changed since then`);
+  }
+  return Object.freeze({
+    ...resolveCommonConfig(args, env),
+    since,
+    examples: wholeNumber({ value: args.examples, name: '--examples' }, 0, 1000) ?? OPERATOR_DEFAULTS.examples,
+  });
+}
+
+export const changesCommand: CommandModule<ChangesArgs> = {
+  command: 'changes',
+  describe: 'What crawls changed since a time, per table: inserted, updated, soft-deleted, with examples (from the history tables)',
+  options: CHANGES_OPTIONS,
+  builder: (y) => y.options(CHANGES_OPTIONS).example('$0 changes --since 24h', 'what the crawls of the last day changed'),
+  handler: async (args, io) => {
+    const config = resolveChangesConfig(args, io.env);
+    const report = await runChanges(config, { log: commandLogger(config, io) });
+    printResult(io, config.logFormat, report, () => formatChanges(report));
+    return 0;
+  },
+};

@@ -1,7 +1,9 @@
 /** `export`: every dataset of the database (now, or as of an instant) to one JSON file each, plus manifest.json. */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { describeDb, type ExportConfig } from '../config.js';
+import type { Options } from 'yargs';
+import { EXPORT_FORMATS, OPERATOR_DEFAULTS, describeDb, oneOf, parseInstant, resolveCommonConfig, resolveScope, type Env, type ExportConfig } from '../config.js';
+import { DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, type CommandModule, type DatabaseArgs, type LoggingArgs, type ScopeArgs } from './options.js';
 import { describeScope } from '../crawl/queue.js';
 import type { Logger } from '../log.js';
 import { cursorPages } from '../export/cursor.js';
@@ -71,3 +73,48 @@ export function formatExport(manifest: Manifest, outDir: string): string {
     formatTable(['dataset', 'file', 'rows'], entries.map(([name, d]) => [name, d.file, d.rows])),
   ].join('\n');
 }
+
+// ─── The `export` command ───
+
+export const EXPORT_OPTIONS = {
+  ...LOGGING_OPTIONS,
+  ...DATABASE_OPTIONS,
+  ...SCOPE_OPTIONS,
+  out: { type: 'string', requiresArg: true, describe: 'Directory to write the files into', defaultDescription: OPERATOR_DEFAULTS.out },
+  format: { choices: EXPORT_FORMATS, describe: 'json: one array per file; ndjson: one object per line', defaultDescription: OPERATOR_DEFAULTS.format },
+  'as-of': { type: 'string', requiresArg: true, describe: 'Export the data as it was at this time, from the history tables: ISO 8601 with Z or an offset, or a duration ago (24h, 7d)', defaultDescription: 'now' },
+} as const satisfies Record<string, Options>;
+
+export interface ExportArgs extends LoggingArgs, DatabaseArgs, ScopeArgs {
+  readonly out?: string;
+  readonly format?: string;
+  readonly asOf?: string;
+}
+
+export function resolveExportConfig(args: ExportArgs, env: Env): ExportConfig {
+  return Object.freeze({
+    ...resolveCommonConfig(args, env),
+    outDir: path.resolve(args.out ?? OPERATOR_DEFAULTS.out),
+    format: oneOf('--format', args.format ?? OPERATOR_DEFAULTS.format, EXPORT_FORMATS),
+    scope: resolveScope(args, env),
+    asOf: args.asOf === undefined ? undefined : parseInstant('--as-of', args.asOf),
+  });
+}
+
+export const exportCommand: CommandModule<ExportArgs> = {
+  command: 'export',
+  describe: 'Write every dataset (series … retirements, and the results join) to one JSON file each, plus manifest.json',
+  options: EXPORT_OPTIONS,
+  builder: (y) =>
+    y
+      .options(EXPORT_OPTIONS)
+      .example('$0 export --out exports', 'everything, as JSON arrays')
+      .example('$0 export --format ndjson --series F1 --from-year 2020', 'one series, recent seasons, one object per line')
+      .example('$0 export --as-of 2026-11-01T00:00:00Z', 'the data as it was on 1 November'),
+  handler: async (args, io) => {
+    const config = resolveExportConfig(args, io.env);
+    const manifest = await runExport(config, { log: commandLogger(config, io) });
+    printResult(io, config.logFormat, manifest, () => formatExport(manifest, config.outDir));
+    return 0;
+  },
+};

@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LABELS, type Label } from '../api/endpoints.js';
-import { describeDb, type CommonConfig, type CrawlScope } from '../config.js';
+import type { Options } from 'yargs';
+import { describeDb, resolveCommonConfig, type CommonConfig, type CrawlScope } from '../config.js';
+import { DATABASE_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, type CommandModule, type DatabaseArgs, type LoggingArgs } from './options.js';
 import { UserError } from '../errors.js';
 import { FailureLog, type FailureRecord } from '../crawl/failures.js';
 import { describeScope, QUEUE_NAME, STATE_KEY, type CrawlState } from '../crawl/queue.js';
@@ -234,3 +236,22 @@ function formatBytes(bytes: number): string {
   }
   return `${unit ? value.toFixed(1) : value} ${units[unit]}`;
 }
+
+// ─── The `status` command ───
+
+export const STATUS_OPTIONS = { ...LOGGING_OPTIONS, ...DATABASE_OPTIONS } as const satisfies Record<string, Options>;
+
+export type StatusArgs = LoggingArgs & DatabaseArgs;
+
+export const statusCommand: CommandModule<StatusArgs> = {
+  command: 'status',
+  describe: 'Show the crawl in the storage dir (requests per label, resumable?), the cache, the rows per table and the last crawl',
+  options: STATUS_OPTIONS,
+  builder: (y) => y.options(STATUS_OPTIONS),
+  handler: async (args, io) => {
+    const config = resolveCommonConfig(args, io.env);
+    const report = await runStatus(config, { log: commandLogger(config, io) });
+    printResult(io, config.logFormat, report, () => formatStatus(report));
+    return 0;
+  },
+};

@@ -6,13 +6,14 @@
 import { AsyncResource } from 'node:async_hooks';
 import { HttpCrawler, createHttpRouter, type HttpCrawlingContext } from '@crawlee/http';
 import {
-  NonRetryableError, log as crawleeLog, LogLevel,
+  NonRetryableError,
   type BaseHttpClient, type Configuration, type HttpRequest, type HttpResponse, type RedirectHandler, type ResponseTypes, type StreamingHttpResponse,
 } from '@crawlee/core';
 import { LABELS, targetKey, type Label } from '../api/endpoints.js';
 import type { CrawlConfig } from '../config.js';
 import { PayloadError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { routeCrawleeLog } from './crawlee-log.js';
 import { CACHE_POLICY_OPTION, CachingClient, type CachePolicy } from './cache.js';
 import { Gate } from './gate.js';
 import { NetworkClient } from './network-client.js';
@@ -28,7 +29,7 @@ export interface CrawlerParts extends PipelineContext {
 
 export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCrawlingContext>; gate: Gate } {
   const { config, log } = parts;
-  crawleeLog.setLevel(log.enabled('debug') ? LogLevel.WARNING : LogLevel.OFF);
+  routeCrawleeLog(log);
 
   const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log });
   const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes });

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS } from '../../src/api/endpoints.js';
-import { resolveCanaryConfig, type CanaryConfig } from '../../src/config.js';
-import { canaryExitCode, formatCanary, runCanary, type CanaryReport } from '../../src/commands/canary.js';
+import type { CanaryConfig } from '../../src/config.js';
+import { canaryExitCode, formatCanary, resolveCanaryConfig, runCanary, type CanaryReport } from '../../src/commands/canary.js';
 import { apiPath, startReplica, syntheticTree, type Calendar, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
 import { runCli } from '../support/cli.js';
 import { memoryLogger } from '../support/crawl.js';

@@ -1,7 +1,10 @@
 /** The operator commands' flags, resolved by config.ts: defaults, precedence, and one-line errors for bad values. */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseInstant, resolveCanaryConfig, resolveChangesConfig, resolveExportConfig } from '../../src/config.js';
+import { parseInstant } from '../../src/config.js';
+import { resolveCanaryConfig } from '../../src/commands/canary.js';
+import { resolveChangesConfig } from '../../src/commands/changes.js';
+import { resolveExportConfig } from '../../src/commands/export.js';
 import { UserError } from '../../src/errors.js';
 
 const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveChangesConfig } from '../../src/config.js';
+import { resolveChangesConfig } from '../../src/commands/changes.js';
 import { runChanges, type ChangesReport } from '../../src/commands/changes.js';
 import { DATASETS } from '../../src/export/datasets.js';
 import type { Manifest } from '../../src/export/manifest.js';

@@ -1,11 +1,11 @@
 /** Running real crawls in tests: a config for a replica, a quiet logger that keeps its lines. */
-import { resolveCrawlConfig, type CrawlConfig, type DbTarget, type RawOptions } from '../../src/config.js';
+import type { CrawlConfig, DbTarget } from '../../src/config.js';
 import { Logger } from '../../src/log.js';
-import { runCrawl } from '../../src/commands/crawl.js';
+import { resolveCrawlConfig, runCrawl, type CrawlArgs } from '../../src/commands/crawl.js';
 import type { CrawlSummary } from '../../src/crawl/summary.js';
 import { TABLE_ORDER } from '../../src/store/tables.js';
 
-export function crawlConfig(baseUrl: string, storage: string, db: DbTarget, extra: RawOptions = {}, overrides: Partial<CrawlConfig> = {}): CrawlConfig {
+export function crawlConfig(baseUrl: string, storage: string, db: DbTarget, extra: CrawlArgs = {}, overrides: Partial<CrawlConfig> = {}): CrawlConfig {
   const dbOption = db.kind === 'embedded' ? db.dir : db.url;
   return { ...resolveCrawlConfig({ baseUrl, storage, db: dbOption, maxRpm: 100_000, concurrency: 16, ...extra }, {}), retryBaseMs: 20, ...overrides };
 }

@@ -1,7 +1,8 @@
 /** Running exports in tests and reading their files back. */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { resolveExportConfig, type DbTarget, type ExportFormat, type RawOptions } from '../../src/config.js';
+import type { DbTarget, ExportFormat } from '../../src/config.js';
+import { resolveExportConfig, type ExportArgs } from '../../src/commands/export.js';
 import { runExport } from '../../src/commands/export.js';
 import type { DatasetName } from '../../src/export/datasets.js';
 import type { Manifest } from '../../src/export/manifest.js';
@@ -11,7 +12,7 @@ import { tempDir } from './db.js';
 export type Row = Record<string, unknown>;
 
 /** Exports `db` into a new temp dir (or `out`); returns the dir and the manifest. */
-export async function exportDb(db: DbTarget, options: RawOptions = {}): Promise<{ dir: string; manifest: Manifest }> {
+export async function exportDb(db: DbTarget, options: ExportArgs = {}): Promise<{ dir: string; manifest: Manifest }> {
   const dir = options.out ?? tempDir('msc-export-');
   const config = resolveExportConfig({ db: db.kind === 'embedded' ? db.dir : db.url, storage: tempDir(), ...options, out: dir }, {});
   return { dir, manifest: await runExport(config, { log: memoryLogger().log }) };
