@@ -49,8 +49,9 @@ export function buildParser(io: CommandIo, onExit: (code: number) => void): Argv
     .version()
     .wrap(Math.min(120, process.stdout.columns || 100))
     .fail((message, error) => {
-      if (error) throw error;
-      throw new UsageError(message);
+      // yargs' own complaints come as a message, or as a YError (a flag missing its value).
+      if (error && error.name !== 'YError') throw error;
+      throw new UsageError(message || error?.message || 'cannot read the command line');
     });
 }
 

@@ -1,7 +1,7 @@
 /**
  * The one logger of the project. Human-readable lines by default, one JSON object per line with
  * `--log-format json`. Everything goes to stderr so stdout stays clean for command output.
- * Crawlee's own logger is silenced in favour of this one (see crawl/crawler.ts).
+ * Crawlee's own log lines are routed through this one (see crawl/crawlee-log.ts).
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'text' | 'json';
@@ -17,8 +17,13 @@ export interface LoggerOptions {
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** Warnings of one kind written before the rest are only counted (see Logger.warnRepeated). */
+export const REPEATED_WARNINGS_SHOWN = 20;
+
 export class Logger {
   private readonly write: (line: string) => void;
+  /** Warnings given by warnRepeated, per kind. */
+  private readonly repeated = new Map<string, number>();
 
   constructor(readonly options: LoggerOptions) {
     this.write = options.write ?? ((line) => process.stderr.write(line + '\n'));
@@ -39,6 +44,26 @@ export class Logger {
   }
   error(message: string, fields?: Record<string, unknown>): void {
     this.log('error', message, fields);
+  }
+
+  /**
+   * A warning that may come by the thousand (`--cache only` with the bodies missing, a schema
+   * drift quarantining every item): the first REPEATED_WARNINGS_SHOWN of a kind are written, the
+   * rest counted for summariseRepeated(). `kind` reads in its line: "…and 1,275 more <kind>".
+   */
+  warnRepeated(kind: string, message: string, fields?: Record<string, unknown>): void {
+    const count = (this.repeated.get(kind) ?? 0) + 1;
+    this.repeated.set(kind, count);
+    if (count <= REPEATED_WARNINGS_SHOWN) this.warn(message, fields);
+  }
+
+  /** One line per kind of repeated warning that went past the limit; the counts start again. */
+  summariseRepeated(where: string): void {
+    for (const [kind, count] of this.repeated) {
+      const more = count - REPEATED_WARNINGS_SHOWN;
+      if (more > 0) this.warn(`…and ${more.toLocaleString('en-US')} more ${kind}; ${where}`, { kind, more });
+    }
+    this.repeated.clear();
   }
 
   private log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {

@@ -21,8 +21,12 @@ import { formatTable } from '../text-table.js';
 
 /** Seasons tried per series, newest first, to find one with results (the newest may not have started). */
 const SEASONS_TRIED = 2;
-/** Candidate series tried per sampled series before giving up (some series list no seasons). */
-const CANDIDATES_PER_SAMPLE = 3;
+/**
+ * Series tried per series sampled, at most, before giving up: many series list no seasons with
+ * results (most of the shipped recorded replica's 86; a few on the live API), and each try costs
+ * one request. 20 lets the default sample of 4 find its series on the replica.
+ */
+const TRIES_PER_SAMPLE = 20;
 /** Distinct problems kept per endpoint. */
 const PROBLEMS_KEPT = 5;
 
@@ -55,6 +59,8 @@ export interface CanaryReport {
   readonly endpoints: Record<Label, EndpointCheck>;
   /** drift: some payload drifted; incomplete: no drift, but something could not be checked; match: all matched. */
   readonly outcome: CanaryOutcome;
+  /** What could not be checked, and why: never empty when the outcome is incomplete. */
+  readonly notes: readonly string[];
 }
 
 /** Exit codes: 0 the API matches, 2 drift, 1 the check could not be completed. */
@@ -67,17 +73,31 @@ export async function runCanary(config: CanaryConfig, { log }: { readonly log: L
   const checker = new Checker(config, log);
   const sampled: string[] = [];
   const seriesList = await checker.check({ label: 'series' });
-  for (const candidates of seriesList ? candidateGroups(seriesList, config.sampleSeries) : []) {
-    for (const series of candidates) {
-      log.info(`sampling ${series.name ?? series.uuid}`);
-      if (await sampleSeries(checker, series, config.sampleClassifications)) {
-        sampled.push(series.name ?? series.uuid);
-        break;
+  const categories = byCategory(seriesList ?? []);
+  let budget = config.sampleSeries * TRIES_PER_SAMPLE;
+  // Round after round, one series from each category that still has candidates, the most populous first.
+  while (sampled.length < config.sampleSeries && budget > 0 && categories.some((c) => c.length)) {
+    for (const candidates of categories) {
+      while (candidates.length && budget > 0 && sampled.length < config.sampleSeries) {
+        const series = candidates.shift()!;
+        budget -= 1;
+        log.info(`sampling ${series.name ?? series.uuid}`);
+        if (await sampleSeries(checker, series, config.sampleClassifications)) {
+          sampled.push(series.name ?? series.uuid);
+          break;
+        }
       }
     }
   }
   const endpoints = checker.endpoints;
   const drift = LABELS.some((l) => endpoints[l].drifted > 0);
+  const reasons = LABELS.flatMap((l) => [
+    ...(endpoints[l].errors ? [`${l}: ${endpoints[l].errors} request(s) could not be fetched (see the warnings)`] : []),
+    ...(!endpoints[l].checked && !endpoints[l].errors ? [`${l}: not reached (${sampled.length ? 'the sampled series have no' : 'no series with'} ${l === 'classification' ? 'sessions with results' : 'seasons'}${seriesList ? '' : ': the series list could not be read'})`] : []),
+  ]);
+  if (sampled.length < config.sampleSeries) {
+    reasons.push(`${sampled.length} of ${config.sampleSeries} series sampled: the other series tried list no season with results`);
+  }
   const incomplete = LABELS.some((l) => endpoints[l].errors > 0 || endpoints[l].checked === 0);
   return {
     baseUrl: config.baseUrl,
@@ -86,25 +106,15 @@ export async function runCanary(config: CanaryConfig, { log }: { readonly log: L
     series: sampled,
     endpoints,
     outcome: drift ? 'drift' : incomplete ? 'incomplete' : 'match',
+    notes: reasons,
   };
 }
 
-/**
- * `count` groups of candidate series, each group from another category as long as categories
- * last (the most populous first), so the sample spans single seaters, sportscars, rallies…
- */
-function candidateGroups(series: readonly SeriesItem[], count: number): SeriesItem[][] {
-  const byCategory = new Map<string, SeriesItem[]>();
-  for (const s of series) byCategory.set(s.category ?? '', [...(byCategory.get(s.category ?? '') ?? []), s]);
-  const categories = [...byCategory.values()].sort((a, b) => b.length - a.length);
-  const groups: SeriesItem[][] = [];
-  for (let round = 0; groups.length < count && categories.some((c) => c.length > round * CANDIDATES_PER_SAMPLE); round++) {
-    for (const members of categories) {
-      const group = members.slice(round * CANDIDATES_PER_SAMPLE, (round + 1) * CANDIDATES_PER_SAMPLE);
-      if (group.length && groups.length < count) groups.push(group);
-    }
-  }
-  return groups;
+/** The series by category, the most populous category first (so the sample spans single seaters, sportscars, rallies…). */
+function byCategory(series: readonly SeriesItem[]): SeriesItem[][] {
+  const groups = new Map<string, SeriesItem[]>();
+  for (const s of series) groups.set(s.category ?? '', [...(groups.get(s.category ?? '') ?? []), s]);
+  return [...groups.values()].sort((a, b) => b.length - a.length);
 }
 
 /** Checks a series' seasons, the calendar of its latest season with results, and its latest classifications. */
@@ -210,6 +220,7 @@ export function formatCanary(report: CanaryReport): string {
       }),
     ),
   ];
+  for (const note of report.notes) lines.push(`  ${note}`);
   for (const label of LABELS) {
     for (const p of report.endpoints[label].problems) lines.push(`  ${label}: ${p.problem} (${p.count}×, e.g. ${p.url})`);
   }

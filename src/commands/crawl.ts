@@ -6,6 +6,7 @@ import {
   CACHE_MODES, DEFAULTS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveScope, wholeNumber,
   type CrawlConfig, type Env,
 } from '../config.js';
+import { UserError } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import {
   API_OPTIONS, DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, wholeNumberOption,
@@ -71,7 +72,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         onFatal: (error) => {
           if (fatal) return;
           fatal = error;
-          log.error(`${error.message}: stopping the crawl`);
+          if (!(error instanceof UserError)) log.error(`${error.message}: stopping the crawl`);
           void crawler?.autoscaledPool?.abort();
         },
       }));
@@ -95,8 +96,14 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       } finally {
         progress.stop();
         signal?.removeEventListener('abort', stop);
+        log.summariseRepeated('see the failures list');
       }
       if (!fatal) await sink.idle();
+      if (fatal instanceof UserError) {
+        // Nothing but the series list was fetched, and nothing stored: no crawl to resume.
+        await markFinished(storage);
+        throw fatal;
+      }
 
       const finished = !fatal && (await start.queue.isFinished());
       const left = finished ? 0 : Math.max(1, (await start.queue.getInfo())?.pendingRequestCount ?? 0);

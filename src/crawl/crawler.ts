@@ -11,9 +11,10 @@ import {
 } from '@crawlee/core';
 import { LABELS, targetKey, type Label } from '../api/endpoints.js';
 import type { CrawlConfig } from '../config.js';
-import { PayloadError, describeError } from '../errors.js';
+import { CacheMissError, PayloadError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { routeCrawleeLog } from './crawlee-log.js';
+import { RequestLog } from './request-log.js';
 import { CACHE_POLICY_OPTION, CachingClient, type CachePolicy } from './cache.js';
 import { Gate } from './gate.js';
 import { NetworkClient } from './network-client.js';
@@ -34,7 +35,8 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
   const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log });
   const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes });
   const router = createHttpRouter();
-  for (const label of LABELS) router.addHandler(label, pipeline(label, parts));
+  const requestLog = new RequestLog(log);
+  for (const label of LABELS) router.addHandler(label, requestLog.around(label, pipeline(label, parts)));
   const concurrency = Math.max(HANDLER_CONCURRENCY, config.concurrency);
 
   const crawler = new HttpCrawler(
@@ -57,6 +59,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       statusMessageLoggingInterval: 3600,
       preNavigationHooks: [
         ({ request }, gotOptions) => {
+          requestLog.started(request);
           const data = request.userData as RequestData;
           const label = request.label as Label;
           const policy: CachePolicy = {
@@ -85,7 +88,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         const label = request.label as Label;
         const data = request.userData as RequestData;
         parts.stats.byLabel[label].failed += 1;
-        log.warn(`failed ${request.url}: ${describeError(error)}`, { label, attempts: request.retryCount + 1 });
+        log.warnRepeated(error instanceof CacheMissError ? 'not in the cache' : 'failed requests', `failed ${request.url}: ${describeError(error)}`, { label, attempts: request.retryCount + 1 });
         await parts.failures.record(targetKey(targetOf(label, data)), {
           kind: 'request', url: request.url, label, target: targetOf(label, data), meta: { historic: data.historic },
           attempts: request.retryCount + 1, error: describeError(error),

@@ -10,7 +10,7 @@ import type { RequestQueue } from '@crawlee/core';
 import { targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
 import { validatePayload } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
-import { DatabaseUnavailableError, PayloadError } from '../errors.js';
+import { DatabaseUnavailableError, PayloadError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../store/sink.js';
 import type { AppliedPayloads } from './applied-payloads.js';
@@ -19,7 +19,7 @@ import { decodeJson } from './decode.js';
 import type { FailureLog } from './failures.js';
 import { toRequest, type RequestData } from './queue.js';
 import { LEAF_LABELS, ROUTES } from './routes/index.js';
-import type { ChildRequest, Route } from './routes/types.js';
+import type { ChildRequest, Route, RouteResult } from './routes/types.js';
 import type { CrawlStats } from './stats.js';
 
 export interface PipelineContext {
@@ -55,7 +55,7 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
       // rows. Only the children are wanted.
       const { children, warnings } = LEAF_LABELS.has(label)
         ? { children: [], warnings: [] }
-        : route({ payload: JSON.parse(raw.toString('utf8')) as never, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
+        : await routeOrStop(ctx, () => route({ payload: JSON.parse(raw.toString('utf8')) as never, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope }));
       if (!fromCache) await ctx.cache.put(key, request.url, raw);
       await enqueue(ctx, children);
       for (const warning of warnings ?? []) ctx.log.warn(warning);
@@ -78,7 +78,7 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
       throw error;
     }
     const { payload, quarantined } = validated;
-    const result = route({ payload, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
+    const result = await routeOrStop(ctx, () => route({ payload, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope }));
     // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word,
     // and it is not recorded as applied, so it is checked (and its problems reported) again.
     const whole = !quarantined.length;
@@ -98,7 +98,7 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
     await enqueue(ctx, result.children);
 
     for (const item of quarantined) {
-      ctx.log.warn(`quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} of ${request.url}: ${item.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`);
+      ctx.log.warnRepeated('items quarantined', `quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} of ${request.url}: ${item.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`);
       await ctx.failures.record(`quarantine-${key}${item.pointer.replaceAll('/', '-')}`, {
         kind: 'quarantine', url: request.url, label, pointer: item.pointer, id: item.id, problems: item.problems, at: new Date().toISOString(),
       });
@@ -108,6 +108,22 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
     counts.quarantined += quarantined.length;
     if (fromCache) counts.cacheHits += 1;
   };
+}
+
+/**
+ * A route that finds the user asked for what is not there (a --series matching no series) stops
+ * the crawl: nothing of this payload is stored, the request stays unhandled, nothing more starts.
+ */
+async function routeOrStop(ctx: PipelineContext, run: () => RouteResult): Promise<RouteResult> {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof UserError) {
+      ctx.onFatal(error);
+      await new Promise(() => undefined);
+    }
+    throw error;
+  }
 }
 
 async function enqueue(ctx: PipelineContext, children: readonly ChildRequest[]): Promise<void> {

@@ -71,7 +71,9 @@ export class Progress {
       tty.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}`);
       this.drawn = true;
     } else {
-      this.options.log.info(text, { done: s.done, known: s.known });
+      // Each count once: in the text of a line for people, as fields of a JSON line for machines.
+      const log = this.options.log;
+      log.info(text, log.options.format === 'json' ? { done: s.done, known: s.known, cacheHits: s.cacheHits, failures: s.failures } : undefined);
     }
   }
 }

@@ -27,11 +27,31 @@ export function exitCodeOf(outcome: CrawlOutcome): number {
 
 const MAX_LISTED_FAILURES = 20;
 
+/** The summary's first words, as a sentence: `Crawl finished in 4.3 s with 3 failed requests`. */
+function headline(outcome: CrawlOutcome, seconds: number, failed: number, quarantined: number): string {
+  const time = `${seconds.toFixed(1)} s`;
+  const start = {
+    complete: `Crawl finished in ${time}`,
+    failures: `Crawl finished in ${time}`,
+    limit: `Crawl stopped at --max-requests after ${time}`,
+    interrupted: `Crawl interrupted after ${time}`,
+    fatal: `Crawl stopped by an error after ${time}`,
+  }[outcome];
+  const problems = [failed ? `${count(failed, 'failed request')}` : '', quarantined ? `${count(quarantined, 'quarantined item')}` : ''].filter(Boolean);
+  return problems.length ? `${start} with ${problems.join(' and ')}` : start;
+}
+
+/** `1 request`, `2 requests`. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatSummary(s: CrawlSummary): string {
   const lines: string[] = [];
   const total = (f: keyof LabelCounts) => LABELS.reduce((sum, l) => sum + s.requests[l][f], 0);
   const done = total('succeeded') + total('failed');
-  lines.push(`Crawl ${s.outcome} in ${s.seconds.toFixed(1)} s: ${done} requests (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('failed')} failed, ${total('quarantined')} items quarantined`);
+  lines.push(headline(s.outcome, s.seconds, total('failed'), total('quarantined')) +
+    `: ${count(done, 'request')} (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache`);
   lines.push('');
   lines.push(formatTable(
     ['requests', 'succeeded', 'failed', 'cache hits', 'quarantined', 'already stored'],

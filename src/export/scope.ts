@@ -8,7 +8,7 @@
  */
 import type { Knex } from 'knex';
 import type { CrawlScope } from '../config.js';
-import { selectsSeries } from '../crawl/routes/series.js';
+import { checkSeriesExist, selectsSeries } from '../crawl/routes/series.js';
 import { seasonsRoute } from '../crawl/routes/seasons.js';
 import type { SeasonRow, SeriesRow, TableName } from '../store/tables.js';
 import { liveRows } from './source.js';
@@ -28,9 +28,10 @@ function isFiltered(scope: CrawlScope): boolean {
 export async function selectScope(db: Knex | Knex.Transaction, scope: CrawlScope, asOf: string | undefined): Promise<Selection | undefined> {
   if (!isFiltered(scope)) return undefined;
   const allSeries = await rowsOf<SeriesRow>(db, sql`SELECT uuid, name, short_name, short_code, category FROM ${liveRows('series', asOf)} t`);
-  const series = allSeries.filter((s) =>
-    selectsSeries(scope, { uuid: s.uuid, name: s.name, shortName: s.short_name, shortCode: s.short_code, category: s.category }),
-  );
+  const items = allSeries.map((s) => ({ uuid: s.uuid, name: s.name, shortName: s.short_name, shortCode: s.short_code, category: s.category }));
+  // A --series matching nothing would export empty files without a word.
+  checkSeriesExist(scope, items);
+  const series = allSeries.filter((_, i) => selectsSeries(scope, items[i]!));
   const seasons = await rowsOf<SeasonRow>(
     db,
     sql`SELECT uuid, series_uuid, name, year, end_year, status FROM ${liveRows('seasons', asOf)} t WHERE t.series_uuid = ANY(CAST(${series.map((s) => s.uuid)} AS uuid[]))`,

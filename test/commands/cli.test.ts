@@ -13,7 +13,6 @@ import { runCli } from '../support/cli.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
 import { tempDir } from '../support/db.js';
 
-const COMMANDS = ['crawl', 'migrate', 'export', 'status', 'changes', 'canary'];
 
 describe('the command line', () => {
   const storage = tempDir();
@@ -26,15 +25,6 @@ describe('the command line', () => {
     } finally {
       await replica.close();
     }
-  });
-
-  it('every command takes --log-format, --quiet and --verbose', async () => {
-    const helps = await Promise.all(COMMANDS.map((c) => runCli([c, '--help'])));
-    helps.forEach((help, i) => {
-      expect(help.code, COMMANDS[i]).toBe(0);
-      expect(help.stdout).toMatch(new RegExp(`^motorsport-crawler ${COMMANDS[i]}\\b`));
-      for (const flag of ['--log-format', '--quiet', '--verbose']) expect(help.stdout, `${COMMANDS[i]} ${flag}`).toContain(flag);
-    });
   });
 
   it('export: the manifest on stdout, JSON log lines on stderr, silence with --quiet', async () => {

@@ -7,7 +7,7 @@ import { recorded } from '../support/fixtures.js';
 
 const SCOPES = [
   { series: [], fromYear: undefined, toYear: undefined },
-  { series: ['no-such-series'], fromYear: 2020, toYear: 2021 },
+  { series: ['f1'], fromYear: 2020, toYear: 2021 },
 ];
 
 describe('routes', () => {

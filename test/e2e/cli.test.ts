@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiPath, expectedCounts, recordedTree, startReplica, syntheticTree, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
 import { runCli } from '../support/cli.js';
+import { cli } from '../support/inprocess.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
 import { DATABASE_KINDS, POSTGRES_URL, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
 import { snapshot } from '../support/snapshot.js';
@@ -22,12 +23,12 @@ describe('configuration errors are caught before the first request', () => {
   });
   afterAll(async () => replica?.close());
 
-  // Each case is its own process: they run side by side.
-  it.concurrent.for<[string[], RegExp]>([
+  // In-process (src/cli.ts's main): each case fails before the crawl would start.
+  it.for<[string[], RegExp]>([
     [['--cache', 'bogus'], /cache.*bogus/i],
     [['--base-url', 'not a url'], /--base-url: malformed URL/],
     [['--db', 'postgres://postgres@127.0.0.1:1/nowhere'], /database unreachable \(postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere\).*ECONNREFUSED/],
-    [['--db', 'mysql://localhost/x'], /--db: mysql:\/\/localhost\/x is neither a postgres:\/\/ URL nor a directory/],
+    [['--db', 'mysql://localhost/x'], /--db: "mysql:\/\/localhost\/x" looks like a URL but is not a postgres:\/\/ or postgresql:\/\/ URL/],
     [['--storage', '/etc/hostname/storage'], /--storage: cannot write to \/etc\/hostname\/storage/],
     [['--from-year', '2025', '--to-year', '2020'], /--from-year 2025 is after --to-year 2020/],
     [['--max-rpm', '0'], /--max-rpm: "0" is not a whole number/],
@@ -35,23 +36,14 @@ describe('configuration errors are caught before the first request', () => {
   ])('crawl %j: exit 1 and one line', async ([args, message], { expect }) => {
     const before = replica.stats.total;
     const storage = args.includes('--storage') ? [] : ['--storage', tempDir()];
-    const { code, stderr } = await runCli(['crawl', '--base-url', replica.url, ...storage, ...args]);
+    const { code, lines } = await cli(['crawl', '--base-url', replica.url, ...storage, ...args]);
     expect(code).toBe(1);
-    const lines = stderr.trim().split('\n').filter((l) => !/^npm warn/i.test(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
     expect(lines[0]).not.toMatch(/^\s+at /);
     expect(replica.stats.total).toBe(before);
   });
 
-  it('every command documents its flags in --help', async () => {
-    const { code, stdout } = await runCli(['crawl', '--help']);
-    expect(code).toBe(0);
-    for (const flag of ['--base-url', '--db', '--storage', '--series', '--from-year', '--to-year', '--concurrency', '--max-rpm', '--max-requests', '--cache', '--max-age', '--fresh', '--retry-failed', '--log-format', '--quiet', '--verbose']) {
-      expect(stdout).toContain(flag);
-    }
-    expect((await runCli(['migrate', '--help'])).stdout).toContain('--db');
-  });
 });
 
 describe(`crawl outcomes (${KIND})`, () => {
@@ -69,7 +61,7 @@ describe(`crawl outcomes (${KIND})`, () => {
       const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
       const { code, stdout } = await runCli(['crawl', '--storage', storage, '--db', db, '--base-url', replica.url, '--max-rpm', '100000', '--fresh']);
       expect(code).toBe(2);
-      expect(stdout).toMatch(/Crawl failures/);
+      expect(stdout).toMatch(/^Crawl finished in [\d.]+ s with 1 quarantined item: /);
       expect(stdout).toContain(`quarantined /0 (${JSON.parse(tree.body(apiPath.series())!)[0].uuid}) of ${replica.url}${apiPath.series()}: /0/name must be string`);
     } finally {
       await replica.close();
@@ -102,9 +94,24 @@ describe(`filters and cache modes (${KIND})`, () => {
     expect(await liveCountsOf(database)).toEqual(expected.rows);
   });
 
-  it('warns about a --series that matches nothing', async () => {
-    const summary = await crawl(crawlConfig(replica!.url, tempDir(), database.target, { series: ['no-such-series'] }));
-    expect(summary.lines.join('\n')).toMatch(/--series "no-such-series" matches no series/);
+  it('stops at a --series that matches nothing, naming the closest series, having fetched nothing but the series list', async () => {
+    const before = new Map(replica!.stats.byPath);
+    const storage = tempDir();
+    const run = crawl(crawlConfig(replica!.url, storage, database.target, { series: ['Formula 12', 'f1'] }));
+    await expect(run).rejects.toThrow(/^--series "Formula 12" \(closest: FE "[^"]+", F2 "[^"]+", F3 "[^"]+"\) matches no series by uuid, shortCode or name$/);
+    const fetched = [...replica!.stats.byPath].filter(([path, n]) => n !== (before.get(path) ?? 0)).map(([path]) => path);
+    expect(fetched).toEqual([apiPath.series()]);
+    // Nothing left to resume: the corrected command starts a new crawl.
+    const fixed = await crawl(crawlConfig(replica!.url, storage, database.target, { series: ['F1Academy'] }));
+    expect(fixed.outcome).toBe('complete');
+  });
+
+  it('the same --series mistake in export is refused, naming the closest series', async () => {
+    const storage = tempDir();
+    const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
+    const run = await cli(['export', '--storage', storage, '--db', db, '--out', tempDir(), '--series', 'F1,Formula 12']);
+    expect(run.code).toBe(1);
+    expect(run.lines).toEqual([expect.stringMatching(/^ERROR --series "Formula 12" \(closest: .*\) matches no series/)]);
   });
 
   it('--cache only rebuilds a database from the cache with no server running, and reports what is missing', async () => {

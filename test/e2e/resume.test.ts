@@ -131,6 +131,6 @@ describe('graceful interrupt', () => {
     const again = await runCli(args);
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/new crawl of all series/);
-    expect(again.stdout).toMatch(/Crawl complete/);
+    expect(again.stdout).toMatch(/^Crawl finished in [\d.]+ s: /);
   });
 });

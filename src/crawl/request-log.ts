@@ -1,0 +1,38 @@
+/**
+ * --verbose: one debug line per request the crawler handles: label, URL path, HTTP status or
+ * `cache`, body bytes, milliseconds from the start of the fetch to the body in hand, attempt.
+ * (A failed attempt has its own line: the crawler's `retrying …` or `failed …`.)
+ */
+import type { HttpCrawlingContext } from '@crawlee/http';
+import type { Request } from '@crawlee/core';
+import type { Logger } from '../log.js';
+import { CACHE_HIT_HEADER } from './cache.js';
+
+export class RequestLog {
+  /** When each request's current attempt started fetching. */
+  private readonly startedAt = new WeakMap<Request, number>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** Called as the fetch starts (the crawler's pre-navigation hook). */
+  started(request: Request): void {
+    if (this.log.enabled('debug')) this.startedAt.set(request, Date.now());
+  }
+
+  /** The handler, preceded by the request's line. */
+  around(label: string, handler: (context: HttpCrawlingContext) => Promise<void>): (context: HttpCrawlingContext) => Promise<void> {
+    return async (context) => {
+      if (this.log.enabled('debug')) {
+        const { request, response, body } = context;
+        const started = this.startedAt.get(request);
+        this.log.debug(`${label} ${new URL(request.url).pathname}`, {
+          status: response.headers[CACHE_HIT_HEADER] === 'hit' ? 'cache' : response.statusCode,
+          bytes: typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+          ms: started === undefined ? undefined : Date.now() - started,
+          attempt: request.retryCount + 1,
+        });
+      }
+      return handler(context);
+    };
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The command line in-process (src/cli.ts's parser, no child process): what --help lists, and
+ * every mistake a user makes caught as one line naming the flag or variable, exit 1, before
+ * anything is read, written or fetched.
+ */
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/cli.js';
+import { resolveCrawlConfig } from '../../src/commands/crawl.js';
+import { resolveChangesConfig } from '../../src/commands/changes.js';
+import { cli } from '../support/inprocess.js';
+
+/** The long flags a --help text lists, in order. */
+function flagsIn(help: string): string[] {
+  return [...help.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!);
+}
+
+describe('--help', () => {
+  it.each(COMMANDS.map((c) => c.command))('%s --help lists exactly the flags the command takes', async (name) => {
+    const command = COMMANDS.find((c) => c.command === name)!;
+    const { code, stdout, stderr } = await cli([name, '--help']);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(new RegExp(`^motorsport-crawler ${name}\\b`));
+    expect(flagsIn(stdout).sort()).toEqual([...Object.keys(command.options).map((f) => `--${f}`), '--help', '--version'].sort());
+    for (const flag of ['--log-format', '--quiet', '--verbose']) expect(stdout).toContain(flag);
+  });
+
+  it('canary neither lists nor accepts --storage and --db, which it would ignore', async () => {
+    const help = await cli(['canary', '--help']);
+    expect(help.stdout).not.toMatch(/--storage|--db/);
+    const run = await cli(['canary', '--storage', '/tmp/x']);
+    expect(run).toMatchObject({ code: 1, stdout: '' });
+    expect(run.lines).toEqual(['ERROR unknown flag --storage (see motorsport-crawler canary --help)']);
+  });
+
+  it('whole-number flags say [number] though their text reaches the resolver as typed', async () => {
+    const { stdout } = await cli(['crawl', '--help']);
+    expect(stdout).toMatch(/--from-year .*\[number\]/);
+    expect(stdout).toMatch(/--max-requests [^\n]*\n?[^\n]*\[number\] \[default: no limit\]/);
+  });
+});
+
+describe('mistakes are one line, exit 1, and name what is wrong', () => {
+  const storage = mkdtempSync(path.join(os.tmpdir(), 'msc-parser-'));
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    ['a --db URL missing its colon', ['crawl', '--db', 'postgresql//user@host/db'], {}, /^ERROR --db: "postgresql\/\/user@host\/db" looks like a URL but is not a postgres:\/\/ or postgresql:\/\/ URL/],
+    ['a --db with an @ and no scheme', ['migrate', '--db', 'user@host/db'], {}, /^ERROR --db: "user@host\/db" looks like a URL/],
+    ['a --db with another scheme', ['status', '--db', 'mysql://localhost/x'], {}, /^ERROR --db: "mysql:\/\/localhost\/x" looks like a URL/],
+    ['a --db scheme without slashes', ['export', '--db', 'postgres:user@host'], {}, /^ERROR --db: "postgres:user@host" looks like a URL/],
+    ['a DATABASE_URL that is not a URL', ['migrate'], { DATABASE_URL: 'not a url at all' }, /^ERROR DATABASE_URL: "not a url at all" is not a postgres:\/\/ or postgresql:\/\/ URL/],
+    ['a password in a bad URL is not echoed', ['migrate', '--db', 'postgresql//me:secret@host/db'], {}, /^ERROR --db: "postgresql\/\/me:\*\*\*@host\/db"/],
+    ['a year in words', ['crawl', '--from-year', 'twenty'], {}, /^ERROR --from-year: "twenty" is not a whole number from 1800 to 3000$/],
+    ['a year from the environment', ['export'], { MSC_FROM_YEAR: 'twenty' }, /^ERROR MSC_FROM_YEAR: "twenty" is not a whole number/],
+    ['a fraction', ['crawl', '--concurrency', '2.5'], {}, /^ERROR --concurrency: "2\.5" is not a whole number from 1 to 1000$/],
+    ['hex is not a whole number', ['crawl', '--max-requests', '0x10'], {}, /^ERROR --max-requests: "0x10" is not a whole number 1 or more$/],
+    ['a rate from the environment', ['canary'], { MSC_MAX_RPM: '-5' }, /^ERROR MSC_MAX_RPM: "-5" is not a whole number 1 or more$/],
+    ['a cache mode from the environment', ['crawl'], { MSC_CACHE: 'sometimes' }, /^ERROR MSC_CACHE: "sometimes" is not one of prefer, refresh, only$/],
+    ['a max age from the environment', ['crawl'], { MSC_MAX_AGE: 'soon' }, /^ERROR MSC_MAX_AGE: "soon" is not a duration/],
+    ['a base URL from the environment', ['canary'], { MSC_BASE_URL: 'ftp://x' }, /^ERROR MSC_BASE_URL: "ftp:\/\/x" must be an http/],
+    ['a log format from the environment', ['status'], { MSC_LOG_FORMAT: 'xml' }, /^ERROR MSC_LOG_FORMAT: "xml" is not one of text, json$/],
+    ['changes since a future date', ['changes', '--since', '2999-01-01'], {}, /^ERROR --since: "2999-01-01" is in the future/],
+    ['a flag typo', ['crawl', '--seris', 'F1'], {}, /^ERROR unknown flag --seris: did you mean --series\? \(see motorsport-crawler crawl --help\)$/],
+    ['two flag typos', ['export', '--form-year', '2020', '--as-off', '1d'], {}, /^ERROR unknown flag --form-year: did you mean --from-year\?; unknown flag --as-off: did you mean --as-of\? \(see motorsport-crawler export --help\)$/],
+    ['a command typo', ['craw'], {}, /^ERROR unknown command "craw": did you mean crawl\? \(see motorsport-crawler --help\)$/],
+    ['no command', [], {}, /^ERROR Name a command: crawl, migrate, export, status, changes, canary \(see motorsport-crawler --help\)$/],
+    ['a flag without its value', ['crawl', '--series'], {}, /^ERROR Not enough arguments following: series \(see motorsport-crawler crawl --help\)$/],
+    ['a bad choice', ['export', '--format', 'xml'], {}, /^ERROR Invalid values: Argument: format, Given: "xml", Choices: "json", "ndjson" \(see motorsport-crawler export --help\)$/],
+  ];
+
+  it.each(cases)('%s', async (_, args, env, message) => {
+    const run = await cli([...args, '--storage', storage].filter((a) => !(args[0] === 'canary' && a === '--storage') && !(args[0] === 'canary' && a === storage)), env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.lines).toHaveLength(1);
+    expect(run.lines[0]).toMatch(message);
+    expect(run.lines[0]).not.toMatch(/\(see --help\).*\(see --help\)|NaN/);
+    // Refused before anything was created.
+    expect(readdirSync(storage)).toEqual([]);
+  });
+
+  it('with --log-format json, yargs\' own errors are one JSON object too', async () => {
+    for (const args of [['crawl', '--seris', 'F1', '--log-format', 'json'], ['crawl', '--log-format=json', '--from-year', 'x'], ['--log-format', 'json']]) {
+      const run = await cli(args);
+      expect(run.code).toBe(1);
+      expect(run.lines).toHaveLength(1);
+      expect(JSON.parse(run.lines[0]!)).toMatchObject({ level: 'error', msg: expect.any(String) });
+    }
+    const fromEnv = await cli(['crawl', '--bogus'], { MSC_LOG_FORMAT: 'json' });
+    expect(JSON.parse(fromEnv.lines[0]!).msg).toMatch(/unknown flag --bogus/);
+  });
+
+  it('an unexpected error is one line; with --verbose, the line and its stack', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'msc-parser-')), 'a-file');
+    writeFileSync(file, '');
+    const plain = await cli(['migrate', '--db', path.join(file, 'db')]);
+    expect(plain.code).toBe(1);
+    expect(plain.lines).toHaveLength(1);
+    expect(plain.lines[0]).toMatch(/^ERROR .*(ENOTDIR|EEXIST|not a directory).*\(run with --verbose for the stack trace\)$/);
+    const verbose = await cli(['migrate', '--db', path.join(file, 'db'), '--verbose', '--log-format', 'json']);
+    expect(verbose.lines).toHaveLength(1);
+    expect(JSON.parse(verbose.lines[0]!)).toMatchObject({ level: 'error', stack: expect.stringMatching(/\n\s+at /) });
+    const text = await cli(['migrate', '--db', path.join(file, 'db'), '--verbose']);
+    expect(text.lines[0]).toMatch(/^ERROR /);
+    expect(text.lines[0]).not.toMatch(/run with --verbose/);
+    expect(text.lines.slice(1).join('\n')).toMatch(/^ERROR \w*Error.*\n\s+at /);
+  });
+});
+
+describe('config resolvers', () => {
+  it('--series F1,WEC is split like MSC_SERIES', () => {
+    expect(resolveCrawlConfig({ series: ['F1,WEC', ' F2 '] }, {}).scope.series).toEqual(['F1', 'WEC', 'F2']);
+    expect(resolveCrawlConfig({}, { MSC_SERIES: 'F1, WEC' }).scope.series).toEqual(['F1', 'WEC']);
+  });
+
+  it('a flag wins over its variable, and the variable is named only when it is used', () => {
+    expect(resolveCrawlConfig({ fromYear: '2020' }, { MSC_FROM_YEAR: 'twenty' }).scope.fromYear).toBe(2020);
+    expect(() => resolveCrawlConfig({ fromYear: 'twenty' }, { MSC_FROM_YEAR: '2020' })).toThrow(/^--from-year: "twenty"/);
+  });
+
+  it('a postgresql:// URL and a directory are both still a --db', () => {
+    expect(resolveCrawlConfig({ db: 'postgresql://me@localhost:5432/x' }, {}).db).toEqual({ kind: 'postgres', url: 'postgresql://me@localhost:5432/x' });
+    expect(resolveCrawlConfig({ db: 'some dir/db' }, {}).db).toEqual({ kind: 'embedded', dir: path.resolve('some dir/db') });
+    expect(resolveCrawlConfig({}, { DATABASE_URL: 'postgres://me@localhost/x' }).db.kind).toBe('postgres');
+  });
+
+  it('changes --since now-ish is fine, a second into the future is not', () => {
+    const now = Date.UTC(2026, 10, 21, 12);
+    expect(resolveChangesConfig({ since: '2026-11-21T12:00:00Z' }, {}, now).since).toBe('2026-11-21T12:00:00.000Z');
+    expect(() => resolveChangesConfig({ since: '2026-11-21T12:00:01Z' }, {}, now)).toThrow(/in the future/);
+  });
+});
