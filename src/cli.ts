@@ -7,6 +7,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { format } from 'node:util';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ENV_VARS, type Env } from './config.js';
@@ -58,6 +59,7 @@ export function buildParser(io: CommandIo, onExit: (code: number) => void): Argv
 /** Runs one command line to its end; returns the exit code. Never throws. */
 export async function main(args: readonly string[], io: CommandIo): Promise<number> {
   let code = 0;
+  const restoreConsole = captureConsole(args, io);
   try {
     await buildParser(io, (c) => (code = c)).parseAsync([...args], {}, (_error, _argv, output) => {
       // --help and --version: their text is the result. (Errors are thrown and reported below.)
@@ -67,7 +69,25 @@ export async function main(args: readonly string[], io: CommandIo): Promise<numb
   } catch (error) {
     reportFatal(error, args, io);
     return 1;
+  } finally {
+    restoreConsole();
   }
+}
+
+/**
+ * Libraries print with console.* (knex writes `Acquire connection error` and its stack with
+ * console.log, to stdout). While a command runs, such lines go to stderr through the logger
+ * instead, one line each: stdout carries results only, and --log-format json stays JSON.
+ * Returns what puts console back.
+ */
+function captureConsole(args: readonly string[], io: CommandIo): () => void {
+  const level = args.some((a) => a === '--verbose' || a === '-v') ? 'debug' : args.some((a) => a === '--quiet' || a === '-q') ? 'warn' : 'info';
+  const log = new Logger({ level, format: requestedLogFormat(args, io.env), write: io.err });
+  const saved = { log: console.log, info: console.info, debug: console.debug, warn: console.warn, error: console.error };
+  const to = (method: 'debug' | 'warn') => (...parts: unknown[]) => log[method](format(...parts).split('\n', 1)[0]!, { source: 'console' });
+  console.log = console.info = console.debug = to('debug');
+  console.warn = console.error = to('warn');
+  return () => Object.assign(console, saved);
 }
 
 /** An error that ends a command: one line on stderr, plus its stack with --verbose. */
