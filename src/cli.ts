@@ -141,6 +141,7 @@ function usageMessage(message: string, args: readonly string[]): string {
     const typed = unknown[1]!.split(', ').filter((name, _, all) => !all.some((other) => other !== name && camel(other) === name));
     const known = Object.entries(command.options).flatMap(([name, option]) => [name, ...[option.alias ?? []].flat()]);
     const lines = typed.map((name) => {
+      if (args.includes(name)) return `unexpected argument "${name}": ${command.command} takes flags only`;
       const [suggestion] = closest(name, known, { count: 1, typosOnly: true });
       return `unknown flag ${dashed(name)}${suggestion ? `: did you mean ${dashed(suggestion)}?` : ''}`;
     });

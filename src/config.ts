@@ -264,6 +264,7 @@ export function resolveScope(args: ScopeArgs, env: Env): CrawlScope {
   // `--series F1,WEC` means what MSC_SERIES=F1,WEC means.
   const given = args.series?.length ? args.series.map(String) : [env[ENV_VARS.series] ?? ''];
   const series = given.flatMap((value) => value.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (args.series?.length && !series.length) throw new UserError(`--series: "${args.series.join(',')}" names no series (leave --series out for all)`);
   return Object.freeze({ series: Object.freeze(series), fromYear, toYear });
 }
 

@@ -4,12 +4,13 @@
  * fragments), and never stdout (Crawlee's default text logger writes info lines with console.log).
  *
  * Crawlee says much that the crawler already says better (`Reclaiming failed request…` is our
- * `retrying … in … ms` line), so its warnings are debug lines here: seen with --verbose. Its errors
- * are warnings: what is fatal to the crawl is decided and reported by the crawl itself.
+ * `retrying … in … ms` line, `Request failed and reached maximum retries` our `failed …` warning,
+ * once per failed request, so 1,295 of them under `--cache only`), so all its lines are debug
+ * lines here: seen with --verbose. What is fatal to the crawl is decided and reported by the crawl.
  */
 import { Logger as CrawleeLogger, LogLevel as CrawleeLevel, log as crawleeLog } from '@crawlee/core';
 import { describeError } from '../errors.js';
-import type { Logger, LogLevel } from '../log.js';
+import type { Logger } from '../log.js';
 
 class ProjectLogger extends CrawleeLogger {
   target: Logger | undefined;
@@ -21,13 +22,12 @@ class ProjectLogger extends CrawleeLogger {
   override _log(level: CrawleeLevel, message: string, data?: Record<string, unknown>, exception?: unknown, opts?: Record<string, unknown>): void {
     const target = this.target;
     if (!target) return;
-    const ours: LogLevel = level <= CrawleeLevel.SOFT_FAIL ? 'warn' : 'debug';
-    if (!target.enabled(ours)) return;
+    if (!target.enabled('debug')) return;
+    const fields: Record<string, unknown> = { source: 'crawlee', crawleeLevel: CrawleeLevel[level] };
     const prefix = typeof opts?.prefix === 'string' && opts.prefix ? `${opts.prefix}: ` : '';
-    const fields: Record<string, unknown> = { source: 'crawlee' };
     for (const [key, value] of Object.entries(data ?? {})) fields[key] = typeof value === 'string' ? firstLine(value) : value;
     if (exception !== undefined) fields.error = describeError(exception);
-    target[ours](firstLine(prefix + message), fields);
+    target.debug(firstLine(prefix + message), fields);
   }
 }
 
@@ -46,7 +46,7 @@ export function routeCrawleeLog(log: Logger): void {
     if (imported && imported !== adapter) imported.log = (level, message, ...args) => adapter.log(level, message, ...args);
     installed = true;
   }
-  crawleeLog.setOptions({ logger: adapter, level: log.enabled('debug') ? CrawleeLevel.WARNING : CrawleeLevel.ERROR });
+  crawleeLog.setOptions({ logger: adapter, level: log.enabled('debug') ? CrawleeLevel.WARNING : CrawleeLevel.OFF });
 }
 
 function firstLine(text: string): string {

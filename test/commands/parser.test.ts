@@ -64,6 +64,8 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     ['changes since a future date', ['changes', '--since', '2999-01-01'], {}, /^ERROR --since: "2999-01-01" is in the future/],
     ['a flag typo', ['crawl', '--seris', 'F1'], {}, /^ERROR unknown flag --seris: did you mean --series\? \(see motorsport-crawler crawl --help\)$/],
     ['two flag typos', ['export', '--form-year', '2020', '--as-off', '1d'], {}, /^ERROR unknown flag --form-year: did you mean --from-year\?; unknown flag --as-off: did you mean --as-of\? \(see motorsport-crawler export --help\)$/],
+    ['a stray word', ['crawl', 'F1'], {}, /^ERROR unexpected argument "F1": crawl takes flags only \(see motorsport-crawler crawl --help\)$/],
+    ['an empty --series', ['export', '--series', ','], {}, /^ERROR --series: "," names no series/],
     ['a command typo', ['craw'], {}, /^ERROR unknown command "craw": did you mean crawl\? \(see motorsport-crawler --help\)$/],
     ['no command', [], {}, /^ERROR Name a command: crawl, migrate, export, status, changes, canary \(see motorsport-crawler --help\)$/],
     ['a flag without its value', ['crawl', '--series'], {}, /^ERROR Not enough arguments following: series \(see motorsport-crawler crawl --help\)$/],
