@@ -19,6 +19,7 @@ import { canaryExitCode, formatCanary, runCanary } from './commands/canary.js';
 import { formatChanges, runChanges } from './commands/changes.js';
 import { formatExport, runExport } from './commands/export.js';
 import { formatStatus, runStatus } from './commands/status.js';
+import { interruptSignal } from './signals.js';
 
 /**
  * How much V8 lets the old generation grow past what survived the last full GC before it collects
@@ -83,21 +84,6 @@ async function main(raw: RawOptions, body: (log: Logger) => Promise<number>): Pr
   process.exit(code);
 }
 
-/** First Ctrl-C / SIGTERM: a graceful stop. Second: leave at once (the queue and the database stay consistent). */
-function interruptSignal(log: Logger): AbortSignal {
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) {
-      log.warn('second interrupt: exiting now; run the command again to resume');
-      process.exit(130);
-    }
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return controller.signal;
-}
-
 // A closed pipe (`crawl | head`) must not crash a crawl: output is lost, the work is not.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
@@ -115,7 +101,7 @@ await yargs(hideBin(process.argv))
         .option('to-year', { type: 'number', describe: `Only seasons up to this year [env ${ENV_VARS.toYear}]` })
         .option('concurrency', { type: 'number', describe: `Requests in flight to the API at once (cache hits not counted) [env ${ENV_VARS.concurrency}]`, defaultDescription: String(DEFAULTS.concurrency) })
         .option('max-rpm', { type: 'number', describe: `Requests to the API per minute; 10000 or more lifts the limit [env ${ENV_VARS.maxRpm}]`, defaultDescription: String(DEFAULTS.maxRpm) })
-        .option('max-requests', { type: 'number', describe: `Stop once this many requests are done (those in flight finish); the next crawl resumes [env ${ENV_VARS.maxRequests}]`, defaultDescription: 'no limit' })
+        .option('max-requests', { type: 'number', describe: `Start at most this many requests in this run (cache hits included), then stop; run again to continue [env ${ENV_VARS.maxRequests}]`, defaultDescription: 'no limit' })
         .option('cache', { choices: ['prefer', 'refresh', 'only'] as const, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache })
         .option('max-age', { type: 'string', describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge })
         .option('fresh', { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' })
