@@ -6,20 +6,38 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import knex from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, type DbTarget } from '../../src/config.js';
 import { startReplica, syntheticTree, type Replica, type ReplicaTree } from '../replica/index.js';
-import { runCli, startCli, waitFor } from '../support/cli.js';
+import { runCli, startCli, waitFor, type CliRun } from '../support/cli.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
-import { DATABASE_KINDS, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
+import { DATABASE_KINDS, POSTGRES_URL, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
 import { snapshot, type Snapshot } from '../support/snapshot.js';
 
 // About 100 requests.
 const TREE = { seed: 12, series: 2, seasonsPerSeries: 2, eventsPerSeason: 4, sessionsPerEvent: 6, carsPerSession: 4 };
 const CONCURRENCY = 4;
+/** Two runs of the CLI (the interrupted one and the resume): minutes on a loaded machine. */
+const TIMEOUT_MS = 300_000;
+/** How long the CLI may take to get going (open and migrate a database) on a loaded machine. */
+const START_MS = 200_000;
 
 function dbFlag(target: DbTarget): string {
   return target.kind === 'embedded' ? target.dir : target.url;
+}
+
+/** CLI runs still going when a test gives up: killed before its database is dropped. */
+const running = new Set<CliRun>();
+function start(args: string[]): CliRun {
+  const run = start(args);
+  running.add(run);
+  void run.done.then(() => running.delete(run));
+  return run;
+}
+async function killLeftovers(): Promise<void> {
+  for (const run of running) run.child.kill('SIGKILL');
+  await Promise.all([...running].map((run) => run.done));
 }
 
 const gets = (replica: Replica) => [...replica.stats.getsByPath.values()].reduce((n, c) => n + c, 0);
@@ -88,8 +106,8 @@ describe('Ctrl-C and SIGTERM', () => {
       const database = await createTestDatabase(kind);
       const args = ['crawl', '--storage', tempDir(), '--db', dbFlag(database.target), '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', String(CONCURRENCY)];
       try {
-        const run = startCli(args);
-        await waitFor(() => gets(replica) >= 12 || run.child.exitCode !== null);
+        const run = start(args);
+        await waitFor(() => gets(replica) >= 12 || run.child.exitCode !== null, START_MS);
         const atSignal = gets(replica);
         run.child.kill(signal);
         const stopped = await run.done;
@@ -105,10 +123,12 @@ describe('Ctrl-C and SIGTERM', () => {
         expect(resumed.stderr).toMatch(/resuming the crawl/);
         expect(await snapshot(database.target)).toEqual(reference);
       } finally {
+        await killLeftovers();
         await replica.close();
         await database.drop();
       }
     },
+    TIMEOUT_MS,
   );
 
   describe('with requests stuck on a server that never answers', () => {
@@ -123,8 +143,8 @@ describe('Ctrl-C and SIGTERM', () => {
       const storage = tempDir();
       const args = ['crawl', '--storage', storage, '--base-url', proxy.url, '--max-rpm', '100000', '--concurrency', String(CONCURRENCY)];
       try {
-        const run = startCli(args);
-        await waitFor(() => proxy.stalled >= CONCURRENCY || run.child.exitCode !== null);
+        const run = start(args);
+        await waitFor(() => proxy.stalled >= CONCURRENCY || run.child.exitCode !== null, START_MS);
         const signalledAt = Date.now();
         run.child.kill('SIGINT');
         const stopped = await run.done;
@@ -142,19 +162,20 @@ describe('Ctrl-C and SIGTERM', () => {
         expect(resumed.stderr).toMatch(/resuming the crawl/);
         expect(await snapshot({ kind: 'embedded', dir: `${storage}/db` })).toEqual(reference);
       } finally {
+        await killLeftovers();
         await proxy.close();
       }
-    });
+    }, TIMEOUT_MS);
 
     it('a second signal ends the process at once, by the signal itself', async () => {
       const proxy = await startStallingProxy(replica.url, (p) => p.includes('/classification'));
       try {
-        const run = startCli(['crawl', '--storage', tempDir(), '--base-url', proxy.url, '--max-rpm', '100000', '--concurrency', String(CONCURRENCY)]);
+        const run = start(['crawl', '--storage', tempDir(), '--base-url', proxy.url, '--max-rpm', '100000', '--concurrency', String(CONCURRENCY)]);
         let stderr = '';
         run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-        await waitFor(() => proxy.stalled >= 1 || run.child.exitCode !== null);
+        await waitFor(() => proxy.stalled >= 1 || run.child.exitCode !== null, START_MS);
         run.child.kill('SIGINT');
-        await waitFor(() => stderr.includes('SIGINT: stopping') || run.child.exitCode !== null);
+        await waitFor(() => stderr.includes('SIGINT: stopping') || run.child.exitCode !== null, START_MS);
         const secondAt = Date.now();
         run.child.kill('SIGINT');
         const ended = await run.done;
@@ -163,8 +184,43 @@ describe('Ctrl-C and SIGTERM', () => {
         expect(Date.now() - secondAt).toBeLessThan(DEFAULTS.interruptGraceMs);
         expect(ended.stderr).not.toMatch(/still not stopped/);
       } finally {
+        await killLeftovers();
         await proxy.close();
       }
     });
   });
+
+  it.skipIf(!POSTGRES_URL)('with a database commit that never returns, the first signal ends the process within the grace deadline; nothing uncommitted is marked handled', async () => {
+    const replica = await startReplica({ tree });
+    const database = await createTestDatabase('postgres');
+    const storage = tempDir();
+    const args = ['crawl', '--storage', storage, '--db', dbFlag(database.target), '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', String(CONCURRENCY)];
+    const locker = knex({ client: 'pg', connection: dbFlag(database.target), pool: { min: 1, max: 1 } });
+    try {
+      const run = start(args);
+      await waitFor(() => replica.stats.getsByPath.size >= 1 || run.child.exitCode !== null, START_MS);
+      // Another session holds the results table: every commit that writes results waits for it.
+      const holding = await locker.transaction();
+      await holding.raw('LOCK TABLE classifications IN ACCESS EXCLUSIVE MODE');
+      try {
+        await waitFor(() => [...replica.stats.getsByPath.keys()].filter((p) => p.includes('/classification')).length >= CONCURRENCY || run.child.exitCode !== null, START_MS);
+        const signalledAt = Date.now();
+        run.child.kill('SIGTERM');
+        const stopped = await run.done;
+        expect(stopped.code, stopped.stderr).toBe(130);
+        expect(stopped.stderr).toMatch(/still not stopped 5 s after SIGTERM/);
+        expect((Date.now() - signalledAt) / 1000).toBeLessThan(DEFAULTS.requestTimeoutSecs - 5);
+      } finally {
+        await holding.rollback();
+      }
+      const resumed = await runCli(args);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(await snapshot(database.target)).toEqual(reference);
+    } finally {
+      await killLeftovers();
+      await locker.destroy();
+      await replica.close();
+      await database.drop();
+    }
+  }, TIMEOUT_MS);
 });

@@ -16,6 +16,8 @@ import { snapshot, type Snapshot } from '../support/snapshot.js';
 // 1 series + 1 seasons + 2 calendar + 22 classification requests: three runs of 10.
 const TREE = { seed: 41, series: 1, seasonsPerSeries: 2, eventsPerSeason: 4, sessionsPerEvent: 3, carsPerSession: 3 };
 const LIMIT = 10;
+/** Three runs of the CLI, each opening the embedded database: minutes on a loaded machine. */
+const CLI_RUNS_TIMEOUT_MS = 300_000;
 
 /** Requests this run handled, by its JSON summary (cache hits included). */
 function handled(summary: CrawlSummary): number {
@@ -87,7 +89,7 @@ describe('--max-requests', () => {
     // No request fetched twice: a request not started stayed pending, never failed or handled.
     expect([...replica.stats.getsByPath.values()].every((n) => n === 1)).toBe(true);
     expect(await snapshot({ kind: 'embedded', dir: path.join(storage, 'db') })).toEqual(reference);
-  });
+  }, CLI_RUNS_TIMEOUT_MS);
 
   // In-process runs (the CLI's part is covered above): the budget is runCrawl's.
   it('makes progress on a storage dir that holds a finished crawl, after --fresh, and when resumed', async () => {
