@@ -10,7 +10,7 @@ import type { CrawlSummary } from '../../src/crawl/summary.js';
 import { startReplica, syntheticTree, type Replica, type ReplicaTree } from '../replica/index.js';
 import { runCli } from '../support/cli.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
-import { tempDir } from '../support/db.js';
+import { DATABASE_KINDS, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
 import { snapshot, type Snapshot } from '../support/snapshot.js';
 
 // 1 series + 1 seasons + 2 calendar + 22 classification requests: three runs of 10.
@@ -33,6 +33,7 @@ describe('--max-requests', () => {
   let replica: Replica;
   let reference: Snapshot;
   let storage: string;
+  let database: TestDatabase;
   let args: string[];
   const gets = () => [...replica.stats.getsByPath.values()].reduce((n, c) => n + c, 0);
 
@@ -60,9 +61,15 @@ describe('--max-requests', () => {
     // Some latency, so the handlers have several requests in flight when the budget runs out.
     replica = await startReplica({ tree, faults: { seed: 3, rateSlow: 1, slowMs: 20 } });
     storage = tempDir();
-    args = ['crawl', '--storage', storage, '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', '4', '--log-format', 'json'];
+    // The server when there is one: the CLI then starts faster than with the embedded database.
+    database = await createTestDatabase(DATABASE_KINDS.at(-1)!);
+    const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
+    args = ['crawl', '--storage', storage, '--db', db, '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', '4', '--log-format', 'json'];
   });
-  afterAll(async () => replica?.close());
+  afterAll(async () => {
+    await replica?.close();
+    await database?.drop();
+  });
 
   it(`run again and again on a new storage dir: each run handles at most ${LIMIT}, the crawl finishes with the exact rows`, async () => {
     let left = Infinity;
@@ -88,14 +95,14 @@ describe('--max-requests', () => {
     expect(left).toBeLessThanOrEqual(LIMIT);
     // No request fetched twice: a request not started stayed pending, never failed or handled.
     expect([...replica.stats.getsByPath.values()].every((n) => n === 1)).toBe(true);
-    expect(await snapshot({ kind: 'embedded', dir: path.join(storage, 'db') })).toEqual(reference);
+    expect(await snapshot(database.target)).toEqual(reference);
   }, CLI_RUNS_TIMEOUT_MS);
 
   // In-process runs (the CLI's part is covered above): the budget is runCrawl's.
   it('makes progress on a storage dir that holds a finished crawl, after --fresh, and when resumed', async () => {
     const runIn = async (extra: RawOptions) => {
       const before = gets();
-      const summary = await crawl(crawlConfig(replica.url, storage, { kind: 'embedded', dir: path.join(storage, 'db') }, { concurrency: 4, ...extra }));
+      const summary = await crawl(crawlConfig(replica.url, storage, database.target, { concurrency: 4, ...extra }));
       return { summary, network: gets() - before };
     };
     // The crawl above finished: this is a new crawl, served from the cache (fresh for 24 h).
@@ -121,6 +128,6 @@ describe('--max-requests', () => {
     const rest = await runIn({});
     expect(rest.summary.outcome).toBe('complete');
     expect(handled(rest.summary)).toBe(replica.stats.getsByPath.size - 10);
-    expect(await snapshot({ kind: 'embedded', dir: path.join(storage, 'db') })).toEqual(reference);
+    expect(await snapshot(database.target)).toEqual(reference);
   });
 });
