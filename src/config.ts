@@ -31,6 +31,14 @@ export const DEFAULTS = {
   maxOutageMs: 15 * 60_000,
   requestTimeoutSecs: 30,
   maxBodyBytes: 20 * 1024 * 1024,
+  /**
+   * How long a command may take to stop after the first Ctrl-C / SIGTERM before the process exits
+   * 130 anyway. Requests in flight and the sink's commit take well under a second; one still running
+   * after this is stuck (a server that never answers, a database that does not commit). Exiting
+   * then loses nothing committed: a request is marked handled only after its commit, the rest is
+   * fetched again on resume.
+   */
+  interruptGraceMs: 5_000,
 } as const;
 
 /** Environment variables, by the option they set. */

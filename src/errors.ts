@@ -3,7 +3,7 @@
  * command with one line and exit 1; a payload error fails one request without retries; a database
  * outage stops the crawl so the queue is not burnt through.
  */
-import { NonRetryableError } from '@crawlee/core';
+import { NonRetryableError, RetryRequestError } from '@crawlee/core';
 
 /** A mistake in what the user asked for (flags, env vars, paths): one line, exit 1, no stack. */
 export class UserError extends Error {
@@ -51,6 +51,17 @@ export class RetryableHttpError extends Error {
   override name = 'RetryableHttpError';
   constructor(readonly status: number, readonly retryAfterMs: number | undefined) {
     super(`HTTP ${status}${retryAfterMs !== undefined ? ` (Retry-After ${Math.round(retryAfterMs / 1000)} s)` : ''}`);
+  }
+}
+
+/**
+ * A request the crawl stopped before it was sent (Ctrl-C, SIGTERM): it goes back to the queue with
+ * its attempt given back. A RetryRequestError, so Crawlee puts it back whatever its retry count.
+ */
+export class RequestNotStartedError extends RetryRequestError {
+  override name = 'RequestNotStartedError';
+  constructor() {
+    super('not started: the crawl is stopping');
   }
 }
 

@@ -20,6 +20,7 @@ import { FailureLog } from '../crawl/failures.js';
 import { checkApiReachable } from '../crawl/preflight.js';
 import { Progress } from '../crawl/progress.js';
 import { describeScope, markFinished, startQueue } from '../crawl/queue.js';
+import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
 import { lockStorage } from '../crawl/storage.js';
 import { sweepQueue } from '../crawl/sweep.js';
@@ -32,7 +33,10 @@ export const SUMMARY_KEY = 'SUMMARY';
 
 export interface CrawlRunOptions {
   readonly log: Logger;
-  /** Aborting it stops the crawl gracefully: in-flight requests finish, the rest stay queued. */
+  /**
+   * Aborting it stops the crawl gracefully: no request starts any more (cache hits included), those
+   * waiting to be sent go back to the queue, those in flight finish and commit.
+   */
   readonly signal?: AbortSignal;
   /** Terminal to draw the progress bar on; log lines otherwise. */
   readonly tty?: NodeJS.WriteStream;
@@ -58,7 +62,9 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       }
       if (config.retryFailed) log.info(`retrying ${start.seeded} failed request(s)`);
 
+      if (config.maxRequests !== undefined) log.info(`this run starts at most ${config.maxRequests} request(s) (--max-requests)`);
       const stats = new CrawlStats();
+      const budget = new RunBudget(config.maxRequests);
       // A server takes a few transactions at once; the embedded database has one connection.
       const sink = new Sink(db, { maxConcurrentFlushes: config.db.kind === 'postgres' ? 3 : 1 });
       let fatal: Error | undefined;
@@ -69,24 +75,24 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         cache: new ResponseCache(storage.config),
         queue: start.queue,
         storageConfig: storage.config,
+        budget,
         onFatal: (error) => {
           if (fatal) return;
           fatal = error;
           if (!(error instanceof UserError)) log.error(`${error.message}: stopping the crawl`);
+          budget.stop();
           void crawler?.autoscaledPool?.abort();
         },
       }));
-      const stop = () => {
-        log.warn('stopping: letting the requests in flight finish (press Ctrl-C again to quit at once)');
-        crawler?.stop('interrupted');
-      };
+      const stop = () => budget.stop();
+      if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });
       const progress = new Progress({ stats, queue: start.queue, log, handledBefore: start.resumed?.handled ?? 0, tty });
       progress.start();
       try {
         // The queue drained: make sure nothing the stored rows imply was lost, then finish.
         // (Not for --retry-failed, whose queue holds only the failed requests.)
-        while (!signal?.aborted) {
+        while (budget.open) {
           await crawler.run();
           if (fatal || signal?.aborted || config.retryFailed || !(await start.queue.isFinished())) break;
           const missing = await sweepQueue(db, start.queue, config.scope, config.baseUrl);
@@ -109,7 +115,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const left = finished ? 0 : Math.max(1, (await start.queue.getInfo())?.pendingRequestCount ?? 0);
       // The whole crawl's failures, not only this run's: a resumed crawl still owes what failed before.
       const failureRecords = await failures.all();
-      const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (signal?.aborted ? 'interrupted' : 'limit') : failureRecords.length ? 'failures' : 'complete';
+      const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (budget.exhausted && !signal?.aborted ? 'limit' : 'interrupted') : failureRecords.length ? 'failures' : 'complete';
       if (finished) await markFinished(storage);
       const summary: CrawlSummary = {
         outcome,
@@ -137,7 +143,7 @@ function messageFor(outcome: CrawlOutcome, left: number, fatal: Error | undefine
     case 'interrupted':
       return `Interrupted with ${left} request(s) left. ${resume}`;
     case 'limit':
-      return `Stopped at --max-requests with ${left} request(s) left. ${resume}`;
+      return `Stopped at --max-requests: ${left} request(s) left; run the same crawl command again to continue.`;
     case 'fatal':
       return `${fatal?.message ?? 'fatal error'}. Nothing stored was lost. ${resume}`;
     default:
@@ -153,7 +159,7 @@ export const CRAWL_OPTIONS = {
   ...API_OPTIONS,
   ...SCOPE_OPTIONS,
   concurrency: wholeNumberOption(`Requests in flight to the API at once (cache hits not counted) [env ${ENV_VARS.concurrency}]`, { defaultDescription: String(DEFAULTS.concurrency) }),
-  'max-requests': wholeNumberOption(`Stop once this many requests are done (those in flight finish); the next crawl resumes [env ${ENV_VARS.maxRequests}]`, { defaultDescription: 'no limit' }),
+  'max-requests': wholeNumberOption(`Start at most this many requests in this run (cache hits included), then stop; run again to continue [env ${ENV_VARS.maxRequests}]`, { defaultDescription: 'no limit' }),
   cache: { choices: CACHE_MODES, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
   'max-age': { type: 'string', requiresArg: true, describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge },
   fresh: { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' },

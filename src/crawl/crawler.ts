@@ -4,14 +4,15 @@
  * backoff and jitter, and failure recording. It knows nothing about motorsport beyond the labels.
  */
 import { AsyncResource } from 'node:async_hooks';
-import { HttpCrawler, createHttpRouter, type HttpCrawlingContext } from '@crawlee/http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HttpCrawler, createHttpRouter, type HttpCrawlerOptions, type HttpCrawlingContext } from '@crawlee/http';
 import {
   NonRetryableError,
-  type BaseHttpClient, type Configuration, type HttpRequest, type HttpResponse, type RedirectHandler, type ResponseTypes, type StreamingHttpResponse,
+  type BaseHttpClient, type Configuration, type HttpRequest, type HttpResponse, type RedirectHandler, type Request, type ResponseTypes, type StreamingHttpResponse,
 } from '@crawlee/core';
 import { LABELS, targetKey, type Label } from '../api/endpoints.js';
 import type { CrawlConfig } from '../config.js';
-import { CacheMissError, PayloadError, describeError } from '../errors.js';
+import { CacheMissError, PayloadError, RequestNotStartedError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { routeCrawleeLog } from './crawlee-log.js';
 import { RequestLog } from './request-log.js';
@@ -20,32 +21,34 @@ import { Gate } from './gate.js';
 import { NetworkClient } from './network-client.js';
 import { pipeline, targetOf, type PipelineContext } from './pipeline.js';
 import type { RequestData } from './queue.js';
+import type { RunBudget } from './run-budget.js';
 
 /** Handlers running at once. Network requests are further limited by --concurrency at the gate. */
 const HANDLER_CONCURRENCY = 48;
 
 export interface CrawlerParts extends PipelineContext {
   readonly storageConfig: Configuration;
+  /** What this run may still start (--max-requests, Ctrl-C). */
+  readonly budget: RunBudget;
 }
 
 export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCrawlingContext>; gate: Gate } {
   const { config, log } = parts;
   routeCrawleeLog(log);
 
-  const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log });
+  const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log, stop: parts.budget.stopSignal });
   const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes });
   const router = createHttpRouter();
   const requestLog = new RequestLog(log);
   for (const label of LABELS) router.addHandler(label, requestLog.around(label, pipeline(label, parts)));
   const concurrency = Math.max(HANDLER_CONCURRENCY, config.concurrency);
 
-  const crawler = new HttpCrawler(
+  const crawler = new BudgetedCrawler(
     {
       requestQueue: parts.queue,
       requestHandler: router,
       httpClient: new DetachedClient(new CachingClient(parts.cache, config.cache, network)),
       maxRequestRetries: config.maxRetries,
-      maxRequestsPerCrawl: config.maxRequests,
       minConcurrency: concurrency,
       maxConcurrency: concurrency,
       // Waiting at the gate (rate limit, Retry-After, open circuit) counts against this; the
@@ -70,6 +73,11 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         },
       ],
       errorHandler: async ({ request }, error) => {
+        if (error instanceof RequestNotStartedError) {
+          // Never sent: the attempt is given back (Crawlee counts one after this) and it is requeued.
+          request.retryCount -= 1;
+          return;
+        }
         if (error instanceof NonRetryableError || request.noRetry) return;
         if (gate.circuitState !== 'closed') {
           // The API is down, not this request: the attempt is given back, so an outage pauses the
@@ -82,7 +90,8 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         // Exponential backoff with jitter before Crawlee puts the request back.
         const delay = Math.min(30_000, config.retryBaseMs * 2 ** Math.max(0, request.retryCount - 1)) * (0.5 + Math.random());
         log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt: request.retryCount });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        // Cut short when the crawl stops: the request then goes back to the queue at once.
+        await sleep(delay, undefined, { signal: parts.budget.stopSignal }).catch(() => undefined);
       },
       failedRequestHandler: async ({ request }, error) => {
         const label = request.label as Label;
@@ -97,8 +106,42 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       },
     },
     parts.storageConfig,
+    parts.budget,
   );
   return { crawler, gate };
+}
+
+/**
+ * An HttpCrawler that takes a request from the queue only while the run's budget allows it, at
+ * BasicCrawler's own seams: `_fetchNextRequest` (a task takes its request: the budget is charged
+ * here, so at most `limit` requests are ever taken), `_isTaskReadyFunction` (the pool starts no task
+ * once the budget is spent or the crawl is stopping) and `_defaultIsFinishedFunction` (the pool,
+ * idle, ends the run then, though the queue still holds requests). Crawlee's maxRequestsPerCrawl is
+ * not used: it counts the statistics persisted in the storage dir, over the dir's whole life.
+ */
+class BudgetedCrawler extends HttpCrawler<HttpCrawlingContext> {
+  constructor(options: HttpCrawlerOptions<HttpCrawlingContext>, config: Configuration, private readonly budget: RunBudget) {
+    super(options, config);
+  }
+
+  protected override async _fetchNextRequest(): Promise<Request | null> {
+    if (!this.budget.take()) return null;
+    let request: Request | null = null;
+    try {
+      request = await super._fetchNextRequest();
+    } finally {
+      if (!request) this.budget.giveBack();
+    }
+    return request;
+  }
+
+  protected override async _isTaskReadyFunction(): Promise<boolean> {
+    return this.budget.open && (await super._isTaskReadyFunction());
+  }
+
+  protected override async _defaultIsFinishedFunction(): Promise<boolean> {
+    return !this.budget.open || (await super._defaultIsFinishedFunction());
+  }
 }
 
 /**

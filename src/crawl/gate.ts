@@ -4,6 +4,8 @@
  * for one (429/503 with Retry-After), and a circuit breaker that stops sending after a run of
  * consecutive failures and lets a single probe through after a cool-down.
  */
+import { setTimeout as delay } from 'node:timers/promises';
+import { RequestNotStartedError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface GateOptions {
@@ -16,6 +18,11 @@ export interface GateOptions {
   /** First cool-down of an open circuit; doubles while probes fail, up to 60 s. Default 5 s. */
   readonly coolDownMs?: number;
   readonly log?: Logger;
+  /**
+   * Aborted when the crawl stops (Ctrl-C): from then on no request passes, and those waiting here
+   * (for a slot, the rate limit, an open circuit) give up at once with RequestNotStartedError.
+   */
+  readonly stop?: AbortSignal;
 }
 
 type Circuit = { state: 'closed' } | { state: 'open'; until: number; coolDownMs: number } | { state: 'probing'; coolDownMs: number };
@@ -36,6 +43,9 @@ export class Gate {
     this.intervalMs = Number.isFinite(options.maxRpm) ? 60_000 / options.maxRpm : 0;
     this.failuresToOpen = options.failuresToOpen ?? 4;
     this.baseCoolDownMs = options.coolDownMs ?? 5_000;
+    options.stop?.addEventListener('abort', () => {
+      for (const wake of this.waiters.splice(0)) wake();
+    }, { once: true });
   }
 
   /** Runs `fn` once the gate lets a request through; reports its outcome to the breaker. */
@@ -73,7 +83,9 @@ export class Gate {
   }
 
   private async acquire(): Promise<void> {
-    if (this.inFlight >= this.options.concurrency) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    const stop = this.options.stop;
+    if (this.inFlight >= this.options.concurrency && !stop?.aborted) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (stop?.aborted) throw new RequestNotStartedError();
     this.inFlight += 1;
     for (;;) {
       const now = Date.now();
@@ -86,7 +98,11 @@ export class Gate {
       }
       const waitUntil = Math.max(this.pausedUntil, this.nextStartAt, circuit.state === 'open' ? circuit.until : 0);
       if (circuit.state !== 'probing' && waitUntil <= now) break;
-      await sleep(circuit.state === 'probing' ? 100 : Math.max(1, waitUntil - now));
+      await sleep(circuit.state === 'probing' ? 100 : Math.max(1, waitUntil - now), stop);
+      if (stop?.aborted) {
+        this.release();
+        throw new RequestNotStartedError();
+      }
     }
     this.nextStartAt = Math.max(Date.now(), this.nextStartAt) + this.intervalMs;
   }
@@ -122,6 +138,7 @@ export class Gate {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or as soon as `stop` aborts. */
+function sleep(ms: number, stop?: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal: stop }).catch(() => undefined);
 }
