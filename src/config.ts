@@ -26,6 +26,7 @@ export const DEFAULTS = {
   retryBaseMs: 1000,
   breakerCoolDownMs: 5_000,
   maxOutageMs: 15 * 60_000,
+  /** One deadline per attempt, headers and whole body: a slow endpoint spends its own attempts. */
   requestTimeoutSecs: 30,
   maxBodyBytes: 20 * 1024 * 1024,
 } as const;
@@ -43,6 +44,7 @@ export const ENV_VARS = {
   maxRequests: 'MSC_MAX_REQUESTS',
   cache: 'MSC_CACHE',
   maxAge: 'MSC_MAX_AGE',
+  timeout: 'MSC_TIMEOUT',
   logFormat: 'MSC_LOG_FORMAT',
 } as const;
 
@@ -103,6 +105,7 @@ export interface RawOptions {
   readonly maxAge?: string;
   readonly fresh?: boolean;
   readonly retryFailed?: boolean;
+  readonly timeout?: string;
 }
 
 export function resolveCommonConfig(raw: RawOptions, env: Env): CommonConfig {
@@ -133,9 +136,17 @@ export function resolveCrawlConfig(raw: RawOptions, env: Env): CrawlConfig {
     retryBaseMs: DEFAULTS.retryBaseMs,
     breakerCoolDownMs: DEFAULTS.breakerCoolDownMs,
     maxOutageMs: DEFAULTS.maxOutageMs,
-    requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
+    requestTimeoutSecs: resolveTimeoutSecs(raw.timeout ?? env[ENV_VARS.timeout]),
     maxBodyBytes: DEFAULTS.maxBodyBytes,
   });
+}
+
+/** --timeout: seconds or a duration (30s, 2m), more than 0 and at most an hour. */
+export function resolveTimeoutSecs(value: string | number | undefined): number {
+  if (value === undefined || value === '') return DEFAULTS.requestTimeoutSecs;
+  const ms = parseDuration('--timeout', String(value));
+  if (!(ms > 0 && ms <= 3_600_000)) throw new UserError(`--timeout: "${value}" must be more than 0 s and at most 1 h`);
+  return ms / 1000;
 }
 
 /** `postgres://…` → that server; anything else that is not a URL → an embedded data dir. */
