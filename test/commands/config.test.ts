@@ -1,7 +1,7 @@
 /** The operator commands' flags, resolved by config.ts: defaults, precedence, and one-line errors for bad values. */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseInstant, resolveCanaryConfig, resolveChangesConfig, resolveExportConfig } from '../../src/config.js';
+import { parseInstant, resolveCanaryConfig, resolveChangesConfig, resolveCrawlConfig, resolveExportConfig } from '../../src/config.js';
 import { UserError } from '../../src/errors.js';
 
 const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -69,5 +69,22 @@ describe('resolveCanaryConfig', () => {
     expect(resolveCanaryConfig({ maxRpm: 10_000 }, {}).maxRpm).toBe(Infinity);
     expect(resolveCanaryConfig({}, { MSC_BASE_URL: 'http://127.0.0.1:9/' }).baseUrl).toBe('http://127.0.0.1:9');
     expect(() => resolveCanaryConfig({ sampleSeries: 0 }, {})).toThrow(/--sample-series/);
+  });
+});
+
+describe('--timeout', () => {
+  const base = { baseUrl: 'http://127.0.0.1:1', storage: '/tmp/msc-config-test' };
+  it.each<[Parameters<typeof resolveCrawlConfig>[0], Record<string, string>, number]>([
+    [base, {}, 30],
+    [{ ...base, timeout: '2s' }, {}, 2],
+    [{ ...base, timeout: '45' }, {}, 45],
+    [{ ...base, timeout: '2m' }, { MSC_TIMEOUT: '5s' }, 120],
+    [base, { MSC_TIMEOUT: '0.5' }, 0.5],
+  ])('%j with env %j → %d s', (raw, env, secs) => {
+    expect(resolveCrawlConfig(raw, env).requestTimeoutSecs).toBe(secs);
+  });
+
+  it.each(['0', '2h', 'soon', '-1'])('refuses %j in one line naming the flag', (value) => {
+    expect(() => resolveCrawlConfig({ ...base, timeout: value }, {})).toThrow(/^--timeout: "/);
   });
 });
