@@ -42,10 +42,10 @@ export function decodeBody(body: Buffer): DecodedBody {
 }
 
 function parseOrExplain(text: string, bytes: number): unknown {
-  if (!text.trim()) throw new UnparseableBodyError(bytes ? `body is blank (${bytes} bytes of whitespace)` : 'body is empty');
   try {
     return JSON.parse(text);
   } catch (error) {
+    if (!text.trim()) throw new UnparseableBodyError(bytes ? `body is blank (${bytes} bytes of whitespace)` : 'body is empty');
     const start = text.trimStart().slice(0, 40).replace(/\s+/g, ' ');
     throw new UnparseableBodyError(`body is not JSON (${(error as Error).message.slice(0, 120)}; ${bytes} bytes starting ${JSON.stringify(start)})`);
   }
