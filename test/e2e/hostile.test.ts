@@ -18,6 +18,8 @@ import { startHostileServer, type HostileServer, type Hostility } from '../suppo
 const TREE = { seed: 33, series: 3, seasonsPerSeries: 2, eventsPerSeason: 2, sessionsPerEvent: 3, carsPerSession: 4 };
 /** Few retries keep the retried faults quick; the budget is the same for every transient fault. */
 const RETRIES = 2;
+/** PostgreSQL when TEST_DATABASE_URL is set (a new database is quicker to make than a PGlite dir), PGlite otherwise. */
+const KIND = DATABASE_KINDS.at(-1)!;
 
 const body = <T>(tree: ReplicaTree, path: string): T => JSON.parse(tree.body(path)!) as T;
 const seriesOf = (tree: ReplicaTree) => body<SeriesItem[]>(tree, apiPath.series());
@@ -38,7 +40,7 @@ const noResults = (c: Classification) => ({ ...c, details: [], retirements: [] }
 const failureAt = (failures: readonly { kind: string; url: string }[], path: string) =>
   failures.find((f) => f.kind === 'request' && f.url.endsWith(path)) as FailedRequest | undefined;
 
-describe('a hostile API', () => {
+describe(`a hostile API (${KIND})`, () => {
   const servers: HostileServer[] = [];
   const databases: TestDatabase[] = [];
   afterEach(async () => {
@@ -46,14 +48,14 @@ describe('a hostile API', () => {
     await Promise.all(databases.splice(0).map((d) => d.drop()));
   });
 
-  async function crawlHostile(tree: ReplicaTree, hostile: Record<string, Hostility>, kind: TestDatabase['name'] = 'pglite', extra = {}) {
+  async function crawlHostile(tree: ReplicaTree, hostile: Record<string, Hostility>, extra = {}) {
     // Another origin, answering every path with valid JSON of another tree: never to be stored.
     const foreignTree = syntheticTree({ ...TREE, seed: 99 });
     const foreignSeasons = foreignTree.body(apiPath.seasons(seriesOf(foreignTree)[0]!.uuid))!;
     const foreign = await startHostileServer({ tree: withMutations(() => foreignSeasons) });
     const api = await startHostileServer({ tree, hostile, foreignUrl: foreign.url });
     servers.push(foreign, api);
-    const database = await createTestDatabase(kind);
+    const database = await createTestDatabase(KIND);
     databases.push(database);
     const summary = await crawl(crawlConfig(api.url, tempDir(), database.target, { concurrency: 4, ...extra }, { maxRetries: RETRIES }));
     const db = await openDb(database.target);
@@ -132,7 +134,6 @@ describe('a hostile API', () => {
     expect(run.counts).toEqual(expectedWithout({ [paths.cut]: noEvents, [paths.wrong]: noEvents, [paths.html]: noResults }));
   });
 
-  const KIND = DATABASE_KINDS.at(-1)!;
   it(`rows 1-4 at once (${KIND}): one trickling endpoint fails in about timeout × attempts; everything else is stored`, async () => {
     const tree = syntheticTree(TREE);
     const seasonA = seasonsOf(tree, 2)[0]!.uuid;
@@ -143,7 +144,7 @@ describe('a hostile API', () => {
       [cut]: { kind: 'cut-chunked', times: 1 },
       [toForeign]: { kind: 'redirect-foreign' },
       [apiPath.series()]: { kind: 'invalid-utf8-name', item: 2 },
-    }, KIND, { timeout: '2s' });
+    }, { timeout: '2s' });
     expect(run.summary.outcome).toBe('failures');
     expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual([toForeign, trickle].sort());
     expect(failureAt(run.summary.failures, trickle)).toMatchObject({ error: 'timed out after 2 s', attempts: RETRIES + 1 });
