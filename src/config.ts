@@ -29,6 +29,7 @@ export const DEFAULTS = {
   retryBaseMs: 1000,
   breakerCoolDownMs: 5_000,
   maxOutageMs: 15 * 60_000,
+  /** One deadline per attempt, headers and whole body: a slow endpoint spends its own attempts. */
   requestTimeoutSecs: 30,
   maxBodyBytes: 20 * 1024 * 1024,
   /**
@@ -54,6 +55,7 @@ export const ENV_VARS = {
   maxRequests: 'MSC_MAX_REQUESTS',
   cache: 'MSC_CACHE',
   maxAge: 'MSC_MAX_AGE',
+  timeout: 'MSC_TIMEOUT',
   logFormat: 'MSC_LOG_FORMAT',
 } as const;
 

@@ -65,6 +65,35 @@ export class RequestNotStartedError extends RetryRequestError {
   }
 }
 
+/**
+ * A 200 whose body is not JSON: cut short under clean framing, a proxy's HTML page, empty. The
+ * next attempt may well get the real body, so it is retried like a 5xx.
+ */
+export class UnparseableBodyError extends Error {
+  override name = 'UnparseableBodyError';
+}
+
+/** The attempt's one deadline (headers and the whole body) passed. Retried like a 5xx. */
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${formatSeconds(timeoutMs)}`);
+  }
+}
+
+/**
+ * The API sent us elsewhere: another origin (whose answers are not API data), or round in more
+ * same-origin hops than any real API needs. Asking again would be sent the same way.
+ */
+export class RedirectRefusedError extends NonRetryableError {
+  override name = 'RedirectRefusedError';
+  constructor(readonly location: string, reason: 'off-origin' | 'too-many', limit: number) {
+    super(reason === 'off-origin'
+      ? `redirected off the API's origin to ${location}: not followed`
+      : `more than ${limit} redirects (the last to ${location}): not followed`);
+  }
+}
+
 /** `--cache only` asked for a body the cache does not hold. */
 export class CacheMissError extends NonRetryableError {
   override name = 'CacheMissError';
@@ -75,6 +104,11 @@ export class CacheMissError extends NonRetryableError {
 
 export function formatProblem(problem: PayloadProblem): string {
   return `${problem.instancePath || '/'} ${problem.message}`;
+}
+
+/** "30 s", "2.5 s": a duration as people read it in messages. */
+export function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 /** The one-line description of any thrown value, for logs and failure records. */

@@ -4,7 +4,7 @@ import type { HttpCrawler, HttpCrawlingContext } from '@crawlee/http';
 import type { Options } from 'yargs';
 import {
   CACHE_MODES, DEFAULTS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveScope, wholeNumber,
-  type CrawlConfig, type Env,
+  type CrawlConfig, type Env, type Given,
 } from '../config.js';
 import { UserError } from '../errors.js';
 import { interruptSignal } from '../signals.js';
@@ -162,6 +162,7 @@ export const CRAWL_OPTIONS = {
   'max-requests': wholeNumberOption(`Start at most this many requests in this run (cache hits included), then stop; run again to continue [env ${ENV_VARS.maxRequests}]`, { defaultDescription: 'no limit' }),
   cache: { choices: CACHE_MODES, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
   'max-age': { type: 'string', requiresArg: true, describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge },
+  timeout: { type: 'string', requiresArg: true, describe: `Deadline of each attempt, headers and whole body: seconds or 30s, 2m [env ${ENV_VARS.timeout}]`, defaultDescription: `${DEFAULTS.requestTimeoutSecs}s` },
   fresh: { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' },
   'retry-failed': { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl' },
 } as const satisfies Record<string, Options>;
@@ -171,8 +172,17 @@ export interface CrawlArgs extends LoggingArgs, DatabaseArgs, ApiArgs, ScopeArgs
   readonly maxRequests?: number | string;
   readonly cache?: string;
   readonly maxAge?: string;
+  readonly timeout?: string;
   readonly fresh?: boolean;
   readonly retryFailed?: boolean;
+}
+
+/** --timeout: seconds or a duration (30s, 2m), more than 0 and at most an hour. */
+function resolveTimeoutSecs(given: Given<string>): number {
+  if (given.value === undefined || given.value === '') return DEFAULTS.requestTimeoutSecs;
+  const ms = parseDuration(given.name, String(given.value));
+  if (!(ms > 0 && ms <= 3_600_000)) throw new UserError(`${given.name}: "${given.value}" must be more than 0 s and at most 1 h`);
+  return ms / 1000;
 }
 
 export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
@@ -192,7 +202,7 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
     retryBaseMs: DEFAULTS.retryBaseMs,
     breakerCoolDownMs: DEFAULTS.breakerCoolDownMs,
     maxOutageMs: DEFAULTS.maxOutageMs,
-    requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
+    requestTimeoutSecs: resolveTimeoutSecs(flagOrEnv('--timeout', args.timeout, env, ENV_VARS.timeout)),
     maxBodyBytes: DEFAULTS.maxBodyBytes,
   });
 }

@@ -18,13 +18,16 @@ import { routeCrawleeLog } from './crawlee-log.js';
 import { RequestLog } from './request-log.js';
 import { CACHE_POLICY_OPTION, CachingClient, type CachePolicy } from './cache.js';
 import { Gate } from './gate.js';
-import { NetworkClient } from './network-client.js';
+import { NetworkClient, isTransientFailure } from './network-client.js';
 import { pipeline, targetOf, type PipelineContext } from './pipeline.js';
 import type { RequestData } from './queue.js';
 import type { RunBudget } from './run-budget.js';
 
 /** Handlers running at once. Network requests are further limited by --concurrency at the gate. */
 const HANDLER_CONCURRENCY = 48;
+
+/** A week: far beyond any wait the gate allows, and below setTimeout's 24.8-day ceiling even doubled. */
+const NAVIGATION_SAFETY_NET_SECS = 7 * 24 * 3600;
 
 export interface CrawlerParts extends PipelineContext {
   readonly storageConfig: Configuration;
@@ -37,7 +40,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
   routeCrawleeLog(log);
 
   const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log, stop: parts.budget.stopSignal });
-  const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes });
+  const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes, origin: new URL(config.baseUrl).origin });
   const router = createHttpRouter();
   const requestLog = new RequestLog(log);
   for (const label of LABELS) router.addHandler(label, requestLog.around(label, pipeline(label, parts)));
@@ -51,9 +54,11 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       maxRequestRetries: config.maxRetries,
       minConcurrency: concurrency,
       maxConcurrency: concurrency,
-      // Waiting at the gate (rate limit, Retry-After, open circuit) counts against this; the
-      // request's own timeout is set by the network client.
-      navigationTimeoutSecs: 900,
+      // Never the limit that fires: each attempt has its own deadline (--timeout) in the network
+      // client, started once the gate lets it through, and the waits at the gate are bounded by
+      // the breaker's maxOutageMs and the gate's cap on Retry-After. Crawlee's navigation timeout
+      // would count those waits too, and word any got timeout with its own figure.
+      navigationTimeoutSecs: NAVIGATION_SAFETY_NET_SECS,
       requestHandlerTimeoutSecs: 900,
       useSessionPool: false,
       persistCookiesPerSession: false,
@@ -79,9 +84,11 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
           return;
         }
         if (error instanceof NonRetryableError || request.noRetry) return;
-        if (gate.circuitState !== 'closed') {
-          // The API is down, not this request: the attempt is given back, so an outage pauses the
-          // crawl instead of failing the queue, for up to maxOutageMs (15 min by default).
+        if (gate.circuitState !== 'closed' && isTransientFailure(error)) {
+          // The API is down, not this request (the breaker opens only when most of the recent
+          // distinct requests fail): the attempt is given back, so an outage pauses the crawl
+          // instead of failing the queue, for up to maxOutageMs (15 min by default). A body that
+          // is not JSON is this request's own trouble and spends its attempts.
           request.retryCount = Math.max(0, request.retryCount - 1);
           if (gate.outageMs > config.maxOutageMs) {
             parts.onFatal(new Error(`the API has not answered for ${Math.round(gate.outageMs / 60_000)} min`));

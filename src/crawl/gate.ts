@@ -1,8 +1,14 @@
 /**
  * The politeness gate every network request passes (cache hits never do): at most `concurrency`
  * requests in flight, at most `maxRpm` started per minute, a crawl-wide pause when the API asks
- * for one (429/503 with Retry-After), and a circuit breaker that stops sending after a run of
- * consecutive failures and lets a single probe through after a cool-down.
+ * for one (429/503 with Retry-After), and a circuit breaker that stops sending when the API as a
+ * whole is failing and lets a single probe through after a cool-down.
+ *
+ * The breaker judges by distinct requests, not by attempts: it remembers the latest outcome of
+ * each of the last `windowSize` request keys (URLs) and opens only when most of them, and at
+ * least `failuresToOpen`, failed. One endpoint failing again and again (a trickling body, a
+ * proxy page) therefore spends its own retries and never pauses the crawl, nor earns its
+ * attempts back.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { RequestNotStartedError } from '../errors.js';
@@ -13,10 +19,18 @@ export interface GateOptions {
   readonly concurrency: number;
   /** Requests started per minute; Infinity for no limit. */
   readonly maxRpm: number;
-  /** Consecutive failures that open the circuit. Default 4 (below the retries a request gets). */
+  /** Distinct requests whose latest outcome the breaker weighs. Default 20. */
+  readonly windowSize?: number;
+  /** Distinct failing requests needed (besides most of the window) to open the circuit. Default 4. */
   readonly failuresToOpen?: number;
   /** First cool-down of an open circuit; doubles while probes fail, up to 60 s. Default 5 s. */
   readonly coolDownMs?: number;
+  /**
+   * Longest crawl-wide pause a Retry-After may impose. Default 10 min: a server asking for hours
+   * (or a hostile one asking for years) must not stall the crawl silently; the request's own
+   * retries still wait their backoff, and a persisting 429 fails it.
+   */
+  readonly maxPauseMs?: number;
   readonly log?: Logger;
   /**
    * Aborted when the crawl stops (Ctrl-C): from then on no request passes, and those waiting here
@@ -32,32 +46,39 @@ export class Gate {
   private readonly waiters: (() => void)[] = [];
   private nextStartAt = 0;
   private pausedUntil = 0;
-  private consecutiveFailures = 0;
+  /** Request key → whether its latest attempt failed, oldest first. */
+  private readonly recent = new Map<string, boolean>();
   private circuit: Circuit = { state: 'closed' };
   private outageSince: number | undefined;
   private readonly intervalMs: number;
+  private readonly windowSize: number;
   private readonly failuresToOpen: number;
   private readonly baseCoolDownMs: number;
+  private readonly maxPauseMs: number;
 
   constructor(private readonly options: GateOptions) {
     this.intervalMs = Number.isFinite(options.maxRpm) ? 60_000 / options.maxRpm : 0;
+    this.windowSize = options.windowSize ?? 20;
     this.failuresToOpen = options.failuresToOpen ?? 4;
     this.baseCoolDownMs = options.coolDownMs ?? 5_000;
+    this.maxPauseMs = options.maxPauseMs ?? 10 * 60_000;
     options.stop?.addEventListener('abort', () => {
       for (const wake of this.waiters.splice(0)) wake();
     }, { once: true });
   }
 
-  /** Runs `fn` once the gate lets a request through; reports its outcome to the breaker. */
-  async run<T>(fn: () => Promise<T>, isFailure: (error: unknown) => boolean): Promise<T> {
-    await this.acquire();
+  /**
+   * Runs `fn` once the gate lets a request through; reports its outcome, under `key` (the URL),
+   * to the breaker. Time spent waiting here is not part of `fn`'s own deadline.
+   */
+  async run<T>(key: string, fn: () => Promise<T>, isFailure: (error: unknown) => boolean): Promise<T> {
+    const probe = await this.acquire();
     try {
       const result = await fn();
-      this.succeeded();
+      this.record(key, false, probe);
       return result;
     } catch (error) {
-      if (isFailure(error)) this.failed();
-      else this.succeeded();
+      this.record(key, isFailure(error), probe);
       throw error;
     } finally {
       this.release();
@@ -66,10 +87,12 @@ export class Gate {
 
   /** The API asked everyone to wait (Retry-After): no request starts before then. */
   pauseFor(ms: number): void {
-    const until = Date.now() + ms;
+    const pause = Math.min(ms, this.maxPauseMs);
+    const until = Date.now() + pause;
     if (until > this.pausedUntil) {
       this.pausedUntil = until;
-      this.options.log?.warn(`API asked to slow down: pausing all requests for ${Math.ceil(ms / 1000)} s`);
+      const capped = pause < ms ? ` (asked for ${Math.ceil(ms / 1000)} s)` : '';
+      this.options.log?.warn(`API asked to slow down: pausing all requests for ${Math.ceil(pause / 1000)} s${capped}`);
     }
   }
 
@@ -82,11 +105,13 @@ export class Gate {
     return this.outageSince === undefined ? 0 : Date.now() - this.outageSince;
   }
 
-  private async acquire(): Promise<void> {
+  /** Waits for a slot and a start time; true when this request is the circuit's probe. */
+  private async acquire(): Promise<boolean> {
     const stop = this.options.stop;
     if (this.inFlight >= this.options.concurrency && !stop?.aborted) await new Promise<void>((resolve) => this.waiters.push(resolve));
     if (stop?.aborted) throw new RequestNotStartedError();
     this.inFlight += 1;
+    let probe = false;
     for (;;) {
       const now = Date.now();
       const circuit = this.circuit;
@@ -94,10 +119,11 @@ export class Gate {
         // One probe goes out; everyone else waits for its answer.
         this.circuit = { state: 'probing', coolDownMs: circuit.coolDownMs };
         this.options.log?.info('circuit half-open: sending one probe request');
+        probe = true;
         break;
       }
       const waitUntil = Math.max(this.pausedUntil, this.nextStartAt, circuit.state === 'open' ? circuit.until : 0);
-      if (circuit.state !== 'probing' && waitUntil <= now) break;
+      if (circuit.state === 'closed' && waitUntil <= now) break;
       await sleep(circuit.state === 'probing' ? 100 : Math.max(1, waitUntil - now), stop);
       if (stop?.aborted) {
         this.release();
@@ -105,6 +131,7 @@ export class Gate {
       }
     }
     this.nextStartAt = Math.max(Date.now(), this.nextStartAt) + this.intervalMs;
+    return probe;
   }
 
   private release(): void {
@@ -112,29 +139,36 @@ export class Gate {
     this.waiters.shift()?.();
   }
 
-  private succeeded(): void {
-    this.consecutiveFailures = 0;
-    if (this.circuit.state !== 'closed') {
-      this.options.log?.info('circuit closed: the API answers again');
-      this.circuit = { state: 'closed' };
-      this.outageSince = undefined;
-    }
-  }
-
-  private failed(): void {
-    this.consecutiveFailures += 1;
+  private record(key: string, failed: boolean, probe: boolean): void {
+    this.recent.delete(key);
+    this.recent.set(key, failed);
+    if (this.recent.size > this.windowSize) this.recent.delete(this.recent.keys().next().value!);
     const circuit = this.circuit;
-    if (circuit.state === 'probing') {
-      this.open(Math.min(60_000, circuit.coolDownMs * 2));
-    } else if (circuit.state === 'closed' && this.consecutiveFailures >= this.failuresToOpen) {
-      this.open(this.baseCoolDownMs);
+    if (!failed) {
+      if (circuit.state !== 'closed') {
+        this.options.log?.info('circuit closed: the API answers again');
+        this.circuit = { state: 'closed' };
+        this.outageSince = undefined;
+        // The failures that opened it are history: judge afresh from here.
+        this.recent.clear();
+      }
+      return;
+    }
+    // Only the probe's own answer decides a half-open circuit, not a straggler sent before it opened.
+    if (circuit.state === 'probing' && probe) {
+      this.open(Math.min(60_000, circuit.coolDownMs * 2), 'the probe failed');
+    } else if (circuit.state === 'closed') {
+      const failing = [...this.recent.values()].filter(Boolean).length;
+      if (failing >= this.failuresToOpen && failing * 2 > this.recent.size) {
+        this.open(this.baseCoolDownMs, `${failing} of the last ${this.recent.size} distinct requests failed`);
+      }
     }
   }
 
-  private open(coolDownMs: number): void {
+  private open(coolDownMs: number, why: string): void {
     this.outageSince ??= Date.now();
     this.circuit = { state: 'open', until: Date.now() + coolDownMs, coolDownMs };
-    this.options.log?.warn(`circuit open after ${this.consecutiveFailures} consecutive failures: pausing ${Math.round(coolDownMs / 1000)} s before a probe`);
+    this.options.log?.warn(`circuit open (${why}): pausing ${Math.round(coolDownMs / 1000)} s before a probe`);
   }
 }
 

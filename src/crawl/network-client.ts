@@ -1,7 +1,8 @@
 /**
  * The HTTP client that talks to the API: every request passes the politeness gate, non-200
- * answers become typed errors (retryable or not), and the body is read whole here, under a size
- * cap and checked against Content-Length, so a truncated body is retried rather than parsed.
+ * answers become typed errors (retryable or not), redirects are followed only within the API's
+ * origin, and the body is read whole here, under a size cap, checked against Content-Length (a
+ * truncated body is retried rather than parsed) and under the attempt's one deadline.
  */
 import { Readable } from 'node:stream';
 import {
@@ -9,11 +10,11 @@ import {
   type BaseHttpClient,
   type HttpRequest,
   type HttpResponse,
-  type RedirectHandler,
   type ResponseTypes,
   type StreamingHttpResponse,
 } from '@crawlee/core';
-import { HttpStatusError, PayloadError, RetryableHttpError } from '../errors.js';
+import { NonRetryableError } from '@crawlee/core';
+import { HttpStatusError, PayloadError, RedirectRefusedError, RequestTimeoutError, RetryableHttpError, UnparseableBodyError } from '../errors.js';
 import type { Gate } from './gate.js';
 
 /** The headers the API expects from its own widget pages, sent on every request. */
@@ -25,12 +26,19 @@ export const API_HEADERS = {
 
 export interface NetworkClientOptions {
   readonly gate: Gate;
-  /** Per-request timeout once the gate let it through. */
+  /** One deadline per attempt, from the moment the gate lets it through to the body's last byte. */
   readonly timeoutMs: number;
   readonly maxBodyBytes: number;
+  /** The only origin redirects may lead to (the --base-url's). Default: the request URL's own. */
+  readonly origin?: string;
   /** Underlying client. Default: Crawlee's got-scraping client. */
   readonly delegate?: BaseHttpClient;
 }
+
+/** Same-origin redirects followed per attempt: an API answers in place, a chain is a loop or a trap. */
+export const MAX_REDIRECTS = 3;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export class NetworkClient implements BaseHttpClient {
   private readonly delegate: BaseHttpClient;
@@ -39,28 +47,9 @@ export class NetworkClient implements BaseHttpClient {
     this.delegate = options.delegate ?? new GotScrapingHttpClient();
   }
 
-  async stream(request: HttpRequest, onRedirect?: RedirectHandler): Promise<StreamingHttpResponse> {
-    return this.options.gate.run(async () => {
-      const sent: HttpRequest = {
-        ...request,
-        headers: { ...request.headers, ...API_HEADERS },
-        // The crawler's navigation timeout also covers waiting at the gate; this one is the request's own.
-        timeout: { request: this.options.timeoutMs },
-        useHeaderGenerator: false,
-        throwHttpErrors: false,
-      };
-      const response = await this.delegate.stream(sent, onRedirect);
-      if (response.statusCode !== 200) {
-        response.stream.destroy();
-        throw this.statusError(response);
-      }
-      const body = await readBody(response, this.options.maxBodyBytes);
-      // Only the fields the crawler reads: got's response also carries (Object.assign'ed from the
-      // IncomingMessage) its socket, ClientRequest, got Request and stream state, which must not
-      // live as long as the crawling context does.
-      const { url, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip } = response;
-      return bufferedResponse({ url, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request: sent }, body);
-    }, isTransientFailure);
+  async stream(request: HttpRequest): Promise<StreamingHttpResponse> {
+    const url = String(request.url);
+    return this.options.gate.run(url, () => this.attempt(request, url), isTransientFailure);
   }
 
   async sendRequest<T extends keyof ResponseTypes = 'text'>(request: HttpRequest<T>): Promise<HttpResponse<T>> {
@@ -69,6 +58,76 @@ export class NetworkClient implements BaseHttpClient {
     const type = request.responseType ?? 'text';
     const value = type === 'buffer' ? body : type === 'json' ? JSON.parse(body.toString('utf8')) : body.toString('utf8');
     return { ...response, body: value } as unknown as HttpResponse<T>;
+  }
+
+  /**
+   * One attempt: the request, any same-origin redirects, and the whole body, under one deadline.
+   * Redirects are followed here, not by got, so each Location is checked before anything is
+   * sent to it: a body from another host is never even requested.
+   */
+  private async attempt(request: HttpRequest, url: string): Promise<StreamingHttpResponse> {
+    const origin = this.options.origin ?? new URL(url).origin;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
+    try {
+      const redirectUrls: URL[] = [];
+      for (let current = url; ;) {
+        const sent: HttpRequest = {
+          ...request,
+          url: current,
+          headers: { ...request.headers, ...API_HEADERS },
+          signal: deadline.signal,
+          // got's own limit, a backstop never reached before the signal (its errors are mapped below).
+          timeout: { request: this.options.timeoutMs + 1_000 },
+          followRedirect: false,
+          useHeaderGenerator: false,
+          throwHttpErrors: false,
+        };
+        const response = await this.delegate.stream(sent);
+        if (REDIRECT_STATUSES.has(response.statusCode)) {
+          response.stream.destroy();
+          const next = this.redirectTarget(response, current, origin, redirectUrls.length);
+          redirectUrls.push(next);
+          current = next.href;
+          continue;
+        }
+        if (response.statusCode !== 200) {
+          response.stream.destroy();
+          throw this.statusError(response);
+        }
+        const body = await readBody(response, this.options.maxBodyBytes);
+        // Only the fields the crawler reads: got's response also carries (Object.assign'ed from the
+        // IncomingMessage) its socket, ClientRequest, got Request and stream state, which must not
+        // live as long as the crawling context does.
+        const { statusCode, statusMessage, headers, trailers, complete, ip } = response;
+        return bufferedResponse({ url: current, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request: sent }, body);
+      }
+    } catch (error) {
+      // Whichever fired (our deadline or got's backstop), the message carries the real figure;
+      // got's TimeoutError must not reach Crawlee, which rewords it with its own handler timeout.
+      if (deadline.signal.aborted || (error instanceof Error && error.name === 'TimeoutError')) {
+        throw new RequestTimeoutError(this.options.timeoutMs);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Where a redirect leads, if it may be followed: same origin, within MAX_REDIRECTS hops. */
+  private redirectTarget(response: StreamingHttpResponse, from: string, origin: string, hops: number): URL {
+    const raw = response.headers['location'];
+    const location = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+    if (!location) throw new HttpStatusError(response.statusCode);
+    let next: URL;
+    try {
+      next = new URL(location, from);
+    } catch {
+      throw new RedirectRefusedError(JSON.stringify(location.slice(0, 200)), 'off-origin', MAX_REDIRECTS);
+    }
+    if (next.origin !== origin) throw new RedirectRefusedError(next.href.slice(0, 200), 'off-origin', MAX_REDIRECTS);
+    if (hops >= MAX_REDIRECTS) throw new RedirectRefusedError(next.href.slice(0, 200), 'too-many', MAX_REDIRECTS);
+    return next;
   }
 
   private statusError(response: StreamingHttpResponse): Error {
@@ -84,8 +143,8 @@ export class NetworkClient implements BaseHttpClient {
 }
 
 /** Failures that say the API (or the way to it) is unwell: they count towards the breaker. */
-function isTransientFailure(error: unknown): boolean {
-  return !(error instanceof HttpStatusError) && !(error instanceof PayloadError);
+export function isTransientFailure(error: unknown): boolean {
+  return !(error instanceof NonRetryableError) && !(error instanceof UnparseableBodyError);
 }
 
 /**
@@ -156,11 +215,15 @@ function chunkStream(chunks: readonly Buffer[]): Readable {
   });
 }
 
-export function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
+/**
+ * Retry-After in ms: delay-seconds (digits only) or an HTTP-date; undefined when absent or
+ * unreadable (a negative, fractional or hex "number" is not a delay the RFC allows).
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!text) return undefined;
-  const seconds = Number(text);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/[a-z]/i.test(text)) return undefined;
   const date = Date.parse(text);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }

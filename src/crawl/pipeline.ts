@@ -7,15 +7,15 @@
  */
 import type { HttpCrawlingContext } from '@crawlee/http';
 import type { RequestQueue } from '@crawlee/core';
-import { targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
+import { ENDPOINTS, targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
 import { validatePayload } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
-import { DatabaseUnavailableError, PayloadError, UserError } from '../errors.js';
+import { DatabaseUnavailableError, PayloadError, UnparseableBodyError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../store/sink.js';
 import type { AppliedPayloads } from './applied-payloads.js';
 import { CACHE_HIT_HEADER, type ResponseCache } from './cache.js';
-import { decodeJson } from './decode.js';
+import { decodeBody, repairedItems } from './decode.js';
 import type { FailureLog } from './failures.js';
 import { toRequest, type RequestData } from './queue.js';
 import { LEAF_LABELS, ROUTES } from './routes/index.js';
@@ -66,15 +66,21 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
     }
 
     let validated;
+    let repaired: readonly string[];
     try {
-      validated = validatePayload(label, decodeJson(raw));
+      const decoded = decodeBody(raw);
+      repaired = decoded.repaired;
+      validated = validatePayload(label, decoded.value);
     } catch (error) {
+      const unusable = error instanceof PayloadError || error instanceof UnparseableBodyError;
       // A cached body that no longer passes (corrupted on disk, or the schemas changed) is
       // forgotten, and the request is retried from the network.
-      if (fromCache && error instanceof PayloadError && ctx.config.cache !== 'only') {
+      if (fromCache && unusable && ctx.config.cache !== 'only') {
         await ctx.cache.delete(key);
         throw new Error(`cached body unusable (${error.message}): refetching`);
       }
+      // With --cache only, asking again would read the same bytes.
+      if (fromCache && error instanceof UnparseableBodyError) throw new PayloadError(`cached ${error.message}`);
       throw error;
     }
     const { payload, quarantined } = validated;
@@ -82,8 +88,11 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
     // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word,
     // and it is not recorded as applied, so it is checked (and its problems reported) again.
     const whole = !quarantined.length;
+    // Repaired bytes are stored (U+FFFD in place), but the body is not recorded as applied nor
+    // cached, so the repair is reported on every crawl and a fixed upstream body replaces it.
+    const clean = whole && !repaired.length;
     try {
-      await ctx.sink.write({ rows: result.rows, complete: whole ? result.complete : [], applied: whole ? { key, fingerprint } : undefined });
+      await ctx.sink.write({ rows: result.rows, complete: whole ? result.complete : [], applied: clean ? { key, fingerprint } : undefined });
     } catch (error) {
       if (error instanceof DatabaseUnavailableError) {
         ctx.onFatal(error);
@@ -92,9 +101,9 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
       }
       throw error;
     }
-    if (whole) ctx.applied.remember(key, fingerprint);
+    if (clean) ctx.applied.remember(key, fingerprint);
     // Only whole, valid bodies are cached: a historic entry never expires, so a bad one would stick.
-    if (!fromCache && whole) await ctx.cache.put(key, request.url, raw);
+    if (!fromCache && clean) await ctx.cache.put(key, request.url, raw);
     await enqueue(ctx, result.children);
 
     for (const item of quarantined) {
@@ -103,9 +112,14 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
         kind: 'quarantine', url: request.url, label, pointer: item.pointer, id: item.id, problems: item.problems, at: new Date().toISOString(),
       });
     }
+    const repairs = repairedItems(repaired, ENDPOINTS[label].itemLists);
+    for (const [item, strings] of repairs) {
+      ctx.log.warn(`repaired invalid UTF-8 in ${item || 'the payload'} of ${request.url}: U+FFFD in place of bad bytes at ${strings.join(', ')}`);
+    }
     for (const warning of result.warnings ?? []) ctx.log.warn(warning);
     counts.succeeded += 1;
     counts.quarantined += quarantined.length;
+    counts.repaired += repairs.size;
     if (fromCache) counts.cacheHits += 1;
   };
 }

@@ -6,6 +6,8 @@ export interface LabelCounts {
   failed: number;
   cacheHits: number;
   quarantined: number;
+  /** List items (or whole payloads) stored with U+FFFD in place of invalid UTF-8. */
+  repaired: number;
   /** Succeeded without writing: the same body's rows were already stored. */
   alreadyStored: number;
 }
@@ -13,7 +15,7 @@ export interface LabelCounts {
 export class CrawlStats {
   readonly startedAt = Date.now();
   readonly byLabel: Record<Label, LabelCounts> = Object.fromEntries(
-    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, quarantined: 0, alreadyStored: 0 }]),
+    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, quarantined: 0, repaired: 0, alreadyStored: 0 }]),
   ) as Record<Label, LabelCounts>;
 
   total(field: keyof LabelCounts): number {

@@ -5,6 +5,7 @@ import { parseInstant } from '../../src/config.js';
 import { resolveCanaryConfig } from '../../src/commands/canary.js';
 import { resolveChangesConfig } from '../../src/commands/changes.js';
 import { resolveExportConfig } from '../../src/commands/export.js';
+import { resolveCrawlConfig } from '../../src/commands/crawl.js';
 import { UserError } from '../../src/errors.js';
 
 const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -72,5 +73,22 @@ describe('resolveCanaryConfig', () => {
     expect(resolveCanaryConfig({ maxRpm: 10_000 }, {}).maxRpm).toBe(Infinity);
     expect(resolveCanaryConfig({}, { MSC_BASE_URL: 'http://127.0.0.1:9/' }).baseUrl).toBe('http://127.0.0.1:9');
     expect(() => resolveCanaryConfig({ sampleSeries: 0 }, {})).toThrow(/--sample-series/);
+  });
+});
+
+describe('--timeout', () => {
+  const base = { baseUrl: 'http://127.0.0.1:1', storage: '/tmp/msc-config-test' };
+  it.each<[Parameters<typeof resolveCrawlConfig>[0], Record<string, string>, number]>([
+    [base, {}, 30],
+    [{ ...base, timeout: '2s' }, {}, 2],
+    [{ ...base, timeout: '45' }, {}, 45],
+    [{ ...base, timeout: '2m' }, { MSC_TIMEOUT: '5s' }, 120],
+    [base, { MSC_TIMEOUT: '0.5' }, 0.5],
+  ])('%j with env %j → %d s', (raw, env, secs) => {
+    expect(resolveCrawlConfig(raw, env).requestTimeoutSecs).toBe(secs);
+  });
+
+  it.each(['0', '2h', 'soon', '-1'])('refuses %j in one line naming the flag', (value) => {
+    expect(() => resolveCrawlConfig({ ...base, timeout: value }, {})).toThrow(/^--timeout: "/);
   });
 });

@@ -1,0 +1,144 @@
+/**
+ * The politeness gate under fake timers: the rate limit, the crawl-wide Retry-After pause (and
+ * its cap), and the circuit breaker, which opens only when most of the recent distinct requests
+ * fail, probes once after its cool-down, and closes on an answer.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Gate } from '../../src/crawl/gate.js';
+import { parseRetryAfter } from '../../src/crawl/network-client.js';
+
+const ok = () => Promise.resolve('ok');
+const boom = () => Promise.reject(new Error('ECONNRESET'));
+const always = () => true;
+
+/** Runs a request through the gate, noting when it started (relative to the test's start). */
+function starts(gate: Gate, key: string, started: number[], t0: number, fn: () => Promise<string> = ok) {
+  return gate.run(key, () => {
+    started.push(Date.now() - t0);
+    return fn();
+  }, always).catch(() => 'failed');
+}
+
+describe('Gate', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('starts at most maxRpm requests a minute, evenly spaced', async () => {
+    const gate = new Gate({ concurrency: 10, maxRpm: 60 });
+    const t0 = Date.now();
+    const started: number[] = [];
+    const all = Promise.all(['a', 'b', 'c'].map((key) => starts(gate, key, started, t0)));
+    await vi.advanceTimersByTimeAsync(2_500);
+    await all;
+    expect(started).toEqual([0, 1000, 2000]);
+  });
+
+  it('holds every request back while the API asked for a pause, up to the cap', async () => {
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, maxPauseMs: 60_000 });
+    const t0 = Date.now();
+    const started: number[] = [];
+    gate.pauseFor(5_000);
+    const first = starts(gate, 'a', started, t0);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(started).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await first;
+    expect(started).toEqual([5_000]);
+
+    gate.pauseFor(3_600_000); // a server asking for an hour gets the cap
+    const second = starts(gate, 'b', started, t0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await second;
+    expect(started).toEqual([5_000, 65_000]);
+  });
+
+  it('never opens on one URL failing again and again', async () => {
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity });
+    for (let i = 0; i < 12; i++) await starts(gate, 'trickle', [], 0, boom);
+    expect(gate.circuitState).toBe('closed');
+  });
+
+  it('stays closed while most recent distinct requests succeed', async () => {
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, windowSize: 20, failuresToOpen: 4 });
+    for (let i = 0; i < 12; i++) await starts(gate, `ok-${i}`, [], 0);
+    for (let i = 0; i < 8; i++) await starts(gate, `bad-${i}`, [], 0, boom);
+    expect(gate.circuitState).toBe('closed'); // 8 of 20
+    for (let i = 8; i < 11; i++) await starts(gate, `bad-${i}`, [], 0, boom);
+    expect(gate.circuitState).toBe('open'); // 11 of the last 20
+  });
+
+  it('opens when distinct requests fail, probes once after the cool-down, backs off, and closes on an answer', async () => {
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, failuresToOpen: 4, coolDownMs: 5_000 });
+    const t0 = Date.now();
+    for (const key of ['a', 'b', 'c']) await starts(gate, key, [], t0, boom);
+    expect(gate.circuitState).toBe('closed');
+    await starts(gate, 'd', [], t0, boom);
+    expect(gate.circuitState).toBe('open');
+
+    // After 5 s one probe goes; the other request waits for its answer.
+    const started: number[] = [];
+    let failProbe = true;
+    const probe = starts(gate, 'e', started, t0, () => (failProbe ? boom() : ok()));
+    const waiting = starts(gate, 'f', started, t0);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(started).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await probe;
+    expect(started).toEqual([5_000]);
+    expect(gate.circuitState).toBe('open'); // the probe failed: 10 s until the next
+
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(started).toEqual([5_000]);
+    failProbe = false;
+    await vi.advanceTimersByTimeAsync(1);
+    expect(started).toEqual([5_000, 15_000]); // f is the next probe, and it succeeds
+    await waiting;
+    expect(gate.circuitState).toBe('closed');
+    expect(gate.outageMs).toBe(0);
+    // The outage is history: a single new failure does not reopen it.
+    await starts(gate, 'g', [], t0, boom);
+    expect(gate.circuitState).toBe('closed');
+  });
+
+  it('lets only the probe decide a half-open circuit, not a straggler sent before it opened', async () => {
+    const gate = new Gate({ concurrency: 8, maxRpm: Infinity, failuresToOpen: 4, coolDownMs: 1_000 });
+    let releaseStraggler!: (error: Error) => void;
+    const straggler = gate.run('slow', () => new Promise<string>((_, reject) => (releaseStraggler = reject)), always).catch(() => 'failed');
+    for (const key of ['a', 'b', 'c', 'd']) await starts(gate, key, [], 0, boom);
+    expect(gate.circuitState).toBe('open');
+    let finishProbe!: (value: string) => void;
+    const probe = gate.run('probe', () => new Promise<string>((resolve) => (finishProbe = resolve)), always);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(gate.circuitState).toBe('probing');
+    releaseStraggler(new Error('ECONNRESET'));
+    await straggler;
+    expect(gate.circuitState).toBe('probing');
+    finishProbe('ok');
+    await probe;
+    expect(gate.circuitState).toBe('closed');
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-11-21T20:00:00Z');
+  it.each<[string | string[] | undefined, number | undefined]>([
+    ['5', 5_000],
+    [' 120 ', 120_000],
+    ['0', 0],
+    [['7', '9'], 7_000],
+    ['Sat, 21 Nov 2026 20:00:30 GMT', 30_000],
+    ['Sat, 21 Nov 2026 19:00:00 GMT', 0], // a date in the past: no wait
+    [undefined, undefined],
+    ['', undefined],
+    ['-5', undefined],
+    ['1.5', undefined],
+    ['0x10', undefined],
+    ['soon', undefined],
+  ])('%j → %j ms', (value, expected) => {
+    expect(parseRetryAfter(value, now)).toBe(expected);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * Crawls against a hostile API (test/support/hostile-server.ts) over real HTTP into a real
+ * database, for issue 10's rows 1-4: redirects off the API's origin and long redirect chains,
+ * invalid UTF-8 in one name, bodies that are not JSON (cut short under clean framing, HTML, empty),
+ * and one endpoint trickling its body. Stored rows are compared with what was served.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FailedRequest } from '../../src/crawl/failures.js';
+import { openDb } from '../../src/store/db.js';
+import {
+  apiPath, expectedCounts, syntheticTree, withMutations,
+  type Calendar, type Classification, type ReplicaTree, type SeasonItem, type SeriesItem,
+} from '../replica/index.js';
+import { crawl, crawlConfig } from '../support/crawl.js';
+import { DATABASE_KINDS, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
+import { startHostileServer, type HostileServer, type Hostility } from '../support/hostile-server.js';
+
+const TREE = { seed: 33, series: 3, seasonsPerSeries: 2, eventsPerSeason: 2, sessionsPerEvent: 3, carsPerSession: 4 };
+/** Few retries keep the retried faults quick; the budget is the same for every transient fault. */
+const RETRIES = 2;
+/** PostgreSQL when TEST_DATABASE_URL is set (a new database is quicker to make than a PGlite dir), PGlite otherwise. */
+const KIND = DATABASE_KINDS.at(-1)!;
+
+const body = <T>(tree: ReplicaTree, path: string): T => JSON.parse(tree.body(path)!) as T;
+const seriesOf = (tree: ReplicaTree) => body<SeriesItem[]>(tree, apiPath.series());
+const seasonsOf = (tree: ReplicaTree, series: number) => body<SeasonItem[]>(tree, apiPath.seasons(seriesOf(tree)[series]!.uuid));
+const sessionsWithResults = (tree: ReplicaTree, season: string) =>
+  body<Calendar>(tree, apiPath.calendar(season)).events.flatMap((e) => e.sessions).filter((s) => s.hasResults).map((s) => s.uuid);
+
+/** The rows a correct crawl stores when the paths given fail: each emptied in an oracle copy of the tree. */
+function expectedWithout(paths: Record<string, (payload: never) => unknown>) {
+  const oracle = syntheticTree(TREE);
+  for (const [path, empty] of Object.entries(paths)) oracle.mutate(path, empty);
+  return expectedCounts(oracle).rows;
+}
+const noSeasons = () => [];
+const noEvents = (c: Calendar) => ({ ...c, events: [] });
+const noResults = (c: Classification) => ({ ...c, details: [], retirements: [] });
+
+const failureAt = (failures: readonly { kind: string; url: string }[], path: string) =>
+  failures.find((f) => f.kind === 'request' && f.url.endsWith(path)) as FailedRequest | undefined;
+
+describe(`a hostile API (${KIND})`, () => {
+  const servers: HostileServer[] = [];
+  const databases: TestDatabase[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await Promise.all(databases.splice(0).map((d) => d.drop()));
+  });
+
+  async function crawlHostile(tree: ReplicaTree, hostile: Record<string, Hostility>, extra = {}) {
+    // Another origin, answering every path with valid JSON of another tree: never to be stored.
+    const foreignTree = syntheticTree({ ...TREE, seed: 99 });
+    const foreignSeasons = foreignTree.body(apiPath.seasons(seriesOf(foreignTree)[0]!.uuid))!;
+    const foreign = await startHostileServer({ tree: withMutations(() => foreignSeasons) });
+    const api = await startHostileServer({ tree, hostile, foreignUrl: foreign.url });
+    servers.push(foreign, api);
+    const database = await createTestDatabase(KIND);
+    databases.push(database);
+    const summary = await crawl(crawlConfig(api.url, tempDir(), database.target, { concurrency: 4, ...extra }, { maxRetries: RETRIES }));
+    const db = await openDb(database.target);
+    let series: { uuid: string; name: string }[];
+    let seasons: string[];
+    try {
+      series = await db('series').select('uuid', 'name').orderBy('uuid');
+      seasons = await db('seasons').pluck('uuid');
+    } finally {
+      await db.destroy();
+    }
+    return { summary, api, foreign, series, seasons, counts: await liveCountsOf(database), foreignSeasons: JSON.parse(foreignSeasons) as SeasonItem[] };
+  }
+
+  it('row 1: refuses a redirect to another host at once, naming it; follows 3 same-origin hops, not 4', async () => {
+    const tree = syntheticTree(TREE);
+    const toForeign = apiPath.seasons(seriesOf(tree)[0]!.uuid);
+    const tooLong = apiPath.seasons(seriesOf(tree)[1]!.uuid);
+    const run = await crawlHostile(tree, {
+      [apiPath.series()]: { kind: 'redirect-chain', hops: 3 },
+      [apiPath.seasons(seriesOf(tree)[2]!.uuid)]: { kind: 'redirect-chain', hops: 1 },
+      [toForeign]: { kind: 'redirect-foreign' },
+      [tooLong]: { kind: 'redirect-chain', hops: 4 },
+    });
+    expect(run.summary.outcome).toBe('failures');
+    expect(run.summary.failures).toHaveLength(2);
+    const foreign = failureAt(run.summary.failures, toForeign)!;
+    expect(foreign.error).toBe(`redirected off the API's origin to ${run.foreign.url}${toForeign}: not followed`);
+    expect(foreign.attempts).toBe(1);
+    const chain = failureAt(run.summary.failures, tooLong)!;
+    expect(chain.error).toMatch(/^more than 3 redirects \(the last to http:\/\/127\.0\.0\.1:\d+\/.*\?hop=4\): not followed$/);
+    expect(chain.attempts).toBe(1);
+    // The other host was never even asked, and nothing of its tree is stored.
+    expect(run.foreign.gets.size).toBe(0);
+    expect(run.seasons.filter((uuid) => run.foreignSeasons.some((s) => s.uuid === uuid))).toEqual([]);
+    expect(run.counts).toEqual(expectedWithout({ [toForeign]: noSeasons, [tooLong]: noSeasons }));
+  });
+
+  it('row 2: stores a list with one invalid byte, U+FFFD in its place, and reports that item only', async () => {
+    const tree = syntheticTree(TREE);
+    // A genuine U+FFFD, sent as valid UTF-8, is data, not a repair.
+    tree.mutate<SeriesItem[]>(apiPath.series(), (list) => list.map((s, i) => (i === 0 ? { ...s, name: `${s.name} N\ufffdrburgring` } : s)));
+    const served = seriesOf(tree);
+    const run = await crawlHostile(tree, { [apiPath.series()]: { kind: 'invalid-utf8-name', item: 1 } });
+    expect(run.summary.outcome).toBe('complete');
+    expect(run.summary.requests.series.repaired).toBe(1);
+    const repairs = run.summary.lines.filter((line) => line.includes('repaired invalid UTF-8'));
+    expect(repairs).toHaveLength(1);
+    expect(repairs[0]).toContain(`in /1 of ${run.api.url}${apiPath.series()}: U+FFFD in place of bad bytes at /1/name`);
+    const stored = new Map(run.series.map((s) => [s.uuid, s.name]));
+    expect(stored.get(served[0]!.uuid)).toBe(served[0]!.name);
+    expect(stored.get(served[1]!.uuid)).toBe(`${served[1]!.name}\ufffd`);
+    expect(stored.get(served[2]!.uuid)).toBe(served[2]!.name);
+    expect(run.counts).toEqual(expectedCounts(tree).rows);
+  });
+
+  it('row 3: retries bodies that are not JSON like a 5xx; fails a schema mismatch at once', async () => {
+    const tree = syntheticTree(TREE);
+    const [seasonA, seasonB] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];
+    const seasonC = seasonsOf(tree, 1)[0]!.uuid;
+    const [html, empty] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [string, string];
+    const paths = { recovers: apiPath.calendar(seasonA), cut: apiPath.calendar(seasonB), wrong: apiPath.calendar(seasonC), html, empty };
+    const run = await crawlHostile(tree, {
+      [paths.recovers]: { kind: 'cut-chunked', times: 2 },
+      [paths.cut]: { kind: 'cut-length', times: Infinity },
+      [paths.wrong]: { kind: 'wrong-json' },
+      [paths.html]: { kind: 'html', times: Infinity },
+      [paths.empty]: { kind: 'empty', times: 1 },
+    });
+    expect(run.summary.outcome).toBe('failures');
+    expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual([paths.cut, paths.html, paths.wrong].sort());
+    expect(failureAt(run.summary.failures, paths.cut)).toMatchObject({ attempts: RETRIES + 1, error: expect.stringMatching(/^body is not JSON \(.*JSON.*; \d+ bytes starting "\{/) });
+    expect(failureAt(run.summary.failures, paths.html)).toMatchObject({ attempts: RETRIES + 1, error: expect.stringMatching(/^body is not JSON \(.*; 93 bytes starting "<html>/) });
+    expect(failureAt(run.summary.failures, paths.wrong)).toMatchObject({ attempts: 1, error: expect.stringMatching(/^schema mismatch/) });
+    expect([paths.recovers, paths.cut, paths.wrong, paths.html, paths.empty].map((p) => run.api.gets.get(p))).toEqual([3, RETRIES + 1, 1, RETRIES + 1, 2]);
+    expect(run.counts).toEqual(expectedWithout({ [paths.cut]: noEvents, [paths.wrong]: noEvents, [paths.html]: noResults }));
+  });
+
+  it(`rows 1-4 at once (${KIND}): one trickling endpoint fails in about timeout × attempts; everything else is stored`, async () => {
+    const tree = syntheticTree(TREE);
+    const seasonA = seasonsOf(tree, 2)[0]!.uuid;
+    const [trickle, cut] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [string, string];
+    const toForeign = apiPath.seasons(seriesOf(tree)[0]!.uuid);
+    const run = await crawlHostile(tree, {
+      [trickle]: { kind: 'trickle' },
+      [cut]: { kind: 'cut-chunked', times: 1 },
+      [toForeign]: { kind: 'redirect-foreign' },
+      [apiPath.series()]: { kind: 'invalid-utf8-name', item: 2 },
+    }, { timeout: '2s' });
+    expect(run.summary.outcome).toBe('failures');
+    expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual([toForeign, trickle].sort());
+    expect(failureAt(run.summary.failures, trickle)).toMatchObject({ error: 'timed out after 2 s', attempts: RETRIES + 1 });
+    expect(run.api.gets.get(trickle)).toBe(RETRIES + 1);
+    // One URL failing again and again is not an outage: the breaker stays shut, no attempt is given back.
+    expect(run.summary.lines.join('\n')).not.toMatch(/circuit open/);
+    // 3 attempts × 2 s plus backoff; loose above for a loaded machine, never the minutes of old.
+    expect(run.summary.seconds).toBeGreaterThan(3 * 2 - 0.5);
+    expect(run.summary.seconds).toBeLessThan(40);
+    expect(run.summary.requests.series.repaired).toBe(1);
+    expect(run.foreign.gets.size).toBe(0);
+    expect(run.counts).toEqual(expectedWithout({ [toForeign]: noSeasons, [trickle]: noResults }));
+  });
+});

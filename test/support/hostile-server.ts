@@ -1,0 +1,137 @@
+/**
+ * A purpose-built hostile API for the network tests: it serves a replica tree's bodies, but on
+ * chosen paths it misbehaves in ways the replica's fault injector does not — redirects to another
+ * host and same-origin redirect chains, one invalid UTF-8 byte in one name, bodies cut short under
+ * clean framing (chunked, or a Content-Length matching the cut), an HTML error page, an empty
+ * body, schema-breaking JSON, and a body trickled out a byte at a time.
+ */
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ReplicaTree } from '../replica/index.js';
+
+export type Hostility =
+  /** 302 to the same path on `foreignUrl` (another origin serving valid, foreign JSON). */
+  | { readonly kind: 'redirect-foreign' }
+  /** `hops` same-origin 302s (`?hop=1`, `?hop=2`…), then the body. */
+  | { readonly kind: 'redirect-chain'; readonly hops: number }
+  /** Byte 0xFF put into the `name` of list item `item` (a series or season list). */
+  | { readonly kind: 'invalid-utf8-name'; readonly item: number }
+  /** The first `times` answers (Infinity: all) are the first half of the body, chunked, ending cleanly. */
+  | { readonly kind: 'cut-chunked'; readonly times: number }
+  /** The first `times` answers are the first half of the body with a Content-Length of that half. */
+  | { readonly kind: 'cut-length'; readonly times: number }
+  /** The first `times` answers are a proxy's HTML error page, status 200. */
+  | { readonly kind: 'html'; readonly times: number }
+  /** The first `times` answers are an empty 200. */
+  | { readonly kind: 'empty'; readonly times: number }
+  /** Well-formed JSON that fails the endpoint's schema. */
+  | { readonly kind: 'wrong-json' }
+  /** The body, chunked, one byte every `intervalMs` (default 1000), on every request. */
+  | { readonly kind: 'trickle'; readonly intervalMs?: number };
+
+export interface HostileOptions {
+  readonly tree: ReplicaTree;
+  readonly hostile?: Readonly<Record<string, Hostility>>;
+  /** Origin the redirect-foreign hostility sends to. */
+  readonly foreignUrl?: string;
+}
+
+export interface HostileServer {
+  readonly url: string;
+  /** GET requests received, by path (query left off). */
+  readonly gets: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export const PROXY_PAGE = '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
+
+export async function startHostileServer(options: HostileOptions): Promise<HostileServer> {
+  const gets = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
+  let url = '';
+
+  const server = createServer((req, res) => {
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+    const seen = (gets.get(path) ?? 0) + 1;
+    if (req.method === 'GET') gets.set(path, seen);
+    const body = req.method === 'GET' ? options.tree.body(path) : undefined;
+    const hostility = options.hostile?.[path];
+    if (body === undefined) return send(res, 404, Buffer.from('{"message":"Not found"}'));
+    const whole = Buffer.from(body);
+    const half = whole.subarray(0, Math.floor(whole.length / 2));
+    const within = (times: number) => seen <= times;
+    switch (hostility?.kind) {
+      case undefined:
+        return send(res, 200, whole);
+      case 'redirect-foreign':
+        return redirect(res, `${options.foreignUrl}${path}`);
+      case 'redirect-chain': {
+        const hop = Number(/hop=(\d+)/.exec(query)?.[1] ?? 0);
+        if (hop < hostility.hops) return redirect(res, `${path}?hop=${hop + 1}`);
+        return send(res, 200, whole);
+      }
+      case 'invalid-utf8-name': {
+        const list = JSON.parse(body) as { name: string }[];
+        list[hostility.item]!.name = `${list[hostility.item]!.name}\u0001`;
+        // The control character is a placeholder only this name holds, swapped for the raw byte.
+        const text = Buffer.from(JSON.stringify(list));
+        const at = text.indexOf(Buffer.from('\\u0001'));
+        return send(res, 200, Buffer.concat([text.subarray(0, at), Buffer.from([0xff]), text.subarray(at + 6)]));
+      }
+      case 'cut-chunked':
+        if (!within(hostility.times)) return send(res, 200, whole);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(half);
+        return void res.end();
+      case 'cut-length':
+        return send(res, 200, within(hostility.times) ? half : whole);
+      case 'html':
+        if (!within(hostility.times)) return send(res, 200, whole);
+        res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(PROXY_PAGE) });
+        return void res.end(PROXY_PAGE);
+      case 'empty':
+        return send(res, 200, within(hostility.times) ? Buffer.alloc(0) : whole);
+      case 'wrong-json':
+        return send(res, 200, Buffer.from('{"status":"ok","data":null}'));
+      case 'trickle': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        let sent = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed || sent >= whole.length) {
+            clearInterval(timer);
+            timers.delete(timer);
+            if (!res.destroyed) res.end();
+            return;
+          }
+          res.write(whole.subarray(sent, sent + 1));
+          sent += 1;
+        }, hostility.intervalMs ?? 1000);
+        timers.add(timer);
+        return;
+      }
+    }
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    gets,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        for (const timer of timers) clearInterval(timer);
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(res: ServerResponse, status: number, body: Buffer): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+  res.end(body);
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(302, { location, 'content-length': 0 });
+  res.end();
+}
