@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULTS, ENV_VARS, resolveCommonConfig, resolveCrawlConfig, type RawOptions } from './config.js';
-import { DatabaseUnavailableError, UserError } from './errors.js';
+import { DatabaseUnavailableError, ResourceError, UserError, describeError } from './errors.js';
 import { isConnectionError } from './store/db.js';
 import { Logger } from './log.js';
 import { runCrawl } from './commands/crawl.js';
@@ -72,8 +72,8 @@ async function main(raw: RawOptions, body: (log: Logger) => Promise<number>): Pr
   try {
     code = await body(log);
   } catch (error) {
-    const known = error instanceof UserError || error instanceof DatabaseUnavailableError || isConnectionError(error);
-    const message = error instanceof Error ? error.message : String(error);
+    const known = error instanceof UserError || error instanceof DatabaseUnavailableError || error instanceof ResourceError || isConnectionError(error);
+    const message = error instanceof Error ? error.message : describeError(error);
     log.error(isConnectionError(error) && !(error instanceof DatabaseUnavailableError) ? `database unavailable: ${message}` : message);
     if (!known && raw.verbose && error instanceof Error) log.error(error.stack ?? '');
     if (!known && !raw.verbose) log.error('(run with --verbose for the stack trace)');

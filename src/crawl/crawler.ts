@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import { CACHE_POLICY_OPTION, CachingClient, type CachePolicy } from './cache.js';
 import { Gate } from './gate.js';
 import { NetworkClient } from './network-client.js';
-import { pipeline, targetOf, type PipelineContext } from './pipeline.js';
+import { pipeline, stopTheCrawl, stopsTheCrawl, targetOf, type PipelineContext } from './pipeline.js';
 import type { RequestData } from './queue.js';
 
 /** Handlers running at once. Network requests are further limited by --concurrency at the gate. */
@@ -66,6 +66,8 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         },
       ],
       errorHandler: async ({ request }, error) => {
+        // A full disk met reading the cache or writing the queue: stop, and keep the request for the resume.
+        if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         if (error instanceof NonRetryableError || request.noRetry) return;
         if (gate.circuitState !== 'closed') {
           // The API is down, not this request: the attempt is given back, so an outage pauses the
