@@ -112,7 +112,8 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       if (!fatal) await sink.idle();
 
       const finished = !fatal && (await start.queue.isFinished());
-      const left = finished ? 0 : Math.max(1, (await start.queue.getInfo())?.pendingRequestCount ?? 0);
+      // After a fatal error the queue is not asked again: its journal may be on the disk that failed.
+      const left = finished || fatal ? 0 : Math.max(1, (await start.queue.getInfo())?.pendingRequestCount ?? 0);
       // The whole crawl's failures, not only this run's: a resumed crawl still owes what failed before.
       const failureRecords = await failures.all();
       const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (signal?.aborted ? 'interrupted' : 'limit') : failureRecords.length ? 'failures' : 'complete';
