@@ -10,7 +10,7 @@ import type { RequestQueue } from '@crawlee/core';
 import { targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
 import { validatePayload } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
-import { DatabaseUnavailableError, PayloadError, ResourceError } from '../errors.js';
+import { DatabaseUnavailableError, PayloadError, ResourceError, asResourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../store/sink.js';
 import type { AppliedPayloads } from './applied-payloads.js';
@@ -60,6 +60,9 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
       await handle(crawling);
     } catch (error) {
       if (stopsTheCrawl(error)) await stopTheCrawl(ctx, error);
+      // A disk's refusal met elsewhere in the storage dir (the failure records) stops the crawl too.
+      const resource = asResourceError(error, ctx.config.storageDir);
+      if (resource) await stopTheCrawl(ctx, resource);
       throw error;
     }
   };
