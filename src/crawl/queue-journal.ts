@@ -75,7 +75,11 @@ export class QueueJournal {
 
   /** Opens the queue in `dir`, creating it when absent; replays and compacts its journal. */
   static open(dir: string): QueueJournal {
-    mkdirSync(dir, { recursive: true });
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw asResourceError(error, dir) ?? error;
+    }
     const { journal, imported } = QueueJournal.replay(dir);
     journal.compact();
     // The old files go only once the journal holding them is on disk.
