@@ -20,8 +20,8 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-function takerOutput(file: string, startAt: number, holdMs: number): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/lock-taker.ts', file, String(startAt), String(holdMs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+function takerOutput(file: string, startAt: number, holdMs: number, ...loop: string[]): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/lock-taker.ts', file, String(startAt), String(holdMs), ...loop], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve) => child.on('close', () => resolve(out.trim())));
@@ -84,5 +84,27 @@ describe('acquireLock', () => {
     expect(outputs.filter((o) => o === 'taken'), outputs.join('\n')).toHaveLength(1);
     expect(outputs.filter((o) => o.startsWith('refused: the test lock is')), outputs.join('\n')).toHaveLength(5);
     expect(existsSync(file)).toBe(false); // released by the winner
+  }, 60_000);
+
+  it('never has two holders when 4 processes take and release it as fast as they can for 3 s', async () => {
+    const dir = tempDir('lock-');
+    const file = path.join(dir, 'x.lock');
+    const log = path.join(dir, 'holders.log');
+    writeFileSync(log, '');
+    const startAt = Date.now() + 4_000;
+    const outputs = await Promise.all(Array.from({ length: 4 }, () => takerOutput(file, startAt, 1, '3000', log)));
+    const events = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    // Each taking is followed by the same process's release before anyone else takes it.
+    let holder: string | undefined;
+    for (const event of events) {
+      if (event.startsWith('+')) {
+        expect(holder, `${event} while ${holder} held the lock`).toBeUndefined();
+        holder = event.slice(1);
+      } else {
+        expect(event.slice(1)).toBe(holder);
+        holder = undefined;
+      }
+    }
+    expect(events.length / 2, outputs.join('; ')).toBeGreaterThan(20);
   }, 60_000);
 });
