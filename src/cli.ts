@@ -12,7 +12,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ENV_VARS, type Env } from './config.js';
 import { closest } from './closest.js';
-import { DatabaseUnavailableError, UserError } from './errors.js';
+import { DatabaseUnavailableError, ResourceError, UserError, describeError } from './errors.js';
 import { Logger } from './log.js';
 import { isConnectionError } from './store/db.js';
 import { canaryCommand } from './commands/canary.js';
@@ -107,7 +107,7 @@ function reportFatal(error: unknown, args: readonly string[], io: CommandIo): vo
 }
 
 function isExpected(error: unknown): boolean {
-  return error instanceof DatabaseUnavailableError || isConnectionError(error);
+  return error instanceof DatabaseUnavailableError || error instanceof ResourceError || isConnectionError(error);
 }
 
 function describeFatal(error: unknown): string {
@@ -117,8 +117,7 @@ function describeFatal(error: unknown): string {
 
 function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
-  if (typeof error === 'object' && error !== null) return JSON.stringify(error);
-  return String(error);
+  return describeError(error);
 }
 
 function oneLine(text: string): string {

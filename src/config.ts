@@ -40,6 +40,27 @@ export const DEFAULTS = {
    * fetched again on resume.
    */
   interruptGraceMs: 5_000,
+  /**
+   * An empty pid lock file younger than this is a lock being taken (create and write are two
+   * system calls); older, it is what a crash between the two left behind. Taking a lock takes
+   * well under a millisecond, so a few seconds is a wide margin on a loaded machine.
+   */
+  lockEmptyGraceMs: 5_000,
+  /**
+   * Free space the embedded database must have to be opened and before each flush (see
+   * src/store/disk-space.ts), plus freeDiskBytesPerRow for each row of the flush: two WAL segments
+   * of 16 MiB (one the flush may have to create, one for the checkpoint at close; PostgreSQL
+   * PANICs when it cannot create one, a state PGlite never leaves) and 8 MiB for the cache and
+   * queue writes made meanwhile.
+   */
+  minFreeDiskBytes: 40 * 1024 * 1024,
+  /**
+   * Disk a flush may take per row it writes. Measured on the bench tree (214,960 rows into
+   * PGlite): 225 MiB of WAL (PGlite does not recycle segments during a crawl; the largest flush,
+   * 4,084 rows, wrote 2.4 MB, ~590 B a row) and 157 MiB of tables, indexes and history (~730 B a
+   * row). 3 KiB is 1.6 times the two together.
+   */
+  freeDiskBytesPerRow: 3 * 1024,
 } as const;
 
 /** Environment variables, by the option they set. */

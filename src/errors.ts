@@ -102,6 +102,57 @@ export class CacheMissError extends NonRetryableError {
   }
 }
 
+/** What the operating system said, for the codes that mean the machine, not the crawl, is at fault. */
+const RESOURCE_CAUSES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+};
+
+/**
+ * The disk refused a write (full, read-only, no permission, an I/O error) at `path`: the crawl
+ * stops with this one line, exit 1, and resumes exactly once the cause is fixed. Nothing is
+ * recorded as failed: the request that met it is redone by the resume.
+ */
+export class ResourceError extends Error {
+  override name = 'ResourceError';
+  constructor(
+    readonly code: string,
+    readonly path: string,
+    detail?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${RESOURCE_CAUSES[code] ?? code} at ${path}${detail ? ` (${detail})` : ''}`, options);
+  }
+}
+
+/** `error` as a ResourceError at `path` when its errno code is one of a machine's; undefined otherwise. */
+export function asResourceError(error: unknown, path: string): ResourceError | undefined {
+  if (error instanceof ResourceError) return error;
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && code in RESOURCE_CAUSES ? new ResourceError(code, path, undefined, { cause: error }) : undefined;
+}
+
+/**
+ * A row the database refused on an integrity constraint (foreign key, check, not-null, unique,
+ * exclusion: SQLSTATE class 23). Asking again would meet the same refusal, so it is not retried;
+ * the message names the table, the constraint and the key, never the statement's SQL.
+ */
+export class IntegrityError extends NonRetryableError {
+  override name = 'IntegrityError';
+  constructor(
+    readonly sqlState: string,
+    readonly table: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 export function formatProblem(problem: PayloadProblem): string {
   return `${problem.instancePath || '/'} ${problem.message}`;
 }
@@ -113,6 +164,24 @@ export function formatSeconds(ms: number): string {
 
 /** The one-line description of any thrown value, for logs and failure records. */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
-  return String(error);
+  if (error instanceof Error) return error.message.split('\n')[0] || error.name;
+  return describeThrown(error);
+}
+
+/**
+ * A thrown value that is not an Error (an Emscripten ErrnoError from PGlite's file system, a
+ * plain object from a library): its message, code or errno, never `[object Object]`.
+ */
+export function describeThrown(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  const { message, code, errno, name } = value as { message?: unknown; code?: unknown; errno?: unknown; name?: unknown };
+  const parts = [typeof message === 'string' && message ? message.split('\n')[0] : undefined, code ?? (errno !== undefined ? `errno ${String(errno)}` : undefined)];
+  const text = parts.filter((p) => p !== undefined && p !== '').map(String);
+  if (text.length) return text.length === 2 ? `${text[0]} (${text[1]})` : text[0]!;
+  if (typeof name === 'string' && name) return name;
+  try {
+    return JSON.stringify(value)?.slice(0, 200) ?? Object.prototype.toString.call(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

@@ -6,7 +6,7 @@ import {
   CACHE_MODES, DEFAULTS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveScope, wholeNumber,
   type CrawlConfig, type Env, type Given,
 } from '../config.js';
-import { UserError } from '../errors.js';
+import { UserError, asResourceError, describeError } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import {
   API_OPTIONS, DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, wholeNumberOption,
@@ -26,6 +26,8 @@ import { lockStorage } from '../crawl/storage.js';
 import { sweepQueue } from '../crawl/sweep.js';
 import { exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
 import { openDb } from '../store/db.js';
+import { ensureFreeSpace, neededFreeBytes } from '../store/disk-space.js';
+import { databaseId } from '../store/identity.js';
 import { migrateLatest } from '../store/migrate.js';
 import { Sink } from '../store/sink.js';
 
@@ -45,14 +47,20 @@ export interface CrawlRunOptions {
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
   const storage = await lockStorage(config.storageDir);
   try {
-    const db = await openDb(config.db);
+    const db = await openDb(config.db, { log });
     try {
       const migrations = await migrateLatest(db);
       if (migrations.length) log.info(`applied migrations: ${migrations.join(', ')}`);
       if (config.cache !== 'only') await checkApiReachable(config.baseUrl);
       const failures = await FailureLog.open(storage.config);
-      const start = await startQueue(storage, config, failures);
-      if (start.resumed) {
+      const start = await startQueue(storage, config, failures, { id: await databaseId(db), db });
+      if (start.rebuilt) {
+        const { previousDatabaseId, requests } = start.rebuilt;
+        log.warn(
+          `the unfinished crawl in ${storage.dir} wrote to another database (id ${previousDatabaseId}) than ${describeDb(config.db)} ` +
+            `(deleted, reset or replaced since): ${requests ? `rebuilding its queue from the ${requests} request(s) this database's rows imply` : 'this database holds nothing, starting afresh from the series list'}`,
+        );
+      } else if (start.resumed) {
         const { handled, pending } = start.resumed;
         // Crawlee's counts live in a file a killed process may have cut short; then they are unknown.
         const progress = handled + pending > 0 ? `: ${handled} requests done, ${pending} left` : ' (its progress counts were lost with the interrupted process)';
@@ -66,13 +74,19 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const stats = new CrawlStats();
       const budget = new RunBudget(config.maxRequests);
       // A server takes a few transactions at once; the embedded database has one connection.
-      const sink = new Sink(db, { maxConcurrentFlushes: config.db.kind === 'postgres' ? 3 : 1 });
+      const embeddedDir = config.db.kind === 'embedded' ? config.db.dir : undefined;
+      const sink = new Sink(db, {
+        maxConcurrentFlushes: config.db.kind === 'postgres' ? 3 : 1,
+        // The embedded database must never run out of disk mid-write (see disk-space.ts).
+        beforeFlush: embeddedDir ? (rows) => ensureFreeSpace(embeddedDir, neededFreeBytes(rows)) : undefined,
+        where: embeddedDir ?? describeDb(config.db),
+      });
       let fatal: Error | undefined;
       let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
       ({ crawler } = buildCrawler({
         config, log, stats, sink, failures,
         applied: await AppliedPayloads.load(db),
-        cache: new ResponseCache(storage.config),
+        cache: new ResponseCache(storage.config, storage.dir),
         queue: start.queue,
         storageConfig: storage.config,
         budget,
@@ -93,7 +107,15 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         // The queue drained: make sure nothing the stored rows imply was lost, then finish.
         // (Not for --retry-failed, whose queue holds only the failed requests.)
         while (budget.open) {
-          await crawler.run();
+          try {
+            await crawler.run();
+          } catch (error) {
+            // Crawlee stops itself when writing to its queue fails (a full disk): that is fatal, resumable.
+            const resource = asResourceError(error, storage.dir);
+            if (!resource) throw error;
+            fatal ??= resource;
+            log.error(`${resource.message}: stopping the crawl`);
+          }
           if (fatal || signal?.aborted || config.retryFailed || !(await start.queue.isFinished())) break;
           const missing = await sweepQueue(db, start.queue, config.scope, config.baseUrl);
           if (!missing) break;
@@ -112,7 +134,8 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       }
 
       const finished = !fatal && (await start.queue.isFinished());
-      const left = finished ? 0 : Math.max(1, (await start.queue.getInfo())?.pendingRequestCount ?? 0);
+      // After a fatal error the queue is not asked again: its journal may be on the disk that failed.
+      const left = finished || fatal ? 0 : Math.max(1, (await start.queue.getInfo())?.pendingRequestCount ?? 0);
       // The whole crawl's failures, not only this run's: a resumed crawl still owes what failed before.
       const failureRecords = await failures.all();
       const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (budget.exhausted && !signal?.aborted ? 'limit' : 'interrupted') : failureRecords.length ? 'failures' : 'complete';
@@ -127,7 +150,13 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         failures: failureRecords,
         message: messageFor(outcome, left, fatal),
       };
-      await storage.records.setValue(SUMMARY_KEY, summary);
+      try {
+        await storage.records.setValue(SUMMARY_KEY, summary);
+      } catch (error) {
+        // A crawl stopped by a full disk cannot record its summary either; the one line said why.
+        if (!fatal) throw asResourceError(error, storage.dir) ?? error;
+        log.debug(`the summary could not be recorded: ${describeError(error)}`);
+      }
       return summary;
     } finally {
       await db.destroy();

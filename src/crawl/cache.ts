@@ -11,8 +11,9 @@
  * and opened on first use: Crawlee reads a whole store when it opens it.
  */
 import { KeyValueStore, type Configuration, type BaseHttpClient, type HttpRequest, type RedirectHandler, type ResponseTypes, type HttpResponse, type StreamingHttpResponse } from '@crawlee/core';
+import path from 'node:path';
 import type { CacheMode } from '../config.js';
-import { CacheMissError } from '../errors.js';
+import { CacheMissError, asResourceError } from '../errors.js';
 import { bufferedResponse } from './network-client.js';
 
 export interface CachedBody {
@@ -34,10 +35,11 @@ export const CACHE_HIT_HEADER = 'x-msc-cache';
 export class ResponseCache {
   private readonly stores = new Map<string, Promise<KeyValueStore>>();
 
-  constructor(private readonly config: Configuration) {}
+  /** `storageDir` names the store's folder when the disk refuses a read or a write (ENOSPC, EIO, EACCES). */
+  constructor(private readonly config: Configuration, private readonly storageDir = '.') {}
 
   async get(key: string): Promise<CachedBody | undefined> {
-    const value = await (await this.store(key)).getValue<string | Buffer>(key);
+    const value = await this.io(key, async () => (await this.store(key)).getValue<string | Buffer>(key));
     if (value === null || value === undefined) return undefined;
     const record = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     const newline = record.indexOf(0x0a);
@@ -49,14 +51,25 @@ export class ResponseCache {
 
   /** Forgets a record (one whose body turned out unusable). */
   async delete(key: string): Promise<void> {
-    await (await this.store(key)).setValue(key, null);
+    await this.io(key, async () => (await this.store(key)).setValue(key, null));
   }
 
   async put(key: string, url: string, body: Buffer): Promise<void> {
     const header = JSON.stringify({ fetchedAt: Date.now(), url, bytes: body.length });
-    await (await this.store(key)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), body]), {
-      contentType: 'application/octet-stream',
-    });
+    await this.io(key, async () =>
+      (await this.store(key)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), body]), {
+        contentType: 'application/octet-stream',
+      }),
+    );
+  }
+
+  /** Runs a store operation; a disk's refusal becomes a ResourceError naming the store's folder. */
+  private async io<T>(key: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw asResourceError(error, path.join(this.storageDir, 'key_value_stores', shardName(key))) ?? error;
+    }
   }
 
   private store(key: string): Promise<KeyValueStore> {

@@ -19,7 +19,7 @@ import { RequestLog } from './request-log.js';
 import { CACHE_POLICY_OPTION, CachingClient, type CachePolicy } from './cache.js';
 import { Gate } from './gate.js';
 import { NetworkClient, isTransientFailure } from './network-client.js';
-import { pipeline, targetOf, type PipelineContext } from './pipeline.js';
+import { pipeline, stopTheCrawl, stopsTheCrawl, targetOf, type PipelineContext } from './pipeline.js';
 import type { RequestData } from './queue.js';
 import type { RunBudget } from './run-budget.js';
 
@@ -83,6 +83,8 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
           request.retryCount -= 1;
           return;
         }
+        // A full disk met reading the cache or writing the queue: stop, and keep the request for the resume.
+        if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         if (error instanceof NonRetryableError || request.noRetry) return;
         if (gate.circuitState !== 'closed' && isTransientFailure(error)) {
           // The API is down, not this request (the breaker opens only when most of the recent

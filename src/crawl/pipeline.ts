@@ -10,7 +10,7 @@ import type { RequestQueue } from '@crawlee/core';
 import { ENDPOINTS, targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
 import { validatePayload } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
-import { DatabaseUnavailableError, PayloadError, UnparseableBodyError, UserError } from '../errors.js';
+import { DatabaseUnavailableError, PayloadError, ResourceError, UnparseableBodyError, UserError, asResourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../store/sink.js';
 import type { AppliedPayloads } from './applied-payloads.js';
@@ -31,8 +31,22 @@ export interface PipelineContext {
   readonly failures: FailureLog;
   readonly stats: CrawlStats;
   readonly log: Logger;
-  /** Called when the crawl cannot go on (the database went away). */
+  /** Called when the crawl cannot go on (the database went away, the disk is full). */
   readonly onFatal: (error: Error) => void;
+}
+
+/** Errors that stop the whole crawl rather than fail one request: the database or the disk is gone. */
+export function stopsTheCrawl(error: unknown): error is DatabaseUnavailableError | ResourceError {
+  return error instanceof DatabaseUnavailableError || error instanceof ResourceError;
+}
+
+/**
+ * Stops the crawl on `error` and never returns: the request stays in flight, neither retried nor
+ * recorded as failed, and the resume redoes it.
+ */
+export async function stopTheCrawl(ctx: Pick<PipelineContext, 'onFatal'>, error: Error): Promise<never> {
+  ctx.onFatal(error);
+  return new Promise<never>(() => undefined);
 }
 
 export function targetOf(label: Label, data: RequestData): ApiTarget {
@@ -40,6 +54,21 @@ export function targetOf(label: Label, data: RequestData): ApiTarget {
 }
 
 export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingContext) => Promise<void> {
+  const handle = handler(label, ctx);
+  return async (crawling) => {
+    try {
+      await handle(crawling);
+    } catch (error) {
+      if (stopsTheCrawl(error)) await stopTheCrawl(ctx, error);
+      // A disk's refusal met elsewhere in the storage dir (the failure records) stops the crawl too.
+      const resource = asResourceError(error, ctx.config.storageDir);
+      if (resource) await stopTheCrawl(ctx, resource);
+      throw error;
+    }
+  };
+}
+
+function handler(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingContext) => Promise<void> {
   const route = ROUTES[label] as Route<Label>;
   return async ({ request, body, response }) => {
     const data = request.userData as RequestData;
@@ -91,16 +120,7 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
     // Repaired bytes are stored (U+FFFD in place), but the body is not recorded as applied nor
     // cached, so the repair is reported on every crawl and a fixed upstream body replaces it.
     const clean = whole && !repaired.length;
-    try {
-      await ctx.sink.write({ rows: result.rows, complete: whole ? result.complete : [], applied: clean ? { key, fingerprint } : undefined });
-    } catch (error) {
-      if (error instanceof DatabaseUnavailableError) {
-        ctx.onFatal(error);
-        // Stay in flight: the request is neither retried nor failed, and a resume redoes it.
-        await new Promise(() => undefined);
-      }
-      throw error;
-    }
+    await ctx.sink.write({ rows: result.rows, complete: whole ? result.complete : [], applied: clean ? { key, fingerprint } : undefined });
     if (clean) ctx.applied.remember(key, fingerprint);
     // Only whole, valid bodies are cached: a historic entry never expires, so a bad one would stick.
     if (!fromCache && clean) await ctx.cache.put(key, request.url, raw);

@@ -18,10 +18,11 @@
  * parse, and the completeness sweep adds back a request lost that way. Opening the journal
  * rewrites it compactly (state only, via a temp file and a rename).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { getRequestId } from '@crawlee/core';
 import type { RequestSchema } from '@crawlee/types';
+import { asResourceError } from '../errors.js';
 
 export const JOURNAL_FILE = 'journal.ndjson';
 
@@ -54,6 +55,8 @@ export class QueueJournal {
   private forefront: string[] = [];
   private handledCount = 0;
   private fd: number | undefined;
+  /** Bytes of whole lines in the journal file: where a write cut short by a full disk is taken back to. */
+  private size = 0;
   readonly createdAt: Date;
   modifiedAt: Date;
   /** Lines of the journal that could not be read at open (cut short by a kill). */
@@ -72,7 +75,11 @@ export class QueueJournal {
 
   /** Opens the queue in `dir`, creating it when absent; replays and compacts its journal. */
   static open(dir: string): QueueJournal {
-    mkdirSync(dir, { recursive: true });
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw asResourceError(error, dir) ?? error;
+    }
     const { journal, imported } = QueueJournal.replay(dir);
     journal.compact();
     // The old files go only once the journal holding them is on disk.
@@ -269,10 +276,23 @@ export class QueueJournal {
     return text;
   }
 
+  /**
+   * Appends whole lines or nothing: a write the disk cut short (ENOSPC after part of the bytes)
+   * is truncated away, so the journal stays a sequence of whole lines, and the error is thrown as
+   * a ResourceError naming the file. The crawl then stops; what the lines said is redone on resume.
+   */
   private append(texts: readonly string[]): void {
     if (!texts.length) return;
     if (this.fd === undefined) throw new Error(`the request queue in ${this.dir} is closed`);
-    writeSync(this.fd, texts.join('\n') + '\n');
+    const data = Buffer.from(texts.join('\n') + '\n');
+    let written = 0;
+    try {
+      while (written < data.length) written += writeSync(this.fd, data, written);
+    } catch (error) {
+      if (written > 0) ftruncateSync(this.fd, this.size);
+      throw asResourceError(error, path.join(this.dir, JOURNAL_FILE)) ?? error;
+    }
+    this.size += data.length;
     this.modifiedAt = new Date();
   }
 
@@ -290,9 +310,17 @@ export class QueueJournal {
       const entry = this.pendingEntry(id)!;
       if (!entry.forefront) lines.push(JSON.stringify(putLine(entry.request, false)));
     }
-    writeFileSync(`${file}.tmp`, lines.length ? lines.join('\n') + '\n' : '');
+    const text = lines.length ? lines.join('\n') + '\n' : '';
+    try {
+      writeFileSync(`${file}.tmp`, text);
+    } catch (error) {
+      // The journal itself is untouched: only the copy that could not be written goes.
+      rmSync(`${file}.tmp`, { force: true });
+      throw asResourceError(error, `${file}.tmp`) ?? error;
+    }
     renameSync(`${file}.tmp`, file);
     this.fd = openSync(file, 'a');
+    this.size = Buffer.byteLength(text);
   }
 }
 

@@ -8,11 +8,13 @@ import { RequestQueue, type RequestOptions } from '@crawlee/core';
 import { apiPath, type ApiTarget } from '../api/endpoints.js';
 import type { CrawlConfig, CrawlScope } from '../config.js';
 import { UserError } from '../errors.js';
+import type { Db } from '../store/db.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
 import type { RequestMeta } from './routes/types.js';
 import type { Storage } from './storage.js';
+import { sweepQueue } from './sweep.js';
 
 export const QUEUE_NAME = 'crawl';
 /** The record of the crawl-state store that holds the CrawlState. */
@@ -26,8 +28,19 @@ export interface CrawlState {
   readonly startedAt: string;
   readonly scope: CrawlScope;
   readonly baseUrl: string;
+  /**
+   * The id of the database the crawl writes to (src/store/identity.ts). A queue is only true of
+   * the database its handled requests were stored in. Unset in states of earlier versions.
+   */
+  readonly databaseId?: string;
   /** Set once the queue drained; unset means a crawl to resume. */
   readonly finishedAt?: string;
+}
+
+/** The database a crawl writes to: its id, and the connection the queue is rebuilt from. */
+export interface QueueDatabase {
+  readonly id: string;
+  readonly db: Db;
 }
 
 export interface QueueStart {
@@ -37,6 +50,11 @@ export interface QueueStart {
   readonly resumed: { readonly handled: number; readonly pending: number } | undefined;
   /** Requests added to start with (the series list, or the failed requests being retried). */
   readonly seeded: number;
+  /**
+   * Set when an unfinished crawl was found for another database (deleted, reset, another --db):
+   * its queue was replaced by the requests the current database's rows imply, plus the series list.
+   */
+  readonly rebuilt?: { readonly previousDatabaseId: string; readonly requests: number };
 }
 
 /** What the crawler stores in a request's userData. */
@@ -55,7 +73,7 @@ export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta,
   };
 }
 
-export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog): Promise<QueueStart> {
+export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
   const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
   const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
   const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(queueDir);
@@ -67,6 +85,21 @@ export async function startQueue(storage: Storage, config: CrawlConfig, failures
           'run crawl with the same filters to resume it, or add --fresh to discard it',
       );
     }
+    if (previous.databaseId !== undefined && previous.databaseId !== database.id) {
+      // Its handled requests were stored in another database: trusting them would write children
+      // whose parents this one lacks (a storm of foreign-key failures). What this database
+      // holds says what is done; the sweep turns it into requests, the series list does the rest.
+      rmSync(queueDir, { recursive: true, force: true });
+      const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+      const state = newState(config, database.id);
+      await storage.records.setValue(STATE_KEY, state);
+      await failures.clear();
+      await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
+      const requests = await sweepQueue(database.db, queue, config.scope, config.baseUrl);
+      return { queue, state, resumed: undefined, seeded: 1 + requests, rebuilt: { previousDatabaseId: previous.databaseId, requests } };
+    }
+    // A state written before databases had ids: this database is taken to be its own from now on.
+    if (previous.databaseId === undefined) await storage.records.setValue(STATE_KEY, { ...previous, databaseId: database.id });
     const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
     const info = await queue.getInfo();
     const seeded = config.retryFailed ? await seedFailures(queue, config, failures) : 0;
@@ -76,7 +109,7 @@ export async function startQueue(storage: Storage, config: CrawlConfig, failures
   // A new crawl: the old queue goes (never the cache or the database).
   rmSync(queueDir, { recursive: true, force: true });
   const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
-  const state = newState(config);
+  const state = newState(config, database.id);
   await storage.records.setValue(STATE_KEY, state);
   if (config.retryFailed) return { queue, state, resumed: undefined, seeded: await seedFailures(queue, config, failures) };
   await failures.clear();
@@ -90,8 +123,8 @@ export async function markFinished(storage: Storage): Promise<void> {
   if (state) await storage.records.setValue(STATE_KEY, { ...state, finishedAt: new Date().toISOString() });
 }
 
-function newState(config: CrawlConfig): CrawlState {
-  return { startedAt: new Date().toISOString(), scope: config.scope, baseUrl: config.baseUrl };
+function newState(config: CrawlConfig, databaseId: string): CrawlState {
+  return { startedAt: new Date().toISOString(), scope: config.scope, baseUrl: config.baseUrl, databaseId };
 }
 
 /** Moves the recorded failed requests back into the queue, under fresh unique keys. */

@@ -8,8 +8,8 @@
  */
 import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { DatabaseUnavailableError } from '../errors.js';
-import { describeDbError, isConnectionError, type Db } from './db.js';
+import { IntegrityError } from '../errors.js';
+import { classifyDbError, type Db } from './db.js';
 import { TABLE_ORDER, TABLES, columnsOf, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
 
 /**
@@ -52,6 +52,13 @@ export interface SinkOptions {
    * concurrent flushes take their row locks in the same order and do not deadlock.
    */
   readonly maxConcurrentFlushes?: number;
+  /**
+   * Run before each flush; a throw fails the flush's writes with that error, nothing written.
+   * The embedded database's free-space guard (see disk-space.ts).
+   */
+  readonly beforeFlush?: (rows: number) => void;
+  /** Names the database in error messages (a data dir, or the redacted URL). */
+  readonly where?: string;
 }
 
 /** A row ready to bind: its values in spec order, its hash, and its key as one string. */
@@ -100,6 +107,8 @@ export class Sink {
   private readonly maxRowsPerFlush: number;
   private readonly maxAttempts: number;
   private readonly maxConcurrentFlushes: number;
+  private readonly beforeFlush: (rows: number) => void;
+  private readonly where: string;
   private pending: Pending[] = [];
   private flushing = 0;
   private scheduled = false;
@@ -112,6 +121,8 @@ export class Sink {
     this.maxRowsPerFlush = options.maxRowsPerFlush ?? 50_000;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 1;
+    this.beforeFlush = options.beforeFlush ?? (() => undefined);
+    this.where = options.where ?? 'the database';
   }
 
   /** Resolves once the rows are committed; rejects with the flush's error otherwise. */
@@ -153,23 +164,39 @@ export class Sink {
     const group = this.takeGroup();
     this.schedule();
     try {
-      const { counts, written } = await this.flushWithRetry(group);
-      addCounts(this.counts, counts);
-      for (const [table, rows] of written) {
-        const seen = this.committed.get(table) ?? this.committed.set(table, new Map()).get(table)!;
-        for (const row of rows) seen.set(row.key, row.hash);
-      }
-      for (const p of group) p.resolve();
-    } catch (error) {
-      const failure = isConnectionError(error)
-        ? new DatabaseUnavailableError(`database unavailable: ${describeDbError(error)}`, { cause: error })
-        : error;
-      for (const p of group) p.reject(failure);
+      await this.commitGroup(group);
     } finally {
       this.flushing -= 1;
       this.schedule();
       if (!this.flushing && !this.pending.length) for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
+  }
+
+  /**
+   * Commits a group and settles its writes. A row refused by a constraint fails only the write it
+   * came from: the group is committed again one write at a time, so the others are stored and the
+   * refusal is reported once, for its own request.
+   */
+  private async commitGroup(group: readonly Pending[]): Promise<void> {
+    let result: FlushResult;
+    try {
+      this.beforeFlush(group.reduce((rows, p) => rows + p.size, 0));
+      result = await this.flushWithRetry(group);
+    } catch (error) {
+      const failure = classifyDbError(error, this.where);
+      if (failure instanceof IntegrityError && group.length > 1) {
+        for (const p of group) await this.commitGroup([p]);
+        return;
+      }
+      for (const p of group) p.reject(failure);
+      return;
+    }
+    addCounts(this.counts, result.counts);
+    for (const [table, rows] of result.written) {
+      const seen = this.committed.get(table) ?? this.committed.set(table, new Map()).get(table)!;
+      for (const row of rows) seen.set(row.key, row.hash);
+    }
+    for (const p of group) p.resolve();
   }
 
   private takeGroup(): Pending[] {

@@ -4,6 +4,7 @@
  * and two sinks flushing overlapping rows at once.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { IntegrityError } from '../../src/errors.js';
 import { Sink, hashRow, type SinkBatch } from '../../src/store/sink.js';
 import { TABLE_ORDER, type DriverRow, type SeasonRow } from '../../src/store/tables.js';
 import { openDb, type Db } from '../../src/store/db.js';
@@ -186,6 +187,36 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect(sink.counts.drivers).toEqual({ inserted: 2, updated: 1, unchanged: 3, deleted: 0 });
     expect((await db('drivers').where({ uuid: driver(2).uuid }).first()).name).toBe('Renamed');
     expect(await historyCount(db, 'drivers')).toBe(3);
+  });
+
+  it('reports a foreign-key violation as an IntegrityError naming table and key, not the SQL, and fails only the write it came from', async () => {
+    const sink = new Sink(db);
+    const orphan = { ...season(3), series_uuid: '00000000-0000-4000-8000-000000000000' };
+    // Written in the same tick: both land in one flush, which the orphan breaks.
+    const good = sink.write(seasonsBatch([season(1)]));
+    const bad = sink.write({ rows: { seasons: [orphan] }, complete: [] });
+    await expect(good).resolves.toBeUndefined();
+    const error = await bad.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(IntegrityError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^foreign key violation \(table seasons, constraint seasons_series_uuid_foreign\): Key \(series_uuid\)=\(00000000-0000-4000-8000-000000000000\) is not present in table "series"$/);
+    expect(message).not.toMatch(/INSERT|unnest|\$1/);
+    expect((await liveCounts(db)).seasons).toBe(1);
+  });
+
+  it('reports not-null and check violations with their table and column or constraint', async () => {
+    const sink = new Sink(db);
+    await sink.write({ rows: { series: [seriesRow] }, complete: [] });
+    const nullSeries = { ...season(4), series_uuid: null } as unknown as SeasonRow;
+    await expect(sink.write({ rows: { seasons: [nullSeries] }, complete: [] })).rejects.toThrow(/^not-null violation \(table seasons, column series_uuid, constraint|^not-null violation \(table seasons, column series_uuid\)$/);
+    await db.raw('ALTER TABLE seasons ADD CONSTRAINT test_year_bound CHECK (year < 2100)');
+    try {
+      const error = await sink.write(seasonsBatch([{ ...season(5), year: 2200 }])).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(IntegrityError);
+      expect((error as Error).message).toBe('check violation (table seasons, constraint test_year_bound)');
+    } finally {
+      await db.raw('ALTER TABLE seasons DROP CONSTRAINT test_year_bound');
+    }
   });
 
   it('declares no unique constraint on hash', async () => {
