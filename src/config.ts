@@ -206,7 +206,7 @@ export function parseDuration(flag: string, value: string): number {
 // The operator commands: export, status, changes, canary.
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
 
-export const EXPORT_FORMATS = ['json', 'ndjson'] as const;
+export const EXPORT_FORMATS = ['json', 'ndjson', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const OPERATOR_DEFAULTS = {
@@ -227,6 +227,7 @@ export interface RawOptions {
   readonly out?: string;
   readonly format?: string;
   readonly asOf?: string;
+  readonly force?: boolean;
   readonly since?: string;
   readonly examples?: number;
   readonly sampleSeries?: number;
@@ -240,6 +241,8 @@ export interface ExportConfig extends CommonConfig {
   readonly scope: CrawlScope;
   /** ISO 8601 instant to export the data as it was then (from the history tables); undefined: now. */
   readonly asOf: string | undefined;
+  /** Write into a non-empty folder that holds no export of ours. */
+  readonly force: boolean;
 }
 
 export interface ChangesConfig extends CommonConfig {
@@ -268,6 +271,7 @@ export function resolveExportConfig(raw: RawOptions, env: Env): ExportConfig {
     format: oneOf('--format', raw.format ?? OPERATOR_DEFAULTS.format, EXPORT_FORMATS),
     scope: resolveScope(raw, env),
     asOf: raw.asOf === undefined ? undefined : parseInstant('--as-of', raw.asOf),
+    force: raw.force === true,
   });
 }
 
