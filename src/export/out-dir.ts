@@ -34,18 +34,21 @@ export async function prepareOutDir(outDir: string, options: OutDirOptions): Pro
   await mkdir(outDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     throw error.code === 'EEXIST' || error.code === 'ENOTDIR' ? new UserError(`--out ${outDir} is a file, not a folder`) : error;
   });
-  const entries = await readdir(outDir);
-  const foreign = entries.filter((entry) => entry !== MANIFEST_FILE && !EXPORT_FILES.has(entry));
+  const listing = await readdir(outDir, { withFileTypes: true });
+  const entries = listing.map((entry) => entry.name);
+  // A folder is never an export's file, whatever its name.
+  const exportFiles = new Set(listing.filter((entry) => !entry.isDirectory() && EXPORT_FILES.has(entry.name)).map((entry) => entry.name));
+  const foreign = entries.filter((entry) => entry !== MANIFEST_FILE && !exportFiles.has(entry));
   const manifest = entries.includes(MANIFEST_FILE) ? await isOwnManifest(path.join(outDir, MANIFEST_FILE)) : false;
   const ours = manifest || (!foreign.length && !entries.includes(MANIFEST_FILE));
   if (!ours && !options.force) {
-    const others = entries.filter((entry) => !EXPORT_FILES.has(entry)).sort();
+    const others = entries.filter((entry) => !exportFiles.has(entry)).sort();
     const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … ${others.length} in all` : '');
     throw new UserError(`--out ${outDir} is not empty and holds no export (${named}): choose an empty or new folder, or pass --force to write among those files`);
   }
   // The manifest first: without it the folder no longer claims to hold a complete export.
   if (ours || manifest) await rm(path.join(outDir, MANIFEST_FILE), { force: true });
-  if (ours) for (const entry of entries) if (EXPORT_FILES.has(entry)) await rm(path.join(outDir, entry), { force: true });
+  if (ours) for (const entry of exportFiles) await rm(path.join(outDir, entry), { force: true });
 }
 
 function refuseSpecialFolders(outDir: string, { storageDir, db }: OutDirOptions): void {
