@@ -8,7 +8,7 @@ import { openForReading } from '../export/database.js';
 import { DATASETS, type DatasetName, type View } from '../export/datasets.js';
 import { incompleteExpression, incompleteScopes, type IncompleteScope } from '../export/incomplete.js';
 import { manifestFilters, writeManifest, MANIFEST_FILE, type Manifest } from '../export/manifest.js';
-import { prepareOutDir } from '../export/out-dir.js';
+import { clearOutDir, inspectOutDir } from '../export/out-dir.js';
 import { rowsWithin, selectScope } from '../export/scope.js';
 import { liveRows } from '../export/source.js';
 import { formatTable } from '../text-table.js';
@@ -20,13 +20,14 @@ export interface ExportRunOptions {
 
 export async function runExport(config: ExportConfig, { log }: ExportRunOptions): Promise<Manifest> {
   const exportedAt = new Date().toISOString();
+  const outDir = await inspectOutDir(config.outDir, { storageDir: config.storageDir, db: config.db, force: config.force });
   const db = await openForReading(config.db);
   try {
     log.info(
       `exporting ${describeScope(config.scope)} from ${describeDb(config.db)}${config.asOf ? ` as of ${config.asOf}` : ''} to ${config.outDir} (${config.format})`,
     );
     // A manifest means a complete export: the previous one (and its files) go before any file is written.
-    await prepareOutDir(config.outDir, { storageDir: config.storageDir, db: config.db, force: config.force });
+    await clearOutDir(outDir);
     const { datasets, incomplete } = await db.transaction(async (trx) => {
       // One snapshot for every file: a crawl writing meanwhile cannot make the datasets disagree.
       await trx.raw('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');

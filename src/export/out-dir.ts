@@ -28,27 +28,49 @@ const EXPORT_FILES: ReadonlySet<string> = new Set(
   DATASETS.flatMap(({ name }) => EXPORT_FORMATS.flatMap((format: ExportFormat) => [datasetFile(name, format), `${datasetFile(name, format)}.partial`])),
 );
 
-/** Checks `outDir`, creates it, and clears the previous export out of it. Throws a one-line UserError when refused. */
-export async function prepareOutDir(outDir: string, options: OutDirOptions): Promise<void> {
+/** What an export found in its folder and may remove: the previous export's files, or nothing. */
+export interface OutDirPlan {
+  readonly dir: string;
+  /** Files of a previous export (or of a failed one) to remove before writing, manifest first. */
+  readonly previous: readonly string[];
+}
+
+/**
+ * Checks `outDir` without changing anything: throws a one-line UserError when it is refused.
+ * Run before the database is opened, so a mistaken --out is the first thing said.
+ */
+export async function inspectOutDir(outDir: string, options: OutDirOptions): Promise<OutDirPlan> {
   refuseSpecialFolders(outDir, options);
-  await mkdir(outDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'EEXIST' || error.code === 'ENOTDIR' ? new UserError(`--out ${outDir} is a file, not a folder`) : error;
-  });
-  const listing = await readdir(outDir, { withFileTypes: true });
+  let listing;
+  try {
+    listing = await readdir(outDir, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { dir: outDir, previous: [] };
+    if (code === 'ENOTDIR') throw new UserError(`--out ${outDir} is a file, not a folder`);
+    throw error;
+  }
   const entries = listing.map((entry) => entry.name);
   // A folder is never an export's file, whatever its name.
-  const exportFiles = new Set(listing.filter((entry) => !entry.isDirectory() && EXPORT_FILES.has(entry.name)).map((entry) => entry.name));
-  const foreign = entries.filter((entry) => entry !== MANIFEST_FILE && !exportFiles.has(entry));
+  const exportFiles = listing.filter((entry) => !entry.isDirectory() && EXPORT_FILES.has(entry.name)).map((entry) => entry.name);
+  const foreign = entries.filter((entry) => entry !== MANIFEST_FILE && !exportFiles.includes(entry));
   const manifest = entries.includes(MANIFEST_FILE) ? await isOwnManifest(path.join(outDir, MANIFEST_FILE)) : false;
   const ours = manifest || (!foreign.length && !entries.includes(MANIFEST_FILE));
   if (!ours && !options.force) {
-    const others = entries.filter((entry) => !exportFiles.has(entry)).sort();
+    const others = entries.filter((entry) => !exportFiles.includes(entry)).sort();
     const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … ${others.length} in all` : '');
     throw new UserError(`--out ${outDir} is not empty and holds no export (${named}): choose an empty or new folder, or pass --force to write among those files`);
   }
-  // The manifest first: without it the folder no longer claims to hold a complete export.
-  if (ours || manifest) await rm(path.join(outDir, MANIFEST_FILE), { force: true });
-  if (ours) for (const entry of exportFiles) await rm(path.join(outDir, entry), { force: true });
+  // With --force in someone else's folder nothing is removed: a file of an export's name is replaced when written.
+  return { dir: outDir, previous: ours ? [...(manifest ? [MANIFEST_FILE] : []), ...exportFiles] : [] };
+}
+
+/** Creates the folder and removes the previous export's files, the manifest first: without it the folder claims no complete export. */
+export async function clearOutDir({ dir, previous }: OutDirPlan): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EEXIST' || error.code === 'ENOTDIR' ? new UserError(`--out ${dir} is a file, not a folder`) : error;
+  });
+  for (const file of previous) await rm(path.join(dir, file), { force: true });
 }
 
 function refuseSpecialFolders(outDir: string, { storageDir, db }: OutDirOptions): void {
