@@ -241,7 +241,7 @@ export function parseDuration(flag: string, value: string): number {
 // The operator commands: export, status, changes, canary.
 // ─────────────────────────────────────────────────────────────────────────────────────────────────
 
-export const EXPORT_FORMATS = ['json', 'ndjson'] as const;
+export const EXPORT_FORMATS = ['json', 'ndjson', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export const OPERATOR_DEFAULTS = {
@@ -264,6 +264,8 @@ export interface ExportConfig extends CommonConfig {
   readonly scope: CrawlScope;
   /** ISO 8601 instant to export the data as it was then (from the history tables); undefined: now. */
   readonly asOf: string | undefined;
+  /** Write into a non-empty folder that holds no export of ours. */
+  readonly force: boolean;
 }
 
 export interface ChangesConfig extends CommonConfig {

@@ -1,13 +1,15 @@
 /**
  * Ajv validators for the four endpoints, compiled once from schemas/*.json. A payload either
- * passes whole, passes with some list items quarantined (each bad item is dropped and reported;
- * the rest is kept), or fails whole when the problem is outside any item.
+ * passes whole, passes with some list items quarantined (each bad item, and each differing
+ * duplicate of an earlier item (see duplicates.ts), is dropped and reported; the rest is kept), or
+ * fails whole when the problem is outside any item. Exact duplicates are dropped silently.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { PayloadError, type PayloadProblem } from '../errors.js';
 import { SCHEMAS_DIR } from '../paths.js';
+import { findDuplicates } from './duplicates.js';
 import { ENDPOINTS, LABELS, type Label, type PayloadByLabel } from './endpoints.js';
 
 /** A list item dropped from a payload because it broke the schema. */
@@ -42,19 +44,24 @@ function validators(): { readonly [L in Label]: ValidateFunction } {
 /** Throws PayloadError when the payload cannot be used at all. */
 export function validatePayload<L extends Label>(label: L, data: unknown): ValidatedPayload<L> {
   const validate = validators()[label];
-  if (validate(data)) return { payload: data as PayloadByLabel[L], quarantined: [] };
+  let badItems = new Map<string, PayloadProblem[]>();
+  if (!validate(data)) {
+    const problems = toProblems(validate.errors ?? []);
+    const byItem = groupByItem(problems, ENDPOINTS[label].itemLists);
+    if (!byItem) throw new PayloadError('schema mismatch', problems);
+    badItems = byItem;
+  }
+  const duplicates = findDuplicates(label, data, new Set(badItems.keys()));
+  if (!badItems.size && !duplicates.length) return { payload: data as PayloadByLabel[L], quarantined: [] };
 
-  const problems = toProblems(validate.errors ?? []);
-  const badItems = groupByItem(problems, ENDPOINTS[label].itemLists);
-  if (!badItems) throw new PayloadError('schema mismatch', problems);
-
-  const kept = withoutItems(data, badItems);
+  const kept = withoutItems(data, [...badItems.keys(), ...duplicates.map((d) => d.pointer)]);
   if (!validate(kept)) throw new PayloadError('schema mismatch', toProblems(validate.errors ?? []));
-  const quarantined = [...badItems].map(([pointer, itemProblems]) => ({
+  const quarantined: QuarantinedItem[] = [...badItems].map(([pointer, itemProblems]) => ({
     pointer,
     id: readableId(itemAt(data, pointer)),
     problems: itemProblems,
   }));
+  for (const { pointer, id, problem } of duplicates) if (problem) quarantined.push({ pointer, id: id.slice(0, 80), problems: [problem] });
   return { payload: kept as PayloadByLabel[L], quarantined };
 }
 
@@ -78,18 +85,19 @@ function groupByItem(problems: readonly PayloadProblem[], lists: readonly string
   return byItem;
 }
 
-/** A copy of the payload with the given items removed from their lists. */
-function withoutItems(data: unknown, items: Map<string, unknown>): unknown {
-  const dropped = new Map<string, Set<number>>();
-  for (const pointer of items.keys()) {
-    const cut = pointer.lastIndexOf('/');
-    const list = pointer.slice(0, cut);
-    dropped.set(list, (dropped.get(list) ?? new Set()).add(Number(pointer.slice(cut + 1))));
+/**
+ * A copy of the payload without the items at `pointers` (list items at any depth: `/3`,
+ * `/events/3`, `/events/3/sessions/1`). Deeper items go first, and within a list the later ones,
+ * so every removal leaves the pointers still to remove valid.
+ */
+function withoutItems(data: unknown, pointers: readonly string[]): unknown {
+  const copy: unknown = structuredClone(data);
+  const paths = pointers.map((pointer) => pointer.split('/').slice(1));
+  paths.sort((a, b) => b.length - a.length || Number(b.at(-1)) - Number(a.at(-1)));
+  for (const parts of paths) {
+    const list = itemAt(copy, parts.slice(0, -1).map((p) => `/${p}`).join(''));
+    if (Array.isArray(list)) list.splice(Number(parts.at(-1)), 1);
   }
-  const filter = (list: unknown, drop: Set<number>) => (list as unknown[]).filter((_, i) => !drop.has(i));
-  if (Array.isArray(data)) return filter(data, dropped.get('') ?? new Set());
-  const copy: Record<string, unknown> = { ...(data as Record<string, unknown>) };
-  for (const [list, drop] of dropped) copy[list.slice(1)] = filter(copy[list.slice(1)], drop);
   return copy;
 }
 

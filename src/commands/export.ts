@@ -1,15 +1,16 @@
-/** `export`: every dataset of the database (now, or as of an instant) to one JSON file each, plus manifest.json. */
-import { mkdir, rm } from 'node:fs/promises';
+/** `export`: every dataset of the database (now, or as of an instant) to one JSON, NDJSON or CSV file each, plus manifest.json. */
 import path from 'node:path';
 import type { Options } from 'yargs';
 import { EXPORT_FORMATS, OPERATOR_DEFAULTS, describeDb, oneOf, parseInstant, resolveCommonConfig, resolveScope, type Env, type ExportConfig } from '../config.js';
 import { DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, type CommandModule, type DatabaseArgs, type LoggingArgs, type ScopeArgs } from './options.js';
 import { describeScope } from '../crawl/queue.js';
 import type { Logger } from '../log.js';
-import { cursorPages } from '../export/cursor.js';
+import { cursorColumns, cursorPages } from '../export/cursor.js';
 import { openForReading } from '../export/database.js';
 import { DATASETS, type DatasetName, type View } from '../export/datasets.js';
+import { incompleteExpression, incompleteScopes, type IncompleteScope } from '../export/incomplete.js';
 import { manifestFilters, writeManifest, MANIFEST_FILE, type Manifest } from '../export/manifest.js';
+import { clearOutDir, inspectOutDir } from '../export/out-dir.js';
 import { rowsWithin, selectScope } from '../export/scope.js';
 import { liveRows } from '../export/source.js';
 import { formatTable } from '../text-table.js';
@@ -21,15 +22,15 @@ export interface ExportRunOptions {
 
 export async function runExport(config: ExportConfig, { log }: ExportRunOptions): Promise<Manifest> {
   const exportedAt = new Date().toISOString();
+  const outDir = await inspectOutDir(config.outDir, { storageDir: config.storageDir, db: config.db, force: config.force });
   const db = await openForReading(config.db);
   try {
     log.info(
       `exporting ${describeScope(config.scope)} from ${describeDb(config.db)}${config.asOf ? ` as of ${config.asOf}` : ''} to ${config.outDir} (${config.format})`,
     );
-    await mkdir(config.outDir, { recursive: true });
-    // A manifest means a complete export: the previous one goes before any file is replaced.
-    await rm(path.join(config.outDir, MANIFEST_FILE), { force: true });
-    const datasets = await db.transaction(async (trx) => {
+    // A manifest means a complete export: the previous one (and its files) go before any file is written.
+    await clearOutDir(outDir);
+    const { datasets, incomplete } = await db.transaction(async (trx) => {
       // One snapshot for every file: a crawl writing meanwhile cannot make the datasets disagree.
       await trx.raw('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       // Every row is read: plan for the whole result, not for its first tenth (a cursor's default).
@@ -38,16 +39,24 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
       const view: View = {
         live: (table) => liveRows(table, config.asOf),
         within: (table) => rowsWithin(table, config.asOf, selection),
+        incomplete: (label, parent) => incompleteExpression(label, parent, config.asOf),
       };
       const written = {} as Record<DatasetName, { file: string; rows: number }>;
       for (const dataset of DATASETS) {
         const started = Date.now();
         const file = datasetFile(dataset.name, config.format);
-        const rows = await writeDataset(path.join(config.outDir, file), config.format, cursorPages(trx, dataset.query(view)));
+        const query = dataset.query(view);
+        const columns = config.format === 'csv' ? await cursorColumns(trx, query) : [];
+        const rows = await writeDataset(path.join(config.outDir, file), config.format, cursorPages(trx, query), columns);
         log.info(`exported ${dataset.name}: ${rows} rows`, { file, seconds: (Date.now() - started) / 1000 });
         written[dataset.name] = { file, rows };
       }
-      return written;
+      const incomplete: IncompleteScope[] = await incompleteScopes(trx, view.within, config.asOf);
+      if (incomplete.length) {
+        const items = incomplete.reduce((n, scope) => n + scope.items.length, 0);
+        log.warn(`${incomplete.length} exported scope(s) are incomplete: ${items} item(s) were quarantined by the crawl; see "incomplete" in ${MANIFEST_FILE}`);
+      }
+      return { datasets: written, incomplete };
     });
     const manifest: Manifest = {
       exportedAt,
@@ -56,6 +65,7 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
       filters: manifestFilters(config.scope),
       database: describeDb(config.db),
       datasets,
+      incomplete,
     };
     await writeManifest(config.outDir, manifest);
     return manifest;
@@ -67,8 +77,12 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
 export function formatExport(manifest: Manifest, outDir: string): string {
   const entries = Object.entries(manifest.datasets);
   const total = entries.reduce((sum, [, d]) => sum + d.rows, 0);
+  const incomplete = manifest.incomplete.length
+    ? [`${manifest.incomplete.length} scope(s) incomplete (items quarantined by the crawl): ${manifest.incomplete.map((s) => `${s.label} ${s.parentUuid ?? 'list'}`).slice(0, 5).join(', ')}${manifest.incomplete.length > 5 ? ', …' : ''}`]
+    : [];
   return [
     `Exported ${entries.length} datasets (${total} rows) to ${outDir}${manifest.asOf ? `, as of ${manifest.asOf}` : ''}; see ${MANIFEST_FILE}`,
+    ...incomplete,
     '',
     formatTable(['dataset', 'file', 'rows'], entries.map(([name, d]) => [name, d.file, d.rows])),
   ].join('\n');
@@ -81,7 +95,8 @@ export const EXPORT_OPTIONS = {
   ...DATABASE_OPTIONS,
   ...SCOPE_OPTIONS,
   out: { type: 'string', requiresArg: true, describe: 'Directory to write the files into', defaultDescription: OPERATOR_DEFAULTS.out },
-  format: { choices: EXPORT_FORMATS, describe: 'json: one array per file; ndjson: one object per line', defaultDescription: OPERATOR_DEFAULTS.format },
+  format: { choices: EXPORT_FORMATS, describe: 'json: one array per file; ndjson: one object per line; csv: RFC 4180 with a header row', defaultDescription: OPERATOR_DEFAULTS.format },
+  force: { type: 'boolean', describe: 'Write into a non-empty folder that holds no export (its other files are left alone)' },
   'as-of': { type: 'string', requiresArg: true, describe: 'Export the data as it was at this time, from the history tables: ISO 8601 with Z or an offset, or a duration ago (24h, 7d)', defaultDescription: 'now' },
 } as const satisfies Record<string, Options>;
 
@@ -89,6 +104,7 @@ export interface ExportArgs extends LoggingArgs, DatabaseArgs, ScopeArgs {
   readonly out?: string;
   readonly format?: string;
   readonly asOf?: string;
+  readonly force?: boolean;
 }
 
 export function resolveExportConfig(args: ExportArgs, env: Env): ExportConfig {
@@ -98,12 +114,13 @@ export function resolveExportConfig(args: ExportArgs, env: Env): ExportConfig {
     format: oneOf('--format', args.format ?? OPERATOR_DEFAULTS.format, EXPORT_FORMATS),
     scope: resolveScope(args, env),
     asOf: args.asOf === undefined ? undefined : parseInstant('--as-of', args.asOf),
+    force: args.force === true,
   });
 }
 
 export const exportCommand: CommandModule<ExportArgs> = {
   command: 'export',
-  describe: 'Write every dataset (series … retirements, and the results join) to one JSON file each, plus manifest.json',
+  describe: 'Write every dataset (series … retirements, and the results join) to one file each (JSON, NDJSON or CSV), plus manifest.json',
   options: EXPORT_OPTIONS,
   builder: (y) =>
     y

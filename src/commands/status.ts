@@ -21,6 +21,7 @@ import { lockHolder } from '../lockfile.js';
 import type { CrawlSummary } from '../crawl/summary.js';
 import type { Logger } from '../log.js';
 import { openDb, type Db } from '../store/db.js';
+import { QUARANTINE_TABLE } from '../store/quarantine.js';
 import { TABLE_ORDER, type TableName } from '../store/tables.js';
 import { databaseExists, schemaState } from '../export/database.js';
 import { formatTable } from '../text-table.js';
@@ -63,7 +64,16 @@ export type DatabaseStatus =
   | { readonly state: 'absent' | 'no-tables' | 'outdated'; readonly description: string }
   /** Another process (a crawl) has the embedded database open; `reason` names it. */
   | { readonly state: 'busy'; readonly description: string; readonly reason: string }
-  | { readonly state: 'ready'; readonly description: string; readonly tables: Record<TableName, TableStatus> };
+  | { readonly state: 'ready'; readonly description: string; readonly tables: Record<TableName, TableStatus>; readonly incomplete: IncompleteStatus };
+
+/**
+ * Incomplete scopes the database records (the quarantine table): per endpoint, the payloads that
+ * lost items (the series list, season lists, calendars, classifications) and the items lost.
+ */
+export interface IncompleteStatus {
+  readonly scopes: Record<Label, number>;
+  readonly items: Record<Label, number>;
+}
 
 export interface StatusReport {
   readonly storageDir: string;
@@ -171,10 +181,24 @@ async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
       );
       tables[table] = rows[0]!;
     }
-    return { state: 'ready', description, tables };
+    return { state: 'ready', description, tables, incomplete: await incompleteStatus(db) };
   } finally {
     await db.destroy();
   }
+}
+
+async function incompleteStatus(db: Db): Promise<IncompleteStatus> {
+  const scopes = Object.fromEntries(LABELS.map((l) => [l, 0])) as Record<Label, number>;
+  const items = { ...scopes };
+  const { rows } = await db.raw<{ rows: { label: string; scopes: number; items: number }[] }>(
+    `SELECT label, count(DISTINCT target_key)::int AS scopes, count(*)::int AS items FROM ${QUARANTINE_TABLE} WHERE cleared_at IS NULL GROUP BY label`,
+  );
+  for (const row of rows) {
+    if (!(row.label in scopes)) continue;
+    scopes[row.label as Label] = row.scopes;
+    items[row.label as Label] = row.items;
+  }
+  return { scopes, items };
 }
 
 export function formatStatus(report: StatusReport): string {
@@ -215,6 +239,7 @@ export function formatStatus(report: StatusReport): string {
       break;
     case 'ready':
       lines.push(formatTable(['table', 'live', 'deleted', 'versions'], TABLE_ORDER.map((t) => [t, database.tables[t].live, database.tables[t].deleted, database.tables[t].versions])));
+      lines.push(formatIncomplete(database.incomplete));
       break;
   }
   if (lastCrawl) {
@@ -224,6 +249,14 @@ export function formatStatus(report: StatusReport): string {
     if (lastCrawl.message) lines.push(`  ${lastCrawl.message}`);
   }
   return lines.join('\n');
+}
+
+function formatIncomplete({ scopes, items }: IncompleteStatus): string {
+  const total = LABELS.reduce((sum, l) => sum + scopes[l], 0);
+  if (!total) return '  Incomplete scopes: none (no payload lost items to quarantine)';
+  const lostItems = LABELS.reduce((sum, l) => sum + items[l], 0);
+  const parts = LABELS.filter((l) => scopes[l]).map((l) => `${l} ${scopes[l]} (${items[l]} item(s))`);
+  return `  Incomplete scopes: ${total}, ${lostItems} item(s) quarantined: ${parts.join(', ')}; export lists them in manifest.json`;
 }
 
 function formatBytes(bytes: number): string {

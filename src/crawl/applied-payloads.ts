@@ -46,6 +46,11 @@ export class AppliedPayloads {
   remember(key: string, fingerprint: string): void {
     this.byKey.set(key, fingerprint);
   }
+
+  /** Forgets the body applied for `key`: rows of a partial payload of it have committed over its rows. */
+  forget(key: string): void {
+    this.byKey.delete(key);
+  }
 }
 
 /** What else decides the rows of a body: the schemas, byte for byte, and the mapping version. */

@@ -8,10 +8,11 @@
 import type { HttpCrawlingContext } from '@crawlee/http';
 import type { RequestQueue } from '@crawlee/core';
 import { ENDPOINTS, targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
-import { validatePayload } from '../api/validate.js';
+import { validatePayload, type QuarantinedItem } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
 import { DatabaseUnavailableError, PayloadError, ResourceError, UnparseableBodyError, UserError, asResourceError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { QuarantineItem } from '../store/quarantine.js';
 import type { Sink } from '../store/sink.js';
 import type { AppliedPayloads } from './applied-payloads.js';
 import { CACHE_HIT_HEADER, type ResponseCache } from './cache.js';
@@ -120,14 +121,21 @@ function handler(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingCon
     // Repaired bytes are stored (U+FFFD in place), but the body is not recorded as applied nor
     // cached, so the repair is reported on every crawl and a fixed upstream body replaces it.
     const clean = whole && !repaired.length;
-    await ctx.sink.write({ rows: result.rows, complete: whole ? result.complete : [], applied: clean ? { key, fingerprint } : undefined });
+    await ctx.sink.write({
+      rows: result.rows,
+      complete: whole ? result.complete : [],
+      applied: clean ? { key, fingerprint } : undefined,
+      // Replaces the target's quarantine rows with this payload's (none when whole), in the rows' transaction.
+      quarantine: { key, label, parentUuid: data.uuid, url: request.url, items: quarantined.map(toQuarantineItem) },
+    });
     if (clean) ctx.applied.remember(key, fingerprint);
+    else ctx.applied.forget(key);
     // Only whole, valid bodies are cached: a historic entry never expires, so a bad one would stick.
     if (!fromCache && clean) await ctx.cache.put(key, request.url, raw);
     await enqueue(ctx, result.children);
 
     for (const item of quarantined) {
-      ctx.log.warnRepeated('items quarantined', `quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} of ${request.url}: ${item.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`);
+      ctx.log.warnRepeated('items quarantined', `quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} of ${request.url}: ${toQuarantineItem(item).reason}`);
       await ctx.failures.record(`quarantine-${key}${item.pointer.replaceAll('/', '-')}`, {
         kind: 'quarantine', url: request.url, label, pointer: item.pointer, id: item.id, problems: item.problems, at: new Date().toISOString(),
       });
@@ -158,6 +166,10 @@ async function routeOrStop(ctx: PipelineContext, run: () => RouteResult): Promis
     }
     throw error;
   }
+}
+
+function toQuarantineItem(item: QuarantinedItem): QuarantineItem {
+  return { pointer: item.pointer, itemId: item.id, reason: item.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ') };
 }
 
 async function enqueue(ctx: PipelineContext, children: readonly ChildRequest[]): Promise<void> {

@@ -25,3 +25,9 @@ export async function* cursorPages(trx: Knex.Transaction, query: Sql, pageSize =
   // Left open on an error: the transaction's end closes it, and a failed transaction refuses CLOSE.
   await trx.raw(`CLOSE ${cursor}`);
 }
+
+/** The column names a query returns, in order, without reading its rows (a header needs them even when it has none). */
+export async function cursorColumns(trx: Knex.Transaction, query: Sql): Promise<string[]> {
+  const result = await trx.raw<{ fields: { name: string }[] }>(`SELECT * FROM (${query.text}) columns_only LIMIT 0`, query.bindings);
+  return result.fields.map((field) => field.name);
+}

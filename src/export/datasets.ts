@@ -5,6 +5,7 @@
  * result field. Each dataset is a query over a View, so the same definitions serve the current
  * data and the data as of an instant, filtered or not.
  */
+import type { Label } from '../api/endpoints.js';
 import { TABLE_ORDER, type TableName } from '../store/tables.js';
 import { exportedColumn, exportedColumns, keyOrder } from './columns.js';
 import { join, raw, sql, type Sql } from './sql.js';
@@ -16,6 +17,8 @@ export interface View {
   live(table: TableName): Sql;
   /** The same, restricted to the rows within the filters. */
   within(table: TableName): Sql;
+  /** Boolean expression: the `label` payload of the parent `parent` (an SQL uuid expression) lost items (see incomplete.ts). */
+  incomplete(label: Label, parent: string): Sql;
 }
 
 export interface Dataset {
@@ -24,10 +27,17 @@ export interface Dataset {
   query(view: View): Sql;
 }
 
+/** The rows that are the parents of a list payload, and that payload's label: they carry `incomplete`. */
+const LIST_OF: Partial<Record<TableName, Label>> = { series: 'seasons', seasons: 'calendar', sessions: 'classification' };
+
 function tableDataset(table: TableName): Dataset {
+  const list = LIST_OF[table];
   return {
     name: table,
-    query: (view) => sql`SELECT ${exportedColumns(table, 't')} FROM ${view.within(table)} t ORDER BY ${keyOrder(table, 't')}`,
+    query: (view) => {
+      const columns = list ? sql`${exportedColumns(table, 't')}, ${view.incomplete(list, 't.uuid')} AS "incomplete"` : exportedColumns(table, 't');
+      return sql`SELECT ${columns} FROM ${view.within(table)} t ORDER BY ${keyOrder(table, 't')}`;
+    },
   };
 }
 
@@ -76,6 +86,7 @@ const results: Dataset = {
         exportedColumn('classifications', 'c', 'nationality_uuid'),
         exportedColumn('countries', 'n', 'name', 'nationality'),
         exportedColumns('classifications', 'c', ['session_uuid', 'car_number', 'nationality_uuid']),
+        sql`${view.incomplete('classification', 's.uuid')} AS "sessionIncomplete"`,
       ],
       ', ',
     )}

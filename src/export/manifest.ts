@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CrawlScope, ExportFormat } from '../config.js';
 import type { DatasetName } from './datasets.js';
+import type { IncompleteScope } from './incomplete.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -16,6 +17,11 @@ export interface Manifest {
   /** The database read (passwords redacted). */
   readonly database: string;
   readonly datasets: { readonly [D in DatasetName]: { readonly file: string; readonly rows: number } };
+  /**
+   * The scopes among the exported rows whose payload lost items (quarantined), with those items:
+   * the rows marked `incomplete`, and the series list; as of the export's instant.
+   */
+  readonly incomplete: readonly IncompleteScope[];
 }
 
 export function manifestFilters(scope: CrawlScope): Manifest['filters'] {

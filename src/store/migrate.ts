@@ -7,6 +7,7 @@ import * as initial from '../../migrations/20261121000001_initial.js';
 import * as historyTriggerPlans from '../../migrations/20261121000002_history_trigger_plans.js';
 import * as appliedPayloads from '../../migrations/20261121000003_applied_payloads.js';
 import * as databaseIdentity from '../../migrations/20261201000001_database_identity.js';
+import * as quarantine from '../../migrations/20261201000002_quarantine.js';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261121000002_history_trigger_plans': historyTriggerPlans,
   '20261121000003_applied_payloads': appliedPayloads,
   '20261201000001_database_identity': databaseIdentity,
+  '20261201000002_quarantine': quarantine,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

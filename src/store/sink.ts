@@ -10,6 +10,7 @@ import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { IntegrityError } from '../errors.js';
 import { classifyDbError, type Db } from './db.js';
+import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
 import { TABLE_ORDER, TABLES, columnsOf, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
 
 /**
@@ -23,6 +24,8 @@ export interface SinkBatch {
   readonly complete: readonly CompleteScope[];
   /** The response body these rows come from, recorded as applied in the same transaction. */
   readonly applied?: AppliedBody;
+  /** The payload's quarantined items (none for a clean one), replacing its target's in the same transaction. */
+  readonly quarantine?: PayloadQuarantine;
 }
 
 /** A body's target key and fingerprint (see src/crawl/applied-payloads.ts). */
@@ -86,6 +89,7 @@ interface Pending {
   readonly rows: ReadonlyMap<TableName, PreparedRow[]>;
   readonly scopes: readonly PreparedScope[];
   readonly applied: AppliedBody | undefined;
+  readonly quarantine: PayloadQuarantine | undefined;
   readonly size: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -137,7 +141,7 @@ export class Sink {
     }
     const scopes = batch.complete.map((scope) => prepareScope(scope, batch.rows));
     return new Promise((resolve, reject) => {
-      this.pending.push({ rows, scopes, applied: batch.applied, size, resolve, reject });
+      this.pending.push({ rows, scopes, applied: batch.applied, quarantine: batch.quarantine, size, resolve, reject });
       this.schedule();
     });
   }
@@ -246,6 +250,7 @@ export class Sink {
       for (const scope of p.scopes) counts[scope.table].deleted += await softDeleteMissing(trx, scope);
     }
     await recordApplied(trx, group.flatMap((p) => (p.applied ? [p.applied] : [])));
+    await replaceQuarantine(trx, group.flatMap((p) => (p.quarantine ? [p.quarantine] : [])));
     return { counts, written };
   }
 

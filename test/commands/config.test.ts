@@ -48,7 +48,7 @@ describe('resolveExportConfig', () => {
   });
 
   it.each([
-    [{ format: 'csv' }, /--format: "csv" is not one of json, ndjson/],
+    [{ format: 'xlsx' }, /--format: "xlsx" is not one of json, ndjson, csv/],
     [{ fromYear: 2025, toYear: 2020 }, /--from-year 2025 is after --to-year 2020/],
     [{ asOf: 'soon' }, /--as-of: "soon"/],
     [{ quiet: true, verbose: true }, /--quiet and --verbose cannot be used together/],

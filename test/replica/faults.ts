@@ -1,13 +1,18 @@
 import { Rng } from './seeded.js';
 
-/** Faults acting on one item of a list payload, so a crawler can quarantine it and keep the rest. */
-export type ItemFaultKind = 'drift-type' | 'drift-missing' | 'bad-id';
+/**
+ * Faults acting on one item of a list payload, so a crawler can quarantine it and keep the rest.
+ * duplicate-item repeats the first item at the end of its list (see duplicateFirstItem).
+ */
+export type ItemFaultKind = 'drift-type' | 'drift-missing' | 'bad-id' | 'duplicate-item';
 export type PathFaultKind = ItemFaultKind | 'malformed-json' | 'invalid-utf8' | 'oversized' | '404' | '500-always';
 /** A fault served on every request of one path. The object forms set the fault's parameter. */
 export type PathFault =
   | PathFaultKind
   | { kind: 'oversized'; bytes: number }
-  | { kind: 'bad-id'; id: string };
+  | { kind: 'bad-id'; id: string }
+  /** `identical: true` repeats the item exactly; the default changes one field of the copy. */
+  | { kind: 'duplicate-item'; identical: boolean };
 export type FailureKind = '500' | '503' | '429' | 'reset' | 'truncate';
 export type RandomFaultKind = FailureKind | 'slow';
 export type FaultKind = RandomFaultKind | PathFaultKind;
@@ -133,14 +138,33 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * series or seasons array, `events[0]` of a calendar, `details[0]` of a classification.
  */
 function firstItem(payload: unknown): Record<string, unknown> {
+  return firstList(payload)[0] as Record<string, unknown>;
+}
+
+/** The payload's list whose first item item-level faults act on (see firstItem). */
+function firstList(payload: unknown): unknown[] {
   const list = Array.isArray(payload)
     ? payload
     : isRecord(payload)
       ? [payload['events'], payload['details']].find(Array.isArray)
       : undefined;
-  const item: unknown = list?.[0];
-  if (!isRecord(item)) throw new Error('an item-level fault needs a payload with a non-empty list');
-  return item;
+  if (!isRecord(list?.[0])) throw new Error('an item-level fault needs a payload with a non-empty list');
+  return list;
+}
+
+/**
+ * duplicate-item: a copy of the first item appended to its list, so the original comes first. The
+ * copy is exact when `identical`, else its `name` gets " (duplicate)" appended (a classification
+ * detail, which has no name, gets one more lap): same uuid or car number, different content.
+ */
+function duplicateFirstItem(payload: unknown, identical: boolean): void {
+  const list = firstList(payload);
+  const copy = structuredClone(list[0]) as Record<string, unknown>;
+  if (!identical) {
+    if ('uuid' in copy) copy['name'] = `${String(copy['name'])} (duplicate)`;
+    else copy['laps'] = (typeof copy['laps'] === 'number' ? copy['laps'] : 0) + 1;
+  }
+  list.push(copy);
 }
 
 /**
@@ -198,6 +222,11 @@ export function applyPathFault(fault: PathFault, body: string): FaultedResponse 
       const bytes = typeof fault === 'object' && fault.kind === 'oversized' ? fault.bytes : OVERSIZED_DEFAULT_BYTES;
       const text = Buffer.from(body);
       return { status: 200, chunks: [text, spaces(Math.max(0, bytes - text.length))] };
+    }
+    case 'duplicate-item': {
+      const payload: unknown = JSON.parse(body);
+      duplicateFirstItem(payload, typeof fault === 'object' && fault.kind === 'duplicate-item' && fault.identical);
+      return { status: 200, chunks: [json(payload)] };
     }
     case 'drift-type':
     case 'drift-missing':

@@ -486,6 +486,23 @@ describe('faults', () => {
       expect(replica.stats.faults.get('bad-id')).toBe(2);
     });
 
+    it('duplicate-item appends a copy of the first item: differing by default, exact when asked', async () => {
+      const seasonsPath = apiPath.seasons('a33f8b4a-2b22-41ce-8e7d-0aea08f0e176');
+      const replica = await serve({
+        tree,
+        faults: { perPath: { [seriesPath]: 'duplicate-item', [seasonsPath]: { kind: 'duplicate-item', identical: true }, [classificationPath]: 'duplicate-item' } },
+      });
+      const series = parse<SeriesItem[]>(tree, seriesPath);
+      expect(await json(replica, seriesPath)).toEqual([...series, { ...series[0], name: `${series[0]!.name} (duplicate)` }]);
+      const seasons = parse<SeasonItem[]>(tree, seasonsPath);
+      expect(await json(replica, seasonsPath)).toEqual([...seasons, seasons[0]]);
+      const classification = parse<Classification>(tree, classificationPath);
+      const served = (await json(replica, classificationPath)) as Classification;
+      expect(served.details).toEqual([...classification.details, { ...classification.details[0], laps: (classification.details[0]!.laps ?? 0) + 1 }]);
+      expect(served.retirements).toEqual(classification.retirements);
+      expect(replica.stats.faults.get('duplicate-item')).toBe(3);
+    });
+
     it('malformed-json and invalid-utf8 break the whole body', async () => {
       const calendarPath = apiPath.calendar('cf3f973d-8f82-4b01-a33f-a2ef1d08ae80');
       const replica = await serve({ tree, faults: { perPath: { [seriesPath]: 'malformed-json', [calendarPath]: 'invalid-utf8' } } });

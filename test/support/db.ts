@@ -60,7 +60,7 @@ export async function openMigrated(target: DbTarget): Promise<Db> {
 
 /** Empties every table and its history, children first. */
 export async function truncateAll(db: Db): Promise<void> {
-  const tables = [...[...TABLE_ORDER].reverse().flatMap((t) => [t, `${t}_history`]), 'applied_payloads'];
+  const tables = [...[...TABLE_ORDER].reverse().flatMap((t) => [t, `${t}_history`]), 'applied_payloads', 'quarantine'];
   await db.raw(`TRUNCATE ${tables.join(', ')}`);
 }
 

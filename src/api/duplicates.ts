@@ -1,0 +1,105 @@
+/**
+ * Duplicates inside one payload's lists. Each list has a key its items must not share within the
+ * payload, the key of the rows they become: a series' or season's uuid, an event's uuid, a
+ * session's uuid within the whole calendar (a session is one row whichever event lists it), and a
+ * car number within a classification's details and within its retirements. An item repeating an
+ * earlier one exactly is dropped silently (it says nothing new); one repeating its key with
+ * different content is a contradiction the payload cannot settle: the first stands and the others
+ * are quarantined. Left in, the sink would keep whichever came last.
+ */
+import type { PayloadProblem } from '../errors.js';
+import type { Label } from './endpoints.js';
+
+/** An item to drop: quarantined when it contradicts the first of its key, silent when it repeats it. */
+export interface Duplicate {
+  readonly pointer: string;
+  /** The key both share, as the quarantine names items (`<uuid>` or `car <number>`). */
+  readonly id: string;
+  /** Undefined for an exact repeat. */
+  readonly problem: PayloadProblem | undefined;
+}
+
+/** One item of a keyed list: where it is, its key, and what else must be equal for a repeat to be exact. */
+interface Keyed {
+  readonly pointer: string;
+  readonly key: string;
+  readonly item: unknown;
+  /** Context that is part of the row (the event a session hangs from). */
+  readonly context: string;
+}
+
+/**
+ * The duplicates of `data` (an object the schema accepted but for the `skip` items, which are
+ * ignored along with everything inside them).
+ */
+export function findDuplicates(label: Label, data: unknown, skip: ReadonlySet<string>): Duplicate[] {
+  return keyedLists(label, data, skip).flatMap(duplicatesIn);
+}
+
+function duplicatesIn(list: readonly Keyed[]): Duplicate[] {
+  const first = new Map<string, Keyed>();
+  const found: Duplicate[] = [];
+  for (const entry of list) {
+    const original = first.get(entry.key);
+    if (!original) {
+      first.set(entry.key, entry);
+      continue;
+    }
+    const same = original.context === entry.context && JSON.stringify(original.item) === JSON.stringify(entry.item);
+    found.push({
+      pointer: entry.pointer,
+      id: entry.key,
+      problem: same
+        ? undefined
+        : { instancePath: entry.pointer, message: `duplicate of ${original.pointer} (same ${entry.key.startsWith('car ') ? 'car number' : 'uuid'}, different content): the first stands` },
+    });
+  }
+  return found;
+}
+
+/** The keyed lists of a payload, each a key space of its own. */
+function keyedLists(label: Label, data: unknown, skip: ReadonlySet<string>): Keyed[][] {
+  switch (label) {
+    case 'series':
+    case 'seasons':
+      return [items(data, '', skip).map(byUuid)];
+    case 'calendar': {
+      const events = items(field(data, 'events'), '/events', skip);
+      const sessions = events.flatMap((event) =>
+        items(field(event.item, 'sessions'), `${event.pointer}/sessions`, skip).map((s) => ({ ...byUuid(s), context: uuidOf(event.item) ?? '' })),
+      );
+      return [events.map(byUuid), sessions];
+    }
+    case 'classification':
+      return [items(field(data, 'details'), '/details', skip).map(byCar), items(field(data, 'retirements'), '/retirements', skip).map(byCar)];
+  }
+}
+
+interface Located {
+  readonly pointer: string;
+  readonly item: unknown;
+}
+
+function items(list: unknown, pointer: string, skip: ReadonlySet<string>): Located[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((item: unknown, i) => ({ pointer: `${pointer}/${i}`, item })).filter((entry) => !skip.has(entry.pointer));
+}
+
+function field(node: unknown, name: string): unknown {
+  return node && typeof node === 'object' ? (node as Record<string, unknown>)[name] : undefined;
+}
+
+/** Lower-cased: the uuid column compares uuids regardless of case, so `AB…` and `ab…` are one row. */
+function uuidOf(item: unknown): string | undefined {
+  const uuid = field(item, 'uuid');
+  return typeof uuid === 'string' ? uuid.toLowerCase() : undefined;
+}
+
+function byUuid({ pointer, item }: Located): Keyed {
+  return { pointer, item, key: uuidOf(item) ?? `(no uuid at ${pointer})`, context: '' };
+}
+
+function byCar({ pointer, item }: Located): Keyed {
+  const car = field(item, 'carNumber');
+  return { pointer, item, key: typeof car === 'string' ? `car ${car}` : `(no car number at ${pointer})`, context: '' };
+}

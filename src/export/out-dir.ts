@@ -1,0 +1,119 @@
+/**
+ * The folder an export writes into. Never `/`, the home folder, the storage dir, the embedded
+ * database's dir, or a folder holding either of those: an export there would mix its files into
+ * something else's, or (re-exporting) remove files it takes for its own. A non-empty folder is
+ * written only when it holds an export already (its manifest.json, or nothing but files an export
+ * writes: a failed export's leftovers) or with --force. Before writing, the previous export's
+ * files go, so the new manifest describes exactly the files present; with --force in someone
+ * else's folder nothing of theirs is removed (a file of the same name is replaced).
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { EXPORT_FORMATS, type DbTarget, type ExportFormat } from '../config.js';
+import { UserError } from '../errors.js';
+import { DATASETS } from './datasets.js';
+import { MANIFEST_FILE } from './manifest.js';
+import { datasetFile } from './writer.js';
+
+export interface OutDirOptions {
+  readonly storageDir: string;
+  readonly db: DbTarget;
+  readonly force: boolean;
+}
+
+/** Every file name an export writes, in any format, and its `.partial` while being written. */
+const EXPORT_FILES: ReadonlySet<string> = new Set(
+  DATASETS.flatMap(({ name }) => EXPORT_FORMATS.flatMap((format: ExportFormat) => [datasetFile(name, format), `${datasetFile(name, format)}.partial`])),
+);
+
+/** What an export found in its folder and may remove: the previous export's files, or nothing. */
+export interface OutDirPlan {
+  readonly dir: string;
+  /** Files of a previous export (or of a failed one) to remove before writing, manifest first. */
+  readonly previous: readonly string[];
+}
+
+/**
+ * Checks `outDir` without changing anything: throws a one-line UserError when it is refused.
+ * Run before the database is opened, so a mistaken --out is the first thing said.
+ */
+export async function inspectOutDir(outDir: string, options: OutDirOptions): Promise<OutDirPlan> {
+  refuseSpecialFolders(outDir, options);
+  let listing;
+  try {
+    listing = await readdir(outDir, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { dir: outDir, previous: [] };
+    if (code === 'ENOTDIR') throw new UserError(`--out ${outDir} is a file, not a folder`);
+    throw error;
+  }
+  const entries = listing.map((entry) => entry.name);
+  // A folder is never an export's file, whatever its name.
+  const exportFiles = listing.filter((entry) => !entry.isDirectory() && EXPORT_FILES.has(entry.name)).map((entry) => entry.name);
+  const foreign = entries.filter((entry) => entry !== MANIFEST_FILE && !exportFiles.includes(entry));
+  const manifest = entries.includes(MANIFEST_FILE) ? await isOwnManifest(path.join(outDir, MANIFEST_FILE)) : false;
+  const ours = manifest || (!foreign.length && !entries.includes(MANIFEST_FILE));
+  if (!ours && !options.force) {
+    const others = entries.filter((entry) => !exportFiles.includes(entry)).sort();
+    const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … ${others.length} in all` : '');
+    throw new UserError(`--out ${outDir} is not empty and holds no export (${named}): choose an empty or new folder, or pass --force to write among those files`);
+  }
+  // With --force in someone else's folder nothing is removed: a file of an export's name is replaced when written.
+  return { dir: outDir, previous: ours ? [...(manifest ? [MANIFEST_FILE] : []), ...exportFiles] : [] };
+}
+
+/** Creates the folder and removes the previous export's files, the manifest first: without it the folder claims no complete export. */
+export async function clearOutDir({ dir, previous }: OutDirPlan): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EEXIST' || error.code === 'ENOTDIR' ? new UserError(`--out ${dir} is a file, not a folder`) : error;
+  });
+  for (const file of previous) await rm(path.join(dir, file), { force: true });
+}
+
+function refuseSpecialFolders(outDir: string, { storageDir, db }: OutDirOptions): void {
+  const out = canonical(outDir);
+  const refuse = (what: string) => {
+    throw new UserError(`refusing to export into ${outDir}: it is ${what}; choose a folder of its own (--out)`);
+  };
+  if (out === path.parse(out).root) refuse('the root of the filesystem');
+  if (out === canonical(homedir())) refuse('your home folder');
+  const guarded: [string, string][] = [[canonical(storageDir), 'the storage dir']];
+  if (db.kind === 'embedded') guarded.push([canonical(db.dir), 'the embedded database dir']);
+  for (const [dir, name] of guarded) {
+    if (out === dir) refuse(`${name} (${dir})`);
+    if (dir.startsWith(out + path.sep)) refuse(`a folder holding ${name} (${dir})`);
+  }
+}
+
+/** The absolute path with symlinks resolved as far as it exists (a link to / is /). */
+function canonical(dir: string): string {
+  const absolute = path.resolve(dir);
+  let existing = absolute;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  try {
+    return path.join(realpathSync(existing), path.relative(existing, absolute));
+  } catch {
+    return absolute;
+  }
+}
+
+/** A manifest.json this program wrote: its format and datasets are ours. Anything else is someone else's file. */
+async function isOwnManifest(file: string): Promise<boolean> {
+  try {
+    const manifest: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (!manifest || typeof manifest !== 'object') return false;
+    const { format, datasets, exportedAt } = manifest as Record<string, unknown>;
+    return (
+      typeof exportedAt === 'string' &&
+      (EXPORT_FORMATS as readonly unknown[]).includes(format) &&
+      !!datasets &&
+      typeof datasets === 'object' &&
+      Object.values(datasets).every((d: unknown) => !!d && typeof d === 'object' && EXPORT_FILES.has(String((d as Record<string, unknown>).file)))
+    );
+  } catch {
+    return false;
+  }
+}
