@@ -3,16 +3,22 @@
  * and the HTTP client decorator that serves fresh entries without touching the network (and
  * without waiting at the politeness gate).
  *
- * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…}) followed by the body,
- * byte for byte, stored as application/octet-stream (`<key>.bin`: read back as the same bytes,
- * with no decoding to text and back; records of earlier versions, `<key>.txt`, are read as text
- * and still checked against their length). Crawlee writes files in place, so a killed process can
- * leave one cut short: a record whose body is not `bytes` long is treated as absent. Stores are sharded by label and by the UUID's first two hex digits
- * and opened on first use: Crawlee reads a whole store when it opens it.
+ * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…,"sha256":…}) followed by
+ * the body, byte for byte, stored as application/octet-stream (`<key>.bin`: read back as the same
+ * bytes, with no decoding to text and back; records of earlier versions, `<key>.txt`, are read as
+ * text). A record is checked on every read: Crawlee writes files in place, so a killed process can
+ * leave one cut short (its body is not `bytes` long), and a disk or a hand can change bytes without
+ * changing the length (its body no longer hashes to `sha256`). Either way it is *damaged*: never
+ * served, refetched, and rewritten whole. Records written before the hash was added carry none and
+ * are checked against their length only, until they are next fetched. Stores are sharded by label
+ * and by the UUID's first two hex digits and opened on first use: Crawlee reads a whole store when
+ * it opens it.
  */
+import { createHash } from 'node:crypto';
 import { KeyValueStore, type Configuration, type BaseHttpClient, type HttpRequest, type RedirectHandler, type ResponseTypes, type HttpResponse, type StreamingHttpResponse } from '@crawlee/core';
+import type { Label } from '../api/endpoints.js';
 import type { CacheMode } from '../config.js';
-import { CacheMissError } from '../errors.js';
+import { CacheDamagedError, CacheMissError } from '../errors.js';
 import { bufferedResponse } from './network-client.js';
 
 export interface CachedBody {
@@ -20,8 +26,22 @@ export interface CachedBody {
   readonly body: Buffer;
 }
 
+/** What a read of the cache found: a sound record, none, or one that must not be used (and why). */
+export type CacheLookup =
+  | { readonly state: 'hit'; readonly record: CachedBody }
+  | { readonly state: 'absent' }
+  | { readonly state: 'damaged'; readonly reason: string };
+
+interface RecordHeader {
+  readonly fetchedAt?: unknown;
+  readonly url?: unknown;
+  readonly bytes?: unknown;
+  readonly sha256?: unknown;
+}
+
 /** What the crawler tells the cache about one request: its key and how old an entry may be. */
 export interface CachePolicy {
+  readonly label: Label;
   readonly key: string;
   readonly maxAgeMs: number;
 }
@@ -36,15 +56,18 @@ export class ResponseCache {
 
   constructor(private readonly config: Configuration) {}
 
-  async get(key: string): Promise<CachedBody | undefined> {
+  async get(key: string): Promise<CacheLookup> {
     const value = await (await this.store(key)).getValue<string | Buffer>(key);
-    if (value === null || value === undefined) return undefined;
+    if (value === null || value === undefined) return { state: 'absent' };
     const record = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     const newline = record.indexOf(0x0a);
     const header = newline < 0 ? undefined : tryParse(record.subarray(0, newline).toString('utf8'));
     const body = record.subarray(newline + 1);
-    if (typeof header?.fetchedAt !== 'number' || header.bytes !== body.length) return undefined; // unreadable or cut short
-    return { fetchedAt: header.fetchedAt, body };
+    if (typeof header?.fetchedAt !== 'number') return { state: 'damaged', reason: 'unreadable header' };
+    if (header.bytes !== body.length) return { state: 'damaged', reason: `cut short: ${body.length} of ${String(header.bytes)} bytes` };
+    // Records of earlier versions have no hash: their length is all that can be checked.
+    if (header.sha256 !== undefined && header.sha256 !== sha256(body)) return { state: 'damaged', reason: 'content hash mismatch' };
+    return { state: 'hit', record: { fetchedAt: header.fetchedAt, body } };
   }
 
   /** Forgets a record (one whose body turned out unusable). */
@@ -53,7 +76,7 @@ export class ResponseCache {
   }
 
   async put(key: string, url: string, body: Buffer): Promise<void> {
-    const header = JSON.stringify({ fetchedAt: Date.now(), url, bytes: body.length });
+    const header = JSON.stringify({ fetchedAt: Date.now(), url, bytes: body.length, sha256: sha256(body) });
     await (await this.store(key)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), body]), {
       contentType: 'application/octet-stream',
     });
@@ -77,9 +100,14 @@ export function shardName(key: string): string {
   return shard ? `responses-${label}-${shard}` : `responses-${label}`;
 }
 
-function tryParse(text: string): { fetchedAt?: unknown; bytes?: unknown } | undefined {
+function sha256(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+function tryParse(text: string): RecordHeader | undefined {
   try {
-    return JSON.parse(text) as { fetchedAt?: unknown; bytes?: unknown };
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
   } catch {
     return undefined;
   }
@@ -94,12 +122,19 @@ export class CachingClient implements BaseHttpClient {
     private readonly cache: ResponseCache,
     private readonly mode: CacheMode,
     private readonly network: BaseHttpClient,
+    /** Told of each damaged record met (it is then refetched, or in --cache only failed). */
+    private readonly onDamaged: (policy: CachePolicy, reason: string) => void = () => undefined,
   ) {}
 
   async stream(request: HttpRequest, onRedirect?: RedirectHandler): Promise<StreamingHttpResponse> {
     const { [CACHE_POLICY_OPTION]: policy, ...rest } = request as HttpRequest & { [CACHE_POLICY_OPTION]?: CachePolicy };
     if (policy && this.mode !== 'refresh') {
-      const hit = await this.cache.get(policy.key);
+      const lookup = await this.cache.get(policy.key);
+      if (lookup.state === 'damaged') {
+        this.onDamaged(policy, lookup.reason);
+        if (this.mode === 'only') throw new CacheDamagedError(policy.key, lookup.reason);
+      }
+      const hit = lookup.state === 'hit' ? lookup.record : undefined;
       if (hit && (this.mode === 'only' || Date.now() - hit.fetchedAt <= policy.maxAgeMs)) {
         const url = String(request.url);
         return bufferedResponse(

@@ -40,7 +40,10 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
     {
       requestQueue: parts.queue,
       requestHandler: router,
-      httpClient: new DetachedClient(new CachingClient(parts.cache, config.cache, network)),
+      httpClient: new DetachedClient(new CachingClient(parts.cache, config.cache, network, ({ label, key }, reason) => {
+        parts.stats.byLabel[label].cacheDamaged += 1;
+        log.warn(`cached record ${key} is damaged (${reason}): ${config.cache === 'only' ? 'not served' : 'fetching it again'}`);
+      })),
       maxRequestRetries: config.maxRetries,
       maxRequestsPerCrawl: config.maxRequests,
       minConcurrency: concurrency,
@@ -59,6 +62,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
           const data = request.userData as RequestData;
           const label = request.label as Label;
           const policy: CachePolicy = {
+            label,
             key: targetKey(targetOf(label, data)),
             maxAgeMs: data.historic ? Infinity : config.maxAgeMs,
           };

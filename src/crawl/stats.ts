@@ -8,12 +8,14 @@ export interface LabelCounts {
   quarantined: number;
   /** Succeeded without writing: the same body's rows were already stored. */
   alreadyStored: number;
+  /** Cached records found damaged (cut short, or not matching their hash): refetched, never served. */
+  cacheDamaged: number;
 }
 
 export class CrawlStats {
   readonly startedAt = Date.now();
   readonly byLabel: Record<Label, LabelCounts> = Object.fromEntries(
-    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, quarantined: 0, alreadyStored: 0 }]),
+    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, quarantined: 0, alreadyStored: 0, cacheDamaged: 0 }]),
   ) as Record<Label, LabelCounts>;
 
   total(field: keyof LabelCounts): number {

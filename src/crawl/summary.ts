@@ -37,6 +37,8 @@ export function formatSummary(s: CrawlSummary): string {
     ['requests', 'succeeded', 'failed', 'cache hits', 'quarantined', 'already stored'],
     LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].quarantined, s.requests[l].alreadyStored ?? 0]),
   ));
+  const damaged = total('cacheDamaged');
+  if (damaged) lines.push('', `${damaged} cached record${damaged === 1 ? ' was' : 's were'} damaged on disk (cut short or not matching their hash): never served, fetched again`);
   lines.push('');
   lines.push(formatTable(['table', 'inserted', 'updated', 'unchanged', 'deleted'], TABLE_ORDER.map((t) => [t, s.rows[t].inserted, s.rows[t].updated, s.rows[t].unchanged, s.rows[t].deleted])));
   if (s.failures.length) {
