@@ -55,7 +55,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       ({ crawler } = buildCrawler({
         config, log, stats, sink, failures,
         applied: await AppliedPayloads.load(db),
-        cache: new ResponseCache(storage.config),
+        cache: new ResponseCache(storage.config, storage.dir, config.baseUrl),
         queue: start.queue,
         storageConfig: storage.config,
         onFatal: (error) => {

@@ -7,11 +7,12 @@ import { openStorage } from '../../src/crawl/storage.js';
 import { tempDir } from '../support/db.js';
 
 const KEY = 'classification-7b7e1a30-0000-4000-8000-000000000001';
+const ORIGIN = 'http://replica:8080';
 
 async function withCache<T>(dir: string, fn: (cache: ResponseCache) => Promise<T>): Promise<T> {
   const storage = await openStorage(dir);
   try {
-    return await fn(new ResponseCache(storage.config));
+    return await fn(new ResponseCache(storage.config, dir, ORIGIN));
   } finally {
     await storage.close();
   }
@@ -23,7 +24,7 @@ function hitOf(lookup: CacheLookup): CachedBody {
 }
 
 function recordFile(dir: string): string {
-  const store = path.join(dir, 'key_value_stores', shardName(KEY));
+  const store = path.join(dir, 'key_value_stores', shardName(KEY, ORIGIN));
   return path.join(store, readdirSync(store).find((f) => f.startsWith(KEY))!);
 }
 
@@ -31,7 +32,7 @@ describe('ResponseCache', () => {
   it('gives back the very bytes it was given, invalid UTF-8 included, across a reopen', async () => {
     const dir = tempDir('cache-');
     const body = Buffer.concat([Buffer.from('{"name":"N'), Buffer.from([0xfc, 0xff]), Buffer.from('rburgring 🏁"}\n')]);
-    await withCache(dir, (cache) => cache.put(KEY, 'http://replica/x', body));
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', body));
     const hit = hitOf(await withCache(dir, (cache) => cache.get(KEY)));
     expect(hit.body.equals(body)).toBe(true);
     expect(hit.fetchedAt).toBeLessThanOrEqual(Date.now());
@@ -39,7 +40,7 @@ describe('ResponseCache', () => {
 
   it('treats a record cut short (a kill mid-write) as damaged', async () => {
     const dir = tempDir('cache-');
-    await withCache(dir, (cache) => cache.put(KEY, 'http://replica/x', Buffer.from('{"events":[1,2,3]}')));
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"events":[1,2,3]}')));
     const file = recordFile(dir);
     truncateSync(file, readFileSync(file).length - 3);
     expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: 'cut short: 15 of 18 bytes' });
@@ -47,7 +48,7 @@ describe('ResponseCache', () => {
 
   it('treats a record whose bytes changed but not its length as damaged (content hash mismatch)', async () => {
     const dir = tempDir('cache-');
-    await withCache(dir, (cache) => cache.put(KEY, 'http://replica/x', Buffer.from('{"finishPosition":1}')));
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"finishPosition":1}')));
     const file = recordFile(dir);
     const bytes = readFileSync(file);
     const flipped = Buffer.from(bytes.toString('latin1').replace('"finishPosition":1', '"finishPosition":9'), 'latin1');
@@ -61,7 +62,7 @@ describe('ResponseCache', () => {
     const store = path.join(dir, 'key_value_stores', shardName(KEY));
     mkdirSync(store, { recursive: true });
     const body = '{"old":"binary record"}';
-    writeFileSync(path.join(store, `${KEY}.bin`), `${JSON.stringify({ fetchedAt: 2, url: 'http://replica/x', bytes: body.length })}\n${body}`);
+    writeFileSync(path.join(store, `${KEY}.bin`), `${JSON.stringify({ fetchedAt: 2, url: 'http://replica:8080/x', bytes: body.length })}\n${body}`);
     expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe(body);
   });
 
@@ -74,9 +75,43 @@ describe('ResponseCache', () => {
     const store = path.join(dir, 'key_value_stores', shardName(KEY));
     mkdirSync(store, { recursive: true });
     const body = '{"old":"text record"}';
-    writeFileSync(path.join(store, `${KEY}.txt`), `${JSON.stringify({ fetchedAt: 1, url: 'http://replica/x', bytes: body.length })}\n${body}`);
+    writeFileSync(path.join(store, `${KEY}.txt`), `${JSON.stringify({ fetchedAt: 1, url: 'http://replica:8080/x', bytes: body.length })}\n${body}`);
     const hit = hitOf(await withCache(dir, (cache) => cache.get(KEY)));
     expect(hit.body.toString()).toBe(body);
     expect(hit.fetchedAt).toBe(1);
+  });
+
+  it('keys records by origin: another origin neither sees nor overwrites them', async () => {
+    const dir = tempDir('cache-');
+    const other = 'http://replica:9090';
+    await withCache(dir, (cache) => cache.put(KEY, `${ORIGIN}/x`, Buffer.from('{"from":8080}')));
+    const storage = await openStorage(dir);
+    try {
+      const theirs = new ResponseCache(storage.config, dir, other);
+      expect(await theirs.get(KEY)).toEqual({ state: 'absent' });
+      await theirs.put(KEY, `${other}/x`, Buffer.from('{"from":9090}'));
+      expect(hitOf(await theirs.get(KEY)).body.toString()).toBe('{"from":9090}');
+    } finally {
+      await storage.close();
+    }
+    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe('{"from":8080}');
+    expect(shardName(KEY, ORIGIN)).toBe('responses-classification-7b@http-replica-8080');
+    expect(shardName(KEY, 'https://api.motorsportstats.com')).toBe('responses-classification-7b@https-api.motorsportstats.com-443');
+    expect(shardName(KEY, 'http://[::1]:8787')).toBe('responses-classification-7b@http-___1_-8787');
+  });
+
+  it('reads a record of an earlier version (stores keyed without the origin) only for the origin in its header', async () => {
+    const dir = tempDir('cache-');
+    const store = path.join(dir, 'key_value_stores', shardName(KEY));
+    mkdirSync(store, { recursive: true });
+    const body = '{"legacy":true}';
+    writeFileSync(path.join(store, `${KEY}.bin`), `${JSON.stringify({ fetchedAt: 3, url: `${ORIGIN}/x`, bytes: body.length })}\n${body}`);
+    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe(body);
+    const storage = await openStorage(dir);
+    try {
+      expect(await new ResponseCache(storage.config, dir, 'http://replica:9090').get(KEY)).toEqual({ state: 'absent' });
+    } finally {
+      await storage.close();
+    }
   });
 });
