@@ -14,6 +14,7 @@ import { Logger } from './log.js';
 import { runCrawl } from './commands/crawl.js';
 import { runMigrate } from './commands/migrate.js';
 import { exitCodeOf, formatSummary } from './crawl/summary.js';
+import { formatPlan, planCrawl } from './crawl/plan.js';
 import { EXPORT_FORMATS, OPERATOR_DEFAULTS, resolveCanaryConfig, resolveChangesConfig, resolveExportConfig } from './config.js';
 import { canaryExitCode, formatCanary, runCanary } from './commands/canary.js';
 import { formatChanges, runChanges } from './commands/changes.js';
@@ -118,6 +119,9 @@ await yargs(hideBin(process.argv))
         .option('max-requests', { type: 'number', describe: `Stop once this many requests are done (those in flight finish); the next crawl resumes [env ${ENV_VARS.maxRequests}]`, defaultDescription: 'no limit' })
         .option('cache', { choices: ['prefer', 'refresh', 'only'] as const, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache })
         .option('max-age', { type: 'string', describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge })
+        .option('settle-after', { type: 'string', describe: `A session this long past its end is settled: its stored results are refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`, defaultDescription: DEFAULTS.settleAfter })
+        .option('settled-max-age', { type: 'string', describe: `How long a settled session's cached classification stays fresh [env ${ENV_VARS.settledMaxAge}]`, defaultDescription: DEFAULTS.settledMaxAge })
+        .option('plan', { type: 'boolean', describe: 'Print per endpoint what the crawl would do now (from cache, revalidate, fetch) and how long it would take, without any request' })
         .option('fresh', { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' })
         .option('retry-failed', { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl' })
         .example('$0 crawl', 'crawl everything politely into ./storage/db')
@@ -126,6 +130,11 @@ await yargs(hideBin(process.argv))
     (argv) =>
       main(argv, async (log) => {
         const config = resolveCrawlConfig(argv, process.env);
+        if (config.plan) {
+          const plan = await planCrawl(config, log);
+          process.stdout.write(config.logFormat === 'json' ? JSON.stringify(plan) + '\n' : formatPlan(plan) + '\n');
+          return 0;
+        }
         boundHeapGrowth();
         const summary = await runCrawl(config, { log, signal: interruptSignal(log), tty: process.stderr.isTTY && config.logFormat === 'text' ? process.stderr : undefined });
         process.stdout.write(config.logFormat === 'json' ? JSON.stringify(summary) + '\n' : formatSummary(summary) + '\n');

@@ -22,6 +22,10 @@ export const DEFAULTS = {
   maxRpm: 120,
   cache: 'prefer' as CacheMode,
   maxAge: '24h',
+  /** Results of a session this long past its end are taken as final (protests and penalties settle within days). */
+  settleAfter: '14d',
+  /** How long a settled session's stored classification is trusted before it is revalidated anyway. */
+  settledMaxAge: '30d',
   maxRetries: 5,
   retryBaseMs: 1000,
   breakerCoolDownMs: 5_000,
@@ -43,6 +47,10 @@ export const ENV_VARS = {
   maxRequests: 'MSC_MAX_REQUESTS',
   cache: 'MSC_CACHE',
   maxAge: 'MSC_MAX_AGE',
+  settleAfter: 'MSC_SETTLE_AFTER',
+  settledMaxAge: 'MSC_SETTLED_MAX_AGE',
+  /** A testing aid: the instant every freshness decision takes as "now". */
+  now: 'MSC_NOW',
   logFormat: 'MSC_LOG_FORMAT',
 } as const;
 
@@ -72,6 +80,14 @@ export interface CrawlConfig extends CommonConfig {
   readonly maxRequests: number | undefined;
   readonly cache: CacheMode;
   readonly maxAgeMs: number;
+  /** A session this long past its end is settled (see crawl/freshness.ts). */
+  readonly settleAfterMs: number;
+  /** How long a settled session's cached classification stays fresh. */
+  readonly settledMaxAgeMs: number;
+  /** MSC_NOW: the fixed instant freshness decisions take as now; undefined: the clock. */
+  readonly nowMs: number | undefined;
+  /** Print what the crawl would do now, without making any request. */
+  readonly plan: boolean;
   readonly fresh: boolean;
   readonly retryFailed: boolean;
   readonly maxRetries: number;
@@ -101,6 +117,9 @@ export interface RawOptions {
   readonly maxRequests?: number;
   readonly cache?: string;
   readonly maxAge?: string;
+  readonly settleAfter?: string;
+  readonly settledMaxAge?: string;
+  readonly plan?: boolean;
   readonly fresh?: boolean;
   readonly retryFailed?: boolean;
 }
@@ -127,6 +146,10 @@ export function resolveCrawlConfig(raw: RawOptions, env: Env): CrawlConfig {
     maxRequests: optionalInt('--max-requests', raw.maxRequests ?? env[ENV_VARS.maxRequests], 1, Number.MAX_SAFE_INTEGER),
     cache: oneOf('--cache', raw.cache ?? env[ENV_VARS.cache] ?? DEFAULTS.cache, CACHE_MODES),
     maxAgeMs: parseDuration('--max-age', raw.maxAge ?? env[ENV_VARS.maxAge] ?? DEFAULTS.maxAge),
+    settleAfterMs: parseDuration('--settle-after', raw.settleAfter ?? env[ENV_VARS.settleAfter] ?? DEFAULTS.settleAfter),
+    settledMaxAgeMs: parseDuration('--settled-max-age', raw.settledMaxAge ?? env[ENV_VARS.settledMaxAge] ?? DEFAULTS.settledMaxAge),
+    nowMs: resolveNow(env[ENV_VARS.now]),
+    plan: raw.plan ?? false,
     fresh: raw.fresh ?? false,
     retryFailed: raw.retryFailed ?? false,
     maxRetries: DEFAULTS.maxRetries,
@@ -136,6 +159,13 @@ export function resolveCrawlConfig(raw: RawOptions, env: Env): CrawlConfig {
     requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
     maxBodyBytes: DEFAULTS.maxBodyBytes,
   });
+}
+
+/** MSC_NOW: an ISO 8601 date or instant with a zone (durations, which parseInstant also takes, are refused). */
+function resolveNow(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw new UserError(`${ENV_VARS.now}: "${value}" is not an ISO 8601 instant like 2026-06-01T12:00:00Z`);
+  return Date.parse(parseInstant(ENV_VARS.now, value));
 }
 
 /** `postgres://…` → that server; anything else that is not a URL → an embedded data dir. */

@@ -1,9 +1,9 @@
 /**
- * The file cache of raw response bodies, kept in Crawlee KeyValueStores inside the storage dir,
- * and the HTTP client decorator that serves fresh entries without touching the network (and
- * without waiting at the politeness gate).
+ * The file cache of raw response bodies, kept in Crawlee KeyValueStores inside the storage dir.
+ * Whether a request is served from it is decided in freshness.ts and done in fetch-step.ts.
  *
- * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…,"sha256":…}) followed by
+ * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…,"sha256":…,"etag":…,
+ * "lastModified":…}, the last two when the server sent them) followed by
  * the body, byte for byte, stored as application/octet-stream (`<key>.bin`: read back as the same
  * bytes, with no decoding to text and back; records of earlier versions, `<key>.txt`, are read as
  * text). A record is checked on every read: Crawlee writes files in place, so a killed process can
@@ -17,15 +17,18 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { KeyValueStore, type Configuration, type BaseHttpClient, type HttpRequest, type RedirectHandler, type ResponseTypes, type HttpResponse, type StreamingHttpResponse } from '@crawlee/core';
-import type { Label } from '../api/endpoints.js';
-import type { CacheMode } from '../config.js';
-import { CacheDamagedError, CacheMissError } from '../errors.js';
-import { bufferedResponse } from './network-client.js';
+import { KeyValueStore, type Configuration } from '@crawlee/core';
+import type { CachedState } from './freshness.js';
 
-export interface CachedBody {
-  readonly fetchedAt: number;
+export interface CachedBody extends CachedState {
   readonly body: Buffer;
+}
+
+/** What a record keeps besides the body: when it was fetched (or last revalidated), and its validators. */
+export interface RecordMeta {
+  readonly fetchedAt: number;
+  readonly etag?: string | undefined;
+  readonly lastModified?: string | undefined;
 }
 
 /** What a read of the cache found: a sound record, none, or one that must not be used (and why). */
@@ -39,19 +42,9 @@ interface RecordHeader {
   readonly url?: unknown;
   readonly bytes?: unknown;
   readonly sha256?: unknown;
+  readonly etag?: unknown;
+  readonly lastModified?: unknown;
 }
-
-/** What the crawler tells the cache about one request: its key and how old an entry may be. */
-export interface CachePolicy {
-  readonly label: Label;
-  readonly key: string;
-  readonly maxAgeMs: number;
-}
-
-/** The request option carrying the CachePolicy from the crawler to CachingClient. */
-export const CACHE_POLICY_OPTION = 'cachePolicy';
-
-export const CACHE_HIT_HEADER = 'x-msc-cache';
 
 /**
  * The cache of one API origin (scheme, host and port of --base-url) in a storage dir: a crawl of
@@ -89,8 +82,9 @@ export class ResponseCache {
     if (this.hasLegacyStore(key)) await (await this.store(shardName(key))).setValue(key, null);
   }
 
-  async put(key: string, url: string, body: Buffer, fetchedAt: number = Date.now()): Promise<void> {
-    const header = JSON.stringify({ fetchedAt, url, bytes: body.length, sha256: sha256(body) });
+  async put(key: string, url: string, body: Buffer, meta: RecordMeta = { fetchedAt: Date.now() }): Promise<void> {
+    const { fetchedAt, etag, lastModified } = meta;
+    const header = JSON.stringify({ fetchedAt, url, bytes: body.length, sha256: sha256(body), etag, lastModified });
     await (await this.store(shardName(key, this.origin))).setValue(key, Buffer.concat([Buffer.from(header + '\n'), body]), {
       contentType: 'application/octet-stream',
     });
@@ -109,7 +103,14 @@ export class ResponseCache {
     if (header.bytes !== body.length) return { state: 'damaged', reason: `cut short: ${body.length} of ${String(header.bytes)} bytes` };
     // Records of earlier versions have no hash: their length is all that can be checked.
     if (header.sha256 !== undefined && header.sha256 !== sha256(body)) return { state: 'damaged', reason: 'content hash mismatch' };
-    return { state: 'hit', record: { fetchedAt: header.fetchedAt, body } };
+    return {
+      state: 'hit',
+      record: {
+        fetchedAt: header.fetchedAt, body,
+        ...(typeof header.etag === 'string' ? { etag: header.etag } : {}),
+        ...(typeof header.lastModified === 'string' ? { lastModified: header.lastModified } : {}),
+      },
+    };
   }
 
   private hasLegacyStore(key: string): boolean {
@@ -177,45 +178,5 @@ function tryParse(text: string): RecordHeader | undefined {
     return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Serves a request from the cache when the mode and the entry's age allow; otherwise passes it
- * on. It never writes: the crawler stores a body only after it validated it.
- */
-export class CachingClient implements BaseHttpClient {
-  constructor(
-    private readonly cache: ResponseCache,
-    private readonly mode: CacheMode,
-    private readonly network: BaseHttpClient,
-    /** Told of each damaged record met (it is then refetched, or in --cache only failed). */
-    private readonly onDamaged: (policy: CachePolicy, reason: string) => void = () => undefined,
-  ) {}
-
-  async stream(request: HttpRequest, onRedirect?: RedirectHandler): Promise<StreamingHttpResponse> {
-    const { [CACHE_POLICY_OPTION]: policy, ...rest } = request as HttpRequest & { [CACHE_POLICY_OPTION]?: CachePolicy };
-    if (policy && this.mode !== 'refresh') {
-      const lookup = await this.cache.get(policy.key);
-      if (lookup.state === 'damaged') {
-        this.onDamaged(policy, lookup.reason);
-        if (this.mode === 'only') throw new CacheDamagedError(policy.key, lookup.reason);
-      }
-      const hit = lookup.state === 'hit' ? lookup.record : undefined;
-      if (hit && (this.mode === 'only' || Date.now() - hit.fetchedAt <= policy.maxAgeMs)) {
-        const url = String(request.url);
-        return bufferedResponse(
-          { url, statusCode: 200, headers: {}, trailers: {}, redirectUrls: [], complete: true, request: rest },
-          hit.body,
-          { [CACHE_HIT_HEADER]: 'hit' },
-        );
-      }
-    }
-    if (policy && this.mode === 'only') throw new CacheMissError(policy.key);
-    return this.network.stream(rest, onRedirect);
-  }
-
-  sendRequest<T extends keyof ResponseTypes = 'text'>(request: HttpRequest<T>): Promise<HttpResponse<T>> {
-    return this.network.sendRequest(request);
   }
 }

@@ -1,19 +1,22 @@
 /**
  * Builds the HttpCrawler from the config: one route per label through the shared pipeline, the
- * caching client in front of the politeness-gated network client, retries with exponential
- * backoff and jitter, and failure recording. It knows nothing about motorsport beyond the labels.
+ * cache step (fetch-step.ts) deciding before each navigation whether the request is served from
+ * the cache, revalidated or fetched, the politeness-gated network client, retries with
+ * exponential backoff and jitter, and failure recording. It knows nothing about motorsport beyond
+ * the labels.
  */
 import { AsyncResource } from 'node:async_hooks';
 import { HttpCrawler, createHttpRouter, type HttpCrawlingContext } from '@crawlee/http';
 import {
-  NonRetryableError, log as crawleeLog, LogLevel,
+  NonRetryableError, log as crawleeLog, LogLevel, type Request,
   type BaseHttpClient, type Configuration, type HttpRequest, type HttpResponse, type RedirectHandler, type ResponseTypes, type StreamingHttpResponse,
 } from '@crawlee/core';
 import { LABELS, targetKey, type Label } from '../api/endpoints.js';
 import type { CrawlConfig } from '../config.js';
 import { PayloadError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { CACHE_POLICY_OPTION, CachingClient, type CachePolicy } from './cache.js';
+import { CacheStep } from './fetch-step.js';
+import { clockOf } from './freshness.js';
 import { Gate } from './gate.js';
 import { NetworkClient } from './network-client.js';
 import { pipeline, targetOf, type PipelineContext } from './pipeline.js';
@@ -32,18 +35,25 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
 
   const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log });
   const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes });
+  const step = new CacheStep({
+    cache: parts.cache,
+    rules: config,
+    now: clockOf(config),
+    onDamaged: (label, key, reason) => {
+      parts.stats.byLabel[label].cacheDamaged += 1;
+      log.warn(`cached record ${key} is damaged (${reason}): ${config.cache === 'only' ? 'not served' : 'fetching it again'}`);
+    },
+  });
   const router = createHttpRouter();
-  for (const label of LABELS) router.addHandler(label, pipeline(label, parts));
+  for (const label of LABELS) router.addHandler(label, pipeline(label, parts, step));
   const concurrency = Math.max(HANDLER_CONCURRENCY, config.concurrency);
 
-  const crawler = new HttpCrawler(
+  const crawler = new CacheStepCrawler(
+    step,
     {
       requestQueue: parts.queue,
       requestHandler: router,
-      httpClient: new DetachedClient(new CachingClient(parts.cache, config.cache, network, ({ label, key }, reason) => {
-        parts.stats.byLabel[label].cacheDamaged += 1;
-        log.warn(`cached record ${key} is damaged (${reason}): ${config.cache === 'only' ? 'not served' : 'fetching it again'}`);
-      })),
+      httpClient: new DetachedClient(network),
       maxRequestRetries: config.maxRetries,
       maxRequestsPerCrawl: config.maxRequests,
       minConcurrency: concurrency,
@@ -58,15 +68,9 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       autoscaledPoolOptions: { maybeRunIntervalSecs: 0.02, loggingIntervalSecs: null },
       statusMessageLoggingInterval: 3600,
       preNavigationHooks: [
+        // A revalidation carries the cached record's validators (the decision was taken before navigation).
         ({ request }, gotOptions) => {
-          const data = request.userData as RequestData;
-          const label = request.label as Label;
-          const policy: CachePolicy = {
-            label,
-            key: targetKey(targetOf(label, data)),
-            maxAgeMs: data.historic ? Infinity : config.maxAgeMs,
-          };
-          (gotOptions as Record<string, unknown>)[CACHE_POLICY_OPTION] = policy;
+          gotOptions.headers = { ...gotOptions.headers, ...step.validatorsFor(request) };
         },
       ],
       errorHandler: async ({ request }, error) => {
@@ -90,7 +94,8 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         parts.stats.byLabel[label].failed += 1;
         log.warn(`failed ${request.url}: ${describeError(error)}`, { label, attempts: request.retryCount + 1 });
         await parts.failures.record(targetKey(targetOf(label, data)), {
-          kind: 'request', url: request.url, label, target: targetOf(label, data), meta: { historic: data.historic },
+          kind: 'request', url: request.url, label, target: targetOf(label, data),
+          meta: data.endsAt === undefined ? { historic: data.historic } : { historic: data.historic, endsAt: data.endsAt },
           attempts: request.retryCount + 1, error: describeError(error),
           problems: error instanceof PayloadError ? error.problems : [], at: new Date().toISOString(),
         });
@@ -99,6 +104,27 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
     parts.storageConfig,
   );
   return { crawler, gate };
+}
+
+/**
+ * HttpCrawler with the cache step before navigation: the one place where a request learns whether
+ * it is served from the cache (navigation skipped), revalidated or fetched. Crawlee runs pre-
+ * navigation hooks only for requests it navigates, so the decision is taken here, just before.
+ */
+class CacheStepCrawler extends HttpCrawler<HttpCrawlingContext> {
+  constructor(
+    private readonly step: CacheStep,
+    ...args: ConstructorParameters<typeof HttpCrawler<HttpCrawlingContext>>
+  ) {
+    super(...args);
+  }
+
+  protected override async _runRequestHandler(crawlingContext: HttpCrawlingContext): Promise<void> {
+    const { request } = crawlingContext;
+    const prepared = await this.step.prepare(request.label as Label, request as Request<RequestData>);
+    request.skipNavigation = prepared.action === 'serve';
+    await super._runRequestHandler(crawlingContext);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * What happens to one response, the same for every endpoint and for cache hits and network
- * answers alike: decode → validate → route → sink (await the commit) → cache the body →
- * enqueue the children. Only then does Crawlee mark the request handled, so "handled" in the
+ * What happens to one response, the same for every endpoint and for cache hits, revalidated
+ * bodies (a 304) and network answers alike (fetch-step.ts says which it is): decode → validate →
+ * route → sink (await the commit) → cache the body → enqueue the children. Only then does Crawlee mark the request handled, so "handled" in the
  * queue always means "stored" in the database. A body whose rows are already stored (the same
  * bytes applied before, see applied-payloads.ts) skips validation and the sink.
  */
@@ -14,13 +14,14 @@ import { DatabaseUnavailableError, PayloadError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../store/sink.js';
 import type { AppliedPayloads } from './applied-payloads.js';
-import { CACHE_HIT_HEADER, type ResponseCache } from './cache.js';
+import type { ResponseCache } from './cache.js';
+import type { Answer, CacheStep } from './fetch-step.js';
 import { decodeJson } from './decode.js';
 import type { FailureLog } from './failures.js';
 import { toRequest, type RequestData } from './queue.js';
 import { LEAF_LABELS, ROUTES } from './routes/index.js';
 import type { ChildRequest, Route } from './routes/types.js';
-import type { CrawlStats } from './stats.js';
+import type { CrawlStats, LabelCounts } from './stats.js';
 
 export interface PipelineContext {
   readonly config: CrawlConfig;
@@ -39,14 +40,18 @@ export function targetOf(label: Label, data: RequestData): ApiTarget {
   return (label === 'series' ? { label } : { label, uuid: data.uuid }) as ApiTarget;
 }
 
-export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingContext) => Promise<void> {
+export function pipeline(label: Label, ctx: PipelineContext, step: CacheStep): (crawling: HttpCrawlingContext) => Promise<void> {
   const route = ROUTES[label] as Route<Label>;
-  return async ({ request, body, response }) => {
+  return async (crawling) => {
+    const { request } = crawling;
     const data = request.userData as RequestData;
     const target = targetOf(label, data);
     const key = targetKey(target);
-    const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
-    const fromCache = response.headers[CACHE_HIT_HEADER] === 'hit';
+    // With navigation skipped (served from the cache) the context has no response and no body.
+    const answer = step.answer(request, crawling.response as HttpCrawlingContext['response'] | undefined, crawling.body as HttpCrawlingContext['body'] | undefined);
+    const raw = answer.body;
+    const fromCache = answer.source !== 'network';
+    const meta = data.endsAt === undefined ? { historic: data.historic } : { historic: data.historic, endsAt: data.endsAt };
     const counts = ctx.stats.byLabel[label];
     const fingerprint = ctx.applied.fingerprint(raw);
 
@@ -55,13 +60,13 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
       // rows. Only the children are wanted.
       const { children, warnings } = LEAF_LABELS.has(label)
         ? { children: [], warnings: [] }
-        : route({ payload: JSON.parse(raw.toString('utf8')) as never, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
-      if (!fromCache) await ctx.cache.put(key, request.url, raw);
+        : route({ payload: JSON.parse(raw.toString('utf8')) as never, parentUuid: data.uuid, meta, scope: ctx.config.scope });
+      await recache(ctx, key, request.url, answer);
       await enqueue(ctx, children);
       for (const warning of warnings ?? []) ctx.log.warn(warning);
       counts.succeeded += 1;
       counts.alreadyStored += 1;
-      if (fromCache) counts.cacheHits += 1;
+      countSource(counts, answer);
       return;
     }
 
@@ -78,7 +83,7 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
       throw error;
     }
     const { payload, quarantined } = validated;
-    const result = route({ payload, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope });
+    const result = route({ payload, parentUuid: data.uuid, meta, scope: ctx.config.scope });
     // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word,
     // and it is not recorded as applied, so it is checked (and its problems reported) again.
     const whole = !quarantined.length;
@@ -94,7 +99,7 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
     }
     if (whole) ctx.applied.remember(key, fingerprint);
     // Only whole, valid bodies are cached: a historic entry never expires, so a bad one would stick.
-    if (!fromCache && whole) await ctx.cache.put(key, request.url, raw);
+    if (whole) await recache(ctx, key, request.url, answer);
     await enqueue(ctx, result.children);
 
     for (const item of quarantined) {
@@ -106,8 +111,18 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
     for (const warning of result.warnings ?? []) ctx.log.warn(warning);
     counts.succeeded += 1;
     counts.quarantined += quarantined.length;
-    if (fromCache) counts.cacheHits += 1;
+    countSource(counts, answer);
   };
+}
+
+/** A network body is cached with its validators; a revalidated one is rewritten (its age restarts); a cache hit stays. */
+async function recache(ctx: PipelineContext, key: string, url: string, answer: Answer): Promise<void> {
+  if (answer.source !== 'cache') await ctx.cache.put(key, url, answer.body, answer.record);
+}
+
+function countSource(counts: LabelCounts, answer: Answer): void {
+  if (answer.source === 'cache') counts.cacheHits += 1;
+  if (answer.source === 'revalidated') counts.revalidated += 1;
 }
 
 async function enqueue(ctx: PipelineContext, children: readonly ChildRequest[]): Promise<void> {

@@ -5,6 +5,8 @@ export interface LabelCounts {
   succeeded: number;
   failed: number;
   cacheHits: number;
+  /** Answered `304 Not Modified` to a conditional request: the cached body, whose age restarted. */
+  revalidated: number;
   quarantined: number;
   /** Succeeded without writing: the same body's rows were already stored. */
   alreadyStored: number;
@@ -15,7 +17,7 @@ export interface LabelCounts {
 export class CrawlStats {
   readonly startedAt = Date.now();
   readonly byLabel: Record<Label, LabelCounts> = Object.fromEntries(
-    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, quarantined: 0, alreadyStored: 0, cacheDamaged: 0 }]),
+    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, revalidated: 0, quarantined: 0, alreadyStored: 0, cacheDamaged: 0 }]),
   ) as Record<Label, LabelCounts>;
 
   total(field: keyof LabelCounts): number {

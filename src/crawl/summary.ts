@@ -31,11 +31,11 @@ export function formatSummary(s: CrawlSummary): string {
   const lines: string[] = [];
   const total = (f: keyof LabelCounts) => LABELS.reduce((sum, l) => sum + s.requests[l][f], 0);
   const done = total('succeeded') + total('failed');
-  lines.push(`Crawl ${s.outcome} in ${s.seconds.toFixed(1)} s: ${done} requests (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('failed')} failed, ${total('quarantined')} items quarantined`);
+  lines.push(`Crawl ${s.outcome} in ${s.seconds.toFixed(1)} s: ${done} requests (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('revalidated') || 0} revalidated, ${total('failed')} failed, ${total('quarantined')} items quarantined`);
   lines.push('');
   lines.push(formatTable(
-    ['requests', 'succeeded', 'failed', 'cache hits', 'quarantined', 'already stored'],
-    LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].quarantined, s.requests[l].alreadyStored ?? 0]),
+    ['requests', 'succeeded', 'failed', 'cache hits', 'revalidated', 'quarantined', 'already stored'],
+    LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].revalidated ?? 0, s.requests[l].quarantined, s.requests[l].alreadyStored ?? 0]),
   ));
   const damaged = total('cacheDamaged');
   if (damaged) lines.push('', `${damaged} cached record${damaged === 1 ? ' was' : 's were'} damaged on disk (cut short or not matching their hash): never served, fetched again`);
