@@ -97,7 +97,10 @@ export class CacheStep {
   }
 }
 
+/** Validators are echoed back to the server and kept in each record's header: a hostile length is not kept. */
+const MAX_VALIDATOR_LENGTH = 512;
+
 function header(value: string | string[] | undefined): string | undefined {
   const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined || first === '' ? undefined : first;
+  return first === undefined || first === '' || first.length > MAX_VALIDATOR_LENGTH ? undefined : first;
 }
