@@ -22,13 +22,14 @@ import { coldRun, floorRun, refreshRun, warmRun, type CrawlResult, type FloorRes
 import { baselineCrawl, memoryPoint, scaledCrawl, type MemoryPoint } from './measures/memory.js';
 import { resumeRun, setupResume, type ResumeResult, type ResumeSetup } from './measures/resume.js';
 import { sinkRun, type SinkResult } from './measures/sink.js';
+import { dailyRun, type DailyResult } from './measures/daily.js';
 import { startReplicaHost, type ReplicaHost } from './replica.js';
 import { summarize, type Report } from './report.js';
 import { checkReadme, updateReadme } from './readme.js';
 import { renderTable } from './table.js';
 import { treeFor } from './tree.js';
 
-export const MEASUREMENTS = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'sink', 'memory', 'resume'] as const;
+export const MEASUREMENTS = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'sink', 'memory', 'resume', 'daily'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 const HELP = `Usage: npm run bench -- [options]
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     memoryBaseline: [] as MemoryPoint[],
     memoryLarge: [] as MemoryPoint[],
     resume: [] as ResumeResult[],
+    daily: [] as DailyResult[],
   };
   const needsTree = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'memory'].some((m) => only.has(m as Measurement));
   let host: ReplicaHost | undefined;
@@ -167,6 +169,13 @@ async function main(): Promise<void> {
         const large = await scaledCrawl(ctx(), scale, memoryFactor);
         results.memoryLarge.push(large);
         log(`${tag} memory: baseline ${base.maxRssMb?.toFixed(0)} MB, ${memoryFactor}× ${large.maxRssMb?.toFixed(0)} MB (${large.requestsPerSec.toFixed(1)} req/s)`);
+      }
+      if (only.has('daily')) {
+        for (const which of ['recorded', 'synthetic-current'] as const) {
+          const r = await dailyRun(compiled, which, concurrency);
+          results.daily.push(r);
+          log(`${tag} daily refresh (${which}): ${r.refresh.full} × 200, ${r.refresh.notModified} × 304, ${r.refresh.none} from the cache; ${(r.share * 100).toFixed(1)} % of ${r.fullRequests}; ${r.refresh.rowsWritten} rows written`);
+        }
       }
       if (only.has('resume')) {
         resume ??= await setupResume(resumeRequests, Math.floor(resumeRequests / 2));

@@ -7,6 +7,7 @@ import type { FloorResult, CrawlResult } from './measures/crawls.js';
 import type { MemoryPoint } from './measures/memory.js';
 import type { ResumeResult } from './measures/resume.js';
 import type { SinkResult } from './measures/sink.js';
+import type { DailyResult } from './measures/daily.js';
 import { spread, type Spread } from './harness.js';
 
 export interface ReportInput {
@@ -32,6 +33,7 @@ export interface ReportInput {
     readonly memoryLarge: readonly MemoryPoint[];
     readonly memoryOneX: readonly MemoryPoint[];
     readonly resume: readonly ResumeResult[];
+    readonly daily: readonly DailyResult[];
   };
 }
 
@@ -92,6 +94,7 @@ export function summarize(input: ReportInput): Report {
   collect('memory baseline', r.memoryBaseline);
   collect('memory large', r.memoryLarge);
   collect('resume', r.resume);
+  collect('daily refresh', r.daily);
 
   const summary: Report['summary'] = {};
   const targets: Target[] = [];
@@ -161,6 +164,10 @@ export function summarize(input: ReportInput): Report {
     const seconds = spread(defined(r.resume.map((m) => m.seconds)));
     summary.resume = { seconds, toResumeLogSeconds: spread(defined(r.resume.map((m) => m.toResumeLogSeconds))) };
     targets.push({ id: 'resume', label: 'Resume: start → first request', target: '< 5 s', met: seconds.values.length ? seconds.median < 5 : false, figure: `${x(seconds.median)} s` });
+  }
+  if (r.daily.length) {
+    const met = r.daily.every((d) => !d.problems.length);
+    targets.push({ id: 'daily', label: 'Daily refresh, unchanged upstream', target: '0 full bodies, ≤ 10 % of requests, 0 rows', met, figure: r.daily.map((d) => `${d.tree} ${(d.share * 100).toFixed(1)} %`).join(', ') });
   }
   return { ...input, summary, targets, problems };
 }

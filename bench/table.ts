@@ -57,6 +57,10 @@ export function tableRows(report: Report): string[][] {
     const ok = sm.resume.seconds.values.length ? `${s(sm.resume.seconds, 2)} s to the first request · "resuming" logged at ${s(sm.resume.toResumeLogSeconds, 2)} s` : 'no first request';
     rows.push(['7', `Resume ${n0(setup?.total ?? 0)} requests (${n0(setup?.handled ?? 0)} handled)`, ok + crashes, target(report, 'resume'), met(report, 'resume')]);
   }
+  for (const d of report.results.daily.filter((r, i, all) => all.findIndex((o) => o.tree === r.tree) === i)) {
+    rows.push(['8', `Daily refresh, ${d.tree === 'recorded' ? 'recorded tree' : 'synthetic tree with a current season'} (1 day later, unchanged)`, `${d.refresh.full} × 200 · ${d.refresh.notModified} × 304 · ${d.refresh.none} from the cache · ${(d.share * 100).toFixed(1)} % of the full crawl's ${n0(d.fullRequests)} · ${d.refresh.rowsWritten} rows written`, target(report, 'daily'), met(report, 'daily')]);
+  }
+
   return rows;
 }
 

@@ -25,6 +25,10 @@ export const DEFAULTS = {
   maxRpm: 120,
   cache: 'prefer' as CacheMode,
   maxAge: '24h',
+  /** Results of a session this long past its end are taken as final (protests and penalties settle within days). */
+  settleAfter: '14d',
+  /** How long a settled session's stored classification is trusted before it is revalidated anyway. */
+  settledMaxAge: '30d',
   maxRetries: 5,
   retryBaseMs: 1000,
   breakerCoolDownMs: 5_000,
@@ -77,6 +81,10 @@ export const ENV_VARS = {
   cache: 'MSC_CACHE',
   maxAge: 'MSC_MAX_AGE',
   timeout: 'MSC_TIMEOUT',
+  settleAfter: 'MSC_SETTLE_AFTER',
+  settledMaxAge: 'MSC_SETTLED_MAX_AGE',
+  /** A testing aid: the instant every freshness decision takes as "now". */
+  now: 'MSC_NOW',
   logFormat: 'MSC_LOG_FORMAT',
 } as const;
 
@@ -106,6 +114,14 @@ export interface CrawlConfig extends CommonConfig {
   readonly maxRequests: number | undefined;
   readonly cache: CacheMode;
   readonly maxAgeMs: number;
+  /** A session this long past its end is settled (see crawl/freshness.ts). */
+  readonly settleAfterMs: number;
+  /** How long a settled session's cached classification stays fresh. */
+  readonly settledMaxAgeMs: number;
+  /** MSC_NOW: the fixed instant freshness decisions take as now; undefined: the clock. */
+  readonly nowMs: number | undefined;
+  /** Print what the crawl would do now, without making any request. */
+  readonly plan: boolean;
   readonly fresh: boolean;
   readonly retryFailed: boolean;
   readonly maxRetries: number;
@@ -130,6 +146,13 @@ export function flagOrEnv<T>(flag: string, value: T | undefined, env: Env, varia
   if (value !== undefined) return { value, name: flag };
   const fromEnv = variable === undefined ? undefined : env[variable];
   return fromEnv === undefined || fromEnv === '' ? { value: undefined, name: flag } : { value: fromEnv, name: variable! };
+}
+
+/** MSC_NOW: an ISO 8601 date or instant with a zone (durations, which parseInstant also takes, are refused). */
+export function resolveNow(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw new UserError(`${ENV_VARS.now}: "${value}" is not an ISO 8601 instant like 2026-06-01T12:00:00Z`);
+  return Date.parse(parseInstant(ENV_VARS.now, value));
 }
 
 /** How a command logs: every command takes --log-format, --quiet and --verbose. */

@@ -153,6 +153,14 @@ export class IntegrityError extends NonRetryableError {
   }
 }
 
+/** A cached record that fails its check (cut short, or its bytes no longer match its hash). */
+export class CacheDamagedError extends NonRetryableError {
+  override name = 'CacheDamagedError';
+  constructor(key: string, reason: string) {
+    super(`cached record corrupt (${key}): ${reason}`);
+  }
+}
+
 export function formatProblem(problem: PayloadProblem): string {
   return `${problem.instancePath || '/'} ${problem.message}`;
 }

@@ -3,7 +3,7 @@ import v8 from 'node:v8';
 import type { HttpCrawler, HttpCrawlingContext } from '@crawlee/http';
 import type { Options } from 'yargs';
 import {
-  CACHE_MODES, DEFAULTS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveScope, wholeNumber,
+  CACHE_MODES, DEFAULTS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveNow, resolveScope, wholeNumber,
   type CrawlConfig, type Env, type Given,
 } from '../config.js';
 import { UserError, asResourceError, describeError } from '../errors.js';
@@ -20,6 +20,7 @@ import { FailureLog } from '../crawl/failures.js';
 import { checkApiReachable } from '../crawl/preflight.js';
 import { Progress } from '../crawl/progress.js';
 import { describeScope, markFinished, startQueue } from '../crawl/queue.js';
+import { formatPlan, planCrawl } from '../crawl/plan.js';
 import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
 import { lockStorage } from '../crawl/storage.js';
@@ -86,7 +87,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       ({ crawler } = buildCrawler({
         config, log, stats, sink, failures,
         applied: await AppliedPayloads.load(db),
-        cache: new ResponseCache(storage.config, storage.dir),
+        cache: new ResponseCache(storage.config, storage.dir, config.baseUrl),
         queue: start.queue,
         storageConfig: storage.config,
         budget,
@@ -191,6 +192,9 @@ export const CRAWL_OPTIONS = {
   'max-requests': wholeNumberOption(`Start at most this many requests in this run (cache hits included), then stop; run again to continue [env ${ENV_VARS.maxRequests}]`, { defaultDescription: 'no limit' }),
   cache: { choices: CACHE_MODES, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
   'max-age': { type: 'string', requiresArg: true, describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge },
+  'settle-after': { type: 'string', requiresArg: true, describe: `A session this long past its end is settled: its stored classification is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`, defaultDescription: DEFAULTS.settleAfter },
+  'settled-max-age': { type: 'string', requiresArg: true, describe: `How long a settled session's cached classification stays fresh [env ${ENV_VARS.settledMaxAge}]`, defaultDescription: DEFAULTS.settledMaxAge },
+  plan: { type: 'boolean', describe: 'Print how many requests the crawl would make now (from cache, revalidated, fetched) and how long it would take, without making any' },
   timeout: { type: 'string', requiresArg: true, describe: `Deadline of each attempt, headers and whole body: seconds or 30s, 2m [env ${ENV_VARS.timeout}]`, defaultDescription: `${DEFAULTS.requestTimeoutSecs}s` },
   fresh: { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' },
   'retry-failed': { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl' },
@@ -201,6 +205,9 @@ export interface CrawlArgs extends LoggingArgs, DatabaseArgs, ApiArgs, ScopeArgs
   readonly maxRequests?: number | string;
   readonly cache?: string;
   readonly maxAge?: string;
+  readonly settleAfter?: string;
+  readonly settledMaxAge?: string;
+  readonly plan?: boolean;
   readonly timeout?: string;
   readonly fresh?: boolean;
   readonly retryFailed?: boolean;
@@ -217,6 +224,8 @@ function resolveTimeoutSecs(given: Given<string>): number {
 export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
   const cache = flagOrEnv('--cache', args.cache, env, ENV_VARS.cache);
   const maxAge = flagOrEnv('--max-age', args.maxAge, env, ENV_VARS.maxAge);
+  const settleAfter = flagOrEnv('--settle-after', args.settleAfter, env, ENV_VARS.settleAfter);
+  const settledMaxAge = flagOrEnv('--settled-max-age', args.settledMaxAge, env, ENV_VARS.settledMaxAge);
   return Object.freeze({
     ...resolveCommonConfig(args, env),
     ...resolveApi(args, env),
@@ -225,6 +234,10 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
     maxRequests: wholeNumber(flagOrEnv('--max-requests', args.maxRequests, env, ENV_VARS.maxRequests), 1, Number.MAX_SAFE_INTEGER),
     cache: cache.value === undefined ? DEFAULTS.cache : oneOf(cache.name, cache.value, CACHE_MODES),
     maxAgeMs: parseDuration(maxAge.name, maxAge.value ?? DEFAULTS.maxAge),
+    settleAfterMs: parseDuration(settleAfter.name, settleAfter.value ?? DEFAULTS.settleAfter),
+    settledMaxAgeMs: parseDuration(settledMaxAge.name, settledMaxAge.value ?? DEFAULTS.settledMaxAge),
+    nowMs: resolveNow(env[ENV_VARS.now]),
+    plan: args.plan ?? false,
     fresh: args.fresh ?? false,
     retryFailed: args.retryFailed ?? false,
     maxRetries: DEFAULTS.maxRetries,
@@ -263,10 +276,16 @@ export const crawlCommand: CommandModule<CrawlArgs> = {
       .options(CRAWL_OPTIONS)
       .example('$0 crawl', 'crawl everything politely into ./storage/db')
       .example('$0 crawl --series F1 --from-year 2020', 'one series, recent seasons')
-      .example('$0 crawl --db postgres://user@host/db', 'into a PostgreSQL server'),
+      .example('$0 crawl --db postgres://user@host/db', 'into a PostgreSQL server')
+      .example('$0 crawl --plan', 'what a crawl would fetch now, without fetching'),
   handler: async (args, io) => {
     const config = resolveCrawlConfig(args, io.env);
     const log = commandLogger(config, io);
+    if (config.plan) {
+      const plan = await planCrawl(config, log);
+      printResult(io, config.logFormat, plan, () => formatPlan(plan));
+      return 0;
+    }
     boundHeapGrowth();
     const tty = process.stderr.isTTY && config.logFormat === 'text' ? process.stderr : undefined;
     const summary = await runCrawl(config, { log, signal: interruptSignal(log), tty });

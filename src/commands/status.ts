@@ -15,6 +15,7 @@ import { UserError } from '../errors.js';
 import { FailureLog, type FailureRecord } from '../crawl/failures.js';
 import { describeScope, QUEUE_NAME, STATE_KEY, type CrawlState } from '../crawl/queue.js';
 import { QueueJournal } from '../crawl/queue-journal.js';
+import { cacheStoreLabel } from '../crawl/cache.js';
 import { requestQueueDir } from '../crawl/storage-client.js';
 import { CRAWL_LOCK_FILE, openStorage } from '../crawl/storage.js';
 import { lockHolder } from '../lockfile.js';
@@ -139,7 +140,7 @@ function countRequests(storageDir: string, failures: readonly FailureRecord[]): 
 }
 
 /**
- * Cache stores are KeyValueStores named `responses-<label>[-<xx>]` (cache.ts shardName): one body
+ * Cache stores are KeyValueStores named by cache.ts shardName (cacheStoreLabel reads them back): one body
  * file per entry, and a `.__metadata__.json` beside it when it was written with metadata.
  */
 async function cacheStatus(storageDir: string): Promise<CacheStatus> {
@@ -147,7 +148,7 @@ async function cacheStatus(storageDir: string): Promise<CacheStatus> {
   let bytesOnDisk = 0;
   const root = path.join(storageDir, 'key_value_stores');
   for (const store of (await readdir(root).catch(() => [] as string[])).sort()) {
-    const label = /^responses-([a-z]+)(?:-[0-9a-f]{2})?$/.exec(store)?.[1] as Label | undefined;
+    const label = cacheStoreLabel(store) as Label | undefined;
     if (!label || !(label in entries)) continue;
     const dir = path.join(root, store);
     const files = await readdir(dir).catch(() => [] as string[]);

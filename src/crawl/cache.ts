@@ -1,79 +1,144 @@
 /**
- * The file cache of raw response bodies, kept in Crawlee KeyValueStores inside the storage dir,
- * and the HTTP client decorator that serves fresh entries without touching the network (and
- * without waiting at the politeness gate).
+ * The file cache of raw response bodies, kept in Crawlee KeyValueStores inside the storage dir.
+ * Whether a request is served from it is decided in freshness.ts and done in fetch-step.ts.
  *
- * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…}) followed by the body,
- * byte for byte, stored as application/octet-stream (`<key>.bin`: read back as the same bytes,
- * with no decoding to text and back; records of earlier versions, `<key>.txt`, are read as text
- * and still checked against their length). Crawlee writes files in place, so a killed process can
- * leave one cut short: a record whose body is not `bytes` long is treated as absent. Stores are sharded by label and by the UUID's first two hex digits
- * and opened on first use: Crawlee reads a whole store when it opens it.
+ * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…,"sha256":…,"etag":…,
+ * "lastModified":…}, the last two when the server sent them) followed by
+ * the body, byte for byte, stored as application/octet-stream (`<key>.bin`: read back as the same
+ * bytes, with no decoding to text and back; records of earlier versions, `<key>.txt`, are read as
+ * text). A record is checked on every read: Crawlee writes files in place, so a killed process can
+ * leave one cut short (its body is not `bytes` long), and a disk or a hand can change bytes without
+ * changing the length (its body no longer hashes to `sha256`). Either way it is *damaged*: never
+ * served, refetched, and rewritten whole. Records written before the hash was added carry none and
+ * are checked against their length only, until they are next fetched. Stores are sharded by label
+ * and by the UUID's first two hex digits and opened on first use: Crawlee reads a whole store when
+ * it opens it.
  */
-import { KeyValueStore, type Configuration, type BaseHttpClient, type HttpRequest, type RedirectHandler, type ResponseTypes, type HttpResponse, type StreamingHttpResponse } from '@crawlee/core';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { CacheMode } from '../config.js';
-import { CacheMissError, asResourceError } from '../errors.js';
-import { bufferedResponse } from './network-client.js';
+import { KeyValueStore, type Configuration } from '@crawlee/core';
+import { asResourceError } from '../errors.js';
+import type { CachedState } from './freshness.js';
 
-export interface CachedBody {
-  readonly fetchedAt: number;
+export interface CachedBody extends CachedState {
   readonly body: Buffer;
 }
 
-/** What the crawler tells the cache about one request: its key and how old an entry may be. */
-export interface CachePolicy {
-  readonly key: string;
-  readonly maxAgeMs: number;
+/** What a record keeps besides the body: when it was fetched (or last revalidated), and its validators. */
+export interface RecordMeta {
+  readonly fetchedAt: number;
+  readonly etag?: string | undefined;
+  readonly lastModified?: string | undefined;
 }
 
-/** The request option carrying the CachePolicy from the crawler to CachingClient. */
-export const CACHE_POLICY_OPTION = 'cachePolicy';
+/** What a read of the cache found: a sound record, none, or one that must not be used (and why). */
+export type CacheLookup =
+  | { readonly state: 'hit'; readonly record: CachedBody }
+  | { readonly state: 'absent' }
+  | { readonly state: 'damaged'; readonly reason: string };
 
-export const CACHE_HIT_HEADER = 'x-msc-cache';
+interface RecordHeader {
+  readonly fetchedAt?: unknown;
+  readonly url?: unknown;
+  readonly bytes?: unknown;
+  readonly sha256?: unknown;
+  readonly etag?: unknown;
+  readonly lastModified?: unknown;
+}
 
+/**
+ * The cache of one API origin (scheme, host and port of --base-url) in a storage dir: a crawl of
+ * another origin has stores of its own and never sees these bodies.
+ *
+ * Stores of earlier versions were keyed by endpoint and UUID only (`responses-<label>[-<xx>]`).
+ * They are still read, as a fallback, and a record there is used only when the URL in its header
+ * has this origin; what is fetched again is written to this origin's stores. (The alternative, a
+ * one-time migration moving every record into the store of its origin, would read the header of
+ * every record, 10⁵ files for a full crawl, before the first request, and be one more thing a
+ * kill could leave half done.)
+ */
 export class ResponseCache {
   private readonly stores = new Map<string, Promise<KeyValueStore>>();
+  private readonly legacyStoreExists = new Map<string, boolean>();
+  readonly origin: string;
 
-  /** `storageDir` names the store's folder when the disk refuses a read or a write (ENOSPC, EIO, EACCES). */
-  constructor(private readonly config: Configuration, private readonly storageDir = '.') {}
-
-  async get(key: string): Promise<CachedBody | undefined> {
-    const value = await this.io(key, async () => (await this.store(key)).getValue<string | Buffer>(key));
-    if (value === null || value === undefined) return undefined;
-    const record = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    const newline = record.indexOf(0x0a);
-    const header = newline < 0 ? undefined : tryParse(record.subarray(0, newline).toString('utf8'));
-    const body = record.subarray(newline + 1);
-    if (typeof header?.fetchedAt !== 'number' || header.bytes !== body.length) return undefined; // unreadable or cut short
-    return { fetchedAt: header.fetchedAt, body };
+  constructor(
+    private readonly config: Configuration,
+    private readonly storageDir: string,
+    baseUrl: string,
+  ) {
+    this.origin = originOf(baseUrl);
   }
 
-  /** Forgets a record (one whose body turned out unusable). */
+  async get(key: string): Promise<CacheLookup> {
+    const own = await this.read(shardName(key, this.origin), key);
+    if (own.state !== 'absent' || !this.hasLegacyStore(key)) return own;
+    return this.read(shardName(key), key);
+  }
+
+  /** Forgets a record (one whose body turned out unusable), in the legacy store too. */
   async delete(key: string): Promise<void> {
-    await this.io(key, async () => (await this.store(key)).setValue(key, null));
+    const own = shardName(key, this.origin);
+    await this.io(own, async () => (await this.store(own)).setValue(key, null));
+    const legacy = shardName(key);
+    if (this.hasLegacyStore(key)) await this.io(legacy, async () => (await this.store(legacy)).setValue(key, null));
   }
 
-  async put(key: string, url: string, body: Buffer): Promise<void> {
-    const header = JSON.stringify({ fetchedAt: Date.now(), url, bytes: body.length });
-    await this.io(key, async () =>
-      (await this.store(key)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), body]), {
+  async put(key: string, url: string, body: Buffer, meta: RecordMeta = { fetchedAt: Date.now() }): Promise<void> {
+    const { fetchedAt, etag, lastModified } = meta;
+    const header = JSON.stringify({ fetchedAt, url, bytes: body.length, sha256: sha256(body), etag, lastModified });
+    const own = shardName(key, this.origin);
+    await this.io(own, async () =>
+      (await this.store(own)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), body]), {
         contentType: 'application/octet-stream',
       }),
     );
   }
 
-  /** Runs a store operation; a disk's refusal becomes a ResourceError naming the store's folder. */
-  private async io<T>(key: string, operation: () => Promise<T>): Promise<T> {
+  /** Runs a store operation; a disk's refusal (ENOSPC, EIO, EACCES) becomes a ResourceError naming the store's folder. */
+  private async io<T>(storeName: string, operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {
-      throw asResourceError(error, path.join(this.storageDir, 'key_value_stores', shardName(key))) ?? error;
+      throw asResourceError(error, path.join(this.storageDir, 'key_value_stores', storeName)) ?? error;
     }
   }
 
-  private store(key: string): Promise<KeyValueStore> {
+  private async read(storeName: string, key: string): Promise<CacheLookup> {
+    const value = await this.io(storeName, async () => (await this.store(storeName)).getValue<string | Buffer>(key));
+    if (value === null || value === undefined) return { state: 'absent' };
+    const record = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    const newline = record.indexOf(0x0a);
+    const header = newline < 0 ? undefined : tryParse(record.subarray(0, newline).toString('utf8'));
+    const body = record.subarray(newline + 1);
+    // Another origin's body (in a store of an earlier version, keyed without the origin): not ours.
+    if (typeof header?.url === 'string' && originOf(header.url) !== this.origin) return { state: 'absent' };
+    if (typeof header?.fetchedAt !== 'number') return { state: 'damaged', reason: 'unreadable header' };
+    if (header.bytes !== body.length) return { state: 'damaged', reason: `cut short: ${body.length} of ${String(header.bytes)} bytes` };
+    // Records of earlier versions have no hash: their length is all that can be checked.
+    if (header.sha256 !== undefined && header.sha256 !== sha256(body)) return { state: 'damaged', reason: 'content hash mismatch' };
+    return {
+      state: 'hit',
+      record: {
+        fetchedAt: header.fetchedAt, body,
+        ...(typeof header.etag === 'string' ? { etag: header.etag } : {}),
+        ...(typeof header.lastModified === 'string' ? { lastModified: header.lastModified } : {}),
+      },
+    };
+  }
+
+  private hasLegacyStore(key: string): boolean {
     const name = shardName(key);
+    let exists = this.legacyStoreExists.get(name);
+    if (exists === undefined) {
+      exists = existsSync(path.join(this.storageDir, 'key_value_stores', name));
+      this.legacyStoreExists.set(name, exists);
+    }
+    return exists;
+  }
+
+  private store(name: string): Promise<KeyValueStore> {
     let store = this.stores.get(name);
     if (!store) {
       store = KeyValueStore.open(name, { config: this.config });
@@ -83,50 +148,50 @@ export class ResponseCache {
   }
 }
 
-/** `responses-<label>[-<xx>]`: one store per label, split by the first two hex digits of the UUID. */
-export function shardName(key: string): string {
-  const [label, uuid = ''] = key.split(/-(.*)/s);
-  const shard = /^[0-9a-f]{2}/i.exec(uuid)?.[0]?.toLowerCase();
-  return shard ? `responses-${label}-${shard}` : `responses-${label}`;
+/** `http://127.0.0.1:8787`, `https://api.motorsportstats.com:443`: the port always written out. */
+export function originOf(url: string): string {
+  const parts = originParts(url);
+  return parts ? `${parts.scheme}://${parts.host}:${parts.port}` : url;
 }
 
-function tryParse(text: string): { fetchedAt?: unknown; bytes?: unknown } | undefined {
+function originParts(url: string): { scheme: string; host: string; port: string } | undefined {
   try {
-    return JSON.parse(text) as { fetchedAt?: unknown; bytes?: unknown };
+    const { protocol, hostname, port } = new URL(url);
+    const scheme = protocol.replace(/:$/, '');
+    return { scheme, host: hostname, port: port || (scheme === 'https' ? '443' : scheme === 'http' ? '80' : '') };
   } catch {
     return undefined;
   }
 }
 
 /**
- * Serves a request from the cache when the mode and the entry's age allow; otherwise passes it
- * on. It never writes: the crawler stores a body only after it validated it.
+ * `responses-<label>[-<xx>]@<scheme>-<host>-<port>`: one store per origin and label, split by the
+ * first two hex digits of the UUID. Without an origin: the name stores of earlier versions had.
  */
-export class CachingClient implements BaseHttpClient {
-  constructor(
-    private readonly cache: ResponseCache,
-    private readonly mode: CacheMode,
-    private readonly network: BaseHttpClient,
-  ) {}
+export function shardName(key: string, origin?: string): string {
+  const [label, uuid = ''] = key.split(/-(.*)/s);
+  const shard = /^[0-9a-f]{2}/i.exec(uuid)?.[0]?.toLowerCase();
+  const base = shard ? `responses-${label}-${shard}` : `responses-${label}`;
+  if (origin === undefined) return base;
+  const { scheme, host, port } = originParts(origin) ?? { scheme: 'unknown', host: origin, port: '' };
+  // Only characters every file system takes in a directory name (an IPv6 host loses its colons).
+  return `${base}@${scheme}-${host.replace(/[^A-Za-z0-9.-]/g, '_')}-${port}`;
+}
 
-  async stream(request: HttpRequest, onRedirect?: RedirectHandler): Promise<StreamingHttpResponse> {
-    const { [CACHE_POLICY_OPTION]: policy, ...rest } = request as HttpRequest & { [CACHE_POLICY_OPTION]?: CachePolicy };
-    if (policy && this.mode !== 'refresh') {
-      const hit = await this.cache.get(policy.key);
-      if (hit && (this.mode === 'only' || Date.now() - hit.fetchedAt <= policy.maxAgeMs)) {
-        const url = String(request.url);
-        return bufferedResponse(
-          { url, statusCode: 200, headers: {}, trailers: {}, redirectUrls: [], complete: true, request: rest },
-          hit.body,
-          { [CACHE_HIT_HEADER]: 'hit' },
-        );
-      }
-    }
-    if (policy && this.mode === 'only') throw new CacheMissError(policy.key);
-    return this.network.stream(rest, onRedirect);
-  }
+/** The label of a cache store's name (with or without its origin), or undefined for other stores. */
+export function cacheStoreLabel(storeName: string): string | undefined {
+  return /^responses-([a-z]+)(?:-[0-9a-f]{2})?(?:@[A-Za-z0-9._-]+)?$/.exec(storeName)?.[1];
+}
 
-  sendRequest<T extends keyof ResponseTypes = 'text'>(request: HttpRequest<T>): Promise<HttpResponse<T>> {
-    return this.network.sendRequest(request);
+function sha256(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+function tryParse(text: string): RecordHeader | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Builds the HttpCrawler from the config: one route per label through the shared pipeline, the
- * caching client in front of the politeness-gated network client, retries with exponential
- * backoff and jitter, and failure recording. It knows nothing about motorsport beyond the labels.
+ * cache step (fetch-step.ts) deciding before each navigation whether the request is served from
+ * the cache, revalidated or fetched, the politeness-gated network client, retries with
+ * exponential backoff and jitter, and failure recording. It knows nothing about motorsport beyond
+ * the labels.
  */
 import { AsyncResource } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,8 +17,9 @@ import type { CrawlConfig } from '../config.js';
 import { CacheMissError, PayloadError, RequestNotStartedError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { routeCrawleeLog } from './crawlee-log.js';
+import { CacheStep } from './fetch-step.js';
+import { clockOf } from './freshness.js';
 import { RequestLog } from './request-log.js';
-import { CACHE_POLICY_OPTION, CachingClient, type CachePolicy } from './cache.js';
 import { Gate } from './gate.js';
 import { NetworkClient, isTransientFailure } from './network-client.js';
 import { pipeline, stopTheCrawl, stopsTheCrawl, targetOf, type PipelineContext } from './pipeline.js';
@@ -41,16 +44,25 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
 
   const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log, stop: parts.budget.stopSignal });
   const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes, origin: new URL(config.baseUrl).origin });
+  const step = new CacheStep({
+    cache: parts.cache,
+    rules: config,
+    now: clockOf(config),
+    onDamaged: (label, key, reason) => {
+      parts.stats.byLabel[label].cacheDamaged += 1;
+      log.warnRepeated('damaged cache records', `cached record ${key} is damaged (${reason}): ${config.cache === 'only' ? 'not served' : 'fetching it again'}`);
+    },
+  });
   const router = createHttpRouter();
   const requestLog = new RequestLog(log);
-  for (const label of LABELS) router.addHandler(label, requestLog.around(label, pipeline(label, parts)));
+  for (const label of LABELS) router.addHandler(label, requestLog.around(label, pipeline(label, parts, step)));
   const concurrency = Math.max(HANDLER_CONCURRENCY, config.concurrency);
 
-  const crawler = new BudgetedCrawler(
+  const crawler = new CrawlRoomCrawler(
     {
       requestQueue: parts.queue,
       requestHandler: router,
-      httpClient: new DetachedClient(new CachingClient(parts.cache, config.cache, network)),
+      httpClient: new DetachedClient(network),
       maxRequestRetries: config.maxRetries,
       minConcurrency: concurrency,
       maxConcurrency: concurrency,
@@ -66,15 +78,9 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       autoscaledPoolOptions: { maybeRunIntervalSecs: 0.02, loggingIntervalSecs: null },
       statusMessageLoggingInterval: 3600,
       preNavigationHooks: [
+        // A revalidation carries the cached record's validators (the decision was taken before navigation).
         ({ request }, gotOptions) => {
-          requestLog.started(request);
-          const data = request.userData as RequestData;
-          const label = request.label as Label;
-          const policy: CachePolicy = {
-            key: targetKey(targetOf(label, data)),
-            maxAgeMs: data.historic ? Infinity : config.maxAgeMs,
-          };
-          (gotOptions as Record<string, unknown>)[CACHE_POLICY_OPTION] = policy;
+          gotOptions.headers = { ...gotOptions.headers, ...step.validatorsFor(request) };
         },
       ],
       errorHandler: async ({ request }, error) => {
@@ -108,48 +114,69 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         parts.stats.byLabel[label].failed += 1;
         log.warnRepeated(error instanceof CacheMissError ? 'not in the cache' : 'failed requests', `failed ${request.url}: ${describeError(error)}`, { label, attempts: request.retryCount + 1 });
         await parts.failures.record(targetKey(targetOf(label, data)), {
-          kind: 'request', url: request.url, label, target: targetOf(label, data), meta: { historic: data.historic },
+          kind: 'request', url: request.url, label, target: targetOf(label, data),
+          meta: data.endsAt === undefined ? { historic: data.historic } : { historic: data.historic, endsAt: data.endsAt },
           attempts: request.retryCount + 1, error: describeError(error),
           problems: error instanceof PayloadError ? error.problems : [], at: new Date().toISOString(),
         });
       },
     },
     parts.storageConfig,
-    parts.budget,
+    { budget: parts.budget, step, requestLog },
   );
   return { crawler, gate };
 }
 
 /**
- * An HttpCrawler that takes a request from the queue only while the run's budget allows it, at
- * BasicCrawler's own seams: `_fetchNextRequest` (a task takes its request: the budget is charged
- * here, so at most `limit` requests are ever taken), `_isTaskReadyFunction` (the pool starts no task
- * once the budget is spent or the crawl is stopping) and `_defaultIsFinishedFunction` (the pool,
- * idle, ends the run then, though the queue still holds requests). Crawlee's maxRequestsPerCrawl is
- * not used: it counts the statistics persisted in the storage dir, over the dir's whole life.
+ * HttpCrawler with the crawl's two seams of its own.
+ *
+ * The run's budget: a request is taken from the queue only while it allows, at BasicCrawler's own
+ * seams: `_fetchNextRequest` (a task takes its request: the budget is charged here, so at most
+ * `limit` requests are ever taken), `_isTaskReadyFunction` (the pool starts no task once the budget
+ * is spent or the crawl is stopping) and `_defaultIsFinishedFunction` (the pool, idle, ends the run
+ * then, though the queue still holds requests). Crawlee's maxRequestsPerCrawl is not used: it
+ * counts the statistics persisted in the storage dir, over the dir's whole life.
+ *
+ * The cache step before navigation (`_runRequestHandler`): the one place where a request learns
+ * whether it is served from the cache (navigation skipped), revalidated or fetched. Crawlee runs
+ * pre-navigation hooks only for requests it navigates, so the decision is taken here, just before.
  */
-class BudgetedCrawler extends HttpCrawler<HttpCrawlingContext> {
-  constructor(options: HttpCrawlerOptions<HttpCrawlingContext>, config: Configuration, private readonly budget: RunBudget) {
+interface CrawlerSeams {
+  readonly budget: RunBudget;
+  readonly step: CacheStep;
+  readonly requestLog: RequestLog;
+}
+
+class CrawlRoomCrawler extends HttpCrawler<HttpCrawlingContext> {
+  constructor(options: HttpCrawlerOptions<HttpCrawlingContext>, config: Configuration, private readonly seams: CrawlerSeams) {
     super(options, config);
   }
 
   protected override async _fetchNextRequest(): Promise<Request | null> {
-    if (!this.budget.take()) return null;
+    if (!this.seams.budget.take()) return null;
     let request: Request | null = null;
     try {
       request = await super._fetchNextRequest();
     } finally {
-      if (!request) this.budget.giveBack();
+      if (!request) this.seams.budget.giveBack();
     }
     return request;
   }
 
   protected override async _isTaskReadyFunction(): Promise<boolean> {
-    return this.budget.open && (await super._isTaskReadyFunction());
+    return this.seams.budget.open && (await super._isTaskReadyFunction());
   }
 
   protected override async _defaultIsFinishedFunction(): Promise<boolean> {
-    return !this.budget.open || (await super._defaultIsFinishedFunction());
+    return !this.seams.budget.open || (await super._defaultIsFinishedFunction());
+  }
+
+  protected override async _runRequestHandler(crawlingContext: HttpCrawlingContext): Promise<void> {
+    const { request } = crawlingContext;
+    this.seams.requestLog.started(request);
+    const prepared = await this.seams.step.prepare(request.label as Label, request as Request<RequestData>);
+    request.skipNavigation = prepared.action === 'serve';
+    await super._runRequestHandler(crawlingContext);
   }
 }
 

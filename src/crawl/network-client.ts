@@ -91,11 +91,13 @@ export class NetworkClient implements BaseHttpClient {
           current = next.href;
           continue;
         }
-        if (response.statusCode !== 200) {
+        // 304 answers a revalidation (fetch-step.ts): the cached body stands. Asked unconditionally, it is an error.
+        const notModified = response.statusCode === 304 && isConditional(request);
+        if (response.statusCode !== 200 && !notModified) {
           response.stream.destroy();
           throw this.statusError(response);
         }
-        const body = await readBody(response, this.options.maxBodyBytes);
+        const body = notModified ? (response.stream.destroy(), []) : await readBody(response, this.options.maxBodyBytes);
         // Only the fields the crawler reads: got's response also carries (Object.assign'ed from the
         // IncomingMessage) its socket, ClientRequest, got Request and stream state, which must not
         // live as long as the crawling context does.
@@ -140,6 +142,11 @@ export class NetworkClient implements BaseHttpClient {
     }
     return new HttpStatusError(status);
   }
+}
+
+function isConditional(request: HttpRequest): boolean {
+  const headers = request.headers ?? {};
+  return Object.keys(headers).some((name) => /^if-(none-match|modified-since)$/i.test(name));
 }
 
 /** Failures that say the API (or the way to it) is unwell: they count towards the breaker. */

@@ -1,7 +1,7 @@
 /**
- * What happens to one response, the same for every endpoint and for cache hits and network
- * answers alike: decode → validate → route → sink (await the commit) → cache the body →
- * enqueue the children. Only then does Crawlee mark the request handled, so "handled" in the
+ * What happens to one response, the same for every endpoint and for cache hits, revalidated
+ * bodies (a 304) and network answers alike (fetch-step.ts says which it is): decode → validate →
+ * route → sink (await the commit) → cache the body → enqueue the children. Only then does Crawlee mark the request handled, so "handled" in the
  * queue always means "stored" in the database. A body whose rows are already stored (the same
  * bytes applied before, see applied-payloads.ts) skips validation and the sink.
  */
@@ -15,13 +15,14 @@ import type { Logger } from '../log.js';
 import type { QuarantineItem } from '../store/quarantine.js';
 import type { Sink } from '../store/sink.js';
 import type { AppliedPayloads } from './applied-payloads.js';
-import { CACHE_HIT_HEADER, type ResponseCache } from './cache.js';
+import type { ResponseCache } from './cache.js';
 import { decodeBody, repairedItems } from './decode.js';
 import type { FailureLog } from './failures.js';
+import type { Answer, CacheStep } from './fetch-step.js';
 import { toRequest, type RequestData } from './queue.js';
 import { LEAF_LABELS, ROUTES } from './routes/index.js';
 import type { ChildRequest, Route, RouteResult } from './routes/types.js';
-import type { CrawlStats } from './stats.js';
+import type { CrawlStats, LabelCounts } from './stats.js';
 
 export interface PipelineContext {
   readonly config: CrawlConfig;
@@ -54,8 +55,8 @@ export function targetOf(label: Label, data: RequestData): ApiTarget {
   return (label === 'series' ? { label } : { label, uuid: data.uuid }) as ApiTarget;
 }
 
-export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingContext) => Promise<void> {
-  const handle = handler(label, ctx);
+export function pipeline(label: Label, ctx: PipelineContext, step: CacheStep): (crawling: HttpCrawlingContext) => Promise<void> {
+  const handle = handler(label, ctx, step);
   return async (crawling) => {
     try {
       await handle(crawling);
@@ -69,14 +70,18 @@ export function pipeline(label: Label, ctx: PipelineContext): (crawling: HttpCra
   };
 }
 
-function handler(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingContext) => Promise<void> {
+function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling: HttpCrawlingContext) => Promise<void> {
   const route = ROUTES[label] as Route<Label>;
-  return async ({ request, body, response }) => {
+  return async (crawling) => {
+    const { request } = crawling;
     const data = request.userData as RequestData;
     const target = targetOf(label, data);
     const key = targetKey(target);
-    const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
-    const fromCache = response.headers[CACHE_HIT_HEADER] === 'hit';
+    // With navigation skipped (served from the cache) the context has no response and no body.
+    const answer = step.answer(request, crawling.response as HttpCrawlingContext['response'] | undefined, crawling.body as HttpCrawlingContext['body'] | undefined);
+    const raw = answer.body;
+    const fromCache = answer.source !== 'network';
+    const meta = data.endsAt === undefined ? { historic: data.historic } : { historic: data.historic, endsAt: data.endsAt };
     const counts = ctx.stats.byLabel[label];
     const fingerprint = ctx.applied.fingerprint(raw);
 
@@ -85,13 +90,13 @@ function handler(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingCon
       // rows. Only the children are wanted.
       const { children, warnings } = LEAF_LABELS.has(label)
         ? { children: [], warnings: [] }
-        : await routeOrStop(ctx, () => route({ payload: JSON.parse(raw.toString('utf8')) as never, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope }));
-      if (!fromCache) await ctx.cache.put(key, request.url, raw);
+        : await routeOrStop(ctx, () => route({ payload: JSON.parse(raw.toString('utf8')) as never, parentUuid: data.uuid, meta, scope: ctx.config.scope }));
+      await recache(ctx, key, request.url, answer);
       await enqueue(ctx, children);
       for (const warning of warnings ?? []) ctx.log.warn(warning);
       counts.succeeded += 1;
       counts.alreadyStored += 1;
-      if (fromCache) counts.cacheHits += 1;
+      countSource(counts, answer);
       return;
     }
 
@@ -114,7 +119,7 @@ function handler(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingCon
       throw error;
     }
     const { payload, quarantined } = validated;
-    const result = await routeOrStop(ctx, () => route({ payload, parentUuid: data.uuid, meta: { historic: data.historic }, scope: ctx.config.scope }));
+    const result = await routeOrStop(ctx, () => route({ payload, parentUuid: data.uuid, meta, scope: ctx.config.scope }));
     // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word,
     // and it is not recorded as applied, so it is checked (and its problems reported) again.
     const whole = !quarantined.length;
@@ -131,7 +136,7 @@ function handler(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingCon
     if (clean) ctx.applied.remember(key, fingerprint);
     else ctx.applied.forget(key);
     // Only whole, valid bodies are cached: a historic entry never expires, so a bad one would stick.
-    if (!fromCache && clean) await ctx.cache.put(key, request.url, raw);
+    if (clean) await recache(ctx, key, request.url, answer);
     await enqueue(ctx, result.children);
 
     for (const item of quarantined) {
@@ -148,7 +153,7 @@ function handler(label: Label, ctx: PipelineContext): (crawling: HttpCrawlingCon
     counts.succeeded += 1;
     counts.quarantined += quarantined.length;
     counts.repaired += repairs.size;
-    if (fromCache) counts.cacheHits += 1;
+    countSource(counts, answer);
   };
 }
 
@@ -160,16 +165,23 @@ async function routeOrStop(ctx: PipelineContext, run: () => RouteResult): Promis
   try {
     return run();
   } catch (error) {
-    if (error instanceof UserError) {
-      ctx.onFatal(error);
-      await new Promise(() => undefined);
-    }
+    if (error instanceof UserError) await stopTheCrawl(ctx, error);
     throw error;
   }
 }
 
 function toQuarantineItem(item: QuarantinedItem): QuarantineItem {
   return { pointer: item.pointer, itemId: item.id, reason: item.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ') };
+}
+
+/** A network body is cached with its validators; a revalidated one is rewritten (its age restarts); a cache hit stays. */
+async function recache(ctx: PipelineContext, key: string, url: string, answer: Answer): Promise<void> {
+  if (answer.source !== 'cache') await ctx.cache.put(key, url, answer.body, answer.record);
+}
+
+function countSource(counts: LabelCounts, answer: Answer): void {
+  if (answer.source === 'cache') counts.cacheHits += 1;
+  if (answer.source === 'revalidated') counts.revalidated += 1;
 }
 
 async function enqueue(ctx: PipelineContext, children: readonly ChildRequest[]): Promise<void> {

@@ -69,7 +69,7 @@ export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta,
     url: baseUrl + apiUrlPath,
     uniqueKey: retryTag ? `${apiUrlPath}#${retryTag}` : apiUrlPath,
     label: target.label,
-    userData: { uuid: target.uuid, historic: meta.historic },
+    userData: { uuid: target.uuid, historic: meta.historic, ...(meta.endsAt !== undefined ? { endsAt: meta.endsAt } : {}) },
   };
 }
 

@@ -6,7 +6,6 @@
 import type { HttpCrawlingContext } from '@crawlee/http';
 import type { Request } from '@crawlee/core';
 import type { Logger } from '../log.js';
-import { CACHE_HIT_HEADER } from './cache.js';
 
 export class RequestLog {
   /** When each request's current attempt started fetching. */
@@ -14,7 +13,7 @@ export class RequestLog {
 
   constructor(private readonly log: Logger) {}
 
-  /** Called as the fetch starts (the crawler's pre-navigation hook). */
+  /** Called as the request's handling starts, before the cache step. */
   started(request: Request): void {
     if (this.log.enabled('debug')) this.startedAt.set(request, Date.now());
   }
@@ -24,10 +23,11 @@ export class RequestLog {
     return async (context) => {
       if (this.log.enabled('debug')) {
         const { request, response, body } = context;
+        // A request served from the cache skips navigation: it has no response of its own.
         const started = this.startedAt.get(request);
         this.log.debug(`${label} ${new URL(request.url).pathname}`, {
-          status: response.headers[CACHE_HIT_HEADER] === 'hit' ? 'cache' : response.statusCode,
-          bytes: typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+          status: request.skipNavigation ? 'cache' : response?.statusCode,
+          bytes: body === undefined ? undefined : typeof body === 'string' ? Buffer.byteLength(body) : body.length,
           ms: started === undefined ? undefined : Date.now() - started,
           attempt: request.retryCount + 1,
         });

@@ -5,17 +5,21 @@ export interface LabelCounts {
   succeeded: number;
   failed: number;
   cacheHits: number;
+  /** Answered `304 Not Modified` to a conditional request: the cached body, whose age restarted. */
+  revalidated: number;
   quarantined: number;
   /** List items (or whole payloads) stored with U+FFFD in place of invalid UTF-8. */
   repaired: number;
   /** Succeeded without writing: the same body's rows were already stored. */
   alreadyStored: number;
+  /** Cached records found damaged (cut short, or not matching their hash): refetched, never served. */
+  cacheDamaged: number;
 }
 
 export class CrawlStats {
   readonly startedAt = Date.now();
   readonly byLabel: Record<Label, LabelCounts> = Object.fromEntries(
-    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, quarantined: 0, repaired: 0, alreadyStored: 0 }]),
+    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, revalidated: 0, quarantined: 0, repaired: 0, alreadyStored: 0, cacheDamaged: 0 }]),
   ) as Record<Label, LabelCounts>;
 
   total(field: keyof LabelCounts): number {

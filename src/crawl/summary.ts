@@ -51,12 +51,14 @@ export function formatSummary(s: CrawlSummary): string {
   const total = (f: keyof LabelCounts) => LABELS.reduce((sum, l) => sum + s.requests[l][f], 0);
   const done = total('succeeded') + total('failed');
   lines.push(headline(s.outcome, s.seconds, total('failed'), total('quarantined')) +
-    `: ${count(done, 'request')} (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache${total('repaired') ? `, ${total('repaired')} repaired` : ''}`);
+    `: ${count(done, 'request')} (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('revalidated') || 0} revalidated${total('repaired') ? `, ${total('repaired')} repaired` : ''}`);
   lines.push('');
   lines.push(formatTable(
-    ['requests', 'succeeded', 'failed', 'cache hits', 'quarantined', 'repaired', 'already stored'],
-    LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].quarantined, s.requests[l].repaired ?? 0, s.requests[l].alreadyStored ?? 0]),
+    ['requests', 'succeeded', 'failed', 'cache hits', 'revalidated', 'quarantined', 'repaired', 'already stored'],
+    LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].revalidated ?? 0, s.requests[l].quarantined, s.requests[l].repaired ?? 0, s.requests[l].alreadyStored ?? 0]),
   ));
+  const damaged = total('cacheDamaged');
+  if (damaged) lines.push('', `${damaged} cached record${damaged === 1 ? ' was' : 's were'} damaged on disk (cut short or not matching their hash): never served, fetched again`);
   lines.push('');
   lines.push(formatTable(['table', 'inserted', 'updated', 'unchanged', 'deleted'], TABLE_ORDER.map((t) => [t, s.rows[t].inserted, s.rows[t].updated, s.rows[t].unchanged, s.rows[t].deleted])));
   if (s.failures.length) {

@@ -9,6 +9,7 @@ import type { RequestQueue } from '@crawlee/core';
 import type { CrawlScope } from '../config.js';
 import type { Db } from '../store/db.js';
 import { toRequest } from './queue.js';
+import { sessionEnd } from './routes/calendar.js';
 import type { ChildRequest } from './routes/types.js';
 
 /** The requests implied by the live rows within the scope, in tree order. */
@@ -37,11 +38,16 @@ export async function impliedRequests(db: Db, scope: CrawlScope): Promise<ChildR
     .whereNull('e.deleted_at')
     .where('s.has_results', true)
     .whereIn('e.season_uuid', seasons.map((s) => s.uuid))
-    .select<{ uuid: string; season_uuid: string }[]>('s.uuid', 'e.season_uuid');
+    .select<{ uuid: string; season_uuid: string; end_time_utc: Date | string | null; end_date: string | null }[]>('s.uuid', 'e.season_uuid', 's.end_time_utc', 'e.end_date');
   return [
     ...series.map((s) => ({ target: { label: 'seasons' as const, uuid: s.uuid }, meta: { historic: false } })),
     ...seasons.map((s) => ({ target: { label: 'calendar' as const, uuid: s.uuid }, meta: { historic: historic.get(s.uuid) ?? false } })),
-    ...sessions.map((s) => ({ target: { label: 'classification' as const, uuid: s.uuid }, meta: { historic: historic.get(s.season_uuid) ?? false } })),
+    ...sessions.map((s) => {
+      // The same end the calendar route gives a classification request (routes/calendar.ts sessionEnd).
+      const endsAt = sessionEnd(s.end_time_utc === null ? null : new Date(s.end_time_utc).getTime() / 1000, s.end_date === null ? null : Date.parse(`${s.end_date}T00:00:00Z`) / 1000);
+      const seasonHistoric = historic.get(s.season_uuid) ?? false;
+      return { target: { label: 'classification' as const, uuid: s.uuid }, meta: endsAt === undefined ? { historic: seasonHistoric } : { historic: seasonHistoric, endsAt } };
+    }),
   ];
 }
 

@@ -1,24 +1,30 @@
-/** The response cache on disk: exact bytes back, a record cut short is absent, old text records still read. */
+/** The response cache on disk: exact bytes back, a record cut short or changed is damaged, old records still read. */
 import { mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ResponseCache, shardName } from '../../src/crawl/cache.js';
+import { ResponseCache, shardName, type CacheLookup, type CachedBody } from '../../src/crawl/cache.js';
 import { openStorage } from '../../src/crawl/storage.js';
 import { tempDir } from '../support/db.js';
 
 const KEY = 'classification-7b7e1a30-0000-4000-8000-000000000001';
+const ORIGIN = 'http://replica:8080';
 
 async function withCache<T>(dir: string, fn: (cache: ResponseCache) => Promise<T>): Promise<T> {
   const storage = await openStorage(dir);
   try {
-    return await fn(new ResponseCache(storage.config));
+    return await fn(new ResponseCache(storage.config, dir, ORIGIN));
   } finally {
     await storage.close();
   }
 }
 
+function hitOf(lookup: CacheLookup): CachedBody {
+  if (lookup.state !== 'hit') throw new Error(`expected a hit, got ${JSON.stringify(lookup)}`);
+  return lookup.record;
+}
+
 function recordFile(dir: string): string {
-  const store = path.join(dir, 'key_value_stores', shardName(KEY));
+  const store = path.join(dir, 'key_value_stores', shardName(KEY, ORIGIN));
   return path.join(store, readdirSync(store).find((f) => f.startsWith(KEY))!);
 }
 
@@ -26,18 +32,42 @@ describe('ResponseCache', () => {
   it('gives back the very bytes it was given, invalid UTF-8 included, across a reopen', async () => {
     const dir = tempDir('cache-');
     const body = Buffer.concat([Buffer.from('{"name":"N'), Buffer.from([0xfc, 0xff]), Buffer.from('rburgring 🏁"}\n')]);
-    await withCache(dir, (cache) => cache.put(KEY, 'http://replica/x', body));
-    const hit = await withCache(dir, (cache) => cache.get(KEY));
-    expect(hit?.body.equals(body)).toBe(true);
-    expect(hit?.fetchedAt).toBeLessThanOrEqual(Date.now());
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', body));
+    const hit = hitOf(await withCache(dir, (cache) => cache.get(KEY)));
+    expect(hit.body.equals(body)).toBe(true);
+    expect(hit.fetchedAt).toBeLessThanOrEqual(Date.now());
   });
 
-  it('treats a record cut short (a kill mid-write) as absent', async () => {
+  it('treats a record cut short (a kill mid-write) as damaged', async () => {
     const dir = tempDir('cache-');
-    await withCache(dir, (cache) => cache.put(KEY, 'http://replica/x', Buffer.from('{"events":[1,2,3]}')));
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"events":[1,2,3]}')));
     const file = recordFile(dir);
     truncateSync(file, readFileSync(file).length - 3);
-    expect(await withCache(dir, (cache) => cache.get(KEY))).toBeUndefined();
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: 'cut short: 15 of 18 bytes' });
+  });
+
+  it('treats a record whose bytes changed but not its length as damaged (content hash mismatch)', async () => {
+    const dir = tempDir('cache-');
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"finishPosition":1}')));
+    const file = recordFile(dir);
+    const bytes = readFileSync(file);
+    const flipped = Buffer.from(bytes.toString('latin1').replace('"finishPosition":1', '"finishPosition":9'), 'latin1');
+    expect(flipped.length).toBe(bytes.length);
+    writeFileSync(file, flipped);
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: 'content hash mismatch' });
+  });
+
+  it('reads a binary record of an earlier version, without a hash, checking its length only', async () => {
+    const dir = tempDir('cache-');
+    const store = path.join(dir, 'key_value_stores', shardName(KEY));
+    mkdirSync(store, { recursive: true });
+    const body = '{"old":"binary record"}';
+    writeFileSync(path.join(store, `${KEY}.bin`), `${JSON.stringify({ fetchedAt: 2, url: 'http://replica:8080/x', bytes: body.length })}\n${body}`);
+    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe(body);
+  });
+
+  it('says absent for a key never stored', async () => {
+    expect(await withCache(tempDir('cache-'), (cache) => cache.get(KEY))).toEqual({ state: 'absent' });
   });
 
   it('still reads a record an earlier version stored as text', async () => {
@@ -45,9 +75,43 @@ describe('ResponseCache', () => {
     const store = path.join(dir, 'key_value_stores', shardName(KEY));
     mkdirSync(store, { recursive: true });
     const body = '{"old":"text record"}';
-    writeFileSync(path.join(store, `${KEY}.txt`), `${JSON.stringify({ fetchedAt: 1, url: 'http://replica/x', bytes: body.length })}\n${body}`);
-    const hit = await withCache(dir, (cache) => cache.get(KEY));
-    expect(hit?.body.toString()).toBe(body);
-    expect(hit?.fetchedAt).toBe(1);
+    writeFileSync(path.join(store, `${KEY}.txt`), `${JSON.stringify({ fetchedAt: 1, url: 'http://replica:8080/x', bytes: body.length })}\n${body}`);
+    const hit = hitOf(await withCache(dir, (cache) => cache.get(KEY)));
+    expect(hit.body.toString()).toBe(body);
+    expect(hit.fetchedAt).toBe(1);
+  });
+
+  it('keys records by origin: another origin neither sees nor overwrites them', async () => {
+    const dir = tempDir('cache-');
+    const other = 'http://replica:9090';
+    await withCache(dir, (cache) => cache.put(KEY, `${ORIGIN}/x`, Buffer.from('{"from":8080}')));
+    const storage = await openStorage(dir);
+    try {
+      const theirs = new ResponseCache(storage.config, dir, other);
+      expect(await theirs.get(KEY)).toEqual({ state: 'absent' });
+      await theirs.put(KEY, `${other}/x`, Buffer.from('{"from":9090}'));
+      expect(hitOf(await theirs.get(KEY)).body.toString()).toBe('{"from":9090}');
+    } finally {
+      await storage.close();
+    }
+    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe('{"from":8080}');
+    expect(shardName(KEY, ORIGIN)).toBe('responses-classification-7b@http-replica-8080');
+    expect(shardName(KEY, 'https://api.motorsportstats.com')).toBe('responses-classification-7b@https-api.motorsportstats.com-443');
+    expect(shardName(KEY, 'http://[::1]:8787')).toBe('responses-classification-7b@http-___1_-8787');
+  });
+
+  it('reads a record of an earlier version (stores keyed without the origin) only for the origin in its header', async () => {
+    const dir = tempDir('cache-');
+    const store = path.join(dir, 'key_value_stores', shardName(KEY));
+    mkdirSync(store, { recursive: true });
+    const body = '{"legacy":true}';
+    writeFileSync(path.join(store, `${KEY}.bin`), `${JSON.stringify({ fetchedAt: 3, url: `${ORIGIN}/x`, bytes: body.length })}\n${body}`);
+    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe(body);
+    const storage = await openStorage(dir);
+    try {
+      expect(await new ResponseCache(storage.config, dir, 'http://replica:9090').get(KEY)).toEqual({ state: 'absent' });
+    } finally {
+      await storage.close();
+    }
   });
 });

@@ -20,6 +20,11 @@ Tree (recorded by default):
     --cars-per-session N     (${SYNTHETIC_DEFAULTS.carsPerSession})
     --drivers-per-car N      1 to 4 (${SYNTHETIC_DEFAULTS.driversPerCar})
     --latest-year N          (${SYNTHETIC_DEFAULTS.latestYear})
+    --current-around T       the newest season is current around T (ISO 8601, or "now"): its events
+                             run from 8 weeks before T to 2 weeks after it
+
+Validators:
+  --no-validators            send no ETag/Last-Modified and never answer 304 (a server without them)
 
 Random faults (rates in [0, 1], off by default; seeded by --seed):
   --rate500 R  --rate503 R  --rate429 R  --rate-reset R  --rate-truncate R  --rate-slow R
@@ -64,6 +69,8 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h' },
       recorded: { type: 'boolean' },
       synthetic: { type: 'boolean' },
+      'no-validators': { type: 'boolean' },
+      'current-around': { type: 'string' },
       port: { type: 'string', default: '8787' },
       ...Object.fromEntries(
         [...Object.keys(numberOptions), ...Object.keys(faultOptions)].map((flag) => [flag, { type: 'string' as const }]),
@@ -86,6 +93,12 @@ async function main(): Promise<void> {
     const value = flag(name);
     if (value !== undefined) synthetic[key] = toNumber(name, value);
   }
+  const around = flag('current-around');
+  if (around !== undefined) {
+    const at = around === 'now' ? Date.now() : Date.parse(around);
+    if (!Number.isFinite(at)) throw new Error(`--current-around: "${around}" is not an ISO 8601 time or "now"`);
+    synthetic.currentAround = at;
+  }
   if (values.synthetic !== true && Object.keys(synthetic).some((key) => key !== 'seed')) {
     throw new Error('generator options need --synthetic');
   }
@@ -100,7 +113,7 @@ async function main(): Promise<void> {
 
   const tree = values.synthetic === true ? syntheticTree(synthetic) : recordedTree();
   const counts = expectedCounts(tree);
-  const replica = await startReplica({ tree, port: toNumber('port', values.port), ...(anyFault ? { faults } : {}) });
+  const replica = await startReplica({ tree, port: toNumber('port', values.port), validators: values['no-validators'] !== true, ...(anyFault ? { faults } : {}) });
   const kind = values.synthetic === true ? `synthetic ${JSON.stringify({ ...SYNTHETIC_DEFAULTS, ...synthetic })}` : 'recorded';
   process.stdout.write(`replica (${kind}) serving at ${replica.url}\n`);
   process.stdout.write(`expected requests: ${JSON.stringify(counts.requests)}\n`);

@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -22,6 +23,12 @@ export interface ReplicaOptions {
   host?: string;
   /** Bound of the cache of encoded bodies. Default 64 MiB. */
   cacheBytes?: number;
+  /**
+   * Send `ETag` and `Last-Modified` with every body and answer `304` to a matching
+   * `If-None-Match` (or, without it, `If-Modified-Since`). Default true; false plays a server
+   * without validators.
+   */
+  validators?: boolean;
 }
 
 export interface ReplicaStats {
@@ -33,6 +40,9 @@ export interface ReplicaStats {
   byEndpoint: Record<Endpoint | 'other', number>;
   /** Faults actually injected, by kind. */
   faults: Map<FaultKind, number>;
+  /** GETs answered with a full body (200), and with `304 Not Modified`. */
+  fullBodies: number;
+  notModified: number;
 }
 
 export interface Replica {
@@ -61,6 +71,14 @@ function sendTruncated(res: ServerResponse, { status, chunks }: FaultedResponse)
   res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
 }
 
+/** RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since (whole seconds). */
+function isNotModified(headers: IncomingHttpHeaders, etag: string, since: Date): boolean {
+  const noneMatch = headers['if-none-match'];
+  if (noneMatch !== undefined) return noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag || tag.trim() === '*');
+  const modifiedSince = Date.parse(headers['if-modified-since'] ?? '');
+  return Number.isFinite(modifiedSince) && since.getTime() <= modifiedSince;
+}
+
 export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const { tree } = options;
   const injector = options.faults && new FaultInjector(options.faults);
@@ -73,6 +91,28 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     getsByPath: new Map(),
     byEndpoint: { series: 0, seasons: 0, calendar: 0, classification: 0, other: 0 },
     faults: new Map(),
+    fullBodies: 0,
+    notModified: 0,
+  };
+  const validators = options.validators ?? true;
+  // Per path: the ETag of the body last served and since when it is served (its Last-Modified).
+  const versions = new Map<string, { etag: string; since: Date }>();
+  const etags = new WeakMap<Buffer, string>();
+  const versionOf = (path: string, body: Buffer): { etag: string; since: Date } => {
+    // Hashed once per encoded body (the LRU hands out the same Buffer until the tree changes).
+    let etag = etags.get(body);
+    if (etag === undefined) {
+      etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 20)}"`;
+      etags.set(body, etag);
+    }
+    let version = versions.get(path);
+    if (version?.etag !== etag) {
+      // HTTP dates have whole seconds: a body changed within the second must still look newer.
+      const since = new Date(Math.max(Math.floor(Date.now() / 1000) * 1000, (version?.since.getTime() ?? 0) + 1000));
+      version = { etag, since };
+      versions.set(path, version);
+    }
+    return version;
   };
   const countFault = (kind: FaultKind): void => {
     stats.faults.set(kind, (stats.faults.get(kind) ?? 0) + 1);
@@ -130,8 +170,20 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
         response = applyPathFault(pathFault, text ?? '');
       }
     }
+    let headers: Record<string, string> = {};
+    if (validators && response.status === 200 && pathFault === undefined && body !== null) {
+      const { etag, since } = versionOf(path, body);
+      headers = { etag, 'last-modified': since.toUTCString() };
+      if (isNotModified(req.headers, etag, since) && failure !== 'truncate') {
+        stats.notModified++;
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+    }
+    if (req.method === 'GET' && response.status === 200) stats.fullBodies++;
     if (failure === 'truncate') sendTruncated(res, response);
-    else send(res, response);
+    else send(res, response, headers);
   };
 
   const server = createServer((req, res) => {

@@ -37,6 +37,13 @@ export interface SyntheticOptions {
   latestYear: number;
   /** Share of classifications in which one driver is entered in two cars (seen upstream). */
   sharedDriverRate: number;
+  /**
+   * Epoch ms: when set, every series' newest season is current around that instant, for freshness
+   * tests. Its events start from 8 weeks before it to 2 weeks after it, evenly spread (with four
+   * events: 56, 33 and 10 days before, 14 days after); those not started by then have no results
+   * yet. Its year becomes `latestYear`'s default.
+   */
+  currentAround?: number;
 }
 
 export const SYNTHETIC_DEFAULTS: Readonly<SyntheticOptions> = {
@@ -68,7 +75,9 @@ export const SYNTHETIC_DEFAULTS: Readonly<SyntheticOptions> = {
  * or postponed events, shared drivers, shorter endurance line-ups) are sprinkled by the seed.
  */
 export function syntheticTree(options: Partial<SyntheticOptions> = {}): ReplicaTree {
-  const generator = new Generator({ ...SYNTHETIC_DEFAULTS, ...options });
+  const around = options.currentAround;
+  const latestYear = options.latestYear ?? (around === undefined ? SYNTHETIC_DEFAULTS.latestYear : new Date(around).getUTCFullYear());
+  const generator = new Generator({ ...SYNTHETIC_DEFAULTS, ...options, latestYear });
   return withMutations((path) => generator.body(path));
 }
 
@@ -227,6 +236,14 @@ class Generator {
     const cancelled =
       randomCancel || (i === 0 && j === Math.min(1, seasonsPerSeries - 1) && k === eventsPerSeason - 1);
     const dayOfYear = 40 + Math.floor((k * 280) / eventsPerSeason) + jitter;
+    const around = this.#o.currentAround;
+    if (around !== undefined && j === 0) {
+      // A current season around the instant: days from -56 to +14, midnight of the local day.
+      const today = Math.floor(around / 1000 / DAY) * DAY;
+      const offset = eventsPerSeason > 1 ? Math.floor(-56 + (k * 70) / (eventsPerSeason - 1)) : -56;
+      const startDate = today + offset * DAY;
+      return { venue: (i * 5 + k) % VENUES.length, cancelled: false, postponed: false, future: startDate * 1000 > around, startDate, shortNameNull };
+    }
     return {
       venue: (i * 5 + k) % VENUES.length,
       cancelled,

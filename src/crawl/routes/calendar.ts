@@ -1,10 +1,10 @@
 import { instant, localDay, wallClock } from './time.js';
-import { uniqueBy, type Route } from './types.js';
+import { uniqueBy, type RequestMeta, type Route } from './types.js';
 
 /** A season's calendar: events, their venues and countries, and their sessions. */
 export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta }) => {
   const events = payload.events;
-  const sessions = events.flatMap((e) => e.sessions.map((s) => ({ ...s, eventUuid: e.uuid })));
+  const sessions = events.flatMap((e) => e.sessions.map((s) => ({ ...s, eventUuid: e.uuid, eventEndDate: e.endDate })));
   return {
     rows: {
       venues: uniqueBy(events.map((e) => e.venue), (v) => v.uuid).map((v) => ({
@@ -32,6 +32,21 @@ export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta }) 
     ],
     children: sessions
       .filter((s) => s.hasResults === true)
-      .map((s) => ({ target: { label: 'classification', uuid: s.uuid }, meta })),
+      .map((s) => ({ target: { label: 'classification', uuid: s.uuid }, meta: withEnd(meta, sessionEnd(s.endTimeUtc, s.eventEndDate)) })),
   };
 };
+
+/**
+ * When a session ended, in epoch ms: its `endTimeUtc`, else the end of its event's last day (the
+ * local day sent as midnight UTC; a day later is past its end in every time zone but the
+ * farthest east, which is within the days that --settle-after is measured in).
+ */
+export function sessionEnd(endTimeUtc: number | null, eventEndDate: number | null): number | undefined {
+  if (endTimeUtc !== null) return endTimeUtc * 1000;
+  if (eventEndDate !== null) return (eventEndDate + 86_400) * 1000;
+  return undefined;
+}
+
+function withEnd(meta: RequestMeta, endsAt: number | undefined): RequestMeta {
+  return endsAt === undefined ? { historic: meta.historic } : { historic: meta.historic, endsAt };
+}

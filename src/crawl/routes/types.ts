@@ -12,6 +12,11 @@ import type { CompleteScope } from '../../store/sink.js';
 export interface RequestMeta {
   /** The season is `Historic`: its calendar and classifications never change, never expire. */
   readonly historic: boolean;
+  /**
+   * A classification's: when its session ended (epoch ms: its `endTimeUtc`, else the end of its
+   * event's last day), for the freshness policy's settled rule. Absent when unknown.
+   */
+  readonly endsAt?: number;
 }
 
 export interface ChildRequest {
