@@ -10,7 +10,6 @@
  * proxy page) therefore spends its own retries and never pauses the crawl, nor earns its
  * attempts back.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { RequestNotStartedError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -172,7 +171,19 @@ export class Gate {
   }
 }
 
-/** Resolves after `ms`, or as soon as `stop` aborts. */
+/**
+ * Resolves after `ms`, or as soon as `stop` aborts. Built on the global setTimeout rather than
+ * node:timers/promises so that the gate's unit tests can drive it with fake timers.
+ */
 function sleep(ms: number, stop?: AbortSignal): Promise<void> {
-  return delay(ms, undefined, { signal: stop }).catch(() => undefined);
+  return new Promise((resolve) => {
+    if (stop?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      stop?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stop?.addEventListener('abort', done, { once: true });
+  });
 }

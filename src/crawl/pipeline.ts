@@ -90,7 +90,7 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
       // rows. Only the children are wanted.
       const { children, warnings } = LEAF_LABELS.has(label)
         ? { children: [], warnings: [] }
-        : await routeOrStop(ctx, () => route({ payload: JSON.parse(raw.toString('utf8')) as never, parentUuid: data.uuid, meta, scope: ctx.config.scope }));
+        : await routeOrStop(ctx, () => route({ payload: decodeBody(raw).value as never, parentUuid: data.uuid, meta, scope: ctx.config.scope }));
       await recache(ctx, key, request.url, answer);
       await enqueue(ctx, children);
       for (const warning of warnings ?? []) ctx.log.warn(warning);

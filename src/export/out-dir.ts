@@ -2,8 +2,8 @@
  * The folder an export writes into. Never `/`, the home folder, the storage dir, the embedded
  * database's dir, or a folder holding either of those: an export there would mix its files into
  * something else's, or (re-exporting) remove files it takes for its own. A non-empty folder is
- * written only when it holds an export already (its manifest.json, or nothing but files an export
- * writes: a failed export's leftovers) or with --force. Before writing, the previous export's
+ * written only when it holds an export already (a manifest.json of ours) or with --force: files
+ * that merely carry an export's names (results.csv, drivers.json) may well be the user's own. Before writing, the previous export's
  * files go, so the new manifest describes exactly the files present; with --force in someone
  * else's folder nothing of theirs is removed (a file of the same name is replaced).
  */
@@ -53,11 +53,10 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
   const entries = listing.map((entry) => entry.name);
   // A folder is never an export's file, whatever its name.
   const exportFiles = listing.filter((entry) => !entry.isDirectory() && EXPORT_FILES.has(entry.name)).map((entry) => entry.name);
-  const foreign = entries.filter((entry) => entry !== MANIFEST_FILE && !exportFiles.includes(entry));
   const manifest = entries.includes(MANIFEST_FILE) ? await isOwnManifest(path.join(outDir, MANIFEST_FILE)) : false;
-  const ours = manifest || (!foreign.length && !entries.includes(MANIFEST_FILE));
-  if (!ours && !options.force) {
-    const others = entries.filter((entry) => !exportFiles.includes(entry)).sort();
+  const ours = manifest;
+  if (entries.length && !ours && !options.force) {
+    const others = [...entries].sort();
     const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … ${others.length} in all` : '');
     throw new UserError(`--out ${outDir} is not empty and holds no export (${named}): choose an empty or new folder, or pass --force to write among those files`);
   }

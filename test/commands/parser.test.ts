@@ -69,7 +69,7 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     ['a command typo', ['craw'], {}, /^ERROR unknown command "craw": did you mean crawl\? \(see motorsport-crawler --help\)$/],
     ['no command', [], {}, /^ERROR Name a command: crawl, migrate, export, status, changes, canary \(see motorsport-crawler --help\)$/],
     ['a flag without its value', ['crawl', '--series'], {}, /^ERROR Not enough arguments following: series \(see motorsport-crawler crawl --help\)$/],
-    ['a bad choice', ['export', '--format', 'xml'], {}, /^ERROR Invalid values: Argument: format, Given: "xml", Choices: "json", "ndjson" \(see motorsport-crawler export --help\)$/],
+    ['a bad choice', ['export', '--format', 'xml'], {}, /^ERROR Invalid values: Argument: format, Given: "xml", Choices: "json", "ndjson", "csv" \(see motorsport-crawler export --help\)$/],
   ];
 
   it.each(cases)('%s', async (_, args, env, message) => {

@@ -83,7 +83,7 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
     expect(run.code, run.stderr).toBe(1);
     expect(problems(run.stderr), run.stderr).toHaveLength(1);
     expect(problems(run.stderr)[0]).toMatch(where);
-    expect(run.stdout).toMatch(/^Crawl fatal in /);
+    expect(run.stdout).toMatch(/^Crawl stopped by an error after /);
     expect(run.stdout).toMatch(/no space left on device at .*\. Nothing stored was lost\. Run the same crawl command again to resume/);
     for (const output of [run.stdout, run.stderr]) {
       expect(output).not.toMatch(/\[object Object\]|^\s+at /m);

@@ -86,12 +86,12 @@ describe('export guards', () => {
     expect(listing(dir)).toEqual([...filesOf('json'), 'notes.txt'].sort());
   });
 
-  it('takes over the leftovers of a failed export (its files, no manifest)', async () => {
-    const dir = tempDir('msc-leftovers-');
-    writeFileSync(path.join(dir, 'series.ndjson'), '{}\n');
-    writeFileSync(path.join(dir, 'results.csv.partial'), 'a,b');
-    await exportDb(database.target, { out: dir });
-    expect(listing(dir)).toEqual(filesOf('json'));
+  it('refuses a folder of files that merely carry an export\'s names (they may be the user\'s own), unless --force', async () => {
+    const dir = tempDir('msc-lookalikes-');
+    writeFileSync(path.join(dir, 'results.csv'), 'my,precious,spreadsheet');
+    writeFileSync(path.join(dir, 'drivers.json'), '{"mine":1}');
+    await expect(exportDb(database.target, { out: dir, format: 'ndjson' })).rejects.toThrow(/is not empty and holds no export \(drivers\.json, results\.csv\)/);
+    expect(listing(dir)).toEqual(['drivers.json', 'results.csv']);
   });
 
   it('says so in one line with exit 1 from the command line; --force and --format csv are accepted', async () => {
