@@ -83,6 +83,14 @@ describe('Ctrl-C and SIGTERM', () => {
   let tree: ReplicaTree;
   let reference: Snapshot;
 
+  /** Runs the same command again: it must end with exit 0 and exactly the rows of a clean crawl. */
+  async function resumeExactly(args: string[], database: TestDatabase) {
+    const resumed = await runCli(args);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await snapshot(database.target)).toEqual(reference);
+    return resumed;
+  }
+
   beforeAll(async () => {
     tree = syntheticTree(TREE);
     const clean = await startReplica({ tree });
@@ -124,10 +132,7 @@ describe('Ctrl-C and SIGTERM', () => {
         expect(stopped.stdout).toMatch(/^Crawl interrupted after [\d.]+ s: \d+ requests \(.*\), 0 from cache/);
         expect(stopped.stdout).not.toMatch(/failed request/);
 
-        const resumed = await runCli(args);
-        expect(resumed.code, resumed.stderr).toBe(0);
-        expect(resumed.stderr).toMatch(/resuming the crawl/);
-        expect(await snapshot(database.target)).toEqual(reference);
+        expect((await resumeExactly(args, database)).stderr).toMatch(/resuming the crawl/);
       } finally {
         await killLeftovers();
         await replica.close();
@@ -168,10 +173,7 @@ describe('Ctrl-C and SIGTERM', () => {
         expect(proxy.stalled).toBe(CONCURRENCY);
 
         proxy.release();
-        const resumed = await runCli(args);
-        expect(resumed.code, resumed.stderr).toBe(0);
-        expect(resumed.stderr).toMatch(/resuming the crawl/);
-        expect(await snapshot(database.target)).toEqual(reference);
+        expect((await resumeExactly(args, database)).stderr).toMatch(/resuming the crawl/);
       } finally {
         await killLeftovers();
         await proxy.close();
@@ -224,9 +226,7 @@ describe('Ctrl-C and SIGTERM', () => {
       } finally {
         await holding.rollback();
       }
-      const resumed = await runCli(args);
-      expect(resumed.code, resumed.stderr).toBe(0);
-      expect(await snapshot(database.target)).toEqual(reference);
+      await resumeExactly(args, database);
     } finally {
       await killLeftovers();
       await locker.destroy();
