@@ -5,7 +5,8 @@
  * written through Crawlee's RequestQueue (so through the crawl's own storage client).
  */
 import { Request, RequestQueue } from '@crawlee/core';
-import { QUEUE_NAME, STATE_KEY, toRequest } from '../src/crawl/queue.js';
+import { STATE_KEY } from '../src/crawl/crawl-state.js';
+import { QUEUE_NAME, toRequest } from '../src/crawl/queue.js';
 import { openStorage } from '../src/crawl/storage.js';
 import { uuidFor } from '../test/replica/seeded.js';
 

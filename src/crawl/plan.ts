@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { ResponseCache } from './cache.js';
 import { decodeJson } from './decode.js';
 import { clockOf, decideFreshness, type FreshnessAction } from './freshness.js';
-import { STATE_KEY, type CrawlState } from './queue.js';
+import { isUnfinished, readCrawlState } from './crawl-state.js';
 import { LEAF_LABELS, ROUTES } from './routes/index.js';
 import type { ChildRequest, Route } from './routes/types.js';
 import { openStorage } from './storage.js';
@@ -43,8 +43,8 @@ export interface CrawlPlan {
 export async function planCrawl(config: CrawlConfig, log: Logger): Promise<CrawlPlan> {
   const storage = await openStorage(config.storageDir);
   try {
-    const state = await storage.records.getValue<CrawlState>(STATE_KEY);
-    const unfinished = state && state.finishedAt === undefined && !config.fresh ? state.startedAt : undefined;
+    const state = await readCrawlState(storage.records);
+    const unfinished = isUnfinished(state) && !config.fresh ? state.startedAt : undefined;
     if (unfinished) log.warn(`an unfinished crawl (started ${unfinished}) is in ${storage.dir}: crawl would resume it; this plan is for a new crawl (--fresh)`);
     const cache = new ResponseCache(storage.config, storage.dir, config.baseUrl);
     const now = clockOf(config)();

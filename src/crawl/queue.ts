@@ -1,14 +1,14 @@
 /**
  * Starting and resuming the crawl's request queue (a named Crawlee RequestQueue in the storage
  * dir, kept by a QueueJournal). An unfinished queue is resumed; a finished one makes room for a
- * new crawl.
+ * new crawl. Which crawl the queue belongs to, and whether it may be resumed, is crawl-state.ts.
  */
 import { rmSync } from 'node:fs';
 import { RequestQueue, type RequestOptions } from '@crawlee/core';
 import { apiPath, type ApiTarget } from '../api/endpoints.js';
-import type { CrawlConfig, CrawlScope } from '../config.js';
-import { UserError } from '../errors.js';
+import type { CrawlConfig } from '../config.js';
 import type { Db } from '../store/db.js';
+import { checkSameScope, isUnfinished, newCrawlState, readCrawlState, wroteToOtherDatabase, writeCrawlState, type CrawlState } from './crawl-state.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
@@ -17,25 +17,6 @@ import type { Storage } from './storage.js';
 import { sweepQueue } from './sweep.js';
 
 export const QUEUE_NAME = 'crawl';
-/** The record of the crawl-state store that holds the CrawlState. */
-export const STATE_KEY = 'CRAWL';
-
-/**
- * The crawl the queue belongs to. Whether it is unfinished is decided here, not from the queue's
- * own counts, which Crawlee writes in the background and a killed process can leave stale.
- */
-export interface CrawlState {
-  readonly startedAt: string;
-  readonly scope: CrawlScope;
-  readonly baseUrl: string;
-  /**
-   * The id of the database the crawl writes to (src/store/identity.ts). A queue is only true of
-   * the database its handled requests were stored in. Unset in states of earlier versions.
-   */
-  readonly databaseId?: string;
-  /** Set once the queue drained; unset means a crawl to resume. */
-  readonly finishedAt?: string;
-}
 
 /** The database a crawl writes to: its id, and the connection the queue is rebuilt from. */
 export interface QueueDatabase {
@@ -75,31 +56,25 @@ export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta,
 
 export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
   const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
-  const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
-  const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(queueDir);
+  const previous = await readCrawlState(storage.records);
 
-  if (unfinished && !config.fresh) {
-    if (JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
-      throw new UserError(
-        `an unfinished crawl with other filters (${describeScope(previous.scope)}) is in ${storage.dir}: ` +
-          'run crawl with the same filters to resume it, or add --fresh to discard it',
-      );
-    }
-    if (previous.databaseId !== undefined && previous.databaseId !== database.id) {
+  if (isUnfinished(previous) && QueueJournal.exists(queueDir) && !config.fresh) {
+    checkSameScope(previous, config.scope, storage.dir);
+    if (wroteToOtherDatabase(previous, database.id)) {
       // Its handled requests were stored in another database: trusting them would write children
       // whose parents this one lacks (a storm of foreign-key failures). What this database
       // holds says what is done; the sweep turns it into requests, the series list does the rest.
       rmSync(queueDir, { recursive: true, force: true });
       const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
-      const state = newState(config, database.id);
-      await storage.records.setValue(STATE_KEY, state);
+      const state = newCrawlState(config.scope, config.baseUrl, database.id);
+      await writeCrawlState(storage.records, state);
       await failures.clear();
       await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
       const requests = await sweepQueue(database.db, queue, config.scope, config.baseUrl);
       return { queue, state, resumed: undefined, seeded: 1 + requests, rebuilt: { previousDatabaseId: previous.databaseId, requests } };
     }
     // A state written before databases had ids: this database is taken to be its own from now on.
-    if (previous.databaseId === undefined) await storage.records.setValue(STATE_KEY, { ...previous, databaseId: database.id });
+    if (previous.databaseId === undefined) await writeCrawlState(storage.records, { ...previous, databaseId: database.id });
     const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
     const info = await queue.getInfo();
     const seeded = config.retryFailed ? await seedFailures(queue, config, failures) : 0;
@@ -109,22 +84,12 @@ export async function startQueue(storage: Storage, config: CrawlConfig, failures
   // A new crawl: the old queue goes (never the cache or the database).
   rmSync(queueDir, { recursive: true, force: true });
   const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
-  const state = newState(config, database.id);
-  await storage.records.setValue(STATE_KEY, state);
+  const state = newCrawlState(config.scope, config.baseUrl, database.id);
+  await writeCrawlState(storage.records, state);
   if (config.retryFailed) return { queue, state, resumed: undefined, seeded: await seedFailures(queue, config, failures) };
   await failures.clear();
   await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
   return { queue, state, resumed: undefined, seeded: 1 };
-}
-
-/** Records that the crawl's queue drained: the next crawl starts a new one. */
-export async function markFinished(storage: Storage): Promise<void> {
-  const state = await storage.records.getValue<CrawlState>(STATE_KEY);
-  if (state) await storage.records.setValue(STATE_KEY, { ...state, finishedAt: new Date().toISOString() });
-}
-
-function newState(config: CrawlConfig, databaseId: string): CrawlState {
-  return { startedAt: new Date().toISOString(), scope: config.scope, baseUrl: config.baseUrl, databaseId };
 }
 
 /** Moves the recorded failed requests back into the queue, under fresh unique keys. */
@@ -136,12 +101,3 @@ async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: 
   return failed.length;
 }
 
-
-export function describeScope(scope: CrawlScope): string {
-  const parts = [
-    scope.series.length ? `--series ${scope.series.join(',')}` : 'all series',
-    scope.fromYear !== undefined ? `--from-year ${scope.fromYear}` : '',
-    scope.toYear !== undefined ? `--to-year ${scope.toYear}` : '',
-  ];
-  return parts.filter(Boolean).join(' ');
-}
