@@ -6,7 +6,8 @@
  */
 import { Request, RequestQueue } from '@crawlee/core';
 import { STATE_KEY } from '../src/crawl/crawl-state.js';
-import { QUEUE_NAME, toRequest } from '../src/crawl/queue.js';
+import { toRequest } from '../src/crawl/crawl-request.js';
+import { QUEUE_NAME } from '../src/crawl/queue.js';
 import { openStorage } from '../src/crawl/storage.js';
 import { uuidFor } from '../test/replica/seeded.js';
 

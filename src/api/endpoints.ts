@@ -13,6 +13,11 @@ import type {
 export const LABELS = ['series', 'seasons', 'calendar', 'classification'] as const;
 export type Label = (typeof LABELS)[number];
 
+/** Whether a value read from outside (a queue on disk, a database row) is one of the labels. */
+export function isLabel(value: unknown): value is Label {
+  return LABELS.some((label) => label === value);
+}
+
 export interface PayloadByLabel {
   series: SeriesPayload;
   seasons: SeasonsPayload;

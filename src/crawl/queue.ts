@@ -4,15 +4,14 @@
  * new crawl. Which crawl the queue belongs to, and whether it may be resumed, is crawl-state.ts.
  */
 import { rmSync } from 'node:fs';
-import { RequestQueue, type RequestOptions } from '@crawlee/core';
-import { apiPath, type ApiTarget } from '../api/endpoints.js';
+import { RequestQueue } from '@crawlee/core';
 import type { CrawlConfig } from '../config.js';
 import type { Db } from '../store/db.js';
 import { checkSameScope, isUnfinished, newCrawlState, readCrawlState, wroteToOtherDatabase, writeCrawlState, type CrawlState } from './crawl-state.js';
+import { toRequest } from './crawl-request.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
-import type { RequestMeta } from './routes/types.js';
 import type { Storage } from './storage.js';
 import { sweepQueue } from './sweep.js';
 
@@ -36,22 +35,6 @@ export interface QueueStart {
    * its queue was replaced by the requests the current database's rows imply, plus the series list.
    */
   readonly rebuilt?: { readonly previousDatabaseId: string; readonly requests: number };
-}
-
-/** What the crawler stores in a request's userData. */
-export interface RequestData extends RequestMeta {
-  readonly uuid: string | undefined;
-}
-
-/** The Crawlee request for an API target. Its unique key is the API path (plus a retry tag). */
-export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta, retryTag?: string): RequestOptions<RequestData> {
-  const apiUrlPath = apiPath(target);
-  return {
-    url: baseUrl + apiUrlPath,
-    uniqueKey: retryTag ? `${apiUrlPath}#${retryTag}` : apiUrlPath,
-    label: target.label,
-    userData: { uuid: target.uuid, historic: meta.historic, ...(meta.endsAt !== undefined ? { endsAt: meta.endsAt } : {}) },
-  };
 }
 
 export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {

@@ -8,7 +8,7 @@
 import type { RequestQueue } from '@crawlee/core';
 import type { CrawlScope } from '../config.js';
 import type { Db } from '../store/db.js';
-import { toRequest } from './queue.js';
+import { toRequest } from './crawl-request.js';
 import { sessionEnd } from './routes/calendar.js';
 import type { ChildRequest } from './routes/types.js';
 
