@@ -20,7 +20,8 @@ import { decodeBody, repairedItems } from './decode.js';
 import type { FailureLog } from './failures.js';
 import type { Answer, CacheStep } from './fetch-step.js';
 import { readRequest, toRequest } from './crawl-request.js';
-import { LEAF_LABELS, ROUTES } from './routes/index.js';
+import { ROUTES } from './routes/index.js';
+import { LEAF_LABELS } from './tree.js';
 import type { ChildRequest, Route, RouteResult } from './routes/types.js';
 import type { CrawlStats, LabelCounts } from './stats.js';
 

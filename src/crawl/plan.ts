@@ -15,7 +15,8 @@ import { ResponseCache } from './cache.js';
 import { decodeJson } from './decode.js';
 import { clockOf, decideFreshness, type FreshnessAction } from './freshness.js';
 import { isUnfinished, readCrawlState } from './crawl-state.js';
-import { LEAF_LABELS, ROUTES } from './routes/index.js';
+import { ROUTES } from './routes/index.js';
+import { LEAF_LABELS, ROOT } from './tree.js';
 import type { ChildRequest, Route } from './routes/types.js';
 import { openStorage } from './storage.js';
 import { formatTable } from '../text-table.js';
@@ -50,7 +51,7 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
     const now = clockOf(config)();
     const byLabel = Object.fromEntries(LABELS.map((l) => [l, emptyCounts()])) as Record<Label, PlanCounts>;
     const seen = new Set<string>();
-    let frontier: ChildRequest[] = [{ target: { label: 'series' }, meta: { historic: false } }];
+    let frontier: ChildRequest[] = [ROOT];
     while (frontier.length) {
       const next: ChildRequest[] = [];
       for (const { target, meta } of frontier) {

@@ -4,51 +4,50 @@
  * classification of each session with results) must have been handled. Any that the queue does
  * not know — one whose journal line a killed process cut short (see queue-journal.ts) — is
  * added back and the crawl goes on. Normally it finds nothing.
+ *
+ * The database only gives the live rows of each level; which of them lead to requests is the
+ * tree's to say (tree.ts), in the same code the routes run.
  */
 import type { RequestQueue } from '@crawlee/core';
 import type { CrawlScope } from '../config.js';
 import type { Db } from '../store/db.js';
 import { toRequest } from './crawl-request.js';
-import { sessionEnd } from './routes/calendar.js';
-import type { ChildRequest } from './routes/types.js';
+import { follow, ROOT, TREE, type SessionNode, type TreeRequest } from './tree.js';
 
 /** The requests implied by the live rows within the scope, in tree order. */
-export async function impliedRequests(db: Db, scope: CrawlScope): Promise<ChildRequest[]> {
-  const wanted = scope.series.map((s) => s.toLowerCase());
+export async function impliedRequests(db: Db, scope: CrawlScope): Promise<TreeRequest[]> {
   const series = await db('series')
     .whereNull('deleted_at')
-    .modify((q) => {
-      if (wanted.length) {
-        q.where((w) => w.whereRaw('lower(uuid::text) = ANY(?)', [wanted]).orWhereRaw('lower(short_code) = ANY(?)', [wanted]).orWhereRaw('lower(name) = ANY(?)', [wanted]));
-      }
-    })
-    .select<{ uuid: string }[]>('uuid');
+    .select<{ uuid: string; short_code: string | null; name: string | null }[]>('uuid', 'short_code', 'name');
+  const seasonLists = follow(TREE.series, series.map((s) => ({ uuid: s.uuid, shortCode: s.short_code, name: s.name })), scope, ROOT.meta);
   const seasons = await db('seasons')
     .whereNull('deleted_at')
-    .whereIn('series_uuid', series.map((s) => s.uuid))
-    .modify((q) => {
-      if (scope.fromYear !== undefined) q.where('year', '>=', scope.fromYear);
-      if (scope.toYear !== undefined) q.where('year', '<=', scope.toYear);
-    })
-    .select<{ uuid: string; status: string | null }[]>('uuid', 'status');
-  const historic = new Map(seasons.map((s) => [s.uuid, s.status === 'Historic']));
+    .whereIn('series_uuid', seasonLists.map((r) => r.target.uuid))
+    .select<{ uuid: string; year: number | null; status: string | null }[]>('uuid', 'year', 'status');
+  const calendars = follow(TREE.seasons, seasons, scope, ROOT.meta);
   const sessions = await db('sessions as s')
     .join('events as e', 'e.uuid', 's.event_uuid')
     .whereNull('s.deleted_at')
     .whereNull('e.deleted_at')
-    .where('s.has_results', true)
-    .whereIn('e.season_uuid', seasons.map((s) => s.uuid))
-    .select<{ uuid: string; season_uuid: string; end_time_utc: Date | string | null; end_date: string | null }[]>('s.uuid', 'e.season_uuid', 's.end_time_utc', 'e.end_date');
-  return [
-    ...series.map((s) => ({ target: { label: 'seasons' as const, uuid: s.uuid }, meta: { historic: false } })),
-    ...seasons.map((s) => ({ target: { label: 'calendar' as const, uuid: s.uuid }, meta: { historic: historic.get(s.uuid) ?? false } })),
-    ...sessions.map((s) => {
-      // The same end the calendar route gives a classification request (routes/calendar.ts sessionEnd).
-      const endsAt = sessionEnd(s.end_time_utc === null ? null : new Date(s.end_time_utc).getTime() / 1000, s.end_date === null ? null : Date.parse(`${s.end_date}T00:00:00Z`) / 1000);
-      const seasonHistoric = historic.get(s.season_uuid) ?? false;
-      return { target: { label: 'classification' as const, uuid: s.uuid }, meta: endsAt === undefined ? { historic: seasonHistoric } : { historic: seasonHistoric, endsAt } };
-    }),
-  ];
+    .whereIn('e.season_uuid', calendars.map((r) => r.target.uuid))
+    .select<{ uuid: string; season_uuid: string; has_results: boolean | null; end_time_utc: Date | string | null; end_date: string | null }[]>(
+      's.uuid', 'e.season_uuid', 's.has_results', 's.end_time_utc', 'e.end_date',
+    );
+  const bySeason = new Map<string, SessionNode[]>();
+  for (const s of sessions) {
+    const node = {
+      uuid: s.uuid,
+      hasResults: s.has_results,
+      // Back to the epoch seconds the calendar sent.
+      endTimeUtc: s.end_time_utc === null ? null : new Date(s.end_time_utc).getTime() / 1000,
+      eventEndDate: s.end_date === null ? null : Date.parse(`${s.end_date}T00:00:00Z`) / 1000,
+    };
+    const ofSeason = bySeason.get(s.season_uuid);
+    if (ofSeason) ofSeason.push(node);
+    else bySeason.set(s.season_uuid, [node]);
+  }
+  const classifications = calendars.flatMap((calendar) => follow(TREE.calendar, bySeason.get(calendar.target.uuid) ?? [], scope, calendar.meta));
+  return [...seasonLists, ...calendars, ...classifications];
 }
 
 /** Adds the implied requests the queue has never seen; returns how many were missing. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/config.js';
 import { conditionalHeaders, decideFreshness, type FreshnessRules } from '../../src/crawl/freshness.js';
-import { sessionEnd } from '../../src/crawl/routes/calendar.js';
+import { sessionEnd } from '../../src/crawl/tree.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-06-15T12:00:00Z');

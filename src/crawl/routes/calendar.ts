@@ -1,10 +1,11 @@
 import { instant, localDay, wallClock } from './time.js';
-import { uniqueBy, type RequestMeta, type Route } from './types.js';
+import { follow, sessionNodes, TREE } from '../tree.js';
+import { uniqueBy, type Route } from './types.js';
 
 /** A season's calendar: events, their venues and countries, and their sessions. */
-export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta }) => {
+export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta, scope }) => {
   const events = payload.events;
-  const sessions = events.flatMap((e) => e.sessions.map((s) => ({ ...s, eventUuid: e.uuid, eventEndDate: e.endDate })));
+  const sessions = events.flatMap((e) => e.sessions.map((s) => ({ ...s, eventUuid: e.uuid })));
   return {
     rows: {
       venues: uniqueBy(events.map((e) => e.venue), (v) => v.uuid).map((v) => ({
@@ -30,23 +31,6 @@ export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta }) 
       { table: 'events', where: { season_uuid: parentUuid } },
       ...events.map((e) => ({ table: 'sessions' as const, where: { event_uuid: e.uuid } })),
     ],
-    children: sessions
-      .filter((s) => s.hasResults === true)
-      .map((s) => ({ target: { label: 'classification', uuid: s.uuid }, meta: withEnd(meta, sessionEnd(s.endTimeUtc, s.eventEndDate)) })),
+    children: follow(TREE.calendar, sessionNodes(payload), scope, meta),
   };
 };
-
-/**
- * When a session ended, in epoch ms: its `endTimeUtc`, else the end of its event's last day (the
- * local day sent as midnight UTC; a day later is past its end in every time zone but the
- * farthest east, which is within the days that --settle-after is measured in).
- */
-export function sessionEnd(endTimeUtc: number | null, eventEndDate: number | null): number | undefined {
-  if (endTimeUtc !== null) return endTimeUtc * 1000;
-  if (eventEndDate !== null) return (eventEndDate + 86_400) * 1000;
-  return undefined;
-}
-
-function withEnd(meta: RequestMeta, endsAt: number | undefined): RequestMeta {
-  return endsAt === undefined ? { historic: meta.historic } : { historic: meta.historic, endsAt };
-}
