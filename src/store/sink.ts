@@ -14,14 +14,15 @@ import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
 import { TABLE_ORDER, TABLES, columnsOf, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
 
 /**
- * "These rows are all the rows of `table` where `where` holds": rows of that table matching
- * `where` that the batch does not hold have disappeared upstream and are soft-deleted.
+ * A complete set: "these rows are all the rows of `table` where `where` holds" (a payload that
+ * lists every child of a parent). Rows of that table matching `where` that the batch does not
+ * hold have disappeared upstream and are soft-deleted.
  */
-export type CompleteScope = { [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]> } }[TableName];
+export type CompleteSet = { [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]> } }[TableName];
 
 export interface SinkBatch {
   readonly rows: RowsByTable;
-  readonly complete: readonly CompleteScope[];
+  readonly complete: readonly CompleteSet[];
   /** The response body these rows come from, recorded as applied in the same transaction. */
   readonly applied?: AppliedBody;
   /** The payload's quarantined items (none for a clean one), replacing its target's in the same transaction. */
@@ -71,7 +72,7 @@ interface PreparedRow {
   readonly hash: string;
 }
 
-interface PreparedScope {
+interface PreparedCompleteSet {
   readonly table: TableName;
   readonly where: readonly [column: string, value: Cell][];
   /** Key columns not fixed by `where`, and the kept rows' values of them, column by column. */
@@ -87,7 +88,7 @@ interface FlushResult {
 
 interface Pending {
   readonly rows: ReadonlyMap<TableName, PreparedRow[]>;
-  readonly scopes: readonly PreparedScope[];
+  readonly completeSets: readonly PreparedCompleteSet[];
   readonly applied: AppliedBody | undefined;
   readonly quarantine: PayloadQuarantine | undefined;
   readonly size: number;
@@ -139,9 +140,9 @@ export class Sink {
       rows.set(table, tableRows.map((row) => prepareRow(table, row)));
       size += tableRows.length;
     }
-    const scopes = batch.complete.map((scope) => prepareScope(scope, batch.rows));
+    const completeSets = batch.complete.map((set) => prepareCompleteSet(set, batch.rows));
     return new Promise((resolve, reject) => {
-      this.pending.push({ rows, scopes, applied: batch.applied, quarantine: batch.quarantine, size, resolve, reject });
+      this.pending.push({ rows, completeSets, applied: batch.applied, quarantine: batch.quarantine, size, resolve, reject });
       this.schedule();
     });
   }
@@ -247,7 +248,7 @@ export class Sink {
       if (TABLES[table].shared) written.set(table, rows);
     }
     for (const p of group) {
-      for (const scope of p.scopes) counts[scope.table].deleted += await softDeleteMissing(trx, scope);
+      for (const set of p.completeSets) counts[set.table].deleted += await softDeleteMissing(trx, set);
     }
     await recordApplied(trx, group.flatMap((p) => (p.applied ? [p.applied] : [])));
     await replaceQuarantine(trx, group.flatMap((p) => (p.quarantine ? [p.quarantine] : [])));
@@ -294,27 +295,27 @@ function prepareRow(table: TableName, row: RowByTable[TableName]): PreparedRow {
   return { key, values, hash: hashRow(values) };
 }
 
-function prepareScope(scope: CompleteScope, rows: RowsByTable): PreparedScope {
-  const where = Object.entries(scope.where) as [string, Cell][];
-  const restKey = (TABLES[scope.table].key as readonly string[]).filter((k) => !(k in scope.where));
-  const matching = ((rows[scope.table] ?? []) as unknown as Record<string, Cell>[]).filter((row) =>
+function prepareCompleteSet(set: CompleteSet, rows: RowsByTable): PreparedCompleteSet {
+  const where = Object.entries(set.where) as [string, Cell][];
+  const restKey = (TABLES[set.table].key as readonly string[]).filter((k) => !(k in set.where));
+  const matching = ((rows[set.table] ?? []) as unknown as Record<string, Cell>[]).filter((row) =>
     where.every(([column, value]) => row[column] === value),
   );
-  return { table: scope.table, where, restKey, kept: restKey.map((column) => matching.map((row) => row[column] ?? null)) };
+  return { table: set.table, where, restKey, kept: restKey.map((column) => matching.map((row) => row[column] ?? null)) };
 }
 
-/** Soft-deletes the scope's live rows that the batch did not hold; returns how many. */
-async function softDeleteMissing(trx: Knex.Transaction, scope: PreparedScope): Promise<number> {
-  const types = TABLES[scope.table].columns as Record<string, string>;
-  const conditions = scope.where.map(([column]) => `${column} = ?`);
-  const bindings: unknown[] = scope.where.map(([, value]) => value);
-  if (scope.restKey.length) {
-    const unnest = scope.restKey.map((column) => `?::${types[column]}[]`).join(', ');
-    conditions.push(`(${scope.restKey.join(', ')}) NOT IN (SELECT * FROM unnest(${unnest}))`);
-    bindings.push(...scope.kept);
+/** Soft-deletes the complete set's live rows that the batch did not hold; returns how many. */
+async function softDeleteMissing(trx: Knex.Transaction, set: PreparedCompleteSet): Promise<number> {
+  const types = TABLES[set.table].columns as Record<string, string>;
+  const conditions = set.where.map(([column]) => `${column} = ?`);
+  const bindings: unknown[] = set.where.map(([, value]) => value);
+  if (set.restKey.length) {
+    const unnest = set.restKey.map((column) => `?::${types[column]}[]`).join(', ');
+    conditions.push(`(${set.restKey.join(', ')}) NOT IN (SELECT * FROM unnest(${unnest}))`);
+    bindings.push(...set.kept);
   }
   const result = await trx.raw<{ rows: unknown[] }>(
-    `UPDATE ${scope.table} SET deleted_at = now(), updated_at = now() WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
+    `UPDATE ${set.table} SET deleted_at = now(), updated_at = now() WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
     bindings as Knex.RawBinding[],
   );
   return result.rows.length;
