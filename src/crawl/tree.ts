@@ -90,6 +90,13 @@ export const TREE = {
   classification: undefined,
 } as const satisfies { readonly [L in Label]: Edge<ChildLabel, TreeNode> | undefined };
 
+/** Labels with a child label. */
+export type ParentLabel = { [L in Label]: (typeof TREE)[L] extends undefined ? never : L }[Label];
+
+export function isParent(label: Label): label is ParentLabel {
+  return TREE[label] !== undefined;
+}
+
 /**
  * Labels with no child label: their routes yield no children and no warnings, so a body of theirs
  * already stored needs not even be parsed.
