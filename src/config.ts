@@ -27,7 +27,7 @@ export const DEFAULTS = {
   maxAge: '24h',
   /** Results of a session this long past its end are taken as final (protests and penalties settle within days). */
   settleAfter: '14d',
-  /** How long a settled session's stored classification is trusted before it is revalidated anyway. */
+  /** How long a settled body (classification, calendar, seasons list) is trusted before it is revalidated anyway (±20 % per uuid). */
   settledMaxAge: '30d',
   maxRetries: 5,
   retryBaseMs: 1000,
@@ -114,9 +114,9 @@ export interface CrawlConfig extends CommonConfig {
   readonly maxRequests: number | undefined;
   readonly cache: CacheMode;
   readonly maxAgeMs: number;
-  /** A session this long past its end is settled (see crawl/freshness.ts). */
+  /** A session (a season, a series) this long past its end is settled (see crawl/freshness.ts). */
   readonly settleAfterMs: number;
-  /** How long a settled session's cached classification stays fresh. */
+  /** How long a settled body stays fresh, before the ±20 % spread per uuid (see crawl/freshness.ts). */
   readonly settledMaxAgeMs: number;
   /** MSC_NOW: the fixed instant freshness decisions take as now; undefined: the clock. */
   readonly nowMs: number | undefined;

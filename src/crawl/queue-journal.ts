@@ -102,6 +102,18 @@ export class QueueJournal {
     return counts;
   }
 
+  /**
+   * The pending requests in the order the queue hands them out, and the unique keys of every
+   * request it knows (pending or handled: one it will not take again), read without opening the
+   * queue for writing: for `crawl --plan`.
+   */
+  static snapshot(dir: string): { pending: RequestSchema[]; knownKeys: Set<string> } {
+    const { journal } = QueueJournal.replay(dir);
+    const knownKeys = new Set<string>();
+    for (const entry of journal.entries.values()) knownKeys.add(entry.state === 'handled' ? entry.uniqueKey : entry.request.uniqueKey);
+    return { pending: [...journal.pendingInOrder()].map((entry) => entry.request), knownKeys };
+  }
+
   /** The state the journal (or, failing one, an old file queue: `imported`) holds. */
   private static replay(dir: string): { journal: QueueJournal; imported: boolean } {
     const file = path.join(dir, JOURNAL_FILE);

@@ -73,18 +73,29 @@ export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta,
   };
 }
 
+/**
+ * The unfinished crawl that `crawl` with this config resumes: its state, or undefined when it
+ * starts a new one (none there, or --fresh). Throws when one is there with other filters. Asked
+ * by startQueue and by `crawl --plan`, so the two agree.
+ */
+export async function crawlToResume(storage: Storage, config: CrawlConfig): Promise<CrawlState | undefined> {
+  const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
+  const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(requestQueueDir(storage.dir, QUEUE_NAME));
+  if (!unfinished || config.fresh) return undefined;
+  if (JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
+    throw new UserError(
+      `an unfinished crawl with other filters (${describeScope(previous.scope)}) is in ${storage.dir}: ` +
+        'run crawl with the same filters to resume it, or add --fresh to discard it',
+    );
+  }
+  return previous;
+}
+
 export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
   const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
-  const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
-  const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(queueDir);
+  const previous = await crawlToResume(storage, config);
 
-  if (unfinished && !config.fresh) {
-    if (JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
-      throw new UserError(
-        `an unfinished crawl with other filters (${describeScope(previous.scope)}) is in ${storage.dir}: ` +
-          'run crawl with the same filters to resume it, or add --fresh to discard it',
-      );
-    }
+  if (previous) {
     if (previous.databaseId !== undefined && previous.databaseId !== database.id) {
       // Its handled requests were stored in another database: trusting them would write children
       // whose parents this one lacks (a storm of foreign-key failures). What this database
@@ -129,11 +140,16 @@ function newState(config: CrawlConfig, databaseId: string): CrawlState {
 
 /** Moves the recorded failed requests back into the queue, under fresh unique keys. */
 async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: FailureLog): Promise<number> {
-  const failed = (await failures.all()).filter((f): f is FailedRequest => f.kind === 'request');
+  const failed = await failedRequests(failures);
   await failures.clear();
   const tag = `retry-${Date.now()}`;
   await queue.addRequests(failed.map((f) => toRequest(config.baseUrl, f.target, f.meta, tag)));
   return failed.length;
+}
+
+/** The requests --retry-failed puts back into the queue (quarantined items are not retried). */
+export async function failedRequests(failures: FailureLog): Promise<FailedRequest[]> {
+  return (await failures.all()).filter((f): f is FailedRequest => f.kind === 'request');
 }
 
 
