@@ -74,7 +74,10 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       requestHandlerTimeoutSecs: 900,
       useSessionPool: false,
       persistCookiesPerSession: false,
-      additionalMimeTypes: ['application/json'],
+      // The pipeline judges the bytes itself (decode.ts: BOM, invalid UTF-8, a proxy's HTML page
+      // retried as "not JSON"): any Content-Type reaches it, and Crawlee never transcodes a body.
+      additionalMimeTypes: ['*/*'],
+      forceResponseEncoding: 'utf8',
       autoscaledPoolOptions: { maybeRunIntervalSecs: 0.02, loggingIntervalSecs: null },
       statusMessageLoggingInterval: 3600,
       preNavigationHooks: [
