@@ -12,9 +12,8 @@ import { DATABASE_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, wholeNum
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { TABLE_ORDER, TABLES, type Cell, type TableName } from '../store/tables.js';
-import { keyOrder } from '../export/columns.js';
-import { openForReading } from '../export/database.js';
-import { raw, sql, type Sql } from '../export/sql.js';
+import { openForReading } from '../store/read.js';
+import { keyOrder, raw, sql, type Sql } from '../store/sql.js';
 import { formatTable } from '../text-table.js';
 
 const CHANGE_KINDS = ['inserted', 'updated', 'deleted'] as const;

@@ -23,7 +23,7 @@ import { describeScope, markFinished, startQueue } from '../crawl/queue.js';
 import { formatPlan, planCrawl } from '../crawl/plan.js';
 import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
-import { lockStorage } from '../crawl/storage.js';
+import { lockStorageDir } from '../crawl/storage-dir.js';
 import { sweepQueue } from '../crawl/sweep.js';
 import { exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
 import { openDb } from '../store/db.js';
@@ -46,7 +46,7 @@ export interface CrawlRunOptions {
 }
 
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
-  const storage = await lockStorage(config.storageDir);
+  const storage = await lockStorageDir(config.storageDir);
   try {
     const db = await openDb(config.db, { log });
     try {

@@ -6,13 +6,13 @@ import { DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printR
 import { describeScope } from '../crawl/queue.js';
 import type { Logger } from '../log.js';
 import { cursorColumns, cursorPages } from '../export/cursor.js';
-import { openForReading } from '../export/database.js';
+import { openForReading } from '../store/read.js';
 import { DATASETS, type DatasetName, type View } from '../export/datasets.js';
 import { incompleteExpression, incompleteScopes, type IncompleteScope } from '../export/incomplete.js';
 import { manifestFilters, writeManifest, MANIFEST_FILE, type Manifest } from '../export/manifest.js';
 import { clearOutDir, inspectOutDir } from '../export/out-dir.js';
 import { rowsWithin, selectScope } from '../export/scope.js';
-import { liveRows } from '../export/source.js';
+import { liveRows } from '../store/as-of.js';
 import { formatTable } from '../text-table.js';
 import { datasetFile, writeDataset } from '../export/writer.js';
 

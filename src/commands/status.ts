@@ -17,14 +17,14 @@ import { describeScope, QUEUE_NAME, STATE_KEY, type CrawlState } from '../crawl/
 import { QueueJournal } from '../crawl/queue-journal.js';
 import { cacheStoreLabel } from '../crawl/cache.js';
 import { requestQueueDir } from '../crawl/storage-client.js';
-import { CRAWL_LOCK_FILE, openStorage } from '../crawl/storage.js';
+import { CRAWL_LOCK_FILE, openStorageDir } from '../crawl/storage-dir.js';
 import { lockHolder } from '../lockfile.js';
 import type { CrawlSummary } from '../crawl/summary.js';
 import type { Logger } from '../log.js';
 import { openDb, type Db } from '../store/db.js';
 import { QUARANTINE_TABLE } from '../store/quarantine.js';
 import { TABLE_ORDER, type TableName } from '../store/tables.js';
-import { databaseExists, schemaState } from '../export/database.js';
+import { databaseExists, schemaState } from '../store/read.js';
 import { formatTable } from '../text-table.js';
 import { SUMMARY_KEY } from './crawl.js';
 
@@ -115,7 +115,7 @@ interface CrawlRecords {
 }
 
 async function readRecords(storageDir: string): Promise<CrawlRecords> {
-  const storage = await openStorage(storageDir);
+  const storage = await openStorageDir(storageDir);
   try {
     return {
       state: (await storage.records.getValue<CrawlState>(STATE_KEY)) ?? undefined,

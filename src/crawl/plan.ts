@@ -27,7 +27,7 @@ import { QUEUE_NAME, crawlToResume, failedRequests } from './queue.js';
 import { LEAF_LABELS, ROUTES } from './routes/index.js';
 import type { ChildRequest, RequestMeta, Route } from './routes/types.js';
 import { requestQueueDir } from './storage-client.js';
-import { openStorage, type Storage } from './storage.js';
+import { openStorageDir, type StorageDir } from './storage-dir.js';
 import { formatTable } from '../text-table.js';
 
 export type PlanCounts = Record<FreshnessAction, number> & {
@@ -83,7 +83,7 @@ interface Planned extends ChildRequest {
 }
 
 export async function planCrawl(config: CrawlConfig, log: Logger): Promise<CrawlPlan> {
-  const storage = await openStorage(config.storageDir);
+  const storage = await openStorageDir(config.storageDir);
   try {
     const { start, seeds, knownKeys } = await startOf(storage, config);
     if (start.kind === 'resume') log.info(`an unfinished crawl (started ${start.resumes}) is in ${storage.dir}: the plan is of its resume (--fresh plans a new crawl)`);
@@ -136,7 +136,7 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
  * the failed requests with --retry-failed (under unique keys of their own, as seedFailures adds
  * them), or the series list; and the unique keys the queue already knows.
  */
-async function startOf(storage: Storage, config: CrawlConfig): Promise<{ start: PlanStart; seeds: Planned[]; knownKeys: ReadonlySet<string> }> {
+async function startOf(storage: StorageDir, config: CrawlConfig): Promise<{ start: PlanStart; seeds: Planned[]; knownKeys: ReadonlySet<string> }> {
   const resumed = await crawlToResume(storage, config);
   const queued = resumed ? QueueJournal.snapshot(requestQueueDir(storage.dir, QUEUE_NAME)) : { pending: [], knownKeys: new Set<string>() };
   const pending = queued.pending.flatMap((request): Planned[] => {

@@ -4,7 +4,7 @@
  * differently, and a JS Date would shift a `date` by the local time zone).
  */
 import { TABLES, type SqlType, type TableName } from '../store/tables.js';
-import { join, raw, type Sql } from './sql.js';
+import { join, raw, type Sql } from '../store/sql.js';
 
 function camelCase(column: string): string {
   return column.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
@@ -40,10 +40,4 @@ export function exportedColumn(table: TableName, alias: string, column: string, 
 export function exportedColumns(table: TableName, alias: string, except: readonly string[] = []): Sql {
   const columns = Object.keys(TABLES[table].columns).filter((column) => !except.includes(column));
   return join(columns.map((column) => exportedColumn(table, alias, column)), ', ');
-}
-
-/** ORDER BY the table's key. Text keys compare bytewise (COLLATE "C") so every server sorts alike. */
-export function keyOrder(table: TableName, alias: string): Sql {
-  const types = TABLES[table].columns as Record<string, SqlType>;
-  return raw((TABLES[table].key as readonly string[]).map((k) => `${alias}.${k}${types[k] === 'text' ? ' COLLATE "C"' : ''}`).join(', '));
 }

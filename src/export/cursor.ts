@@ -5,7 +5,7 @@
  * are fetched, the same way on PGlite and on PostgreSQL. Cursors live in a transaction.
  */
 import type { Knex } from 'knex';
-import type { Sql } from './sql.js';
+import type { Sql } from '../store/sql.js';
 
 export type Row = Record<string, unknown>;
 

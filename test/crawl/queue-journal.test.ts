@@ -8,7 +8,7 @@ import path from 'node:path';
 import { getRequestId, Request, RequestQueue } from '@crawlee/core';
 import { describe, expect, it } from 'vitest';
 import { JOURNAL_FILE, QueueJournal } from '../../src/crawl/queue-journal.js';
-import { openStorage } from '../../src/crawl/storage.js';
+import { openStorageDir } from '../../src/crawl/storage-dir.js';
 import { tempDir } from '../support/db.js';
 
 const request = (n: number) => ({ url: `http://replica/r/${n}`, uniqueKey: `/r/${n}`, userData: { n } });
@@ -102,7 +102,7 @@ describe('QueueJournal', () => {
 describe("Crawlee's RequestQueue over the crawl storage client", () => {
   it('adds, hands out, reclaims and marks handled; a new process sees the same queue', async () => {
     const dir = tempDir('storage-');
-    let storage = await openStorage(dir);
+    let storage = await openStorageDir(dir);
     let queue = await RequestQueue.open('crawl', { config: storage.config });
     await queue.addRequests([request(1), request(2), request(3)].map((r) => new Request(r)));
     const first = (await queue.fetchNextRequest())!;
@@ -119,7 +119,7 @@ describe("Crawlee's RequestQueue over the crawl storage client", () => {
     ]));
     await storage.close();
 
-    storage = await openStorage(dir);
+    storage = await openStorageDir(dir);
     queue = await RequestQueue.open('crawl', { config: storage.config });
     expect(await queue.getInfo()).toMatchObject({ handledRequestCount: 1, pendingRequestCount: 3 });
     const seen: Request[] = [];

@@ -4,6 +4,7 @@
  * every value instead of splicing it into the text. Values become knex `?` placeholders.
  */
 import type { Knex } from 'knex';
+import { TABLES, type SqlType, type TableName } from './tables.js';
 
 export interface Sql {
   readonly text: string;
@@ -41,4 +42,10 @@ export function raw(text: string): Sql {
 
 export function join(parts: readonly Sql[], separator: string): Sql {
   return { text: parts.map((p) => p.text).join(separator), bindings: parts.flatMap((p) => p.bindings) };
+}
+
+/** ORDER BY the table's key. Text keys compare bytewise (COLLATE "C") so every server sorts alike. */
+export function keyOrder(table: TableName, alias: string): Sql {
+  const types = TABLES[table].columns as Record<string, SqlType>;
+  return raw((TABLES[table].key as readonly string[]).map((k) => `${alias}.${k}${types[k] === 'text' ? ' COLLATE "C"' : ''}`).join(', '));
 }
