@@ -129,11 +129,17 @@ export class ResourceError extends Error {
   }
 }
 
+/** The string `code` a thrown value carries (an errno name such as ENOENT, a SQLSTATE), if any. */
+export function errorCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
 /** `error` as a ResourceError at `path` when its errno code is one of a machine's; undefined otherwise. */
 export function asResourceError(error: unknown, path: string): ResourceError | undefined {
   if (error instanceof ResourceError) return error;
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' && code in RESOURCE_CAUSES ? new ResourceError(code, path, undefined, { cause: error }) : undefined;
+  const code = errorCode(error);
+  return code !== undefined && code in RESOURCE_CAUSES ? new ResourceError(code, path, undefined, { cause: error }) : undefined;
 }
 
 /**

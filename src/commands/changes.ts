@@ -6,7 +6,7 @@
  * came and went within the window, is not listed.
  */
 import type { Options } from 'yargs';
-import { OPERATOR_DEFAULTS, parseInstant, resolveCommonConfig, wholeNumber, type ChangesConfig, type Env } from '../config.js';
+import { DEFAULTS, parseInstant, resolveCommonConfig, wholeNumber, type ChangesConfig, type Env } from '../config.js';
 import { UserError } from '../errors.js';
 import { DATABASE_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, wholeNumberOption, type CommandModule, type DatabaseArgs, type LoggingArgs } from './options.js';
 import type { Logger } from '../log.js';
@@ -132,7 +132,7 @@ export const CHANGES_OPTIONS = {
   ...LOGGING_OPTIONS,
   ...DATABASE_OPTIONS,
   since: { type: 'string', requiresArg: true, demandOption: true, describe: 'ISO 8601 time with Z or an offset, or a duration ago (24h, 7d); not in the future' },
-  examples: wholeNumberOption('Examples listed per table and kind of change', { defaultDescription: String(OPERATOR_DEFAULTS.examples) }),
+  examples: wholeNumberOption('Examples listed per table and kind of change', { defaultDescription: String(DEFAULTS.examples) }),
 } as const satisfies Record<string, Options>;
 
 export interface ChangesArgs extends LoggingArgs, DatabaseArgs {
@@ -149,7 +149,7 @@ export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = 
   return Object.freeze({
     ...resolveCommonConfig(args, env),
     since,
-    examples: wholeNumber({ value: args.examples, name: '--examples' }, 0, 1000) ?? OPERATOR_DEFAULTS.examples,
+    examples: wholeNumber({ value: args.examples, name: '--examples' }, 0, 1000) ?? DEFAULTS.examples,
   });
 }
 

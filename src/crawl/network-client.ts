@@ -14,6 +14,7 @@ import {
   type StreamingHttpResponse,
 } from '@crawlee/core';
 import { NonRetryableError } from '@crawlee/core';
+import { DEFAULTS } from '../config.js';
 import { HttpStatusError, PayloadError, RedirectRefusedError, RequestTimeoutError, RetryableHttpError, UnparseableBodyError } from '../errors.js';
 import type { Gate } from './gate.js';
 
@@ -146,7 +147,7 @@ export class NetworkClient implements BaseHttpClient {
     if (status === 429 || status >= 500) {
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
       // 429/503 speak for the whole API: slow every request down, not only this one.
-      if (status === 429 || status === 503) this.options.gate.pauseFor(retryAfterMs ?? (status === 429 ? 5_000 : 0));
+      if (status === 429 || status === 503) this.options.gate.pauseFor(retryAfterMs ?? (status === 429 ? DEFAULTS.rateLimitPauseMs : 0));
       return new RetryableHttpError(status, retryAfterMs);
     }
     return new HttpStatusError(status);

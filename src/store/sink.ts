@@ -8,8 +8,10 @@
  */
 import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { DEFAULTS } from '../config.js';
 import { IntegrityError } from '../errors.js';
-import { classifyDbError, type Db } from './db.js';
+import { withRetries } from '../retry.js';
+import { classifyDbError, sqlStateOf, type Db } from './db.js';
 import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
 import { TABLE_ORDER, TABLES, columnsOf, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
 
@@ -43,11 +45,11 @@ export interface TableCounts {
 export type SinkCounts = Record<TableName, TableCounts>;
 
 export interface SinkOptions {
-  /** Rows per INSERT statement. Default 10,000. */
+  /** Rows per INSERT statement. Default DEFAULTS.sinkRowsPerStatement. */
   readonly maxRowsPerStatement?: number;
-  /** Rows gathered into one transaction at most. Default 50,000. */
+  /** Rows gathered into one transaction at most. Default DEFAULTS.sinkRowsPerFlush. */
   readonly maxRowsPerFlush?: number;
-  /** Attempts of a flush that hit a deadlock or serialization failure. Default 5. */
+  /** Attempts of a flush that hit a deadlock or serialization failure. Default DEFAULTS.sinkFlushAttempts. */
   readonly maxAttempts?: number;
   /**
    * Transactions in flight at once. Default 1. A server gains from a few (each flush is a dozen
@@ -95,6 +97,9 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** SQLSTATEs of a transaction that lost a race (deadlock_detected, serialization_failure), not of bad rows. */
+const TRANSIENT_CODES = new Set<string | undefined>(['40P01', '40001']);
+
 export function emptyCounts(): SinkCounts {
   return Object.fromEntries(TABLE_ORDER.map((t) => [t, { inserted: 0, updated: 0, unchanged: 0, deleted: 0 }])) as SinkCounts;
 }
@@ -121,9 +126,9 @@ export class Sink {
   private readonly committed = new Map<TableName, Map<string, string>>();
 
   constructor(private readonly db: Db, options: SinkOptions = {}) {
-    this.maxRowsPerStatement = options.maxRowsPerStatement ?? 10_000;
-    this.maxRowsPerFlush = options.maxRowsPerFlush ?? 50_000;
-    this.maxAttempts = options.maxAttempts ?? 5;
+    this.maxRowsPerStatement = options.maxRowsPerStatement ?? DEFAULTS.sinkRowsPerStatement;
+    this.maxRowsPerFlush = options.maxRowsPerFlush ?? DEFAULTS.sinkRowsPerFlush;
+    this.maxAttempts = options.maxAttempts ?? DEFAULTS.sinkFlushAttempts;
     this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 1;
     this.beforeFlush = options.beforeFlush ?? (() => undefined);
     this.where = options.where ?? 'the database';
@@ -213,17 +218,13 @@ export class Sink {
     return this.pending.splice(0, taken);
   }
 
-  private async flushWithRetry(group: readonly Pending[]): Promise<FlushResult> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.db.transaction((trx) => this.flush(trx, group));
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        const transient = code === '40P01' || code === '40001';
-        if (!transient || attempt >= this.maxAttempts) throw error;
-        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt * Math.random()));
-      }
-    }
+  /** A deadlock or serialization failure is the other transaction's timing: the flush is tried again. */
+  private flushWithRetry(group: readonly Pending[]): Promise<FlushResult> {
+    return withRetries(() => this.db.transaction((trx) => this.flush(trx, group)), {
+      retries: this.maxAttempts - 1,
+      baseMs: DEFAULTS.sinkRetryBaseMs,
+      retryable: (error) => TRANSIENT_CODES.has(sqlStateOf(error)),
+    });
   }
 
   private async flush(trx: Knex.Transaction, group: readonly Pending[]): Promise<FlushResult> {
