@@ -301,10 +301,9 @@ export function resolveBaseUrl(given: Given<string>): string {
 }
 
 export function oneOf<const T extends readonly string[]>(name: string, value: string, allowed: T): T[number] {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UserError(`${name}: "${value}" is not one of ${allowed.join(', ')}`);
-  }
-  return value as T[number];
+  const known = allowed.find((choice) => choice === value);
+  if (known === undefined) throw new UserError(`${name}: "${value}" is not one of ${allowed.join(', ')}`);
+  return known;
 }
 
 /**

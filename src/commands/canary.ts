@@ -17,6 +17,7 @@ import { Gate } from '../crawl/gate.js';
 import { NetworkClient } from '../crawl/network-client.js';
 import { PayloadError, describeError, formatProblem } from '../errors.js';
 import type { Logger } from '../log.js';
+import { recordOf } from '../record.js';
 import { withRetries } from '../retry.js';
 import { formatTable } from '../text-table.js';
 
@@ -135,9 +136,7 @@ async function sampleSeries(checker: Checker, series: SeriesItem, classification
 
 /** Fetches and validates payloads, keeping the tally per endpoint. */
 class Checker {
-  readonly endpoints = Object.fromEntries(
-    LABELS.map((l) => [l, { checked: 0, matched: 0, drifted: 0, errors: 0, problems: [] as CanaryProblem[] }]),
-  ) as Record<Label, EndpointCheck>;
+  readonly endpoints = recordOf(LABELS, (): EndpointCheck => ({ checked: 0, matched: 0, drifted: 0, errors: 0, problems: [] }));
   private readonly client: NetworkClient;
 
   constructor(private readonly config: CanaryConfig, private readonly log: Logger) {

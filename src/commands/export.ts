@@ -41,6 +41,7 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
         within: (table) => rowsWithin(table, config.asOf, selection),
         incomplete: (label, parent) => incompleteExpression(label, parent, config.asOf),
       };
+      // why: filled below, one entry for each of DATASETS, which holds every DatasetName.
       const written = {} as Record<DatasetName, { file: string; rows: number }>;
       for (const dataset of DATASETS) {
         const started = Date.now();

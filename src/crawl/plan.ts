@@ -29,6 +29,7 @@ import type { ChildRequest, RequestMeta, Route } from './routes/types.js';
 import { requestQueueDir } from './storage-client.js';
 import { openStorageDir, type StorageDir } from './storage-dir.js';
 import { formatTable } from '../text-table.js';
+import { keysOf, recordOf } from '../record.js';
 
 export type PlanCounts = Record<FreshnessAction, number> & {
   /** Fetched requests without a cached body: their children are not known before they are fetched. */
@@ -89,7 +90,7 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
     if (start.kind === 'resume') log.info(`an unfinished crawl (started ${start.resumes}) is in ${storage.dir}: the plan is of its resume (--fresh plans a new crawl)`);
     const cache = new ResponseCache(storage.config, storage.dir, config.baseUrl);
     const now = clockOf(config)();
-    const byLabel = Object.fromEntries(LABELS.map((l) => [l, emptyCounts()])) as Record<Label, PlanCounts>;
+    const byLabel = recordOf(LABELS, () => emptyCounts());
     // The crawl's queue takes each unique key once: what it knows already is not taken again.
     const seen = new Set(knownKeys);
     let frontier: Planned[] = seeds;
@@ -111,7 +112,7 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
       frontier = next;
     }
     const total = emptyCounts();
-    for (const label of LABELS) for (const field of Object.keys(total) as (keyof PlanCounts)[]) total[field] += byLabel[label][field];
+    for (const label of LABELS) for (const field of keysOf(total)) total[field] += byLabel[label][field];
     const cap = config.maxRequests === undefined ? undefined : capOf(config.maxRequests, total);
     const networkRequests = cap ? cap.network.max : total.revalidate + total.fetch;
     return {

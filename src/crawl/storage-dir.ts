@@ -6,7 +6,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Configuration, KeyValueStore } from '@crawlee/core';
-import { UserError } from '../errors.js';
+import { UserError, errorCode } from '../errors.js';
 import { acquireLock } from '../lockfile.js';
 import { CrawlStorageClient } from './storage-client.js';
 
@@ -67,6 +67,6 @@ function ensureWritable(dir: string): void {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (error) {
-    throw new UserError(`--storage: cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new UserError(`--storage: cannot write to ${dir} (${errorCode(error) ?? String(error)})`);
   }
 }

@@ -3,7 +3,7 @@
  * itself so that PGlite and PostgreSQL give the same bytes (their drivers map them to JS types
  * differently, and a JS Date would shift a `date` by the local time zone).
  */
-import { TABLES, type SqlType, type TableName } from '../store/tables.js';
+import { TABLES, columnTypes, type SqlType, type TableName } from '../store/tables.js';
 import { join, raw, type Sql } from '../store/sql.js';
 
 function camelCase(column: string): string {
@@ -30,7 +30,7 @@ function exportedValue(expression: string, type: SqlType): string {
 
 /** `alias.column` of `table`, formatted and named in camelCase, with an optional prefix (`team` → `teamName`). */
 export function exportedColumn(table: TableName, alias: string, column: string, prefix = ''): Sql {
-  const type = (TABLES[table].columns as Record<string, SqlType>)[column];
+  const type = columnTypes(table)[column];
   if (!type) throw new Error(`${table} has no column ${column}`);
   const name = prefix ? prefix + camelCase(`_${column}`) : camelCase(column);
   return raw(`${exportedValue(`${alias}.${column}`, type)} AS "${name}"`);

@@ -13,7 +13,8 @@ import { IntegrityError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { classifyDbError, sqlStateOf, type Db } from './db.js';
 import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
-import { TABLE_ORDER, TABLES, columnsOf, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
+import { TABLE_ORDER, TABLES, cellOf, columnTypes, columnsOf, keyColumns, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
+import { recordOf } from '../record.js';
 
 /**
  * "These rows are all the rows of `table` where `where` holds": rows of that table matching
@@ -101,7 +102,7 @@ interface Pending {
 const TRANSIENT_CODES = new Set<string | undefined>(['40P01', '40001']);
 
 export function emptyCounts(): SinkCounts {
-  return Object.fromEntries(TABLE_ORDER.map((t) => [t, { inserted: 0, updated: 0, unchanged: 0, deleted: 0 }])) as SinkCounts;
+  return recordOf(TABLE_ORDER, () => ({ inserted: 0, updated: 0, unchanged: 0, deleted: 0 }));
 }
 
 /** SHA-256 over the canonical JSON of the row's values, in the order of its spec's columns. */
@@ -139,7 +140,7 @@ export class Sink {
     const rows = new Map<TableName, PreparedRow[]>();
     let size = 0;
     for (const table of TABLE_ORDER) {
-      const tableRows = batch.rows[table] as RowByTable[TableName][] | undefined;
+      const tableRows: readonly RowByTable[TableName][] | undefined = batch.rows[table];
       if (!tableRows?.length) continue;
       rows.set(table, tableRows.map((row) => prepareRow(table, row)));
       size += tableRows.length;
@@ -262,9 +263,9 @@ export class Sink {
   private async upsert(trx: Knex.Transaction, table: TableName, rows: readonly PreparedRow[]): Promise<{ inserted: number; updated: number }> {
     const stored = columnsOf(table);
     const columns = [...stored, 'hash'];
-    const types = TABLES[table].columns as Record<string, SqlType>;
+    const types = columnTypes(table);
     const arrays = [...stored.map((c) => `?::${types[c]}[]`), '?::text[]'].join(', ');
-    const key = TABLES[table].key as readonly string[];
+    const key = keyColumns(table);
     const assignments = columns
       .filter((c) => !key.includes(c))
       .map((c) => `${c} = EXCLUDED.${c}`)
@@ -281,7 +282,8 @@ export class Sink {
       const chunk = rows.slice(start, start + this.maxRowsPerStatement);
       const bindings: Cell[][] = stored.map((_, i) => chunk.map((row) => row.values[i]!));
       bindings.push(chunk.map((row) => row.hash));
-      const result = await trx.raw<{ rows: { inserted: boolean }[] }>(sql, bindings as unknown as Knex.RawBinding[]);
+      // why: knex's binding types know no array holding nulls; both drivers bind each as one PostgreSQL array.
+      const result = await trx.raw<{ rows: { inserted: boolean }[] }>(sql, bindings as Knex.RawBinding[]);
       for (const r of result.rows) r.inserted ? inserted++ : updated++;
     }
     return { inserted, updated };
@@ -289,24 +291,22 @@ export class Sink {
 }
 
 function prepareRow(table: TableName, row: RowByTable[TableName]): PreparedRow {
-  const record = row as unknown as Record<string, Cell>;
-  const values = columnsOf(table).map((c) => record[c] ?? null);
-  const key = JSON.stringify(TABLES[table].key.map((c) => record[c]));
+  const values = columnsOf(table).map((c) => cellOf(row, c));
+  const key = JSON.stringify(keyColumns(table).map((c) => cellOf(row, c)));
   return { key, values, hash: hashRow(values) };
 }
 
 function prepareScope(scope: CompleteScope, rows: RowsByTable): PreparedScope {
-  const where = Object.entries(scope.where) as [string, Cell][];
-  const restKey = (TABLES[scope.table].key as readonly string[]).filter((k) => !(k in scope.where));
-  const matching = ((rows[scope.table] ?? []) as unknown as Record<string, Cell>[]).filter((row) =>
-    where.every(([column, value]) => row[column] === value),
-  );
-  return { table: scope.table, where, restKey, kept: restKey.map((column) => matching.map((row) => row[column] ?? null)) };
+  const where = Object.keys(scope.where).map((column): [string, Cell] => [column, cellOf(scope.where, column)]);
+  const restKey = keyColumns(scope.table).filter((k) => !(k in scope.where));
+  const tableRows: readonly RowByTable[TableName][] = rows[scope.table] ?? [];
+  const matching = tableRows.filter((row) => where.every(([column, value]) => cellOf(row, column) === value));
+  return { table: scope.table, where, restKey, kept: restKey.map((column) => matching.map((row) => cellOf(row, column))) };
 }
 
 /** Soft-deletes the scope's live rows that the batch did not hold; returns how many. */
 async function softDeleteMissing(trx: Knex.Transaction, scope: PreparedScope): Promise<number> {
-  const types = TABLES[scope.table].columns as Record<string, string>;
+  const types = columnTypes(scope.table);
   const conditions = scope.where.map(([column]) => `${column} = ?`);
   const bindings: unknown[] = scope.where.map(([, value]) => value);
   if (scope.restKey.length) {
@@ -316,6 +316,7 @@ async function softDeleteMissing(trx: Knex.Transaction, scope: PreparedScope): P
   }
   const result = await trx.raw<{ rows: unknown[] }>(
     `UPDATE ${scope.table} SET deleted_at = now(), updated_at = now() WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
+    // why: as in upsert: the kept key values are arrays that may hold nulls.
     bindings as Knex.RawBinding[],
   );
   return result.rows.length;
