@@ -23,7 +23,7 @@ import { describeScope, markFinished, startQueue } from '../crawl/queue.js';
 import { formatPlan, planCrawl } from '../crawl/plan.js';
 import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
-import { lockStorage } from '../crawl/storage.js';
+import { lockStorageDir } from '../crawl/storage-dir.js';
 import { sweepQueue } from '../crawl/sweep.js';
 import { exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
 import { openDb } from '../store/db.js';
@@ -46,7 +46,7 @@ export interface CrawlRunOptions {
 }
 
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
-  const storage = await lockStorage(config.storageDir);
+  const storage = await lockStorageDir(config.storageDir);
   try {
     const db = await openDb(config.db, { log });
     try {
@@ -77,7 +77,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       // A server takes a few transactions at once; the embedded database has one connection.
       const embeddedDir = config.db.kind === 'embedded' ? config.db.dir : undefined;
       const sink = new Sink(db, {
-        maxConcurrentFlushes: config.db.kind === 'postgres' ? 3 : 1,
+        maxConcurrentFlushes: config.db.kind === 'postgres' ? DEFAULTS.sinkServerFlushes : 1,
         // The embedded database must never run out of disk mid-write (see disk-space.ts).
         beforeFlush: embeddedDir ? (rows) => ensureFreeSpace(embeddedDir, neededFreeBytes(rows)) : undefined,
         where: embeddedDir ?? describeDb(config.db),
@@ -250,8 +250,8 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
 }
 
 /**
- * How much V8 lets the old generation grow past what survived the last full GC before it collects
- * again, for a crawl. A crawl keeps little alive (≈45–70 MB, whatever the size of the tree), but
+ * Bounds how much V8 lets the old generation grow past what survived the last full GC before it
+ * collects again, for a crawl, to DEFAULTS.crawlHeapGrowingPercent. A crawl keeps little alive (≈45–70 MB, whatever the size of the tree), but
  * nearly everything a request allocates (payload, rows, bodies) outlives a few young-generation
  * collections while its handler waits for the sink's commit, and then dies in the old generation.
  * V8's own factor, with memory to spare and GC this cheap, is up to 4×: the heap filled with about
@@ -259,12 +259,10 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
  * halves that; the extra full collections (≈10–20 ms each, mostly incremental) are paid back by
  * cheaper scavenges: main-thread GC time measured the same. Skipped when node was given the flag.
  */
-const CRAWL_HEAP_GROWING_PERCENT = 100;
-
 function boundHeapGrowth(): void {
   const flag = '--heap-growing-percent';
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => arg.replaceAll('_', '-').startsWith(flag));
-  if (!given) v8.setFlagsFromString(`${flag}=${CRAWL_HEAP_GROWING_PERCENT}`);
+  if (!given) v8.setFlagsFromString(`${flag}=${DEFAULTS.crawlHeapGrowingPercent}`);
 }
 
 export const crawlCommand: CommandModule<CrawlArgs> = {

@@ -27,8 +27,9 @@ import { QUEUE_NAME, crawlToResume, failedRequests } from './queue.js';
 import { LEAF_LABELS, ROUTES } from './routes/index.js';
 import type { ChildRequest, RequestMeta, Route } from './routes/types.js';
 import { requestQueueDir } from './storage-client.js';
-import { openStorage, type Storage } from './storage.js';
+import { openStorageDir, type StorageDir } from './storage-dir.js';
 import { formatTable } from '../text-table.js';
+import { keysOf, recordOf } from '../record.js';
 
 export type PlanCounts = Record<FreshnessAction, number> & {
   /** Fetched requests without a cached body: their children are not known before they are fetched. */
@@ -83,13 +84,13 @@ interface Planned extends ChildRequest {
 }
 
 export async function planCrawl(config: CrawlConfig, log: Logger): Promise<CrawlPlan> {
-  const storage = await openStorage(config.storageDir);
+  const storage = await openStorageDir(config.storageDir);
   try {
     const { start, seeds, knownKeys } = await startOf(storage, config);
     if (start.kind === 'resume') log.info(`an unfinished crawl (started ${start.resumes}) is in ${storage.dir}: the plan is of its resume (--fresh plans a new crawl)`);
     const cache = new ResponseCache(storage.config, storage.dir, config.baseUrl);
     const now = clockOf(config)();
-    const byLabel = Object.fromEntries(LABELS.map((l) => [l, emptyCounts()])) as Record<Label, PlanCounts>;
+    const byLabel = recordOf(LABELS, () => emptyCounts());
     // The crawl's queue takes each unique key once: what it knows already is not taken again.
     const seen = new Set(knownKeys);
     let frontier: Planned[] = seeds;
@@ -111,7 +112,7 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
       frontier = next;
     }
     const total = emptyCounts();
-    for (const label of LABELS) for (const field of Object.keys(total) as (keyof PlanCounts)[]) total[field] += byLabel[label][field];
+    for (const label of LABELS) for (const field of keysOf(total)) total[field] += byLabel[label][field];
     const cap = config.maxRequests === undefined ? undefined : capOf(config.maxRequests, total);
     const networkRequests = cap ? cap.network.max : total.revalidate + total.fetch;
     return {
@@ -136,7 +137,7 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
  * the failed requests with --retry-failed (under unique keys of their own, as seedFailures adds
  * them), or the series list; and the unique keys the queue already knows.
  */
-async function startOf(storage: Storage, config: CrawlConfig): Promise<{ start: PlanStart; seeds: Planned[]; knownKeys: ReadonlySet<string> }> {
+async function startOf(storage: StorageDir, config: CrawlConfig): Promise<{ start: PlanStart; seeds: Planned[]; knownKeys: ReadonlySet<string> }> {
   const resumed = await crawlToResume(storage, config);
   const queued = resumed ? QueueJournal.snapshot(requestQueueDir(storage.dir, QUEUE_NAME)) : { pending: [], knownKeys: new Set<string>() };
   const pending = queued.pending.flatMap((request): Planned[] => {

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { getRequestId } from '@crawlee/core';
 import type { RequestSchema } from '@crawlee/types';
 import { asResourceError } from '../errors.js';
+import { isObject, stringField } from '../record.js';
 
 export const JOURNAL_FILE = 'journal.ndjson';
 
@@ -284,6 +285,7 @@ export class QueueJournal {
    */
   private applyOwnCopy(line: Line): string {
     const text = JSON.stringify(line);
+    // why: the text was made from a Line on the line above.
     this.apply(JSON.parse(text) as Line);
     return text;
   }
@@ -356,8 +358,7 @@ function doneLineOf(entry: { id: string; uniqueKey: string; url: string; label: 
 
 /** Crawlee keeps a request's label in `userData.label`. */
 function labelOf(request: RequestSchema): string | undefined {
-  const label = (request.userData as { label?: unknown } | undefined)?.label;
-  return typeof label === 'string' ? label : undefined;
+  return stringField(request.userData, 'label');
 }
 
 function readLines(file: string): { parsed: Line[]; unreadable: number } {
@@ -366,7 +367,7 @@ function readLines(file: string): { parsed: Line[]; unreadable: number } {
   for (const text of readFileSync(file, 'utf8').split('\n')) {
     if (!text) continue;
     try {
-      const line = JSON.parse(text) as Line;
+      const line: unknown = JSON.parse(text);
       if (isLine(line)) parsed.push(line);
       else unreadable += 1;
     } catch {
@@ -377,11 +378,11 @@ function readLines(file: string): { parsed: Line[]; unreadable: number } {
 }
 
 function isLine(value: unknown): value is Line {
-  if (typeof value !== 'object' || value === null) return false;
-  const line = value as Record<string, unknown>;
+  if (!isObject(value)) return false;
+  const line = value;
   if ('put' in line) {
-    const put = line.put as Record<string, unknown> | null;
-    return typeof put === 'object' && put !== null && typeof put.id === 'string' && typeof put.uniqueKey === 'string' && typeof put.url === 'string';
+    const put = line.put;
+    return isObject(put) && typeof put.id === 'string' && typeof put.uniqueKey === 'string' && typeof put.url === 'string';
   }
   if ('done' in line) return typeof line.done === 'string' && typeof line.key === 'string' && typeof line.url === 'string' && (line.label === undefined || typeof line.label === 'string');
   return typeof line.del === 'string';
@@ -404,7 +405,9 @@ function importRequestFiles(dir: string): { parsed: Line[]; unreadable: number }
   let unreadable = 0;
   for (const name of readdirSync(dir).filter(isRequestFile).sort()) {
     try {
+      // why: files Crawlee's own storage wrote in this shape; a file that is not throws below and counts as unreadable.
       const stored = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as { json: string; orderNo: number | null };
+      // why: the request as Crawlee serialised it, with its id; a malformed one fails in putLine/doneLine and counts as unreadable.
       const request = JSON.parse(stored.json) as RequestSchema & { id: string };
       parsed.push(stored.orderNo === null ? doneLine(request) : putLine(request, stored.orderNo < 0));
     } catch {

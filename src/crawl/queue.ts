@@ -13,7 +13,7 @@ import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
 import type { RequestMeta } from './routes/types.js';
-import type { Storage } from './storage.js';
+import type { StorageDir } from './storage-dir.js';
 import { sweepQueue } from './sweep.js';
 
 export const QUEUE_NAME = 'crawl';
@@ -78,7 +78,7 @@ export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta,
  * starts a new one (none there, or --fresh). Throws when one is there with other filters. Asked
  * by startQueue and by `crawl --plan`, so the two agree.
  */
-export async function crawlToResume(storage: Storage, config: CrawlConfig): Promise<CrawlState | undefined> {
+export async function crawlToResume(storage: StorageDir, config: CrawlConfig): Promise<CrawlState | undefined> {
   const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
   const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(requestQueueDir(storage.dir, QUEUE_NAME));
   if (!unfinished || config.fresh) return undefined;
@@ -91,7 +91,7 @@ export async function crawlToResume(storage: Storage, config: CrawlConfig): Prom
   return previous;
 }
 
-export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
+export async function startQueue(storage: StorageDir, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
   const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
   const previous = await crawlToResume(storage, config);
 
@@ -129,7 +129,7 @@ export async function startQueue(storage: Storage, config: CrawlConfig, failures
 }
 
 /** Records that the crawl's queue drained: the next crawl starts a new one. */
-export async function markFinished(storage: Storage): Promise<void> {
+export async function markFinished(storage: StorageDir): Promise<void> {
   const state = await storage.records.getValue<CrawlState>(STATE_KEY);
   if (state) await storage.records.setValue(STATE_KEY, { ...state, finishedAt: new Date().toISOString() });
 }

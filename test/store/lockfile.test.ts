@@ -46,6 +46,46 @@ describe('acquireLock', () => {
     release();
   });
 
+  it('refuses a lock another live process holds, naming it, and leaves its file alone', async () => {
+    const file = path.join(tempDir('lock-'), 'x.lock');
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)']);
+    try {
+      writeFileSync(file, String(holder.pid));
+      expect(lockHolder(file)).toBe(holder.pid);
+      expect(() => acquireLock(file, 'the thing')).toThrow(`the thing is in use by process ${holder.pid} (lock ${file}); wait for it to finish or stop it`);
+      expect(readFileSync(file, 'utf8')).toBe(String(holder.pid));
+    } finally {
+      holder.kill();
+      await new Promise((resolve) => holder.on('exit', resolve));
+    }
+    // Gone now: its lock is taken over.
+    expect(lockHolder(file)).toBeUndefined();
+    const release = acquireLock(file, 'the thing');
+    expect(readFileSync(file, 'utf8')).toBe(String(process.pid));
+    release();
+  });
+
+  it('says no one holds an absent, empty or dead lock file', async () => {
+    const file = path.join(tempDir('lock-'), 'x.lock');
+    expect(lockHolder(file)).toBeUndefined();
+    writeFileSync(file, '');
+    expect(lockHolder(file)).toBeUndefined();
+    writeFileSync(file, String(await deadPid()));
+    expect(lockHolder(file)).toBeUndefined();
+    expect(existsSync(file)).toBe(true); // looking never takes or removes it
+  });
+
+  it('releases once: a second release does not remove a lock someone took since', () => {
+    const file = path.join(tempDir('lock-'), 'x.lock');
+    const release = acquireLock(file, 'the thing');
+    release();
+    const again = acquireLock(file, 'the thing');
+    release();
+    expect(readFileSync(file, 'utf8')).toBe(String(process.pid));
+    again();
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('counts an empty lock file as held while it is young, and as abandoned once it is old', () => {
     const file = path.join(tempDir('lock-'), 'x.lock');
     writeFileSync(file, '');
