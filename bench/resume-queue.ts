@@ -1,6 +1,6 @@
 /**
  * A half-done crawl queue for the resume measurement: `total` classification requests, the first
- * `handled` of them handled, in a storage dir laid out as src/crawl/storage.ts and
+ * `handled` of them handled, in a storage dir laid out as src/crawl/storage-dir.ts and
  * src/crawl/queue.ts make it: the crawl-state record of an unfinished crawl, and queue "crawl"
  * written through Crawlee's RequestQueue (so through the crawl's own storage client).
  */
@@ -8,7 +8,7 @@ import { Request, RequestQueue } from '@crawlee/core';
 import { STATE_KEY } from '../src/crawl/crawl-state.js';
 import { toRequest } from '../src/crawl/crawl-request.js';
 import { QUEUE_NAME } from '../src/crawl/queue.js';
-import { openStorage } from '../src/crawl/storage.js';
+import { openStorageDir } from '../src/crawl/storage-dir.js';
 import { uuidFor } from '../test/replica/seeded.js';
 
 /** The session UUIDs of a synthetic tree with `seed`, in tree order, as many as asked. */
@@ -27,7 +27,7 @@ export function sessionUuids(seed: number, shape: { series: number; seasonsPerSe
 
 export async function buildQueue(dir: string, baseUrl: string, uuids: readonly string[], handled: number): Promise<void> {
   const handledAt = new Date().toISOString();
-  const storage = await openStorage(dir);
+  const storage = await openStorageDir(dir);
   try {
     // The record that makes a queue "an unfinished crawl" (scope: no filters, as the bench crawls).
     await storage.records.setValue(STATE_KEY, { startedAt: handledAt, scope: { series: [] }, baseUrl });

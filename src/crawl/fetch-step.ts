@@ -59,7 +59,7 @@ export class CacheStep {
     const lookup = rules.cache === 'refresh' ? { state: 'absent' as const } : await cache.get(key);
     if (lookup.state === 'damaged') onDamaged(label, key, lookup.reason);
     const record = lookup.state === 'hit' ? lookup.record : undefined;
-    const decision = decideFreshness(rules, { label, meta, cached: record, now: now() });
+    const decision = decideFreshness(rules, { label, uuid: target.uuid, meta, cached: record, now: now() });
     let prepared: Prepared;
     if (decision.action === 'fail') {
       if (lookup.state === 'damaged') throw new CacheDamagedError(key, lookup.reason);

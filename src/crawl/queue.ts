@@ -12,7 +12,7 @@ import { toRequest } from './crawl-request.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
-import type { Storage } from './storage.js';
+import type { StorageDir } from './storage-dir.js';
 import { sweepQueue } from './sweep.js';
 
 export const QUEUE_NAME = 'crawl';
@@ -37,12 +37,23 @@ export interface QueueStart {
   readonly rebuilt?: { readonly previousDatabaseId: string; readonly requests: number };
 }
 
-export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
-  const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
+/**
+ * The unfinished crawl that `crawl` with this config resumes: its state, or undefined when it
+ * starts a new one (none there, or --fresh). Throws when one is there with other filters. Asked
+ * by startQueue and by `crawl --plan`, so the two agree.
+ */
+export async function crawlToResume(storage: StorageDir, config: CrawlConfig): Promise<CrawlState | undefined> {
   const previous = await readCrawlState(storage.records);
+  if (!isUnfinished(previous) || !QueueJournal.exists(requestQueueDir(storage.dir, QUEUE_NAME)) || config.fresh) return undefined;
+  checkSameScope(previous, config.scope, storage.dir);
+  return previous;
+}
 
-  if (isUnfinished(previous) && QueueJournal.exists(queueDir) && !config.fresh) {
-    checkSameScope(previous, config.scope, storage.dir);
+export async function startQueue(storage: StorageDir, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
+  const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
+  const previous = await crawlToResume(storage, config);
+
+  if (previous) {
     if (wroteToOtherDatabase(previous, database.id)) {
       // Its handled requests were stored in another database: trusting them would write children
       // whose parents this one lacks (a storm of foreign-key failures). What this database
@@ -77,10 +88,14 @@ export async function startQueue(storage: Storage, config: CrawlConfig, failures
 
 /** Moves the recorded failed requests back into the queue, under fresh unique keys. */
 async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: FailureLog): Promise<number> {
-  const failed = (await failures.all()).filter((f): f is FailedRequest => f.kind === 'request');
+  const failed = await failedRequests(failures);
   await failures.clear();
   const tag = `retry-${Date.now()}`;
   await queue.addRequests(failed.map((f) => toRequest(config.baseUrl, f.target, f.meta, tag)));
   return failed.length;
 }
 
+/** The requests --retry-failed puts back into the queue (quarantined items are not retried). */
+export async function failedRequests(failures: FailureLog): Promise<FailedRequest[]> {
+  return (await failures.all()).filter((f): f is FailedRequest => f.kind === 'request');
+}

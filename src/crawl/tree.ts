@@ -8,7 +8,7 @@
  * toLowerCase() disagree outside ASCII, so the database is never asked to apply them.
  */
 import { LABELS, type Label } from '../api/endpoints.js';
-import type { CalendarPayload } from '../api/payloads.generated.js';
+import type { CalendarPayload, SeasonsPayload } from '../api/payloads.generated.js';
 import { editDistance } from '../closest.js';
 import type { CrawlScope } from '../config.js';
 import { UserError } from '../errors.js';
@@ -147,6 +147,50 @@ export function sessionEnd(endTimeUtc: number | null, eventEndDate: number | nul
   if (endTimeUtc !== null) return endTimeUtc * 1000;
   if (eventEndDate !== null) return (eventEndDate + 86_400) * 1000;
   return undefined;
+}
+
+/**
+ * When a season is over, in epoch ms, read from its calendar: the last end of its events and
+ * sessions (each as sessionEnd takes it) and the end of its last year (`endYear`, else `year`),
+ * whichever is later. The year counts too because a calendar may not list every round yet: a
+ * postponed round can still be given a date, or one be added, while the year runs. Undefined
+ * when not known: an event not cancelled without any date (its round is still to be dated), or
+ * no date at all.
+ */
+export function seasonEnd(calendar: CalendarPayload): number | undefined {
+  let end = yearEnd(calendar.season.endYear ?? calendar.season.year);
+  for (const event of calendar.events) {
+    if (event.status === 'Cancelled') continue;
+    const eventEnd = sessionEnd(event.endTimeUtc, event.endDate);
+    if (eventEnd === undefined) return undefined;
+    end = Math.max(end ?? eventEnd, eventEnd);
+    for (const session of event.sessions) {
+      const ended = sessionEnd(session.endTimeUtc, event.endDate);
+      if (ended !== undefined) end = Math.max(end, ended);
+    }
+  }
+  return end;
+}
+
+/**
+ * When a series stopped, in epoch ms, read from its seasons list: the end of its newest season's
+ * last year (`endYear`, else `year`), when upstream marks that season historic. Undefined while
+ * the newest season is current or unmarked, and for an empty list or a season without a year: the
+ * series may be running, or about to.
+ */
+export function seriesStopped(seasons: SeasonsPayload): number | undefined {
+  let newest: { end: number; historic: boolean } | undefined;
+  for (const season of seasons) {
+    const end = yearEnd(season.endYear ?? season.year);
+    if (end === undefined) return undefined;
+    if (!newest || end > newest.end || (end === newest.end && !isHistoric(season))) newest = { end, historic: isHistoric(season) };
+  }
+  return newest?.historic ? newest.end : undefined;
+}
+
+/** The end of a calendar year (midnight UTC of the next 1 January), in epoch ms. */
+export function yearEnd(year: number | null): number | undefined {
+  return year === null ? undefined : Date.UTC(year + 1, 0, 1);
 }
 
 function withEnd(meta: RequestMeta, endsAt: number | undefined): RequestMeta {

@@ -9,8 +9,8 @@ import type { Knex } from 'knex';
 import type { CrawlScope } from '../config.js';
 import { checkSeriesExist, follow, isWholeTree, ROOT, TREE } from '../crawl/tree.js';
 import type { SeasonRow, SeriesRow, TableName } from '../store/tables.js';
-import { liveRows } from './source.js';
-import { sql, type Sql } from './sql.js';
+import { liveRows } from '../store/as-of.js';
+import { sql, type Sql } from '../store/sql.js';
 
 /** The series and seasons the filters select (uuids). */
 export interface Selection {

@@ -27,6 +27,7 @@ export const migrationSource: Knex.MigrationSource<string> = {
 
 /** Applies pending migrations; returns the names applied. */
 export async function migrateLatest(db: Knex): Promise<string[]> {
+  // why: knex types migrate.latest() as any; it resolves to [batch number, names applied].
   const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;
 }
