@@ -5,7 +5,9 @@
  * written through Crawlee's RequestQueue (so through the crawl's own storage client).
  */
 import { Request, RequestQueue } from '@crawlee/core';
-import { QUEUE_NAME, STATE_KEY, toRequest } from '../src/crawl/queue.js';
+import { STATE_KEY } from '../src/crawl/crawl-state.js';
+import { toRequest } from '../src/crawl/crawl-request.js';
+import { QUEUE_NAME } from '../src/crawl/queue.js';
 import { openStorageDir } from '../src/crawl/storage-dir.js';
 import { uuidFor } from '../test/replica/seeded.js';
 

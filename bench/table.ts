@@ -42,7 +42,7 @@ export function tableRows(report: Report): string[][] {
     rows.push(['5', `Raw multi-row INSERT, ${n0(sm.sink.rows)} rows`, `${s0(r.raw!)} rows/s`, '', '']);
     rows.push(['5', '  raw, history trigger disabled', `${s0(r['raw-no-history']!)} rows/s · ${s(q['raw-no-history']!, 2)}× raw`, '', '']);
     rows.push(['5', 'Sink, crawl-shaped writes', `${s0(r['sink-crawl']!)} rows/s · ${s(q['sink-crawl']!, 2)}× raw`, target(report, 'sink'), met(report, 'sink')]);
-    rows.push(['5', 'Sink, upserts only (no scopes)', `${s0(r['sink-upsert']!)} rows/s · ${s(q['sink-upsert']!, 2)}× raw`, '', '']);
+    rows.push(['5', 'Sink, upserts only (no complete sets)', `${s0(r['sink-upsert']!)} rows/s · ${s(q['sink-upsert']!, 2)}× raw`, '', '']);
     rows.push(['5', 'Sink, same rows again (unchanged)', `${s0(r['sink-unchanged']!)} rows/s · ${s(q['sink-unchanged']!, 2)}× raw`, '', '']);
   }
   if (sm.memory) {

@@ -12,7 +12,7 @@ import { resolveCrawlConfig } from '../src/commands/crawl.js';
 import { resolveExportConfig } from '../src/commands/export.js';
 import { runCrawl } from '../src/commands/crawl.js';
 import { runExport } from '../src/commands/export.js';
-import type { CrawlState } from '../src/crawl/queue.js';
+import { readCrawlState } from '../src/crawl/crawl-state.js';
 import { openStorageDir } from '../src/crawl/storage-dir.js';
 import { formatSummary } from '../src/crawl/summary.js';
 import { Logger } from '../src/log.js';
@@ -23,7 +23,7 @@ const log = new Logger({ level: 'info', format: 'text' });
 async function storageFor(preferred: string, fallback: string): Promise<string> {
   const storage = await openStorageDir(preferred);
   try {
-    const state = await storage.records.getValue<CrawlState>('CRAWL');
+    const state = await readCrawlState(storage.records);
     return state && !/^http:\/\/127\.0\.0\.1[:/]/.test(state.baseUrl) ? fallback : preferred;
   } finally {
     await storage.close();

@@ -8,8 +8,8 @@
  *   raw            the reference
  *   raw-no-history the same with the table's user triggers (the history versioning) disabled:
  *                  what the history tables cost every writer, sink or not
- *   sink-upsert    writes without completeness scopes: hashing, group commit, upsert
- *   sink-crawl     writes as the classification route sends them, with the completeness scope
+ *   sink-upsert    writes without complete sets: hashing, group commit, upsert
+ *   sink-crawl     writes as the classification route sends them, with its complete sets
  *                  of each of its tables that holds rows here (`classifications` by session): the
  *                  soft-delete statement per payload included
  *   sink-unchanged the same writes again: every row unchanged (a warm or refresh crawl's case)

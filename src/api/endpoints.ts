@@ -3,21 +3,17 @@
  * payloads whose items are validated (and quarantined) one by one. Paths are only ever built from
  * UUIDs that passed UUID_PATTERN, so no payload can steer a request elsewhere.
  */
-import type {
-  CalendarPayload,
-  ClassificationPayload,
-  SeasonsPayload,
-  SeriesPayload,
-} from './payloads.generated.js';
+import type { PayloadByLabel } from './payloads.generated.js';
+
+/** Each endpoint's payload type, generated from schemas/<label>.json (npm run gen:types). */
+export type { PayloadByLabel };
 
 export const LABELS = ['series', 'seasons', 'calendar', 'classification'] as const;
 export type Label = (typeof LABELS)[number];
 
-export interface PayloadByLabel {
-  series: SeriesPayload;
-  seasons: SeasonsPayload;
-  calendar: CalendarPayload;
-  classification: ClassificationPayload;
+/** Whether a value read from outside (a queue on disk, a database row) is one of the labels. */
+export function isLabel(value: unknown): value is Label {
+  return LABELS.some((label) => label === value);
 }
 
 /** The same pattern as definitions.uuid in schemas/*.json. */

@@ -161,3 +161,11 @@ export interface Retirement {
   lap: number | null;
   details: string | null;
 }
+
+/** Each endpoint's payload, by label. */
+export interface PayloadByLabel {
+  series: SeriesPayload;
+  seasons: SeasonsPayload;
+  calendar: CalendarPayload;
+  classification: ClassificationPayload;
+}

@@ -14,6 +14,7 @@ import { DEFAULTS, resolveApi, resolveLogging, wholeNumber, type CanaryConfig, t
 import { API_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, wholeNumberOption, type CommandModule, type ApiArgs, type LoggingArgs } from './options.js';
 import { decodeJson } from '../crawl/decode.js';
 import { Gate } from '../crawl/gate.js';
+import { follow, ROOT, sessionNodes, TREE, WHOLE_TREE } from '../crawl/tree.js';
 import { NetworkClient } from '../crawl/network-client.js';
 import { PayloadError, describeError, formatProblem } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -74,7 +75,7 @@ export async function runCanary(config: CanaryConfig, { log }: { readonly log: L
   const started = Date.now();
   const checker = new Checker(config, log);
   const sampled: string[] = [];
-  const seriesList = await checker.check({ label: 'series' });
+  const seriesList = await checker.check(ROOT.target);
   const categories = byCategory(seriesList ?? []);
   let budget = config.sampleSeries * TRIES_PER_SAMPLE;
   // Round after round, one series from each category that still has candidates, the most populous first.
@@ -119,16 +120,21 @@ function byCategory(series: readonly SeriesItem[]): SeriesItem[][] {
   return [...groups.values()].sort((a, b) => b.length - a.length);
 }
 
-/** Checks a series' seasons, the calendar of its latest season with results, and its latest classifications. */
+/**
+ * Checks a series' seasons, the calendar of its latest season with results, and its latest
+ * classifications: the crawl tree's own edges (tree.ts), sampled.
+ */
 async function sampleSeries(checker: Checker, series: SeriesItem, classifications: number): Promise<boolean> {
-  const seasons = await checker.check({ label: 'seasons', uuid: series.uuid });
+  const [seasonList] = follow(TREE.series, [series], WHOLE_TREE, ROOT.meta);
+  if (!seasonList) return false;
+  const seasons = await checker.check(seasonList.target);
   const latest = [...(seasons ?? [])].sort((a, b) => (b.year ?? 0) - (a.year ?? 0)).slice(0, SEASONS_TRIED);
-  for (const season of latest) {
-    const calendar = await checker.check({ label: 'calendar', uuid: season.uuid });
-    const withResults = (calendar?.events ?? []).flatMap((e) => e.sessions).filter((s) => s.hasResults === true);
+  for (const season of follow(TREE.seasons, latest, WHOLE_TREE, seasonList.meta)) {
+    const calendar = await checker.check(season.target);
+    const withResults = calendar ? follow(TREE.calendar, sessionNodes(calendar), WHOLE_TREE, season.meta) : [];
     if (!withResults.length && classifications > 0) continue;
     const latestResults = classifications ? withResults.slice(-classifications) : [];
-    for (const session of latestResults) await checker.check({ label: 'classification', uuid: session.uuid });
+    for (const session of latestResults) await checker.check(session.target);
     return true;
   }
   return false;

@@ -19,7 +19,8 @@ import { buildCrawler } from '../crawl/crawler.js';
 import { FailureLog } from '../crawl/failures.js';
 import { checkApiReachable } from '../crawl/preflight.js';
 import { Progress } from '../crawl/progress.js';
-import { describeScope, markFinished, startQueue } from '../crawl/queue.js';
+import { describeScope, markFinished, writeSummary } from '../crawl/crawl-state.js';
+import { startQueue } from '../crawl/queue.js';
 import { formatPlan, planCrawl } from '../crawl/plan.js';
 import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
@@ -31,8 +32,6 @@ import { ensureFreeSpace, neededFreeBytes } from '../store/disk-space.js';
 import { databaseId } from '../store/identity.js';
 import { migrateLatest } from '../store/migrate.js';
 import { Sink } from '../store/sink.js';
-
-export const SUMMARY_KEY = 'SUMMARY';
 
 export interface CrawlRunOptions {
   readonly log: Logger;
@@ -130,7 +129,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       if (!fatal) await sink.idle();
       if (fatal instanceof UserError) {
         // Nothing but the series list was fetched, and nothing stored: no crawl to resume.
-        await markFinished(storage);
+        await markFinished(storage.records);
         throw fatal;
       }
 
@@ -140,7 +139,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       // The whole crawl's failures, not only this run's: a resumed crawl still owes what failed before.
       const failureRecords = await failures.all();
       const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (budget.exhausted && !signal?.aborted ? 'limit' : 'interrupted') : failureRecords.length ? 'failures' : 'complete';
-      if (finished) await markFinished(storage);
+      if (finished) await markFinished(storage.records);
       const summary: CrawlSummary = {
         outcome,
         startedAt: new Date(stats.startedAt).toISOString(),
@@ -152,7 +151,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         message: messageFor(outcome, left, fatal),
       };
       try {
-        await storage.records.setValue(SUMMARY_KEY, summary);
+        await writeSummary(storage.records, summary);
       } catch (error) {
         // A crawl stopped by a full disk cannot record its summary either; the one line said why.
         if (!fatal) throw asResourceError(error, storage.dir) ?? error;

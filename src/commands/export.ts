@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Options } from 'yargs';
 import { EXPORT_FORMATS, DEFAULTS, describeDb, oneOf, parseInstant, resolveCommonConfig, resolveScope, type Env, type ExportConfig } from '../config.js';
 import { DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, type CommandModule, type DatabaseArgs, type LoggingArgs, type ScopeArgs } from './options.js';
-import { describeScope } from '../crawl/queue.js';
+import { describeScope } from '../crawl/crawl-state.js';
 import type { Logger } from '../log.js';
 import { cursorColumns, cursorPages } from '../export/cursor.js';
 import { openForReading } from '../store/read.js';

@@ -13,7 +13,8 @@ import { describeDb, resolveCommonConfig, type CommonConfig, type CrawlScope } f
 import { DATABASE_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, type CommandModule, type DatabaseArgs, type LoggingArgs } from './options.js';
 import { UserError } from '../errors.js';
 import { FailureLog, type FailureRecord } from '../crawl/failures.js';
-import { describeScope, QUEUE_NAME, STATE_KEY, type CrawlState } from '../crawl/queue.js';
+import { describeScope, isUnfinished, readCrawlState, readSummary, type CrawlState } from '../crawl/crawl-state.js';
+import { QUEUE_NAME } from '../crawl/queue.js';
 import { QueueJournal } from '../crawl/queue-journal.js';
 import { cacheStoreLabel } from '../crawl/cache.js';
 import { requestQueueDir } from '../crawl/storage-client.js';
@@ -26,9 +27,7 @@ import { QUARANTINE_TABLE } from '../store/quarantine.js';
 import { TABLE_ORDER, type TableName } from '../store/tables.js';
 import { databaseExists, schemaState } from '../store/read.js';
 import { formatTable } from '../text-table.js';
-import { SUMMARY_KEY } from './crawl.js';
 import { isKeyOf, recordOf, recordOfEach } from '../record.js';
-
 
 export interface LabelStatus {
   /** Done, successfully or not (failed requests count as handled). */
@@ -100,8 +99,7 @@ export async function runStatus(config: CommonConfig, { log }: { readonly log: L
       baseUrl: records?.state?.baseUrl,
       runningPid,
       requests,
-      // The same rule crawl applies: a crawl state not marked finished is resumed.
-      resumable: runningPid === undefined && records?.state !== undefined && records.state.finishedAt === undefined,
+      resumable: runningPid === undefined && isUnfinished(records?.state),
     },
     cache: await cacheStatus(config.storageDir),
     database: await databaseStatus(config),
@@ -119,8 +117,8 @@ async function readRecords(storageDir: string): Promise<CrawlRecords> {
   const storage = await openStorageDir(storageDir);
   try {
     return {
-      state: (await storage.records.getValue<CrawlState>(STATE_KEY)) ?? undefined,
-      summary: (await storage.records.getValue<CrawlSummary>(SUMMARY_KEY)) ?? undefined,
+      state: await readCrawlState(storage.records),
+      summary: await readSummary(storage.records),
       failures: await (await FailureLog.open(storage.config)).all(),
     };
   } finally {

@@ -12,8 +12,8 @@ import {
   NonRetryableError,
   type BaseHttpClient, type Configuration, type HttpRequest, type HttpResponse, type RedirectHandler, type Request, type ResponseTypes, type StreamingHttpResponse,
 } from '@crawlee/core';
-import { LABELS, targetKey, type Label } from '../api/endpoints.js';
-import { DEFAULTS } from '../config.js';
+import { LABELS, targetKey } from '../api/endpoints.js';
+import { DEFAULTS, type CrawlConfig } from '../config.js';
 import { CacheMissError, PayloadError, RequestNotStartedError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { backoffDelay } from '../retry.js';
@@ -23,8 +23,8 @@ import { clockOf } from './freshness.js';
 import { RequestLog } from './request-log.js';
 import { Gate } from './gate.js';
 import { NetworkClient, isTransientFailure } from './network-client.js';
-import { pipeline, stopTheCrawl, stopsTheCrawl, targetOf, type PipelineContext } from './pipeline.js';
-import type { RequestData } from './queue.js';
+import { readRequest } from './crawl-request.js';
+import { pipeline, stopTheCrawl, stopsTheCrawl, type PipelineContext } from './pipeline.js';
 import type { RunBudget } from './run-budget.js';
 
 /** A week: far beyond any wait the gate allows, and below setTimeout's 24.8-day ceiling even doubled. */
@@ -110,13 +110,20 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         await sleep(delay, undefined, { signal: parts.budget.stopSignal }).catch(() => undefined);
       },
       failedRequestHandler: async ({ request }, error) => {
-        const label = request.label as Label;
-        const data = request.userData as RequestData;
+        let read;
+        try {
+          read = readRequest(request.userData);
+        } catch (unreadable) {
+          // A request this crawl cannot read (a damaged queue line) has no target to record: it is only reported.
+          log.warn(`failed ${request.url}: ${describeError(error)}; ${describeError(unreadable)}`);
+          return;
+        }
+        const { target, meta } = read;
+        const { label } = target;
         parts.stats.byLabel[label].failed += 1;
         log.warnRepeated(error instanceof CacheMissError ? 'not in the cache' : 'failed requests', `failed ${request.url}: ${describeError(error)}`, { label, attempts: request.retryCount + 1 });
-        await parts.failures.record(targetKey(targetOf(label, data)), {
-          kind: 'request', url: request.url, label, target: targetOf(label, data),
-          meta: data.endsAt === undefined ? { historic: data.historic } : { historic: data.historic, endsAt: data.endsAt },
+        await parts.failures.record(targetKey(target), {
+          kind: 'request', url: request.url, label, target, meta,
           attempts: request.retryCount + 1, error: describeError(error),
           problems: error instanceof PayloadError ? error.problems : [], at: new Date().toISOString(),
         });
@@ -175,7 +182,7 @@ class CrawlRoomCrawler extends HttpCrawler<HttpCrawlingContext> {
   protected override async _runRequestHandler(crawlingContext: HttpCrawlingContext): Promise<void> {
     const { request } = crawlingContext;
     this.seams.requestLog.started(request);
-    const prepared = await this.seams.step.prepare(request.label as Label, request as Request<RequestData>);
+    const prepared = await this.seams.step.prepare(request);
     request.skipNavigation = prepared.action === 'serve';
     await super._runRequestHandler(crawlingContext);
   }

@@ -19,8 +19,7 @@ import { targetKey, type Label } from '../api/endpoints.js';
 import { CacheDamagedError, CacheMissError } from '../errors.js';
 import type { CachedBody, RecordMeta, ResponseCache } from './cache.js';
 import { conditionalHeaders, decideFreshness, type FreshnessRules } from './freshness.js';
-import { targetOf } from './pipeline.js';
-import type { RequestData } from './queue.js';
+import { readRequest } from './crawl-request.js';
 
 export type Prepared =
   | { readonly action: 'serve'; readonly rule: number; readonly record: CachedBody }
@@ -51,14 +50,16 @@ export class CacheStep {
   constructor(private readonly options: CacheStepOptions) {}
 
   /** Decides what to do with the request, once per attempt; throws when it must fail. */
-  async prepare(label: Label, request: Request<RequestData>): Promise<Prepared> {
+  async prepare(request: Request): Promise<Prepared> {
     const { cache, rules, now, onDamaged } = this.options;
-    const key = targetKey(targetOf(label, request.userData));
+    const { target, meta } = readRequest(request.userData);
+    const { label } = target;
+    const key = targetKey(target);
     // --cache refresh reads nothing: every request is fetched.
     const lookup = rules.cache === 'refresh' ? { state: 'absent' as const } : await cache.get(key);
     if (lookup.state === 'damaged') onDamaged(label, key, lookup.reason);
     const record = lookup.state === 'hit' ? lookup.record : undefined;
-    const decision = decideFreshness(rules, { label, uuid: request.userData.uuid, meta: request.userData, cached: record, now: now() });
+    const decision = decideFreshness(rules, { label, uuid: target.uuid, meta, cached: record, now: now() });
     let prepared: Prepared;
     if (decision.action === 'fail') {
       if (lookup.state === 'damaged') throw new CacheDamagedError(key, lookup.reason);

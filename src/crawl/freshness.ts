@@ -39,8 +39,7 @@ import type { Label } from '../api/endpoints.js';
 import type { CacheMode, CrawlConfig } from '../config.js';
 import { validatePayload } from '../api/validate.js';
 import { decodeBody } from './decode.js';
-import { seasonEnd } from './routes/calendar.js';
-import { seriesStopped } from './routes/seasons.js';
+import { seasonEnd, seriesStopped } from './tree.js';
 import type { RequestMeta } from './routes/types.js';
 
 export type FreshnessAction = 'serve' | 'revalidate' | 'fetch' | 'fail';

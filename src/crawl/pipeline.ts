@@ -7,7 +7,7 @@
  */
 import type { HttpCrawlingContext } from '@crawlee/http';
 import type { RequestQueue } from '@crawlee/core';
-import { ENDPOINTS, targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
+import { ENDPOINTS, targetKey, type Label } from '../api/endpoints.js';
 import { validatePayload, type QuarantinedItem } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
 import { DatabaseUnavailableError, PayloadError, ResourceError, UnparseableBodyError, UserError, asResourceError } from '../errors.js';
@@ -19,8 +19,9 @@ import type { ResponseCache } from './cache.js';
 import { decodeBody, repairedItems } from './decode.js';
 import type { FailureLog } from './failures.js';
 import type { Answer, CacheStep } from './fetch-step.js';
-import { toRequest, type RequestData } from './queue.js';
-import { LEAF_LABELS, ROUTES } from './routes/index.js';
+import { readRequest, toRequest } from './crawl-request.js';
+import { ROUTES } from './routes/index.js';
+import { LEAF_LABELS } from './tree.js';
 import type { ChildRequest, Route, RouteResult } from './routes/types.js';
 import type { CrawlStats, LabelCounts } from './stats.js';
 
@@ -51,10 +52,6 @@ export async function stopTheCrawl(ctx: Pick<PipelineContext, 'onFatal'>, error:
   return new Promise<never>(() => undefined);
 }
 
-export function targetOf(label: Label, data: RequestData): ApiTarget {
-  return (label === 'series' ? { label } : { label, uuid: data.uuid }) as ApiTarget;
-}
-
 export function pipeline(label: Label, ctx: PipelineContext, step: CacheStep): (crawling: HttpCrawlingContext) => Promise<void> {
   const handle = handler(label, ctx, step);
   return async (crawling) => {
@@ -74,14 +71,12 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
   const route = ROUTES[label] as Route<Label>;
   return async (crawling) => {
     const { request } = crawling;
-    const data = request.userData as RequestData;
-    const target = targetOf(label, data);
+    const { target, meta } = readRequest(request.userData);
     const key = targetKey(target);
     // With navigation skipped (served from the cache) the context has no response and no body.
     const answer = step.answer(request, crawling.response as HttpCrawlingContext['response'] | undefined, crawling.body as HttpCrawlingContext['body'] | undefined);
     const raw = answer.body;
     const fromCache = answer.source !== 'network';
-    const meta = data.endsAt === undefined ? { historic: data.historic } : { historic: data.historic, endsAt: data.endsAt };
     const counts = ctx.stats.byLabel[label];
     const fingerprint = ctx.applied.fingerprint(raw);
 
@@ -90,7 +85,7 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
       // rows. Only the children are wanted.
       const { children, warnings } = LEAF_LABELS.has(label)
         ? { children: [], warnings: [] }
-        : await routeOrStop(ctx, () => route({ payload: decodeBody(raw).value as never, parentUuid: data.uuid, meta, scope: ctx.config.scope }));
+        : await routeOrStop(ctx, () => route({ payload: decodeBody(raw).value as never, parentUuid: target.uuid, meta, scope: ctx.config.scope }));
       await recache(ctx, key, request.url, answer);
       await enqueue(ctx, children);
       for (const warning of warnings ?? []) ctx.log.warn(warning);
@@ -119,7 +114,7 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
       throw error;
     }
     const { payload, quarantined } = validated;
-    const result = await routeOrStop(ctx, () => route({ payload, parentUuid: data.uuid, meta, scope: ctx.config.scope }));
+    const result = await routeOrStop(ctx, () => route({ payload, parentUuid: target.uuid, meta, scope: ctx.config.scope }));
     // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word,
     // and it is not recorded as applied, so it is checked (and its problems reported) again.
     const whole = !quarantined.length;
@@ -131,7 +126,7 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
       complete: whole ? result.complete : [],
       applied: clean ? { key, fingerprint } : undefined,
       // Replaces the target's quarantine rows with this payload's (none when whole), in the rows' transaction.
-      quarantine: { key, label, parentUuid: data.uuid, url: request.url, items: quarantined.map(toQuarantineItem) },
+      quarantine: { key, label, parentUuid: target.uuid, url: request.url, items: quarantined.map(toQuarantineItem) },
     });
     if (clean) ctx.applied.remember(key, fingerprint);
     else ctx.applied.forget(key);

@@ -22,12 +22,14 @@ import { ResponseCache } from './cache.js';
 import { decodeJson } from './decode.js';
 import { FailureLog } from './failures.js';
 import { clockOf, decideFreshness, type FreshnessAction } from './freshness.js';
+import { readRequest } from './crawl-request.js';
 import { QueueJournal } from './queue-journal.js';
 import { QUEUE_NAME, crawlToResume, failedRequests } from './queue.js';
-import { LEAF_LABELS, ROUTES } from './routes/index.js';
-import type { ChildRequest, RequestMeta, Route } from './routes/types.js';
+import { ROUTES } from './routes/index.js';
+import type { ChildRequest, Route } from './routes/types.js';
 import { requestQueueDir } from './storage-client.js';
 import { openStorageDir, type StorageDir } from './storage-dir.js';
+import { LEAF_LABELS, ROOT } from './tree.js';
 import { formatTable } from '../text-table.js';
 import { keysOf, recordOf } from '../record.js';
 
@@ -141,17 +143,19 @@ async function startOf(storage: StorageDir, config: CrawlConfig): Promise<{ star
   const resumed = await crawlToResume(storage, config);
   const queued = resumed ? QueueJournal.snapshot(requestQueueDir(storage.dir, QUEUE_NAME)) : { pending: [], knownKeys: new Set<string>() };
   const pending = queued.pending.flatMap((request): Planned[] => {
-    const data = (request.userData ?? {}) as { label?: unknown; uuid?: unknown; historic?: unknown; endsAt?: unknown };
-    const label = LABELS.find((l) => l === data.label);
-    if (!label) return [];
-    const target: ApiTarget = label === 'series' ? { label } : { label, uuid: String(data.uuid) };
-    const meta: RequestMeta = typeof data.endsAt === 'number' ? { historic: data.historic === true, endsAt: data.endsAt } : { historic: data.historic === true };
+    let read: ChildRequest;
+    try {
+      read = readRequest(request.userData);
+    } catch {
+      // The crawl fails a request it cannot read without sending it.
+      return [];
+    }
     // Pending ones are known to the queue, but it hands them out: keyed apart so the walk takes them.
-    return [{ target, meta, key: `pending:${request.uniqueKey}` }];
+    return [{ ...read, key: `pending:${request.uniqueKey}` }];
   });
   const failed = config.retryFailed ? await failedRequests(await FailureLog.open(storage.config)) : [];
   const retried = failed.map((f): Planned => ({ target: f.target, meta: f.meta, key: `retry:${apiPath(f.target)}` }));
-  const fresh: Planned[] = resumed || config.retryFailed ? [] : [{ target: { label: 'series' }, meta: { historic: false }, key: apiPath({ label: 'series' }) }];
+  const fresh: Planned[] = resumed || config.retryFailed ? [] : [{ ...ROOT, key: apiPath(ROOT.target) }];
   return {
     start: { kind: resumed ? 'resume' : 'new', ...(resumed ? { resumes: resumed.startedAt } : {}), pending: pending.length, retried: retried.length },
     seeds: [...pending, ...retried, ...fresh],

@@ -1,41 +1,21 @@
 /**
  * Starting and resuming the crawl's request queue (a named Crawlee RequestQueue in the storage
  * dir, kept by a QueueJournal). An unfinished queue is resumed; a finished one makes room for a
- * new crawl.
+ * new crawl. Which crawl the queue belongs to, and whether it may be resumed, is crawl-state.ts.
  */
 import { rmSync } from 'node:fs';
-import { RequestQueue, type RequestOptions } from '@crawlee/core';
-import { apiPath, type ApiTarget } from '../api/endpoints.js';
-import type { CrawlConfig, CrawlScope } from '../config.js';
-import { UserError } from '../errors.js';
+import { RequestQueue } from '@crawlee/core';
+import type { CrawlConfig } from '../config.js';
 import type { Db } from '../store/db.js';
+import { checkSameScope, isUnfinished, newCrawlState, readCrawlState, wroteToOtherDatabase, writeCrawlState, type CrawlState } from './crawl-state.js';
+import { toRequest } from './crawl-request.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
-import type { RequestMeta } from './routes/types.js';
 import type { StorageDir } from './storage-dir.js';
 import { sweepQueue } from './sweep.js';
 
 export const QUEUE_NAME = 'crawl';
-/** The record of the crawl-state store that holds the CrawlState. */
-export const STATE_KEY = 'CRAWL';
-
-/**
- * The crawl the queue belongs to. Whether it is unfinished is decided here, not from the queue's
- * own counts, which Crawlee writes in the background and a killed process can leave stale.
- */
-export interface CrawlState {
-  readonly startedAt: string;
-  readonly scope: CrawlScope;
-  readonly baseUrl: string;
-  /**
-   * The id of the database the crawl writes to (src/store/identity.ts). A queue is only true of
-   * the database its handled requests were stored in. Unset in states of earlier versions.
-   */
-  readonly databaseId?: string;
-  /** Set once the queue drained; unset means a crawl to resume. */
-  readonly finishedAt?: string;
-}
 
 /** The database a crawl writes to: its id, and the connection the queue is rebuilt from. */
 export interface QueueDatabase {
@@ -57,37 +37,15 @@ export interface QueueStart {
   readonly rebuilt?: { readonly previousDatabaseId: string; readonly requests: number };
 }
 
-/** What the crawler stores in a request's userData. */
-export interface RequestData extends RequestMeta {
-  readonly uuid: string | undefined;
-}
-
-/** The Crawlee request for an API target. Its unique key is the API path (plus a retry tag). */
-export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta, retryTag?: string): RequestOptions<RequestData> {
-  const apiUrlPath = apiPath(target);
-  return {
-    url: baseUrl + apiUrlPath,
-    uniqueKey: retryTag ? `${apiUrlPath}#${retryTag}` : apiUrlPath,
-    label: target.label,
-    userData: { uuid: target.uuid, historic: meta.historic, ...(meta.endsAt !== undefined ? { endsAt: meta.endsAt } : {}) },
-  };
-}
-
 /**
  * The unfinished crawl that `crawl` with this config resumes: its state, or undefined when it
  * starts a new one (none there, or --fresh). Throws when one is there with other filters. Asked
  * by startQueue and by `crawl --plan`, so the two agree.
  */
 export async function crawlToResume(storage: StorageDir, config: CrawlConfig): Promise<CrawlState | undefined> {
-  const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
-  const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(requestQueueDir(storage.dir, QUEUE_NAME));
-  if (!unfinished || config.fresh) return undefined;
-  if (JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
-    throw new UserError(
-      `an unfinished crawl with other filters (${describeScope(previous.scope)}) is in ${storage.dir}: ` +
-        'run crawl with the same filters to resume it, or add --fresh to discard it',
-    );
-  }
+  const previous = await readCrawlState(storage.records);
+  if (!isUnfinished(previous) || !QueueJournal.exists(requestQueueDir(storage.dir, QUEUE_NAME)) || config.fresh) return undefined;
+  checkSameScope(previous, config.scope, storage.dir);
   return previous;
 }
 
@@ -96,21 +54,21 @@ export async function startQueue(storage: StorageDir, config: CrawlConfig, failu
   const previous = await crawlToResume(storage, config);
 
   if (previous) {
-    if (previous.databaseId !== undefined && previous.databaseId !== database.id) {
+    if (wroteToOtherDatabase(previous, database.id)) {
       // Its handled requests were stored in another database: trusting them would write children
       // whose parents this one lacks (a storm of foreign-key failures). What this database
       // holds says what is done; the sweep turns it into requests, the series list does the rest.
       rmSync(queueDir, { recursive: true, force: true });
       const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
-      const state = newState(config, database.id);
-      await storage.records.setValue(STATE_KEY, state);
+      const state = newCrawlState(config.scope, config.baseUrl, database.id);
+      await writeCrawlState(storage.records, state);
       await failures.clear();
       await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
       const requests = await sweepQueue(database.db, queue, config.scope, config.baseUrl);
       return { queue, state, resumed: undefined, seeded: 1 + requests, rebuilt: { previousDatabaseId: previous.databaseId, requests } };
     }
     // A state written before databases had ids: this database is taken to be its own from now on.
-    if (previous.databaseId === undefined) await storage.records.setValue(STATE_KEY, { ...previous, databaseId: database.id });
+    if (previous.databaseId === undefined) await writeCrawlState(storage.records, { ...previous, databaseId: database.id });
     const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
     const info = await queue.getInfo();
     const seeded = config.retryFailed ? await seedFailures(queue, config, failures) : 0;
@@ -120,22 +78,12 @@ export async function startQueue(storage: StorageDir, config: CrawlConfig, failu
   // A new crawl: the old queue goes (never the cache or the database).
   rmSync(queueDir, { recursive: true, force: true });
   const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
-  const state = newState(config, database.id);
-  await storage.records.setValue(STATE_KEY, state);
+  const state = newCrawlState(config.scope, config.baseUrl, database.id);
+  await writeCrawlState(storage.records, state);
   if (config.retryFailed) return { queue, state, resumed: undefined, seeded: await seedFailures(queue, config, failures) };
   await failures.clear();
   await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
   return { queue, state, resumed: undefined, seeded: 1 };
-}
-
-/** Records that the crawl's queue drained: the next crawl starts a new one. */
-export async function markFinished(storage: StorageDir): Promise<void> {
-  const state = await storage.records.getValue<CrawlState>(STATE_KEY);
-  if (state) await storage.records.setValue(STATE_KEY, { ...state, finishedAt: new Date().toISOString() });
-}
-
-function newState(config: CrawlConfig, databaseId: string): CrawlState {
-  return { startedAt: new Date().toISOString(), scope: config.scope, baseUrl: config.baseUrl, databaseId };
 }
 
 /** Moves the recorded failed requests back into the queue, under fresh unique keys. */
@@ -150,14 +98,4 @@ async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: 
 /** The requests --retry-failed puts back into the queue (quarantined items are not retried). */
 export async function failedRequests(failures: FailureLog): Promise<FailedRequest[]> {
   return (await failures.all()).filter((f): f is FailedRequest => f.kind === 'request');
-}
-
-
-export function describeScope(scope: CrawlScope): string {
-  const parts = [
-    scope.series.length ? `--series ${scope.series.join(',')}` : 'all series',
-    scope.fromYear !== undefined ? `--from-year ${scope.fromYear}` : '',
-    scope.toYear !== undefined ? `--to-year ${scope.toYear}` : '',
-  ];
-  return parts.filter(Boolean).join(' ');
 }

@@ -1,15 +1,13 @@
 /**
- * The export's filters, meaning exactly what crawl's mean: --series selects series the way the
- * series route does, and --from-year/--to-year select the seasons whose calendars the seasons
- * route would fetch (both routes are asked, so the two commands cannot drift apart). Everything
- * else follows from the selected seasons: their events, those events' sessions, the entries,
- * results and retirements of those sessions, and the venues, countries, drivers and teams that
- * those rows refer to.
+ * The export's filters, meaning exactly what crawl's mean: the series and seasons they select are
+ * those the crawl tree (crawl/tree.ts) leads to from the stored series and seasons, by the same
+ * code the routes run, so the two commands cannot drift apart. Everything else follows from the
+ * selected seasons: their events, those events' sessions, the entries, results and retirements of
+ * those sessions, and the venues, countries, drivers and teams that those rows refer to.
  */
 import type { Knex } from 'knex';
 import type { CrawlScope } from '../config.js';
-import { checkSeriesExist, selectsSeries } from '../crawl/routes/series.js';
-import { seasonsRoute } from '../crawl/routes/seasons.js';
+import { checkSeriesExist, follow, isWholeTree, ROOT, TREE } from '../crawl/tree.js';
 import type { SeasonRow, SeriesRow, TableName } from '../store/tables.js';
 import { liveRows } from '../store/as-of.js';
 import { sql, type Sql } from '../store/sql.js';
@@ -20,30 +18,20 @@ export interface Selection {
   readonly seasons: readonly string[];
 }
 
-function isFiltered(scope: CrawlScope): boolean {
-  return scope.series.length > 0 || scope.fromYear !== undefined || scope.toYear !== undefined;
-}
-
 /** The selection the filters make among the rows live at `asOf`; undefined when there are no filters. */
 export async function selectScope(db: Knex | Knex.Transaction, scope: CrawlScope, asOf: string | undefined): Promise<Selection | undefined> {
-  if (!isFiltered(scope)) return undefined;
-  const allSeries = await rowsOf<SeriesRow>(db, sql`SELECT uuid, name, short_name, short_code, category FROM ${liveRows('series', asOf)} t`);
-  const items = allSeries.map((s) => ({ uuid: s.uuid, name: s.name, shortName: s.short_name, shortCode: s.short_code, category: s.category }));
+  if (isWholeTree(scope)) return undefined;
+  const allSeries = await rowsOf<Pick<SeriesRow, 'uuid' | 'name' | 'short_code'>>(db, sql`SELECT uuid, name, short_code FROM ${liveRows('series', asOf)} t`);
+  const nodes = allSeries.map((s) => ({ uuid: s.uuid, shortCode: s.short_code, name: s.name }));
   // A --series matching nothing would export empty files without a word.
-  checkSeriesExist(scope, items);
-  const series = allSeries.filter((_, i) => selectsSeries(scope, items[i]!));
-  const seasons = await rowsOf<SeasonRow>(
+  checkSeriesExist(scope, nodes);
+  const series = follow(TREE.series, nodes, scope, ROOT.meta).map((r) => r.target.uuid);
+  const seasons = await rowsOf<Pick<SeasonRow, 'uuid' | 'year' | 'status'>>(
     db,
-    sql`SELECT uuid, series_uuid, name, year, end_year, status FROM ${liveRows('seasons', asOf)} t WHERE t.series_uuid = ANY(CAST(${series.map((s) => s.uuid)} AS uuid[]))`,
+    sql`SELECT uuid, year, status FROM ${liveRows('seasons', asOf)} t WHERE t.series_uuid = ANY(CAST(${series} AS uuid[]))`,
   );
-  const selectedSeasons = series.flatMap((s) => {
-    const payload = seasons
-      .filter((season) => season.series_uuid === s.uuid)
-      .map((season) => ({ uuid: season.uuid, name: season.name, year: season.year, endYear: season.end_year, status: season.status }));
-    const { children } = seasonsRoute({ payload, parentUuid: s.uuid, meta: { historic: false }, scope });
-    return children.flatMap((child) => child.target.uuid ?? []);
-  });
-  return { series: series.map((s) => s.uuid), seasons: selectedSeasons };
+  const selectedSeasons = follow(TREE.seasons, seasons, scope, ROOT.meta).map((r) => r.target.uuid);
+  return { series, seasons: selectedSeasons };
 }
 
 /** A derived table of the live rows of `table` within the selection (all live rows without one). */

@@ -17,14 +17,15 @@ import { TABLE_ORDER, TABLES, cellOf, columnTypes, columnsOf, keyColumns, type C
 import { recordOf } from '../record.js';
 
 /**
- * "These rows are all the rows of `table` where `where` holds": rows of that table matching
- * `where` that the batch does not hold have disappeared upstream and are soft-deleted.
+ * A complete set: "these rows are all the rows of `table` where `where` holds" (a payload that
+ * lists every child of a parent). Rows of that table matching `where` that the batch does not
+ * hold have disappeared upstream and are soft-deleted.
  */
-export type CompleteScope = { [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]> } }[TableName];
+export type CompleteSet = { [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]> } }[TableName];
 
 export interface SinkBatch {
   readonly rows: RowsByTable;
-  readonly complete: readonly CompleteScope[];
+  readonly complete: readonly CompleteSet[];
   /** The response body these rows come from, recorded as applied in the same transaction. */
   readonly applied?: AppliedBody;
   /** The payload's quarantined items (none for a clean one), replacing its target's in the same transaction. */
@@ -74,7 +75,7 @@ interface PreparedRow {
   readonly hash: string;
 }
 
-interface PreparedScope {
+interface PreparedCompleteSet {
   readonly table: TableName;
   readonly where: readonly [column: string, value: Cell][];
   /** Key columns not fixed by `where`, and the kept rows' values of them, column by column. */
@@ -90,7 +91,7 @@ interface FlushResult {
 
 interface Pending {
   readonly rows: ReadonlyMap<TableName, PreparedRow[]>;
-  readonly scopes: readonly PreparedScope[];
+  readonly completeSets: readonly PreparedCompleteSet[];
   readonly applied: AppliedBody | undefined;
   readonly quarantine: PayloadQuarantine | undefined;
   readonly size: number;
@@ -145,9 +146,9 @@ export class Sink {
       rows.set(table, tableRows.map((row) => prepareRow(table, row)));
       size += tableRows.length;
     }
-    const scopes = batch.complete.map((scope) => prepareScope(scope, batch.rows));
+    const completeSets = batch.complete.map((set) => prepareCompleteSet(set, batch.rows));
     return new Promise((resolve, reject) => {
-      this.pending.push({ rows, scopes, applied: batch.applied, quarantine: batch.quarantine, size, resolve, reject });
+      this.pending.push({ rows, completeSets, applied: batch.applied, quarantine: batch.quarantine, size, resolve, reject });
       this.schedule();
     });
   }
@@ -249,7 +250,7 @@ export class Sink {
       if (TABLES[table].shared) written.set(table, rows);
     }
     for (const p of group) {
-      for (const scope of p.scopes) counts[scope.table].deleted += await softDeleteMissing(trx, scope);
+      for (const set of p.completeSets) counts[set.table].deleted += await softDeleteMissing(trx, set);
     }
     await recordApplied(trx, group.flatMap((p) => (p.applied ? [p.applied] : [])));
     await replaceQuarantine(trx, group.flatMap((p) => (p.quarantine ? [p.quarantine] : [])));
@@ -296,26 +297,26 @@ function prepareRow(table: TableName, row: RowByTable[TableName]): PreparedRow {
   return { key, values, hash: hashRow(values) };
 }
 
-function prepareScope(scope: CompleteScope, rows: RowsByTable): PreparedScope {
-  const where = Object.keys(scope.where).map((column): [string, Cell] => [column, cellOf(scope.where, column)]);
-  const restKey = keyColumns(scope.table).filter((k) => !(k in scope.where));
-  const tableRows: readonly RowByTable[TableName][] = rows[scope.table] ?? [];
+function prepareCompleteSet(set: CompleteSet, rows: RowsByTable): PreparedCompleteSet {
+  const where = Object.keys(set.where).map((column): [string, Cell] => [column, cellOf(set.where, column)]);
+  const restKey = keyColumns(set.table).filter((k) => !(k in set.where));
+  const tableRows: readonly RowByTable[TableName][] = rows[set.table] ?? [];
   const matching = tableRows.filter((row) => where.every(([column, value]) => cellOf(row, column) === value));
-  return { table: scope.table, where, restKey, kept: restKey.map((column) => matching.map((row) => cellOf(row, column))) };
+  return { table: set.table, where, restKey, kept: restKey.map((column) => matching.map((row) => cellOf(row, column))) };
 }
 
-/** Soft-deletes the scope's live rows that the batch did not hold; returns how many. */
-async function softDeleteMissing(trx: Knex.Transaction, scope: PreparedScope): Promise<number> {
-  const types = columnTypes(scope.table);
-  const conditions = scope.where.map(([column]) => `${column} = ?`);
-  const bindings: unknown[] = scope.where.map(([, value]) => value);
-  if (scope.restKey.length) {
-    const unnest = scope.restKey.map((column) => `?::${types[column]}[]`).join(', ');
-    conditions.push(`(${scope.restKey.join(', ')}) NOT IN (SELECT * FROM unnest(${unnest}))`);
-    bindings.push(...scope.kept);
+/** Soft-deletes the complete set's live rows that the batch did not hold; returns how many. */
+async function softDeleteMissing(trx: Knex.Transaction, set: PreparedCompleteSet): Promise<number> {
+  const types = columnTypes(set.table);
+  const conditions = set.where.map(([column]) => `${column} = ?`);
+  const bindings: unknown[] = set.where.map(([, value]) => value);
+  if (set.restKey.length) {
+    const unnest = set.restKey.map((column) => `?::${types[column]}[]`).join(', ');
+    conditions.push(`(${set.restKey.join(', ')}) NOT IN (SELECT * FROM unnest(${unnest}))`);
+    bindings.push(...set.kept);
   }
   const result = await trx.raw<{ rows: unknown[] }>(
-    `UPDATE ${scope.table} SET deleted_at = now(), updated_at = now() WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
+    `UPDATE ${set.table} SET deleted_at = now(), updated_at = now() WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
     // why: as in upsert: the kept key values are arrays that may hold nulls.
     bindings as Knex.RawBinding[],
   );

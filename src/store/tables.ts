@@ -1,6 +1,6 @@
 /**
  * One spec per table: its name, key, stored columns (in hash order) and SQL types. The sink, the
- * soft-delete scopes and the exporters are driven by these specs; the migrations create the same
+ * complete sets (soft deletes) and the exporters are driven by these specs; the migrations create the same
  * tables, and test/store/tables.test.ts checks the two agree column for column.
  */
 import { keysOf } from '../record.js';

@@ -4,8 +4,7 @@ import { parseDuration } from '../../src/config.js';
 import { randomUUID } from 'node:crypto';
 import type { CalendarEvent, CalendarPayload, SeasonItem } from '../../src/api/payloads.generated.js';
 import { conditionalHeaders, decideFreshness, settledMaxAge, type FreshnessRules } from '../../src/crawl/freshness.js';
-import { seasonEnd, sessionEnd } from '../../src/crawl/routes/calendar.js';
-import { seriesStopped } from '../../src/crawl/routes/seasons.js';
+import { seasonEnd, seriesStopped, sessionEnd } from '../../src/crawl/tree.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-06-15T12:00:00Z');

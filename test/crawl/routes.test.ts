@@ -1,7 +1,8 @@
 /** What the pipeline relies on from the routes besides their rows. */
 import { describe, expect, it } from 'vitest';
 import { LABELS } from '../../src/api/endpoints.js';
-import { LEAF_LABELS, ROUTES } from '../../src/crawl/routes/index.js';
+import { ROUTES } from '../../src/crawl/routes/index.js';
+import { LEAF_LABELS } from '../../src/crawl/tree.js';
 import type { Route } from '../../src/crawl/routes/types.js';
 import { recorded } from '../support/fixtures.js';
 

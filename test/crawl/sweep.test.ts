@@ -8,7 +8,7 @@ import { Request, RequestQueue } from '@crawlee/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { apiPath, type ApiTarget } from '../../src/api/endpoints.js';
 import type { CrawlScope } from '../../src/config.js';
-import { toRequest } from '../../src/crawl/queue.js';
+import { toRequest } from '../../src/crawl/crawl-request.js';
 import { openStorageDir, type StorageDir } from '../../src/crawl/storage-dir.js';
 import { sweepQueue } from '../../src/crawl/sweep.js';
 import type { Db } from '../../src/store/db.js';

@@ -124,7 +124,7 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect(await historyCount(db, 'seasons')).toBe(5);
   });
 
-  it('soft-deletes nothing for a batch that declares no complete scope', async () => {
+  it('soft-deletes nothing for a batch that declares no complete set', async () => {
     await new Sink(db).write(seasonsBatch([season(1), season(2)]));
     const sink = new Sink(db);
     await sink.write({ rows: { series: [seriesRow], seasons: [season(1)] }, complete: [] });

@@ -12,9 +12,3 @@ export const ROUTES: { readonly [L in Label]: Route<L> } = {
   calendar: calendarRoute,
   classification: classificationRoute,
 };
-
-/**
- * Labels whose route never yields children or warnings (the leaves of the tree): a body already
- * stored needs not even be parsed.
- */
-export const LEAF_LABELS: ReadonlySet<Label> = new Set(['classification']);

@@ -1,12 +1,12 @@
 /**
  * The one shape every route has: a pure function from a validated payload (and the UUID of the
- * request it answers) to rows, completeness scopes and child requests. Routes know motorsport;
+ * request it answers) to rows, complete sets and child requests. Routes know motorsport;
  * the crawl core that calls them does not.
  */
 import type { ApiTarget, Label, PayloadByLabel } from '../../api/endpoints.js';
 import type { CrawlScope } from '../../config.js';
 import type { RowsByTable } from '../../store/tables.js';
-import type { CompleteScope } from '../../store/sink.js';
+import type { CompleteSet } from '../../store/sink.js';
 
 /** What a request carries besides its target; persisted in the queue with it. */
 export interface RequestMeta {
@@ -34,8 +34,8 @@ export interface RouteInput<L extends Label> {
 
 export interface RouteResult {
   readonly rows: RowsByTable;
-  /** Sets of rows this payload holds in full (absent ones are soft-deleted). */
-  readonly complete: readonly CompleteScope[];
+  /** The complete sets: sets of rows this payload holds in full (absent ones are soft-deleted). */
+  readonly complete: readonly CompleteSet[];
   /** Enqueued only after `rows` are committed. */
   readonly children: readonly ChildRequest[];
   /** Things the user should hear about (a filter that matched nothing…). */

@@ -1,0 +1,94 @@
+/**
+ * An endpoint is declared by its schema, its entry in src/api/endpoints.ts, its route, its place
+ * in the crawl tree, and the table specs and migration of the rows it writes (README,
+ * "Adding an endpoint"). Everything else is derived from those. This fails when one of them
+ * names an endpoint or a table that another does not.
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENDPOINTS, LABELS, type Label } from '../../src/api/endpoints.js';
+import { ROUTES } from '../../src/crawl/routes/index.js';
+import type { Route } from '../../src/crawl/routes/types.js';
+import { LEAF_LABELS, ROOT, TREE, WHOLE_TREE } from '../../src/crawl/tree.js';
+import { PACKAGE_ROOT, SCHEMAS_DIR } from '../../src/paths.js';
+import type { Db } from '../../src/store/db.js';
+import { migrationSource } from '../../src/store/migrate.js';
+import { TABLES, TABLE_ORDER } from '../../src/store/tables.js';
+import { createTestDatabase, openMigrated, type TestDatabase } from '../support/db.js';
+import { recorded } from '../support/fixtures.js';
+
+/** Tables the crawl keeps for itself, not rows of the API: no route writes them, no spec describes them. */
+const BOOKKEEPING_TABLES = ['knex_migrations', 'knex_migrations_lock', 'applied_payloads', 'quarantine', 'database_identity'];
+
+const sorted = (names: Iterable<string>) => [...names].sort();
+const filesIn = (dir: string, ext: string) => readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => f.slice(0, -ext.length));
+
+describe('endpoint declarations', () => {
+  it('each label has a schema file, and each schema file is a label', () => {
+    expect(sorted(filesIn(SCHEMAS_DIR, '.json'))).toEqual(sorted(LABELS));
+  });
+
+  it('each label has its endpoint spec under its own name, and nothing else has one', () => {
+    expect(sorted(Object.keys(ENDPOINTS))).toEqual(sorted(LABELS));
+    for (const label of LABELS) expect(ENDPOINTS[label].label).toBe(label);
+  });
+
+  it('each label has a route in ROUTES and a route file of its name', () => {
+    expect(sorted(Object.keys(ROUTES))).toEqual(sorted(LABELS));
+    const routeFiles = filesIn(path.join(PACKAGE_ROOT, 'src/crawl/routes'), '.ts').filter((f) => !['index', 'types', 'time'].includes(f));
+    expect(sorted(routeFiles)).toEqual(sorted(LABELS));
+  });
+
+  it('the crawl tree has a place for each label: each is the root or the child of one edge, and all hang from the root', () => {
+    expect(sorted(Object.keys(TREE))).toEqual(sorted(LABELS));
+    const children = LABELS.flatMap((label) => TREE[label]?.child ?? []);
+    expect(sorted(children)).toEqual(sorted(LABELS.filter((label) => label !== ROOT.target.label)));
+    // From the root, the edges reach every label, in the order LABELS lists them (the order every table shows).
+    const reached: Label[] = [];
+    for (let label: Label | undefined = ROOT.target.label; label; label = TREE[label]?.child) reached.push(label);
+    expect(reached).toEqual([...LABELS]);
+    expect(sorted(LEAF_LABELS)).toEqual(sorted(LABELS.filter((label) => !TREE[label])));
+  });
+
+  it('the routes write every table that has a spec, and TABLE_ORDER lists each spec once', () => {
+    expect(sorted(TABLE_ORDER)).toEqual(sorted(Object.keys(TABLES)));
+    expect(new Set(TABLE_ORDER).size).toBe(TABLE_ORDER.length);
+    for (const table of TABLE_ORDER) expect(TABLES[table].name).toBe(table);
+    const written = new Set<string>();
+    for (const label of LABELS) {
+      const route = ROUTES[label] as Route<Label>;
+      for (const { uuid, payload } of recorded(label)) {
+        const result = route({ payload, parentUuid: (label === 'series' ? undefined : uuid) as never, meta: { historic: false }, scope: WHOLE_TREE });
+        for (const [table, rows] of Object.entries(result.rows)) if (rows?.length) written.add(table);
+      }
+    }
+    expect(sorted(written)).toEqual(sorted(TABLE_ORDER));
+  });
+
+  describe('migrations', () => {
+    let database: TestDatabase;
+    let db: Db;
+    beforeAll(async () => {
+      database = await createTestDatabase('pglite');
+      db = await openMigrated(database.target);
+    });
+    afterAll(async () => {
+      await db?.destroy();
+      await database?.drop();
+    });
+
+    it('each migration file is in the list migrate.ts runs, and only those', async () => {
+      expect(sorted(await migrationSource.getMigrations([]))).toEqual(sorted(filesIn(path.join(PACKAGE_ROOT, 'migrations'), '.ts')));
+    });
+
+    it('the migrations create a table (and its history) for each spec, and no other row table', async () => {
+      const { rows } = await db.raw<{ rows: { table_name: string }[] }>(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+      );
+      const tables = rows.map((r) => r.table_name);
+      expect(sorted(tables.filter((t) => !t.endsWith('_history') && !BOOKKEEPING_TABLES.includes(t)))).toEqual(sorted(TABLE_ORDER));
+      expect(sorted(tables.filter((t) => t.endsWith('_history')))).toEqual(sorted(TABLE_ORDER.map((t) => `${t}_history`)));
+    });
+  });
+});
