@@ -190,7 +190,7 @@ export const CRAWL_OPTIONS = {
   ...SCOPE_OPTIONS,
   concurrency: wholeNumberOption(`Requests in flight to the API at once (cache hits not counted) [env ${ENV_VARS.concurrency}]`, { defaultDescription: String(DEFAULTS.concurrency) }),
   'max-requests': wholeNumberOption(`Requests this run starts at most (cache hits too); run again to go on [env ${ENV_VARS.maxRequests}]`, { defaultDescription: 'no limit' }),
-  cache: { choices: CACHE_MODES, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
+  cache: { choices: CACHE_MODES, requiresArg: true, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
   'max-age': { type: 'string', requiresArg: true, describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge },
   'settle-after': { type: 'string', requiresArg: true, describe: `A session this long past its end is settled: its stored classification is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`, defaultDescription: DEFAULTS.settleAfter },
   'settled-max-age': { type: 'string', requiresArg: true, describe: `How long a settled session's cached classification stays fresh [env ${ENV_VARS.settledMaxAge}]`, defaultDescription: DEFAULTS.settledMaxAge },

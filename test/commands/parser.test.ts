@@ -68,8 +68,14 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     ['an empty --series', ['export', '--series', ','], {}, /^ERROR --series: "," names no series/],
     ['a command typo', ['craw'], {}, /^ERROR unknown command "craw": did you mean crawl\? \(see motorsport-crawler --help\)$/],
     ['no command', [], {}, /^ERROR Name a command: crawl, migrate, export, status, changes, canary \(see motorsport-crawler --help\)$/],
-    ['a flag without its value', ['crawl', '--series'], {}, /^ERROR Not enough arguments following: series \(see motorsport-crawler crawl --help\)$/],
-    ['a bad choice', ['export', '--format', 'xml'], {}, /^ERROR Invalid values: Argument: format, Given: "xml", Choices: "json", "ndjson", "csv" \(see motorsport-crawler export --help\)$/],
+    ['a flag without its value', ['crawl', '--series'], {}, /^ERROR --series needs a value: only these series: uuid, shortCode or name/],
+    ['changes --since without its value', ['changes', '--since'], {}, /^ERROR --since needs a value: an ISO 8601 time with Z or an offset \(2026-11-21T08:00:00Z\), or a duration ago \(24h, 7d\)/],
+    ['changes without --since', ['changes'], {}, /^ERROR --since is required: an ISO 8601 time/],
+    ['a whole-number flag without its value', ['crawl', '--max-requests'], {}, /^ERROR --max-requests needs a value: a whole number$/],
+    ['a choice flag without its value', ['crawl', '--cache'], {}, /^ERROR --cache needs a value: one of prefer, refresh, only$/],
+    ['a bad choice', ['export', '--format', 'xml'], {}, /^ERROR --format: "xml" is not one of json, ndjson, csv$/],
+    ['a bad --cache, said as MSC_CACHE\'s is', ['crawl', '--cache', 'sometimes'], {}, /^ERROR --cache: "sometimes" is not one of prefer, refresh, only$/],
+    ['a bad --log-format', ['status', '--log-format', 'xml'], {}, /^ERROR --log-format: "xml" is not one of text, json$/],
   ];
 
   it.each(cases)('%s', async (_, args, env, message) => {
@@ -84,12 +90,14 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
   });
 
   it('with --log-format json, yargs\' own errors are one JSON object too', async () => {
-    for (const args of [['crawl', '--seris', 'F1', '--log-format', 'json'], ['crawl', '--log-format=json', '--from-year', 'x'], ['--log-format', 'json']]) {
+    for (const args of [['crawl', '--seris', 'F1', '--log-format', 'json'], ['crawl', '--log-format=json', '--from-year', 'x'], ['--log-format', 'json'], ['crawl', '--cache', 'sometimes', '--log-format', 'json']]) {
       const run = await cli(args);
       expect(run.code).toBe(1);
       expect(run.lines).toHaveLength(1);
       expect(JSON.parse(run.lines[0]!)).toMatchObject({ level: 'error', msg: expect.any(String) });
     }
+    const choice = await cli(['crawl', '--cache', 'sometimes', '--log-format', 'json']);
+    expect(JSON.parse(choice.lines[0]!).msg).toBe('--cache: "sometimes" is not one of prefer, refresh, only');
     const fromEnv = await cli(['crawl', '--bogus'], { MSC_LOG_FORMAT: 'json' });
     expect(JSON.parse(fromEnv.lines[0]!).msg).toMatch(/unknown flag --bogus/);
   });
