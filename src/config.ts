@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { UserError } from './errors.js';
+import { refuseFileInTheWay } from './paths.js';
 import type { ApiArgs, DatabaseArgs, LoggingArgs, ScopeArgs } from './commands/options.js';
 import type { LogFormat, LogLevel } from './log.js';
 
@@ -167,8 +168,12 @@ export function resolveLogging(args: LoggingArgs, env: Env): Pick<CommonConfig, 
 
 /** The storage dir and the database, and logging: what every command but canary reads. */
 export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env): CommonConfig {
-  const storageDir = path.resolve(args.storage ?? env[ENV_VARS.storage] ?? DEFAULTS.storage);
+  const storage = flagOrEnv('--storage', args.storage, env, ENV_VARS.storage);
+  const storageDir = path.resolve(storage.value ?? DEFAULTS.storage);
+  // A file where a folder must be would fail later with a bare ENOTDIR naming neither flag nor file.
+  refuseFileInTheWay(storage.value === undefined ? 'the storage dir' : storage.name, storage.value ?? DEFAULTS.storage);
   const db = args.db !== undefined ? resolveDbTarget(args.db, storageDir) : resolveDbUrlVariable(env[ENV_VARS.db], storageDir);
+  if (db.kind === 'embedded') refuseFileInTheWay(args.db !== undefined ? '--db' : 'the embedded database dir', args.db ?? db.dir);
   return Object.freeze({ storageDir, db, ...resolveLogging(args, env) });
 }
 

@@ -3,7 +3,7 @@
  * every mistake a user makes caught as one line naming the flag or variable, exit 1, before
  * anything is read, written or fetched.
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,17 +102,38 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     expect(JSON.parse(fromEnv.lines[0]!).msg).toMatch(/unknown flag --bogus/);
   });
 
-  it('an unexpected error is one line; with --verbose, the line and its stack', async () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'msc-parser-')), 'a-file');
+  it('a file where a folder must be names the flag (or variable), what was given and the file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'msc-parser-'));
+    const file = path.join(dir, 'a-file');
     writeFileSync(file, '');
-    const plain = await cli(['migrate', '--db', path.join(file, 'db')]);
+    const runs: [string[], Record<string, string>, string][] = [
+      [['status', '--storage', file], {}, `--storage ${file} is a file, not a folder`],
+      [['migrate', '--storage', path.join(file, 'sub')], {}, `--storage ${path.join(file, 'sub')}: ${file} is a file, not a folder`],
+      [['changes', '--since', '1d'], { CRAWLEE_STORAGE_DIR: file }, `CRAWLEE_STORAGE_DIR ${file} is a file, not a folder`],
+      [['migrate', '--storage', dir, '--db', path.join(file, 'db')], {}, `--db ${path.join(file, 'db')}: ${file} is a file, not a folder`],
+      [['export', '--storage', dir, '--out', path.join(file, 'sub')], {}, `--out ${path.join(file, 'sub')}: ${file} is a file, not a folder`],
+      [['export', '--storage', dir, '--out', file], {}, `--out ${file} is a file, not a folder`],
+    ];
+    for (const [args, env, message] of runs) {
+      const run = await cli(args, env);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.lines).toEqual([`ERROR ${message}`]);
+    }
+    expect(readdirSync(dir)).toEqual(['a-file']);
+  });
+
+  it('an unexpected error is one line; with --verbose, the line and its stack', async () => {
+    // The embedded database's lock file is a folder: nothing a user would do, nothing foreseen.
+    const db = path.join(mkdtempSync(path.join(os.tmpdir(), 'msc-parser-')), 'db');
+    mkdirSync(`${db}.lock`);
+    const plain = await cli(['migrate', '--db', db]);
     expect(plain.code).toBe(1);
     expect(plain.lines).toHaveLength(1);
-    expect(plain.lines[0]).toMatch(/^ERROR .*(ENOTDIR|EEXIST|not a directory).*\(run with --verbose for the stack trace\)$/);
-    const verbose = await cli(['migrate', '--db', path.join(file, 'db'), '--verbose', '--log-format', 'json']);
+    expect(plain.lines[0]).toMatch(/^ERROR .*EISDIR.*\(run with --verbose for the stack trace\)$/);
+    const verbose = await cli(['migrate', '--db', db, '--verbose', '--log-format', 'json']);
     expect(verbose.lines).toHaveLength(1);
     expect(JSON.parse(verbose.lines[0]!)).toMatchObject({ level: 'error', stack: expect.stringMatching(/\n\s+at /) });
-    const text = await cli(['migrate', '--db', path.join(file, 'db'), '--verbose']);
+    const text = await cli(['migrate', '--db', db, '--verbose']);
     expect(text.lines[0]).toMatch(/^ERROR /);
     expect(text.lines[0]).not.toMatch(/run with --verbose/);
     expect(text.lines.slice(1).join('\n')).toMatch(/^ERROR \w*Error.*\n\s+at /);
