@@ -152,8 +152,14 @@ export function flagOrEnv<T>(flag: string, value: T | undefined, env: Env, varia
 /** MSC_NOW: an ISO 8601 date or instant with a zone (durations, which parseInstant also takes, are refused). */
 export function resolveNow(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw new UserError(`${ENV_VARS.now}: "${value}" is not an ISO 8601 instant like 2026-06-01T12:00:00Z`);
-  return Date.parse(parseInstant(ENV_VARS.now, value));
+  const refused = new UserError(`${ENV_VARS.now}: "${value}" is not an ISO 8601 instant: give a date (2026-06-01, midnight UTC) or a time with Z or an offset (2026-06-01T12:00:00Z)`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw refused;
+  try {
+    return Date.parse(parseInstant(ENV_VARS.now, value));
+  } catch (error) {
+    // parseInstant's own words offer durations, which MSC_NOW does not take.
+    throw error instanceof UserError ? refused : error;
+  }
 }
 
 /** How a command logs: every command takes --log-format, --quiet and --verbose. */
