@@ -27,7 +27,7 @@ import { lockStorage } from '../crawl/storage.js';
 import { sweepQueue } from '../crawl/sweep.js';
 import { exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
 import { openDb } from '../store/db.js';
-import { ensureFreeSpace, neededFreeBytes } from '../store/disk-space.js';
+import { ensureFreeSpace } from '../store/disk-space.js';
 import { databaseId } from '../store/identity.js';
 import { migrateLatest } from '../store/migrate.js';
 import { Sink } from '../store/sink.js';
@@ -79,7 +79,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const sink = new Sink(db, {
         maxConcurrentFlushes: config.db.kind === 'postgres' ? 3 : 1,
         // The embedded database must never run out of disk mid-write (see disk-space.ts).
-        beforeFlush: embeddedDir ? (rows) => ensureFreeSpace(embeddedDir, neededFreeBytes(rows)) : undefined,
+        beforeFlush: embeddedDir ? (rows) => ensureFreeSpace(embeddedDir, rows) : undefined,
         where: embeddedDir ?? describeDb(config.db),
       });
       let fatal: Error | undefined;

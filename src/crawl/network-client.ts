@@ -166,18 +166,46 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
   }
   const chunks: Buffer[] = [];
   let length = 0;
-  for await (const chunk of response.stream as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > maxBytes) {
-      response.stream.destroy();
-      throw new PayloadError(`body exceeds the ${maxBytes}-byte cap`);
+  try {
+    for await (const chunk of response.stream as AsyncIterable<Buffer>) {
+      length += chunk.length;
+      if (length > maxBytes) {
+        response.stream.destroy();
+        throw new PayloadError(`body exceeds the ${maxBytes}-byte cap`);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (error) {
+    throw asUndecompressable(error, contentEncoding(response)) ?? error;
   }
   if (Number.isFinite(declared) && length !== declared) {
     throw new Error(`truncated body: ${length} of ${declared} bytes`);
   }
   return chunks;
+}
+
+/**
+ * A body the client could not decompress (a `Content-Encoding: gzip` over bytes that are not gzip,
+ * or cut short inside the compressed stream) as an unparseable body: retried like a 5xx, then
+ * failed with this reason. Undefined for any other error.
+ */
+function asUndecompressable(error: unknown, encoding: string | undefined): UnparseableBodyError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^(Z_|ERR_BROTLI|ERR_ZLIB|ERR__ZLIB)/.test(code)) return undefined;
+  return new UnparseableBodyError(`body could not be decompressed (content-encoding ${encoding ?? 'unknown'}): ${(error as Error).message || code}`);
+}
+
+/**
+ * The Content-Encoding the server sent. got drops the header once it decompresses; the raw
+ * headers of the message (which Crawlee's client copies onto the response) still have it.
+ */
+function contentEncoding(response: StreamingHttpResponse): string | undefined {
+  const header = response.headers['content-encoding'];
+  if (header !== undefined) return [header].flat().join(', ');
+  const raw = (response as { rawHeaders?: unknown }).rawHeaders;
+  if (!Array.isArray(raw)) return undefined;
+  const at = raw.findIndex((name, i) => i % 2 === 0 && String(name).toLowerCase() === 'content-encoding');
+  return at < 0 ? undefined : String(raw[at + 1]);
 }
 
 /**
