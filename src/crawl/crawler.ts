@@ -87,8 +87,10 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         if (error instanceof RequestNotStartedError) {
           // Never sent: the attempt is given back (Crawlee counts one after this) and it is requeued.
           request.retryCount -= 1;
+          requestLog.notStarted(request);
           return;
         }
+        const attempt = requestLog.attemptOf(request);
         // A full disk met reading the cache or writing the queue: stop, and keep the request for the resume.
         if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         if (error instanceof NonRetryableError || request.noRetry) return;
@@ -104,7 +106,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         }
         // Exponential backoff with jitter before Crawlee puts the request back.
         const delay = Math.min(30_000, config.retryBaseMs * 2 ** Math.max(0, request.retryCount - 1)) * (0.5 + Math.random());
-        log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt: request.retryCount });
+        log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt });
         // Cut short when the crawl stops: the request then goes back to the queue at once.
         await sleep(delay, undefined, { signal: parts.budget.stopSignal }).catch(() => undefined);
       },
@@ -112,6 +114,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         const label = request.label as Label;
         const data = request.userData as RequestData;
         parts.stats.byLabel[label].failed += 1;
+        requestLog.finished(request);
         log.warnRepeated(error instanceof CacheMissError ? 'not in the cache' : 'failed requests', `failed ${request.url}: ${describeError(error)}`, { label, attempts: request.retryCount + 1 });
         await parts.failures.record(targetKey(targetOf(label, data)), {
           kind: 'request', url: request.url, label, target: targetOf(label, data),
