@@ -19,6 +19,7 @@ import { LEAF_LABELS, ROUTES } from './routes/index.js';
 import type { ChildRequest, Route } from './routes/types.js';
 import { openStorage } from './storage.js';
 import { formatTable } from '../text-table.js';
+import { count } from './summary.js';
 
 export type PlanCounts = Record<FreshnessAction, number> & {
   /** Fetched requests without a cached body: their children are not known before they are fetched. */
@@ -111,14 +112,25 @@ export function formatPlan(plan: CrawlPlan): string {
     '',
     formatTable(['requests', 'from cache', 'revalidate', 'fetch', 'fail', 'total'], rows.map(([name, c]) => [name, c.serve, c.revalidate, c.fetch, c.fail, c.serve + c.revalidate + c.fetch + c.fail])),
     '',
-    `${plan.networkRequests} request(s) to the API (${plan.total.revalidate} conditional)` +
-      (plan.estimatedSeconds === null ? ', at no rate limit.' : `: about ${formatDuration(plan.estimatedSeconds)} at ${plan.maxRpm} requests a minute.`),
+    networkSentence(plan),
   ];
-  if (plan.total.unknownChildren) {
-    lines.push(`${plan.total.unknownChildren} of the fetched requests have no cached body: what hangs from them is not known before they are fetched, and comes on top.`);
+  const { fail, unknownChildren } = plan.total;
+  if (fail) lines.push(`${count(fail, 'request')} would fail: ${fail === 1 ? 'it is' : 'they are'} not in the cache, and --cache only fetches nothing.`);
+  if (unknownChildren) {
+    lines.push(unknownChildren === 1
+      ? '1 fetched request has no cached body: what hangs from it is not known until it is fetched, and comes on top.'
+      : `${unknownChildren} fetched requests have no cached body: what hangs from them is not known until they are fetched, and comes on top.`);
   }
   if (plan.unfinishedCrawl) lines.push(`An unfinished crawl (started ${plan.unfinishedCrawl}) is in the storage dir: crawl resumes it unless given --fresh.`);
   return lines.join('\n');
+}
+
+/** `The crawl would send 3 requests to the API (1 of them conditional), taking about 2 s at 120 requests a minute.` */
+function networkSentence({ networkRequests: n, total, estimatedSeconds, maxRpm }: CrawlPlan): string {
+  if (n === 0) return 'The crawl would send no request to the API.';
+  const conditional = total.revalidate === 0 ? 'none of them conditional' : total.revalidate === n ? (n === 1 ? 'a conditional one' : 'all of them conditional') : `${total.revalidate} of them conditional`;
+  const time = estimatedSeconds === null ? 'with no rate limit' : `taking ${estimatedSeconds === 0 ? 'under a second' : `about ${formatDuration(estimatedSeconds)}`} at ${maxRpm} requests a minute`;
+  return `The crawl would send ${count(n, 'request')} to the API (${conditional}), ${time}.`;
 }
 
 function formatDuration(seconds: number): string {
