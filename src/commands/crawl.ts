@@ -6,7 +6,7 @@ import {
   CACHE_MODES, DEFAULTS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveNow, resolveScope, wholeNumber,
   type CrawlConfig, type Env, type Given,
 } from '../config.js';
-import { UserError, asResourceError, describeError } from '../errors.js';
+import { ApiUnreachableError, UserError, asResourceError, describeError } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import {
   API_OPTIONS, DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, wholeNumberOption,
@@ -17,7 +17,6 @@ import { AppliedPayloads } from '../crawl/applied-payloads.js';
 import { ResponseCache } from '../crawl/cache.js';
 import { buildCrawler } from '../crawl/crawler.js';
 import { FailureLog } from '../crawl/failures.js';
-import { checkApiReachable } from '../crawl/preflight.js';
 import { Progress } from '../crawl/progress.js';
 import { describeScope, markFinished, startQueue } from '../crawl/queue.js';
 import { formatPlan, planCrawl } from '../crawl/plan.js';
@@ -52,7 +51,6 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
     try {
       const migrations = await migrateLatest(db);
       if (migrations.length) log.info(`applied migrations: ${migrations.join(', ')}`);
-      if (config.cache !== 'only') await checkApiReachable(config.baseUrl);
       const failures = await FailureLog.open(storage.config);
       const start = await startQueue(storage, config, failures, { id: await databaseId(db), db });
       if (start.rebuilt) {
@@ -128,6 +126,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         log.summariseRepeated('see the failures list');
       }
       if (!fatal) await sink.idle();
+      if (fatal instanceof ApiUnreachableError) throw fatal; // the queue stays for the next run
       if (fatal instanceof UserError) {
         // Nothing but the series list was fetched, and nothing stored: no crawl to resume.
         await markFinished(storage);

@@ -19,6 +19,7 @@ import type { Logger } from '../log.js';
 import { routeCrawleeLog } from './crawlee-log.js';
 import { CacheStep } from './fetch-step.js';
 import { clockOf } from './freshness.js';
+import { Reachability } from './reachability.js';
 import { RequestLog } from './request-log.js';
 import { Gate } from './gate.js';
 import { NetworkClient, isTransientFailure } from './network-client.js';
@@ -43,7 +44,10 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
   routeCrawleeLog(log);
 
   const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log, stop: parts.budget.stopSignal });
-  const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes, origin: new URL(config.baseUrl).origin });
+  const network = new NetworkClient({
+    gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes, origin: new URL(config.baseUrl).origin,
+    reachability: new Reachability(config.baseUrl),
+  });
   const step = new CacheStep({
     cache: parts.cache,
     rules: config,
@@ -111,6 +115,8 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         await sleep(delay, undefined, { signal: parts.budget.stopSignal }).catch(() => undefined);
       },
       failedRequestHandler: async ({ request }, error) => {
+        // A request at its last retry when the API proved unreachable: kept for the next run, not failed.
+        if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         const label = request.label as Label;
         const data = request.userData as RequestData;
         parts.stats.byLabel[label].failed += 1;
@@ -153,6 +159,15 @@ interface CrawlerSeams {
 class CrawlRoomCrawler extends HttpCrawler<HttpCrawlingContext> {
   constructor(options: HttpCrawlerOptions<HttpCrawlingContext>, config: Configuration, private readonly seams: CrawlerSeams) {
     super(options, config);
+  }
+
+  /**
+   * No proxy is used, so no error is a proxy's. Crawlee takes any message naming ECONNREFUSED,
+   * ECONNRESET and the like for one and turns the error into a session rotation, with a retry
+   * budget of its own (11 attempts) and "Detected a session error" as the failure's reason.
+   */
+  override isProxyError(): boolean {
+    return false;
   }
 
   protected override async _fetchNextRequest(): Promise<Request | null> {

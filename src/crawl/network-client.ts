@@ -14,8 +14,9 @@ import {
   type StreamingHttpResponse,
 } from '@crawlee/core';
 import { NonRetryableError } from '@crawlee/core';
-import { HttpStatusError, PayloadError, RedirectRefusedError, RequestTimeoutError, RetryableHttpError, UnparseableBodyError } from '../errors.js';
+import { ApiUnreachableError, HttpStatusError, PayloadError, RedirectRefusedError, RequestTimeoutError, RetryableHttpError, UnparseableBodyError } from '../errors.js';
 import type { Gate } from './gate.js';
+import type { Reachability } from './reachability.js';
 
 /** The headers the API expects from its own widget pages, sent on every request. */
 export const API_HEADERS = {
@@ -31,6 +32,8 @@ export interface NetworkClientOptions {
   readonly maxBodyBytes: number;
   /** The only origin redirects may lead to (the --base-url's). Default: the request URL's own. */
   readonly origin?: string;
+  /** Told of every attempt that got an answer or none: it stops a crawl whose API cannot be reached. */
+  readonly reachability?: Reachability;
   /** Underlying client. Default: Crawlee's got-scraping client. */
   readonly delegate?: BaseHttpClient;
 }
@@ -83,7 +86,14 @@ export class NetworkClient implements BaseHttpClient {
           useHeaderGenerator: false,
           throwHttpErrors: false,
         };
-        const response = await this.delegate.stream(sent);
+        let response: StreamingHttpResponse;
+        try {
+          response = await this.delegate.stream(sent);
+        } catch (error) {
+          this.options.reachability?.noAnswer(error, deadline.signal.aborted || (error instanceof Error && error.name === 'TimeoutError'));
+          throw error;
+        }
+        this.options.reachability?.answer();
         if (REDIRECT_STATUSES.has(response.statusCode)) {
           response.stream.destroy();
           const next = this.redirectTarget(response, current, origin, redirectUrls.length);
@@ -107,6 +117,7 @@ export class NetworkClient implements BaseHttpClient {
     } catch (error) {
       // Whichever fired (our deadline or got's backstop), the message carries the real figure;
       // got's TimeoutError must not reach Crawlee, which rewords it with its own handler timeout.
+      if (error instanceof ApiUnreachableError) throw error;
       if (deadline.signal.aborted || (error instanceof Error && error.name === 'TimeoutError')) {
         throw new RequestTimeoutError(this.options.timeoutMs);
       }
