@@ -23,8 +23,8 @@ import { formatPlan, planCrawl } from '../crawl/plan.js';
 import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
 import { lockStorage } from '../crawl/storage.js';
-import { sweepQueue } from '../crawl/sweep.js';
-import { exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
+import { sweepLost } from '../crawl/sweep.js';
+import { count, exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
 import { openDb } from '../store/db.js';
 import { ensureFreeSpace } from '../store/disk-space.js';
 import { databaseId } from '../store/identity.js';
@@ -82,10 +82,11 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       });
       let fatal: Error | undefined;
       let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
+      const cache = new ResponseCache(storage.config, storage.dir, config.baseUrl);
       ({ crawler } = buildCrawler({
         config, log, stats, sink, failures,
         applied: await AppliedPayloads.load(db),
-        cache: new ResponseCache(storage.config, storage.dir, config.baseUrl),
+        cache,
         queue: start.queue,
         storageConfig: storage.config,
         budget,
@@ -103,7 +104,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const progress = new Progress({ stats, queue: start.queue, log, handledBefore: start.resumed?.handled ?? 0, tty });
       progress.start();
       try {
-        // The queue drained: make sure nothing the stored rows imply was lost, then finish.
+        // The queue drained: make sure nothing this crawl's payloads name was lost, then finish.
         // (Not for --retry-failed, whose queue holds only the failed requests.)
         while (budget.open) {
           try {
@@ -116,9 +117,9 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
             log.error(`${resource.message}: stopping the crawl`);
           }
           if (fatal || signal?.aborted || config.retryFailed || !(await start.queue.isFinished())) break;
-          const missing = await sweepQueue(db, start.queue, config.scope, config.baseUrl);
+          const missing = await sweepLost(start.queue, cache, failures, config);
           if (!missing) break;
-          log.warn(`${missing} request(s) implied by the stored rows were missing from the queue (lost by an interrupted run): fetching them now`);
+          log.warn(`${count(missing, 'request')} named by payloads this crawl handled ${missing === 1 ? 'was' : 'were'} missing from the queue (lost by an interrupted run): fetching ${missing === 1 ? 'it' : 'them'} now`);
         }
       } finally {
         progress.stop();

@@ -8,15 +8,14 @@
  * how many such requests there are.
  */
 import { LABELS, targetKey, type Label } from '../api/endpoints.js';
-import { validatePayload } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ResponseCache } from './cache.js';
-import { decodeJson } from './decode.js';
 import { clockOf, decideFreshness, type FreshnessAction } from './freshness.js';
 import { STATE_KEY, type CrawlState } from './queue.js';
-import { LEAF_LABELS, ROUTES } from './routes/index.js';
-import type { ChildRequest, Route } from './routes/types.js';
+import { LEAF_LABELS } from './routes/index.js';
+import type { ChildRequest } from './routes/types.js';
+import { childrenOf } from './sweep.js';
 import { openStorage } from './storage.js';
 import { formatTable } from '../text-table.js';
 import { count } from './summary.js';
@@ -65,7 +64,7 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
         const counts = byLabel[target.label];
         counts[action] += 1;
         if (action === 'fail' || LEAF_LABELS.has(target.label)) continue;
-        const children = record && childrenOf(target.label, target.uuid, meta, record.body, config);
+        const children = record && childrenOf(target.label, target.uuid, meta, record.body, config.scope);
         if (children) next.push(...children);
         else counts.unknownChildren += 1;
       }
@@ -87,17 +86,6 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
     };
   } finally {
     await storage.close();
-  }
-}
-
-/** The children the crawl would enqueue from this body; undefined when it would not pass (it is fetched again). */
-function childrenOf(label: Label, uuid: string | undefined, meta: ChildRequest['meta'], body: Buffer, config: CrawlConfig): readonly ChildRequest[] | undefined {
-  try {
-    const { payload } = validatePayload(label, decodeJson(body));
-    const route = ROUTES[label] as Route<Label>;
-    return route({ payload, parentUuid: uuid, meta, scope: config.scope }).children;
-  } catch {
-    return undefined;
   }
 }
 
