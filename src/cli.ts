@@ -61,6 +61,7 @@ export async function main(args: readonly string[], io: CommandIo): Promise<numb
   let code = 0;
   const restoreConsole = captureConsole(args, io);
   try {
+    refuseSwitchValues(args);
     await buildParser(io, (c) => (code = c)).parseAsync([...args], {}, (_error, _argv, output) => {
       // --help and --version: their text is the result. (Errors are thrown and reported below.)
       if (output && !_error) io.out(output);
@@ -88,6 +89,21 @@ function captureConsole(args: readonly string[], io: CommandIo): () => void {
   console.log = console.info = console.debug = to('debug');
   console.warn = console.error = to('warn');
   return () => Object.assign(console, saved);
+}
+
+/**
+ * A switch (a boolean flag) given a value with `=`: yargs reads any value but `true` as false, so
+ * `--fresh=ture` would quietly not start afresh. Such a value is refused, naming the flag.
+ */
+function refuseSwitchValues(args: readonly string[]): void {
+  const command = COMMANDS.find((c) => args.includes(c.command));
+  if (!command) return;
+  for (const arg of args) {
+    const match = /^--(?:no-)?([a-z][a-z-]*)=(.*)$/.exec(arg);
+    if (match && command.options[match[1]!]?.type === 'boolean' && !['true', 'false'].includes(match[2]!)) {
+      throw new UsageError(`--${match[1]} is a switch and takes no value: "${match[2]}" (give --${match[1]} or leave it out)`);
+    }
+  }
 }
 
 /** An error that ends a command: one line on stderr, plus its stack with --verbose. */

@@ -197,7 +197,7 @@ export const CRAWL_OPTIONS = {
   plan: { type: 'boolean', describe: 'Print how many requests the crawl would make now (from cache, revalidated, fetched) and how long it would take, without making any' },
   timeout: { type: 'string', requiresArg: true, describe: `Deadline of each attempt, headers and whole body: seconds or 30s, 2m [env ${ENV_VARS.timeout}]`, defaultDescription: `${DEFAULTS.requestTimeoutSecs}s` },
   fresh: { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' },
-  'retry-failed': { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl' },
+  'retry-failed': { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl, and fetch what hangs from them' },
 } as const satisfies Record<string, Options>;
 
 export interface CrawlArgs extends LoggingArgs, DatabaseArgs, ApiArgs, ScopeArgs {

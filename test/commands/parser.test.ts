@@ -76,6 +76,7 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     ['changes without --since', ['changes'], {}, /^ERROR --since is required: an ISO 8601 time/],
     ['a whole-number flag without its value', ['crawl', '--max-requests'], {}, /^ERROR --max-requests needs a value: a whole number$/],
     ['a choice flag without its value', ['crawl', '--cache'], {}, /^ERROR --cache needs a value: one of prefer, refresh, only$/],
+    ['a switch given a value', ['crawl', '--fresh=maybe'], {}, /^ERROR --fresh is a switch and takes no value: "maybe" \(give --fresh or leave it out\)/],
     ['a bad choice', ['export', '--format', 'xml'], {}, /^ERROR --format: "xml" is not one of json, ndjson, csv$/],
     ['a bad --cache, said as MSC_CACHE\'s is', ['crawl', '--cache', 'sometimes'], {}, /^ERROR --cache: "sometimes" is not one of prefer, refresh, only$/],
     ['a bad --log-format', ['status', '--log-format', 'xml'], {}, /^ERROR --log-format: "xml" is not one of text, json$/],
