@@ -12,7 +12,7 @@ export interface ReplicaHost extends StartReply {
   /** Generated bodies are in the replica's cache again (after a mutation). */
   warm(): Promise<void>;
   requests(): Promise<number>;
-  /** Requests received so far, by endpoint (the crawl's preflight is a HEAD of the series list). */
+  /** Requests received so far, by endpoint. */
   requestsByEndpoint(): Promise<Record<'series' | 'seasons' | 'calendar' | 'classification' | 'other', number>>;
   /** Changes `share` of all payloads upstream; returns how many rows a crawl should update. */
   mutate(share: number): Promise<{ changed: number; expectedUpdated: Record<string, number> }>;

@@ -62,6 +62,7 @@ export async function main(args: readonly string[], io: CommandIo): Promise<numb
   let code = 0;
   const restoreConsole = captureConsole(args, io);
   try {
+    refuseSwitchValues(args);
     await buildParser(io, (c) => (code = c)).parseAsync([...args], {}, (_error, _argv, output) => {
       // --help and --version: their text is the result. (Errors are thrown and reported below.)
       if (output && !_error) io.out(output);
@@ -89,6 +90,21 @@ function captureConsole(args: readonly string[], io: CommandIo): () => void {
   console.log = console.info = console.debug = to('debug');
   console.warn = console.error = to('warn');
   return () => Object.assign(console, saved);
+}
+
+/**
+ * A switch (a boolean flag) given a value with `=`: yargs reads any value but `true` as false, so
+ * `--fresh=ture` would quietly not start afresh. Such a value is refused, naming the flag.
+ */
+function refuseSwitchValues(args: readonly string[]): void {
+  const command = COMMANDS.find((c) => args.includes(c.command));
+  if (!command) return;
+  for (const arg of args) {
+    const match = /^--(?:no-)?([a-z][a-z-]*)=(.*)$/.exec(arg);
+    if (match && command.options[match[1]!]?.type === 'boolean' && !['true', 'false'].includes(match[2]!)) {
+      throw new UsageError(`--${match[1]} is a switch and takes no value: "${match[2]}" (give --${match[1]} or leave it out)`);
+    }
+  }
 }
 
 /** An error that ends a command: one line on stderr, plus its stack with --verbose. */
@@ -147,9 +163,42 @@ function usageMessage(message: string, args: readonly string[]): string {
     });
     return `${lines.join('; ')} (see ${help})`;
   }
+  const known = command && explainOptionError(message, command);
+  if (known) return known;
   const command_ = /^Did you mean (\S+)\?$/.exec(message);
   if (command_ && !command) return `unknown command "${args.find((a) => !a.startsWith('-'))}": did you mean ${command_[1]}? (see ${help})`;
   return /--help/.test(message) ? message : `${message} (see ${help})`;
+}
+
+/**
+ * yargs' complaints about one flag's value, said as the resolvers say theirs: the flag with its
+ * dashes, what was typed, and what it expects (a bad choice, a flag missing its value, a required
+ * flag left out). Undefined for any other message.
+ */
+function explainOptionError(message: string, command: CommandModule<never>): string | undefined {
+  const choices = [...message.matchAll(/Argument: ([\w-]+), Given: (.*), Choices: (.*)$/gm)];
+  if (choices.length) {
+    return choices.map(([, name, given, allowed]) => {
+      const list = allowed!.replaceAll('"', '');
+      const many = given!.includes('", "');
+      return `${dashed(name!)}: ${given} ${many ? 'are not among' : 'is not one of'} ${list}`;
+    }).join('; ');
+  }
+  const missing = /^Not enough arguments following: ([\w-]+)$/.exec(message);
+  if (missing) return `${dashed(missing[1]!)} needs a value: ${expects(command, missing[1]!)}`;
+  const required = /^Missing required arguments?: ([\w-, ]+)$/.exec(message);
+  if (required) return required[1]!.split(', ').map((name) => `${dashed(name)} is required: ${expects(command, name)}`).join('; ');
+  return undefined;
+}
+
+/** What a flag's value must be, for a message: its choices, a whole number, or its --help text. */
+function expects(command: CommandModule<never>, name: string): string {
+  const option = command.options[name];
+  if (!option) return `see motorsport-crawler ${command.command} --help`;
+  if (option.choices) return `one of ${[option.choices].flat().join(', ')}`;
+  if (option.number) return 'a whole number';
+  const text = (option.describe ?? option.description ?? option.desc ?? '').replace(/\s*\[env [^\]]*\]\s*$/, '');
+  return text ? (/^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text) : `see motorsport-crawler ${command.command} --help`;
 }
 
 function camel(name: string): string {

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { UserError } from './errors.js';
+import { refuseFileInTheWay } from './paths.js';
 import type { ApiArgs, DatabaseArgs, LoggingArgs, ScopeArgs } from './commands/options.js';
 import type { LogFormat, LogLevel } from './log.js';
 
@@ -71,12 +72,8 @@ export const DEFAULTS = {
   poolIntervalSecs: 0.02,
   /** A handler only decodes, routes and waits for the sink: one still running after 15 min is stuck. */
   requestHandlerTimeoutSecs: 900,
-  /** Attempts of the reachability check before a crawl: one dropped connection must not stop a crawl before it starts. */
+  /** Attempts without any answer from the API, before its first answer in a run, that make it unreachable (reachability.ts): one dropped connection must not stop a crawl. */
   reachabilityAttempts: 3,
-  /** The reachability check's deadline per attempt: a HEAD answered in seconds when the API is there at all. */
-  reachabilityTimeoutMs: 15_000,
-  /** Wait before the reachability check's next attempt (doubled for the one after): a dropped connection is back at once. */
-  reachabilityRetryBaseMs: 500,
   /** Rows per INSERT statement: big enough to amortise a round trip, small enough for the drivers' array binds. */
   sinkRowsPerStatement: 10_000,
   /** Rows one transaction gathers at most: bounds the memory and the WAL of a flush. */
@@ -223,8 +220,14 @@ export function flagOrEnv<T>(flag: string, value: T | undefined, env: Env, varia
 /** MSC_NOW: an ISO 8601 date or instant with a zone (durations, which parseInstant also takes, are refused). */
 export function resolveNow(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw new UserError(`${ENV_VARS.now}: "${value}" is not an ISO 8601 instant like 2026-06-01T12:00:00Z`);
-  return Date.parse(parseInstant(ENV_VARS.now, value));
+  const refused = new UserError(`${ENV_VARS.now}: "${value}" is not an ISO 8601 instant: give a date (2026-06-01, midnight UTC) or a time with Z or an offset (2026-06-01T12:00:00Z)`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw refused;
+  try {
+    return Date.parse(parseInstant(ENV_VARS.now, value));
+  } catch (error) {
+    // parseInstant's own words offer durations, which MSC_NOW does not take.
+    throw error instanceof UserError ? refused : error;
+  }
 }
 
 /** How a command logs: every command takes --log-format, --quiet and --verbose. */
@@ -239,8 +242,12 @@ export function resolveLogging(args: LoggingArgs, env: Env): Pick<CommonConfig, 
 
 /** The storage dir and the database, and logging: what every command but canary reads. */
 export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env): CommonConfig {
-  const storageDir = path.resolve(args.storage ?? env[ENV_VARS.storage] ?? DEFAULTS.storage);
+  const storage = flagOrEnv('--storage', args.storage, env, ENV_VARS.storage);
+  const storageDir = path.resolve(storage.value ?? DEFAULTS.storage);
+  // A file where a folder must be would fail later with a bare ENOTDIR naming neither flag nor file.
+  refuseFileInTheWay(storage.value === undefined ? 'the storage dir' : storage.name, storage.value ?? DEFAULTS.storage);
   const db = args.db !== undefined ? resolveDbTarget(args.db, storageDir) : resolveDbUrlVariable(env[ENV_VARS.db], storageDir);
+  if (db.kind === 'embedded') refuseFileInTheWay(args.db !== undefined ? '--db' : 'the embedded database dir', args.db ?? db.dir);
   return Object.freeze({ storageDir, db, ...resolveLogging(args, env) });
 }
 

@@ -11,6 +11,17 @@ export class UserError extends Error {
   override name = 'UserError';
 }
 
+/**
+ * The API could not be reached at all (see crawl/reachability.ts): one line, exit 1. The crawl
+ * stops where it is, its queue kept for the next run.
+ */
+export class ApiUnreachableError extends UserError {
+  override name = 'ApiUnreachableError';
+  constructor(baseUrl: string, reason: string) {
+    super(`cannot reach the API at ${baseUrl} (${reason}): check the network or --base-url; --cache only crawls from the cache alone`);
+  }
+}
+
 /** The database cannot be reached or went away: stop the crawl, keep the queue for a resume. */
 export class DatabaseUnavailableError extends Error {
   override name = 'DatabaseUnavailableError';

@@ -20,8 +20,8 @@ import { UserError, errorCode } from './errors.js';
 type LockContent =
   | { readonly state: 'absent' }
   | { readonly state: 'pid'; readonly pid: number; readonly ino: number }
-  /** Empty or not a pid: a lock being written, or one a crash cut short. */
-  | { readonly state: 'unreadable'; readonly ageMs: number; readonly ino: number };
+  /** Empty or not a pid: a lock being written, or one a crash cut short. `text`: what it holds. */
+  | { readonly state: 'unreadable'; readonly ageMs: number; readonly ino: number; readonly text: string };
 
 export interface LockOptions {
   /** How old an empty or unreadable lock file must be to count as abandoned. */
@@ -36,10 +36,11 @@ export function acquireLock(file: string, what: string, options: LockOptions = {
     const held = readLock(file);
     if (held.state === 'absent') continue; // released meanwhile: try again
     if (held.state === 'pid' && isAlive(held.pid)) {
-      throw new UserError(`${what} is in use by ${held.pid === process.pid ? 'this process' : `process ${held.pid}`} (lock ${file}); wait for it to finish or stop it`);
+      throw new UserError(`${what} is in use: its lock ${file} is held by ${held.pid === process.pid ? 'this process' : `pid ${held.pid}`}; wait for it to finish or stop it`);
     }
     if (held.state === 'unreadable' && held.ageMs < graceMs) {
-      throw new UserError(`${what} is being locked by another process (lock ${file} is empty, ${Math.round(held.ageMs)} ms old); wait for it to finish or stop it`);
+      const holds = held.text === '' ? 'is empty' : `is an unreadable lock holding ${JSON.stringify(held.text.slice(0, 20))}, not a pid`;
+      throw new UserError(`${what} is being locked by another process (lock ${file} ${holds}, ${Math.round(held.ageMs)} ms old); wait for it to finish or stop it`);
     }
     takeOver(file, held.ino);
   }
@@ -98,8 +99,9 @@ function readLock(file: string): LockContent {
     const stat = fstatSync(fd);
     const buffer = Buffer.alloc(32);
     const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
-    const pid = /^\d+$/.test(text) ? Number(text) : 0;
-    return pid > 0 ? { state: 'pid', pid, ino: stat.ino } : { state: 'unreadable', ageMs: Date.now() - stat.mtimeMs, ino: stat.ino };
+    // A pid and a newline (`echo $$ > lock`, other tools' locks) is a pid.
+    const pid = /^\s*\d+\s*$/.test(text) ? Number(text.trim()) : 0;
+    return pid > 0 ? { state: 'pid', pid, ino: stat.ino } : { state: 'unreadable', ageMs: Date.now() - stat.mtimeMs, ino: stat.ino, text };
   } finally {
     closeSync(fd);
   }

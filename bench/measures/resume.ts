@@ -1,8 +1,7 @@
 /**
  * Measurement 7: resuming a half-done queue of 100,000 requests (50,000 handled). Time from
  * spawning `motorsport-crawler crawl` to the first request of the queue reaching the replica
- * (the queue holds classification requests; the crawl's preflight HEAD of the series list, sent
- * before the queue is opened, does not count), on PostgreSQL
+ * (the queue holds classification requests), on PostgreSQL
  * (migrated beforehand, as it is on a resume). The crawl is killed once the request arrived.
  *
  * The queue is built through Crawlee's RequestQueue over the crawl's own storage client (its
@@ -69,7 +68,7 @@ export async function resumeRun(build: Build, setup: ResumeSetup, adminUrl: stri
     await migrateLatest(db);
     await db.destroy();
 
-    // The first request from the queue: before it, the crawl sends its preflight HEAD of the series list.
+    // The first request from the queue.
     const { arrived } = await setup.host.firstRequest('classification');
     let child: import('node:child_process').ChildProcess | undefined;
     let arrivedAt: number | undefined;

@@ -99,7 +99,9 @@ export async function runCanary(config: CanaryConfig, { log }: { readonly log: L
     ...(!endpoints[l].checked && !endpoints[l].errors ? [`${l}: not reached (${sampled.length ? 'the sampled series have no' : 'no series with'} ${l === 'classification' ? 'sessions with results' : 'seasons'}${seriesList ? '' : ': the series list could not be read'})`] : []),
   ]);
   if (sampled.length < config.sampleSeries) {
-    reasons.push(`${sampled.length} of ${config.sampleSeries} series sampled: the other series tried list no season with results`);
+    // Without the series list no series was tried: saying they list no season would be untrue.
+    const why = seriesList ? 'the other series tried list no season with results' : 'the series list could not be read';
+    reasons.push(`${sampled.length} of ${config.sampleSeries} series sampled: ${why}`);
   }
   const incomplete = LABELS.some((l) => endpoints[l].errors > 0 || endpoints[l].checked === 0);
   return {

@@ -132,7 +132,7 @@ export function formatChanges(report: ChangesReport): string {
 export const CHANGES_OPTIONS = {
   ...LOGGING_OPTIONS,
   ...DATABASE_OPTIONS,
-  since: { type: 'string', requiresArg: true, demandOption: true, describe: 'ISO 8601 time with Z or an offset, or a duration ago (24h, 7d); not in the future' },
+  since: { type: 'string', requiresArg: true, demandOption: true, describe: 'An ISO 8601 time with Z or an offset (2026-11-21T08:00:00Z), or a duration ago (24h, 7d); not in the future' },
   examples: wholeNumberOption('Examples listed per table and kind of change', { defaultDescription: String(DEFAULTS.examples) }),
 } as const satisfies Record<string, Options>;
 

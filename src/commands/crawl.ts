@@ -6,7 +6,7 @@ import {
   CACHE_MODES, DEFAULTS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveNow, resolveScope, wholeNumber,
   type CrawlConfig, type Env, type Given,
 } from '../config.js';
-import { UserError, asResourceError, describeError } from '../errors.js';
+import { ApiUnreachableError, UserError, asResourceError, describeError } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import {
   API_OPTIONS, DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, wholeNumberOption,
@@ -17,7 +17,6 @@ import { AppliedPayloads } from '../crawl/applied-payloads.js';
 import { ResponseCache } from '../crawl/cache.js';
 import { buildCrawler } from '../crawl/crawler.js';
 import { FailureLog } from '../crawl/failures.js';
-import { checkApiReachable } from '../crawl/preflight.js';
 import { Progress } from '../crawl/progress.js';
 import { describeScope, markFinished, writeSummary } from '../crawl/crawl-state.js';
 import { startQueue } from '../crawl/queue.js';
@@ -25,10 +24,10 @@ import { formatPlan, planCrawl } from '../crawl/plan.js';
 import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
 import { lockStorageDir } from '../crawl/storage-dir.js';
-import { sweepQueue } from '../crawl/sweep.js';
-import { exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
+import { sweepLost } from '../crawl/sweep.js';
+import { count, exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
 import { openDb } from '../store/db.js';
-import { ensureFreeSpace, neededFreeBytes } from '../store/disk-space.js';
+import { ensureFreeSpace } from '../store/disk-space.js';
 import { databaseId } from '../store/identity.js';
 import { migrateLatest } from '../store/migrate.js';
 import { Sink } from '../store/sink.js';
@@ -51,7 +50,6 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
     try {
       const migrations = await migrateLatest(db);
       if (migrations.length) log.info(`applied migrations: ${migrations.join(', ')}`);
-      if (config.cache !== 'only') await checkApiReachable(config.baseUrl);
       const failures = await FailureLog.open(storage.config);
       const start = await startQueue(storage, config, failures, { id: await databaseId(db), db });
       if (start.rebuilt) {
@@ -78,15 +76,16 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const sink = new Sink(db, {
         maxConcurrentFlushes: config.db.kind === 'postgres' ? DEFAULTS.sinkServerFlushes : 1,
         // The embedded database must never run out of disk mid-write (see disk-space.ts).
-        beforeFlush: embeddedDir ? (rows) => ensureFreeSpace(embeddedDir, neededFreeBytes(rows)) : undefined,
+        beforeFlush: embeddedDir ? (rows) => ensureFreeSpace(embeddedDir, rows) : undefined,
         where: embeddedDir ?? describeDb(config.db),
       });
       let fatal: Error | undefined;
       let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
+      const cache = new ResponseCache(storage.config, storage.dir, config.baseUrl);
       ({ crawler } = buildCrawler({
         config, log, stats, sink, failures,
         applied: await AppliedPayloads.load(db),
-        cache: new ResponseCache(storage.config, storage.dir, config.baseUrl),
+        cache,
         queue: start.queue,
         storageConfig: storage.config,
         budget,
@@ -104,7 +103,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const progress = new Progress({ stats, queue: start.queue, log, handledBefore: start.resumed?.handled ?? 0, tty });
       progress.start();
       try {
-        // The queue drained: make sure nothing the stored rows imply was lost, then finish.
+        // The queue drained: make sure nothing this crawl's payloads name was lost, then finish.
         // (Not for --retry-failed, whose queue holds only the failed requests.)
         while (budget.open) {
           try {
@@ -117,9 +116,9 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
             log.error(`${resource.message}: stopping the crawl`);
           }
           if (fatal || signal?.aborted || config.retryFailed || !(await start.queue.isFinished())) break;
-          const missing = await sweepQueue(db, start.queue, config.scope, config.baseUrl);
+          const missing = await sweepLost(start.queue, cache, failures, config);
           if (!missing) break;
-          log.warn(`${missing} request(s) implied by the stored rows were missing from the queue (lost by an interrupted run): fetching them now`);
+          log.warn(`${count(missing, 'request')} named by payloads this crawl handled ${missing === 1 ? 'was' : 'were'} missing from the queue (lost by an interrupted run): fetching ${missing === 1 ? 'it' : 'them'} now`);
         }
       } finally {
         progress.stop();
@@ -127,6 +126,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         log.summariseRepeated('see the failures list');
       }
       if (!fatal) await sink.idle();
+      if (fatal instanceof ApiUnreachableError) throw fatal; // the queue stays for the next run
       if (fatal instanceof UserError) {
         // Nothing but the series list was fetched, and nothing stored: no crawl to resume.
         await markFinished(storage.records);
@@ -189,14 +189,14 @@ export const CRAWL_OPTIONS = {
   ...SCOPE_OPTIONS,
   concurrency: wholeNumberOption(`Requests in flight to the API at once (cache hits not counted) [env ${ENV_VARS.concurrency}]`, { defaultDescription: String(DEFAULTS.concurrency) }),
   'max-requests': wholeNumberOption(`Requests this run starts at most (cache hits too); run again to go on [env ${ENV_VARS.maxRequests}]`, { defaultDescription: 'no limit' }),
-  cache: { choices: CACHE_MODES, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
+  cache: { choices: CACHE_MODES, requiresArg: true, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
   'max-age': { type: 'string', requiresArg: true, describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge },
   'settle-after': { type: 'string', requiresArg: true, describe: `A session (a season, a series) this long past its end is settled: its cached body is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`, defaultDescription: DEFAULTS.settleAfter },
   'settled-max-age': { type: 'string', requiresArg: true, describe: `How long a settled body (classification, calendar, seasons list) stays fresh, ±20 % per uuid [env ${ENV_VARS.settledMaxAge}]`, defaultDescription: DEFAULTS.settledMaxAge },
   plan: { type: 'boolean', describe: 'Print how many requests the crawl with these flags would make now (from cache, revalidated, fetched; a resume, --retry-failed, --max-requests included) and how long it would take, without making any' },
   timeout: { type: 'string', requiresArg: true, describe: `Deadline of each attempt, headers and whole body: seconds or 30s, 2m [env ${ENV_VARS.timeout}]`, defaultDescription: `${DEFAULTS.requestTimeoutSecs}s` },
   fresh: { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' },
-  'retry-failed': { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl' },
+  'retry-failed': { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl, and fetch what hangs from them' },
 } as const satisfies Record<string, Options>;
 
 export interface CrawlArgs extends LoggingArgs, DatabaseArgs, ApiArgs, ScopeArgs {

@@ -96,7 +96,7 @@ export const EXPORT_OPTIONS = {
   ...DATABASE_OPTIONS,
   ...SCOPE_OPTIONS,
   out: { type: 'string', requiresArg: true, describe: 'Directory to write the files into', defaultDescription: DEFAULTS.out },
-  format: { choices: EXPORT_FORMATS, describe: 'json: one array per file; ndjson: one object per line; csv: RFC 4180 with a header row', defaultDescription: DEFAULTS.format },
+  format: { choices: EXPORT_FORMATS, requiresArg: true, describe: 'json: one array per file; ndjson: one object per line; csv: RFC 4180 with a header row', defaultDescription: DEFAULTS.format },
   force: { type: 'boolean', describe: 'Write into a non-empty folder that holds no export (its other files are left alone)' },
   'as-of': { type: 'string', requiresArg: true, describe: 'Export the data as it was at this time, from the history tables: ISO 8601 with Z or an offset, or a duration ago (24h, 7d)', defaultDescription: 'now' },
 } as const satisfies Record<string, Options>;

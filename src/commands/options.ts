@@ -23,9 +23,9 @@ export function wholeNumberOption<const O extends Options>(describe: string, ext
 
 /** Every command: how it logs. */
 export const LOGGING_OPTIONS = {
-  'log-format': { choices: LOG_FORMATS, describe: `Log lines for people or for machines; json also prints the result as JSON [env ${ENV_VARS.logFormat}]`, defaultDescription: 'text' },
+  'log-format': { choices: LOG_FORMATS, requiresArg: true, describe: `Log lines for people or for machines; json also prints the result as JSON [env ${ENV_VARS.logFormat}]`, defaultDescription: 'text' },
   quiet: { type: 'boolean', alias: 'q', describe: 'Only warnings and errors' },
-  verbose: { type: 'boolean', alias: 'v', describe: 'Debug logs (one line per request) and stack traces' },
+  verbose: { type: 'boolean', alias: 'v', describe: 'Debug logs (crawl: one line per request) and stack traces' },
 } as const satisfies Record<string, Options>;
 
 export interface LoggingArgs {

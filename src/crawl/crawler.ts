@@ -20,6 +20,7 @@ import { backoffDelay } from '../retry.js';
 import { routeCrawleeLog } from './crawlee-log.js';
 import { CacheStep } from './fetch-step.js';
 import { clockOf } from './freshness.js';
+import { Reachability } from './reachability.js';
 import { RequestLog } from './request-log.js';
 import { Gate } from './gate.js';
 import { NetworkClient, isTransientFailure } from './network-client.js';
@@ -41,7 +42,10 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
   routeCrawleeLog(log);
 
   const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log, stop: parts.budget.stopSignal });
-  const network = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes, origin: new URL(config.baseUrl).origin });
+  const network = new NetworkClient({
+    gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes, origin: new URL(config.baseUrl).origin,
+    reachability: new Reachability(config.baseUrl),
+  });
   const step = new CacheStep({
     cache: parts.cache,
     rules: config,
@@ -88,8 +92,10 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         if (error instanceof RequestNotStartedError) {
           // Never sent: the attempt is given back (Crawlee counts one after this) and it is requeued.
           request.retryCount -= 1;
+          requestLog.notStarted(request);
           return;
         }
+        const attempt = requestLog.attemptOf(request);
         // A full disk met reading the cache or writing the queue: stop, and keep the request for the resume.
         if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         if (error instanceof NonRetryableError || request.noRetry) return;
@@ -105,11 +111,13 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         }
         // Exponential backoff with jitter before Crawlee puts the request back (Crawlee runs the loop).
         const delay = backoffDelay(request.retryCount, { baseMs: config.retryBaseMs, capMs: DEFAULTS.retryMaxMs });
-        log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt: request.retryCount });
+        log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt });
         // Cut short when the crawl stops: the request then goes back to the queue at once.
         await sleep(delay, undefined, { signal: parts.budget.stopSignal }).catch(() => undefined);
       },
       failedRequestHandler: async ({ request }, error) => {
+        // A request at its last retry when the API proved unreachable: kept for the next run, not failed.
+        if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         let read;
         try {
           read = readRequest(request.userData);
@@ -121,6 +129,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         const { target, meta } = read;
         const { label } = target;
         parts.stats.byLabel[label].failed += 1;
+        requestLog.finished(request);
         log.warnRepeated(error instanceof CacheMissError ? 'not in the cache' : 'failed requests', `failed ${request.url}: ${describeError(error)}`, { label, attempts: request.retryCount + 1 });
         await parts.failures.record(targetKey(target), {
           kind: 'request', url: request.url, label, target, meta,
@@ -158,6 +167,15 @@ interface CrawlerSeams {
 class CrawlRoomCrawler extends HttpCrawler<HttpCrawlingContext> {
   constructor(options: HttpCrawlerOptions<HttpCrawlingContext>, config: Configuration, private readonly seams: CrawlerSeams) {
     super(options, config);
+  }
+
+  /**
+   * No proxy is used, so no error is a proxy's. Crawlee takes any message naming ECONNREFUSED,
+   * ECONNRESET and the like for one and turns the error into a session rotation, with a retry
+   * budget of its own (11 attempts) and "Detected a session error" as the failure's reason.
+   */
+  override isProxyError(): boolean {
+    return false;
   }
 
   protected override async _fetchNextRequest(): Promise<Request | null> {

@@ -15,8 +15,9 @@ import {
 } from '@crawlee/core';
 import { NonRetryableError } from '@crawlee/core';
 import { DEFAULTS } from '../config.js';
-import { HttpStatusError, PayloadError, RedirectRefusedError, RequestTimeoutError, RetryableHttpError, UnparseableBodyError } from '../errors.js';
+import { ApiUnreachableError, HttpStatusError, PayloadError, RedirectRefusedError, RequestTimeoutError, RetryableHttpError, UnparseableBodyError } from '../errors.js';
 import type { Gate } from './gate.js';
+import type { Reachability } from './reachability.js';
 
 /** The headers the API expects from its own widget pages, sent on every request. */
 export const API_HEADERS = {
@@ -32,6 +33,8 @@ export interface NetworkClientOptions {
   readonly maxBodyBytes: number;
   /** The only origin redirects may lead to (the --base-url's). Default: the request URL's own. */
   readonly origin?: string;
+  /** Told of every attempt that got an answer or none: it stops a crawl whose API cannot be reached. */
+  readonly reachability?: Reachability;
   /** Underlying client. Default: Crawlee's got-scraping client. */
   readonly delegate?: BaseHttpClient;
 }
@@ -93,7 +96,14 @@ export class NetworkClient implements BaseHttpClient {
           useHeaderGenerator: false,
           throwHttpErrors: false,
         };
-        const response = await this.delegate.stream(sent);
+        let response: StreamingHttpResponse;
+        try {
+          response = await this.delegate.stream(sent);
+        } catch (error) {
+          this.options.reachability?.noAnswer(error, deadline.signal.aborted || (error instanceof Error && error.name === 'TimeoutError'));
+          throw error;
+        }
+        this.options.reachability?.answer();
         if (REDIRECT_STATUSES.has(response.statusCode)) {
           response.stream.destroy();
           const next = this.redirectTarget(response, current, origin, redirectUrls.length);
@@ -117,6 +127,7 @@ export class NetworkClient implements BaseHttpClient {
     } catch (error) {
       // Whichever fired (our deadline or got's backstop), the message carries the real figure;
       // got's TimeoutError must not reach Crawlee, which rewords it with its own handler timeout.
+      if (error instanceof ApiUnreachableError) throw error;
       if (deadline.signal.aborted || (error instanceof Error && error.name === 'TimeoutError')) {
         throw new RequestTimeoutError(this.options.timeoutMs);
       }
@@ -176,19 +187,47 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
   }
   const chunks: Buffer[] = [];
   let length = 0;
-  // why: a Readable iterates as any; got's body stream has no encoding set, so its chunks are Buffers.
-  for await (const chunk of response.stream as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > maxBytes) {
-      response.stream.destroy();
-      throw new PayloadError(`body exceeds the ${maxBytes}-byte cap`);
+  try {
+    // why: a Readable iterates as any; got's body stream has no encoding set, so its chunks are Buffers.
+    for await (const chunk of response.stream as AsyncIterable<Buffer>) {
+      length += chunk.length;
+      if (length > maxBytes) {
+        response.stream.destroy();
+        throw new PayloadError(`body exceeds the ${maxBytes}-byte cap`);
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (error) {
+    throw asUndecompressable(error, contentEncoding(response)) ?? error;
   }
   if (Number.isFinite(declared) && length !== declared) {
     throw new Error(`truncated body: ${length} of ${declared} bytes`);
   }
   return chunks;
+}
+
+/**
+ * A body the client could not decompress (a `Content-Encoding: gzip` over bytes that are not gzip,
+ * or cut short inside the compressed stream) as an unparseable body: retried like a 5xx, then
+ * failed with this reason. Undefined for any other error.
+ */
+function asUndecompressable(error: unknown, encoding: string | undefined): UnparseableBodyError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^(Z_|ERR_BROTLI|ERR_ZLIB|ERR__ZLIB)/.test(code)) return undefined;
+  return new UnparseableBodyError(`body could not be decompressed (content-encoding ${encoding ?? 'unknown'}): ${(error as Error).message || code}`);
+}
+
+/**
+ * The Content-Encoding the server sent. got drops the header once it decompresses; the raw
+ * headers of the message (which Crawlee's client copies onto the response) still have it.
+ */
+function contentEncoding(response: StreamingHttpResponse): string | undefined {
+  const header = response.headers['content-encoding'];
+  if (header !== undefined) return [header].flat().join(', ');
+  const raw = (response as { rawHeaders?: unknown }).rawHeaders;
+  if (!Array.isArray(raw)) return undefined;
+  const at = raw.findIndex((name, i) => i % 2 === 0 && String(name).toLowerCase() === 'content-encoding');
+  return at < 0 ? undefined : String(raw[at + 1]);
 }
 
 /**

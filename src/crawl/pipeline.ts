@@ -10,7 +10,7 @@ import type { RequestQueue } from '@crawlee/core';
 import { ENDPOINTS, targetKey, type Label } from '../api/endpoints.js';
 import { validatePayload, type QuarantinedItem } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
-import { DatabaseUnavailableError, PayloadError, ResourceError, UnparseableBodyError, UserError, asResourceError } from '../errors.js';
+import { ApiUnreachableError, DatabaseUnavailableError, PayloadError, ResourceError, UnparseableBodyError, UserError, asResourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { QuarantineItem } from '../store/quarantine.js';
 import type { Sink } from '../store/sink.js';
@@ -38,9 +38,9 @@ export interface PipelineContext {
   readonly onFatal: (error: Error) => void;
 }
 
-/** Errors that stop the whole crawl rather than fail one request: the database or the disk is gone. */
-export function stopsTheCrawl(error: unknown): error is DatabaseUnavailableError | ResourceError {
-  return error instanceof DatabaseUnavailableError || error instanceof ResourceError;
+/** Errors that stop the whole crawl rather than fail one request: the database, the disk or the API is gone. */
+export function stopsTheCrawl(error: unknown): error is DatabaseUnavailableError | ResourceError | ApiUnreachableError {
+  return error instanceof DatabaseUnavailableError || error instanceof ResourceError || error instanceof ApiUnreachableError;
 }
 
 /**

@@ -15,23 +15,22 @@
  * or a queue rebuilt for another database add (the plan reads neither the database nor the API).
  */
 import { LABELS, apiPath, targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
-import { validatePayload } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ResponseCache } from './cache.js';
-import { decodeJson } from './decode.js';
 import { FailureLog } from './failures.js';
 import { clockOf, decideFreshness, type FreshnessAction } from './freshness.js';
 import { readRequest } from './crawl-request.js';
 import { QueueJournal } from './queue-journal.js';
 import { QUEUE_NAME, crawlToResume, failedRequests } from './queue.js';
-import { ROUTES } from './routes/index.js';
-import type { ChildRequest, Route } from './routes/types.js';
+import type { ChildRequest } from './routes/types.js';
 import { requestQueueDir } from './storage-client.js';
 import { openStorageDir, type StorageDir } from './storage-dir.js';
 import { LEAF_LABELS, ROOT } from './tree.js';
 import { formatTable } from '../text-table.js';
 import { keysOf, recordOf } from '../record.js';
+import { childrenOf } from './sweep.js';
+import { count } from './summary.js';
 
 export type PlanCounts = Record<FreshnessAction, number> & {
   /** Fetched requests without a cached body: their children are not known before they are fetched. */
@@ -107,7 +106,7 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
         const counts = byLabel[target.label];
         counts[action] += 1;
         if (action === 'fail' || LEAF_LABELS.has(target.label)) continue;
-        const children = record && childrenOf(target.label, target.uuid, meta, record.body, config);
+        const children = record && childrenOf(target.label, target.uuid, meta, record.body, config.scope);
         if (children) next.push(...children.map((child) => ({ ...child, key: apiPath(child.target) })));
         else counts.unknownChildren += 1;
       }
@@ -183,16 +182,6 @@ function capOf(maxRequests: number, total: PlanCounts): PlanCap {
   };
 }
 
-/** The children the crawl would enqueue from this body; undefined when it would not pass (it is fetched again). */
-function childrenOf(label: Label, uuid: string | undefined, meta: ChildRequest['meta'], body: Buffer, config: CrawlConfig): readonly ChildRequest[] | undefined {
-  try {
-    const { payload } = validatePayload(label, decodeJson(body));
-    const route = ROUTES[label] as Route<Label>;
-    return route({ payload, parentUuid: uuid, meta, scope: config.scope }).children;
-  } catch {
-    return undefined;
-  }
-}
 
 function emptyCounts(): PlanCounts {
   return { serve: 0, revalidate: 0, fetch: 0, fail: 0, unknownChildren: 0 };
@@ -203,9 +192,9 @@ export function formatPlan(plan: CrawlPlan): string {
   const { start, cap } = plan;
   const from =
     start.kind === 'resume'
-      ? `the resume of the unfinished crawl started ${start.resumes} (${start.pending} pending request(s)${start.retried ? `, and ${start.retried} failed one(s) retried` : ''}; --fresh plans a new crawl instead)`
+      ? `the resume of the unfinished crawl started ${start.resumes} (${count(start.pending, 'pending request')}${start.retried ? `, and ${count(start.retried, 'failed one')} retried` : ''}; --fresh plans a new crawl instead)`
       : start.retried
-        ? `a retry of the ${start.retried} failed request(s) of the last crawl`
+        ? `a retry of the ${count(start.retried, 'failed request')} of the last crawl`
         : `a new crawl`;
   const lines = [
     `Plan of ${from} of ${plan.baseUrl} now (${plan.now}, cache ${plan.cache}), without any request:`,
@@ -213,21 +202,34 @@ export function formatPlan(plan: CrawlPlan): string {
     formatTable(['requests', 'from cache', 'revalidate', 'fetch', 'fail', 'total'], rows.map(([name, c]) => [name, c.serve, c.revalidate, c.fetch, c.fail, c.serve + c.revalidate + c.fetch + c.fail])),
     '',
   ];
-  const rate = plan.estimatedSeconds === null ? ', at no rate limit.' : `: ${cap && cap.network.min !== cap.network.max ? 'at most' : 'about'} ${formatDuration(plan.estimatedSeconds)} at ${plan.maxRpm} requests a minute.`;
   if (cap) {
     const range = ({ min, max }: { min: number; max: number }) => (min === max ? `${max}` : `${min} to ${max}`);
     const order = cap.network.min === cap.network.max ? '' : ' (which come first depends on the order handlers finish in)';
-    lines.push(
-      `--max-requests ${cap.maxRequests} caps this run: it starts ${range(cap.requests)} of these requests (cache hits included), ${range(cap.network)} of them to the API${order}${rate}` +
-        (cap.left ? ` ${cap.left} are left for the next run.` : ''),
-    );
+    const time =
+      plan.estimatedSeconds === null
+        ? ', with no rate limit.'
+        : `, taking ${cap.network.min !== cap.network.max ? 'at most' : 'about'} ${formatDuration(plan.estimatedSeconds)} at ${plan.maxRpm} requests a minute.`;
+    const left = cap.left ? ` ${count(cap.left, 'request')} ${cap.left === 1 ? 'is' : 'are'} left for the next run.` : '';
+    lines.push(`--max-requests ${cap.maxRequests} caps this run: it starts ${range(cap.requests)} of these requests (cache hits included), ${range(cap.network)} of them to the API${order}${time}${left}`);
   } else {
-    lines.push(`${plan.networkRequests} request(s) to the API (${plan.total.revalidate} conditional)${rate}`);
+    lines.push(networkSentence(plan));
   }
-  if (plan.total.unknownChildren) {
-    lines.push(`${plan.total.unknownChildren} of the fetched requests have no cached body: what hangs from them is not known before they are fetched, and comes on top.`);
+  const { fail, unknownChildren } = plan.total;
+  if (fail) lines.push(`${count(fail, 'request')} would fail: ${fail === 1 ? 'it is' : 'they are'} not in the cache, and --cache only fetches nothing.`);
+  if (unknownChildren) {
+    lines.push(unknownChildren === 1
+      ? '1 fetched request has no cached body: what hangs from it is not known until it is fetched, and comes on top.'
+      : `${unknownChildren} fetched requests have no cached body: what hangs from them is not known until they are fetched, and comes on top.`);
   }
   return lines.join('\n');
+}
+
+/** `The crawl would send 3 requests to the API (1 of them conditional), taking about 2 s at 120 requests a minute.` */
+function networkSentence({ networkRequests: n, total, estimatedSeconds, maxRpm }: CrawlPlan): string {
+  if (n === 0) return 'The crawl would send no request to the API.';
+  const conditional = total.revalidate === 0 ? 'none of them conditional' : total.revalidate === n ? (n === 1 ? 'a conditional one' : 'all of them conditional') : `${total.revalidate} of them conditional`;
+  const time = estimatedSeconds === null ? 'with no rate limit' : `taking ${estimatedSeconds === 0 ? 'under a second' : `about ${formatDuration(estimatedSeconds)}`} at ${maxRpm} requests a minute`;
+  return `The crawl would send ${count(n, 'request')} to the API (${conditional}), ${time}.`;
 }
 
 function formatDuration(seconds: number): string {

@@ -1,20 +1,33 @@
 /**
- * The completeness sweep run when a crawl's queue has drained: every request the stored rows
- * imply (the seasons of each selected series, the calendar of each season in range, the
- * classification of each session with results) must have been handled. Any that the queue does
- * not know — one whose journal line a killed process cut short (see queue-journal.ts) — is
- * added back and the crawl goes on. Normally it finds nothing.
+ * Two sweeps over what a crawl's queue should hold.
  *
- * It walks the crawl tree (tree.ts) level by level. The database only gives, for each label with
- * children, the live nodes its stored payloads listed; which of them lead to requests is the
- * tree's to say, in the same code the routes run.
+ * sweepLost, run when a crawl's queue has drained: every request named by a payload this crawl
+ * handled must be in the queue. It walks what the queue handled from the series list down,
+ * reading each handled list's body back from the cache (the body the crawl applied, of this
+ * origin) and asking its route for the requests it names within the scope. One the queue has
+ * never seen was lost (its journal line cut short by a kill, see queue-journal.ts): it is added
+ * back and the crawl goes on. Normally it finds nothing. Nothing else counts as lost: a request
+ * whose parent failed is not (the parent is listed among the failures), nor one that rows of
+ * another origin or of an older crawl imply in the database.
+ *
+ * sweepQueue, run when an unfinished crawl meets another database (queue.ts): the requests the
+ * database's live rows imply within the scope are added, since those rows are all the new queue
+ * can go by. It walks the crawl tree (tree.ts) level by level: the database only gives, for each
+ * label with children, the live nodes its stored payloads listed; which of them lead to requests
+ * is the tree's to say, in the same code the routes run.
  */
-import type { RequestQueue } from '@crawlee/core';
-import type { CrawlScope } from '../config.js';
+import { getRequestId, type RequestQueue } from '@crawlee/core';
+import { targetKey, type Label } from '../api/endpoints.js';
+import { validatePayload } from '../api/validate.js';
+import type { CrawlConfig, CrawlScope } from '../config.js';
 import type { Db } from '../store/db.js';
+import type { ResponseCache } from './cache.js';
 import { toRequest } from './crawl-request.js';
-import type { ChildRequest } from './routes/types.js';
-import { follow, isParent, ROOT, TREE, type ChildLabel, type Edge, type ParentLabel, type TreeNode, type TreeRequest } from './tree.js';
+import { decodeBody } from './decode.js';
+import type { FailureLog } from './failures.js';
+import { ROUTES } from './routes/index.js';
+import type { ChildRequest, Route } from './routes/types.js';
+import { follow, isParent, LEAF_LABELS, ROOT, TREE, type ChildLabel, type Edge, type ParentLabel, type TreeNode, type TreeRequest } from './tree.js';
 
 /** Lists a label's children from the stored rows: the requests the nodes of its parents' payloads lead to. */
 type Level = (db: Db, parents: readonly ChildRequest[], scope: CrawlScope) => Promise<TreeRequest[]>;
@@ -96,4 +109,45 @@ export async function sweepQueue(db: Db, queue: RequestQueue, scope: CrawlScope,
     missing += processedRequests.filter((r) => !r.wasAlreadyPresent).length;
   }
   return missing;
+}
+
+/** Adds back the requests this crawl's handled payloads name that the queue has never seen; returns how many. */
+export async function sweepLost(queue: RequestQueue, cache: ResponseCache, failures: FailureLog, config: Pick<CrawlConfig, 'baseUrl' | 'scope'>): Promise<number> {
+  const failed = new Set((await failures.all()).flatMap((f) => (f.kind === 'request' ? [targetKey(f.target)] : [])));
+  const seen = new Set<string>();
+  const lost: ChildRequest[] = [];
+  let frontier: ChildRequest[] = [ROOT];
+  while (frontier.length) {
+    const next: ChildRequest[] = [];
+    for (const child of frontier) {
+      const key = targetKey(child.target);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const request = toRequest(config.baseUrl, child.target, child.meta);
+      const known = await queue.getRequest(getRequestId(request.uniqueKey!));
+      if (!known) {
+        lost.push(child);
+        continue;
+      }
+      if (!known.handledAt || failed.has(key) || LEAF_LABELS.has(child.target.label)) continue;
+      const lookup = await cache.get(key);
+      if (lookup.state === 'hit') next.push(...(childrenOf(child.target.label, child.target.uuid, child.meta, lookup.record.body, config.scope) ?? []));
+    }
+    frontier = next;
+  }
+  for (let start = 0; start < lost.length; start += 1000) {
+    await queue.addRequests(lost.slice(start, start + 1000).map((r) => toRequest(config.baseUrl, r.target, r.meta)));
+  }
+  return lost.length;
+}
+
+/** The requests the crawl enqueues from this body; undefined when it would not pass validation. */
+export function childrenOf(label: Label, uuid: string | undefined, meta: ChildRequest['meta'], body: Buffer, scope: CrawlScope): readonly ChildRequest[] | undefined {
+  try {
+    const { payload } = validatePayload(label, decodeBody(body).value);
+    const route = ROUTES[label] as Route<Label>;
+    return route({ payload, parentUuid: uuid, meta, scope }).children;
+  } catch {
+    return undefined;
+  }
 }

@@ -17,6 +17,7 @@ import { DATASETS } from './datasets.js';
 import { MANIFEST_FILE } from './manifest.js';
 import { datasetFile } from './writer.js';
 import { isObject } from '../record.js';
+import { refuseFileInTheWay } from '../paths.js';
 
 export interface OutDirOptions {
   readonly storageDir: string;
@@ -48,7 +49,7 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT') return { dir: outDir, previous: [] };
-    if (code === 'ENOTDIR') throw new UserError(`--out ${outDir} is a file, not a folder`);
+    if (code === 'ENOTDIR') refuseFileInTheWay('--out', outDir);
     throw error;
   }
   const entries = listing.map((entry) => entry.name);
@@ -68,7 +69,8 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
 /** Creates the folder and removes the previous export's files, the manifest first: without it the folder claims no complete export. */
 export async function clearOutDir({ dir, previous }: OutDirPlan): Promise<void> {
   await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'EEXIST' || error.code === 'ENOTDIR' ? new UserError(`--out ${dir} is a file, not a folder`) : error;
+    if (error.code === 'EEXIST' || error.code === 'ENOTDIR') refuseFileInTheWay('--out', dir);
+    throw error;
   });
   for (const file of previous) await rm(path.join(dir, file), { force: true });
 }

@@ -12,14 +12,19 @@ import path from 'node:path';
 import { DEFAULTS } from '../config.js';
 import { ResourceError, errorCode } from '../errors.js';
 
-const MIB = 1024 * 1024;
+/** Free bytes an unprivileged process may still write, and the path they were measured at. */
+export interface FreeSpace {
+  readonly bytes: number;
+  /** `dir`, or its nearest existing parent (the same file system, unless a mount is made there later). */
+  readonly at: string;
+}
 
 /** Bytes an unprivileged process may still write on the file system holding `dir` (or its nearest existing parent). */
-export function freeBytes(dir: string): number {
+export function freeBytes(dir: string): FreeSpace {
   for (let at = path.resolve(dir); ; at = path.dirname(at)) {
     try {
       const stats = statfsSync(at);
-      return stats.bavail * stats.bsize;
+      return { bytes: stats.bavail * stats.bsize, at };
     } catch (error) {
       if (errorCode(error) !== 'ENOENT' || at === path.dirname(at)) throw error;
     }
@@ -31,10 +36,27 @@ export function neededFreeBytes(rows: number): number {
   return DEFAULTS.minFreeDiskBytes + rows * DEFAULTS.freeDiskBytesPerRow;
 }
 
-/** Throws a ResourceError (ENOSPC) naming `dir` when less than `minBytes` are free there. */
-export function ensureFreeSpace(dir: string, minBytes: number = DEFAULTS.minFreeDiskBytes): void {
+/**
+ * Throws a ResourceError (ENOSPC) naming `dir` when less than the embedded database needs to
+ * write `rows` rows (0: to open it) is free there.
+ */
+export function ensureFreeSpace(dir: string, rows = 0): void {
   const free = freeBytes(dir);
-  if (free < minBytes) {
-    throw new ResourceError('ENOSPC', dir, `${(free / MIB).toFixed(1)} MiB free; the embedded database needs ${Math.round(minBytes / MIB)} MiB free to write safely`);
-  }
+  const needed = neededFreeBytes(rows);
+  if (free.bytes < needed) throw new ResourceError('ENOSPC', dir, describeShortage(free, rows));
+}
+
+const UNITS = [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const;
+
+/**
+ * What was compared, in one unit: the free space found and where, against the reserve plus the
+ * rows' share. The free figure is rounded down and the needed one up, so the one shown as free
+ * is always below the one shown as needed, as it is below it in bytes.
+ */
+export function describeShortage(free: FreeSpace, rows: number): string {
+  const needed = neededFreeBytes(rows);
+  const [unit, size] = UNITS.find(([, bytes]) => needed >= bytes) ?? UNITS[2];
+  const show = (bytes: number, round: (n: number) => number) => `${(round((bytes / size) * 10) / 10).toFixed(1)} ${unit}`;
+  const share = rows ? ` + ${rows.toLocaleString('en-US')} row(s) of the next write at ${DEFAULTS.freeDiskBytesPerRow / 1024} KiB each` : '';
+  return `${show(free.bytes, Math.floor)} free at ${free.at}; the embedded database needs ${show(needed, Math.ceil)} to write safely: a reserve of ${DEFAULTS.minFreeDiskBytes / 1024 ** 2} MiB${share}`;
 }

@@ -101,6 +101,9 @@ describe('canary', () => {
     expect(report.outcome).toBe('incomplete');
     expect(canaryExitCode(report.outcome)).toBe(1);
     expect(report.endpoints.series).toMatchObject({ checked: 0, errors: 1 });
+    // No series was tried: the reason says why, not that the series tried have no results.
+    expect(report.notes).toContain('0 of 4 series sampled: the series list could not be read');
+    expect(report.notes.join('\n')).not.toMatch(/series tried/);
   });
 
   it('exits 2 on drift from the command line, with the table on stdout', async () => {

@@ -58,7 +58,7 @@ describe('the command line', () => {
       runCli(['export', '--storage', storage, '--as-of', '2026-01-01T10:00:00']),
       runCli(['changes', '--storage', storage]),
     ]);
-    const messages = [/^ERROR --as-of: "2026-01-01T10:00:00" has no time zone/, /Missing required argument: since/];
+    const messages = [/^ERROR --as-of: "2026-01-01T10:00:00" has no time zone/, /^ERROR --since is required: an ISO 8601 time/];
     runs.forEach((run, i) => {
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(messages[i]!);

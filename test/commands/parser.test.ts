@@ -3,7 +3,7 @@
  * every mistake a user makes caught as one line naming the flag or variable, exit 1, before
  * anything is read, written or fetched.
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,6 +61,9 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     ['a max age from the environment', ['crawl'], { MSC_MAX_AGE: 'soon' }, /^ERROR MSC_MAX_AGE: "soon" is not a duration/],
     ['a base URL from the environment', ['canary'], { MSC_BASE_URL: 'ftp://x' }, /^ERROR MSC_BASE_URL: "ftp:\/\/x" must be an http/],
     ['a log format from the environment', ['status'], { MSC_LOG_FORMAT: 'xml' }, /^ERROR MSC_LOG_FORMAT: "xml" is not one of text, json$/],
+    ['an impossible MSC_NOW', ['crawl', '--plan'], { MSC_NOW: '2026-13-01' }, /^ERROR MSC_NOW: "2026-13-01" is not an ISO 8601 instant: give a date \(2026-06-01, midnight UTC\) or a time with Z or an offset \(2026-06-01T12:00:00Z\)$/],
+    ['an MSC_NOW without a zone', ['crawl', '--plan'], { MSC_NOW: '2026-06-01T12:00' }, /^ERROR MSC_NOW: "2026-06-01T12:00" is not an ISO 8601 instant/],
+    ['a duration in MSC_NOW', ['crawl', '--plan'], { MSC_NOW: '24h' }, /^ERROR MSC_NOW: "24h" is not an ISO 8601 instant/],
     ['changes since a future date', ['changes', '--since', '2999-01-01'], {}, /^ERROR --since: "2999-01-01" is in the future/],
     ['a flag typo', ['crawl', '--seris', 'F1'], {}, /^ERROR unknown flag --seris: did you mean --series\? \(see motorsport-crawler crawl --help\)$/],
     ['two flag typos', ['export', '--form-year', '2020', '--as-off', '1d'], {}, /^ERROR unknown flag --form-year: did you mean --from-year\?; unknown flag --as-off: did you mean --as-of\? \(see motorsport-crawler export --help\)$/],
@@ -68,8 +71,15 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     ['an empty --series', ['export', '--series', ','], {}, /^ERROR --series: "," names no series/],
     ['a command typo', ['craw'], {}, /^ERROR unknown command "craw": did you mean crawl\? \(see motorsport-crawler --help\)$/],
     ['no command', [], {}, /^ERROR Name a command: crawl, migrate, export, status, changes, canary \(see motorsport-crawler --help\)$/],
-    ['a flag without its value', ['crawl', '--series'], {}, /^ERROR Not enough arguments following: series \(see motorsport-crawler crawl --help\)$/],
-    ['a bad choice', ['export', '--format', 'xml'], {}, /^ERROR Invalid values: Argument: format, Given: "xml", Choices: "json", "ndjson", "csv" \(see motorsport-crawler export --help\)$/],
+    ['a flag without its value', ['crawl', '--series'], {}, /^ERROR --series needs a value: only these series: uuid, shortCode or name/],
+    ['changes --since without its value', ['changes', '--since'], {}, /^ERROR --since needs a value: an ISO 8601 time with Z or an offset \(2026-11-21T08:00:00Z\), or a duration ago \(24h, 7d\)/],
+    ['changes without --since', ['changes'], {}, /^ERROR --since is required: an ISO 8601 time/],
+    ['a whole-number flag without its value', ['crawl', '--max-requests'], {}, /^ERROR --max-requests needs a value: a whole number$/],
+    ['a choice flag without its value', ['crawl', '--cache'], {}, /^ERROR --cache needs a value: one of prefer, refresh, only$/],
+    ['a switch given a value', ['crawl', '--fresh=maybe'], {}, /^ERROR --fresh is a switch and takes no value: "maybe" \(give --fresh or leave it out\)/],
+    ['a bad choice', ['export', '--format', 'xml'], {}, /^ERROR --format: "xml" is not one of json, ndjson, csv$/],
+    ['a bad --cache, said as MSC_CACHE\'s is', ['crawl', '--cache', 'sometimes'], {}, /^ERROR --cache: "sometimes" is not one of prefer, refresh, only$/],
+    ['a bad --log-format', ['status', '--log-format', 'xml'], {}, /^ERROR --log-format: "xml" is not one of text, json$/],
   ];
 
   it.each(cases)('%s', async (_, args, env, message) => {
@@ -84,27 +94,50 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
   });
 
   it('with --log-format json, yargs\' own errors are one JSON object too', async () => {
-    for (const args of [['crawl', '--seris', 'F1', '--log-format', 'json'], ['crawl', '--log-format=json', '--from-year', 'x'], ['--log-format', 'json']]) {
+    for (const args of [['crawl', '--seris', 'F1', '--log-format', 'json'], ['crawl', '--log-format=json', '--from-year', 'x'], ['--log-format', 'json'], ['crawl', '--cache', 'sometimes', '--log-format', 'json']]) {
       const run = await cli(args);
       expect(run.code).toBe(1);
       expect(run.lines).toHaveLength(1);
       expect(JSON.parse(run.lines[0]!)).toMatchObject({ level: 'error', msg: expect.any(String) });
     }
+    const choice = await cli(['crawl', '--cache', 'sometimes', '--log-format', 'json']);
+    expect(JSON.parse(choice.lines[0]!).msg).toBe('--cache: "sometimes" is not one of prefer, refresh, only');
     const fromEnv = await cli(['crawl', '--bogus'], { MSC_LOG_FORMAT: 'json' });
     expect(JSON.parse(fromEnv.lines[0]!).msg).toMatch(/unknown flag --bogus/);
   });
 
-  it('an unexpected error is one line; with --verbose, the line and its stack', async () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'msc-parser-')), 'a-file');
+  it('a file where a folder must be names the flag (or variable), what was given and the file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'msc-parser-'));
+    const file = path.join(dir, 'a-file');
     writeFileSync(file, '');
-    const plain = await cli(['migrate', '--db', path.join(file, 'db')]);
+    const runs: [string[], Record<string, string>, string][] = [
+      [['status', '--storage', file], {}, `--storage ${file} is a file, not a folder`],
+      [['migrate', '--storage', path.join(file, 'sub')], {}, `--storage ${path.join(file, 'sub')}: ${file} is a file, not a folder`],
+      [['changes', '--since', '1d'], { CRAWLEE_STORAGE_DIR: file }, `CRAWLEE_STORAGE_DIR ${file} is a file, not a folder`],
+      [['migrate', '--storage', dir, '--db', path.join(file, 'db')], {}, `--db ${path.join(file, 'db')}: ${file} is a file, not a folder`],
+      [['export', '--storage', dir, '--out', path.join(file, 'sub')], {}, `--out ${path.join(file, 'sub')}: ${file} is a file, not a folder`],
+      [['export', '--storage', dir, '--out', file], {}, `--out ${file} is a file, not a folder`],
+    ];
+    for (const [args, env, message] of runs) {
+      const run = await cli(args, env);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.lines).toEqual([`ERROR ${message}`]);
+    }
+    expect(readdirSync(dir)).toEqual(['a-file']);
+  });
+
+  it('an unexpected error is one line; with --verbose, the line and its stack', async () => {
+    // The embedded database's lock file is a folder: nothing a user would do, nothing foreseen.
+    const db = path.join(mkdtempSync(path.join(os.tmpdir(), 'msc-parser-')), 'db');
+    mkdirSync(`${db}.lock`);
+    const plain = await cli(['migrate', '--db', db]);
     expect(plain.code).toBe(1);
     expect(plain.lines).toHaveLength(1);
-    expect(plain.lines[0]).toMatch(/^ERROR .*(ENOTDIR|EEXIST|not a directory).*\(run with --verbose for the stack trace\)$/);
-    const verbose = await cli(['migrate', '--db', path.join(file, 'db'), '--verbose', '--log-format', 'json']);
+    expect(plain.lines[0]).toMatch(/^ERROR .*EISDIR.*\(run with --verbose for the stack trace\)$/);
+    const verbose = await cli(['migrate', '--db', db, '--verbose', '--log-format', 'json']);
     expect(verbose.lines).toHaveLength(1);
     expect(JSON.parse(verbose.lines[0]!)).toMatchObject({ level: 'error', stack: expect.stringMatching(/\n\s+at /) });
-    const text = await cli(['migrate', '--db', path.join(file, 'db'), '--verbose']);
+    const text = await cli(['migrate', '--db', db, '--verbose']);
     expect(text.lines[0]).toMatch(/^ERROR /);
     expect(text.lines[0]).not.toMatch(/run with --verbose/);
     expect(text.lines.slice(1).join('\n')).toMatch(/^ERROR \w*Error.*\n\s+at /);

@@ -72,7 +72,6 @@ describe('status', () => {
     const implied = impliedBy(tree, served);
     for (const label of LABELS) {
       const servedOfLabel = [...served].filter((p) => labelOf(p) === label);
-      // Distinct paths: the crawl's preflight asks for the series list once more (HEAD).
       expect(report.crawl?.requests[label], label).toMatchObject({
         handled: servedOfLabel.length,
         pending: [...implied[label]].filter((p) => !served.has(p)).length,

@@ -1,9 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config.js';
-import { UserError } from '../../src/errors.js';
-import { checkApiReachable } from '../../src/crawl/preflight.js';
+import { describe, expect, it } from 'vitest';
 import { backoffDelay, withRetries } from '../../src/retry.js';
 
 describe('backoffDelay', () => {
@@ -59,43 +54,5 @@ describe('withRetries', () => {
     }, { retries: 5, baseMs: 1, retryable: (error) => !(error instanceof TypeError) });
     await expect(failing).rejects.toThrow('bad input');
     expect(attempts).toBe(1);
-  });
-});
-
-describe('checkApiReachable', () => {
-  let server: Server | undefined;
-  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
-
-  async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
-    server = createServer(handler);
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
-
-  it('passes when the API answers anything, an error status included', async () => {
-    let heads = 0;
-    const url = await listen((req, res) => {
-      if (req.method === 'HEAD') heads += 1;
-      res.writeHead(503).end();
-    });
-    await checkApiReachable(url);
-    expect(heads).toBe(1);
-  });
-
-  it(`tries ${DEFAULTS.reachabilityAttempts} times, then names the cause in one line`, async () => {
-    let connections = 0;
-    const url = await listen((req) => req.socket.destroy());
-    server!.on('connection', () => (connections += 1));
-    const error = await checkApiReachable(url).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(UserError);
-    expect(error).toHaveProperty('message', `cannot reach the API at ${url} (UND_ERR_SOCKET): check the network or --base-url; --cache only crawls from the cache alone`);
-    expect(connections).toBe(DEFAULTS.reachabilityAttempts);
-  });
-
-  it('names a refused connection by its code', async () => {
-    const url = await listen(() => undefined);
-    await new Promise<void>((resolve) => server!.close(() => resolve()));
-    server = undefined;
-    await expect(checkApiReachable(url)).rejects.toThrow(`cannot reach the API at ${url} (ECONNREFUSED)`);
   });
 });

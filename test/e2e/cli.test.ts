@@ -30,7 +30,7 @@ describe('configuration errors are caught before the first request', () => {
     [['--base-url', 'not a url'], /--base-url: malformed URL/],
     [['--db', 'postgres://postgres@127.0.0.1:1/nowhere'], /database unreachable \(postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere\).*ECONNREFUSED/],
     [['--db', 'mysql://localhost/x'], /--db: "mysql:\/\/localhost\/x" looks like a URL but is not a postgres:\/\/ or postgresql:\/\/ URL/],
-    [['--storage', '/etc/hostname/storage'], /--storage: cannot write to \/etc\/hostname\/storage/],
+    [['--storage', '/etc/hostname/storage'], /^ERROR --storage \/etc\/hostname\/storage: \/etc\/hostname is a file, not a folder$/],
     [['--from-year', '2025', '--to-year', '2020'], /--from-year 2025 is after --to-year 2020/],
     [['--max-rpm', '0'], /--max-rpm: "0" is not a whole number/],
     [['--max-age', 'soon'], /--max-age: "soon" is not a duration/],
@@ -45,6 +45,31 @@ describe('configuration errors are caught before the first request', () => {
     expect(replica.stats.total).toBe(before);
   });
 
+});
+
+describe('an API that cannot be reached', () => {
+  // No separate check: the crawl's first request, unanswered three times, says it (in-process).
+  it('stops with one line naming the base URL and the cause, exit 1, and keeps the crawl for the next run', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer();
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const storage = tempDir();
+    const args = ['crawl', '--storage', storage, '--base-url', `http://127.0.0.1:${closed}`, '--max-rpm', '100000'];
+    const message = `ERROR cannot reach the API at http://127.0.0.1:${closed} (ECONNREFUSED): check the network or --base-url; --cache only crawls from the cache alone`;
+    const first = await cli(args);
+    expect(first.code).toBe(1);
+    expect(first.stdout).toBe('');
+    expect(first.lines.filter((l) => /^(ERROR|WARN) /.test(l))).toEqual([message]);
+    expect(first.lines).toContainEqual(expect.stringMatching(/^new crawl of all series/));
+    const again = await cli(args);
+    expect(again.code).toBe(1);
+    expect(again.lines.filter((l) => /^(ERROR|WARN) /.test(l))).toEqual([message]);
+    expect(again.lines).toContainEqual(expect.stringMatching(/^resuming the crawl started .*: 0 requests done, 1 left/));
+  });
 });
 
 describe(`crawl outcomes (${KIND})`, () => {
@@ -188,7 +213,7 @@ describe(`--retry-failed and outages (${KIND})`, () => {
     const proxy = await startProxy(replica.port);
     const database = await createTestDatabase(KIND);
     try {
-      // The API answers the preflight and the first lists, then goes away for 1.5 s while many
+      // The API answers the first lists, then goes away for 1.5 s while many
       // distinct requests are under way (one URL failing alone never opens the breaker).
       const outage = setInterval(() => {
         if (replica.stats.total < 6) return;

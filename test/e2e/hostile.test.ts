@@ -1,7 +1,8 @@
 /**
  * Crawls against a hostile API (test/support/hostile-server.ts) over real HTTP into a real
  * database, for issue 10's rows 1-4: redirects off the API's origin and long redirect chains,
- * invalid UTF-8 in one name, bodies that are not JSON (cut short under clean framing, HTML, empty),
+ * invalid UTF-8 in one name, bodies that are not JSON (cut short under clean framing, HTML, empty,
+ * gzip-encoded bytes that are not gzip),
  * and one endpoint trickling its body. Stored rows are compared with what was served.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -116,22 +117,27 @@ describe(`a hostile API (${KIND})`, () => {
     const tree = syntheticTree(TREE);
     const [seasonA, seasonB] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];
     const seasonC = seasonsOf(tree, 1)[0]!.uuid;
-    const [html, empty] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [string, string];
-    const paths = { recovers: apiPath.calendar(seasonA), cut: apiPath.calendar(seasonB), wrong: apiPath.calendar(seasonC), html, empty };
+    const [html, empty, gzip] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [string, string, string];
+    const gzipOnce = apiPath.classification(sessionsWithResults(tree, seasonsOf(tree, 2)[0]!.uuid)[0]!);
+    const paths = { recovers: apiPath.calendar(seasonA), cut: apiPath.calendar(seasonB), wrong: apiPath.calendar(seasonC), html, empty, gzip, gzipOnce };
     const run = await crawlHostile(tree, {
       [paths.recovers]: { kind: 'cut-chunked', times: 2 },
       [paths.cut]: { kind: 'cut-length', times: Infinity },
       [paths.wrong]: { kind: 'wrong-json' },
       [paths.html]: { kind: 'html', times: Infinity },
       [paths.empty]: { kind: 'empty', times: 1 },
+      [paths.gzip]: { kind: 'gzip-garbage', times: Infinity },
+      [paths.gzipOnce]: { kind: 'gzip-garbage', times: 1 },
     });
     expect(run.summary.outcome).toBe('failures');
-    expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual([paths.cut, paths.html, paths.wrong].sort());
+    expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual([paths.cut, paths.html, paths.wrong, paths.gzip].sort());
+    expect(failureAt(run.summary.failures, paths.gzip)).toMatchObject({ attempts: RETRIES + 1, error: 'body could not be decompressed (content-encoding gzip): incorrect header check' });
+    expect([paths.gzip, paths.gzipOnce].map((p) => run.api.gets.get(p))).toEqual([RETRIES + 1, 2]);
     expect(failureAt(run.summary.failures, paths.cut)).toMatchObject({ attempts: RETRIES + 1, error: expect.stringMatching(/^body is not JSON \(.*JSON.*; \d+ bytes starting "\{/) });
     expect(failureAt(run.summary.failures, paths.html)).toMatchObject({ attempts: RETRIES + 1, error: expect.stringMatching(/^body is not JSON \(.*; 93 bytes starting "<html>/) });
     expect(failureAt(run.summary.failures, paths.wrong)).toMatchObject({ attempts: 1, error: expect.stringMatching(/^schema mismatch/) });
     expect([paths.recovers, paths.cut, paths.wrong, paths.html, paths.empty].map((p) => run.api.gets.get(p))).toEqual([3, RETRIES + 1, 1, RETRIES + 1, 2]);
-    expect(run.counts).toEqual(expectedWithout({ [paths.cut]: noEvents, [paths.wrong]: noEvents, [paths.html]: noResults }));
+    expect(run.counts).toEqual(expectedWithout({ [paths.cut]: noEvents, [paths.wrong]: noEvents, [paths.html]: noResults, [paths.gzip]: noResults }));
   });
 
   it(`rows 1-4 at once (${KIND}): one trickling endpoint fails in about timeout × attempts; everything else is stored`, async () => {

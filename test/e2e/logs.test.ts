@@ -51,6 +51,21 @@ describe('logs', () => {
       expect(perRequest).toHaveLength(succeeded);
       expect(perRequest.every((r) => r.level === 'debug' && (r.status === 200 || r.status === 'cache') && r.bytes! > 0 && r.attempt! >= 1)).toBe(true);
       expect(perRequest.some((r) => r.attempt! > 1)).toBe(true);
+      // Each retry line names the attempt that failed: 1, 2, 3… per URL, never 0; the request's own
+      // line (if it succeeded) comes with the attempt after the last failed one.
+      const retries = records.filter((r) => r.msg.startsWith('retrying '));
+      expect(retries.length).toBeGreaterThan(0);
+      const byUrl = new Map<string, number[]>();
+      for (const r of retries) {
+        const url = r.msg.split(' ')[1]!;
+        byUrl.set(url, [...(byUrl.get(url) ?? []), r.attempt!]);
+      }
+      for (const [url, attempts] of byUrl) expect(attempts, url).toEqual(attempts.map((_, i) => i + 1));
+      expect(byUrl.get(`${replica.url}${broken}`)).toEqual([1, 2, 3, 4, 5]);
+      for (const r of perRequest) {
+        const failedBefore = byUrl.get(`${replica.url}${r.msg.split(' ')[1]}`)?.length ?? 0;
+        expect(r.attempt, r.msg).toBe(failedBefore + 1);
+      }
       expect(records.filter((r) => r.level === 'warn' && r.msg.startsWith(`failed ${replica.url}${broken}`))).toHaveLength(1);
     } finally {
       await replica.close();

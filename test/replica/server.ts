@@ -35,7 +35,7 @@ export interface ReplicaStats {
   /** Requests received, faulted ones included. */
   total: number;
   byPath: Map<string, number>;
-  /** GET requests only, by path: what a crawl fetched (its preflight is a HEAD). */
+  /** GET requests only, by path: what a crawl fetched. */
   getsByPath: Map<string, number>;
   byEndpoint: Record<Endpoint | 'other', number>;
   /** Faults actually injected, by kind. */

@@ -33,7 +33,7 @@ describe('acquireLock', () => {
     const release = acquireLock(file, 'the thing');
     expect(readFileSync(file, 'utf8')).toBe(String(process.pid));
     expect(lockHolder(file)).toBe(process.pid);
-    expect(() => acquireLock(file, 'the thing')).toThrow(/the thing is in use by this process/);
+    expect(() => acquireLock(file, 'the thing')).toThrow(/^the thing is in use: its lock .* is held by this process;/);
     release();
     expect(existsSync(file)).toBe(false);
   });
@@ -98,10 +98,20 @@ describe('acquireLock', () => {
     release();
   });
 
-  it('counts a lock file holding garbage like an empty one', () => {
+  it('reads a pid followed by a newline as that pid, and names a live holder by its pid', () => {
+    const file = path.join(tempDir('lock-'), 'x.lock');
+    // pid 1 is always alive (and not ours); before, its newline made the lock "empty".
+    writeFileSync(file, '1\n');
+    expect(lockHolder(file)).toBe(1);
+    expect(() => acquireLock(file, 'the thing')).toThrow(new RegExp(`^the thing is in use: its lock ${file} is held by pid 1; wait for it to finish or stop it$`));
+    expect(() => acquireLock(file, 'the thing', { emptyGraceMs: 0 })).toThrow(/held by pid 1/);
+    expect(readFileSync(file, 'utf8')).toBe('1\n');
+  });
+
+  it('counts a lock file holding garbage like an empty one, and says what it holds', () => {
     const file = path.join(tempDir('lock-'), 'x.lock');
     writeFileSync(file, 'not a pid\n');
-    expect(() => acquireLock(file, 'the thing')).toThrow(/being locked by another process/);
+    expect(() => acquireLock(file, 'the thing')).toThrow(/being locked by another process \(lock .* is an unreadable lock holding "not a pid\\n", not a pid, \d+ ms old\)/);
     expect(() => acquireLock(file, 'the thing', { emptyGraceMs: 0 })).not.toThrow();
   });
 

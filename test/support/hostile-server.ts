@@ -3,7 +3,7 @@
  * chosen paths it misbehaves in ways the replica's fault injector does not — redirects to another
  * host and same-origin redirect chains, one invalid UTF-8 byte in one name, bodies cut short under
  * clean framing (chunked, or a Content-Length matching the cut), an HTML error page, an empty
- * body, schema-breaking JSON, and a body trickled out a byte at a time.
+ * body, a gzip-encoded body that is not gzip, schema-breaking JSON, and a body trickled out a byte at a time.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +24,8 @@ export type Hostility =
   | { readonly kind: 'html'; readonly times: number }
   /** The first `times` answers are an empty 200. */
   | { readonly kind: 'empty'; readonly times: number }
+  /** The first `times` answers say `Content-Encoding: gzip` over bytes that are not gzip. */
+  | { readonly kind: 'gzip-garbage'; readonly times: number }
   /** Well-formed JSON that fails the endpoint's schema. */
   | { readonly kind: 'wrong-json' }
   /** The body, chunked, one byte every `intervalMs` (default 1000), on every request. */
@@ -91,6 +93,12 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
         return void res.end(PROXY_PAGE);
       case 'empty':
         return send(res, 200, within(hostility.times) ? Buffer.alloc(0) : whole);
+      case 'gzip-garbage': {
+        if (!within(hostility.times)) return send(res, 200, whole);
+        const garbage = Buffer.from('this is not gzip at all');
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': garbage.length });
+        return void res.end(garbage);
+      }
       case 'wrong-json':
         return send(res, 200, Buffer.from('{"status":"ok","data":null}'));
       case 'trickle': {
