@@ -253,20 +253,21 @@ describe.each(DATABASE_KINDS)('duplicates inside one list (%s)', (kind) => {
       ...c, details: [...c.details, { ...c.details[0]!, drivers: c.details[0]!.drivers.map(upper) }],
     }));
     expect(season.uuid).not.toBe(season.uuid.toUpperCase());
-    const summary = await crawlThrough(tree, undefined, tempDir(), database.target);
-
-    expect(summary.outcome).toBe('complete');
-    expect(summary.failures).toEqual([]);
-    expect(summary.lines.filter((line) => line.includes('quarantined'))).toEqual([]);
-    expect(await quarantineRows(database.target)).toEqual([]);
-    expect(await liveCountsOf(database)).toEqual(expected);
-    const db = await openDb(database.target);
+    // A database of its own: the previous test's quarantine rows are not this one's.
+    const own = await createTestDatabase(kind);
     try {
-      const stored: string[] = await db('seasons').where({ series_uuid: s0!.uuid }).pluck('uuid');
+      const summary = await crawlThrough(tree, undefined, tempDir(), own.target);
+      expect(summary.outcome).toBe('complete');
+      expect(summary.failures).toEqual([]);
+      expect(summary.lines.filter((line) => line.includes('quarantined'))).toEqual([]);
+      expect(await quarantineRows(own.target)).toEqual([]);
+      expect(await liveCountsOf(own)).toEqual(expected);
+      const db = await openDb(own.target);
+      const stored: string[] = await db('seasons').where({ series_uuid: s0!.uuid }).pluck('uuid').finally(() => db.destroy());
       expect(stored).toContain(season.uuid.toLowerCase());
       expect(stored.every((uuid) => uuid === uuid.toLowerCase())).toBe(true);
     } finally {
-      await db.destroy();
+      await own.drop();
     }
   });
 });
