@@ -1,6 +1,6 @@
 /**
  * The folder an export writes into. Never `/`, the home folder, the storage dir, the embedded
- * database's dir, or a folder holding either of those: an export there would mix its files into
+ * database's dir, a folder inside either, or a folder holding either of those: an export there would mix its files into
  * something else's, or (re-exporting) remove files it takes for its own. A non-empty folder is
  * written only when it holds an export already (a manifest.json of ours) or with --force: files
  * that merely carry an export's names (results.csv, drivers.json) may well be the user's own. Before writing, the previous export's
@@ -85,6 +85,8 @@ function refuseSpecialFolders(outDir: string, { storageDir, db }: OutDirOptions)
   for (const [dir, name] of guarded) {
     if (out === dir) refuse(`${name} (${dir})`);
     if (dir.startsWith(out + path.sep)) refuse(`a folder holding ${name} (${dir})`);
+    // Inside it, the export's files would mix with the crawl's (a cache store, the database's files).
+    if (out.startsWith(dir + path.sep)) refuse(`inside ${name} (${dir})`);
   }
 }
 
