@@ -15,7 +15,8 @@ export type CacheMode = (typeof CACHE_MODES)[number];
 
 /** Where rows go: the embedded PGlite data dir, or a PostgreSQL server. */
 export type DbTarget =
-  | { readonly kind: 'embedded'; readonly dir: string }
+  /** `from`: the flag or variable the dir came from, for messages (--db when absent). */
+  | { readonly kind: 'embedded'; readonly dir: string; readonly from?: string }
   | { readonly kind: 'postgres'; readonly url: string };
 
 /**
@@ -164,6 +165,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface CommonConfig {
   readonly storageDir: string;
+  /** `--storage`, or `CRAWLEE_STORAGE_DIR` when the storage dir came from there: for messages. */
+  readonly storageName: string;
   readonly db: DbTarget;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
@@ -239,9 +242,10 @@ export function resolveLogging(args: LoggingArgs, env: Env): Pick<CommonConfig, 
 
 /** The storage dir and the database, and logging: what every command but canary reads. */
 export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env): CommonConfig {
-  const storageDir = path.resolve(args.storage ?? env[ENV_VARS.storage] ?? DEFAULTS.storage);
-  const db = args.db !== undefined ? resolveDbTarget(args.db, storageDir) : resolveDbUrlVariable(env[ENV_VARS.db], storageDir);
-  return Object.freeze({ storageDir, db, ...resolveLogging(args, env) });
+  const storage = flagOrEnv('--storage', args.storage, env, ENV_VARS.storage);
+  const storageDir = path.resolve(storage.value ?? DEFAULTS.storage);
+  const db = args.db !== undefined ? resolveDbTarget(args.db, storageDir, '--db', storage.name) : resolveDbUrlVariable(env[ENV_VARS.db], storageDir, storage.name);
+  return Object.freeze({ storageDir, storageName: storage.name, db, ...resolveLogging(args, env) });
 }
 
 /**
@@ -249,8 +253,9 @@ export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env):
  * that looks like a URL (`//`, `@`, or a scheme such as `postgresql:` or `pg:`) but is not a valid
  * PostgreSQL URL is refused: `postgresql//me@host/db` must not become a folder of that name.
  */
-export function resolveDbTarget(value: string | undefined, storageDir: string, name = '--db'): DbTarget {
-  if (value === undefined || value === '') return { kind: 'embedded', dir: path.join(storageDir, 'db') };
+export function resolveDbTarget(value: string | undefined, storageDir: string, name = '--db', storageName = '--storage'): DbTarget {
+  // <storage>/db: a folder the storage dir's flag (or variable) named.
+  if (value === undefined || value === '') return { kind: 'embedded', dir: path.join(storageDir, 'db'), from: storageName };
   const hint = 'give a postgres://user@host:port/database URL, or a directory path for the embedded database';
   if (/^postgres(ql)?:\/\//i.test(value)) {
     try {
@@ -268,8 +273,8 @@ export function resolveDbTarget(value: string | undefined, storageDir: string, n
 }
 
 /** DATABASE_URL names a URL: a directory there (or a typo) is refused, a directory goes through --db. */
-function resolveDbUrlVariable(value: string | undefined, storageDir: string): DbTarget {
-  const target = resolveDbTarget(value, storageDir, ENV_VARS.db);
+function resolveDbUrlVariable(value: string | undefined, storageDir: string, storageName: string): DbTarget {
+  const target = resolveDbTarget(value, storageDir, ENV_VARS.db, storageName);
   if (value !== undefined && value !== '' && target.kind === 'embedded') {
     throw new UserError(`${ENV_VARS.db}: "${redactUrl(value)}" is not a postgres:// or postgresql:// URL (for an embedded database in a directory, use --db DIR)`);
   }

@@ -46,7 +46,7 @@ export interface CrawlRunOptions {
 }
 
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
-  const storage = await lockStorageDir(config.storageDir);
+  const storage = await lockStorageDir(config.storageDir, config.storageName);
   try {
     const db = await openDb(config.db, { log });
     try {

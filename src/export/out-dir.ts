@@ -8,10 +8,11 @@
  * else's folder nothing of theirs is removed (a file of the same name is replaced).
  */
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { EXPORT_FORMATS, type DbTarget, type ExportFormat } from '../config.js';
+import { checkCreatable, ensureDir } from '../ensure-dir.js';
 import { UserError, errorCode } from '../errors.js';
 import { DATASETS } from './datasets.js';
 import { MANIFEST_FILE } from './manifest.js';
@@ -47,8 +48,13 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
     listing = await readdir(outDir, { withFileTypes: true });
   } catch (error) {
     const code = errorCode(error);
-    if (code === 'ENOENT') return { dir: outDir, previous: [] };
-    if (code === 'ENOTDIR') throw new UserError(`--out ${outDir} is a file, not a folder`);
+    if (code === 'ENOENT') {
+      // Said now, before the database is opened; created in clearOutDir.
+      checkCreatable(outDir, '--out');
+      return { dir: outDir, previous: [] };
+    }
+    // The folder itself or a folder above it is a file: checkCreatable says which.
+    if (code === 'ENOTDIR') checkCreatable(outDir, '--out');
     throw error;
   }
   const entries = listing.map((entry) => entry.name);
@@ -67,9 +73,7 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
 
 /** Creates the folder and removes the previous export's files, the manifest first: without it the folder claims no complete export. */
 export async function clearOutDir({ dir, previous }: OutDirPlan): Promise<void> {
-  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'EEXIST' || error.code === 'ENOTDIR' ? new UserError(`--out ${dir} is a file, not a folder`) : error;
-  });
+  ensureDir(dir, '--out');
   for (const file of previous) await rm(path.join(dir, file), { force: true });
 }
 

@@ -30,7 +30,7 @@ describe('configuration errors are caught before the first request', () => {
     [['--base-url', 'not a url'], /--base-url: malformed URL/],
     [['--db', 'postgres://postgres@127.0.0.1:1/nowhere'], /database unreachable \(postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere\).*ECONNREFUSED/],
     [['--db', 'mysql://localhost/x'], /--db: "mysql:\/\/localhost\/x" looks like a URL but is not a postgres:\/\/ or postgresql:\/\/ URL/],
-    [['--storage', '/etc/hostname/storage'], /--storage: cannot write to \/etc\/hostname\/storage/],
+    [['--storage', '/etc/hostname/storage'], /^ERROR --storage \/etc\/hostname\/storage: cannot create it, \/etc\/hostname is a file, not a folder$/],
     [['--from-year', '2025', '--to-year', '2020'], /--from-year 2025 is after --to-year 2020/],
     [['--max-rpm', '0'], /--max-rpm: "0" is not a whole number/],
     [['--max-age', 'soon'], /--max-age: "soon" is not a duration/],
