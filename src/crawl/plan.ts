@@ -19,7 +19,7 @@ import { validatePayload } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ResponseCache } from './cache.js';
-import { decodeJson } from './decode.js';
+import { decodeBody } from './decode.js';
 import { FailureLog } from './failures.js';
 import { clockOf, decideFreshness, type FreshnessAction } from './freshness.js';
 import { QueueJournal } from './queue-journal.js';
@@ -182,7 +182,8 @@ function capOf(maxRequests: number, total: PlanCounts): PlanCap {
 /** The children the crawl would enqueue from this body; undefined when it would not pass (it is fetched again). */
 function childrenOf(label: Label, uuid: string | undefined, meta: ChildRequest['meta'], body: Buffer, config: CrawlConfig): readonly ChildRequest[] | undefined {
   try {
-    const { payload } = validatePayload(label, decodeJson(body));
+    // Decoded as the crawl decodes it: bad bytes repaired, quarantined items left out.
+    const { payload } = validatePayload(label, decodeBody(body).value);
     const route = ROUTES[label] as Route<Label>;
     return route({ payload, parentUuid: uuid, meta, scope: config.scope }).children;
   } catch {

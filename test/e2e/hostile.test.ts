@@ -5,15 +5,19 @@
  * and one endpoint trickling its body. Stored rows are compared with what was served.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { LABELS } from '../../src/api/endpoints.js';
+import type { DbTarget } from '../../src/config.js';
 import type { FailedRequest } from '../../src/crawl/failures.js';
+import { planCrawl } from '../../src/crawl/plan.js';
 import { openDb } from '../../src/store/db.js';
 import {
   apiPath, expectedCounts, syntheticTree, withMutations,
   type Calendar, type Classification, type ReplicaTree, type SeasonItem, type SeriesItem,
 } from '../replica/index.js';
-import { crawl, crawlConfig } from '../support/crawl.js';
+import { crawl, crawlConfig, memoryLogger } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
 import { startHostileServer, type HostileServer, type Hostility } from '../support/hostile-server.js';
+import { snapshot } from '../support/snapshot.js';
 
 const TREE = { seed: 33, series: 3, seasonsPerSeries: 2, eventsPerSeason: 2, sessionsPerEvent: 3, carsPerSession: 4 };
 /** Few retries keep the retried faults quick; the budget is the same for every transient fault. */
@@ -36,6 +40,18 @@ function expectedWithout(paths: Record<string, (payload: never) => unknown>) {
 const noSeasons = () => [];
 const noEvents = (c: Calendar) => ({ ...c, events: [] });
 const noResults = (c: Classification) => ({ ...c, details: [], retirements: [] });
+
+/** The quarantine table, first and last seen left out (they are the crawl's times). */
+async function quarantineOf(target: DbTarget): Promise<unknown[]> {
+  const db = await openDb(target);
+  try {
+    return await db('quarantine')
+      .select('target_key', 'label', 'parent_uuid', 'url', 'pointer', 'item_id', 'reason', db.raw('cleared_at IS NULL AS open'))
+      .orderByRaw('target_key COLLATE "C", pointer COLLATE "C"');
+  } finally {
+    await db.destroy();
+  }
+}
 
 const failureAt = (failures: readonly { kind: string; url: string }[], path: string) =>
   failures.find((f) => f.kind === 'request' && f.url.endsWith(path)) as FailedRequest | undefined;
@@ -132,6 +148,42 @@ describe(`a hostile API (${KIND})`, () => {
     expect(failureAt(run.summary.failures, paths.wrong)).toMatchObject({ attempts: 1, error: expect.stringMatching(/^schema mismatch/) });
     expect([paths.recovers, paths.cut, paths.wrong, paths.html, paths.empty].map((p) => run.api.gets.get(p))).toEqual([3, RETRIES + 1, 1, RETRIES + 1, 2]);
     expect(run.counts).toEqual(expectedWithout({ [paths.cut]: noEvents, [paths.wrong]: noEvents, [paths.html]: noResults }));
+  });
+
+  it('row 2 with issue 13: repaired and partial bodies are cached as served; --cache only into a new database stores the same rows and quarantine', async () => {
+    const tree = syntheticTree(TREE);
+    // One season of the second series breaks the schema: quarantined, the others stored.
+    const partial = apiPath.seasons(seriesOf(tree)[1]!.uuid);
+    tree.mutate<Record<string, unknown>[]>(partial, (list) => list.map((s, i) => (i === 0 ? { ...s, name: 42 } : s)));
+    const api = await startHostileServer({ tree, hostile: { [apiPath.series()]: { kind: 'invalid-utf8-name', item: 1 } } });
+    servers.push(api);
+    const [first, second] = [await createTestDatabase(KIND), await createTestDatabase(KIND)];
+    databases.push(first, second);
+    const storage = tempDir();
+    const problems = (lines: readonly string[]) => lines.filter((line) => /repaired invalid UTF-8|quarantined \//.test(line));
+
+    const crawled = await crawl(crawlConfig(api.url, storage, first.target, {}, { maxRetries: RETRIES }));
+    expect(crawled.outcome).toBe('failures');
+    expect([crawled.requests.series.repaired, crawled.requests.seasons.quarantined]).toEqual([1, 1]);
+    expect(problems(crawled.lines)).toHaveLength(2);
+    const requests = LABELS.reduce((n, l) => n + crawled.requests[l].succeeded, 0);
+    const gets = [...api.gets.values()].reduce((a, b) => a + b, 0);
+    expect(gets).toBe(requests);
+
+    // The plan finds every body in the cache, the two partial ones included: nothing to fetch.
+    const plan = await planCrawl(crawlConfig(api.url, storage, first.target), memoryLogger().log);
+    expect(plan.total).toMatchObject({ serve: requests, fetch: 0, revalidate: 0, unknownChildren: 0 });
+
+    const rebuilt = await crawl(crawlConfig(api.url, storage, second.target, { cache: 'only' }, { maxRetries: RETRIES }));
+    expect([...api.gets.values()].reduce((a, b) => a + b, 0)).toBe(gets);
+    expect(rebuilt.outcome).toBe('failures');
+    expect(LABELS.map((l) => rebuilt.requests[l].cacheHits)).toEqual(LABELS.map((l) => crawled.requests[l].succeeded));
+    expect([rebuilt.requests.series.repaired, rebuilt.requests.seasons.quarantined]).toEqual([1, 1]);
+    expect(problems(rebuilt.lines)).toEqual(problems(crawled.lines));
+    expect(await snapshot(second.target)).toEqual(await snapshot(first.target));
+    const quarantine = await quarantineOf(second.target);
+    expect(quarantine).toEqual(await quarantineOf(first.target));
+    expect(quarantine).toEqual([expect.objectContaining({ target_key: `seasons-${seriesOf(tree)[1]!.uuid}`, pointer: '/0', open: true })]);
   });
 
   it(`rows 1-4 at once (${KIND}): one trickling endpoint fails in about timeout × attempts; everything else is stored`, async () => {
