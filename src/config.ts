@@ -44,7 +44,11 @@ export const DEFAULTS = {
   maxRetries: 5,
   /** First retry's backoff; doubles per retry, with jitter (src/retry.ts). */
   retryBaseMs: 1000,
-  /** Longest backoff before a request's retry: a longer trouble is an outage, the breaker's to handle. */
+  /**
+   * Longest wait before a request's retry: the backoff's ceiling, and the most a Retry-After asked
+   * of one request is honoured (a longer trouble is an outage, the breaker's to handle; a longer
+   * Retry-After pauses the whole crawl only when several distinct requests are asked, crawl/gate.ts).
+   */
   retryMaxMs: 30_000,
   /** First pause of an open circuit before its probe: a hiccup is over in seconds. */
   breakerCoolDownMs: 5_000,
@@ -58,8 +62,16 @@ export const DEFAULTS = {
   breakerProbePollMs: 100,
   /** Longest crawl-wide pause a Retry-After may impose: a server asking for hours (or years) must not stall the crawl silently. */
   maxPauseMs: 10 * 60_000,
-  /** Crawl-wide pause after a 429 that names no Retry-After: the API asked to slow down, without saying how much. */
+  /** What a 429 that names no Retry-After asks for: the API asked to slow down, without saying how much. */
   rateLimitPauseMs: 5_000,
+  /**
+   * Distinct requests asked to wait (Retry-After) within pauseWindowMs before the whole crawl
+   * pauses: an API rate-limiting everyone answers every request so within seconds; one URL asking
+   * again and again (or two) is that request's trouble, not a reason to stall the crawl.
+   */
+  pauseQuorum: 3,
+  /** How recent those asks must be: a rate limit shows within a minute even at one request in flight. */
+  pauseWindowMs: 60_000,
   /** How long the API may stay unreachable (circuit open) before the crawl stops. */
   maxOutageMs: 15 * 60_000,
   /**
@@ -202,6 +214,8 @@ export interface CrawlConfig extends CommonConfig {
   readonly maxRetries: number;
   /** First retry's backoff; doubles per attempt, with jitter. */
   readonly retryBaseMs: number;
+  /** Ceiling of a retry's wait, backoff or one request's Retry-After. */
+  readonly retryMaxMs: number;
   /** First pause of the circuit breaker before it probes the API again. */
   readonly breakerCoolDownMs: number;
   /** How long the API may stay unreachable (circuit open) before the crawl stops. */

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { LABELS } from '../../src/api/endpoints.js';
-import type { DbTarget } from '../../src/config.js';
+import type { CrawlConfig, DbTarget } from '../../src/config.js';
 import type { FailedRequest } from '../../src/crawl/failures.js';
 import { planCrawl } from '../../src/crawl/plan.js';
 import { openDb } from '../../src/store/db.js';
@@ -64,7 +64,7 @@ describe(`a hostile API (${KIND})`, () => {
     await Promise.all(databases.splice(0).map((d) => d.drop()));
   });
 
-  async function crawlHostile(tree: ReplicaTree, hostile: Record<string, Hostility>, extra = {}) {
+  async function crawlHostile(tree: ReplicaTree, hostile: Record<string, Hostility>, extra = {}, overrides: Partial<CrawlConfig> = {}) {
     // Another origin, answering every path with valid JSON of another tree: never to be stored.
     const foreignTree = syntheticTree({ ...TREE, seed: 99 });
     const foreignSeasons = foreignTree.body(apiPath.seasons(seriesOf(foreignTree)[0]!.uuid))!;
@@ -73,7 +73,7 @@ describe(`a hostile API (${KIND})`, () => {
     servers.push(foreign, api);
     const database = await createTestDatabase(KIND);
     databases.push(database);
-    const summary = await crawl(crawlConfig(api.url, tempDir(), database.target, { concurrency: 4, ...extra }, { maxRetries: RETRIES }));
+    const summary = await crawl(crawlConfig(api.url, tempDir(), database.target, { concurrency: 4, ...extra }, { maxRetries: RETRIES, ...overrides }));
     const db = await openDb(database.target);
     let series: { uuid: string; name: string }[];
     let seasons: string[];
@@ -185,6 +185,39 @@ describe(`a hostile API (${KIND})`, () => {
     expect(quarantine).toEqual(await quarantineOf(first.target));
     expect(quarantine).toEqual([expect.objectContaining({ target_key: `seasons-${seriesOf(tree)[1]!.uuid}`, pointer: '/0', open: true })]);
   });
+
+  it('req 4: one URL answering 429 with Retry-After 3600 on every attempt spends its own attempts; the crawl never pauses for it', async () => {
+    const tree = syntheticTree(TREE);
+    const hostage = apiPath.seasons(seriesOf(tree)[1]!.uuid);
+    const started = Date.now();
+    // Each retry waits what was asked, up to retryMaxMs (30 s by default; 1 s keeps this quick).
+    const run = await crawlHostile(tree, { [hostage]: { kind: 'retry-after', seconds: 3600, times: Infinity } }, {}, { retryMaxMs: 1_000 });
+    expect(run.summary.outcome).toBe('failures');
+    expect(run.summary.failures).toEqual([expect.objectContaining({ kind: 'request', url: `${run.api.url}${hostage}`, error: 'HTTP 429 (Retry-After 3600 s)', attempts: RETRIES + 1 })]);
+    expect(run.api.gets.get(hostage)).toBe(RETRIES + 1);
+    expect(run.summary.lines.join('\n')).not.toMatch(/crawl paused|circuit open/);
+    // Two retries, each waiting the 1 s ceiling: seconds, never the cap of a crawl-wide pause (10 min).
+    expect(run.summary.seconds).toBeGreaterThan(RETRIES * 1 - 0.2);
+    expect((Date.now() - started) / 1000).toBeLessThan(60);
+    expect(run.counts).toEqual(expectedWithout({ [hostage]: noSeasons }));
+  }, 120_000);
+
+  it('req 4: Retry-After from several distinct requests pauses the whole crawl, says until when and why, and progress goes on', async () => {
+    const tree = syntheticTree(TREE);
+    const asked = seriesOf(tree).map((s) => apiPath.seasons(s.uuid));
+    expect(asked).toHaveLength(3);
+    const run = await crawlHostile(tree, Object.fromEntries(asked.map((path) => [path, { kind: 'retry-after', seconds: 7, times: 1 }])), {}, { retryMaxMs: 1_000 });
+    expect(run.summary.outcome).toBe('complete');
+    const pauses = run.summary.lines.filter((line) => line.includes('crawl paused'));
+    expect(pauses).toEqual([expect.stringMatching(/^WARN API asked to slow down \(HTTP 429 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(7 s\)$/)]);
+    const until = /until (\S+Z)/.exec(pauses[0]!)![1]!;
+    // The progress line (every 5 s) goes on through the pause, and says it.
+    const ticks = run.summary.lines.filter((line) => /^\d+\/\d+ requests · .* · paused until /.test(line));
+    expect(ticks.length).toBeGreaterThan(0);
+    for (const tick of ticks) expect(tick).toMatch(new RegExp(` · paused until ${until}$`));
+    expect(run.summary.seconds).toBeGreaterThan(6.5);
+    expect(run.counts).toEqual(expectedCounts(tree).rows);
+  }, 120_000);
 
   it(`rows 1-4 at once (${KIND}): one trickling endpoint fails in about timeout × attempts; everything else is stored`, async () => {
     const tree = syntheticTree(TREE);

@@ -3,7 +3,7 @@
  * chosen paths it misbehaves in ways the replica's fault injector does not — redirects to another
  * host and same-origin redirect chains, one invalid UTF-8 byte in one name, bodies cut short under
  * clean framing (chunked, or a Content-Length matching the cut), an HTML error page, an empty
- * body, schema-breaking JSON, and a body trickled out a byte at a time.
+ * body, schema-breaking JSON, a body trickled out a byte at a time, and 429s asking for a wait.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,7 +27,9 @@ export type Hostility =
   /** Well-formed JSON that fails the endpoint's schema. */
   | { readonly kind: 'wrong-json' }
   /** The body, chunked, one byte every `intervalMs` (default 1000), on every request. */
-  | { readonly kind: 'trickle'; readonly intervalMs?: number };
+  | { readonly kind: 'trickle'; readonly intervalMs?: number }
+  /** The first `times` answers (Infinity: all) are a 429 with `Retry-After: <seconds>`. */
+  | { readonly kind: 'retry-after'; readonly seconds: number; readonly times: number };
 
 export interface HostileOptions {
   readonly tree: ReplicaTree;
@@ -93,6 +95,10 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
         return send(res, 200, within(hostility.times) ? Buffer.alloc(0) : whole);
       case 'wrong-json':
         return send(res, 200, Buffer.from('{"status":"ok","data":null}'));
+      case 'retry-after':
+        if (!within(hostility.times)) return send(res, 200, whole);
+        res.writeHead(429, { 'retry-after': String(hostility.seconds), 'content-type': 'application/json', 'content-length': 2 });
+        return void res.end('{}');
       case 'trickle': {
         res.writeHead(200, { 'content-type': 'application/json' });
         let sent = 0;
