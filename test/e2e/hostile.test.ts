@@ -219,6 +219,31 @@ describe(`a hostile API (${KIND})`, () => {
     expect(run.counts).toEqual(expectedCounts(tree).rows);
   }, 120_000);
 
+  it('an ETag with bytes outside ASCII is kept and sent back byte for byte, so a revalidation gets its 304', async () => {
+    const tree = syntheticTree(TREE);
+    // `"café` in UTF-8, a lone 0xFF, `"`: bytes ≥ 0x80, one of them not even UTF-8.
+    const etag = [0x22, 0x63, 0x61, 0x66, 0xc3, 0xa9, 0xff, 0x22];
+    const paths = [apiPath.series(), apiPath.seasons(seriesOf(tree)[0]!.uuid)];
+    const api = await startHostileServer({ tree, hostile: Object.fromEntries(paths.map((p) => [p, { kind: 'etag', bytes: etag }])) });
+    servers.push(api);
+    const database = await createTestDatabase(KIND);
+    databases.push(database);
+    const storage = tempDir();
+    const first = await crawl(crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }));
+    expect(first.outcome).toBe('complete');
+    // Two days on, past --max-age: both are asked for with their validator, and are not modified.
+    const again = await crawl({ ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }), nowMs: Date.now() + 2 * 86_400_000 });
+    expect(again.outcome).toBe('complete');
+    for (const path of paths) {
+      expect(api.ifNoneMatch.get(path)).toEqual([Buffer.from(etag).toString('hex')]);
+      expect(api.notModified.get(path)).toBe(1);
+    }
+    expect([again.requests.series.revalidated, again.requests.seasons.revalidated]).toEqual([1, 1]);
+    // A third time, from the validators the 304 left: the same bytes again.
+    await crawl({ ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }), nowMs: Date.now() + 4 * 86_400_000 });
+    for (const path of paths) expect(api.notModified.get(path)).toBe(2);
+  });
+
   it(`rows 1-4 at once (${KIND}): one trickling endpoint fails in about timeout × attempts; everything else is stored`, async () => {
     const tree = syntheticTree(TREE);
     const seasonA = seasonsOf(tree, 2)[0]!.uuid;
