@@ -9,6 +9,7 @@ import { LABELS } from '../../src/api/endpoints.js';
 import type { CrawlConfig, DbTarget } from '../../src/config.js';
 import type { FailedRequest } from '../../src/crawl/failures.js';
 import { planCrawl } from '../../src/crawl/plan.js';
+import { exitCodeOf } from '../../src/crawl/summary.js';
 import { openDb } from '../../src/store/db.js';
 import {
   apiPath, expectedCounts, syntheticTree, withMutations,
@@ -83,7 +84,7 @@ describe(`a hostile API (${KIND})`, () => {
     } finally {
       await db.destroy();
     }
-    return { summary, api, foreign, series, seasons, counts: await liveCountsOf(database), foreignSeasons: JSON.parse(foreignSeasons) as SeasonItem[] };
+    return { summary, api, foreign, database, series, seasons, counts: await liveCountsOf(database), foreignSeasons: JSON.parse(foreignSeasons) as SeasonItem[] };
   }
 
   it('row 1: refuses a redirect to another host at once, naming it; follows 3 same-origin hops, not 4', async () => {
@@ -267,5 +268,77 @@ describe(`a hostile API (${KIND})`, () => {
     expect(run.summary.requests.series.repaired).toBe(1);
     expect(run.foreign.gets.size).toBe(0);
     expect(run.counts).toEqual(expectedWithout({ [toForeign]: noSeasons, [trickle]: noResults }));
+  });
+
+  it(`issue 10, done when: rows 1-4 and 9 at once on several endpoints store every valid row exactly, fail exactly the bad requests, within the bound, exit 2 (${KIND})`, async () => {
+    const tree = syntheticTree(TREE);
+    const [s0, s1, s2] = seriesOf(tree).map((s) => s.uuid) as [string, string, string];
+    const season = (series: number, i: number) => seasonsOf(tree, series)[i]!.uuid;
+    const [trickle, recovers] = sessionsWithResults(tree, season(2, 0)).map(apiPath.classification) as [string, string];
+    const [cutForever, duplicateCar, htmlOnce] = sessionsWithResults(tree, season(2, 1)).map(apiPath.classification) as [string, string, string];
+    expect([trickle, recovers, cutForever, duplicateCar, htmlOnce].every(Boolean)).toBe(true);
+    const paths = {
+      offOrigin: [apiPath.seasons(s0), apiPath.calendar(season(1, 0))],
+      badByte: [apiPath.series(), apiPath.seasons(s2)],
+      cutCalendar: apiPath.calendar(season(1, 1)),
+      recoversCalendar: apiPath.calendar(season(2, 0)),
+    };
+    // Row 9: a differing copy of a season, of an event, of a car; the first of each stands.
+    const served = {
+      series: seriesOf(tree),
+      seasonsOfS2: seasonsOf(tree, 2),
+    };
+    tree.mutate<SeasonItem[]>(apiPath.seasons(s1), (list) => [...list, { ...list[0]!, name: `${list[0]!.name ?? ''} (other)` }]);
+    tree.mutate<Calendar>(apiPath.calendar(season(2, 1)), (c) => ({ ...c, events: [...c.events, { ...c.events[0]!, name: `${c.events[0]!.name ?? ''} (other)` }] }));
+    tree.mutate<Classification>(duplicateCar, (c) => ({ ...c, details: [...c.details, { ...c.details[0]!, laps: (c.details[0]!.laps ?? 0) + 1 }] }));
+
+    const run = await crawlHostile(tree, {
+      [paths.offOrigin[0]!]: { kind: 'redirect-foreign' },
+      [paths.offOrigin[1]!]: { kind: 'redirect-foreign' },
+      [paths.badByte[0]!]: { kind: 'invalid-utf8-name', item: 1 },
+      [paths.badByte[1]!]: { kind: 'invalid-utf8-name', item: 0 },
+      [paths.cutCalendar]: { kind: 'cut-length', times: Infinity },
+      [paths.recoversCalendar]: { kind: 'cut-chunked', times: 1 },
+      [cutForever]: { kind: 'cut-chunked', times: Infinity },
+      [recovers]: { kind: 'cut-length', times: 2 },
+      [htmlOnce]: { kind: 'html', times: 1 },
+      [trickle]: { kind: 'trickle' },
+    }, { timeout: '1s' });
+
+    // Exactly the bad requests failed, each with its reason; the duplicates are quarantined.
+    const failed = run.summary.failures.filter((f) => f.kind === 'request').map((f) => f as FailedRequest);
+    const reasons = Object.fromEntries(failed.map((f) => [f.url.slice(run.api.url.length), [f.error.replace(/\(.*$/, '(…'), f.attempts]]));
+    expect(reasons).toEqual({
+      [paths.offOrigin[0]!]: [`redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[0]}: not followed`, 1],
+      [paths.offOrigin[1]!]: [`redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[1]}: not followed`, 1],
+      [paths.cutCalendar]: ['body is not JSON (…', RETRIES + 1],
+      [cutForever]: ['body is not JSON (…', RETRIES + 1],
+      [trickle]: ['timed out after 1 s', RETRIES + 1],
+    });
+    const quarantined = run.summary.failures.filter((f) => f.kind === 'quarantine').map((f) => f.url.slice(run.api.url.length)).sort();
+    expect(quarantined).toEqual([apiPath.seasons(s1), apiPath.calendar(season(2, 1)), duplicateCar].sort());
+    expect([run.summary.requests.series.repaired, run.summary.requests.seasons.repaired]).toEqual([1, 1]);
+    expect(run.foreign.gets.size).toBe(0);
+    expect(exitCodeOf(run.summary.outcome)).toBe(2);
+    // Within the bound of req 4: 3 attempts × 1 s for the trickle plus a little backoff, never minutes.
+    expect(run.summary.seconds).toBeGreaterThan(3 * 1 - 0.5);
+    expect(run.summary.seconds).toBeLessThan(30);
+
+    // Every valid row exactly as served: the same as a clean crawl of what a correct crawl keeps
+    // (the failed requests' payloads emptied, U+FFFD where the bad bytes were, the first of each duplicate).
+    const oracle = syntheticTree(TREE);
+    oracle.mutate<SeriesItem[]>(apiPath.series(), () => served.series.map((s, i) => (i === 1 ? { ...s, name: `${s.name}\ufffd` } : s)));
+    oracle.mutate<SeasonItem[]>(apiPath.seasons(s2), () => served.seasonsOfS2.map((s, i) => (i === 0 ? { ...s, name: `${s.name ?? ''}\ufffd` } : s)));
+    oracle.mutate(paths.offOrigin[0]!, noSeasons);
+    for (const path of [paths.offOrigin[1]!, paths.cutCalendar]) oracle.mutate(path, noEvents);
+    for (const path of [cutForever, trickle]) oracle.mutate(path, noResults);
+    const clean = await startHostileServer({ tree: oracle });
+    servers.push(clean);
+    const reference = await createTestDatabase(KIND);
+    databases.push(reference);
+    const referenceRun = await crawl(crawlConfig(clean.url, tempDir(), reference.target, { concurrency: 4 }, { maxRetries: RETRIES }));
+    expect(referenceRun.outcome).toBe('complete');
+    expect(run.counts).toEqual(expectedCounts(oracle).rows);
+    expect(await snapshot(run.database.target)).toEqual(await snapshot(reference.target));
   });
 });
