@@ -16,7 +16,8 @@ export type CacheMode = (typeof CACHE_MODES)[number];
 
 /** Where rows go: the embedded PGlite data dir, or a PostgreSQL server. */
 export type DbTarget =
-  | { readonly kind: 'embedded'; readonly dir: string }
+  /** `from`: the flag or variable the dir came from, for messages (--db when absent). */
+  | { readonly kind: 'embedded'; readonly dir: string; readonly from?: string }
   | { readonly kind: 'postgres'; readonly url: string };
 
 /**
@@ -44,7 +45,11 @@ export const DEFAULTS = {
   maxRetries: 5,
   /** First retry's backoff; doubles per retry, with jitter (src/retry.ts). */
   retryBaseMs: 1000,
-  /** Longest backoff before a request's retry: a longer trouble is an outage, the breaker's to handle. */
+  /**
+   * Longest wait before a request's retry: the backoff's ceiling, and the most a Retry-After asked
+   * of one request is honoured (a longer trouble is an outage, the breaker's to handle; a longer
+   * Retry-After pauses the whole crawl only when several distinct requests are asked, crawl/gate.ts).
+   */
   retryMaxMs: 30_000,
   /** First pause of an open circuit before its probe: a hiccup is over in seconds. */
   breakerCoolDownMs: 5_000,
@@ -58,8 +63,16 @@ export const DEFAULTS = {
   breakerProbePollMs: 100,
   /** Longest crawl-wide pause a Retry-After may impose: a server asking for hours (or years) must not stall the crawl silently. */
   maxPauseMs: 10 * 60_000,
-  /** Crawl-wide pause after a 429 that names no Retry-After: the API asked to slow down, without saying how much. */
+  /** What a 429 that names no Retry-After asks for: the API asked to slow down, without saying how much. */
   rateLimitPauseMs: 5_000,
+  /**
+   * Distinct requests asked to wait (Retry-After) within pauseWindowMs before the whole crawl
+   * pauses: an API rate-limiting everyone answers every request so within seconds; one URL asking
+   * again and again (or two) is that request's trouble, not a reason to stall the crawl.
+   */
+  pauseQuorum: 3,
+  /** How recent those asks must be: a rate limit shows within a minute even at one request in flight. */
+  pauseWindowMs: 60_000,
   /** How long the API may stay unreachable (circuit open) before the crawl stops. */
   maxOutageMs: 15 * 60_000,
   /**
@@ -161,6 +174,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface CommonConfig {
   readonly storageDir: string;
+  /** `--storage`, or `CRAWLEE_STORAGE_DIR` when the storage dir came from there: for messages. */
+  readonly storageName: string;
   readonly db: DbTarget;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
@@ -196,6 +211,8 @@ export interface CrawlConfig extends CommonConfig {
   readonly maxRetries: number;
   /** First retry's backoff; doubles per attempt, with jitter. */
   readonly retryBaseMs: number;
+  /** Ceiling of a retry's wait, backoff or one request's Retry-After. */
+  readonly retryMaxMs: number;
   /** First pause of the circuit breaker before it probes the API again. */
   readonly breakerCoolDownMs: number;
   /** How long the API may stay unreachable (circuit open) before the crawl stops. */
@@ -246,9 +263,9 @@ export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env):
   const storageDir = path.resolve(storage.value ?? DEFAULTS.storage);
   // A file where a folder must be would fail later with a bare ENOTDIR naming neither flag nor file.
   refuseFileInTheWay(storage.value === undefined ? 'the storage dir' : storage.name, storage.value ?? DEFAULTS.storage);
-  const db = args.db !== undefined ? resolveDbTarget(args.db, storageDir) : resolveDbUrlVariable(env[ENV_VARS.db], storageDir);
+  const db = args.db !== undefined ? resolveDbTarget(args.db, storageDir, '--db', storage.name) : resolveDbUrlVariable(env[ENV_VARS.db], storageDir, storage.name);
   if (db.kind === 'embedded') refuseFileInTheWay(args.db !== undefined ? '--db' : 'the embedded database dir', args.db ?? db.dir);
-  return Object.freeze({ storageDir, db, ...resolveLogging(args, env) });
+  return Object.freeze({ storageDir, storageName: storage.name, db, ...resolveLogging(args, env) });
 }
 
 /**
@@ -256,8 +273,9 @@ export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env):
  * that looks like a URL (`//`, `@`, or a scheme such as `postgresql:` or `pg:`) but is not a valid
  * PostgreSQL URL is refused: `postgresql//me@host/db` must not become a folder of that name.
  */
-export function resolveDbTarget(value: string | undefined, storageDir: string, name = '--db'): DbTarget {
-  if (value === undefined || value === '') return { kind: 'embedded', dir: path.join(storageDir, 'db') };
+export function resolveDbTarget(value: string | undefined, storageDir: string, name = '--db', storageName = '--storage'): DbTarget {
+  // <storage>/db: a folder the storage dir's flag (or variable) named.
+  if (value === undefined || value === '') return { kind: 'embedded', dir: path.join(storageDir, 'db'), from: storageName };
   const hint = 'give a postgres://user@host:port/database URL, or a directory path for the embedded database';
   if (/^postgres(ql)?:\/\//i.test(value)) {
     try {
@@ -275,8 +293,8 @@ export function resolveDbTarget(value: string | undefined, storageDir: string, n
 }
 
 /** DATABASE_URL names a URL: a directory there (or a typo) is refused, a directory goes through --db. */
-function resolveDbUrlVariable(value: string | undefined, storageDir: string): DbTarget {
-  const target = resolveDbTarget(value, storageDir, ENV_VARS.db);
+function resolveDbUrlVariable(value: string | undefined, storageDir: string, storageName: string): DbTarget {
+  const target = resolveDbTarget(value, storageDir, ENV_VARS.db, storageName);
   if (value !== undefined && value !== '' && target.kind === 'embedded') {
     throw new UserError(`${ENV_VARS.db}: "${redactUrl(value)}" is not a postgres:// or postgresql:// URL (for an embedded database in a directory, use --db DIR)`);
   }

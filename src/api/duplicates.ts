@@ -5,7 +5,8 @@
  * car number within a classification's details and within its retirements. An item repeating an
  * earlier one exactly is dropped silently (it says nothing new); one repeating its key with
  * different content is a contradiction the payload cannot settle: the first stands and the others
- * are quarantined. Left in, the sink would keep whichever came last.
+ * are quarantined. Left in, the sink would keep whichever came last. Uuids compare regardless of
+ * letter case, keys and content alike, as the uuid columns do.
  */
 import type { PayloadProblem } from '../errors.js';
 import type { Label } from './endpoints.js';
@@ -46,7 +47,7 @@ function duplicatesIn(list: readonly Keyed[]): Duplicate[] {
       first.set(entry.key, entry);
       continue;
     }
-    const same = original.context === entry.context && JSON.stringify(original.item) === JSON.stringify(entry.item);
+    const same = original.context === entry.context && canonical(original.item) === canonical(entry.item);
     found.push({
       pointer: entry.pointer,
       id: entry.key,
@@ -88,6 +89,14 @@ function items(list: unknown, pointer: string, skip: ReadonlySet<string>): Locat
 
 function field(node: unknown, name: string): unknown {
   return isObject(node) ? node[name] : undefined;
+}
+
+/**
+ * The item as text to compare, every `uuid` lower-cased: the uuid columns store uuids in lower
+ * case, so two items differing only in a uuid's letter case become the same rows, an exact repeat.
+ */
+function canonical(item: unknown): string {
+  return JSON.stringify(item, (name, value: unknown) => (name === 'uuid' && typeof value === 'string' ? value.toLowerCase() : value));
 }
 
 /** Lower-cased: the uuid column compares uuids regardless of case, so `AB…` and `ab…` are one row. */

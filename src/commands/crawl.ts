@@ -17,6 +17,7 @@ import { AppliedPayloads } from '../crawl/applied-payloads.js';
 import { ResponseCache } from '../crawl/cache.js';
 import { buildCrawler } from '../crawl/crawler.js';
 import { FailureLog } from '../crawl/failures.js';
+import type { Gate } from '../crawl/gate.js';
 import { Progress } from '../crawl/progress.js';
 import { describeScope, markFinished, writeSummary } from '../crawl/crawl-state.js';
 import { startQueue } from '../crawl/queue.js';
@@ -44,7 +45,7 @@ export interface CrawlRunOptions {
 }
 
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
-  const storage = await lockStorageDir(config.storageDir);
+  const storage = await lockStorageDir(config.storageDir, config.storageName);
   try {
     const db = await openDb(config.db, { log });
     try {
@@ -82,7 +83,8 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       let fatal: Error | undefined;
       let crawler: HttpCrawler<HttpCrawlingContext> | undefined;
       const cache = new ResponseCache(storage.config, storage.dir, config.baseUrl);
-      ({ crawler } = buildCrawler({
+      let gate: Gate;
+      ({ crawler, gate } = buildCrawler({
         config, log, stats, sink, failures,
         applied: await AppliedPayloads.load(db),
         cache,
@@ -100,7 +102,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const stop = () => budget.stop();
       if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });
-      const progress = new Progress({ stats, queue: start.queue, log, handledBefore: start.resumed?.handled ?? 0, tty });
+      const progress = new Progress({ stats, queue: start.queue, log, handledBefore: start.resumed?.handled ?? 0, tty, pausedUntil: () => gate.pausedUntilMs });
       progress.start();
       try {
         // The queue drained: make sure nothing this crawl's payloads name was lost, then finish.
@@ -241,6 +243,7 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
     retryFailed: args.retryFailed ?? false,
     maxRetries: DEFAULTS.maxRetries,
     retryBaseMs: DEFAULTS.retryBaseMs,
+    retryMaxMs: DEFAULTS.retryMaxMs,
     breakerCoolDownMs: DEFAULTS.breakerCoolDownMs,
     maxOutageMs: DEFAULTS.maxOutageMs,
     requestTimeoutSecs: resolveTimeoutSecs(flagOrEnv('--timeout', args.timeout, env, ENV_VARS.timeout)),

@@ -14,7 +14,7 @@ import {
 } from '@crawlee/core';
 import { LABELS, targetKey } from '../api/endpoints.js';
 import { DEFAULTS, type CrawlConfig } from '../config.js';
-import { CacheMissError, PayloadError, RequestNotStartedError, describeError } from '../errors.js';
+import { CacheMissError, PayloadError, RequestNotStartedError, RetryableHttpError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { backoffDelay } from '../retry.js';
 import { routeCrawleeLog } from './crawlee-log.js';
@@ -109,8 +109,12 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
             parts.onFatal(new Error(`the API has not answered for ${Math.round(gate.outageMs / 60_000)} min`));
           }
         }
-        // Exponential backoff with jitter before Crawlee puts the request back (Crawlee runs the loop).
-        const delay = backoffDelay(request.retryCount, { baseMs: config.retryBaseMs, capMs: DEFAULTS.retryMaxMs });
+        // Exponential backoff with jitter before Crawlee puts the request back (Crawlee runs the loop);
+        // at least what a Retry-After asked of this request, up to the same ceiling (a longer wait is
+        // the gate's crawl-wide pause, when several distinct requests are asked).
+        const backoff = backoffDelay(request.retryCount, { baseMs: config.retryBaseMs, capMs: config.retryMaxMs });
+        const asked = error instanceof RetryableHttpError && error.retryAfterMs !== undefined ? Math.min(config.retryMaxMs, error.retryAfterMs) : 0;
+        const delay = Math.max(backoff, asked);
         log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt });
         // Cut short when the crawl stops: the request then goes back to the queue at once.
         await sleep(delay, undefined, { signal: parts.budget.stopSignal }).catch(() => undefined);

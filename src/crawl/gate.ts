@@ -1,8 +1,15 @@
 /**
  * The politeness gate every network request passes (cache hits never do): at most `concurrency`
  * requests in flight, at most `maxRpm` started per minute, a crawl-wide pause when the API asks
- * for one (429/503 with Retry-After), and a circuit breaker that stops sending when the API as a
- * whole is failing and lets a single probe through after a cool-down.
+ * for one (429/503 with Retry-After from several distinct requests), and a circuit breaker that
+ * stops sending when the API as a whole is failing and lets a single probe through after a
+ * cool-down.
+ *
+ * A Retry-After is a crawl-wide pause only when `pauseQuorum` distinct requests were asked to
+ * wait within `pauseWindowMs`: one URL answering 429 with `Retry-After: 3600` on every attempt is
+ * that request's own trouble (it waits its own retry delay, capped, and spends its attempts),
+ * never a stall of the whole crawl. The asks that armed a pause are forgotten, so every pause
+ * needs fresh evidence.
  *
  * The breaker judges by distinct requests, not by attempts: it remembers the latest outcome of
  * each of the last `windowSize` request keys (URLs) and opens only when most of them, and at
@@ -27,10 +34,14 @@ export interface GateOptions {
   readonly coolDownMs?: number;
   /**
    * Longest crawl-wide pause a Retry-After may impose. Default DEFAULTS.maxPauseMs: a server asking
-   * for hours (or a hostile one asking for years) must not stall the crawl silently; the request's
-   * own retries still wait their backoff, and a persisting 429 fails it.
+   * for hours (or a hostile one asking for years) must not stall the crawl; the request's own
+   * retries still wait their backoff, and a persisting 429 fails it.
    */
   readonly maxPauseMs?: number;
+  /** Distinct requests that must be asked to wait (Retry-After) before the whole crawl pauses. Default 3. */
+  readonly pauseQuorum?: number;
+  /** How recent those asks must be. Default 60 s. */
+  readonly pauseWindowMs?: number;
   readonly log?: Logger;
   /**
    * Aborted when the crawl stops (Ctrl-C): from then on no request passes, and those waiting here
@@ -46,6 +57,8 @@ export class Gate {
   private readonly waiters: (() => void)[] = [];
   private nextStartAt = 0;
   private pausedUntil = 0;
+  /** Request key → when the API last asked it to wait, oldest first; cleared when a pause is armed. */
+  private readonly asks = new Map<string, number>();
   /** Request key → whether its latest attempt failed, oldest first. */
   private readonly recent = new Map<string, boolean>();
   private circuit: Circuit = { state: 'closed' };
@@ -55,6 +68,8 @@ export class Gate {
   private readonly failuresToOpen: number;
   private readonly baseCoolDownMs: number;
   private readonly maxPauseMs: number;
+  private readonly pauseQuorum: number;
+  private readonly pauseWindowMs: number;
 
   constructor(private readonly options: GateOptions) {
     this.intervalMs = Number.isFinite(options.maxRpm) ? 60_000 / options.maxRpm : 0;
@@ -62,6 +77,8 @@ export class Gate {
     this.failuresToOpen = options.failuresToOpen ?? DEFAULTS.breakerFailuresToOpen;
     this.baseCoolDownMs = options.coolDownMs ?? DEFAULTS.breakerCoolDownMs;
     this.maxPauseMs = options.maxPauseMs ?? DEFAULTS.maxPauseMs;
+    this.pauseQuorum = options.pauseQuorum ?? DEFAULTS.pauseQuorum;
+    this.pauseWindowMs = options.pauseWindowMs ?? DEFAULTS.pauseWindowMs;
     options.stop?.addEventListener('abort', () => {
       for (const wake of this.waiters.splice(0)) wake();
     }, { once: true });
@@ -85,15 +102,42 @@ export class Gate {
     }
   }
 
-  /** The API asked everyone to wait (Retry-After): no request starts before then. */
-  pauseFor(ms: number): void {
-    const pause = Math.min(ms, this.maxPauseMs);
-    const until = Date.now() + pause;
-    if (until > this.pausedUntil) {
-      this.pausedUntil = until;
-      const capped = pause < ms ? ` (asked for ${Math.ceil(ms / 1000)} s)` : '';
-      this.options.log?.warn(`API asked to slow down: pausing all requests for ${Math.ceil(pause / 1000)} s${capped}`);
+  /**
+   * The API asked the request `key` to wait `ms` (a 429 or 503 with Retry-After; `status` says
+   * which). Once `pauseQuorum` distinct requests asked within `pauseWindowMs`, no request starts
+   * for `ms` (at most `maxPauseMs`), and one line says until when and why. Before that, only the
+   * request asked waits (its retry delay, see crawler.ts).
+   */
+  askedToWait(key: string, ms: number, status: number): void {
+    const now = Date.now();
+    for (const [asked, at] of this.asks) {
+      if (at >= now - this.pauseWindowMs) break;
+      this.asks.delete(asked);
     }
+    this.asks.delete(key);
+    this.asks.set(key, now);
+    if (this.asks.size < this.pauseQuorum) {
+      this.options.log?.debug(`HTTP ${status} with Retry-After ${Math.ceil(ms / 1000)} s for ${key}: that request alone waits`);
+      return;
+    }
+    const distinct = this.asks.size;
+    this.asks.clear();
+    const pause = Math.min(ms, this.maxPauseMs);
+    const until = now + pause;
+    if (until <= this.pausedUntil) return;
+    this.pausedUntil = until;
+    const capped = pause < ms ? `, capped from ${Math.ceil(ms / 1000)} s` : '';
+    this.options.log?.warn(
+      `API asked to slow down (HTTP ${status} with Retry-After for ${distinct} distinct requests within ${Math.round(this.pauseWindowMs / 1000)} s): ` +
+        `crawl paused until ${instant(until)} (${Math.ceil(pause / 1000)} s${capped})`,
+    );
+  }
+
+  /** Until when no request starts (a Retry-After pause or an open circuit); undefined when none is under way. */
+  get pausedUntilMs(): number | undefined {
+    const circuit = this.circuit;
+    const until = Math.max(this.pausedUntil, circuit.state === 'open' ? circuit.until : 0);
+    return until > Date.now() ? until : undefined;
   }
 
   get circuitState(): Circuit['state'] {
@@ -167,9 +211,15 @@ export class Gate {
 
   private open(coolDownMs: number, why: string): void {
     this.outageSince ??= Date.now();
-    this.circuit = { state: 'open', until: Date.now() + coolDownMs, coolDownMs };
-    this.options.log?.warn(`circuit open (${why}): pausing ${Math.round(coolDownMs / 1000)} s before a probe`);
+    const until = Date.now() + coolDownMs;
+    this.circuit = { state: 'open', until, coolDownMs };
+    this.options.log?.warn(`circuit open (${why}): crawl paused until ${instant(until)} (${Math.round(coolDownMs / 1000)} s), then one probe request`);
   }
+}
+
+/** `2026-12-01T10:20:30Z`: an instant in messages, to the second. */
+export function instant(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**

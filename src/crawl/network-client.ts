@@ -115,7 +115,7 @@ export class NetworkClient implements BaseHttpClient {
         const notModified = response.statusCode === 304 && isConditional(request);
         if (response.statusCode !== 200 && !notModified) {
           response.stream.destroy();
-          throw this.statusError(response);
+          throw this.statusError(response, url);
         }
         const body = notModified ? (response.stream.destroy(), []) : await readBody(response, this.options.maxBodyBytes);
         // Only the fields the crawler reads: got's response also carries (Object.assign'ed from the
@@ -153,12 +153,14 @@ export class NetworkClient implements BaseHttpClient {
     return next;
   }
 
-  private statusError(response: StreamingHttpResponse): Error {
+  private statusError(response: StreamingHttpResponse, url: string): Error {
     const status = response.statusCode;
     if (status === 429 || status >= 500) {
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-      // 429/503 speak for the whole API: slow every request down, not only this one.
-      if (status === 429 || status === 503) this.options.gate.pauseFor(retryAfterMs ?? (status === 429 ? DEFAULTS.rateLimitPauseMs : 0));
+      // 429/503 may speak for the whole API: the gate pauses every request once several distinct
+      // ones are asked to wait; until then this request alone waits (its retry delay, crawler.ts).
+      const asked = retryAfterMs ?? (status === 429 ? DEFAULTS.rateLimitPauseMs : undefined);
+      if ((status === 429 || status === 503) && asked !== undefined) this.options.gate.askedToWait(url, asked, status);
       return new RetryableHttpError(status, retryAfterMs);
     }
     return new HttpStatusError(status);

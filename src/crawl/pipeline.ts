@@ -118,8 +118,8 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
     // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word,
     // and it is not recorded as applied, so it is checked (and its problems reported) again.
     const whole = !quarantined.length;
-    // Repaired bytes are stored (U+FFFD in place), but the body is not recorded as applied nor
-    // cached, so the repair is reported on every crawl and a fixed upstream body replaces it.
+    // Repaired bytes are stored (U+FFFD in place), but the body is not recorded as applied, so
+    // the repair (like a quarantine) is reported again whenever the body is processed again.
     const clean = whole && !repaired.length;
     await ctx.sink.write({
       rows: result.rows,
@@ -130,8 +130,10 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
     });
     if (clean) ctx.applied.remember(key, fingerprint);
     else ctx.applied.forget(key);
-    // Only whole, valid bodies are cached: a historic entry never expires, so a bad one would stick.
-    if (clean) await recache(ctx, key, request.url, answer);
+    // Cached as served, repaired or partial alike: it is what the API answers, what its rows came
+    // from, and a read of the cache goes through this same processing again (repairs reported,
+    // items quarantined). Only a body that could not be used at all (thrown above) is never cached.
+    await recache(ctx, key, request.url, answer);
     await enqueue(ctx, result.children);
 
     for (const item of quarantined) {

@@ -85,7 +85,7 @@ interface Planned extends ChildRequest {
 }
 
 export async function planCrawl(config: CrawlConfig, log: Logger): Promise<CrawlPlan> {
-  const storage = await openStorageDir(config.storageDir);
+  const storage = await openStorageDir(config.storageDir, config.storageName);
   try {
     const { start, seeds, knownKeys } = await startOf(storage, config);
     if (start.kind === 'resume') log.info(`an unfinished crawl (started ${start.resumes}) is in ${storage.dir}: the plan is of its resume (--fresh plans a new crawl)`);

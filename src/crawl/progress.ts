@@ -1,9 +1,12 @@
 /**
- * The live progress of a crawl: requests done / known, rate, cache hits, failures and ETA. A bar
- * redrawn in place on a terminal, a log line every few seconds otherwise.
+ * The live progress of a crawl: requests done / known, rate, cache hits, failures and ETA, and
+ * while the crawl is paused (a Retry-After from several requests, an open circuit) until when.
+ * A bar redrawn in place on a terminal, a log line every few seconds otherwise: it goes on
+ * through a pause, so a paused crawl is never silent.
  */
 import type { RequestQueue } from '@crawlee/core';
 import type { Logger } from '../log.js';
+import { instant } from './gate.js';
 import type { CrawlStats } from './stats.js';
 
 export interface ProgressOptions {
@@ -16,6 +19,8 @@ export interface ProgressOptions {
   readonly tty?: NodeJS.WriteStream;
   /** Default 5 s for log lines, 0.25 s for the bar. */
   readonly intervalMs?: number;
+  /** Until when no request starts (the gate's pause); undefined while none is under way. */
+  readonly pausedUntil?: () => number | undefined;
 }
 
 export interface ProgressSnapshot {
@@ -63,7 +68,9 @@ export class Progress {
     const info = await this.options.queue.getInfo().catch(() => undefined);
     if (info) this.known = info.handledRequestCount + info.pendingRequestCount;
     const s = this.snapshot();
-    const text = `${s.done}/${s.known} requests · ${s.perSecond.toFixed(1)}/s · ${s.cacheHits} cached · ${s.failures} failed · ETA ${formatEta(s.etaSeconds)}`;
+    const paused = this.options.pausedUntil?.();
+    const text = `${s.done}/${s.known} requests · ${s.perSecond.toFixed(1)}/s · ${s.cacheHits} cached · ${s.failures} failed · ETA ${formatEta(s.etaSeconds)}` +
+      (paused === undefined ? '' : ` · paused until ${instant(paused)}`);
     const tty = this.options.tty;
     if (tty) {
       const width = 24;
@@ -73,7 +80,8 @@ export class Progress {
     } else {
       // Each count once: in the text of a line for people, as fields of a JSON line for machines.
       const log = this.options.log;
-      log.info(text, log.options.format === 'json' ? { done: s.done, known: s.known, cacheHits: s.cacheHits, failures: s.failures } : undefined);
+      const fields = { done: s.done, known: s.known, cacheHits: s.cacheHits, failures: s.failures, ...(paused === undefined ? {} : { pausedUntil: instant(paused) }) };
+      log.info(text, log.options.format === 'json' ? fields : undefined);
     }
   }
 }

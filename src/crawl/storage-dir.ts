@@ -3,10 +3,9 @@
  * file-backed key-value stores), an exclusive lock so two crawls never share a queue, and the
  * small records a crawl keeps besides its queue. (The database is src/store/; this is the files.)
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Configuration, KeyValueStore } from '@crawlee/core';
-import { UserError, errorCode } from '../errors.js';
+import { ensureDir } from '../ensure-dir.js';
 import { acquireLock } from '../lockfile.js';
 import { CrawlStorageClient } from './storage-client.js';
 
@@ -25,9 +24,12 @@ export const STATE_STORE = 'crawl-state';
 /** The pid file that keeps a second crawl out of a storage dir. */
 export const CRAWL_LOCK_FILE = 'crawl.lock';
 
-/** Opens the storage dir without locking it (for read-only commands such as `status`). */
-export async function openStorageDir(dir: string): Promise<StorageDir> {
-  ensureWritable(dir);
+/**
+ * Opens the storage dir without locking it (for read-only commands such as `status`). `name`: the
+ * flag or variable the dir came from, for the one line saying it cannot be created or written.
+ */
+export async function openStorageDir(dir: string, name = '--storage'): Promise<StorageDir> {
+  ensureDir(dir, name);
   const client = new CrawlStorageClient(dir);
   // systemInfo events make Crawlee spawn `ps` every second for its autoscaling, which a crawl
   // with a fixed concurrency does not use.
@@ -41,11 +43,11 @@ export async function openStorageDir(dir: string): Promise<StorageDir> {
 }
 
 /** Opens the storage dir for a crawl: exclusive, released by `release()` or at exit. */
-export async function lockStorageDir(dir: string): Promise<StorageDir> {
-  ensureWritable(dir);
+export async function lockStorageDir(dir: string, name = '--storage'): Promise<StorageDir> {
+  ensureDir(dir, name);
   const release = acquireLock(path.join(dir, CRAWL_LOCK_FILE), `the storage dir ${dir}`);
   try {
-    const storage = await openStorageDir(dir);
+    const storage = await openStorageDir(dir, name);
     return {
       ...storage,
       close: async () => {
@@ -59,14 +61,5 @@ export async function lockStorageDir(dir: string): Promise<StorageDir> {
   } catch (error) {
     release();
     throw error;
-  }
-}
-
-function ensureWritable(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-  } catch (error) {
-    throw new UserError(`--storage: cannot write to ${dir} (${errorCode(error) ?? String(error)})`);
   }
 }

@@ -144,6 +144,7 @@ export async function sweepLost(queue: RequestQueue, cache: ResponseCache, failu
 /** The requests the crawl enqueues from this body; undefined when it would not pass validation. */
 export function childrenOf(label: Label, uuid: string | undefined, meta: ChildRequest['meta'], body: Buffer, scope: CrawlScope): readonly ChildRequest[] | undefined {
   try {
+    // Decoded as the crawl decodes it: bad bytes repaired, quarantined items left out.
     const { payload } = validatePayload(label, decodeBody(body).value);
     const route = ROUTES[label] as Route<Label>;
     return route({ payload, parentUuid: uuid, meta, scope }).children;

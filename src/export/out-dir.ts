@@ -1,6 +1,6 @@
 /**
  * The folder an export writes into. Never `/`, the home folder, the storage dir, the embedded
- * database's dir, or a folder holding either of those: an export there would mix its files into
+ * database's dir, a folder inside either, or a folder holding either of those: an export there would mix its files into
  * something else's, or (re-exporting) remove files it takes for its own. A non-empty folder is
  * written only when it holds an export already (a manifest.json of ours) or with --force: files
  * that merely carry an export's names (results.csv, drivers.json) may well be the user's own. Before writing, the previous export's
@@ -8,16 +8,16 @@
  * else's folder nothing of theirs is removed (a file of the same name is replaced).
  */
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { EXPORT_FORMATS, type DbTarget, type ExportFormat } from '../config.js';
+import { checkCreatable, ensureDir } from '../ensure-dir.js';
 import { UserError, errorCode } from '../errors.js';
 import { DATASETS } from './datasets.js';
 import { MANIFEST_FILE } from './manifest.js';
 import { datasetFile } from './writer.js';
 import { isObject } from '../record.js';
-import { refuseFileInTheWay } from '../paths.js';
 
 export interface OutDirOptions {
   readonly storageDir: string;
@@ -48,8 +48,13 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
     listing = await readdir(outDir, { withFileTypes: true });
   } catch (error) {
     const code = errorCode(error);
-    if (code === 'ENOENT') return { dir: outDir, previous: [] };
-    if (code === 'ENOTDIR') refuseFileInTheWay('--out', outDir);
+    if (code === 'ENOENT') {
+      // Said now, before the database is opened; created in clearOutDir.
+      checkCreatable(outDir, '--out');
+      return { dir: outDir, previous: [] };
+    }
+    // The folder itself or a folder above it is a file: checkCreatable says which.
+    if (code === 'ENOTDIR') checkCreatable(outDir, '--out');
     throw error;
   }
   const entries = listing.map((entry) => entry.name);
@@ -68,10 +73,7 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
 
 /** Creates the folder and removes the previous export's files, the manifest first: without it the folder claims no complete export. */
 export async function clearOutDir({ dir, previous }: OutDirPlan): Promise<void> {
-  await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EEXIST' || error.code === 'ENOTDIR') refuseFileInTheWay('--out', dir);
-    throw error;
-  });
+  ensureDir(dir, '--out');
   for (const file of previous) await rm(path.join(dir, file), { force: true });
 }
 
@@ -87,6 +89,8 @@ function refuseSpecialFolders(outDir: string, { storageDir, db }: OutDirOptions)
   for (const [dir, name] of guarded) {
     if (out === dir) refuse(`${name} (${dir})`);
     if (dir.startsWith(out + path.sep)) refuse(`a folder holding ${name} (${dir})`);
+    // Inside it, the export's files would mix with the crawl's (a cache store, the database's files).
+    if (out.startsWith(dir + path.sep)) refuse(`inside ${name} (${dir})`);
   }
 }
 

@@ -2,13 +2,13 @@
  * Opens the database a DbTarget names: the embedded PostgreSQL (PGlite via knex-pglite) in a data
  * dir, or a PostgreSQL server. Both speak the same SQL to the rest of the code.
  */
-import { mkdirSync } from 'node:fs';
 import knex, { type Knex } from 'knex';
 import ClientPGLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { describeDb, type DbTarget } from '../config.js';
 import { DatabaseUnavailableError, IntegrityError, ResourceError, asResourceError, describeThrown, errorCode } from '../errors.js';
+import { ensureDir } from '../ensure-dir.js';
 import { acquireLock } from '../lockfile.js';
 import type { Logger } from '../log.js';
 import { isObject, stringField } from '../record.js';
@@ -59,7 +59,11 @@ export interface OpenDbOptions {
  * with room to write (see disk-space.ts): PGlite's start-up may itself need a new WAL segment.
  */
 export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Promise<Db> {
-  if (target.kind === 'embedded') ensureFreeSpace(target.dir);
+  if (target.kind === 'embedded') {
+    // Before anything else looks at the dir: a path on a pseudo file system must fail in one line.
+    ensureDir(target.dir, target.from ?? '--db');
+    ensureFreeSpace(target.dir);
+  }
   const config = knexConfig(target, options.log);
   let db: Db;
   try {
@@ -79,7 +83,6 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
 }
 
 function lockedPGlite(dir: string): PGlite {
-  mkdirSync(dir, { recursive: true });
   const release = acquireLock(`${dir}.lock`, `the embedded database ${dir}`);
   const pglite = new PGlite(dir, { parsers: PGLITE_PARSERS });
   const close = pglite.close.bind(pglite);

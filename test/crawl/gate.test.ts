@@ -1,6 +1,7 @@
 /**
  * The politeness gate under fake timers: the concurrency cap, the rate limit, the crawl-wide
- * Retry-After pause (and its cap), the stop signal, and the circuit breaker, which opens only when most of the recent distinct requests
+ * Retry-After pause (only when several distinct requests are asked to wait, said in one line, and
+ * capped), the stop signal, and the circuit breaker, which opens only when most of the recent distinct requests
  * fail, probes once after its cool-down, and closes on an answer.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,6 +9,7 @@ import { DEFAULTS } from '../../src/config.js';
 import { Gate } from '../../src/crawl/gate.js';
 import { RequestNotStartedError } from '../../src/errors.js';
 import { parseRetryAfter } from '../../src/crawl/network-client.js';
+import { memoryLogger } from '../support/crawl.js';
 
 const ok = () => Promise.resolve('ok');
 const boom = () => Promise.reject(new Error('ECONNRESET'));
@@ -39,19 +41,27 @@ describe('Gate', () => {
     expect(started).toEqual([0, 1000, 2000]);
   });
 
-  it('holds every request back while the API asked for a pause, up to the cap', async () => {
-    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, maxPauseMs: 60_000 });
+  it('holds every request back once several distinct requests were asked to wait, up to the cap, saying until when', async () => {
+    const { log, lines } = memoryLogger();
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, maxPauseMs: 60_000, pauseQuorum: 3, log });
     const t0 = Date.now();
     const started: number[] = [];
-    gate.pauseFor(5_000);
+    for (const key of ['x', 'y', 'z']) gate.askedToWait(key, 5_000, 429);
+    expect(gate.pausedUntilMs).toBe(t0 + 5_000);
+    expect(lines).toEqual([
+      `WARN API asked to slow down (HTTP 429 with Retry-After for 3 distinct requests within 60 s): crawl paused until ${new Date(t0 + 5_000).toISOString().replace(/\.\d{3}Z$/, 'Z')} (5 s)`,
+    ]);
     const first = starts(gate, 'a', started, t0);
     await vi.advanceTimersByTimeAsync(4_999);
     expect(started).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
     await first;
     expect(started).toEqual([5_000]);
+    expect(gate.pausedUntilMs).toBeUndefined();
 
-    gate.pauseFor(3_600_000); // a server asking for an hour gets the cap
+    // A server asking for an hour gets the cap.
+    for (const key of ['x', 'y', 'z']) gate.askedToWait(key, 3_600_000, 503);
+    expect(lines[1]).toMatch(/^WARN API asked to slow down \(HTTP 503 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \S+Z \(60 s, capped from 3600 s\)$/);
     const second = starts(gate, 'b', started, t0);
     await vi.advanceTimersByTimeAsync(60_000);
     await second;
@@ -104,6 +114,36 @@ describe('Gate', () => {
     stop.abort();
     expect(await second).toBeInstanceOf(RequestNotStartedError);
     expect(await gate.run('c', async () => 'ran', always).catch((error: unknown) => error)).toBeInstanceOf(RequestNotStartedError);
+  });
+
+  it('never pauses the crawl for one URL asked to wait again and again, nor for asks further apart than the window', async () => {
+    const { log, lines } = memoryLogger();
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, pauseQuorum: 3, pauseWindowMs: 60_000, log });
+    const t0 = Date.now();
+    const started: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt++) {
+      gate.askedToWait('hostage', 3_600_000, 429);
+      expect(gate.pausedUntilMs).toBeUndefined();
+      await starts(gate, `other-${attempt}`, started, t0);
+      await vi.advanceTimersByTimeAsync(30_000);
+    }
+    expect(started).toEqual([0, 30_000, 60_000, 90_000, 120_000, 150_000]);
+    // Two others asked, but 61 s apart from each other: never three within a minute.
+    gate.askedToWait('p', 10_000, 429);
+    await vi.advanceTimersByTimeAsync(61_000);
+    gate.askedToWait('q', 10_000, 429);
+    expect(gate.pausedUntilMs).toBeUndefined();
+    expect(lines).toEqual([]);
+    // A third within the minute of the last two (hostage's last ask is long gone) pauses it.
+    gate.askedToWait('r', 10_000, 429);
+    expect(gate.pausedUntilMs).toBeUndefined();
+    gate.askedToWait('s', 10_000, 429);
+    expect(gate.pausedUntilMs).toBe(Date.now() + 10_000);
+    // The asks that armed it are forgotten: the same three asking again start over.
+    await vi.advanceTimersByTimeAsync(10_000);
+    gate.askedToWait('q', 10_000, 429);
+    gate.askedToWait('r', 10_000, 429);
+    expect(gate.pausedUntilMs).toBeUndefined();
   });
 
   it('never opens on one URL failing again and again', async () => {

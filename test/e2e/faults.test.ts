@@ -56,7 +56,9 @@ describe(`crawling through faults (${KIND})`, () => {
     expect(summary.outcome).toBe('complete');
     expect(summary.failures).toEqual([]);
     expect(counts).toEqual(expectedCounts(tree).rows);
-    expect(summary.lines.join('\n')).toMatch(/API asked to slow down: pausing all requests/);
+    // (Which faults hit which requests depends on their order. A 429 holds back the request it
+    // answers by its own retry delay; three distinct ones within a minute pause the whole crawl:
+    // test/e2e/hostile.test.ts and test/crawl/gate.test.ts check that rule.)
   });
 
   // Invalid UTF-8 is repaired, not failed (test/e2e/hostile.test.ts); a body that is not JSON

@@ -238,4 +238,36 @@ describe.each(DATABASE_KINDS)('duplicates inside one list (%s)', (kind) => {
     expect(flagged(dir, 'seasons')).toEqual([s1b!.uuid]);
     expect(flagged(dir, 'sessions').sort()).toEqual([race, retiredRace].sort());
   });
+
+  it('collapse silently when the only difference is the letter case of a uuid (uuids are stored in lower case)', async () => {
+    const tree = syntheticTree(TREE);
+    const expected = expectedCounts(syntheticTree(TREE)).rows;
+    const [s0] = seriesOf(tree);
+    const season = seasonsOf(tree, s0!.uuid)[0]!;
+    const race = sessionsWithResults(tree, season.uuid)[0]!;
+    const upper = <T extends { uuid: string }>(item: T): T => ({ ...item, uuid: item.uuid.toUpperCase() });
+    tree.mutate<SeriesItem[]>(apiPath.series(), (list) => [...list, upper(list[0]!)]);
+    tree.mutate<SeasonItem[]>(apiPath.seasons(s0!.uuid), (list) => [...list, upper(list[0]!)]);
+    // A car repeated with its drivers' uuids in upper case: the same rows.
+    tree.mutate<Classification>(apiPath.classification(race), (c) => ({
+      ...c, details: [...c.details, { ...c.details[0]!, drivers: c.details[0]!.drivers.map(upper) }],
+    }));
+    expect(season.uuid).not.toBe(season.uuid.toUpperCase());
+    // A database of its own: the previous test's quarantine rows are not this one's.
+    const own = await createTestDatabase(kind);
+    try {
+      const summary = await crawlThrough(tree, undefined, tempDir(), own.target);
+      expect(summary.outcome).toBe('complete');
+      expect(summary.failures).toEqual([]);
+      expect(summary.lines.filter((line) => line.includes('quarantined'))).toEqual([]);
+      expect(await quarantineRows(own.target)).toEqual([]);
+      expect(await liveCountsOf(own)).toEqual(expected);
+      const db = await openDb(own.target);
+      const stored: string[] = await db('seasons').where({ series_uuid: s0!.uuid }).pluck('uuid').finally(() => db.destroy());
+      expect(stored).toContain(season.uuid.toLowerCase());
+      expect(stored.every((uuid) => uuid === uuid.toLowerCase())).toBe(true);
+    } finally {
+      await own.drop();
+    }
+  });
 });

@@ -3,15 +3,16 @@
  * response cache, the queue journal, each on its own small tmpfs) stops the crawl with one line
  * naming the path, exit 1, and a resume on a bigger disk ends with exactly the rows of the tree;
  * a database deleted or swapped under an unfinished crawl is noticed in one line and the queue is
- * rebuilt from what that database holds.
+ * rebuilt from what that database holds; a folder that cannot be created (under /proc, under a
+ * file) is said in one line, exit 1, instead of Node's recursive mkdir spinning for ever.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueJournal } from '../../src/crawl/queue-journal.js';
 import { expectedCounts, startReplica, syntheticTree, type Replica, type ReplicaTree } from '../replica/index.js';
-import { runCli } from '../support/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 import { liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
 
 // About 350 requests and 35,000 rows: ~45 MB in the embedded database, 2.4 MB of cache, 160 kB of journal.
@@ -190,4 +191,69 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
     expect(swapped.stdout).not.toMatch(/foreign key|Failures/);
     expect(await liveCountsOf(embedded(dbB))).toEqual(expectedCounts(tree).rows);
   }, 300_000);
+});
+
+describe('folders that cannot be created: one line naming the flag, the path and the cause, exit 1', () => {
+  /**
+   * Runs the CLI, killed (SIGKILL: a process spinning in mkdir ignores the others) when it takes
+   * longer than a start-up and one line could on a loaded machine.
+   */
+  async function runBounded(args: string[], env: Record<string, string> = {}) {
+    const run = startCli(args, env);
+    const killer = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
+    try {
+      return await run.done;
+    } finally {
+      clearTimeout(killer);
+    }
+  }
+  const base = tempDir('msc-folders-');
+  // Outside the storage dir (base): an export inside it is refused for that reason first.
+  const file = path.join(tempDir('msc-file-'), 'a-file');
+  writeFileSync(file, 'not a folder');
+  const proc = existsSync('/proc/self') ? undefined : 'no /proc here';
+
+  it.skipIf(proc !== undefined)('under /proc: --storage, CRAWLEE_STORAGE_DIR, --db and export --out', async () => {
+    const database = path.join(base, 'db');
+    expect((await runBounded(['migrate', '--db', database, '--storage', base])).code).toBe(0);
+    const runs = await Promise.all([
+      runBounded(['crawl', '--storage', '/proc/nope', '--base-url', 'http://127.0.0.1:9']),
+      runBounded(['crawl', '--base-url', 'http://127.0.0.1:9', '--plan'], { CRAWLEE_STORAGE_DIR: '/proc/nope/deeper' }),
+      runBounded(['migrate', '--db', '/proc/nope', '--storage', base]),
+      runBounded(['export', '--db', database, '--storage', base, '--out', '/proc/nope']),
+    ]);
+    const enoent = '\\(ENOENT: no such file or directory; the file system at /proc takes no new folders\\)';
+    const expected = [
+      `^ERROR --storage /proc/nope: cannot create /proc/nope ${enoent}$`,
+      `^ERROR CRAWLEE_STORAGE_DIR /proc/nope/deeper: cannot create /proc/nope ${enoent}$`,
+      `^ERROR --db /proc/nope: cannot create /proc/nope ${enoent}$`,
+      `^ERROR --out /proc/nope: cannot create /proc/nope ${enoent}$`,
+    ];
+    runs.forEach((run, i) => {
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.split('\n').filter((line) => /^(ERROR|WARN)/.test(line))).toEqual([expect.stringMatching(new RegExp(expected[i]!))]);
+    });
+  }, 120_000);
+
+  it('under a regular file: --storage, --db and export --out', async () => {
+    const database = path.join(base, 'db2');
+    expect((await runBounded(['migrate', '--db', database, '--storage', base])).code).toBe(0);
+    const runs = await Promise.all([
+      runBounded(['crawl', '--storage', path.join(file, 'storage'), '--base-url', 'http://127.0.0.1:9']),
+      runBounded(['migrate', '--db', path.join(file, 'db'), '--storage', base]),
+      runBounded(['export', '--db', database, '--storage', base, '--out', path.join(file, 'out')]),
+      runBounded(['export', '--db', database, '--storage', base, '--out', file]),
+    ]);
+    const expected = [
+      `ERROR --storage ${file}/storage: cannot create it, ${file} is a file, not a folder`,
+      `ERROR --db ${file}/db: cannot create it, ${file} is a file, not a folder`,
+      `ERROR --out ${file}/out: cannot create it, ${file} is a file, not a folder`,
+      `ERROR --out ${file} is a file, not a folder`,
+    ];
+    runs.forEach((run, i) => {
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr.split('\n').filter((line) => /^(ERROR|WARN)/.test(line))).toEqual([expected[i]]);
+    });
+  }, 120_000);
 });

@@ -24,7 +24,7 @@ describe('export guards', () => {
   });
   afterAll(async () => database?.drop());
 
-  it('refuses /, the home folder, the storage dir, a folder holding it, and the database dir, --force or not', async () => {
+  it('refuses /, the home folder, the storage dir, a folder holding it or inside it, and the database dir and folders inside it, --force or not', async () => {
     const base = tempDir('msc-guards-');
     const storage = path.join(base, 'work', 'storage');
     mkdirSync(storage, { recursive: true });
@@ -36,6 +36,13 @@ describe('export guards', () => {
     symlinkSync(storage, path.join(base, 'link'));
     await expect(exportDb(database.target, { out: path.join(base, 'link'), storage, force: true })).rejects.toThrow(/it is the storage dir/);
     await expect(exportDb(database.target, { out: dbDir, storage, force: true })).rejects.toThrow(/it is the embedded database dir/);
+    // Folders inside them, new or existing, are theirs too.
+    await expect(exportDb(database.target, { out: path.join(storage, 'exports'), storage })).rejects.toThrow(/it is inside the storage dir/);
+    mkdirSync(path.join(storage, 'key_value_stores', 'x'), { recursive: true });
+    await expect(exportDb(database.target, { out: path.join(storage, 'key_value_stores', 'x'), storage, force: true })).rejects.toThrow(/it is inside the storage dir/);
+    await expect(exportDb(database.target, { out: path.join(base, 'link', 'sub'), storage, force: true })).rejects.toThrow(/it is inside the storage dir/);
+    await expect(exportDb(database.target, { out: path.join(dbDir, 'sub'), storage, force: true })).rejects.toThrow(/it is inside the embedded database dir/);
+    expect(existsSync(path.join(dbDir, 'sub'))).toBe(false);
     const home = process.env.HOME;
     process.env.HOME = path.join(base, 'home');
     try {
@@ -44,7 +51,8 @@ describe('export guards', () => {
       process.env.HOME = home;
     }
     expect(listing(base)).toEqual(['link', 'work']);
-    expect(listing(storage)).toEqual(['keep.txt']);
+    expect(listing(storage)).toEqual(['keep.txt', 'key_value_stores']);
+    expect(listing(path.join(storage, 'key_value_stores', 'x'))).toEqual([]);
   });
 
   it('refuses a non-empty folder holding no export unless --force, and then leaves its files alone', async () => {

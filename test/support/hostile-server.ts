@@ -3,7 +3,9 @@
  * chosen paths it misbehaves in ways the replica's fault injector does not — redirects to another
  * host and same-origin redirect chains, one invalid UTF-8 byte in one name, bodies cut short under
  * clean framing (chunked, or a Content-Length matching the cut), an HTML error page, an empty
- * body, a gzip-encoded body that is not gzip, schema-breaking JSON, and a body trickled out a byte at a time.
+ * body, a gzip-encoded body that is not gzip, schema-breaking JSON, a body trickled out a byte at a time,
+ * 429s asking for a wait, and
+ * an ETag of raw bytes outside ASCII.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,7 +31,14 @@ export type Hostility =
   /** Well-formed JSON that fails the endpoint's schema. */
   | { readonly kind: 'wrong-json' }
   /** The body, chunked, one byte every `intervalMs` (default 1000), on every request. */
-  | { readonly kind: 'trickle'; readonly intervalMs?: number };
+  | { readonly kind: 'trickle'; readonly intervalMs?: number }
+  /** The first `times` answers (Infinity: all) are a 429 with `Retry-After: <seconds>`. */
+  | { readonly kind: 'retry-after'; readonly seconds: number; readonly times: number }
+  /**
+   * The body with `ETag: <bytes>`, byte for byte (bytes ≥ 0x80 included); a 304 only to an
+   * If-None-Match of exactly those bytes.
+   */
+  | { readonly kind: 'etag'; readonly bytes: readonly number[] };
 
 export interface HostileOptions {
   readonly tree: ReplicaTree;
@@ -42,6 +51,10 @@ export interface HostileServer {
   readonly url: string;
   /** GET requests received, by path (query left off). */
   readonly gets: Map<string, number>;
+  /** If-None-Match values received, as raw bytes in hex, by path. */
+  readonly ifNoneMatch: Map<string, string[]>;
+  /** 304s sent, by path. */
+  readonly notModified: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -49,6 +62,8 @@ export const PROXY_PAGE = '<html><head><title>502 Bad Gateway</title></head><bod
 
 export async function startHostileServer(options: HostileOptions): Promise<HostileServer> {
   const gets = new Map<string, number>();
+  const ifNoneMatch = new Map<string, string[]>();
+  const notModified = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   let url = '';
 
@@ -56,6 +71,9 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
     const seen = (gets.get(path) ?? 0) + 1;
     if (req.method === 'GET') gets.set(path, seen);
+    // Node's parser hands header values over as latin1 text: one char per byte, so the bytes come back exactly.
+    const condition = req.rawHeaders.find((_, i, all) => i % 2 === 1 && all[i - 1]!.toLowerCase() === 'if-none-match');
+    if (condition !== undefined) ifNoneMatch.set(path, [...(ifNoneMatch.get(path) ?? []), Buffer.from(condition, 'latin1').toString('hex')]);
     const body = req.method === 'GET' ? options.tree.body(path) : undefined;
     const hostility = options.hostile?.[path];
     if (body === undefined) return send(res, 404, Buffer.from('{"message":"Not found"}'));
@@ -101,6 +119,20 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
       }
       case 'wrong-json':
         return send(res, 200, Buffer.from('{"status":"ok","data":null}'));
+      case 'retry-after':
+        if (!within(hostility.times)) return send(res, 200, whole);
+        res.writeHead(429, { 'retry-after': String(hostility.seconds), 'content-type': 'application/json', 'content-length': 2 });
+        return void res.end('{}');
+      case 'etag': {
+        const etag = Buffer.from(hostility.bytes);
+        if (condition !== undefined && Buffer.from(condition, 'latin1').equals(etag)) {
+          notModified.set(path, (notModified.get(path) ?? 0) + 1);
+          res.writeHead(304, { etag: etag.toString('latin1') });
+          return void res.end();
+        }
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': whole.length, etag: etag.toString('latin1') });
+        return void res.end(whole);
+      }
       case 'trickle': {
         res.writeHead(200, { 'content-type': 'application/json' });
         let sent = 0;
@@ -125,6 +157,8 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
   return {
     url,
     gets,
+    ifNoneMatch,
+    notModified,
     close: () =>
       new Promise<void>((resolve, reject) => {
         for (const timer of timers) clearInterval(timer);
