@@ -125,6 +125,16 @@ export async function liveCountsOf(database: TestDatabase): Promise<Record<strin
   }
 }
 
+/** Empties a database that is not open (see truncateAll): a used one made like new for the next crawl. */
+export async function truncateAllOf(database: TestDatabase): Promise<void> {
+  const db = await openDb(database.target);
+  try {
+    await truncateAll(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
 /**
  * A migrated database of `kind` for the tests of a describe block, emptied before each test.
  * Returns a getter: the database exists only once beforeAll has run.
