@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueJournal } from '../../src/crawl/queue-journal.js';
 import { expectedCounts, startReplica, syntheticTree, type Replica, type ReplicaTree } from '../replica/index.js';
 import { runCli } from '../support/cli.js';
-import { liveCountsOf, newEmbeddedDb, tempDir, type TestDatabase } from '../support/db.js';
+import { DATABASE_KINDS, createTestDatabase, liveCountsOf, newEmbeddedDb, tempDir, type TestDatabase } from '../support/db.js';
 import { cli } from '../support/inprocess.js';
 
 // About 350 requests and 35,000 rows: ~45 MB in the embedded database, 2.4 MB of cache, 160 kB of journal.
@@ -62,6 +62,7 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
   let tree: ReplicaTree;
   let replica: Replica;
   const mounts: string[] = [];
+  const databases: TestDatabase[] = [];
   beforeAll(async () => {
     tree = syntheticTree(TREE);
     replica = await startReplica({ tree });
@@ -69,6 +70,7 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
   afterAll(async () => {
     await replica?.close();
     for (const dir of mounts) unmount(dir);
+    for (const database of databases) await database.drop();
   });
 
   function smallDisk(size: string): string {
@@ -121,7 +123,10 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
     ['the queue journal', 'request_queues', '64k', /request_queues\/crawl\/journal\.ndjson/],
   ])('%s: one line naming the file, and a resume on a bigger disk ends with every row', async (_, folder, size, file) => {
     const storage = tempDir();
-    const db = await newEmbeddedDb(path.join(tempDir(), 'db'));
+    // The database is not on the small disk, nor what is tested here: the server when there is one.
+    const database = await createTestDatabase(DATABASE_KINDS.at(-1)!);
+    databases.push(database);
+    const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
     const disk = path.join(storage, folder);
     const failed = mountTmpfs(disk, size);
     if (failed) throw new Error(failed);
@@ -144,7 +149,7 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
     const resumed = await runCli(crawlArgs(replica, storage, db));
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming the crawl/);
-    expect(await liveCountsOf(embedded(db))).toEqual(expectedCounts(tree).rows);
+    expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);
   }, 300_000);
 });
 
