@@ -85,7 +85,8 @@ describe(`crawl outcomes (${KIND})`, () => {
     try {
       const storage = tempDir();
       const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
-      const { code, stdout } = await runCli(['crawl', '--storage', storage, '--db', db, '--base-url', replica.url, '--max-rpm', '100000', '--fresh']);
+      // In-process (src/cli.ts's main): the exit code and summary the command line gives, without another process.
+      const { code, stdout } = await cli(['crawl', '--storage', storage, '--db', db, '--base-url', replica.url, '--max-rpm', '100000', '--fresh']);
       expect(code).toBe(2);
       expect(stdout).toMatch(/^Crawl finished in [\d.]+ s with 1 quarantined item: /);
       expect(stdout).toContain(`quarantined /0 (${JSON.parse(tree.body(apiPath.series())!)[0].uuid}) of ${replica.url}${apiPath.series()}: /0/name must be string`);

@@ -10,7 +10,7 @@ import {
   type Calendar, type FaultOptions, type PathFault, type ReplicaTree, type SeasonItem, type SeriesItem,
 } from '../replica/index.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
-import { DATABASE_KINDS, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
+import { DATABASE_KINDS, createTestDatabase, liveCountsOf, openMigrated, tempDir, truncateAllOf, type TestDatabase } from '../support/db.js';
 
 const TREE = { seed: 21, series: 2, seasonsPerSeries: 2, eventsPerSeason: 4, sessionsPerEvent: 6, carsPerSession: 6 };
 const KIND = DATABASE_KINDS.at(-1)!;
@@ -21,16 +21,26 @@ const firstSeason = (tree: ReplicaTree) => body<SeasonItem[]>(tree, apiPath.seas
 const firstRaceWithResults = (tree: ReplicaTree) =>
   body<Calendar>(tree, apiPath.calendar(firstSeason(tree))).events.flatMap((e) => e.sessions).find((s) => s.hasResults)!.uuid;
 
-/** Crawls `tree` through `faults` into a new database; returns the summary and the live counts. */
+/**
+ * One database for every crawl of this file, emptied before each: creating and migrating one per
+ * crawl took longer than the crawls.
+ */
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase(KIND);
+  await (await openMigrated(database.target)).destroy();
+});
+afterAll(async () => database?.drop());
+
+/** Crawls `tree` through `faults` into the emptied database; returns the summary and the live counts. */
 async function crawlThrough(tree: ReplicaTree, faults: FaultOptions) {
+  await truncateAllOf(database);
   const replica = await startReplica({ tree, faults });
-  const database: TestDatabase = await createTestDatabase(KIND);
   try {
     const summary = await crawl(crawlConfig(replica.url, tempDir(), database.target, { concurrency: 8 }));
     return { summary, counts: await liveCountsOf(database), faults: replica.stats.faults };
   } finally {
     await replica.close();
-    await database.drop();
   }
 }
 
@@ -97,14 +107,12 @@ describe(`crawling through faults (${KIND})`, () => {
 });
 
 describe(`no soft delete on the word of a partial payload (${KIND})`, () => {
-  let database: TestDatabase;
   let storage: string;
   const tree = syntheticTree(TREE);
   beforeAll(async () => {
-    database = await createTestDatabase(KIND);
+    await truncateAllOf(database);
     storage = tempDir();
   });
-  afterAll(async () => database?.drop());
 
   it('keeps every season when a re-crawl quarantines one of them, and deletes one that is really gone', async () => {
     const path = apiPath.seasons(firstSeries(tree));

@@ -1,8 +1,9 @@
 /**
  * Ctrl-C and SIGTERM on the real CLI: from the signal on no request starts (the replica sees at
- * most --concurrency more, those already on their way), exit 130, and the resume ends with exactly
- * the rows of a clean crawl. With a request stuck on a server that never answers, the first signal
- * still ends the process within the grace deadline, and a second one ends it at once.
+ * most --concurrency more, those already on their way), exit 130, the resume ends with exactly
+ * the rows of a clean crawl, and the same command once more starts a new crawl. With a request
+ * stuck on a server that never answers, the first signal still ends the process within the grace
+ * deadline, and a second one ends it at once.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -94,7 +95,8 @@ describe('Ctrl-C and SIGTERM', () => {
   beforeAll(async () => {
     tree = syntheticTree(TREE);
     const clean = await startReplica({ tree });
-    const database = await createTestDatabase('pglite');
+    // The server when there is one: the reference's database does not matter, and this process then never starts PGlite.
+    const database = await createTestDatabase(DATABASE_KINDS.at(-1)!);
     try {
       expect((await crawl(crawlConfig(clean.url, tempDir(), database.target))).outcome).toBe('complete');
       expect(clean.stats.total).toBeGreaterThan(60);
@@ -105,10 +107,11 @@ describe('Ctrl-C and SIGTERM', () => {
     }
   });
 
-  // SIGINT on the embedded database; SIGTERM on the server when there is one.
-  it.each<[NodeJS.Signals, TestDatabase['name']]>([['SIGINT', 'pglite'], ['SIGTERM', DATABASE_KINDS.at(-1)!]])(
-    '%s mid-crawl (%s): at most --concurrency requests reach the API after it, exit 130, the resume is exact',
-    async (signal, kind) => {
+  // SIGINT on the embedded database; SIGTERM on the server when there is one (and there, the same
+  // command once more: the queue the resume finished starts a new crawl).
+  it.each<[NodeJS.Signals, TestDatabase['name'], string]>([['SIGINT', 'pglite', ''], ['SIGTERM', DATABASE_KINDS.at(-1)!, '; once more, a new crawl']])(
+    '%s mid-crawl (%s): at most --concurrency requests reach the API after it, exit 130, the resume is exact%s',
+    async (signal, kind, again) => {
       // Every answer takes 100 ms: the 48 handlers keep most requests waiting at the gate.
       const replica = await startReplica({ tree, faults: { seed: 9, rateSlow: 1, slowMs: 100 } });
       const database = await createTestDatabase(kind);
@@ -132,7 +135,14 @@ describe('Ctrl-C and SIGTERM', () => {
         expect(stopped.stdout).toMatch(/^Crawl interrupted after [\d.]+ s: \d+ requests \(.*\), 0 from cache/);
         expect(stopped.stdout).not.toMatch(/failed request/);
 
-        expect((await resumeExactly(args, database)).stderr).toMatch(/resuming the crawl/);
+        expect((await resumeExactly(args, database)).stderr).toMatch(/resuming the crawl started .*: \d+ requests done, \d+ left/);
+
+        if (again) {
+          const anew = await runCli(args);
+          expect(anew.code, anew.stderr).toBe(0);
+          expect(anew.stderr).toMatch(/new crawl of all series/);
+          expect(anew.stdout).toMatch(/^Crawl finished in [\d.]+ s: /);
+        }
       } finally {
         await killLeftovers();
         await replica.close();

@@ -9,7 +9,7 @@ import { REPEATED_WARNINGS_SHOWN } from '../../src/log.js';
 import { apiPath, startReplica, syntheticTree, type Calendar, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
 import { runCli } from '../support/cli.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
-import { tempDir } from '../support/db.js';
+import { newEmbeddedDb, tempDir } from '../support/db.js';
 
 const TREE = { seed: 7, series: 2, seasonsPerSeries: 2, eventsPerSeason: 3, sessionsPerEvent: 4, carsPerSession: 3 };
 const body = <T>(tree: ReplicaTree, path: string) => JSON.parse(tree.body(path)!) as T;
@@ -31,6 +31,7 @@ describe('logs', () => {
     });
     try {
       const storage = tempDir();
+      await newEmbeddedDb(`${storage}/db`);
       const run = await runCli(['crawl', '--storage', storage, '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', '8', '--log-format', 'json', '--verbose']);
       expect(run.code, run.stderr.slice(-2000)).toBe(2);
       const out = run.stdout.split('\n').filter(Boolean);
@@ -76,7 +77,7 @@ describe('logs', () => {
     const tree = syntheticTree({ ...TREE, series: 1, seasonsPerSeries: 1 });
     const replica = await startReplica({ tree });
     try {
-      const summary = await crawl(crawlConfig(replica.url, tempDir(), { kind: 'embedded', dir: `${tempDir()}/db` }));
+      const summary = await crawl(crawlConfig(replica.url, tempDir(), { kind: 'embedded', dir: await newEmbeddedDb() }));
       expect(summary.outcome).toBe('complete');
       expect(summary.lines.filter((l) => /^(DEBUG )?(series|seasons|calendar|classification) \//.test(l))).toEqual([]);
     } finally {
@@ -91,7 +92,7 @@ describe('logs', () => {
     const replica = await startReplica({ tree, faults: { perPath: Object.fromEntries(paths.map((p) => [p, '404' as const])) } });
     try {
       const storage = tempDir();
-      const summary = await crawl(crawlConfig(replica.url, storage, { kind: 'embedded', dir: `${storage}/db` }));
+      const summary = await crawl(crawlConfig(replica.url, storage, { kind: 'embedded', dir: await newEmbeddedDb(`${storage}/db`) }));
       expect(summary.outcome).toBe('failures');
       expect(summary.failures).toHaveLength(paths.length);
       const failed = summary.lines.filter((l) => /^WARN failed /.test(l));

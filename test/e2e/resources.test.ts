@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueJournal } from '../../src/crawl/queue-journal.js';
 import { expectedCounts, startReplica, syntheticTree, type Replica, type ReplicaTree } from '../replica/index.js';
 import { runCli, startCli } from '../support/cli.js';
-import { liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
+import { DATABASE_KINDS, createTestDatabase, liveCountsOf, newEmbeddedDb, tempDir, type TestDatabase } from '../support/db.js';
+import { cli } from '../support/inprocess.js';
 
 // About 350 requests and 35,000 rows: ~45 MB in the embedded database, 2.4 MB of cache, 160 kB of journal.
 const TREE = { seed: 1, series: 4, seasonsPerSeries: 4, eventsPerSeason: 6, sessionsPerEvent: 4, carsPerSession: 30 };
@@ -62,6 +63,7 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
   let tree: ReplicaTree;
   let replica: Replica;
   const mounts: string[] = [];
+  const databases: TestDatabase[] = [];
   beforeAll(async () => {
     tree = syntheticTree(TREE);
     replica = await startReplica({ tree });
@@ -69,6 +71,7 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
   afterAll(async () => {
     await replica?.close();
     for (const dir of mounts) unmount(dir);
+    for (const database of databases) await database.drop();
   });
 
   function smallDisk(size: string): string {
@@ -94,6 +97,7 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
   it('the embedded database: stops before PGlite runs out of room, and resumes exactly on a bigger disk', async () => {
     // 40 MB for a new database, 40 MB of guard, and some room for rows: full about a third of the way in.
     const disk = smallDisk('100m');
+    await newEmbeddedDb(path.join(disk, 'db'));
     const storage = tempDir();
     const started = Date.now();
     const full = await runCli(crawlArgs(replica, storage, path.join(disk, 'db')));
@@ -120,7 +124,10 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
     ['the queue journal', 'request_queues', '64k', /request_queues\/crawl\/journal\.ndjson/],
   ])('%s: one line naming the file, and a resume on a bigger disk ends with every row', async (_, folder, size, file) => {
     const storage = tempDir();
-    const db = path.join(tempDir(), 'db');
+    // The database is not on the small disk, nor what is tested here: the server when there is one.
+    const database = await createTestDatabase(DATABASE_KINDS.at(-1)!);
+    databases.push(database);
+    const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
     const disk = path.join(storage, folder);
     const failed = mountTmpfs(disk, size);
     if (failed) throw new Error(failed);
@@ -143,13 +150,14 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
     const resumed = await runCli(crawlArgs(replica, storage, db));
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming the crawl/);
-    expect(await liveCountsOf(embedded(db))).toEqual(expectedCounts(tree).rows);
+    expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);
   }, 300_000);
 });
 
 describe('a database deleted or swapped under an unfinished crawl', () => {
   let tree: ReplicaTree;
   let replica: Replica;
+  // In-process (src/cli.ts's main): what is tested is how the crawl treats the database it finds, not the process.
   beforeAll(async () => {
     // ~150 requests: a crawl stopped at --max-requests 10 (plus the 48 handlers in flight then) is well short of the end.
     tree = syntheticTree({ ...TREE, series: 2, seasonsPerSeries: 3, eventsPerSeason: 6, carsPerSession: 6 });
@@ -159,13 +167,13 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
 
   it('<storage>/db deleted: one line, the queue rebuilt (here: afresh), every row at the end, exit 0', async () => {
     const storage = tempDir();
-    const db = path.join(storage, 'db');
-    const first = await runCli(crawlArgs(replica, storage, db, ['--max-requests', '10']));
+    const db = await newEmbeddedDb(path.join(storage, 'db'));
+    const first = await cli(crawlArgs(replica, storage, db, ['--max-requests', '10']));
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/Stopped at --max-requests/);
     rmSync(db, { recursive: true, force: true });
 
-    const again = await runCli(crawlArgs(replica, storage, db));
+    const again = await cli(crawlArgs(replica, storage, db));
     expect(again.code, again.stderr + again.stdout).toBe(0);
     expect(problems(again.stderr)).toEqual([
       expect.stringMatching(new RegExp(`^WARN the unfinished crawl in ${storage} wrote to another database \\(id [0-9a-f-]{36}\\) than embedded PostgreSQL at ${db} \\(deleted, reset or replaced since\\): this database holds nothing, starting afresh from the series list$`)),
@@ -176,16 +184,16 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
 
   it('another --db holding part of the tree: the queue is rebuilt from its rows, and ends with every row', async () => {
     const storage = tempDir();
-    const dbA = path.join(tempDir(), 'a');
-    const dbB = path.join(tempDir(), 'b');
+    const dbA = await newEmbeddedDb(path.join(tempDir(), 'a'));
+    const dbB = await newEmbeddedDb(path.join(tempDir(), 'b'));
     // B holds the first part of the tree (a finished small crawl of its own storage dir).
-    const partial = await runCli(crawlArgs(replica, tempDir(), dbB, ['--max-requests', '10']));
+    const partial = await cli(crawlArgs(replica, tempDir(), dbB, ['--max-requests', '10']));
     expect(partial.code).toBe(0);
-    const first = await runCli(crawlArgs(replica, storage, dbA, ['--max-requests', '10']));
+    const first = await cli(crawlArgs(replica, storage, dbA, ['--max-requests', '10']));
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/Stopped at --max-requests/);
 
-    const swapped = await runCli(crawlArgs(replica, storage, dbB));
+    const swapped = await cli(crawlArgs(replica, storage, dbB));
     expect(swapped.code, swapped.stderr + swapped.stdout).toBe(0);
     expect(problems(swapped.stderr)).toEqual([expect.stringMatching(/^WARN the unfinished crawl in .* wrote to another database .*: rebuilding its queue from the \d+ request\(s\) this database's rows imply$/)]);
     expect(swapped.stdout).not.toMatch(/foreign key|Failures/);

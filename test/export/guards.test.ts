@@ -10,6 +10,7 @@ import { DATASETS } from '../../src/export/datasets.js';
 import { runCli } from '../support/cli.js';
 import { createTestDatabase, openMigrated, tempDir, type TestDatabase } from '../support/db.js';
 import { exportDb } from '../support/export.js';
+import { cli } from '../support/inprocess.js';
 
 const filesOf = (format: string) => [...DATASETS.map((d) => `${d.name}.${format}`), 'manifest.json'].sort();
 const listing = (dir: string) => readdirSync(dir).sort();
@@ -112,7 +113,8 @@ describe('export guards', () => {
 
     const dir = tempDir('msc-cli-');
     writeFileSync(path.join(dir, 'notes.txt'), 'mine');
-    const forced = await runCli(['export', '--db', dbDir, '--storage', storage, '--out', dir, '--format', 'csv', '--force']);
+    // In-process (src/cli.ts's main): the same parser and exit code, without starting another process and database.
+    const forced = await cli(['export', '--db', dbDir, '--storage', storage, '--out', dir, '--format', 'csv', '--force']);
     expect(forced.code).toBe(0);
     expect(listing(dir)).toEqual([...filesOf('csv'), 'notes.txt'].sort());
   });

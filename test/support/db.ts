@@ -2,9 +2,11 @@
  * The databases a test runs against: always a new embedded PGlite dir, and a throwaway database
  * on the PostgreSQL server named by TEST_DATABASE_URL when it is set.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
 import knex from 'knex';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { DbTarget } from '../../src/config.js';
@@ -28,9 +30,43 @@ export function tempDir(prefix = 'msc-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
+const PGLITE_VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+
+/**
+ * A PGlite data dir as its first open leaves it (initdb run, nothing migrated), made once per
+ * machine and PGlite version and copied for each new embedded database: creating a data dir takes
+ * seconds of CPU (about 10 s on a loaded machine), copying one a fraction of a second. Built aside
+ * and renamed into place, so a process that finds it finds it whole.
+ */
+async function pgliteTemplate(): Promise<string> {
+  const dir = path.join(tmpdir(), `msc-pglite-template-${PGLITE_VERSION}`);
+  if (existsSync(dir)) return dir;
+  const building = tempDir('msc-pglite-template-building-');
+  const pglite = new PGlite(building);
+  await pglite.query('select 1');
+  await pglite.close();
+  try {
+    renameSync(building, dir);
+  } catch {
+    // Another process put its copy in place first.
+    rmSync(building, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+/**
+ * A new embedded database in `dir` (created if missing): a copy of the initialised, empty PGlite
+ * data dir, the same as the first open of an empty dir would make, so the first open of the copy
+ * skips initdb. Migrations (and the database's own identity) are still for the crawl or the test.
+ */
+export async function newEmbeddedDb(dir: string = tempDir('msc-db-')): Promise<string> {
+  cpSync(await pgliteTemplate(), dir, { recursive: true, mode: constants.COPYFILE_FICLONE });
+  return dir;
+}
+
 export async function createTestDatabase(kind: TestDatabase['name']): Promise<TestDatabase> {
   if (kind === 'pglite') {
-    const dir = tempDir('msc-db-');
+    const dir = await newEmbeddedDb();
     return { name: kind, target: { kind: 'embedded', dir }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
   if (!POSTGRES_URL) throw new Error('TEST_DATABASE_URL is not set');
@@ -84,6 +120,16 @@ export async function liveCountsOf(database: TestDatabase): Promise<Record<strin
   const db = await openDb(database.target);
   try {
     return await liveCounts(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Empties a database that is not open (see truncateAll): a used one made like new for the next crawl. */
+export async function truncateAllOf(database: TestDatabase): Promise<void> {
+  const db = await openDb(database.target);
+  try {
+    await truncateAll(db);
   } finally {
     await db.destroy();
   }
