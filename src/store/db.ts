@@ -3,6 +3,7 @@
  * dir, or a PostgreSQL server. Both speak the same SQL to the rest of the code.
  */
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import ClientPGLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
@@ -12,6 +13,7 @@ import { DatabaseUnavailableError, IntegrityError, ResourceError, asResourceErro
 import { acquireLock } from '../lockfile.js';
 import type { Logger } from '../log.js';
 import { ensureFreeSpace } from './disk-space.js';
+import { embeddedOptions, ensureCluster } from './embedded.js';
 
 /**
  * Local dates and wall-clock times ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS') stay strings on both
@@ -62,7 +64,7 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
   const config = knexConfig(target, options.log);
   let db: Db;
   try {
-    db = knex(target.kind === 'embedded' ? { ...config, connection: { pglite: lockedPGlite(target.dir) } as Knex.StaticConnectionConfig } : config);
+    db = knex(target.kind === 'embedded' ? { ...config, connection: { pglite: await lockedPGlite(target.dir) } as Knex.StaticConnectionConfig } : config);
   } catch (error) {
     throw asResourceError(error, target.kind === 'embedded' ? target.dir : describeDb(target)) ?? error;
   }
@@ -76,10 +78,21 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
   return db;
 }
 
-function lockedPGlite(dir: string): PGlite {
-  mkdirSync(dir, { recursive: true });
+/**
+ * The embedded database's PGlite, with the settings and the one-time creation of embedded.ts (a
+ * new data dir is made by a child process, so its memory is not this process's).
+ */
+async function lockedPGlite(dir: string): Promise<PGlite> {
+  mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
   const release = acquireLock(`${dir}.lock`, `the embedded database ${dir}`);
-  const pglite = new PGlite(dir, { parsers: PGLITE_PARSERS });
+  let pglite: PGlite;
+  try {
+    await ensureCluster(dir);
+    pglite = new PGlite(dir, embeddedOptions(PGLITE_PARSERS));
+  } catch (error) {
+    release();
+    throw error;
+  }
   const close = pglite.close.bind(pglite);
   pglite.close = async () => {
     try {
@@ -122,7 +135,7 @@ function withoutStatement(message: string): string {
 const EMSCRIPTEN_ERRNO: Readonly<Record<number, string>> = { 51: 'ENOSPC', 19: 'EDQUOT', 2: 'EACCES', 63: 'EPERM', 69: 'EROFS', 29: 'EIO' };
 
 /** A PGlite file-system error as `{ code: 'ENOSPC' }`; any other value unchanged. */
-function errnoOf(error: unknown): unknown {
+export function errnoOf(error: unknown): unknown {
   const { name, errno } = (error ?? {}) as { name?: unknown; errno?: unknown };
   const code = name === 'ErrnoError' && typeof errno === 'number' ? EMSCRIPTEN_ERRNO[errno] : undefined;
   return code ? { code } : error;
