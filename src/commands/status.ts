@@ -16,6 +16,7 @@ import { FailureLog, type FailureRecord } from '../crawl/failures.js';
 import { describeScope, QUEUE_NAME, STATE_KEY, type CrawlState } from '../crawl/queue.js';
 import { QueueJournal } from '../crawl/queue-journal.js';
 import { cacheStoreLabel } from '../crawl/cache.js';
+import { storageUsage, type StorageUsage } from '../crawl/storage-usage.js';
 import { requestQueueDir } from '../crawl/storage-client.js';
 import { CRAWL_LOCK_FILE, openStorage } from '../crawl/storage.js';
 import { lockHolder } from '../lockfile.js';
@@ -50,7 +51,7 @@ export interface CrawlStatus {
 
 export interface CacheStatus {
   readonly entries: Record<Label, number>;
-  /** Disk usage of the cache's files (as du counts it). */
+  /** Disk usage of the cache's stores and files (as du counts it). */
   readonly bytesOnDisk: number;
 }
 
@@ -81,6 +82,8 @@ export interface StatusReport {
   /** Undefined when no crawl ever ran in the storage dir. */
   readonly crawl: CrawlStatus | undefined;
   readonly cache: CacheStatus;
+  /** The storage dir's size on disk, by part. */
+  readonly disk: StorageUsage;
   readonly database: DatabaseStatus;
   readonly lastCrawl: CrawlSummary | undefined;
 }
@@ -103,6 +106,7 @@ export async function runStatus(config: CommonConfig, { log }: { readonly log: L
       resumable: runningPid === undefined && records?.state !== undefined && records.state.finishedAt === undefined,
     },
     cache: await cacheStatus(config.storageDir),
+    disk: await storageUsage(config.storageDir, config.db),
     database: await databaseStatus(config),
     lastCrawl: records?.summary,
   };
@@ -153,7 +157,8 @@ async function cacheStatus(storageDir: string): Promise<CacheStatus> {
     const dir = path.join(root, store);
     const files = await readdir(dir).catch(() => [] as string[]);
     entries[label] += files.filter((f) => !f.endsWith('__metadata__.json')).length;
-    const sizes = await Promise.all(files.map((f) => stat(path.join(dir, f)).then((s) => s.blocks * 512, () => 0)));
+    // The store's folder too, as du (and the storage dir's size by part) counts it.
+    const sizes = await Promise.all(['', ...files].map((f) => stat(path.join(dir, f)).then((s) => s.blocks * 512, () => 0)));
     bytesOnDisk += sizes.reduce((a, b) => a + b, 0);
   }
   return { entries, bytesOnDisk };
@@ -204,7 +209,7 @@ async function incompleteStatus(db: Db): Promise<IncompleteStatus> {
 
 export function formatStatus(report: StatusReport): string {
   const lines: string[] = [];
-  const { crawl, cache, database, lastCrawl } = report;
+  const { crawl, cache, disk, database, lastCrawl } = report;
   if (!crawl) {
     lines.push(`No crawl in ${report.storageDir}.`);
   } else {
@@ -224,6 +229,7 @@ export function formatStatus(report: StatusReport): string {
   }
   const cached = LABELS.reduce((sum, l) => sum + cache.entries[l], 0);
   lines.push('', `Cache: ${cached} response(s), ${formatBytes(cache.bytesOnDisk)} on disk (${LABELS.map((l) => `${l} ${cache.entries[l]}`).join(', ')})`);
+  lines.push(formatDisk(disk));
   lines.push('', `Database: ${database.description}`);
   switch (database.state) {
     case 'absent':
@@ -258,6 +264,13 @@ function formatIncomplete({ scopes, items }: IncompleteStatus): string {
   const lostItems = LABELS.reduce((sum, l) => sum + items[l], 0);
   const parts = LABELS.filter((l) => scopes[l]).map((l) => `${l} ${scopes[l]} (${items[l]} item(s))`);
   return `  Incomplete scopes: ${total}, ${lostItems} item(s) quarantined: ${parts.join(', ')}; export lists them in manifest.json`;
+}
+
+function formatDisk(disk: StorageUsage): string {
+  const parts = [`cache ${formatBytes(disk.cacheBytes)}`, `queue ${formatBytes(disk.queueBytes)}`];
+  if (disk.databaseBytes !== undefined) parts.push(`embedded database ${formatBytes(disk.databaseBytes)}`);
+  parts.push(`other ${formatBytes(disk.otherBytes)}`);
+  return `Storage dir: ${formatBytes(disk.totalBytes)} on disk (${parts.join(', ')})`;
 }
 
 function formatBytes(bytes: number): string {
