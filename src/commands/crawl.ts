@@ -259,7 +259,9 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
  * V8's own factor, with memory to spare and GC this cheap, is up to 4×: the heap filled with about
  * three times its live size of garbage (peak RSS 420–440 MB for ~65 MB live). Doubling at most
  * halves that; the extra full collections (≈10–20 ms each, mostly incremental) are paid back by
- * cheaper scavenges: main-thread GC time measured the same. Skipped when node was given the flag.
+ * cheaper scavenges: main-thread GC time measured the same. 1.5× instead of 2× took another
+ * 30–45 MB off the peak (cold crawl of the bench tree into the embedded database: 363–371 →
+ * 325–333 MB) for ~2 % more CPU time (22.2–22.7 → 22.8–23.5 s). Skipped when node was given the flag.
  */
 function boundHeapGrowth(): void {
   const flag = '--heap-growing-percent';

@@ -17,6 +17,7 @@ import { describeScope, isUnfinished, readCrawlState, readSummary, type CrawlSta
 import { QUEUE_NAME } from '../crawl/queue.js';
 import { QueueJournal } from '../crawl/queue-journal.js';
 import { cacheStoreLabel } from '../crawl/cache.js';
+import { storageUsage, type StorageUsage } from '../crawl/storage-usage.js';
 import { requestQueueDir } from '../crawl/storage-client.js';
 import { CRAWL_LOCK_FILE, openStorageDir } from '../crawl/storage-dir.js';
 import { lockHolder } from '../lockfile.js';
@@ -50,7 +51,7 @@ export interface CrawlStatus {
 
 export interface CacheStatus {
   readonly entries: Record<Label, number>;
-  /** Disk usage of the cache's files (as du counts it). */
+  /** Disk usage of the cache's stores and files (as du counts it). */
   readonly bytesOnDisk: number;
 }
 
@@ -81,6 +82,8 @@ export interface StatusReport {
   /** Undefined when no crawl ever ran in the storage dir. */
   readonly crawl: CrawlStatus | undefined;
   readonly cache: CacheStatus;
+  /** The storage dir's size on disk, by part. */
+  readonly disk: StorageUsage;
   readonly database: DatabaseStatus;
   readonly lastCrawl: CrawlSummary | undefined;
 }
@@ -102,6 +105,7 @@ export async function runStatus(config: CommonConfig, { log }: { readonly log: L
       resumable: runningPid === undefined && isUnfinished(records?.state),
     },
     cache: await cacheStatus(config.storageDir),
+    disk: await storageUsage(config.storageDir, config.db),
     database: await databaseStatus(config),
     lastCrawl: records?.summary,
   };
@@ -152,7 +156,8 @@ async function cacheStatus(storageDir: string): Promise<CacheStatus> {
     const dir = path.join(root, store);
     const files = await readdir(dir).catch((): string[] => []);
     entries[label] += files.filter((f) => !f.endsWith('__metadata__.json')).length;
-    const sizes = await Promise.all(files.map((f) => stat(path.join(dir, f)).then((s) => s.blocks * 512, () => 0)));
+    // The store's folder too, as du (and the storage dir's size by part) counts it.
+    const sizes = await Promise.all(['', ...files].map((f) => stat(path.join(dir, f)).then((s) => s.blocks * 512, () => 0)));
     bytesOnDisk += sizes.reduce((a, b) => a + b, 0);
   }
   return { entries, bytesOnDisk };
@@ -202,7 +207,7 @@ async function incompleteStatus(db: Db): Promise<IncompleteStatus> {
 
 export function formatStatus(report: StatusReport): string {
   const lines: string[] = [];
-  const { crawl, cache, database, lastCrawl } = report;
+  const { crawl, cache, disk, database, lastCrawl } = report;
   if (!crawl) {
     lines.push(`No crawl in ${report.storageDir}.`);
   } else {
@@ -222,6 +227,7 @@ export function formatStatus(report: StatusReport): string {
   }
   const cached = LABELS.reduce((sum, l) => sum + cache.entries[l], 0);
   lines.push('', `Cache: ${cached} response(s), ${formatBytes(cache.bytesOnDisk)} on disk (${LABELS.map((l) => `${l} ${cache.entries[l]}`).join(', ')})`);
+  lines.push(formatDisk(disk));
   lines.push('', `Database: ${database.description}`);
   switch (database.state) {
     case 'absent':
@@ -256,6 +262,13 @@ function formatIncomplete({ scopes, items }: IncompleteStatus): string {
   const lostItems = LABELS.reduce((sum, l) => sum + items[l], 0);
   const parts = LABELS.filter((l) => scopes[l]).map((l) => `${l} ${scopes[l]} (${items[l]} item(s))`);
   return `  Incomplete scopes: ${total}, ${lostItems} item(s) quarantined: ${parts.join(', ')}; export lists them in manifest.json`;
+}
+
+function formatDisk(disk: StorageUsage): string {
+  const parts = [`cache ${formatBytes(disk.cacheBytes)}`, `queue ${formatBytes(disk.queueBytes)}`];
+  if (disk.databaseBytes !== undefined) parts.push(`embedded database ${formatBytes(disk.databaseBytes)}`);
+  parts.push(`other ${formatBytes(disk.otherBytes)}`);
+  return `Storage dir: ${formatBytes(disk.totalBytes)} on disk (${parts.join(', ')})`;
 }
 
 function formatBytes(bytes: number): string {

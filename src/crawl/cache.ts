@@ -2,15 +2,19 @@
  * The file cache of raw response bodies, kept in Crawlee KeyValueStores inside the storage dir.
  * Whether a request is served from it is decided in freshness.ts and done in fetch-step.ts.
  *
- * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…,"sha256":…,"etag":…,
- * "lastModified":…}, the last two when the server sent them) followed by
- * the body, byte for byte, stored as application/octet-stream (`<key>.bin`: read back as the same
- * bytes, with no decoding to text and back; records of earlier versions, `<key>.txt`, are read as
- * text). A record is checked on every read: Crawlee writes files in place, so a killed process can
- * leave one cut short (its body is not `bytes` long), and a disk or a hand can change bytes without
- * changing the length (its body no longer hashes to `sha256`). Either way it is *damaged*: never
- * served, refetched, and rewritten whole. Records written before the hash was added carry none and
- * are checked against their length only, until they are next fetched. Stores are sharded by label
+ * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…,"sha256":…,"encoding":…,
+ * "stored":…,"etag":…,"lastModified":…}, the last two when the server sent them) followed by the
+ * body, stored as application/octet-stream (`<key>.bin`: read back as the same bytes, with no
+ * decoding to text and back; records of earlier versions, `<key>.txt`, are read as text). The body
+ * is stored gzip-compressed (`"encoding":"gzip"`, `stored` its compressed length; see
+ * record-codec.ts for why gzip); `bytes` and `sha256` are always those of the body as the API sent
+ * it. Records of earlier versions, with no `encoding`, hold the body as it came and are read as
+ * they are. A record is checked on every read: Crawlee writes files in place, so a killed process
+ * can leave one cut short (it is not `stored`, or `bytes`, long), and a disk or a hand can change
+ * bytes without changing the length (the body no longer decompresses, or no longer hashes to
+ * `sha256`). Either way it is *damaged*: never served, refetched, and rewritten whole. Records
+ * written before the hash was added carry none and are checked against their length only, until
+ * they are next fetched. Stores are sharded by label
  * and by the UUID's first two hex digits and opened on first use: Crawlee reads a whole store when
  * it opens it.
  */
@@ -20,6 +24,7 @@ import path from 'node:path';
 import { KeyValueStore, type Configuration } from '@crawlee/core';
 import { asResourceError } from '../errors.js';
 import type { CachedState } from './freshness.js';
+import { RECORD_ENCODING, decodeBody, encodeBody } from './record-codec.js';
 
 export interface CachedBody extends CachedState {
   readonly body: Buffer;
@@ -43,6 +48,8 @@ interface RecordHeader {
   readonly url?: unknown;
   readonly bytes?: unknown;
   readonly sha256?: unknown;
+  readonly encoding?: unknown;
+  readonly stored?: unknown;
   readonly etag?: unknown;
   readonly lastModified?: unknown;
 }
@@ -87,10 +94,11 @@ export class ResponseCache {
 
   async put(key: string, url: string, body: Buffer, meta: RecordMeta = { fetchedAt: Date.now() }): Promise<void> {
     const { fetchedAt, etag, lastModified } = meta;
-    const header = JSON.stringify({ fetchedAt, url, bytes: body.length, sha256: sha256(body), etag, lastModified });
+    const stored = await encodeBody(body);
+    const header = JSON.stringify({ fetchedAt, url, bytes: body.length, sha256: sha256(body), encoding: RECORD_ENCODING, stored: stored.length, etag, lastModified });
     const own = shardName(key, this.origin);
     await this.io(own, async () =>
-      (await this.store(own)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), body]), {
+      (await this.store(own)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), stored]), {
         contentType: 'application/octet-stream',
       }),
     );
@@ -111,10 +119,13 @@ export class ResponseCache {
     const record = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     const newline = record.indexOf(0x0a);
     const header = newline < 0 ? undefined : tryParse(record.subarray(0, newline).toString('utf8'));
-    const body = record.subarray(newline + 1);
+    const payload = record.subarray(newline + 1);
     // Another origin's body (in a store of an earlier version, keyed without the origin): not ours.
     if (typeof header?.url === 'string' && originOf(header.url) !== this.origin) return { state: 'absent' };
     if (typeof header?.fetchedAt !== 'number') return { state: 'damaged', reason: 'unreadable header' };
+    const decoded = await decodeBody(payload, header.encoding, header.stored);
+    if (decoded.state === 'damaged') return decoded;
+    const body = decoded.body;
     if (header.bytes !== body.length) return { state: 'damaged', reason: `cut short: ${body.length} of ${String(header.bytes)} bytes` };
     // Records of earlier versions have no hash: their length is all that can be checked.
     if (header.sha256 !== undefined && header.sha256 !== sha256(body)) return { state: 'damaged', reason: 'content hash mismatch' };

@@ -13,6 +13,7 @@ import { acquireLock } from '../lockfile.js';
 import type { Logger } from '../log.js';
 import { isObject, stringField } from '../record.js';
 import { ensureFreeSpace } from './disk-space.js';
+import { embeddedOptions, ensureCluster } from './embedded.js';
 
 /**
  * Local dates and wall-clock times ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS') stay strings on both
@@ -68,7 +69,7 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
   let db: Db;
   try {
     // why: knex-pglite takes a ready PGlite instance as `connection.pglite`, a field knex's own types do not know.
-    db = knex(target.kind === 'embedded' ? { ...config, connection: { pglite: lockedPGlite(target.dir) } as Knex.StaticConnectionConfig } : config);
+    db = knex(target.kind === 'embedded' ? { ...config, connection: { pglite: await lockedPGlite(target.dir) } as Knex.StaticConnectionConfig } : config);
   } catch (error) {
     throw asResourceError(error, target.kind === 'embedded' ? target.dir : describeDb(target)) ?? error;
   }
@@ -82,9 +83,20 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
   return db;
 }
 
-function lockedPGlite(dir: string): PGlite {
+/**
+ * The embedded database's PGlite, with the settings and the one-time creation of embedded.ts (a
+ * new data dir is made by a child process, so its memory is not this process's).
+ */
+async function lockedPGlite(dir: string): Promise<PGlite> {
   const release = acquireLock(`${dir}.lock`, `the embedded database ${dir}`);
-  const pglite = new PGlite(dir, { parsers: PGLITE_PARSERS });
+  let pglite: PGlite;
+  try {
+    await ensureCluster(dir);
+    pglite = new PGlite(dir, embeddedOptions(PGLITE_PARSERS));
+  } catch (error) {
+    release();
+    throw error;
+  }
   const close = pglite.close.bind(pglite);
   pglite.close = async () => {
     try {
@@ -127,7 +139,7 @@ function withoutStatement(message: string): string {
 const EMSCRIPTEN_ERRNO: Readonly<Record<number, string>> = { 51: 'ENOSPC', 19: 'EDQUOT', 2: 'EACCES', 63: 'EPERM', 69: 'EROFS', 29: 'EIO' };
 
 /** A PGlite file-system error as `{ code: 'ENOSPC' }`; any other value unchanged. */
-function errnoOf(error: unknown): unknown {
+export function errnoOf(error: unknown): unknown {
   const errno = isObject(error) && error.name === 'ErrnoError' ? error.errno : undefined;
   const code = typeof errno === 'number' ? EMSCRIPTEN_ERRNO[errno] : undefined;
   return code ? { code } : error;

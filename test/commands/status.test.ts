@@ -5,6 +5,7 @@
  * bodies served whole, rows against the crawl's own counts and the replica's oracle.
  */
 import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS, type Label } from '../../src/api/endpoints.js';
@@ -82,6 +83,14 @@ describe('status', () => {
     expect(report.crawl).toMatchObject({ resumable: true, runningPid: undefined, baseUrl: replica.url });
     expect(Date.parse(report.crawl!.startedAt!)).toBeLessThanOrEqual(Date.now());
     expect(report.cache.bytesOnDisk).toBeGreaterThan(0);
+    // The storage dir by part, as du counts it: the cache as above, the queue's journal, the embedded database inside it.
+    const { disk } = report;
+    expect(disk.cacheBytes).toBe(report.cache.bytesOnDisk);
+    expect(disk.queueBytes).toBeGreaterThan(0);
+    expect(disk.databaseBytes).toBeGreaterThan(disk.cacheBytes);
+    expect(disk.otherBytes).toBeGreaterThan(0);
+    expect(disk.totalBytes).toBe(disk.cacheBytes + disk.queueBytes + disk.databaseBytes! + disk.otherBytes);
+    expect(Number(execFileSync('du', ['-s', '-B1', storage], { encoding: 'utf8' }).split('\t')[0])).toBe(disk.totalBytes);
     expect(report.database.state).toBe('ready');
     if (report.database.state === 'ready') {
       for (const t of TABLE_ORDER) expect(report.database.tables[t], t).toEqual({ live: summary.rows[t].inserted, deleted: 0, versions: summary.rows[t].inserted });
@@ -90,6 +99,7 @@ describe('status', () => {
     const text = formatStatus(report);
     expect(text).toContain(`unfinished: ${LABELS.reduce((n, l) => n + report.crawl!.requests[l].pending, 0)} request(s) left`);
     expect(text).toMatch(/requests\s+handled\s+pending\s+failed\s+quarantined/);
+    expect(text).toMatch(/^Storage dir: [\d.]+ [KMG]?i?B on disk \(cache [^,]+, queue [^,]+, embedded database [^,]+, other [^)]+\)$/m);
   });
 
   it('of the same crawl resumed to the end: nothing pending, the failed request, every row', async () => {

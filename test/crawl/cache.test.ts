@@ -1,9 +1,11 @@
 /** The response cache on disk: exact bytes back, a record cut short or changed is damaged, old records still read. */
-import { mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ResponseCache, shardName, type CacheLookup, type CachedBody } from '../../src/crawl/cache.js';
 import { openStorageDir } from '../../src/crawl/storage-dir.js';
+import { readCacheRecord, rewriteCacheBody } from '../support/cache-files.js';
 import { tempDir } from '../support/db.js';
 
 const KEY = 'classification-7b7e1a30-0000-4000-8000-000000000001';
@@ -38,22 +40,56 @@ describe('ResponseCache', () => {
     expect(hit.fetchedAt).toBeLessThanOrEqual(Date.now());
   });
 
+  it('stores the body gzip-compressed, with the length and hash of the body as it came', async () => {
+    const dir = tempDir('cache-');
+    const body = Buffer.from(JSON.stringify({ events: Array.from({ length: 200 }, (_, i) => ({ uuid: `e-${i}`, name: 'Grand Prix', status: 'Finished' })) }));
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', body));
+    const file = recordFile(dir);
+    const { header } = readCacheRecord(file);
+    expect(header).toMatchObject({ encoding: 'gzip', bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    expect(statSync(file).size).toBeLessThan(body.length / 5);
+    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.equals(body)).toBe(true);
+  });
+
   it('treats a record cut short (a kill mid-write) as damaged', async () => {
     const dir = tempDir('cache-');
     await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"events":[1,2,3]}')));
     const file = recordFile(dir);
+    const stored = readCacheRecord(file).header.stored as number;
     truncateSync(file, readFileSync(file).length - 3);
-    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: 'cut short: 15 of 18 bytes' });
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: `cut short: ${stored - 3} of ${stored} stored bytes` });
   });
 
-  it('treats a record whose bytes changed but not its length as damaged (content hash mismatch)', async () => {
+  it('treats a compressed record whose bytes changed but not its length as damaged (it does not decompress)', async () => {
     const dir = tempDir('cache-');
     await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"finishPosition":1}')));
     const file = recordFile(dir);
     const bytes = readFileSync(file);
+    bytes[bytes.length - 6]! ^= 0xff; // inside gzip's CRC-32 trailer: the stream no longer checks out
+    writeFileSync(file, bytes);
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toMatchObject({ state: 'damaged', reason: expect.stringMatching(/^does not decompress/) });
+  });
+
+  it('treats a record whose body changed but not its length as damaged (content hash of the raw bytes)', async () => {
+    const dir = tempDir('cache-');
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"finishPosition":1}')));
+    const file = recordFile(dir);
+    const bytes = readCacheRecord(file).body;
     const flipped = Buffer.from(bytes.toString('latin1').replace('"finishPosition":1', '"finishPosition":9'), 'latin1');
     expect(flipped.length).toBe(bytes.length);
-    writeFileSync(file, flipped);
+    rewriteCacheBody(file, flipped);
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: 'content hash mismatch' });
+  });
+
+  it('reads an uncompressed record of the previous version, checking its length and hash', async () => {
+    const dir = tempDir('cache-');
+    const store = path.join(dir, 'key_value_stores', shardName(KEY, ORIGIN));
+    mkdirSync(store, { recursive: true });
+    const body = Buffer.from('{"previous":"uncompressed record"}');
+    const header = { fetchedAt: 4, url: `${ORIGIN}/x`, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+    writeFileSync(path.join(store, `${KEY}.bin`), Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), body]));
+    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.equals(body)).toBe(true);
+    writeFileSync(path.join(store, `${KEY}.bin`), Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), Buffer.from(body.toString().replace('un', 'UN'))]));
     expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: 'content hash mismatch' });
   });
 

@@ -3,11 +3,10 @@
  * carries a SHA-256 of its body, checked on read. A record that fails it is never served and never
  * stored: the crawl fetches it again (and counts it), or with --cache only fails it as corrupt.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db.js';
 import { apiPath, startReplica, syntheticTree, type Calendar, type Classification, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
-import { cacheRecordFile } from '../support/cache-files.js';
+import { cacheRecordFile, readCacheRecord, rewriteCacheBody } from '../support/cache-files.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
 
@@ -59,11 +58,11 @@ describe(`a cached body changed on disk without changing its length (${KIND})`, 
     expect(first.outcome).toBe('complete');
     // The winner becomes P9 in the cached record: same length, other bytes.
     const file = cacheRecordFile(storage, `classification-${race.session}`);
-    const bytes = readFileSync(file);
+    const bytes = readCacheRecord(file).body;
     const flipped = Buffer.from(bytes.toString('latin1').replace('"finishPosition":1,', '"finishPosition":9,'), 'latin1');
     expect(flipped.length).toBe(bytes.length);
     expect(flipped.equals(bytes)).toBe(false);
-    writeFileSync(file, flipped);
+    rewriteCacheBody(file, flipped);
   });
   afterAll(async () => {
     await replica?.close();
@@ -91,7 +90,7 @@ describe(`a cached body changed on disk without changing its length (${KIND})`, 
     expect(replica.stats.getsByPath.get(path)).toBe(fetchedBefore + 1);
     expect(await finishPosition(database, race.session, race.carNumber)).toBe(1);
     // Rewritten whole: served from the cache by the next crawl, as the server's bytes.
-    expect(readFileSync(cacheRecordFile(storage, `classification-${race.session}`)).includes(Buffer.from(tree.body(path)!))).toBe(true);
+    expect(readCacheRecord(cacheRecordFile(storage, `classification-${race.session}`)).body.equals(Buffer.from(tree.body(path)!))).toBe(true);
     const again = await crawl(crawlConfig(replica.url, storage, (await newDatabase()).target, { cache: 'only' }));
     expect(again.outcome).toBe('complete');
     expect(again.requests.classification.cacheDamaged).toBe(0);

@@ -1,6 +1,7 @@
-/** Finding a cached record's file on disk, whatever store it was sharded into. */
-import { readdirSync } from 'node:fs';
+/** Finding a cached record's file on disk, whatever store it was sharded into, and reading or changing the body it holds. */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 /** The file of the cache record for `key` (`<label>-<uuid>`) under `<storage>/key_value_stores`. */
 export function cacheRecordFile(storage: string, key: string): string {
@@ -12,4 +13,25 @@ export function cacheRecordFile(storage: string, key: string): string {
   }
   if (found.length !== 1) throw new Error(`expected one cache record for ${key}, found ${found.length}`);
   return found[0]!;
+}
+
+/** A cache record's header and the body it holds, decompressed when the record is compressed. */
+export function readCacheRecord(file: string): { readonly header: Record<string, unknown>; readonly body: Buffer } {
+  const record = readFileSync(file);
+  const newline = record.indexOf(0x0a);
+  const header = JSON.parse(record.subarray(0, newline).toString('utf8')) as Record<string, unknown>;
+  const payload = record.subarray(newline + 1);
+  return { header, body: header.encoding === 'gzip' ? gunzipSync(payload) : payload };
+}
+
+/**
+ * Replaces the body a record holds, leaving its header's `bytes` and `sha256` as they were (a
+ * change on disk the record's own framing does not show): the new body is compressed as the
+ * record's was, and `stored` follows it, so only the content hash can tell.
+ */
+export function rewriteCacheBody(file: string, body: Buffer): void {
+  const { header } = readCacheRecord(file);
+  const payload = header.encoding === 'gzip' ? gzipSync(body) : body;
+  const rewritten = header.encoding === 'gzip' ? { ...header, stored: payload.length } : header;
+  writeFileSync(file, Buffer.concat([Buffer.from(`${JSON.stringify(rewritten)}\n`), payload]));
 }
