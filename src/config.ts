@@ -13,6 +13,10 @@ export const LOG_FORMATS = ['text', 'json'] as const satisfies readonly LogForma
 export const CACHE_MODES = ['prefer', 'refresh', 'only'] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
 
+/** Where a crawl's request queue lives: the storage dir's journal, or the PostgreSQL server (shared by workers). */
+export const QUEUE_KINDS = ['local', 'postgres'] as const;
+export type QueueKind = (typeof QUEUE_KINDS)[number];
+
 /** Where rows go: the embedded PGlite data dir, or a PostgreSQL server. */
 export type DbTarget =
   | { readonly kind: 'embedded'; readonly dir: string }
@@ -24,6 +28,19 @@ export const DEFAULTS = {
   concurrency: 4,
   maxRpm: 120,
   cache: 'prefer' as CacheMode,
+  queue: 'local' as QueueKind,
+  /**
+   * --queue postgres: a worker whose heartbeat is older than this is dead, and any other worker
+   * returns the requests it held to the queue. The heartbeat is renewed every third of it, and
+   * dead workers are looked for as often, so a worker killed with kill -9 loses its leases
+   * within 4/3 of it (40 s). MSC_LEASE_TIMEOUT shortens it for tests.
+   */
+  leaseTimeoutMs: 30_000,
+  /**
+   * --queue postgres: how often an idle worker asks the shared queue for work while other workers
+   * still hold requests (Crawlee's pool polls its queue every 20 ms).
+   */
+  sharedQueuePollMs: 250,
   maxAge: '24h',
   /** Results of a session this long past its end are taken as final (protests and penalties settle within days). */
   settleAfter: '14d',
@@ -79,6 +96,9 @@ export const ENV_VARS = {
   maxRpm: 'MSC_MAX_RPM',
   maxRequests: 'MSC_MAX_REQUESTS',
   cache: 'MSC_CACHE',
+  queue: 'MSC_QUEUE',
+  /** A testing aid: --queue postgres's lease timeout (a duration). */
+  leaseTimeout: 'MSC_LEASE_TIMEOUT',
   maxAge: 'MSC_MAX_AGE',
   timeout: 'MSC_TIMEOUT',
   settleAfter: 'MSC_SETTLE_AFTER',
@@ -113,6 +133,10 @@ export interface CrawlConfig extends CommonConfig {
   readonly maxRpm: number;
   readonly maxRequests: number | undefined;
   readonly cache: CacheMode;
+  /** Where the request queue lives; `postgres` needs a PostgreSQL --db. */
+  readonly queue: QueueKind;
+  /** --queue postgres: how long a silent worker keeps its leases (see DEFAULTS.leaseTimeoutMs). */
+  readonly leaseTimeoutMs: number;
   readonly maxAgeMs: number;
   /** A session this long past its end is settled (see crawl/freshness.ts). */
   readonly settleAfterMs: number;

@@ -36,6 +36,18 @@ export interface GateOptions {
    * (for a slot, the rate limit, an open circuit) give up at once with RequestNotStartedError.
    */
   readonly stop?: AbortSignal;
+  /**
+   * A shared crawl's crawl-wide limit (shared-limit.ts), waited for once this gate lets a request
+   * through: --max-rpm then holds for all workers together, and a Retry-After pause for everyone.
+   */
+  readonly crawlWide?: CrawlWideLimit;
+}
+
+export interface CrawlWideLimit {
+  /** Resolves when one more request may start anywhere (or at once when `stop` aborts). */
+  take(stop?: AbortSignal): Promise<void>;
+  /** No request of any worker starts for `ms`. */
+  pause(ms: number): Promise<void>;
 }
 
 type Circuit = { state: 'closed' } | { state: 'open'; until: number; coolDownMs: number } | { state: 'probing'; coolDownMs: number };
@@ -92,6 +104,9 @@ export class Gate {
       this.pausedUntil = until;
       const capped = pause < ms ? ` (asked for ${Math.ceil(ms / 1000)} s)` : '';
       this.options.log?.warn(`API asked to slow down: pausing all requests for ${Math.ceil(pause / 1000)} s${capped}`);
+      this.options.crawlWide?.pause(pause).catch((error: unknown) => {
+        this.options.log?.warn(`could not pass the pause on to the other workers: ${error instanceof Error ? error.message : String(error)}`);
+      });
     }
   }
 
@@ -124,6 +139,18 @@ export class Gate {
       const waitUntil = Math.max(this.pausedUntil, this.nextStartAt, circuit.state === 'open' ? circuit.until : 0);
       if (circuit.state === 'closed' && waitUntil <= now) break;
       await sleep(circuit.state === 'probing' ? 100 : Math.max(1, waitUntil - now), stop);
+      if (stop?.aborted) {
+        this.release();
+        throw new RequestNotStartedError();
+      }
+    }
+    if (this.options.crawlWide) {
+      try {
+        await this.options.crawlWide.take(stop);
+      } catch (error) {
+        this.release();
+        throw error;
+      }
       if (stop?.aborted) {
         this.release();
         throw new RequestNotStartedError();
@@ -175,7 +202,7 @@ export class Gate {
  * Resolves after `ms`, or as soon as `stop` aborts. Built on the global setTimeout rather than
  * node:timers/promises so that the gate's unit tests can drive it with fake timers.
  */
-function sleep(ms: number, stop?: AbortSignal): Promise<void> {
+export function sleep(ms: number, stop?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (stop?.aborted) return resolve();
     const done = () => {

@@ -4,14 +4,17 @@
  * new crawl.
  */
 import { rmSync } from 'node:fs';
-import { RequestQueue, type RequestOptions } from '@crawlee/core';
+import { Request, RequestQueue, type RequestOptions } from '@crawlee/core';
+import type { RequestSchema } from '@crawlee/types';
 import { apiPath, type ApiTarget } from '../api/endpoints.js';
-import type { CrawlConfig, CrawlScope } from '../config.js';
+import { DEFAULTS, type CrawlConfig, type CrawlScope } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
+import { SharedQueueClient } from './shared-queue-client.js';
+import type { Joined, SharedQueue } from './shared-queue.js';
 import type { RequestMeta } from './routes/types.js';
 import type { Storage } from './storage.js';
 import { sweepQueue } from './sweep.js';
@@ -115,6 +118,34 @@ export async function startQueue(storage: Storage, config: CrawlConfig, failures
   await failures.clear();
   await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
   return { queue, state, resumed: undefined, seeded: 1 };
+}
+
+/** The record of the crawl-state store naming the shared crawl this storage dir's failure records belong to. */
+export const SHARED_KEY = 'SHARED_CRAWL';
+
+/**
+ * --queue postgres: joins the crawl running in the database (or starts one, see SharedQueue.join)
+ * and opens Crawlee's RequestQueue over it. This storage dir keeps this worker's own failure
+ * records and cache; its own journal queue is left alone.
+ */
+export async function startSharedQueue(storage: Storage, config: CrawlConfig, failures: FailureLog, shared: SharedQueue): Promise<QueueStart & { readonly joined: Joined }> {
+  // The series list as Crawlee would store it (the label moved into userData, defaults filled in).
+  const seed = JSON.parse(JSON.stringify(new Request(toRequest(config.baseUrl, { label: 'series' }, { historic: false })))) as RequestSchema;
+  const joined = await shared.join({ scope: config.scope, baseUrl: config.baseUrl, fresh: config.fresh, retryFailed: config.retryFailed, seed });
+  storage.shareQueue(new SharedQueueClient(QUEUE_NAME, shared, DEFAULTS.sharedQueuePollMs));
+  const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+  // This dir's failure records are of one shared crawl; failed requests being retried are retried.
+  const local = await storage.records.getValue<{ crawlId: number }>(SHARED_KEY);
+  if (local?.crawlId !== joined.crawl.id || config.retryFailed) await failures.clear();
+  await storage.records.setValue(SHARED_KEY, { crawlId: joined.crawl.id });
+  const { crawl, counts } = joined;
+  return {
+    queue,
+    state: { startedAt: crawl.startedAt, scope: crawl.scope, baseUrl: crawl.baseUrl },
+    resumed: joined.how === 'joined' ? { handled: counts.done + counts.failed, pending: counts.queued + counts.leased } : undefined,
+    seeded: joined.how === 'new' ? 1 : joined.retried,
+    joined,
+  };
 }
 
 /** Records that the crawl's queue drained: the next crawl starts a new one. */

@@ -8,6 +8,7 @@ import * as historyTriggerPlans from '../../migrations/20261121000002_history_tr
 import * as appliedPayloads from '../../migrations/20261121000003_applied_payloads.js';
 import * as databaseIdentity from '../../migrations/20261201000001_database_identity.js';
 import * as quarantine from '../../migrations/20261201000002_quarantine.js';
+import * as sharedQueue from '../../migrations/20261215000001_shared_queue.js';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261121000003_applied_payloads': appliedPayloads,
   '20261201000001_database_identity': databaseIdentity,
   '20261201000002_quarantine': quarantine,
+  '20261215000001_shared_queue': sharedQueue,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
