@@ -128,6 +128,8 @@ export class SharedQueue {
 
   private constructor(
     private readonly pool: pg.Pool,
+    /** The heartbeat's own connection: requests finishing by the dozen must never hold it up. */
+    private readonly heartbeatPool: pg.Pool,
     private readonly boss: PgBoss,
     readonly workerId: string,
     private readonly options: SharedQueueOptions,
@@ -136,7 +138,8 @@ export class SharedQueue {
   /** Connects, and installs or upgrades pg-boss's schema (pg-boss serialises concurrent starts). */
   static async connect(options: SharedQueueOptions): Promise<SharedQueue> {
     const pool = new pg.Pool({ connectionString: options.url, max: 4, application_name: 'motorsport-crawler worker' });
-    pool.on('error', (error) => options.log.debug(`shared queue: idle connection error: ${error.message}`));
+    const heartbeatPool = new pg.Pool({ connectionString: options.url, max: 1, application_name: 'motorsport-crawler heartbeat' });
+    for (const p of [pool, heartbeatPool]) p.on('error', (error) => options.log.debug(`shared queue: idle connection error: ${error.message}`));
     const boss = new PgBoss({
       connectionString: options.url, schema: BOSS_SCHEMA, max: 2, application_name: 'motorsport-crawler pg-boss',
       supervise: false, schedule: false, migrate: true,
@@ -146,9 +149,10 @@ export class SharedQueue {
       await boss.start();
     } catch (error) {
       await pool.end().catch(() => undefined);
+      await heartbeatPool.end().catch(() => undefined);
       throw error;
     }
-    return new SharedQueue(pool, boss, randomUUID(), options);
+    return new SharedQueue(pool, heartbeatPool, boss, randomUUID(), options);
   }
 
   get crawl(): SharedCrawl {
@@ -316,6 +320,7 @@ export class SharedQueue {
     } finally {
       await this.boss.stop({ graceful: false, wait: true }).catch(() => undefined);
       await this.pool.end().catch(() => undefined);
+      await this.heartbeatPool.end().catch(() => undefined);
     }
   }
 
@@ -348,12 +353,12 @@ export class SharedQueue {
   /** Renews this worker's heartbeat, then returns the leases of workers gone silent. */
   private async beat(): Promise<void> {
     if (this.closed) return;
-    const { rowCount } = await this.pool.query('UPDATE shared_workers SET heartbeat_at = now() WHERE id = $1', [this.workerId]);
+    const { rowCount } = await this.heartbeatPool.query('UPDATE shared_workers SET heartbeat_at = now() WHERE id = $1', [this.workerId]);
     if (!rowCount) {
       // Taken for dead (silent longer than the lease timeout): what it held went back to the queue.
       this.options.log.warn(`this worker was silent for more than ${Math.round(this.options.leaseTimeoutMs / 1000)} s and its requests went to other workers; carrying on`);
       this.onLeasesLost();
-      await this.transaction((tx) => this.register(tx, this.crawl.id));
+      await this.transaction((tx) => this.register(tx, this.crawl.id), this.heartbeatPool);
     }
     await this.reap();
   }
@@ -373,7 +378,7 @@ export class SharedQueue {
       );
       for (const [queue, ids] of byQueue(rows)) await this.requeue(tx, queue, ids);
       return dead.map((worker) => ({ ...worker, leases: rows.filter((row) => row.worker_id === worker.id).length }));
-    });
+    }, this.heartbeatPool);
     for (const worker of reaped) {
       this.options.log.warn(`worker ${worker.host} pid ${worker.pid} has been silent for over ${Math.round(this.options.leaseTimeoutMs / 1000)} s: its ${worker.leases} request(s) go back to the queue`);
     }
@@ -422,8 +427,8 @@ export class SharedQueue {
     return { executeSql: (text, values) => client.query(text, values) };
   }
 
-  private async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  private async transaction<T>(fn: (tx: Tx) => Promise<T>, pool: pg.Pool = this.pool): Promise<T> {
+    const client = await pool.connect();
     try {
       await client.query('BEGIN');
       const result = await fn({ client, db: this.bossDb(client) });

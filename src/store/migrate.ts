@@ -27,8 +27,31 @@ export const migrationSource: Knex.MigrationSource<string> = {
   getMigration: async (name) => MIGRATIONS[name]!,
 };
 
-/** Applies pending migrations; returns the names applied. */
+/** The advisory lock that queues the migrations of processes starting at once on one server. */
+const MIGRATE_LOCK = 'motorsport-crawler migrate';
+
+/**
+ * Applies pending migrations; returns the names applied. On a server, under an advisory lock:
+ * knex's own migration lock lives in a table it must first create, and processes starting at once
+ * on an empty database (the workers of a shared crawl) race to create it. The embedded database
+ * has one connection and one process.
+ */
 export async function migrateLatest(db: Knex): Promise<string[]> {
+  if (db.client.config.client !== 'pg') return applyLatest(db);
+  const connection: unknown = await db.client.acquireConnection();
+  try {
+    await db.raw('SELECT pg_advisory_lock(hashtext(?))', [MIGRATE_LOCK]).connection(connection);
+    try {
+      return await applyLatest(db);
+    } finally {
+      await db.raw('SELECT pg_advisory_unlock(hashtext(?))', [MIGRATE_LOCK]).connection(connection);
+    }
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}
+
+async function applyLatest(db: Knex): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;
 }
