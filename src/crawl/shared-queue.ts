@@ -185,11 +185,14 @@ export class SharedQueue {
               'start every worker with the same filters, or add --fresh once no worker is running',
           );
         }
+        if (latest.baseUrl !== options.baseUrl) throw otherBaseUrl(latest.baseUrl);
         const retried = options.retryFailed ? await this.retryFailedJobs(tx, latest.queue) : 0;
         await this.register(tx, latest.id);
         return { crawl: latest, how: 'joined' as const, retried, otherWorkers };
       }
       if (latest && options.retryFailed) {
+        // Its requests keep their URLs: they are retried at the origin they failed at.
+        if (latest.baseUrl !== options.baseUrl) throw otherBaseUrl(latest.baseUrl);
         await tx.client.query('UPDATE shared_crawls SET finished_at = NULL, scope = $2 WHERE id = $1', [latest.id, JSON.stringify(options.scope)]);
         const retried = await this.retryFailedJobs(tx, latest.queue);
         await this.register(tx, latest.id);
@@ -446,9 +449,18 @@ export class SharedQueue {
 /** Requests of a crawl's queue by state. */
 export async function countJobs(pool: Pick<pg.Pool, 'query'>, queue: string): Promise<QueueCounts> {
   const { rows } = await pool.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ${BOSS_SCHEMA}.job WHERE name = $1 GROUP BY state`, [queue]);
+  return countsOf(rows);
+}
+
+/** QueueCounts from pg-boss's jobs counted by state. */
+export function countsOf(rows: readonly { state: string; n: number }[]): QueueCounts {
   const n = (...states: string[]) => rows.filter((row) => states.includes(row.state)).reduce((sum, row) => sum + row.n, 0);
   // `cancelled` lives only inside the transaction that puts a job back (requeue): count it as leased.
   return { queued: n('created', 'retry'), leased: n('active', 'cancelled'), done: n('completed'), failed: n('failed') };
+}
+
+function otherBaseUrl(baseUrl: string): UserError {
+  return new UserError(`the crawl in this database fetches from ${baseUrl}: start every worker with --base-url ${baseUrl}, or add --fresh once no worker is running`);
 }
 
 function crawlOf(row: CrawlRow): SharedCrawl {

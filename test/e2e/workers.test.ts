@@ -9,7 +9,7 @@
 import knex, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DbTarget } from '../../src/config.js';
-import { startReplica, syntheticTree, type Replica, type ReplicaTree } from '../replica/index.js';
+import { apiPath, startReplica, syntheticTree, type Replica, type ReplicaTree, type SeriesItem } from '../replica/index.js';
 import { runCli, startCli, waitFor, type CliRun } from '../support/cli.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
 import { POSTGRES_URL, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
@@ -132,6 +132,41 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
     } finally {
       await killLeftovers();
       await replica.close();
+      await database.drop();
+    }
+  }, TIMEOUT_MS);
+
+  it('--retry-failed on the shared queue: the failed requests of the finished crawl are queued again, whichever worker failed them', async () => {
+    // One series' season list: the retry fetches it and everything that hangs from it.
+    const failing = apiPath.seasons((JSON.parse(tree.body(apiPath.series())!) as SeriesItem[])[0]!.uuid);
+    const broken = await startReplica({ tree, faults: { perPath: { [failing]: '404' } } });
+    const database = await createTestDatabase('postgres');
+    const db = admin(database);
+    try {
+      const first = await Promise.all([tempDir(), tempDir()].map((storage) => worker(database, broken, storage, ['--max-rpm', '100000']).done));
+      expect(first.map((end) => end.code).sort()).toEqual([0, 2]);
+      const status = await runCli(['status', '--db', urlOf(database.target), '--storage', tempDir()]);
+      expect(status.stdout).toMatch(/requests: 0 queued, 0 leased, \d+ done, 1 failed/);
+
+      // On the same origin: the failed requests keep their URLs.
+      await broken.close();
+      const fixed = await startReplica({ tree, port: broken.port });
+      try {
+        // A third storage dir, which never saw the failure: the shared queue knows it.
+        const retry = await worker(database, fixed, tempDir(), ['--max-rpm', '100000', '--retry-failed']).done;
+        expect(retry.code, retry.stderr).toBe(0);
+        expect(retry.stderr).toMatch(/reopening the shared crawl started .* to retry its failed requests/);
+        expect(fixed.stats.getsByPath.get(failing)).toBe(1);
+        expect(fixed.stats.getsByPath.has(apiPath.series())).toBe(false);
+      } finally {
+        await fixed.close();
+      }
+      expect(await snapshot(database.target)).toEqual(reference);
+      expect(await finishedCrawls(db)).toBe(1);
+    } finally {
+      await killLeftovers();
+      await db.destroy();
+      await broken.close().catch(() => undefined);
       await database.drop();
     }
   }, TIMEOUT_MS);
