@@ -171,7 +171,7 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
     }
   }, TIMEOUT_MS);
 
-  it('a worker started with other filters than the running crawl is refused in one line', async () => {
+  it('a worker started with other filters than the running crawl is refused in one line; status shows the crawl and its worker', async () => {
     const replica = await startReplica({ tree });
     const database = await createTestDatabase('postgres');
     const db = admin(database);
@@ -186,6 +186,12 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
       ]);
       expect(running.child.exitCode).toBeNull();
       expect(await unfinishedCrawls(db)).toBe(1);
+
+      // status against the database shows the running crawl and its worker.
+      const status = await runCli(['status', '--db', urlOf(database.target), '--storage', tempDir()]);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/Shared crawl \(--queue postgres\) of all series from http:\/\/127\.0\.0\.1:\d+: started \S+, running, 1 worker\(s\)\n  requests: \d+ queued, \d+ leased, \d+ done, 0 failed/);
+      expect(status.stdout).toMatch(new RegExp(`\\n\\S+ +${running.child.pid} +\\S+ +[\\d.]+ s ago +\\d+ +/`));
     } finally {
       await killLeftovers();
       await db.destroy();
