@@ -123,6 +123,9 @@ export class SharedQueue {
   private heartbeat: NodeJS.Timeout | undefined;
   private beating: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Requests waiting for the next finishing transaction, and that transaction. */
+  private readonly finishing: { id: string; error: string | undefined; resolve: (held: boolean) => void; reject: (error: unknown) => void }[] = [];
+  private flushing: Promise<void> | undefined;
   /** Told the ids of this worker's leases when another worker returned them (this one was taken for dead). */
   onLeasesLost: () => void = () => undefined;
 
@@ -254,16 +257,39 @@ export class SharedQueue {
   /**
    * Finishes a leased request: done, or failed with `error`. False when this worker no longer held
    * the lease (it was taken for dead and the request went back to the queue): then nothing changes.
+   * The requests finishing while one transaction commits go together in the next one.
    */
-  async finish(id: string, error?: string): Promise<boolean> {
-    const queue = this.crawl.queue;
-    return this.transaction(async (tx) => {
-      const { rowCount } = await tx.client.query('DELETE FROM shared_leases WHERE queue = $1 AND job_id = $2 AND worker_id = $3', [queue, id, this.workerId]);
-      if (!rowCount) return false;
-      if (error === undefined) await this.boss.complete(queue, id, { worker: this.workerId }, { db: tx.db });
-      else await this.boss.fail(queue, id, { worker: this.workerId, error }, { db: tx.db });
-      return true;
+  finish(id: string, error?: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.finishing.push({ id, error, resolve, reject });
+      if (!this.flushing) this.flushing = this.flushFinished();
     });
+  }
+
+  private async flushFinished(): Promise<void> {
+    while (this.finishing.length) {
+      const batch = this.finishing.splice(0);
+      const queue = this.crawl.queue;
+      try {
+        const held = await this.transaction(async (tx) => {
+          const { rows } = await tx.client.query<{ job_id: string }>(
+            'DELETE FROM shared_leases WHERE queue = $1 AND job_id = ANY($2::uuid[]) AND worker_id = $3 RETURNING job_id',
+            [queue, batch.map((f) => f.id), this.workerId],
+          );
+          const held = new Set(rows.map((row) => row.job_id));
+          const done = batch.filter((f) => held.has(f.id) && f.error === undefined).map((f) => f.id);
+          if (done.length) await completing(this.boss).complete(queue, done, { worker: this.workerId }, { db: tx.db });
+          for (const f of batch) {
+            if (held.has(f.id) && f.error !== undefined) await this.boss.fail(queue, f.id, { worker: this.workerId, error: f.error }, { db: tx.db });
+          }
+          return held;
+        });
+        for (const f of batch) f.resolve(held.has(f.id));
+      } catch (error) {
+        for (const f of batch) f.reject(error);
+      }
+    }
+    this.flushing = undefined;
   }
 
   /** Gives leased requests back to the queue, for any worker to take. */
@@ -457,6 +483,18 @@ export function countsOf(rows: readonly { state: string; n: number }[]): QueueCo
   const n = (...states: string[]) => rows.filter((row) => states.includes(row.state)).reduce((sum, row) => sum + row.n, 0);
   // `cancelled` lives only inside the transaction that puts a job back (requeue): count it as leased.
   return { queued: n('created', 'retry'), leased: n('active', 'cancelled'), done: n('completed'), failed: n('failed') };
+}
+
+/**
+ * pg-boss 10's complete() as it runs: it takes an array of ids with output data, a form its
+ * typings leave out (they offer ids with options only, which it would read as data).
+ */
+interface Completing {
+  complete(name: string, ids: string | string[], data: object, options: PgBoss.ConnectionOptions): Promise<unknown>;
+}
+
+function completing(boss: Completing): Completing {
+  return boss;
 }
 
 function otherBaseUrl(baseUrl: string): UserError {

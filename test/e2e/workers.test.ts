@@ -59,12 +59,13 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   afterAll(killLeftovers);
 
   it('three workers, one killed with kill -9 mid-crawl and restarted: all exit 0, the database is exact, refetches ≤ its leases', async () => {
-    const replica = await startReplica({ tree, faults: { seed: 3, rateSlow: 1, slowMs: LATENCY_MS } });
+    // One request at a time each, 300 ms apiece: about 10 s of crawl, through which every worker holds leases.
+    const replica = await startReplica({ tree, faults: { seed: 3, rateSlow: 1, slowMs: 2 * LATENCY_MS } });
     const database = await createTestDatabase('postgres');
     const db = admin(database);
     try {
       const storages = [tempDir(), tempDir(), tempDir()];
-      const workers = storages.map((storage) => worker(database, replica, storage, ['--max-rpm', '100000', '--concurrency', '2']));
+      const workers = storages.map((storage) => worker(database, replica, storage, ['--max-rpm', '100000', '--concurrency', '1']));
       const victim = workers[1]!;
       // Mid-crawl, with the victim at work (holding leases).
       await poll(async () => (gets(replica) >= 20 && (await leasesOf(db, victim.child.pid!)) > 0) || victim.child.exitCode !== null, START_MS);
@@ -76,7 +77,7 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
       const held = await leasesOf(db, victim.child.pid!);
       expect(held).toBeGreaterThan(0);
 
-      const restarted = worker(database, replica, storages[1]!, ['--max-rpm', '100000', '--concurrency', '2']);
+      const restarted = worker(database, replica, storages[1]!, ['--max-rpm', '100000', '--concurrency', '1']);
       const ends = await Promise.all([workers[0]!.done, workers[2]!.done, restarted.done]);
       for (const end of ends) expect(end.code, end.stderr).toBe(0);
       // Only the killed worker was taken for dead.
