@@ -182,7 +182,7 @@ async function main(): Promise<void> {
       if (only.has('workers')) {
         const r = await workersRun(compiled, adminUrl, concurrency);
         results.workers.push(r);
-        log(`${tag} workers: local queue ${r.localSeconds.toFixed(1)} s, 1 worker ${r.oneWorkerSeconds.toFixed(1)} s (${r.slowdown.toFixed(2)}×), 3 workers ${r.threeWorkersSeconds.toFixed(1)} s (${r.speedup.toFixed(2)}× faster than local; ${r.perWorker.join('/')} requests)`);
+        log(`${tag} workers: local queue ${r.localSeconds.toFixed(1)} s, 1 worker ${r.oneWorkerSeconds.toFixed(1)} s (${r.slowdown.toFixed(2)}×), 3 workers ${r.threeWorkersSeconds.toFixed(1)} s (local ÷ ${r.speedup.toFixed(2)}; ${r.perWorker.join('/')} requests)`);
       }
       if (only.has('resume')) {
         resume ??= await setupResume(resumeRequests, Math.floor(resumeRequests / 2));

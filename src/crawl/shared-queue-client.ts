@@ -110,9 +110,9 @@ export class SharedQueueClient implements RequestQueueClient {
     };
   }
 
-  async addRequest(request: RequestSchema, options: RequestOptions = {}): Promise<QueueOperationInfo> {
+  /** (Forefront is not kept: workers take requests in the order they were added.) */
+  async addRequest(request: RequestSchema): Promise<QueueOperationInfo> {
     const [outcome] = await this.shared.add([withoutNulls(request)]);
-    void options;
     return operationInfo(outcome!);
   }
 

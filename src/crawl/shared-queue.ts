@@ -211,7 +211,7 @@ export class SharedQueue {
       await this.boss.createQueue(queue, { name: queue, policy: 'standard', retryLimit: 0, retentionMinutes: RETENTION_MINUTES, expireInSeconds: EXPIRE_SECONDS });
       await this.insert(tx.db, queue, [options.seed]);
       await this.register(tx, rows[0]!.id);
-      return { crawl: { ...crawlOf(rows[0]!), queue }, how: 'new' as const, retried: 0, otherWorkers, previous: latest?.queue };
+      return { crawl: { ...crawlOf(rows[0]!), queue }, how: 'new' as const, retried: 0, otherWorkers: 0, previous: latest?.queue };
     });
     this.crawlValue = joined.crawl;
     if ('previous' in joined && joined.previous) await this.dropQueue(joined.previous);
