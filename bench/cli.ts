@@ -174,7 +174,7 @@ async function main(): Promise<void> {
       }
       if (only.has('daily')) {
         for (const which of ['recorded', 'synthetic-current'] as const) {
-          const r = await dailyRun(compiled, which, concurrency);
+          const r = await dailyRun(compiled, which, concurrency, scale);
           results.daily.push(r);
           log(`${tag} daily refresh (${which}): ${r.refresh.full} × 200, ${r.refresh.notModified} × 304, ${r.refresh.none} from the cache; ${(r.share * 100).toFixed(1)} % of ${r.fullRequests}; ${r.refresh.rowsWritten} rows written`);
         }

@@ -1,6 +1,6 @@
 /**
  * The floor: a bare HttpCrawler walking the same tree as the crawler, with the same storage
- * backend (src/crawl/storage.ts's openStorage: a MemoryStorage persisted in the dir), the same handler
+ * backend (src/crawl/storage-dir.ts's openStorageDir: a MemoryStorage persisted in the dir), the same handler
  * concurrency and pool options as src/crawl/crawler.ts, no rate limit, and a handler that only
  * parses the JSON and enqueues the children under the same unique keys (API paths). Whatever this
  * takes is Crawlee's own cost on the machine.
@@ -11,7 +11,7 @@
  */
 import { RequestQueue, log, LogLevel, type RequestOptions } from '@crawlee/core';
 import { HttpCrawler } from '@crawlee/http';
-import { openStorage } from '../src/crawl/storage.js';
+import { openStorageDir } from '../src/crawl/storage-dir.js';
 
 const [baseUrl = '', storageDir = '', concurrencyArg = '48', intervalArg = '0.02'] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
@@ -39,8 +39,8 @@ function children(label: Label, data: unknown): RequestOptions[] {
   }
 }
 
-// The crawler's own storage: whatever src/crawl/storage.ts builds, the floor uses too.
-const storage = await openStorage(storageDir);
+// The crawler's own storage: whatever src/crawl/storage-dir.ts builds, the floor uses too.
+const storage = await openStorageDir(storageDir);
 const { config } = storage;
 const queue = await RequestQueue.open('crawl', { config });
 await queue.addRequests([request(`${PREFIX}/series`, 'series')]);

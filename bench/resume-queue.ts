@@ -1,12 +1,12 @@
 /**
  * A half-done crawl queue for the resume measurement: `total` classification requests, the first
- * `handled` of them handled, in a storage dir laid out as src/crawl/storage.ts and
+ * `handled` of them handled, in a storage dir laid out as src/crawl/storage-dir.ts and
  * src/crawl/queue.ts make it: the crawl-state record of an unfinished crawl, and queue "crawl"
  * written through Crawlee's RequestQueue (so through the crawl's own storage client).
  */
 import { Request, RequestQueue } from '@crawlee/core';
 import { QUEUE_NAME, STATE_KEY, toRequest } from '../src/crawl/queue.js';
-import { openStorage } from '../src/crawl/storage.js';
+import { openStorageDir } from '../src/crawl/storage-dir.js';
 import { uuidFor } from '../test/replica/seeded.js';
 
 /** The session UUIDs of a synthetic tree with `seed`, in tree order, as many as asked. */
@@ -25,7 +25,7 @@ export function sessionUuids(seed: number, shape: { series: number; seasonsPerSe
 
 export async function buildQueue(dir: string, baseUrl: string, uuids: readonly string[], handled: number): Promise<void> {
   const handledAt = new Date().toISOString();
-  const storage = await openStorage(dir);
+  const storage = await openStorageDir(dir);
   try {
     // The record that makes a queue "an unfinished crawl" (scope: no filters, as the bench crawls).
     await storage.records.setValue(STATE_KEY, { startedAt: handledAt, scope: { series: [] }, baseUrl });

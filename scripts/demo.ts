@@ -13,7 +13,7 @@ import { resolveExportConfig } from '../src/commands/export.js';
 import { runCrawl } from '../src/commands/crawl.js';
 import { runExport } from '../src/commands/export.js';
 import type { CrawlState } from '../src/crawl/queue.js';
-import { openStorage } from '../src/crawl/storage.js';
+import { openStorageDir } from '../src/crawl/storage-dir.js';
 import { formatSummary } from '../src/crawl/summary.js';
 import { Logger } from '../src/log.js';
 import { recordedTree, startReplica, syntheticTree, type ReplicaTree } from '../test/replica/index.js';
@@ -21,7 +21,7 @@ import { recordedTree, startReplica, syntheticTree, type ReplicaTree } from '../
 const log = new Logger({ level: 'info', format: 'text' });
 
 async function storageFor(preferred: string, fallback: string): Promise<string> {
-  const storage = await openStorage(preferred);
+  const storage = await openStorageDir(preferred);
   try {
     const state = await storage.records.getValue<CrawlState>('CRAWL');
     return state && !/^http:\/\/127\.0\.0\.1[:/]/.test(state.baseUrl) ? fallback : preferred;

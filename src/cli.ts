@@ -39,6 +39,7 @@ export function buildParser(io: CommandIo, onExit: (code: number) => void): Argv
     .scriptName('motorsport-crawler')
     .usage('$0 <command> [options]\n\nMirror the motorsportstats widgets API into PostgreSQL.');
   for (const module of COMMANDS) {
+    // why: yargs types the parsed args from the builder's options; each module declares the same shape as its own Args.
     parser = parser.command(module.command, module.describe, module.builder, async (args) => onExit(await module.handler(args as never, io)));
   }
   return parser

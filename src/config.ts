@@ -22,13 +22,23 @@ export type DbTarget =
   | { readonly kind: 'embedded'; readonly dir: string }
   | { readonly kind: 'postgres'; readonly url: string };
 
+/**
+ * Every tunable, with why it has its value. The flags' defaults come from here, and so do the
+ * knobs no flag sets (handler pool, breaker, backoff, sink batches, export pages).
+ */
 export const DEFAULTS = {
+  /** The public API the widgets of motorsportstats.com read. */
   baseUrl: 'https://api.motorsportstats.com',
+  /** The crawl's queue, cache and lock, in the folder the command runs in. */
   storage: './storage',
+  /** Requests in flight to the API: a few, as a polite client of someone else's API. */
   concurrency: 4,
+  /** Two requests a second: polite, and a full crawl still fits in a night. */
   maxRpm: 120,
-  cache: 'prefer' as CacheMode,
-  queue: 'local' as QueueKind,
+  /** The cache answers what is still fresh; only the rest goes to the API. */
+  cache: 'prefer' satisfies CacheMode,
+  /** One process, the queue in the storage dir: no server needed. */
+  queue: 'local' satisfies QueueKind,
   /**
    * --queue postgres: a worker whose heartbeat is older than this is dead, and any other worker
    * returns the requests it held to the queue. The heartbeat is renewed every third of it, and
@@ -41,17 +51,67 @@ export const DEFAULTS = {
    * still hold requests (Crawlee's pool polls its queue every 20 ms).
    */
   sharedQueuePollMs: 250,
+  /** Results change for a day or so after a session (penalties); a day-old copy is good enough. */
   maxAge: '24h',
   /** Results of a session this long past its end are taken as final (protests and penalties settle within days). */
   settleAfter: '14d',
-  /** How long a settled session's stored classification is trusted before it is revalidated anyway. */
+  /** How long a settled body (classification, calendar, seasons list) is trusted before it is revalidated anyway (±20 % per uuid). */
   settledMaxAge: '30d',
+  /** Retries of a failed request: with the backoff below, about a minute of trying. */
   maxRetries: 5,
+  /** First retry's backoff; doubles per retry, with jitter (src/retry.ts). */
   retryBaseMs: 1000,
+  /** Longest backoff before a request's retry: a longer trouble is an outage, the breaker's to handle. */
+  retryMaxMs: 30_000,
+  /** First pause of an open circuit before its probe: a hiccup is over in seconds. */
   breakerCoolDownMs: 5_000,
+  /** Longest pause of an open circuit, as failed probes double it: a returning API is noticed within a minute. */
+  breakerMaxCoolDownMs: 60_000,
+  /** Distinct requests whose latest outcome the breaker weighs: enough to tell an outage from one bad endpoint. */
+  breakerWindow: 20,
+  /** Failing distinct requests (besides most of the window) that open the circuit: a few bad URLs are no outage. */
+  breakerFailuresToOpen: 4,
+  /** While the circuit is half-open, how often the others look whether the probe has answered. */
+  breakerProbePollMs: 100,
+  /** Longest crawl-wide pause a Retry-After may impose: a server asking for hours (or years) must not stall the crawl silently. */
+  maxPauseMs: 10 * 60_000,
+  /** Crawl-wide pause after a 429 that names no Retry-After: the API asked to slow down, without saying how much. */
+  rateLimitPauseMs: 5_000,
+  /** How long the API may stay unreachable (circuit open) before the crawl stops. */
   maxOutageMs: 15 * 60_000,
+  /**
+   * Handlers running at once (cache hits, decoding, waiting for the sink's commit); network
+   * requests are further limited by `concurrency` at the gate. Enough waiting handlers to keep
+   * the sink's group commits full (see the bench).
+   */
+  handlerConcurrency: 48,
+  /** How often Crawlee's pool looks for work: 20 ms keeps it from idling between cache hits that take a millisecond. */
+  poolIntervalSecs: 0.02,
+  /** A handler only decodes, routes and waits for the sink: one still running after 15 min is stuck. */
+  requestHandlerTimeoutSecs: 900,
+  /** Attempts of the reachability check before a crawl: one dropped connection must not stop a crawl before it starts. */
+  reachabilityAttempts: 3,
+  /** The reachability check's deadline per attempt: a HEAD answered in seconds when the API is there at all. */
+  reachabilityTimeoutMs: 15_000,
+  /** Wait before the reachability check's next attempt (doubled for the one after): a dropped connection is back at once. */
+  reachabilityRetryBaseMs: 500,
+  /** Rows per INSERT statement: big enough to amortise a round trip, small enough for the drivers' array binds. */
+  sinkRowsPerStatement: 10_000,
+  /** Rows one transaction gathers at most: bounds the memory and the WAL of a flush. */
+  sinkRowsPerFlush: 50_000,
+  /** Attempts of a flush that met a deadlock or serialization failure (the other transaction soon commits). */
+  sinkFlushAttempts: 5,
+  /** First wait before such a flush is tried again: a competing transaction commits in milliseconds. */
+  sinkRetryBaseMs: 20,
+  /** Transactions in flight at once on a PostgreSQL server: a flush is a dozen round trips, so a few overlap well (the embedded database has one connection). */
+  sinkServerFlushes: 3,
+  /** Rows an export fetches per round trip: large enough to amortise it, small enough to keep memory flat. */
+  exportPageSize: 2000,
+  /** V8's heap growth during a crawl, in percent (see boundHeapGrowth in commands/crawl.ts): half the garbage, the same GC time. */
+  crawlHeapGrowingPercent: 100,
   /** One deadline per attempt, headers and whole body: a slow endpoint spends its own attempts. */
   requestTimeoutSecs: 30,
+  /** Far above any payload the API serves: it only stops a runaway or hostile body from filling memory. */
   maxBodyBytes: 20 * 1024 * 1024,
   /**
    * How long a command may take to stop after the first Ctrl-C / SIGTERM before the process exits
@@ -82,6 +142,19 @@ export const DEFAULTS = {
    * row). 3 KiB is 1.6 times the two together.
    */
   freeDiskBytesPerRow: 3 * 1024,
+  // The operator commands: export, changes, canary.
+  /** Exports go beside the storage dir, in the folder the command runs in. */
+  out: './exports',
+  /** One JSON array per dataset: what most tools read. */
+  format: 'json' satisfies ExportFormat,
+  /** Examples listed per table and kind of change by `changes`. */
+  examples: 3,
+  /** Series the canary samples, one per category first. */
+  sampleSeries: 4,
+  /** Classifications the canary checks per sampled series. */
+  sampleClassifications: 2,
+  /** Retries of a canary request: a canary that waits minutes on a dead API is no use. */
+  canaryRetries: 2,
 } as const;
 
 /** Environment variables, by the option they set. */
@@ -138,9 +211,9 @@ export interface CrawlConfig extends CommonConfig {
   /** --queue postgres: how long a silent worker keeps its leases (see DEFAULTS.leaseTimeoutMs). */
   readonly leaseTimeoutMs: number;
   readonly maxAgeMs: number;
-  /** A session this long past its end is settled (see crawl/freshness.ts). */
+  /** A session (a season, a series) this long past its end is settled (see crawl/freshness.ts). */
   readonly settleAfterMs: number;
-  /** How long a settled session's cached classification stays fresh. */
+  /** How long a settled body stays fresh, before the ±20 % spread per uuid (see crawl/freshness.ts). */
   readonly settledMaxAgeMs: number;
   /** MSC_NOW: the fixed instant freshness decisions take as now; undefined: the clock. */
   readonly nowMs: number | undefined;
@@ -253,10 +326,9 @@ export function resolveBaseUrl(given: Given<string>): string {
 }
 
 export function oneOf<const T extends readonly string[]>(name: string, value: string, allowed: T): T[number] {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UserError(`${name}: "${value}" is not one of ${allowed.join(', ')}`);
-  }
-  return value as T[number];
+  const known = allowed.find((choice) => choice === value);
+  if (known === undefined) throw new UserError(`${name}: "${value}" is not one of ${allowed.join(', ')}`);
+  return known;
 }
 
 /**
@@ -290,19 +362,6 @@ export function parseDuration(flag: string, value: string): number {
 
 export const EXPORT_FORMATS = ['json', 'ndjson', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-export const OPERATOR_DEFAULTS = {
-  out: './exports',
-  format: 'json' as ExportFormat,
-  /** Examples listed per table and kind of change by `changes`. */
-  examples: 3,
-  /** Series the canary samples, one per category first. */
-  sampleSeries: 4,
-  /** Classifications the canary checks per sampled series. */
-  sampleClassifications: 2,
-  /** Retries of a canary request: a canary that waits minutes on a dead API is no use. */
-  canaryRetries: 2,
-} as const;
 
 export interface ExportConfig extends CommonConfig {
   readonly outDir: string;

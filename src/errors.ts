@@ -4,6 +4,7 @@
  * outage stops the crawl so the queue is not burnt through.
  */
 import { NonRetryableError, RetryRequestError } from '@crawlee/core';
+import { isObject, stringField } from './record.js';
 
 /** A mistake in what the user asked for (flags, env vars, paths): one line, exit 1, no stack. */
 export class UserError extends Error {
@@ -129,11 +130,16 @@ export class ResourceError extends Error {
   }
 }
 
+/** The string `code` a thrown value carries (an errno name such as ENOENT, a SQLSTATE), if any. */
+export function errorCode(error: unknown): string | undefined {
+  return stringField(error, 'code');
+}
+
 /** `error` as a ResourceError at `path` when its errno code is one of a machine's; undefined otherwise. */
 export function asResourceError(error: unknown, path: string): ResourceError | undefined {
   if (error instanceof ResourceError) return error;
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' && code in RESOURCE_CAUSES ? new ResourceError(code, path, undefined, { cause: error }) : undefined;
+  const code = errorCode(error);
+  return code !== undefined && code in RESOURCE_CAUSES ? new ResourceError(code, path, undefined, { cause: error }) : undefined;
 }
 
 /**
@@ -181,8 +187,8 @@ export function describeError(error: unknown): string {
  * plain object from a library): its message, code or errno, never `[object Object]`.
  */
 export function describeThrown(value: unknown): string {
-  if (typeof value !== 'object' || value === null) return String(value);
-  const { message, code, errno, name } = value as { message?: unknown; code?: unknown; errno?: unknown; name?: unknown };
+  if (!isObject(value)) return String(value);
+  const { message, code, errno, name } = value;
   const parts = [typeof message === 'string' && message ? message.split('\n')[0] : undefined, code ?? (errno !== undefined ? `errno ${String(errno)}` : undefined)];
   const text = parts.filter((p) => p !== undefined && p !== '').map(String);
   if (text.length) return text.length === 2 ? `${text[0]} (${text[1]})` : text[0]!;

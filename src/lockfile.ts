@@ -14,7 +14,7 @@
  */
 import { closeSync, fsyncSync, fstatSync, linkSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { DEFAULTS } from './config.js';
-import { UserError } from './errors.js';
+import { UserError, errorCode } from './errors.js';
 
 /** What a lock file holds, read through one descriptor (content and inode of the same file). */
 type LockContent =
@@ -58,7 +58,7 @@ function createExclusive(file: string): boolean {
   try {
     fd = openSync(file, 'wx');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if (errorCode(error) === 'EEXIST') return false;
     throw error;
   }
   try {
@@ -91,7 +91,7 @@ function readLock(file: string): LockContent {
   try {
     fd = openSync(file, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' };
+    if (errorCode(error) === 'ENOENT') return { state: 'absent' };
     throw error;
   }
   try {
@@ -111,7 +111,7 @@ function takeOver(file: string, staleIno: number): void {
   try {
     renameSync(file, aside);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // another contender took it over first
+    if (errorCode(error) === 'ENOENT') return; // another contender took it over first
     throw error;
   }
   if (statSync(aside).ino !== staleIno) {
@@ -120,7 +120,7 @@ function takeOver(file: string, staleIno: number): void {
     try {
       linkSync(aside, file);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (errorCode(error) !== 'EEXIST') throw error;
     }
   }
   rmSync(aside, { force: true });
@@ -131,7 +131,7 @@ function isAlive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errorCode(error) === 'EPERM';
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Measurement 8 (issue 13): the daily refresh. After a full crawl, the same crawl one day later
- * (MSC_NOW moved on by a day, upstream unchanged) of (a) the recorded tree and (b) a synthetic
- * tree whose newest seasons are current around now. Requests are split by how they were answered:
+ * (MSC_NOW moved on by a day, upstream unchanged) of (a) the recorded tree and (b) the bench's
+ * synthetic tree (bench/tree.ts, at --scale) whose newest seasons are current around now, like
+ * the other measurements' tree but with every series in season. Requests are split by how they were answered:
  * 200 (a full body), 304 (revalidated), none (served from the cache). Target: no full body, at
  * most 10 % of the full crawl's requests, no row written. Each tree is served in this process by
  * the replica (with its validators), the crawls are the compiled CLI in children, into PGlite.
@@ -10,6 +11,7 @@ import { recordedTree, startReplica, syntheticTree, type Replica, type ReplicaTr
 import type { Build } from '../build.js';
 import { runCrawlCli } from '../crawl-child.js';
 import { removeDir, tempDir } from '../harness.js';
+import { treeFor } from '../tree.js';
 
 export interface DailyResult {
   readonly tree: 'recorded' | 'synthetic-current';
@@ -23,9 +25,9 @@ export interface DailyResult {
 
 const DAY = 86_400_000;
 
-export async function dailyRun(build: Build, which: DailyResult['tree'], concurrency: number): Promise<DailyResult> {
+export async function dailyRun(build: Build, which: DailyResult['tree'], concurrency: number, scale: number): Promise<DailyResult> {
   const now = Date.now();
-  const tree: ReplicaTree = which === 'recorded' ? recordedTree() : syntheticTree({ currentAround: now });
+  const tree: ReplicaTree = which === 'recorded' ? recordedTree() : syntheticTree({ ...treeFor(scale), currentAround: now });
   const replica = await startReplica({ tree });
   const storage = tempDir(`daily-${which}`);
   try {

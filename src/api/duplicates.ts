@@ -9,6 +9,7 @@
  */
 import type { PayloadProblem } from '../errors.js';
 import type { Label } from './endpoints.js';
+import { isObject } from '../record.js';
 
 /** An item to drop: quarantined when it contradicts the first of its key, silent when it repeats it. */
 export interface Duplicate {
@@ -86,7 +87,7 @@ function items(list: unknown, pointer: string, skip: ReadonlySet<string>): Locat
 }
 
 function field(node: unknown, name: string): unknown {
-  return node && typeof node === 'object' ? (node as Record<string, unknown>)[name] : undefined;
+  return isObject(node) ? node[name] : undefined;
 }
 
 /** Lower-cased: the uuid column compares uuids regardless of case, so `AB…` and `ab…` are one row. */

@@ -11,6 +11,7 @@ import { PayloadError, type PayloadProblem } from '../errors.js';
 import { SCHEMAS_DIR } from '../paths.js';
 import { findDuplicates } from './duplicates.js';
 import { ENDPOINTS, LABELS, type Label, type PayloadByLabel } from './endpoints.js';
+import { isObject, recordOf } from '../record.js';
 
 /** A list item dropped from a payload because it broke the schema. */
 export interface QuarantinedItem {
@@ -32,11 +33,11 @@ let compiled: { readonly [L in Label]: ValidateFunction } | undefined;
 function validators(): { readonly [L in Label]: ValidateFunction } {
   if (!compiled) {
     const ajv = new Ajv({ allErrors: true, strict: true });
-    const entries = LABELS.map((label) => {
-      const schema: unknown = JSON.parse(readFileSync(path.join(SCHEMAS_DIR, `${label}.json`), 'utf8'));
-      return [label, ajv.compile(schema as object)] as const;
+    compiled = recordOf(LABELS, (label) => {
+      // why: the schema files are JSON objects, checked by Ajv's strict compile itself.
+      const schema = JSON.parse(readFileSync(path.join(SCHEMAS_DIR, `${label}.json`), 'utf8')) as object;
+      return ajv.compile(schema);
     });
-    compiled = Object.fromEntries(entries) as { [L in Label]: ValidateFunction };
   }
   return compiled;
 }
@@ -52,6 +53,7 @@ export function validatePayload<L extends Label>(label: L, data: unknown): Valid
     badItems = byItem;
   }
   const duplicates = findDuplicates(label, data, new Set(badItems.keys()));
+  // why: Ajv's validate is untyped; the payload types are generated from the very schema it just checked.
   if (!badItems.size && !duplicates.length) return { payload: data as PayloadByLabel[L], quarantined: [] };
 
   const kept = withoutItems(data, [...badItems.keys(), ...duplicates.map((d) => d.pointer)]);
@@ -62,6 +64,7 @@ export function validatePayload<L extends Label>(label: L, data: unknown): Valid
     problems: itemProblems,
   }));
   for (const { pointer, id, problem } of duplicates) if (problem) quarantined.push({ pointer, id: id.slice(0, 80), problems: [problem] });
+  // why: as above, checked against the schema again without the dropped items.
   return { payload: kept as PayloadByLabel[L], quarantined };
 }
 
@@ -105,12 +108,12 @@ function itemAt(data: unknown, pointer: string): unknown {
   return pointer
     .split('/')
     .slice(1)
-    .reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), data);
+    .reduce<unknown>((node, part) => (isObject(node) ? node[part] : undefined), data);
 }
 
 function readableId(item: unknown): string | undefined {
-  if (!item || typeof item !== 'object') return undefined;
-  const { uuid, carNumber } = item as Record<string, unknown>;
+  if (!isObject(item)) return undefined;
+  const { uuid, carNumber } = item;
   const id = typeof uuid === 'string' ? uuid : typeof carNumber === 'string' ? `car ${carNumber}` : undefined;
   return id?.slice(0, 80);
 }

@@ -10,13 +10,15 @@ import { apiPath, LABELS, type ApiTarget, type Label, type PayloadByLabel } from
 import type { SeriesItem } from '../api/payloads.generated.js';
 import { validatePayload } from '../api/validate.js';
 import type { Options } from 'yargs';
-import { DEFAULTS, OPERATOR_DEFAULTS, resolveApi, resolveLogging, wholeNumber, type CanaryConfig, type Env } from '../config.js';
+import { DEFAULTS, resolveApi, resolveLogging, wholeNumber, type CanaryConfig, type Env } from '../config.js';
 import { API_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, wholeNumberOption, type CommandModule, type ApiArgs, type LoggingArgs } from './options.js';
 import { decodeJson } from '../crawl/decode.js';
 import { Gate } from '../crawl/gate.js';
 import { NetworkClient } from '../crawl/network-client.js';
 import { PayloadError, describeError, formatProblem } from '../errors.js';
 import type { Logger } from '../log.js';
+import { recordOf } from '../record.js';
+import { withRetries } from '../retry.js';
 import { formatTable } from '../text-table.js';
 
 /** Seasons tried per series, newest first, to find one with results (the newest may not have started). */
@@ -134,9 +136,7 @@ async function sampleSeries(checker: Checker, series: SeriesItem, classification
 
 /** Fetches and validates payloads, keeping the tally per endpoint. */
 class Checker {
-  readonly endpoints = Object.fromEntries(
-    LABELS.map((l) => [l, { checked: 0, matched: 0, drifted: 0, errors: 0, problems: [] as CanaryProblem[] }]),
-  ) as Record<Label, EndpointCheck>;
+  readonly endpoints = recordOf(LABELS, (): EndpointCheck => ({ checked: 0, matched: 0, drifted: 0, errors: 0, problems: [] }));
   private readonly client: NetworkClient;
 
   constructor(private readonly config: CanaryConfig, private readonly log: Logger) {
@@ -189,17 +189,13 @@ class Checker {
 
   /** The body, retrying what is worth retrying (5xx, 429, network failures) with exponential backoff. */
   private async fetch(url: string): Promise<Buffer> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const response = await this.client.stream({ url, method: 'GET' });
-        return Buffer.concat((await response.stream.toArray()) as Buffer[]);
-      } catch (error) {
-        if (error instanceof NonRetryableError || attempt >= this.config.maxRetries) throw error;
-        const delay = this.config.retryBaseMs * 2 ** attempt * (0.5 + Math.random());
-        this.log.debug(`retrying ${url} in ${Math.round(delay)} ms: ${describeError(error)}`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+    const { body } = await withRetries(() => this.client.sendRequest({ url, method: 'GET', responseType: 'buffer' }), {
+      retries: this.config.maxRetries,
+      baseMs: this.config.retryBaseMs,
+      retryable: (error) => !(error instanceof NonRetryableError),
+      onRetry: (error, delay) => this.log.debug(`retrying ${url} in ${Math.round(delay)} ms: ${describeError(error)}`),
+    });
+    return body;
   }
 }
 
@@ -232,8 +228,8 @@ export function formatCanary(report: CanaryReport): string {
 export const CANARY_OPTIONS = {
   ...LOGGING_OPTIONS,
   ...API_OPTIONS,
-  'sample-series': wholeNumberOption('Series to sample, from as many categories as there are', { defaultDescription: String(OPERATOR_DEFAULTS.sampleSeries) }),
-  'sample-classifications': wholeNumberOption('Latest classifications checked per sampled series', { defaultDescription: String(OPERATOR_DEFAULTS.sampleClassifications) }),
+  'sample-series': wholeNumberOption('Series to sample, from as many categories as there are', { defaultDescription: String(DEFAULTS.sampleSeries) }),
+  'sample-classifications': wholeNumberOption('Latest classifications checked per sampled series', { defaultDescription: String(DEFAULTS.sampleClassifications) }),
 } as const satisfies Record<string, Options>;
 
 export interface CanaryArgs extends LoggingArgs, ApiArgs {
@@ -245,10 +241,10 @@ export function resolveCanaryConfig(args: CanaryArgs, env: Env): CanaryConfig {
   return Object.freeze({
     ...resolveLogging(args, env),
     ...resolveApi(args, env),
-    sampleSeries: wholeNumber({ value: args.sampleSeries, name: '--sample-series' }, 1, 100) ?? OPERATOR_DEFAULTS.sampleSeries,
-    sampleClassifications: wholeNumber({ value: args.sampleClassifications, name: '--sample-classifications' }, 0, 100) ?? OPERATOR_DEFAULTS.sampleClassifications,
+    sampleSeries: wholeNumber({ value: args.sampleSeries, name: '--sample-series' }, 1, 100) ?? DEFAULTS.sampleSeries,
+    sampleClassifications: wholeNumber({ value: args.sampleClassifications, name: '--sample-classifications' }, 0, 100) ?? DEFAULTS.sampleClassifications,
     concurrency: DEFAULTS.concurrency,
-    maxRetries: OPERATOR_DEFAULTS.canaryRetries,
+    maxRetries: DEFAULTS.canaryRetries,
     retryBaseMs: DEFAULTS.retryBaseMs,
     requestTimeoutSecs: DEFAULTS.requestTimeoutSecs,
     maxBodyBytes: DEFAULTS.maxBodyBytes,

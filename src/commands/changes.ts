@@ -6,16 +6,16 @@
  * came and went within the window, is not listed.
  */
 import type { Options } from 'yargs';
-import { OPERATOR_DEFAULTS, parseInstant, resolveCommonConfig, wholeNumber, type ChangesConfig, type Env } from '../config.js';
+import { DEFAULTS, parseInstant, resolveCommonConfig, wholeNumber, type ChangesConfig, type Env } from '../config.js';
 import { UserError } from '../errors.js';
 import { DATABASE_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, wholeNumberOption, type CommandModule, type DatabaseArgs, type LoggingArgs } from './options.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import { TABLE_ORDER, TABLES, type Cell, type TableName } from '../store/tables.js';
-import { keyOrder } from '../export/columns.js';
-import { openForReading } from '../export/database.js';
-import { raw, sql, type Sql } from '../export/sql.js';
+import { TABLE_ORDER, TABLES, keyColumns, type Cell, type TableName } from '../store/tables.js';
+import { openForReading } from '../store/read.js';
+import { keyOrder, raw, sql, type Sql } from '../store/sql.js';
 import { formatTable } from '../text-table.js';
+import { recordOf, recordOfEach, stringField } from '../record.js';
 
 const CHANGE_KINDS = ['inserted', 'updated', 'deleted'] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
@@ -52,11 +52,10 @@ export async function runChanges(config: ChangesConfig, { log }: { readonly log:
   const db = await openForReading(config.db);
   try {
     log.debug(`reading the history tables for changes since ${config.since}`);
-    const tables = {} as Record<TableName, TableChanges>;
     // One snapshot: the counts and the examples of every table describe the same moment.
-    await db.transaction(async (trx) => {
+    const tables = await db.transaction(async (trx) => {
       await trx.raw('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      for (const table of TABLE_ORDER) tables[table] = await tableChanges(trx, table, config.since, config.examples);
+      return recordOfEach(TABLE_ORDER, (table) => tableChanges(trx, table, config.since, config.examples));
     });
     return { since: config.since, until, tables };
   } finally {
@@ -67,7 +66,7 @@ export async function runChanges(config: ChangesConfig, { log }: { readonly log:
 /** Each key versioned since `since`, with its version at `since` (before) and now (after), and the kind of change. */
 function netChanges(table: TableName, since: string): Sql {
   const history = raw(`${table}_history`);
-  const key = raw((TABLES[table].key as readonly string[]).join(', '));
+  const key = raw(keyColumns(table).join(', '));
   return sql`
     WITH touched AS (SELECT DISTINCT ${key} FROM ${history} WHERE valid_from > CAST(${since} AS timestamptz)),
     before AS (SELECT * FROM ${history} WHERE valid_from <= CAST(${since} AS timestamptz) AND (valid_to IS NULL OR valid_to > CAST(${since} AS timestamptz))),
@@ -87,23 +86,24 @@ async function tableChanges(db: Db, table: TableName, since: string, examples: n
     `SELECT kind, count(*)::int AS n FROM (${changes.text}) changes WHERE kind IS NOT NULL GROUP BY kind`,
     changes.bindings,
   );
-  const counts = Object.fromEntries(CHANGE_KINDS.map((k) => [k, counted.rows.find((r) => r.kind === k)?.n ?? 0])) as Record<ChangeKind, number>;
+  const counts = recordOf(CHANGE_KINDS, (k) => counted.rows.find((r) => r.kind === k)?.n ?? 0);
   const sampled = await db.raw<{ rows: { kind: ChangeKind; before: Record<string, unknown> | null; after: Record<string, unknown> }[] }>(
     `SELECT kind, before, after FROM (
        SELECT *, row_number() OVER (PARTITION BY kind ORDER BY ${keyOrder(table, 'changes').text}) AS n FROM (${changes.text}) changes WHERE kind IS NOT NULL
      ) numbered WHERE n <= ? ORDER BY kind, n`,
     [...changes.bindings, examples],
   );
-  const byKind = Object.fromEntries(CHANGE_KINDS.map((k) => [k, [] as ChangeExample[]])) as Record<ChangeKind, ChangeExample[]>;
+  const byKind = recordOf(CHANGE_KINDS, (): ChangeExample[] => []);
   for (const row of sampled.rows) byKind[row.kind].push(example(table, row.kind, row.before, row.after));
   return { counts, examples: byKind };
 }
 
 function example(table: TableName, kind: ChangeKind, before: Record<string, unknown> | null, after: Record<string, unknown>): ChangeExample {
   const columns = Object.keys(TABLES[table].columns);
-  const key = Object.fromEntries((TABLES[table].key as readonly string[]).map((k) => [k, after[k] as Cell]));
+  // why: the row as to_jsonb gave it: key columns are uuids, text and integers, all of them Cells.
+  const key = Object.fromEntries(keyColumns(table).map((k) => [k, after[k] as Cell]));
   const labelColumn = columns.includes('name') ? 'name' : columns.includes('team_name') ? 'team_name' : undefined;
-  const label = labelColumn ? ((after[labelColumn] ?? before?.[labelColumn] ?? null) as string | null) : null;
+  const label = labelColumn ? (stringField(after, labelColumn) ?? stringField(before, labelColumn) ?? null) : null;
   const changed = kind === 'updated' && before
     ? columns.filter((c) => JSON.stringify(before[c]) !== JSON.stringify(after[c])).map((column) => ({ column, before: before[column], after: after[column] }))
     : [];
@@ -133,7 +133,7 @@ export const CHANGES_OPTIONS = {
   ...LOGGING_OPTIONS,
   ...DATABASE_OPTIONS,
   since: { type: 'string', requiresArg: true, demandOption: true, describe: 'ISO 8601 time with Z or an offset, or a duration ago (24h, 7d); not in the future' },
-  examples: wholeNumberOption('Examples listed per table and kind of change', { defaultDescription: String(OPERATOR_DEFAULTS.examples) }),
+  examples: wholeNumberOption('Examples listed per table and kind of change', { defaultDescription: String(DEFAULTS.examples) }),
 } as const satisfies Record<string, Options>;
 
 export interface ChangesArgs extends LoggingArgs, DatabaseArgs {
@@ -150,7 +150,7 @@ export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = 
   return Object.freeze({
     ...resolveCommonConfig(args, env),
     since,
-    examples: wholeNumber({ value: args.examples, name: '--examples' }, 0, 1000) ?? OPERATOR_DEFAULTS.examples,
+    examples: wholeNumber({ value: args.examples, name: '--examples' }, 0, 1000) ?? DEFAULTS.examples,
   });
 }
 

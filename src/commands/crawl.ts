@@ -24,7 +24,7 @@ import { SharedQueue } from '../crawl/shared-queue.js';
 import { formatPlan, planCrawl } from '../crawl/plan.js';
 import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
-import { lockStorage } from '../crawl/storage.js';
+import { lockStorageDir } from '../crawl/storage-dir.js';
 import { sweepQueue } from '../crawl/sweep.js';
 import { exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
 import { openDb } from '../store/db.js';
@@ -47,7 +47,7 @@ export interface CrawlRunOptions {
 }
 
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
-  const storage = await lockStorage(config.storageDir);
+  const storage = await lockStorageDir(config.storageDir);
   try {
     const db = await openDb(config.db, { log });
     let shared: SharedQueue | undefined;
@@ -90,7 +90,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       // A server takes a few transactions at once; the embedded database has one connection.
       const embeddedDir = config.db.kind === 'embedded' ? config.db.dir : undefined;
       const sink = new Sink(db, {
-        maxConcurrentFlushes: config.db.kind === 'postgres' ? 3 : 1,
+        maxConcurrentFlushes: config.db.kind === 'postgres' ? DEFAULTS.sinkServerFlushes : 1,
         // The embedded database must never run out of disk mid-write (see disk-space.ts).
         beforeFlush: embeddedDir ? (rows) => ensureFreeSpace(embeddedDir, neededFreeBytes(rows)) : undefined,
         where: embeddedDir ?? describeDb(config.db),
@@ -209,9 +209,9 @@ export const CRAWL_OPTIONS = {
   queue: { choices: QUEUE_KINDS, describe: `local: the queue in the storage dir (one process); postgres: in the --db server, shared by every crawl started with it [env ${ENV_VARS.queue}]`, defaultDescription: DEFAULTS.queue },
   cache: { choices: CACHE_MODES, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
   'max-age': { type: 'string', requiresArg: true, describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge },
-  'settle-after': { type: 'string', requiresArg: true, describe: `A session this long past its end is settled: its stored classification is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`, defaultDescription: DEFAULTS.settleAfter },
-  'settled-max-age': { type: 'string', requiresArg: true, describe: `How long a settled session's cached classification stays fresh [env ${ENV_VARS.settledMaxAge}]`, defaultDescription: DEFAULTS.settledMaxAge },
-  plan: { type: 'boolean', describe: 'Print how many requests the crawl would make now (from cache, revalidated, fetched) and how long it would take, without making any' },
+  'settle-after': { type: 'string', requiresArg: true, describe: `A session (a season, a series) this long past its end is settled: its cached body is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`, defaultDescription: DEFAULTS.settleAfter },
+  'settled-max-age': { type: 'string', requiresArg: true, describe: `How long a settled body (classification, calendar, seasons list) stays fresh, ±20 % per uuid [env ${ENV_VARS.settledMaxAge}]`, defaultDescription: DEFAULTS.settledMaxAge },
+  plan: { type: 'boolean', describe: 'Print how many requests the crawl with these flags would make now (from cache, revalidated, fetched; a resume, --retry-failed, --max-requests included) and how long it would take, without making any' },
   timeout: { type: 'string', requiresArg: true, describe: `Deadline of each attempt, headers and whole body: seconds or 30s, 2m [env ${ENV_VARS.timeout}]`, defaultDescription: `${DEFAULTS.requestTimeoutSecs}s` },
   fresh: { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' },
   'retry-failed': { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl' },
@@ -288,8 +288,8 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
 }
 
 /**
- * How much V8 lets the old generation grow past what survived the last full GC before it collects
- * again, for a crawl. A crawl keeps little alive (≈45–70 MB, whatever the size of the tree), but
+ * Bounds how much V8 lets the old generation grow past what survived the last full GC before it
+ * collects again, for a crawl, to DEFAULTS.crawlHeapGrowingPercent. A crawl keeps little alive (≈45–70 MB, whatever the size of the tree), but
  * nearly everything a request allocates (payload, rows, bodies) outlives a few young-generation
  * collections while its handler waits for the sink's commit, and then dies in the old generation.
  * V8's own factor, with memory to spare and GC this cheap, is up to 4×: the heap filled with about
@@ -297,12 +297,10 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
  * halves that; the extra full collections (≈10–20 ms each, mostly incremental) are paid back by
  * cheaper scavenges: main-thread GC time measured the same. Skipped when node was given the flag.
  */
-const CRAWL_HEAP_GROWING_PERCENT = 100;
-
 function boundHeapGrowth(): void {
   const flag = '--heap-growing-percent';
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => arg.replaceAll('_', '-').startsWith(flag));
-  if (!given) v8.setFlagsFromString(`${flag}=${CRAWL_HEAP_GROWING_PERCENT}`);
+  if (!given) v8.setFlagsFromString(`${flag}=${DEFAULTS.crawlHeapGrowingPercent}`);
 }
 
 export const crawlCommand: CommandModule<CrawlArgs> = {

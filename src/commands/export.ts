@@ -1,18 +1,18 @@
 /** `export`: every dataset of the database (now, or as of an instant) to one JSON, NDJSON or CSV file each, plus manifest.json. */
 import path from 'node:path';
 import type { Options } from 'yargs';
-import { EXPORT_FORMATS, OPERATOR_DEFAULTS, describeDb, oneOf, parseInstant, resolveCommonConfig, resolveScope, type Env, type ExportConfig } from '../config.js';
+import { EXPORT_FORMATS, DEFAULTS, describeDb, oneOf, parseInstant, resolveCommonConfig, resolveScope, type Env, type ExportConfig } from '../config.js';
 import { DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, type CommandModule, type DatabaseArgs, type LoggingArgs, type ScopeArgs } from './options.js';
 import { describeScope } from '../crawl/queue.js';
 import type { Logger } from '../log.js';
 import { cursorColumns, cursorPages } from '../export/cursor.js';
-import { openForReading } from '../export/database.js';
+import { openForReading } from '../store/read.js';
 import { DATASETS, type DatasetName, type View } from '../export/datasets.js';
 import { incompleteExpression, incompleteScopes, type IncompleteScope } from '../export/incomplete.js';
 import { manifestFilters, writeManifest, MANIFEST_FILE, type Manifest } from '../export/manifest.js';
 import { clearOutDir, inspectOutDir } from '../export/out-dir.js';
 import { rowsWithin, selectScope } from '../export/scope.js';
-import { liveRows } from '../export/source.js';
+import { liveRows } from '../store/as-of.js';
 import { formatTable } from '../text-table.js';
 import { datasetFile, writeDataset } from '../export/writer.js';
 
@@ -41,6 +41,7 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
         within: (table) => rowsWithin(table, config.asOf, selection),
         incomplete: (label, parent) => incompleteExpression(label, parent, config.asOf),
       };
+      // why: filled below, one entry for each of DATASETS, which holds every DatasetName.
       const written = {} as Record<DatasetName, { file: string; rows: number }>;
       for (const dataset of DATASETS) {
         const started = Date.now();
@@ -94,8 +95,8 @@ export const EXPORT_OPTIONS = {
   ...LOGGING_OPTIONS,
   ...DATABASE_OPTIONS,
   ...SCOPE_OPTIONS,
-  out: { type: 'string', requiresArg: true, describe: 'Directory to write the files into', defaultDescription: OPERATOR_DEFAULTS.out },
-  format: { choices: EXPORT_FORMATS, describe: 'json: one array per file; ndjson: one object per line; csv: RFC 4180 with a header row', defaultDescription: OPERATOR_DEFAULTS.format },
+  out: { type: 'string', requiresArg: true, describe: 'Directory to write the files into', defaultDescription: DEFAULTS.out },
+  format: { choices: EXPORT_FORMATS, describe: 'json: one array per file; ndjson: one object per line; csv: RFC 4180 with a header row', defaultDescription: DEFAULTS.format },
   force: { type: 'boolean', describe: 'Write into a non-empty folder that holds no export (its other files are left alone)' },
   'as-of': { type: 'string', requiresArg: true, describe: 'Export the data as it was at this time, from the history tables: ISO 8601 with Z or an offset, or a duration ago (24h, 7d)', defaultDescription: 'now' },
 } as const satisfies Record<string, Options>;
@@ -110,8 +111,8 @@ export interface ExportArgs extends LoggingArgs, DatabaseArgs, ScopeArgs {
 export function resolveExportConfig(args: ExportArgs, env: Env): ExportConfig {
   return Object.freeze({
     ...resolveCommonConfig(args, env),
-    outDir: path.resolve(args.out ?? OPERATOR_DEFAULTS.out),
-    format: oneOf('--format', args.format ?? OPERATOR_DEFAULTS.format, EXPORT_FORMATS),
+    outDir: path.resolve(args.out ?? DEFAULTS.out),
+    format: oneOf('--format', args.format ?? DEFAULTS.format, EXPORT_FORMATS),
     scope: resolveScope(args, env),
     asOf: args.asOf === undefined ? undefined : parseInstant('--as-of', args.asOf),
     force: args.force === true,

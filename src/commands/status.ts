@@ -18,16 +18,17 @@ import { QueueJournal } from '../crawl/queue-journal.js';
 import { cacheStoreLabel } from '../crawl/cache.js';
 import { requestQueueDir } from '../crawl/storage-client.js';
 import { readSharedCrawl, type SharedCrawlStatus } from '../crawl/shared-status.js';
-import { CRAWL_LOCK_FILE, openStorage } from '../crawl/storage.js';
+import { CRAWL_LOCK_FILE, openStorageDir } from '../crawl/storage-dir.js';
 import { lockHolder } from '../lockfile.js';
 import type { CrawlSummary } from '../crawl/summary.js';
 import type { Logger } from '../log.js';
 import { openDb, type Db } from '../store/db.js';
 import { QUARANTINE_TABLE } from '../store/quarantine.js';
 import { TABLE_ORDER, type TableName } from '../store/tables.js';
-import { databaseExists, schemaState } from '../export/database.js';
+import { databaseExists, schemaState } from '../store/read.js';
 import { formatTable } from '../text-table.js';
 import { SUMMARY_KEY } from './crawl.js';
+import { isKeyOf, recordOf, recordOfEach } from '../record.js';
 
 
 export interface LabelStatus {
@@ -120,7 +121,7 @@ interface CrawlRecords {
 }
 
 async function readRecords(storageDir: string): Promise<CrawlRecords> {
-  const storage = await openStorage(storageDir);
+  const storage = await openStorageDir(storageDir);
   try {
     return {
       state: (await storage.records.getValue<CrawlState>(STATE_KEY)) ?? undefined,
@@ -136,9 +137,9 @@ async function readRecords(storageDir: string): Promise<CrawlRecords> {
 function countRequests(storageDir: string, failures: readonly FailureRecord[]): Record<Label, LabelStatus> | undefined {
   const dir = requestQueueDir(storageDir, QUEUE_NAME);
   if (!QueueJournal.exists(dir)) return undefined;
-  const counts = Object.fromEntries(LABELS.map((l) => [l, { handled: 0, pending: 0, failed: 0, quarantined: 0 }])) as Record<Label, LabelStatus>;
+  const counts = recordOf(LABELS, (): LabelStatus => ({ handled: 0, pending: 0, failed: 0, quarantined: 0 }));
   for (const [label, { pending, handled }] of QueueJournal.countByLabel(dir)) {
-    if (label && label in counts) Object.assign(counts[label as Label], { pending, handled });
+    if (label && isKeyOf(counts, label)) Object.assign(counts[label], { pending, handled });
   }
   for (const failure of failures) counts[failure.label][failure.kind === 'request' ? 'failed' : 'quarantined'] += 1;
   return counts;
@@ -149,14 +150,14 @@ function countRequests(storageDir: string, failures: readonly FailureRecord[]): 
  * file per entry, and a `.__metadata__.json` beside it when it was written with metadata.
  */
 async function cacheStatus(storageDir: string): Promise<CacheStatus> {
-  const entries = Object.fromEntries(LABELS.map((l) => [l, 0])) as Record<Label, number>;
+  const entries = recordOf(LABELS, () => 0);
   let bytesOnDisk = 0;
   const root = path.join(storageDir, 'key_value_stores');
-  for (const store of (await readdir(root).catch(() => [] as string[])).sort()) {
-    const label = cacheStoreLabel(store) as Label | undefined;
-    if (!label || !(label in entries)) continue;
+  for (const store of (await readdir(root).catch((): string[] => [])).sort()) {
+    const label = cacheStoreLabel(store);
+    if (!label || !isKeyOf(entries, label)) continue;
     const dir = path.join(root, store);
-    const files = await readdir(dir).catch(() => [] as string[]);
+    const files = await readdir(dir).catch((): string[] => []);
     entries[label] += files.filter((f) => !f.endsWith('__metadata__.json')).length;
     const sizes = await Promise.all(files.map((f) => stat(path.join(dir, f)).then((s) => s.blocks * 512, () => 0)));
     bytesOnDisk += sizes.reduce((a, b) => a + b, 0);
@@ -178,15 +179,14 @@ async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
   try {
     const state = await schemaState(db);
     if (state !== 'current') return { state: state === 'missing' ? 'no-tables' : 'outdated', description };
-    const tables = {} as Record<TableName, TableStatus>;
-    for (const table of TABLE_ORDER) {
-      const { rows } = await db.raw<{ rows: TableStatus[] }>(
+    const tables = await recordOfEach(TABLE_ORDER, async (table) => {
+      const { rows: [counts] } = await db.raw<{ rows: [TableStatus] }>(
         `SELECT count(*) FILTER (WHERE deleted_at IS NULL)::int AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted,
                 (SELECT count(*) FROM ${table}_history)::int AS versions
          FROM ${table}`,
       );
-      tables[table] = rows[0]!;
-    }
+      return counts;
+    });
     return { state: 'ready', description, tables, incomplete: await incompleteStatus(db), shared: await readSharedCrawl(db) };
   } finally {
     await db.destroy();
@@ -194,15 +194,15 @@ async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
 }
 
 async function incompleteStatus(db: Db): Promise<IncompleteStatus> {
-  const scopes = Object.fromEntries(LABELS.map((l) => [l, 0])) as Record<Label, number>;
+  const scopes = recordOf(LABELS, () => 0);
   const items = { ...scopes };
   const { rows } = await db.raw<{ rows: { label: string; scopes: number; items: number }[] }>(
     `SELECT label, count(DISTINCT target_key)::int AS scopes, count(*)::int AS items FROM ${QUARANTINE_TABLE} WHERE cleared_at IS NULL GROUP BY label`,
   );
   for (const row of rows) {
-    if (!(row.label in scopes)) continue;
-    scopes[row.label as Label] = row.scopes;
-    items[row.label as Label] = row.items;
+    if (!isKeyOf(scopes, row.label)) continue;
+    scopes[row.label] = row.scopes;
+    items[row.label] = row.items;
   }
   return { scopes, items };
 }

@@ -13,9 +13,10 @@ import {
   type BaseHttpClient, type Configuration, type HttpRequest, type HttpResponse, type RedirectHandler, type Request, type ResponseTypes, type StreamingHttpResponse,
 } from '@crawlee/core';
 import { LABELS, targetKey, type Label } from '../api/endpoints.js';
-import type { CrawlConfig } from '../config.js';
+import { DEFAULTS } from '../config.js';
 import { CacheMissError, PayloadError, RequestNotStartedError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { backoffDelay } from '../retry.js';
 import { routeCrawleeLog } from './crawlee-log.js';
 import { CacheStep } from './fetch-step.js';
 import { clockOf } from './freshness.js';
@@ -25,9 +26,6 @@ import { NetworkClient, isTransientFailure } from './network-client.js';
 import { pipeline, stopTheCrawl, stopsTheCrawl, targetOf, type PipelineContext } from './pipeline.js';
 import type { RequestData } from './queue.js';
 import type { RunBudget } from './run-budget.js';
-
-/** Handlers running at once. Network requests are further limited by --concurrency at the gate. */
-const HANDLER_CONCURRENCY = 48;
 
 /** A week: far beyond any wait the gate allows, and below setTimeout's 24.8-day ceiling even doubled. */
 const NAVIGATION_SAFETY_NET_SECS = 7 * 24 * 3600;
@@ -58,7 +56,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
   const router = createHttpRouter();
   const requestLog = new RequestLog(log);
   for (const label of LABELS) router.addHandler(label, requestLog.around(label, pipeline(label, parts, step)));
-  const concurrency = Math.max(HANDLER_CONCURRENCY, config.concurrency);
+  const concurrency = Math.max(DEFAULTS.handlerConcurrency, config.concurrency);
 
   const crawler = new CrawlRoomCrawler(
     {
@@ -73,11 +71,14 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       // the breaker's maxOutageMs and the gate's cap on Retry-After. Crawlee's navigation timeout
       // would count those waits too, and word any got timeout with its own figure.
       navigationTimeoutSecs: NAVIGATION_SAFETY_NET_SECS,
-      requestHandlerTimeoutSecs: 900,
+      requestHandlerTimeoutSecs: DEFAULTS.requestHandlerTimeoutSecs,
       useSessionPool: false,
       persistCookiesPerSession: false,
-      additionalMimeTypes: ['application/json'],
-      autoscaledPoolOptions: { maybeRunIntervalSecs: 0.02, loggingIntervalSecs: null },
+      // The pipeline judges the bytes itself (decode.ts: BOM, invalid UTF-8, a proxy's HTML page
+      // retried as "not JSON"): any Content-Type reaches it, and Crawlee never transcodes a body.
+      additionalMimeTypes: ['*/*'],
+      forceResponseEncoding: 'utf8',
+      autoscaledPoolOptions: { maybeRunIntervalSecs: DEFAULTS.poolIntervalSecs, loggingIntervalSecs: null },
       statusMessageLoggingInterval: 3600,
       preNavigationHooks: [
         // A revalidation carries the cached record's validators (the decision was taken before navigation).
@@ -104,8 +105,8 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
             parts.onFatal(new Error(`the API has not answered for ${Math.round(gate.outageMs / 60_000)} min`));
           }
         }
-        // Exponential backoff with jitter before Crawlee puts the request back.
-        const delay = Math.min(30_000, config.retryBaseMs * 2 ** Math.max(0, request.retryCount - 1)) * (0.5 + Math.random());
+        // Exponential backoff with jitter before Crawlee puts the request back (Crawlee runs the loop).
+        const delay = backoffDelay(request.retryCount, { baseMs: config.retryBaseMs, capMs: DEFAULTS.retryMaxMs });
         log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt: request.retryCount });
         // Cut short when the crawl stops: the request then goes back to the queue at once.
         await sleep(delay, undefined, { signal: parts.budget.stopSignal }).catch(() => undefined);

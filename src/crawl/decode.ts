@@ -5,7 +5,8 @@
  * caller can say which items were repaired. A body that is not JSON at all is an
  * UnparseableBodyError: a cut-short body or a proxy's error page, worth fetching again.
  */
-import { PayloadError, UnparseableBodyError } from '../errors.js';
+import { PayloadError, UnparseableBodyError, describeError } from '../errors.js';
+import { isObject } from '../record.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -26,7 +27,7 @@ export function decodeJson(body: Buffer): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new PayloadError(`malformed JSON (${(error as Error).message.slice(0, 120)})`);
+    throw new PayloadError(`malformed JSON (${describeError(error).slice(0, 120)})`);
   }
 }
 
@@ -47,7 +48,7 @@ function parseOrExplain(text: string, bytes: number): unknown {
   } catch (error) {
     if (!text.trim()) throw new UnparseableBodyError(bytes ? `body is blank (${bytes} bytes of whitespace)` : 'body is empty');
     const start = text.trimStart().slice(0, 40).replace(/\s+/g, ' ');
-    throw new UnparseableBodyError(`body is not JSON (${(error as Error).message.slice(0, 120)}; ${bytes} bytes starting ${JSON.stringify(start)})`);
+    throw new UnparseableBodyError(`body is not JSON (${describeError(error).slice(0, 120)}; ${bytes} bytes starting ${JSON.stringify(start)})`);
   }
 }
 
@@ -91,8 +92,8 @@ function replaceMarkers(node: unknown, marker: string, pointer: string, repaired
     for (let i = 0; i < node.length; i++) node[i] = replaceMarkers(node[i], marker, `${pointer}/${i}`, repaired);
     return node;
   }
-  if (node !== null && typeof node === 'object') {
-    const object = node as Record<string, unknown>;
+  if (isObject(node)) {
+    const object = node;
     if (!Object.keys(object).some((key) => key.includes(marker))) {
       for (const key of Object.keys(object)) object[key] = replaceMarkers(object[key], marker, `${pointer}/${escapePointer(key)}`, repaired);
       return object;

@@ -58,7 +58,7 @@ export class CacheStep {
     const lookup = rules.cache === 'refresh' ? { state: 'absent' as const } : await cache.get(key);
     if (lookup.state === 'damaged') onDamaged(label, key, lookup.reason);
     const record = lookup.state === 'hit' ? lookup.record : undefined;
-    const decision = decideFreshness(rules, { label, meta: request.userData, cached: record, now: now() });
+    const decision = decideFreshness(rules, { label, uuid: request.userData.uuid, meta: request.userData, cached: record, now: now() });
     let prepared: Prepared;
     if (decision.action === 'fail') {
       if (lookup.state === 'damaged') throw new CacheDamagedError(key, lookup.reason);

@@ -3,26 +3,44 @@
  * the cached body, revalidates it with a conditional request, or fetches it. Asked once per
  * request (by the crawler before navigation, and by `crawl --plan`), and nowhere else.
  *
- * | # | --cache | cached record                          | the request                               | decision   |
- * |---|---------|----------------------------------------|-------------------------------------------|------------|
- * | 1 | refresh | any                                    | any                                       | fetch      |
- * | 2 | only    | sound                                  | any                                       | serve      |
- * | 3 | only    | none, or damaged                       | any                                       | fail       |
- * | 4 | prefer  | none, or damaged                       | any                                       | fetch      |
- * | 5 | prefer  | sound                                  | of a `Historic` season                    | serve      |
- * | 6 | prefer  | sound, age ≤ --settled-max-age         | classification of a settled session       | serve      |
- * | 7 | prefer  | sound, age ≤ --max-age                 | any other                                 | serve      |
- * | 8 | prefer  | sound, older, with ETag/Last-Modified  | (expired by 6 or 7)                       | revalidate |
- * | 9 | prefer  | sound, older, without validators       | (expired by 6 or 7)                       | fetch      |
+ * | # | --cache | cached record                                | the request                                   | decision   |
+ * |---|---------|----------------------------------------------|-----------------------------------------------|------------|
+ * | 1 | refresh | any                                          | any                                           | fetch      |
+ * | 2 | only    | sound                                        | any                                           | serve      |
+ * | 3 | only    | none, or damaged                             | any                                           | fail       |
+ * | 4 | prefer  | none, or damaged                             | any                                           | fetch      |
+ * | 5 | prefer  | sound                                        | of a `Historic` season                        | serve      |
+ * | 6 | prefer  | sound, age ≤ its settled max age             | settled (below)                               | serve      |
+ * | 7 | prefer  | sound, age ≤ --max-age                       | any other                                     | serve      |
+ * | 8 | prefer  | sound, older, with ETag/Last-Modified        | (expired by 6 or 7)                           | revalidate |
+ * | 9 | prefer  | sound, older, without validators             | (expired by 6 or 7)                           | fetch      |
  *
- * A session is *settled* when its end (its `endTimeUtc`, else the end of its event's last day)
- * lies more than --settle-after in the past: its results will not change any more, so a stored
- * classification is trusted for --settled-max-age instead of --max-age. A session without an end
- * follows its season's rule. "Now" is MSC_NOW when set (a testing aid), else the clock; the age of
- * a record is measured from when it was fetched or last revalidated on that same clock.
+ * Settled: the instant below lies more than --settle-after in the past. What upstream still changes
+ * after that is a correction now and then, which the settled max age catches.
+ *
+ * | request        | the instant                                                       | read from       | why it is sound                                              |
+ * |----------------|-------------------------------------------------------------------|-----------------|--------------------------------------------------------------|
+ * | classification | its session's end: `endTimeUtc`, else the end of its event's last | its request     | results are corrected within days of a race (protests,       |
+ * |                | day; none: never settled (its season's rule)                      | (the calendar)  | penalties), not weeks later                                  |
+ * | calendar       | its season's end: the last end of its events and sessions, and    | the cached body | a season over for weeks gets no new round, and its sessions' |
+ * |                | the end of its last year (`endYear`, else `year`), the later;     |                 | `hasResults` flip within days; while its year runs a round   |
+ * |                | none (never settled) while an event not cancelled has no date     |                 | may still be dated or added, so the year counts too          |
+ * | seasons list   | its series' stop: the end of its newest season's last year, when  | the cached body | the one change a seasons list gets is a new season; a series |
+ * |                | that season is `Historic`; none for an empty list, or while the   |                 | whose newest season upstream calls historic, its year over,  |
+ * |                | newest season is current or unmarked                              |                 | is not running; a revival is seen within the settled age     |
+ *
+ * The settled max age is --settled-max-age times a factor from 0.8 to 1.2 hashed from the
+ * request's uuid: the settled records of a first crawl then come due over ±20 % of it instead of
+ * all on one day, and each uuid always on the same. The series list never settles (new series).
+ * "Now" is MSC_NOW when set (a testing aid), else the clock; the age of a record is measured from
+ * when it was fetched or last revalidated on that same clock.
  */
 import type { Label } from '../api/endpoints.js';
 import type { CacheMode, CrawlConfig } from '../config.js';
+import { validatePayload } from '../api/validate.js';
+import { decodeBody } from './decode.js';
+import { seasonEnd } from './routes/calendar.js';
+import { seriesStopped } from './routes/seasons.js';
 import type { RequestMeta } from './routes/types.js';
 
 export type FreshnessAction = 'serve' | 'revalidate' | 'fetch' | 'fail';
@@ -33,11 +51,13 @@ export interface FreshnessDecision {
   readonly rule: number;
 }
 
-/** What the policy needs to know of a cached record: when it was fetched, and its validators. */
+/** What the policy needs to know of a cached record: when it was fetched, its validators, and its body. */
 export interface CachedState {
   readonly fetchedAt: number;
   readonly etag?: string;
   readonly lastModified?: string;
+  /** A calendar's or seasons list's body says whether it is settled; without it, it is not. */
+  readonly body?: Buffer;
 }
 
 export interface FreshnessRules {
@@ -49,25 +69,55 @@ export interface FreshnessRules {
 
 export interface FreshnessQuestion {
   readonly label: Label;
+  /** The request's uuid (none for the series list): its settled max age is hashed from it. */
+  readonly uuid?: string | undefined;
   readonly meta: RequestMeta;
   /** The sound record the cache holds; undefined when none (or only a damaged one). */
   readonly cached: CachedState | undefined;
   readonly now: number;
 }
 
-export function decideFreshness(rules: FreshnessRules, { label, meta, cached, now }: FreshnessQuestion): FreshnessDecision {
+export function decideFreshness(rules: FreshnessRules, { label, uuid, meta, cached, now }: FreshnessQuestion): FreshnessDecision {
   if (rules.cache === 'refresh') return { action: 'fetch', rule: 1 };
   if (rules.cache === 'only') return cached ? { action: 'serve', rule: 2 } : { action: 'fail', rule: 3 };
   if (!cached) return { action: 'fetch', rule: 4 };
   if (meta.historic) return { action: 'serve', rule: 5 };
-  const settled = isSettled(rules, label, meta, now);
-  if (now - cached.fetchedAt <= (settled ? rules.settledMaxAgeMs : rules.maxAgeMs)) return { action: 'serve', rule: settled ? 6 : 7 };
+  const settled = isSettled(rules, label, meta, cached, now);
+  if (now - cached.fetchedAt <= (settled ? settledMaxAge(rules, uuid) : rules.maxAgeMs)) return { action: 'serve', rule: settled ? 6 : 7 };
   return cached.etag !== undefined || cached.lastModified !== undefined ? { action: 'revalidate', rule: 8 } : { action: 'fetch', rule: 9 };
 }
 
-/** A classification whose session ended more than --settle-after ago. */
-export function isSettled(rules: Pick<FreshnessRules, 'settleAfterMs'>, label: Label, meta: RequestMeta, now: number): boolean {
-  return label === 'classification' && meta.endsAt !== undefined && now - meta.endsAt > rules.settleAfterMs;
+/** Whether the request is settled: the instant of the table above lies more than --settle-after in the past. */
+export function isSettled(rules: Pick<FreshnessRules, 'settleAfterMs'>, label: Label, meta: RequestMeta, cached: Pick<CachedState, 'body'> | undefined, now: number): boolean {
+  const end = settledFrom(label, meta, cached?.body);
+  return end !== undefined && now - end > rules.settleAfterMs;
+}
+
+/** The instant of the table above, or undefined when the request never settles (or it cannot be read). */
+function settledFrom(label: Label, meta: RequestMeta, body: Buffer | undefined): number | undefined {
+  if (label === 'classification') return meta.endsAt;
+  if (label === 'series' || body === undefined) return undefined;
+  try {
+    // Read as the crawl reads it. A body that lost items to quarantine (or no longer passes) is
+    // not known whole, so not trusted to be settled: upstream may yet mend it.
+    const value = decodeBody(body).value;
+    if (label === 'calendar') {
+      const { payload, quarantined } = validatePayload('calendar', value);
+      return quarantined.length ? undefined : seasonEnd(payload);
+    }
+    const { payload, quarantined } = validatePayload('seasons', value);
+    return quarantined.length ? undefined : seriesStopped(payload);
+  } catch {
+    return undefined;
+  }
+}
+
+/** --settled-max-age spread by ±20 % per uuid (FNV-1a of it): deterministic, and even over many uuids. */
+export function settledMaxAge(rules: Pick<FreshnessRules, 'settledMaxAgeMs'>, uuid: string | undefined): number {
+  if (uuid === undefined) return rules.settledMaxAgeMs;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < uuid.length; i += 1) hash = Math.imul(hash ^ uuid.charCodeAt(i), 0x01000193) >>> 0;
+  return Math.round(rules.settledMaxAgeMs * (0.8 + (0.4 * hash) / 2 ** 32));
 }
 
 /** The conditional-request headers for a cached record's validators. */

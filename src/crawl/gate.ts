@@ -10,6 +10,7 @@
  * proxy page) therefore spends its own retries and never pauses the crawl, nor earns its
  * attempts back.
  */
+import { DEFAULTS } from '../config.js';
 import { RequestNotStartedError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -18,16 +19,16 @@ export interface GateOptions {
   readonly concurrency: number;
   /** Requests started per minute; Infinity for no limit. */
   readonly maxRpm: number;
-  /** Distinct requests whose latest outcome the breaker weighs. Default 20. */
+  /** Distinct requests whose latest outcome the breaker weighs. Default DEFAULTS.breakerWindow. */
   readonly windowSize?: number;
-  /** Distinct failing requests needed (besides most of the window) to open the circuit. Default 4. */
+  /** Distinct failing requests needed (besides most of the window) to open the circuit. Default DEFAULTS.breakerFailuresToOpen. */
   readonly failuresToOpen?: number;
-  /** First cool-down of an open circuit; doubles while probes fail, up to 60 s. Default 5 s. */
+  /** First cool-down of an open circuit; doubles while probes fail, up to DEFAULTS.breakerMaxCoolDownMs. Default DEFAULTS.breakerCoolDownMs. */
   readonly coolDownMs?: number;
   /**
-   * Longest crawl-wide pause a Retry-After may impose. Default 10 min: a server asking for hours
-   * (or a hostile one asking for years) must not stall the crawl silently; the request's own
-   * retries still wait their backoff, and a persisting 429 fails it.
+   * Longest crawl-wide pause a Retry-After may impose. Default DEFAULTS.maxPauseMs: a server asking
+   * for hours (or a hostile one asking for years) must not stall the crawl silently; the request's
+   * own retries still wait their backoff, and a persisting 429 fails it.
    */
   readonly maxPauseMs?: number;
   readonly log?: Logger;
@@ -69,10 +70,10 @@ export class Gate {
 
   constructor(private readonly options: GateOptions) {
     this.intervalMs = Number.isFinite(options.maxRpm) ? 60_000 / options.maxRpm : 0;
-    this.windowSize = options.windowSize ?? 20;
-    this.failuresToOpen = options.failuresToOpen ?? 4;
-    this.baseCoolDownMs = options.coolDownMs ?? 5_000;
-    this.maxPauseMs = options.maxPauseMs ?? 10 * 60_000;
+    this.windowSize = options.windowSize ?? DEFAULTS.breakerWindow;
+    this.failuresToOpen = options.failuresToOpen ?? DEFAULTS.breakerFailuresToOpen;
+    this.baseCoolDownMs = options.coolDownMs ?? DEFAULTS.breakerCoolDownMs;
+    this.maxPauseMs = options.maxPauseMs ?? DEFAULTS.maxPauseMs;
     options.stop?.addEventListener('abort', () => {
       for (const wake of this.waiters.splice(0)) wake();
     }, { once: true });
@@ -138,7 +139,7 @@ export class Gate {
       }
       const waitUntil = Math.max(this.pausedUntil, this.nextStartAt, circuit.state === 'open' ? circuit.until : 0);
       if (circuit.state === 'closed' && waitUntil <= now) break;
-      await sleep(circuit.state === 'probing' ? 100 : Math.max(1, waitUntil - now), stop);
+      await sleep(circuit.state === 'probing' ? DEFAULTS.breakerProbePollMs : Math.max(1, waitUntil - now), stop);
       if (stop?.aborted) {
         this.release();
         throw new RequestNotStartedError();
@@ -182,7 +183,7 @@ export class Gate {
     }
     // Only the probe's own answer decides a half-open circuit, not a straggler sent before it opened.
     if (circuit.state === 'probing' && probe) {
-      this.open(Math.min(60_000, circuit.coolDownMs * 2), 'the probe failed');
+      this.open(Math.min(DEFAULTS.breakerMaxCoolDownMs, circuit.coolDownMs * 2), 'the probe failed');
     } else if (circuit.state === 'closed') {
       const failing = [...this.recent.values()].filter(Boolean).length;
       if (failing >= this.failuresToOpen && failing * 2 > this.recent.size) {

@@ -14,6 +14,7 @@ import {
   type StreamingHttpResponse,
 } from '@crawlee/core';
 import { NonRetryableError } from '@crawlee/core';
+import { DEFAULTS } from '../config.js';
 import { HttpStatusError, PayloadError, RedirectRefusedError, RequestTimeoutError, RetryableHttpError, UnparseableBodyError } from '../errors.js';
 import type { Gate } from './gate.js';
 
@@ -35,6 +36,13 @@ export interface NetworkClientOptions {
   readonly delegate?: BaseHttpClient;
 }
 
+/** How sendRequest hands a body back, by the responseType asked for. */
+const BODY_READERS: { readonly [K in keyof ResponseTypes]: (body: Buffer) => ResponseTypes[K] } = {
+  buffer: (body) => body,
+  text: (body) => body.toString('utf8'),
+  json: (body): unknown => JSON.parse(body.toString('utf8')),
+};
+
 /** Same-origin redirects followed per attempt: an API answers in place, a chain is a loop or a trap. */
 export const MAX_REDIRECTS = 3;
 
@@ -52,12 +60,14 @@ export class NetworkClient implements BaseHttpClient {
     return this.options.gate.run(url, () => this.attempt(request, url), isTransientFailure);
   }
 
+  /** The whole answer, its body as `responseType` asks (text by default); canary reads its bodies so. */
   async sendRequest<T extends keyof ResponseTypes = 'text'>(request: HttpRequest<T>): Promise<HttpResponse<T>> {
-    const response = await this.stream(request as HttpRequest);
-    const body = Buffer.concat(await response.stream.toArray());
-    const type = request.responseType ?? 'text';
-    const value = type === 'buffer' ? body : type === 'json' ? JSON.parse(body.toString('utf8')) : body.toString('utf8');
-    return { ...response, body: value } as unknown as HttpResponse<T>;
+    const { responseType, ...sent } = request;
+    const { stream, downloadProgress: _down, uploadProgress: _up, ...response } = await this.stream(sent);
+    const body = Buffer.concat(await stream.toArray());
+    // why: BaseHttpClient's contract: a request that names no responseType is typed (T = 'text') and answered as text.
+    const type = responseType ?? ('text' as T);
+    return { ...response, request, body: BODY_READERS[type](body) };
   }
 
   /**
@@ -137,7 +147,7 @@ export class NetworkClient implements BaseHttpClient {
     if (status === 429 || status >= 500) {
       const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
       // 429/503 speak for the whole API: slow every request down, not only this one.
-      if (status === 429 || status === 503) this.options.gate.pauseFor(retryAfterMs ?? (status === 429 ? 5_000 : 0));
+      if (status === 429 || status === 503) this.options.gate.pauseFor(retryAfterMs ?? (status === 429 ? DEFAULTS.rateLimitPauseMs : 0));
       return new RetryableHttpError(status, retryAfterMs);
     }
     return new HttpStatusError(status);
@@ -166,6 +176,7 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
   }
   const chunks: Buffer[] = [];
   let length = 0;
+  // why: a Readable iterates as any; got's body stream has no encoding set, so its chunks are Buffers.
   for await (const chunk of response.stream as AsyncIterable<Buffer>) {
     length += chunk.length;
     if (length > maxBytes) {
@@ -190,15 +201,12 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
 export function bufferedResponse(
   response: Omit<StreamingHttpResponse, 'stream' | 'downloadProgress' | 'uploadProgress'>,
   body: Buffer | readonly Buffer[],
-  extraHeaders: Record<string, string> = {},
 ): StreamingHttpResponse {
   const { url, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request } = response;
   const chunks = Buffer.isBuffer(body) ? [body] : body;
   const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   return {
-    url, statusCode, statusMessage, trailers, redirectUrls, complete, ip, request,
-    // Always JSON to the crawler: the pipeline decodes and validates the bytes itself.
-    headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(length), ...extraHeaders },
+    url, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request,
     stream: chunkStream(chunks),
     downloadProgress: { percent: 1, transferred: length, total: length },
     uploadProgress: { percent: 1, transferred: 0, total: 0 },

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { getRequestId } from '@crawlee/core';
 import type { RequestSchema } from '@crawlee/types';
 import { asResourceError } from '../errors.js';
+import { isObject, stringField } from '../record.js';
 
 export const JOURNAL_FILE = 'journal.ndjson';
 
@@ -100,6 +101,18 @@ export class QueueJournal {
       else countOf(labelOf(entry.request)).pending += 1;
     }
     return counts;
+  }
+
+  /**
+   * The pending requests in the order the queue hands them out, and the unique keys of every
+   * request it knows (pending or handled: one it will not take again), read without opening the
+   * queue for writing: for `crawl --plan`.
+   */
+  static snapshot(dir: string): { pending: RequestSchema[]; knownKeys: Set<string> } {
+    const { journal } = QueueJournal.replay(dir);
+    const knownKeys = new Set<string>();
+    for (const entry of journal.entries.values()) knownKeys.add(entry.state === 'handled' ? entry.uniqueKey : entry.request.uniqueKey);
+    return { pending: [...journal.pendingInOrder()].map((entry) => entry.request), knownKeys };
   }
 
   /** The state the journal (or, failing one, an old file queue: `imported`) holds. */
@@ -272,6 +285,7 @@ export class QueueJournal {
    */
   private applyOwnCopy(line: Line): string {
     const text = JSON.stringify(line);
+    // why: the text was made from a Line on the line above.
     this.apply(JSON.parse(text) as Line);
     return text;
   }
@@ -344,8 +358,7 @@ function doneLineOf(entry: { id: string; uniqueKey: string; url: string; label: 
 
 /** Crawlee keeps a request's label in `userData.label`. */
 function labelOf(request: RequestSchema): string | undefined {
-  const label = (request.userData as { label?: unknown } | undefined)?.label;
-  return typeof label === 'string' ? label : undefined;
+  return stringField(request.userData, 'label');
 }
 
 function readLines(file: string): { parsed: Line[]; unreadable: number } {
@@ -354,7 +367,7 @@ function readLines(file: string): { parsed: Line[]; unreadable: number } {
   for (const text of readFileSync(file, 'utf8').split('\n')) {
     if (!text) continue;
     try {
-      const line = JSON.parse(text) as Line;
+      const line: unknown = JSON.parse(text);
       if (isLine(line)) parsed.push(line);
       else unreadable += 1;
     } catch {
@@ -365,11 +378,11 @@ function readLines(file: string): { parsed: Line[]; unreadable: number } {
 }
 
 function isLine(value: unknown): value is Line {
-  if (typeof value !== 'object' || value === null) return false;
-  const line = value as Record<string, unknown>;
+  if (!isObject(value)) return false;
+  const line = value;
   if ('put' in line) {
-    const put = line.put as Record<string, unknown> | null;
-    return typeof put === 'object' && put !== null && typeof put.id === 'string' && typeof put.uniqueKey === 'string' && typeof put.url === 'string';
+    const put = line.put;
+    return isObject(put) && typeof put.id === 'string' && typeof put.uniqueKey === 'string' && typeof put.url === 'string';
   }
   if ('done' in line) return typeof line.done === 'string' && typeof line.key === 'string' && typeof line.url === 'string' && (line.label === undefined || typeof line.label === 'string');
   return typeof line.del === 'string';
@@ -392,7 +405,9 @@ function importRequestFiles(dir: string): { parsed: Line[]; unreadable: number }
   let unreadable = 0;
   for (const name of readdirSync(dir).filter(isRequestFile).sort()) {
     try {
+      // why: files Crawlee's own storage wrote in this shape; a file that is not throws below and counts as unreadable.
       const stored = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as { json: string; orderNo: number | null };
+      // why: the request as Crawlee serialised it, with its id; a malformed one fails in putLine/doneLine and counts as unreadable.
       const request = JSON.parse(stored.json) as RequestSchema & { id: string };
       parsed.push(stored.orderNo === null ? doneLine(request) : putLine(request, stored.orderNo < 0));
     } catch {

@@ -16,7 +16,7 @@ import { requestQueueDir } from './storage-client.js';
 import { SharedQueueClient } from './shared-queue-client.js';
 import type { Joined, SharedQueue } from './shared-queue.js';
 import type { RequestMeta } from './routes/types.js';
-import type { Storage } from './storage.js';
+import type { StorageDir } from './storage-dir.js';
 import { sweepQueue } from './sweep.js';
 
 export const QUEUE_NAME = 'crawl';
@@ -76,18 +76,29 @@ export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta,
   };
 }
 
-export async function startQueue(storage: Storage, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
-  const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
+/**
+ * The unfinished crawl that `crawl` with this config resumes: its state, or undefined when it
+ * starts a new one (none there, or --fresh). Throws when one is there with other filters. Asked
+ * by startQueue and by `crawl --plan`, so the two agree.
+ */
+export async function crawlToResume(storage: StorageDir, config: CrawlConfig): Promise<CrawlState | undefined> {
   const previous = await storage.records.getValue<CrawlState>(STATE_KEY);
-  const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(queueDir);
+  const unfinished = previous !== null && previous.finishedAt === undefined && QueueJournal.exists(requestQueueDir(storage.dir, QUEUE_NAME));
+  if (!unfinished || config.fresh) return undefined;
+  if (JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
+    throw new UserError(
+      `an unfinished crawl with other filters (${describeScope(previous.scope)}) is in ${storage.dir}: ` +
+        'run crawl with the same filters to resume it, or add --fresh to discard it',
+    );
+  }
+  return previous;
+}
 
-  if (unfinished && !config.fresh) {
-    if (JSON.stringify(previous.scope) !== JSON.stringify(config.scope)) {
-      throw new UserError(
-        `an unfinished crawl with other filters (${describeScope(previous.scope)}) is in ${storage.dir}: ` +
-          'run crawl with the same filters to resume it, or add --fresh to discard it',
-      );
-    }
+export async function startQueue(storage: StorageDir, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
+  const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
+  const previous = await crawlToResume(storage, config);
+
+  if (previous) {
     if (previous.databaseId !== undefined && previous.databaseId !== database.id) {
       // Its handled requests were stored in another database: trusting them would write children
       // whose parents this one lacks (a storm of foreign-key failures). What this database
@@ -128,8 +139,9 @@ export const SHARED_KEY = 'SHARED_CRAWL';
  * and opens Crawlee's RequestQueue over it. This storage dir keeps this worker's own failure
  * records and cache; its own journal queue is left alone.
  */
-export async function startSharedQueue(storage: Storage, config: CrawlConfig, failures: FailureLog, shared: SharedQueue): Promise<QueueStart & { readonly joined: Joined }> {
+export async function startSharedQueue(storage: StorageDir, config: CrawlConfig, failures: FailureLog, shared: SharedQueue): Promise<QueueStart & { readonly joined: Joined }> {
   // The series list as Crawlee would store it (the label moved into userData, defaults filled in).
+  // why: a Request's JSON is a RequestSchema (JSON.parse types it any).
   const seed = JSON.parse(JSON.stringify(new Request(toRequest(config.baseUrl, { label: 'series' }, { historic: false })))) as RequestSchema;
   const joined = await shared.join({ scope: config.scope, baseUrl: config.baseUrl, fresh: config.fresh, retryFailed: config.retryFailed, seed });
   storage.shareQueue(new SharedQueueClient(QUEUE_NAME, shared, DEFAULTS.sharedQueuePollMs));
@@ -149,7 +161,7 @@ export async function startSharedQueue(storage: Storage, config: CrawlConfig, fa
 }
 
 /** Records that the crawl's queue drained: the next crawl starts a new one. */
-export async function markFinished(storage: Storage): Promise<void> {
+export async function markFinished(storage: StorageDir): Promise<void> {
   const state = await storage.records.getValue<CrawlState>(STATE_KEY);
   if (state) await storage.records.setValue(STATE_KEY, { ...state, finishedAt: new Date().toISOString() });
 }
@@ -160,11 +172,16 @@ function newState(config: CrawlConfig, databaseId: string): CrawlState {
 
 /** Moves the recorded failed requests back into the queue, under fresh unique keys. */
 async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: FailureLog): Promise<number> {
-  const failed = (await failures.all()).filter((f): f is FailedRequest => f.kind === 'request');
+  const failed = await failedRequests(failures);
   await failures.clear();
   const tag = `retry-${Date.now()}`;
   await queue.addRequests(failed.map((f) => toRequest(config.baseUrl, f.target, f.meta, tag)));
   return failed.length;
+}
+
+/** The requests --retry-failed puts back into the queue (quarantined items are not retried). */
+export async function failedRequests(failures: FailureLog): Promise<FailedRequest[]> {
+  return (await failures.all()).filter((f): f is FailedRequest => f.kind === 'request');
 }
 
 

@@ -27,6 +27,7 @@ import type {
   UpdateRequestSchema,
 } from '@crawlee/types';
 import type { SharedQueue } from './shared-queue.js';
+import { isObject } from '../record.js';
 import { headItem, operationInfo, withoutNulls } from './storage-client.js';
 
 type HeldRequest = RequestSchema & { id: string };
@@ -162,6 +163,8 @@ export class SharedQueueClient implements RequestQueueClient {
   }
 }
 
+/** Crawlee keeps a request's lifecycle state in `userData.__crawlee.state`. */
 function stateOf(request: UpdateRequestSchema): unknown {
-  return (request.userData as { __crawlee?: { state?: unknown } } | undefined)?.__crawlee?.state;
+  const internal = isObject(request.userData) ? request.userData.__crawlee : undefined;
+  return isObject(internal) ? internal.state : undefined;
 }

@@ -1,5 +1,6 @@
 /** The counters a crawl keeps for its progress line and its summary. */
 import { LABELS, type Label } from '../api/endpoints.js';
+import { recordOf } from '../record.js';
 
 export interface LabelCounts {
   succeeded: number;
@@ -18,9 +19,9 @@ export interface LabelCounts {
 
 export class CrawlStats {
   readonly startedAt = Date.now();
-  readonly byLabel: Record<Label, LabelCounts> = Object.fromEntries(
-    LABELS.map((l) => [l, { succeeded: 0, failed: 0, cacheHits: 0, revalidated: 0, quarantined: 0, repaired: 0, alreadyStored: 0, cacheDamaged: 0 }]),
-  ) as Record<Label, LabelCounts>;
+  readonly byLabel: Record<Label, LabelCounts> = recordOf(LABELS, () => ({
+    succeeded: 0, failed: 0, cacheHits: 0, revalidated: 0, quarantined: 0, repaired: 0, alreadyStored: 0, cacheDamaged: 0,
+  }));
 
   total(field: keyof LabelCounts): number {
     return LABELS.reduce((sum, l) => sum + this.byLabel[l][field], 0);

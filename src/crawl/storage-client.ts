@@ -186,7 +186,8 @@ class JournalQueueClient implements RequestQueueClient {
 
   async getRequest(id: string): Promise<RequestOptions | undefined> {
     const request = this.journal().get(id);
-    return request ? (structuredClone(request) as unknown as RequestOptions) : undefined;
+    // A copy: the caller may change it. Spread, RequestSchema's fields fit RequestOptions' open record.
+    return request ? { ...structuredClone(request) } : undefined;
   }
 
   async updateRequest(request: UpdateRequestSchema, options: RequestOptions = {}): Promise<QueueOperationInfo> {
@@ -218,5 +219,6 @@ export function operationInfo(outcome: { id: string; wasAlreadyPresent: boolean;
 
 /** Crawlee sends `null` for unset fields (handledAt: null on a pending request). */
 export function withoutNulls<T extends object>(request: T): T {
+  // why: the same fields less the null ones, which Crawlee's types declare optional (absent, or null).
   return Object.fromEntries(Object.entries(request).filter(([, value]) => value !== null)) as T;
 }

@@ -3,8 +3,8 @@
  * itself so that PGlite and PostgreSQL give the same bytes (their drivers map them to JS types
  * differently, and a JS Date would shift a `date` by the local time zone).
  */
-import { TABLES, type SqlType, type TableName } from '../store/tables.js';
-import { join, raw, type Sql } from './sql.js';
+import { TABLES, columnTypes, type SqlType, type TableName } from '../store/tables.js';
+import { join, raw, type Sql } from '../store/sql.js';
 
 function camelCase(column: string): string {
   return column.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
@@ -30,7 +30,7 @@ function exportedValue(expression: string, type: SqlType): string {
 
 /** `alias.column` of `table`, formatted and named in camelCase, with an optional prefix (`team` → `teamName`). */
 export function exportedColumn(table: TableName, alias: string, column: string, prefix = ''): Sql {
-  const type = (TABLES[table].columns as Record<string, SqlType>)[column];
+  const type = columnTypes(table)[column];
   if (!type) throw new Error(`${table} has no column ${column}`);
   const name = prefix ? prefix + camelCase(`_${column}`) : camelCase(column);
   return raw(`${exportedValue(`${alias}.${column}`, type)} AS "${name}"`);
@@ -40,10 +40,4 @@ export function exportedColumn(table: TableName, alias: string, column: string, 
 export function exportedColumns(table: TableName, alias: string, except: readonly string[] = []): Sql {
   const columns = Object.keys(TABLES[table].columns).filter((column) => !except.includes(column));
   return join(columns.map((column) => exportedColumn(table, alias, column)), ', ');
-}
-
-/** ORDER BY the table's key. Text keys compare bytewise (COLLATE "C") so every server sorts alike. */
-export function keyOrder(table: TableName, alias: string): Sql {
-  const types = TABLES[table].columns as Record<string, SqlType>;
-  return raw((TABLES[table].key as readonly string[]).map((k) => `${alias}.${k}${types[k] === 'text' ? ' COLLATE "C"' : ''}`).join(', '));
 }

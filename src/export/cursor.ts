@@ -5,16 +5,14 @@
  * are fetched, the same way on PGlite and on PostgreSQL. Cursors live in a transaction.
  */
 import type { Knex } from 'knex';
-import type { Sql } from './sql.js';
+import { DEFAULTS } from '../config.js';
+import type { Sql } from '../store/sql.js';
 
 export type Row = Record<string, unknown>;
 
-/** Rows fetched per round trip: large enough to amortise it, small enough to keep memory flat. */
-const PAGE_SIZE = 2000;
-
 let cursors = 0;
 
-export async function* cursorPages(trx: Knex.Transaction, query: Sql, pageSize = PAGE_SIZE): AsyncGenerator<Row[]> {
+export async function* cursorPages(trx: Knex.Transaction, query: Sql, pageSize: number = DEFAULTS.exportPageSize): AsyncGenerator<Row[]> {
   const cursor = `export_cursor_${++cursors}`;
   await trx.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${query.text}`, query.bindings);
   for (;;) {

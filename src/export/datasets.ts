@@ -7,8 +7,8 @@
  */
 import type { Label } from '../api/endpoints.js';
 import { TABLE_ORDER, type TableName } from '../store/tables.js';
-import { exportedColumn, exportedColumns, keyOrder } from './columns.js';
-import { join, raw, sql, type Sql } from './sql.js';
+import { exportedColumn, exportedColumns } from './columns.js';
+import { join, keyOrder, raw, sql, type Sql } from '../store/sql.js';
 
 export type DatasetName = TableName | 'results';
 

@@ -11,7 +11,7 @@ import type { Knex } from 'knex';
 import { LABELS, type Label } from '../api/endpoints.js';
 import { QUARANTINE_TABLE } from '../store/quarantine.js';
 import type { TableName } from '../store/tables.js';
-import { raw, sql, type Sql } from './sql.js';
+import { raw, sql, type Sql } from '../store/sql.js';
 
 /** The table whose rows are the parents of each list-bearing payload (none for the series list). */
 export const PARENT_TABLE: { readonly [L in Label]: TableName | undefined } = {

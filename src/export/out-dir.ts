@@ -12,10 +12,11 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { EXPORT_FORMATS, type DbTarget, type ExportFormat } from '../config.js';
-import { UserError } from '../errors.js';
+import { UserError, errorCode } from '../errors.js';
 import { DATASETS } from './datasets.js';
 import { MANIFEST_FILE } from './manifest.js';
 import { datasetFile } from './writer.js';
+import { isObject } from '../record.js';
 
 export interface OutDirOptions {
   readonly storageDir: string;
@@ -45,7 +46,7 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
   try {
     listing = await readdir(outDir, { withFileTypes: true });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errorCode(error);
     if (code === 'ENOENT') return { dir: outDir, previous: [] };
     if (code === 'ENOTDIR') throw new UserError(`--out ${outDir} is a file, not a folder`);
     throw error;
@@ -103,14 +104,13 @@ function canonical(dir: string): string {
 async function isOwnManifest(file: string): Promise<boolean> {
   try {
     const manifest: unknown = JSON.parse(await readFile(file, 'utf8'));
-    if (!manifest || typeof manifest !== 'object') return false;
-    const { format, datasets, exportedAt } = manifest as Record<string, unknown>;
+    if (!isObject(manifest)) return false;
+    const { format, datasets, exportedAt } = manifest;
     return (
       typeof exportedAt === 'string' &&
-      (EXPORT_FORMATS as readonly unknown[]).includes(format) &&
-      !!datasets &&
-      typeof datasets === 'object' &&
-      Object.values(datasets).every((d: unknown) => !!d && typeof d === 'object' && EXPORT_FILES.has(String((d as Record<string, unknown>).file)))
+      EXPORT_FORMATS.some((known) => known === format) &&
+      isObject(datasets) &&
+      Object.values(datasets).every((d: unknown) => isObject(d) && EXPORT_FILES.has(String(d.file)))
     );
   } catch {
     return false;

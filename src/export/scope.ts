@@ -11,8 +11,8 @@ import type { CrawlScope } from '../config.js';
 import { checkSeriesExist, selectsSeries } from '../crawl/routes/series.js';
 import { seasonsRoute } from '../crawl/routes/seasons.js';
 import type { SeasonRow, SeriesRow, TableName } from '../store/tables.js';
-import { liveRows } from './source.js';
-import { sql, type Sql } from './sql.js';
+import { liveRows } from '../store/as-of.js';
+import { sql, type Sql } from '../store/sql.js';
 
 /** The series and seasons the filters select (uuids). */
 export interface Selection {

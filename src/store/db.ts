@@ -8,9 +8,10 @@ import ClientPGLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { describeDb, type DbTarget } from '../config.js';
-import { DatabaseUnavailableError, IntegrityError, ResourceError, asResourceError, describeThrown } from '../errors.js';
+import { DatabaseUnavailableError, IntegrityError, ResourceError, asResourceError, describeThrown, errorCode } from '../errors.js';
 import { acquireLock } from '../lockfile.js';
 import type { Logger } from '../log.js';
+import { isObject, stringField } from '../record.js';
 import { ensureFreeSpace } from './disk-space.js';
 
 /**
@@ -36,7 +37,7 @@ export function knexConfig(target: DbTarget, log?: Logger): Knex.Config {
     compileSqlOnError: false,
   };
   if (target.kind === 'embedded') {
-    return { ...common, client: ClientPGLite as unknown as typeof knex.Client, connection: { filename: target.dir } as Knex.StaticConnectionConfig };
+    return { ...common, client: ClientPGLite, connection: { filename: target.dir } };
   }
   return { ...common, client: 'pg', connection: target.url, pool: { min: 0, max: 4 } };
 }
@@ -62,6 +63,7 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
   const config = knexConfig(target, options.log);
   let db: Db;
   try {
+    // why: knex-pglite takes a ready PGlite instance as `connection.pglite`, a field knex's own types do not know.
     db = knex(target.kind === 'embedded' ? { ...config, connection: { pglite: lockedPGlite(target.dir) } as Knex.StaticConnectionConfig } : config);
   } catch (error) {
     throw asResourceError(error, target.kind === 'embedded' ? target.dir : describeDb(target)) ?? error;
@@ -99,18 +101,18 @@ function lockedPGlite(dir: string): PGlite {
 export function describeDbError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length) return describeDbError(error.errors[0]);
   const errno = errnoOf(error);
-  if (errno !== error) return `${describeThrown(error)} (${(errno as { code: string }).code})`;
+  if (errno !== error) return `${describeThrown(error)} (${errorCode(errno)})`;
   if (!(error instanceof Error)) return describeThrown(error);
   const code = sqlStateOf(error);
   const message = code ? withoutStatement(error.message) : error.message.split('\n')[0]!;
-  const extra = code ?? (error as { code?: unknown }).code;
-  return typeof extra === 'string' ? `${message} (${extra})` : message;
+  const extra = code ?? errorCode(error);
+  return extra !== undefined ? `${message} (${extra})` : message;
 }
 
 /** The SQLSTATE of a PostgreSQL error (five characters), from PostgreSQL and PGlite alike. */
 export function sqlStateOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  const code = errorCode(error);
+  return code !== undefined && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 function withoutStatement(message: string): string {
@@ -123,8 +125,8 @@ const EMSCRIPTEN_ERRNO: Readonly<Record<number, string>> = { 51: 'ENOSPC', 19: '
 
 /** A PGlite file-system error as `{ code: 'ENOSPC' }`; any other value unchanged. */
 function errnoOf(error: unknown): unknown {
-  const { name, errno } = (error ?? {}) as { name?: unknown; errno?: unknown };
-  const code = name === 'ErrnoError' && typeof errno === 'number' ? EMSCRIPTEN_ERRNO[errno] : undefined;
+  const errno = isObject(error) && error.name === 'ErrnoError' ? error.errno : undefined;
+  const code = typeof errno === 'number' ? EMSCRIPTEN_ERRNO[errno] : undefined;
   return code ? { code } : error;
 }
 
@@ -152,7 +154,7 @@ export function classifyDbError(error: unknown, where: string): Error {
   if (code === '53100') return new ResourceError('ENOSPC', where, message, { cause: error });
   if (code === '58030') return new ResourceError('EIO', where, message, { cause: error });
   if (code?.startsWith('23')) {
-    const { table, constraint, column, detail } = error as { table?: string; constraint?: string; column?: string; detail?: string };
+    const [table, constraint, column, detail] = ['table', 'constraint', 'column', 'detail'].map((field) => stringField(error, field));
     const kind = INTEGRITY_KINDS[code] ?? 'integrity';
     // The detail names the key for foreign-key and unique violations ("Key (a, b)=(x, y) …");
     // for the others it dumps the whole row, which is left out.
@@ -165,8 +167,8 @@ export function classifyDbError(error: unknown, where: string): Error {
 
 /** Errors that mean the connection is gone rather than that one statement was wrong. */
 export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[1-3]|08\d\d\d)$/.test(code)) return true;
+  const code = errorCode(error);
+  if (code !== undefined && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[1-3]|08\d\d\d)$/.test(code)) return true;
   const message = error instanceof Error ? error.message : '';
   return /Connection terminated|connection is closed|Client has encountered a connection error|Knex: Timeout acquiring a connection|Unable to acquire a connection/i.test(message);
 }

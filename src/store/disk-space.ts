@@ -10,7 +10,7 @@
 import { statfsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULTS } from '../config.js';
-import { ResourceError } from '../errors.js';
+import { ResourceError, errorCode } from '../errors.js';
 
 const MIB = 1024 * 1024;
 
@@ -21,7 +21,7 @@ export function freeBytes(dir: string): number {
       const stats = statfsSync(at);
       return stats.bavail * stats.bsize;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || at === path.dirname(at)) throw error;
+      if (errorCode(error) !== 'ENOENT' || at === path.dirname(at)) throw error;
     }
   }
 }

@@ -52,6 +52,7 @@ export async function migrateLatest(db: Knex): Promise<string[]> {
 }
 
 async function applyLatest(db: Knex): Promise<string[]> {
+  // why: knex types migrate.latest() as any; it resolves to [batch number, names applied].
   const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;
 }

@@ -8,10 +8,13 @@
  */
 import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { DEFAULTS } from '../config.js';
 import { IntegrityError } from '../errors.js';
-import { classifyDbError, type Db } from './db.js';
+import { withRetries } from '../retry.js';
+import { classifyDbError, sqlStateOf, type Db } from './db.js';
 import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
-import { TABLE_ORDER, TABLES, columnsOf, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
+import { TABLE_ORDER, TABLES, cellOf, columnTypes, columnsOf, keyColumns, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
+import { recordOf } from '../record.js';
 
 /**
  * "These rows are all the rows of `table` where `where` holds": rows of that table matching
@@ -43,11 +46,11 @@ export interface TableCounts {
 export type SinkCounts = Record<TableName, TableCounts>;
 
 export interface SinkOptions {
-  /** Rows per INSERT statement. Default 10,000. */
+  /** Rows per INSERT statement. Default DEFAULTS.sinkRowsPerStatement. */
   readonly maxRowsPerStatement?: number;
-  /** Rows gathered into one transaction at most. Default 50,000. */
+  /** Rows gathered into one transaction at most. Default DEFAULTS.sinkRowsPerFlush. */
   readonly maxRowsPerFlush?: number;
-  /** Attempts of a flush that hit a deadlock or serialization failure. Default 5. */
+  /** Attempts of a flush that hit a deadlock or serialization failure. Default DEFAULTS.sinkFlushAttempts. */
   readonly maxAttempts?: number;
   /**
    * Transactions in flight at once. Default 1. A server gains from a few (each flush is a dozen
@@ -95,8 +98,11 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** SQLSTATEs of a transaction that lost a race (deadlock_detected, serialization_failure), not of bad rows. */
+const TRANSIENT_CODES = new Set<string | undefined>(['40P01', '40001']);
+
 export function emptyCounts(): SinkCounts {
-  return Object.fromEntries(TABLE_ORDER.map((t) => [t, { inserted: 0, updated: 0, unchanged: 0, deleted: 0 }])) as SinkCounts;
+  return recordOf(TABLE_ORDER, () => ({ inserted: 0, updated: 0, unchanged: 0, deleted: 0 }));
 }
 
 /** SHA-256 over the canonical JSON of the row's values, in the order of its spec's columns. */
@@ -121,9 +127,9 @@ export class Sink {
   private readonly committed = new Map<TableName, Map<string, string>>();
 
   constructor(private readonly db: Db, options: SinkOptions = {}) {
-    this.maxRowsPerStatement = options.maxRowsPerStatement ?? 10_000;
-    this.maxRowsPerFlush = options.maxRowsPerFlush ?? 50_000;
-    this.maxAttempts = options.maxAttempts ?? 5;
+    this.maxRowsPerStatement = options.maxRowsPerStatement ?? DEFAULTS.sinkRowsPerStatement;
+    this.maxRowsPerFlush = options.maxRowsPerFlush ?? DEFAULTS.sinkRowsPerFlush;
+    this.maxAttempts = options.maxAttempts ?? DEFAULTS.sinkFlushAttempts;
     this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 1;
     this.beforeFlush = options.beforeFlush ?? (() => undefined);
     this.where = options.where ?? 'the database';
@@ -134,7 +140,7 @@ export class Sink {
     const rows = new Map<TableName, PreparedRow[]>();
     let size = 0;
     for (const table of TABLE_ORDER) {
-      const tableRows = batch.rows[table] as RowByTable[TableName][] | undefined;
+      const tableRows: readonly RowByTable[TableName][] | undefined = batch.rows[table];
       if (!tableRows?.length) continue;
       rows.set(table, tableRows.map((row) => prepareRow(table, row)));
       size += tableRows.length;
@@ -213,17 +219,13 @@ export class Sink {
     return this.pending.splice(0, taken);
   }
 
-  private async flushWithRetry(group: readonly Pending[]): Promise<FlushResult> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.db.transaction((trx) => this.flush(trx, group));
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        const transient = code === '40P01' || code === '40001';
-        if (!transient || attempt >= this.maxAttempts) throw error;
-        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt * Math.random()));
-      }
-    }
+  /** A deadlock or serialization failure is the other transaction's timing: the flush is tried again. */
+  private flushWithRetry(group: readonly Pending[]): Promise<FlushResult> {
+    return withRetries(() => this.db.transaction((trx) => this.flush(trx, group)), {
+      retries: this.maxAttempts - 1,
+      baseMs: DEFAULTS.sinkRetryBaseMs,
+      retryable: (error) => TRANSIENT_CODES.has(sqlStateOf(error)),
+    });
   }
 
   private async flush(trx: Knex.Transaction, group: readonly Pending[]): Promise<FlushResult> {
@@ -261,9 +263,9 @@ export class Sink {
   private async upsert(trx: Knex.Transaction, table: TableName, rows: readonly PreparedRow[]): Promise<{ inserted: number; updated: number }> {
     const stored = columnsOf(table);
     const columns = [...stored, 'hash'];
-    const types = TABLES[table].columns as Record<string, SqlType>;
+    const types = columnTypes(table);
     const arrays = [...stored.map((c) => `?::${types[c]}[]`), '?::text[]'].join(', ');
-    const key = TABLES[table].key as readonly string[];
+    const key = keyColumns(table);
     const assignments = columns
       .filter((c) => !key.includes(c))
       .map((c) => `${c} = EXCLUDED.${c}`)
@@ -280,7 +282,8 @@ export class Sink {
       const chunk = rows.slice(start, start + this.maxRowsPerStatement);
       const bindings: Cell[][] = stored.map((_, i) => chunk.map((row) => row.values[i]!));
       bindings.push(chunk.map((row) => row.hash));
-      const result = await trx.raw<{ rows: { inserted: boolean }[] }>(sql, bindings as unknown as Knex.RawBinding[]);
+      // why: knex's binding types know no array holding nulls; both drivers bind each as one PostgreSQL array.
+      const result = await trx.raw<{ rows: { inserted: boolean }[] }>(sql, bindings as Knex.RawBinding[]);
       for (const r of result.rows) r.inserted ? inserted++ : updated++;
     }
     return { inserted, updated };
@@ -288,24 +291,22 @@ export class Sink {
 }
 
 function prepareRow(table: TableName, row: RowByTable[TableName]): PreparedRow {
-  const record = row as unknown as Record<string, Cell>;
-  const values = columnsOf(table).map((c) => record[c] ?? null);
-  const key = JSON.stringify(TABLES[table].key.map((c) => record[c]));
+  const values = columnsOf(table).map((c) => cellOf(row, c));
+  const key = JSON.stringify(keyColumns(table).map((c) => cellOf(row, c)));
   return { key, values, hash: hashRow(values) };
 }
 
 function prepareScope(scope: CompleteScope, rows: RowsByTable): PreparedScope {
-  const where = Object.entries(scope.where) as [string, Cell][];
-  const restKey = (TABLES[scope.table].key as readonly string[]).filter((k) => !(k in scope.where));
-  const matching = ((rows[scope.table] ?? []) as unknown as Record<string, Cell>[]).filter((row) =>
-    where.every(([column, value]) => row[column] === value),
-  );
-  return { table: scope.table, where, restKey, kept: restKey.map((column) => matching.map((row) => row[column] ?? null)) };
+  const where = Object.keys(scope.where).map((column): [string, Cell] => [column, cellOf(scope.where, column)]);
+  const restKey = keyColumns(scope.table).filter((k) => !(k in scope.where));
+  const tableRows: readonly RowByTable[TableName][] = rows[scope.table] ?? [];
+  const matching = tableRows.filter((row) => where.every(([column, value]) => cellOf(row, column) === value));
+  return { table: scope.table, where, restKey, kept: restKey.map((column) => matching.map((row) => cellOf(row, column))) };
 }
 
 /** Soft-deletes the scope's live rows that the batch did not hold; returns how many. */
 async function softDeleteMissing(trx: Knex.Transaction, scope: PreparedScope): Promise<number> {
-  const types = TABLES[scope.table].columns as Record<string, string>;
+  const types = columnTypes(scope.table);
   const conditions = scope.where.map(([column]) => `${column} = ?`);
   const bindings: unknown[] = scope.where.map(([, value]) => value);
   if (scope.restKey.length) {
@@ -315,6 +316,7 @@ async function softDeleteMissing(trx: Knex.Transaction, scope: PreparedScope): P
   }
   const result = await trx.raw<{ rows: unknown[] }>(
     `UPDATE ${scope.table} SET deleted_at = now(), updated_at = now() WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
+    // why: as in upsert: the kept key values are arrays that may hold nulls.
     bindings as Knex.RawBinding[],
   );
   return result.rows.length;

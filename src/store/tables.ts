@@ -3,6 +3,7 @@
  * soft-delete scopes and the exporters are driven by these specs; the migrations create the same
  * tables, and test/store/tables.test.ts checks the two agree column for column.
  */
+import { keysOf } from '../record.js';
 
 /** A value as the sink binds it: already in the form PostgreSQL stores. */
 export type Cell = string | number | boolean | null;
@@ -149,5 +150,21 @@ export const TABLE_ORDER: readonly TableName[] = [
 ];
 
 export function columnsOf<T extends TableName>(table: T): (keyof RowByTable[T] & string)[] {
-  return Object.keys(TABLES[table].columns) as (keyof RowByTable[T] & string)[];
+  return keysOf(TABLES[table].columns);
+}
+
+/** A table's key columns by name, for SQL text and for comparing rows column by column. */
+export function keyColumns(table: TableName): readonly string[] {
+  return TABLES[table].key;
+}
+
+/** A table's SQL types by column name. */
+export function columnTypes(table: TableName): Readonly<Record<string, SqlType>> {
+  return TABLES[table].columns;
+}
+
+/** A row's value in one column, by name: the sink binds and compares rows column by column. */
+export function cellOf(row: Partial<RowByTable[TableName]>, column: string): Cell {
+  // why: row types are interfaces of Cell fields only, which TypeScript does not let a string index.
+  return (row as Readonly<Record<string, Cell | undefined>>)[column] ?? null;
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS, type Label } from '../../src/api/endpoints.js';
 import { resolveCommonConfig } from '../../src/config.js';
 import { formatStatus, runStatus, type StatusReport } from '../../src/commands/status.js';
-import { lockStorage } from '../../src/crawl/storage.js';
+import { lockStorageDir } from '../../src/crawl/storage-dir.js';
 import { openDb } from '../../src/store/db.js';
 import { TABLE_ORDER } from '../../src/store/tables.js';
 import { apiPath, expectedCounts, startReplica, syntheticTree, type Calendar, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
@@ -113,7 +113,7 @@ describe('status', () => {
   });
 
   it('works beside a running crawl without taking its lock, and does not open an embedded database in use', async () => {
-    const crawlLock = await lockStorage(storage);
+    const crawlLock = await lockStorageDir(storage);
     const db = await openDb({ kind: 'embedded', dir: path.join(storage, 'db') });
     try {
       const report = await status();

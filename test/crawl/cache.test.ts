@@ -3,14 +3,14 @@ import { mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } fro
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ResponseCache, shardName, type CacheLookup, type CachedBody } from '../../src/crawl/cache.js';
-import { openStorage } from '../../src/crawl/storage.js';
+import { openStorageDir } from '../../src/crawl/storage-dir.js';
 import { tempDir } from '../support/db.js';
 
 const KEY = 'classification-7b7e1a30-0000-4000-8000-000000000001';
 const ORIGIN = 'http://replica:8080';
 
 async function withCache<T>(dir: string, fn: (cache: ResponseCache) => Promise<T>): Promise<T> {
-  const storage = await openStorage(dir);
+  const storage = await openStorageDir(dir);
   try {
     return await fn(new ResponseCache(storage.config, dir, ORIGIN));
   } finally {
@@ -85,7 +85,7 @@ describe('ResponseCache', () => {
     const dir = tempDir('cache-');
     const other = 'http://replica:9090';
     await withCache(dir, (cache) => cache.put(KEY, `${ORIGIN}/x`, Buffer.from('{"from":8080}')));
-    const storage = await openStorage(dir);
+    const storage = await openStorageDir(dir);
     try {
       const theirs = new ResponseCache(storage.config, dir, other);
       expect(await theirs.get(KEY)).toEqual({ state: 'absent' });
@@ -107,7 +107,7 @@ describe('ResponseCache', () => {
     const body = '{"legacy":true}';
     writeFileSync(path.join(store, `${KEY}.bin`), `${JSON.stringify({ fetchedAt: 3, url: `${ORIGIN}/x`, bytes: body.length })}\n${body}`);
     expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe(body);
-    const storage = await openStorage(dir);
+    const storage = await openStorageDir(dir);
     try {
       expect(await new ResponseCache(storage.config, dir, 'http://replica:9090').get(KEY)).toEqual({ state: 'absent' });
     } finally {

@@ -1,10 +1,12 @@
 /**
- * The politeness gate under fake timers: the rate limit, the crawl-wide Retry-After pause (and
- * its cap), and the circuit breaker, which opens only when most of the recent distinct requests
+ * The politeness gate under fake timers: the concurrency cap, the rate limit, the crawl-wide
+ * Retry-After pause (and its cap), the stop signal, and the circuit breaker, which opens only when most of the recent distinct requests
  * fail, probes once after its cool-down, and closes on an answer.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULTS } from '../../src/config.js';
 import { Gate } from '../../src/crawl/gate.js';
+import { RequestNotStartedError } from '../../src/errors.js';
 import { parseRetryAfter } from '../../src/crawl/network-client.js';
 
 const ok = () => Promise.resolve('ok');
@@ -54,6 +56,54 @@ describe('Gate', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     await second;
     expect(started).toEqual([5_000, 65_000]);
+  });
+
+  it('keeps at most `concurrency` requests in flight; the next starts as one finishes', async () => {
+    const gate = new Gate({ concurrency: 2, maxRpm: Infinity });
+    const finish: (() => void)[] = [];
+    const started: string[] = [];
+    const runs = ['a', 'b', 'c'].map((key) =>
+      gate.run(key, () => new Promise<string>((resolve) => {
+        started.push(key);
+        finish.push(() => resolve(key));
+      }), always),
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(started).toEqual(['a', 'b']);
+    finish[0]!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started).toEqual(['a', 'b', 'c']);
+    for (const done of finish.slice(1)) done();
+    expect(await Promise.all(runs)).toEqual(['a', 'b', 'c']);
+  });
+
+  it(`doubles the cool-down while probes fail, up to ${DEFAULTS.breakerMaxCoolDownMs / 1000} s`, async () => {
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, failuresToOpen: 4, coolDownMs: 20_000 });
+    for (const key of ['a', 'b', 'c', 'd']) await starts(gate, key, [], 0, boom);
+    const t0 = Date.now();
+    const started: number[] = [];
+    // Three failing probes: after 20 s, then 40 s later, then 60 s (not 80) later.
+    for (let i = 0; i < 3; i++) {
+      const probe = starts(gate, `probe-${i}`, started, t0, boom);
+      await vi.advanceTimersByTimeAsync(DEFAULTS.breakerMaxCoolDownMs);
+      await probe;
+    }
+    expect(started).toEqual([20_000, 60_000, 120_000]);
+    expect(gate.outageMs).toBe(Date.now() - t0); // open since the four failures, never closed
+  });
+
+  it('lets nothing through once stopped: waiters give up at once, never started', async () => {
+    const stop = new AbortController();
+    const gate = new Gate({ concurrency: 1, maxRpm: 60, stop: stop.signal });
+    const started: number[] = [];
+    const first = starts(gate, 'a', started, Date.now());
+    const second = gate.run('b', async () => 'ran', always).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(0);
+    await first;
+    expect(started).toEqual([0]);
+    stop.abort();
+    expect(await second).toBeInstanceOf(RequestNotStartedError);
+    expect(await gate.run('c', async () => 'ran', always).catch((error: unknown) => error)).toBeInstanceOf(RequestNotStartedError);
   });
 
   it('never opens on one URL failing again and again', async () => {

@@ -1,14 +1,14 @@
 /**
  * The journaled request queue: what survives a reopen (pending, handled, retries), what does not
  * (locks), a line cut short by a kill, a queue left in Crawlee's own file format, and the same
- * through Crawlee's RequestQueue over the crawl's storage client.
+ * through Crawlee's RequestQueue over the crawl's storage client (order, forefront, copies).
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { getRequestId, Request, RequestQueue } from '@crawlee/core';
 import { describe, expect, it } from 'vitest';
 import { JOURNAL_FILE, QueueJournal } from '../../src/crawl/queue-journal.js';
-import { openStorage } from '../../src/crawl/storage.js';
+import { openStorageDir } from '../../src/crawl/storage-dir.js';
 import { tempDir } from '../support/db.js';
 
 const request = (n: number) => ({ url: `http://replica/r/${n}`, uniqueKey: `/r/${n}`, userData: { n } });
@@ -102,7 +102,7 @@ describe('QueueJournal', () => {
 describe("Crawlee's RequestQueue over the crawl storage client", () => {
   it('adds, hands out, reclaims and marks handled; a new process sees the same queue', async () => {
     const dir = tempDir('storage-');
-    let storage = await openStorage(dir);
+    let storage = await openStorageDir(dir);
     let queue = await RequestQueue.open('crawl', { config: storage.config });
     await queue.addRequests([request(1), request(2), request(3)].map((r) => new Request(r)));
     const first = (await queue.fetchNextRequest())!;
@@ -119,7 +119,7 @@ describe("Crawlee's RequestQueue over the crawl storage client", () => {
     ]));
     await storage.close();
 
-    storage = await openStorage(dir);
+    storage = await openStorageDir(dir);
     queue = await RequestQueue.open('crawl', { config: storage.config });
     expect(await queue.getInfo()).toMatchObject({ handledRequestCount: 1, pendingRequestCount: 3 });
     const seen: Request[] = [];
@@ -139,5 +139,36 @@ describe("Crawlee's RequestQueue over the crawl storage client", () => {
     await queue.drop();
     expect(existsSync(path.join(dir, 'request_queues', 'crawl'))).toBe(false);
     await storage.close();
+  });
+
+  it('puts forefront requests first, reclaims to the front when asked, and hands out copies', async () => {
+    const dir = tempDir('storage-');
+    const storage = await openStorageDir(dir);
+    try {
+      const queue = await RequestQueue.open('crawl', { config: storage.config });
+      await queue.addRequests([request(1), request(2)].map((r) => new Request(r)));
+      await queue.addRequest(new Request(request(3)), { forefront: true });
+      const first = (await queue.fetchNextRequest())!;
+      expect(first.uniqueKey).toBe('/r/3');
+      const second = (await queue.fetchNextRequest())!;
+      expect(second.uniqueKey).toBe('/r/1');
+      await queue.reclaimRequest(second, { forefront: true });
+      await queue.markRequestHandled(first);
+
+      // A request read back is the queue's copy: changing it changes nothing stored.
+      const copy = (await queue.getRequest(getRequestId('/r/2')))!;
+      copy.userData.n = 99;
+      expect((await queue.getRequest(getRequestId('/r/2')))!.userData).toEqual({ n: 2 });
+
+      const order: string[] = [];
+      for (let next = await queue.fetchNextRequest(); next; next = await queue.fetchNextRequest()) {
+        order.push(next.uniqueKey);
+        await queue.markRequestHandled(next);
+      }
+      expect(order).toEqual(['/r/1', '/r/2']);
+      expect(await queue.getInfo()).toMatchObject({ handledRequestCount: 3, pendingRequestCount: 0 });
+    } finally {
+      await storage.close();
+    }
   });
 });

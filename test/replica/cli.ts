@@ -1,9 +1,12 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { expectedCounts } from './expected.js';
 import type { FaultOptions } from './faults.js';
 import { recordedTree } from './recorded.js';
 import { startReplica } from './server.js';
 import { SYNTHETIC_DEFAULTS, syntheticTree, type SyntheticOptions } from './synthetic.js';
+import type { ReplicaTree } from './tree.js';
 
 const HELP = `Serve a replica of the motorsportstats widgets API on 127.0.0.1.
 
@@ -25,6 +28,11 @@ Tree (recorded by default):
 
 Validators:
   --no-validators            send no ETag/Last-Modified and never answer 304 (a server without them)
+
+Upstream changes:
+  --changed DIR              serve each JSON file under DIR in place of the tree's body of the API path
+                             it is named after (DIR/widgets/1.0.0/seasons/<uuid>/calendar.json for
+                             /widgets/1.0.0/seasons/<uuid>/calendar): save a body, edit it, restart
 
 Random faults (rates in [0, 1], off by default; seeded by --seed):
   --rate500 R  --rate503 R  --rate429 R  --rate-reset R  --rate-truncate R  --rate-slow R
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
       synthetic: { type: 'boolean' },
       'no-validators': { type: 'boolean' },
       'current-around': { type: 'string' },
+      changed: { type: 'string' },
       port: { type: 'string', default: '8787' },
       ...Object.fromEntries(
         [...Object.keys(numberOptions), ...Object.keys(faultOptions)].map((flag) => [flag, { type: 'string' as const }]),
@@ -112,12 +121,15 @@ async function main(): Promise<void> {
   }
 
   const tree = values.synthetic === true ? syntheticTree(synthetic) : recordedTree();
+  const changedDir = flag('changed');
+  const changed = changedDir === undefined ? [] : changeTree(tree, changedDir);
   const counts = expectedCounts(tree);
   const replica = await startReplica({ tree, port: toNumber('port', values.port), validators: values['no-validators'] !== true, ...(anyFault ? { faults } : {}) });
   const kind = values.synthetic === true ? `synthetic ${JSON.stringify({ ...SYNTHETIC_DEFAULTS, ...synthetic })}` : 'recorded';
   process.stdout.write(`replica (${kind}) serving at ${replica.url}\n`);
   process.stdout.write(`expected requests: ${JSON.stringify(counts.requests)}\n`);
   process.stdout.write(`expected rows:     ${JSON.stringify(counts.rows)}\n`);
+  for (const path of changed) process.stdout.write(`changed upstream: ${path}\n`);
   process.stdout.write('Ctrl-C to stop\n');
 
   const stop = (): void => {
@@ -129,6 +141,23 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** Serves the JSON files under `dir` in place of the bodies of the API paths they are named after; returns those paths. */
+function changeTree(tree: ReplicaTree, dir: string): string[] {
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.json')).sort();
+  return files.map((name) => {
+    const apiPath = `/${name.slice(0, -'.json'.length).split(sep).join('/')}`;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+    } catch (error) {
+      throw new Error(`--changed: ${join(dir, name)} is not JSON (${error instanceof Error ? error.message : String(error)})`);
+    }
+    if (tree.body(apiPath) === undefined) throw new Error(`--changed: ${join(dir, name)} names ${apiPath}, which the tree does not serve`);
+    tree.mutate(apiPath, () => payload);
+    return apiPath;
+  });
 }
 
 main().catch((error: unknown) => {

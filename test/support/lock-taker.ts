@@ -3,14 +3,16 @@
  *
  *   tsx test/support/lock-taker.ts <file> <startAtEpochMs> <holdMs>
  *     takes it once: prints `taken` or `refused: <message>`, holds it holdMs, then exits;
- *   tsx test/support/lock-taker.ts <file> <startAtEpochMs> <holdMs> <forMs> <log>
- *     for forMs, takes it whenever it can, appending `+<pid>` to `log` on taking it and
- *     `-<pid>` before releasing it (O_APPEND: the lines of all takers interleave in real order).
+ *   tsx test/support/lock-taker.ts <file> <startAtEpochMs> <holdMs> <times> <log>
+ *     takes it whenever it can until it has held it `times` times, appending `+<pid>` to `log` on
+ *     taking it and `-<pid>` before releasing it (O_APPEND: the lines of all takers interleave in
+ *     real order). A count, not a time window: on a loaded machine a process may start late, and a
+ *     window could close before it took the lock once.
  */
 import { appendFileSync } from 'node:fs';
 import { acquireLock } from '../../src/lockfile.js';
 
-const [file, startAt, holdMs, forMs, log] = process.argv.slice(2);
+const [file, startAt, holdMs, times, log] = process.argv.slice(2);
 // Spin up to the instant, so every contender calls acquireLock within a few microseconds.
 while (Date.now() < Number(startAt)) {
   // busy wait
@@ -22,7 +24,7 @@ const busy = (ms: number) => {
   }
 };
 
-if (forMs === undefined) {
+if (times === undefined) {
   try {
     const release = acquireLock(file!, 'the test lock');
     process.stdout.write('taken\n');
@@ -31,9 +33,8 @@ if (forMs === undefined) {
     process.stdout.write(`refused: ${(error as Error).message}\n`);
   }
 } else {
-  const end = Number(startAt) + Number(forMs);
   let taken = 0;
-  while (Date.now() < end) {
+  while (taken < Number(times)) {
     let release: (() => void) | undefined;
     try {
       release = acquireLock(file!, 'the test lock');

@@ -1,3 +1,4 @@
+import type { CalendarPayload } from '../../api/payloads.generated.js';
 import { instant, localDay, wallClock } from './time.js';
 import { uniqueBy, type RequestMeta, type Route } from './types.js';
 
@@ -49,4 +50,32 @@ export function sessionEnd(endTimeUtc: number | null, eventEndDate: number | nul
 
 function withEnd(meta: RequestMeta, endsAt: number | undefined): RequestMeta {
   return endsAt === undefined ? { historic: meta.historic } : { historic: meta.historic, endsAt };
+}
+
+/**
+ * When a season is over, in epoch ms, read from its calendar: the last end of its events and
+ * sessions (each as sessionEnd takes it) and the end of its last year (`endYear`, else `year`),
+ * whichever is later. The year counts too because a calendar may not list every round yet: a
+ * postponed round can still be given a date, or one be added, while the year runs. Undefined
+ * when not known: an event not cancelled without any date (its round is still to be dated), or
+ * no date at all.
+ */
+export function seasonEnd(calendar: CalendarPayload): number | undefined {
+  let end = yearEnd(calendar.season.endYear ?? calendar.season.year);
+  for (const event of calendar.events) {
+    if (event.status === 'Cancelled') continue;
+    const eventEnd = sessionEnd(event.endTimeUtc, event.endDate);
+    if (eventEnd === undefined) return undefined;
+    end = Math.max(end ?? eventEnd, eventEnd);
+    for (const session of event.sessions) {
+      const ended = sessionEnd(session.endTimeUtc, event.endDate);
+      if (ended !== undefined) end = Math.max(end, ended);
+    }
+  }
+  return end;
+}
+
+/** The end of a calendar year (midnight UTC of the next 1 January), in epoch ms. */
+export function yearEnd(year: number | null): number | undefined {
+  return year === null ? undefined : Date.UTC(year + 1, 0, 1);
 }

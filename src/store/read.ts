@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeDb, type DbTarget } from '../config.js';
 import { UserError } from '../errors.js';
-import { openDb, type Db } from '../store/db.js';
-import { migrationSource } from '../store/migrate.js';
+import { openDb, type Db } from './db.js';
+import { migrationSource } from './migrate.js';
 
 /** False only for an embedded data dir that was never initialised. */
 export function databaseExists(target: DbTarget): boolean {

@@ -1,17 +1,17 @@
 /**
  * The Crawlee storage dir a crawl works in: one CrawlStorageClient (journaled request queues,
  * file-backed key-value stores), an exclusive lock so two crawls never share a queue, and the
- * small records a crawl keeps besides its queue.
+ * small records a crawl keeps besides its queue. (The database is src/store/; this is the files.)
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Configuration, KeyValueStore } from '@crawlee/core';
 import type { RequestQueueClient } from '@crawlee/types';
-import { UserError } from '../errors.js';
+import { UserError, errorCode } from '../errors.js';
 import { acquireLock } from '../lockfile.js';
 import { CrawlStorageClient } from './storage-client.js';
 
-export interface Storage {
+export interface StorageDir {
   readonly dir: string;
   /** Crawlee's configuration over the dir: for the queue, the crawler and the key-value stores. */
   readonly config: Configuration;
@@ -29,7 +29,7 @@ export const STATE_STORE = 'crawl-state';
 export const CRAWL_LOCK_FILE = 'crawl.lock';
 
 /** Opens the storage dir without locking it (for read-only commands such as `status`). */
-export async function openStorage(dir: string): Promise<Storage> {
+export async function openStorageDir(dir: string): Promise<StorageDir> {
   ensureWritable(dir);
   const client = new CrawlStorageClient(dir);
   // systemInfo events make Crawlee spawn `ps` every second for its autoscaling, which a crawl
@@ -45,11 +45,11 @@ export async function openStorage(dir: string): Promise<Storage> {
 }
 
 /** Opens the storage dir for a crawl: exclusive, released by `release()` or at exit. */
-export async function lockStorage(dir: string): Promise<Storage> {
+export async function lockStorageDir(dir: string): Promise<StorageDir> {
   ensureWritable(dir);
   const release = acquireLock(path.join(dir, CRAWL_LOCK_FILE), `the storage dir ${dir}`);
   try {
-    const storage = await openStorage(dir);
+    const storage = await openStorageDir(dir);
     return {
       ...storage,
       close: async () => {
@@ -71,6 +71,6 @@ function ensureWritable(dir: string): void {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (error) {
-    throw new UserError(`--storage: cannot write to ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new UserError(`--storage: cannot write to ${dir} (${errorCode(error) ?? String(error)})`);
   }
 }

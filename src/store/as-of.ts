@@ -3,7 +3,7 @@
  * read from `<table>_history`. A soft delete is a history version with deleted_at set, so "live"
  * means the same in both: a row whose current (or then-current) version is not deleted.
  */
-import type { TableName } from '../store/tables.js';
+import type { TableName } from './tables.js';
 import { raw, sql, type Sql } from './sql.js';
 
 /** A derived table (parenthesised, to alias) of the live rows of `table`; `asOf` is an ISO instant. */

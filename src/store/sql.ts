@@ -4,6 +4,7 @@
  * every value instead of splicing it into the text. Values become knex `?` placeholders.
  */
 import type { Knex } from 'knex';
+import { columnTypes, keyColumns, type TableName } from './tables.js';
 
 export interface Sql {
   readonly text: string;
@@ -27,6 +28,7 @@ export function sql(strings: TemplateStringsArray, ...parts: Part[]): Sql {
       bindings.push(...part.bindings);
     } else {
       text += '?';
+      // why: a readonly array binds as one PostgreSQL array too; knex's types name only mutable ones.
       bindings.push(part as Knex.RawBinding);
     }
     text += strings[i + 1]!;
@@ -41,4 +43,10 @@ export function raw(text: string): Sql {
 
 export function join(parts: readonly Sql[], separator: string): Sql {
   return { text: parts.map((p) => p.text).join(separator), bindings: parts.flatMap((p) => p.bindings) };
+}
+
+/** ORDER BY the table's key. Text keys compare bytewise (COLLATE "C") so every server sorts alike. */
+export function keyOrder(table: TableName, alias: string): Sql {
+  const types = columnTypes(table);
+  return raw(keyColumns(table).map((k) => `${alias}.${k}${types[k] === 'text' ? ' COLLATE "C"' : ''}`).join(', '));
 }
