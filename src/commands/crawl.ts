@@ -240,11 +240,13 @@ function resolveTimeoutSecs(given: Given<string>): number {
 }
 
 /** --queue: postgres needs a PostgreSQL server, which every worker can reach. */
-function resolveQueue(given: Given<string>, db: DbTarget): QueueKind {
+function resolveQueue(given: Given<string>, db: DbTarget, plan: boolean): QueueKind {
   const queue = given.value === undefined ? DEFAULTS.queue : oneOf(given.name, given.value, QUEUE_KINDS);
   if (queue === 'postgres' && db.kind === 'embedded') {
     throw new UserError(`${given.name} postgres needs a PostgreSQL server (--db postgres://…): the embedded database can only be opened by one process`);
   }
+  // The plan reads the storage dir's queue and failure records; a shared crawl's are in the server.
+  if (queue === 'postgres' && plan) throw new UserError(`--plan does not read the shared queue: leave out ${given.name} postgres to plan a crawl of this storage dir`);
   return queue;
 }
 
@@ -266,7 +268,7 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
     ...common,
     ...resolveApi(args, env),
     scope: resolveScope(args, env),
-    queue: resolveQueue(flagOrEnv('--queue', args.queue, env, ENV_VARS.queue), common.db),
+    queue: resolveQueue(flagOrEnv('--queue', args.queue, env, ENV_VARS.queue), common.db, args.plan ?? false),
     leaseTimeoutMs: resolveLeaseTimeoutMs(env[ENV_VARS.leaseTimeout]),
     concurrency: wholeNumber(flagOrEnv('--concurrency', args.concurrency, env, ENV_VARS.concurrency), 1, 1000) ?? DEFAULTS.concurrency,
     maxRequests: wholeNumber(flagOrEnv('--max-requests', args.maxRequests, env, ENV_VARS.maxRequests), 1, Number.MAX_SAFE_INTEGER),

@@ -172,7 +172,7 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
     }
   }, TIMEOUT_MS);
 
-  it('a worker started with other filters than the running crawl is refused in one line; status shows the crawl and its worker', async () => {
+  it('a worker started with other filters than the running crawl is refused in one line; status shows the crawl and its worker; SIGTERM gives its leases back', async () => {
     const replica = await startReplica({ tree });
     const database = await createTestDatabase('postgres');
     const db = admin(database);
@@ -193,6 +193,19 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
       expect(status.code, status.stderr).toBe(0);
       expect(status.stdout).toMatch(/Shared crawl \(--queue postgres\) of all series from http:\/\/127\.0\.0\.1:\d+: started \S+, running, 1 worker\(s\)\n  requests: \d+ queued, \d+ leased, \d+ done, 0 failed/);
       expect(status.stdout).toMatch(new RegExp(`\\n\\S+ +${running.child.pid} +\\S+ +[\\d.]+ s ago +\\d+ +/`));
+
+      // Stopped with SIGTERM, a worker gives back what it held at once: nothing stays leased.
+      await poll(async () => (await leasesOf(db, running.child.pid!)) > 0, START_MS);
+      running.child.kill('SIGTERM');
+      const stopped = await running.done;
+      expect(stopped.code, stopped.stderr).toBe(130);
+      const { rows } = await db.raw<{ rows: { leases: number; workers: number; active: number; queued: number }[] }>(
+        `SELECT (SELECT count(*)::int FROM shared_leases) AS leases, (SELECT count(*)::int FROM shared_workers) AS workers,
+                count(*) FILTER (WHERE state = 'active')::int AS active, count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued
+         FROM crawl_queue.job`,
+      );
+      expect(rows[0]).toMatchObject({ leases: 0, workers: 0, active: 0 });
+      expect(rows[0]!.queued).toBeGreaterThan(0);
     } finally {
       await killLeftovers();
       await db.destroy();
