@@ -6,7 +6,7 @@
  *                    [--pg postgres://…] [--concurrency N] [--resume-requests 100000]
  *                    [--cpu-prof DIR]
  *
- * Measurements: floor, cold-pg, cold-pglite, warm, refresh, sink, memory, resume.
+ * Measurements: floor, cold-pg, cold-pglite, warm, refresh, sink, memory, resume, daily, workers.
  * The PostgreSQL server (--pg, else BENCH_DATABASE_URL, TEST_DATABASE_URL,
  * postgres://postgres@127.0.0.1:5432/test) gets a throwaway database per measurement.
  */
@@ -23,13 +23,14 @@ import { baselineCrawl, memoryPoint, scaledCrawl, type MemoryPoint } from './mea
 import { resumeRun, setupResume, type ResumeResult, type ResumeSetup } from './measures/resume.js';
 import { sinkRun, type SinkResult } from './measures/sink.js';
 import { dailyRun, type DailyResult } from './measures/daily.js';
+import { workersRun, type WorkersResult } from './measures/workers.js';
 import { startReplicaHost, type ReplicaHost } from './replica.js';
 import { summarize, type Report } from './report.js';
 import { checkReadme, updateReadme } from './readme.js';
 import { renderTable } from './table.js';
 import { treeFor } from './tree.js';
 
-export const MEASUREMENTS = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'sink', 'memory', 'resume', 'daily'] as const;
+export const MEASUREMENTS = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'sink', 'memory', 'resume', 'daily', 'workers'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 const HELP = `Usage: npm run bench -- [options]
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
     memoryLarge: [] as MemoryPoint[],
     resume: [] as ResumeResult[],
     daily: [] as DailyResult[],
+    workers: [] as WorkersResult[],
   };
   const needsTree = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'memory'].some((m) => only.has(m as Measurement));
   let host: ReplicaHost | undefined;
@@ -176,6 +178,11 @@ async function main(): Promise<void> {
           results.daily.push(r);
           log(`${tag} daily refresh (${which}): ${r.refresh.full} × 200, ${r.refresh.notModified} × 304, ${r.refresh.none} from the cache; ${(r.share * 100).toFixed(1)} % of ${r.fullRequests}; ${r.refresh.rowsWritten} rows written`);
         }
+      }
+      if (only.has('workers')) {
+        const r = await workersRun(compiled, adminUrl, concurrency);
+        results.workers.push(r);
+        log(`${tag} workers: local queue ${r.localSeconds.toFixed(1)} s, 1 worker ${r.oneWorkerSeconds.toFixed(1)} s (${r.slowdown.toFixed(2)}×), 3 workers ${r.threeWorkersSeconds.toFixed(1)} s (local ÷ ${r.speedup.toFixed(2)}; ${r.perWorker.join('/')} requests)`);
       }
       if (only.has('resume')) {
         resume ??= await setupResume(resumeRequests, Math.floor(resumeRequests / 2));

@@ -8,6 +8,7 @@ import type { MemoryPoint } from './measures/memory.js';
 import type { ResumeResult } from './measures/resume.js';
 import type { SinkResult } from './measures/sink.js';
 import type { DailyResult } from './measures/daily.js';
+import type { WorkersResult } from './measures/workers.js';
 import { spread, type Spread } from './harness.js';
 
 export interface ReportInput {
@@ -34,6 +35,8 @@ export interface ReportInput {
     readonly memoryOneX: readonly MemoryPoint[];
     readonly resume: readonly ResumeResult[];
     readonly daily: readonly DailyResult[];
+    /** Absent in reports written before measurement 9. */
+    readonly workers?: readonly WorkersResult[];
   };
 }
 
@@ -95,6 +98,7 @@ export function summarize(input: ReportInput): Report {
   collect('memory large', r.memoryLarge);
   collect('resume', r.resume);
   collect('daily refresh', r.daily);
+  collect('workers', r.workers ?? []);
 
   const summary: Report['summary'] = {};
   const targets: Target[] = [];
@@ -168,6 +172,10 @@ export function summarize(input: ReportInput): Report {
   if (r.daily.length) {
     const met = r.daily.every((d) => !d.problems.length);
     targets.push({ id: 'daily', label: 'Daily refresh, unchanged upstream', target: '0 full bodies, ≤ 10 % of requests, 0 rows', met, figure: r.daily.map((d) => `${d.tree} ${(d.share * 100).toFixed(1)} %`).join(', ') });
+  }
+  if (r.workers?.length) {
+    const slowdown = spread(r.workers.map((w) => w.slowdown));
+    targets.push({ id: 'workers', label: 'Shared queue, one worker vs the local queue', target: '≤ 1.2× the local queue', met: slowdown.median <= 1.2, figure: `${x(slowdown.median)}×` });
   }
   return { ...input, summary, targets, problems };
 }

@@ -2,7 +2,8 @@
  * The table `npm run bench` prints, one line per figure with medians and their range over runs,
  * and the same as Markdown for the README's Performance section (`--update-readme`).
  */
-import { formatSpread, type Spread } from './harness.js';
+import { formatSpread, spread, type Spread } from './harness.js';
+import { WORKERS_LATENCY_MS } from './measures/workers.js';
 import type { Report } from './report.js';
 
 const n0 = (v: number) => Math.round(v).toLocaleString('en-US');
@@ -61,6 +62,11 @@ export function tableRows(report: Report): string[][] {
     rows.push(['8', `Daily refresh, ${d.tree === 'recorded' ? 'recorded tree' : 'synthetic tree with a current season'} (1 day later, unchanged)`, `${d.refresh.full} × 200 · ${d.refresh.notModified} × 304 · ${d.refresh.none} from the cache · ${(d.share * 100).toFixed(1)} % of the full crawl's ${n0(d.fullRequests)} · ${d.refresh.rowsWritten} rows written`, target(report, 'daily'), met(report, 'daily')]);
   }
 
+  const workers = report.results.workers ?? [];
+  if (workers.length) {
+    const sp = (f: (w: (typeof workers)[number]) => number, d = 1) => s(spread(workers.map(f)), d);
+    rows.push(['9', `Shared queue (--queue postgres), ${n0(workers[0]!.requests)} requests, ${WORKERS_LATENCY_MS} ms latency, no rate limit`, `local queue ${sp((w) => w.localSeconds)} s · 1 worker ${sp((w) => w.oneWorkerSeconds)} s (${sp((w) => w.slowdown, 2)}× the local) · 3 workers ${sp((w) => w.threeWorkersSeconds)} s (the local time ÷ ${sp((w) => w.speedup, 2)})`, target(report, 'workers'), met(report, 'workers')]);
+  }
   return rows;
 }
 

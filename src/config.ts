@@ -14,6 +14,10 @@ export const LOG_FORMATS = ['text', 'json'] as const satisfies readonly LogForma
 export const CACHE_MODES = ['prefer', 'refresh', 'only'] as const;
 export type CacheMode = (typeof CACHE_MODES)[number];
 
+/** Where a crawl's request queue lives: the storage dir's journal, or the PostgreSQL server (shared by workers). */
+export const QUEUE_KINDS = ['local', 'postgres'] as const;
+export type QueueKind = (typeof QUEUE_KINDS)[number];
+
 /** Where rows go: the embedded PGlite data dir, or a PostgreSQL server. */
 export type DbTarget =
   /** `from`: the flag or variable the dir came from, for messages (--db when absent). */
@@ -35,6 +39,20 @@ export const DEFAULTS = {
   maxRpm: 120,
   /** The cache answers what is still fresh; only the rest goes to the API. */
   cache: 'prefer' satisfies CacheMode,
+  /** One process, the queue in the storage dir: no server needed. */
+  queue: 'local' satisfies QueueKind,
+  /**
+   * --queue postgres: a worker whose heartbeat is older than this is dead, and any other worker
+   * returns the requests it held to the queue. The heartbeat is renewed every third of it, and
+   * dead workers are looked for as often, so a worker killed with kill -9 loses its leases
+   * within 4/3 of it (40 s). MSC_LEASE_TIMEOUT shortens it for tests.
+   */
+  leaseTimeoutMs: 30_000,
+  /**
+   * --queue postgres: how often an idle worker asks the shared queue for work while other workers
+   * still hold requests (Crawlee's pool polls its queue every 20 ms).
+   */
+  sharedQueuePollMs: 250,
   /** Results change for a day or so after a session (penalties); a day-old copy is good enough. */
   maxAge: '24h',
   /** Results of a session this long past its end are taken as final (protests and penalties settle within days). */
@@ -178,6 +196,9 @@ export const ENV_VARS = {
   maxRpm: 'MSC_MAX_RPM',
   maxRequests: 'MSC_MAX_REQUESTS',
   cache: 'MSC_CACHE',
+  queue: 'MSC_QUEUE',
+  /** A testing aid: --queue postgres's lease timeout (a duration). */
+  leaseTimeout: 'MSC_LEASE_TIMEOUT',
   maxAge: 'MSC_MAX_AGE',
   timeout: 'MSC_TIMEOUT',
   settleAfter: 'MSC_SETTLE_AFTER',
@@ -214,6 +235,10 @@ export interface CrawlConfig extends CommonConfig {
   readonly maxRpm: number;
   readonly maxRequests: number | undefined;
   readonly cache: CacheMode;
+  /** Where the request queue lives; `postgres` needs a PostgreSQL --db. */
+  readonly queue: QueueKind;
+  /** --queue postgres: how long a silent worker keeps its leases (see DEFAULTS.leaseTimeoutMs). */
+  readonly leaseTimeoutMs: number;
   readonly maxAgeMs: number;
   /** A session (a season, a series) this long past its end is settled (see crawl/freshness.ts). */
   readonly settleAfterMs: number;

@@ -3,8 +3,8 @@ import v8 from 'node:v8';
 import type { HttpCrawler, HttpCrawlingContext } from '@crawlee/http';
 import type { Options } from 'yargs';
 import {
-  CACHE_MODES, DEFAULTS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveNow, resolveScope, wholeNumber,
-  type CrawlConfig, type Env, type Given,
+  CACHE_MODES, DEFAULTS, QUEUE_KINDS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveNow, resolveScope, wholeNumber,
+  type CrawlConfig, type DbTarget, type Env, type Given, type QueueKind,
 } from '../config.js';
 import { ApiUnreachableError, UserError, asResourceError, describeError } from '../errors.js';
 import { interruptSignal } from '../signals.js';
@@ -20,7 +20,8 @@ import { FailureLog } from '../crawl/failures.js';
 import type { Gate } from '../crawl/gate.js';
 import { Progress } from '../crawl/progress.js';
 import { describeScope, markFinished, writeSummary } from '../crawl/crawl-state.js';
-import { startQueue } from '../crawl/queue.js';
+import { startQueue, startSharedQueue } from '../crawl/queue.js';
+import { SharedQueue } from '../crawl/shared-queue.js';
 import { formatPlan, planCrawl } from '../crawl/plan.js';
 import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
@@ -48,12 +49,24 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
   const storage = await lockStorageDir(config.storageDir, config.storageName);
   try {
     const db = await openDb(config.db, { log });
+    let shared: SharedQueue | undefined;
     try {
       const migrations = await migrateLatest(db);
       if (migrations.length) log.info(`applied migrations: ${migrations.join(', ')}`);
       const failures = await FailureLog.open(storage.config);
-      const start = await startQueue(storage, config, failures, { id: await databaseId(db), db });
-      if (start.rebuilt) {
+      if (config.queue === 'postgres' && config.db.kind === 'postgres') {
+        shared = await SharedQueue.connect({ url: config.db.url, log, leaseTimeoutMs: config.leaseTimeoutMs, storageDir: storage.dir });
+      }
+      const sharedStart = shared && (await startSharedQueue(storage, config, failures, shared));
+      const start = sharedStart || (await startQueue(storage, config, failures, { id: await databaseId(db), db }));
+      const joined = sharedStart ? sharedStart.joined : undefined;
+      if (joined) {
+        const { crawl, how, otherWorkers, counts } = joined;
+        const others = `${otherWorkers} other worker(s) on it`;
+        if (how === 'new') log.info(`new shared crawl of ${describeScope(config.scope)} from ${config.baseUrl} in ${describeDb(config.db)} (cache ${config.cache}): start more workers with the same command`);
+        else if (how === 'joined') log.info(`joining the shared crawl started ${crawl.startedAt} (${others}): ${counts.done + counts.failed} requests done, ${counts.queued + counts.leased} left`);
+        else log.info(`reopening the shared crawl started ${crawl.startedAt} to retry its failed requests (${others})`);
+      } else if (start.rebuilt) {
         const { previousDatabaseId, requests } = start.rebuilt;
         log.warn(
           `the unfinished crawl in ${storage.dir} wrote to another database (id ${previousDatabaseId}) than ${describeDb(config.db)} ` +
@@ -91,6 +104,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         queue: start.queue,
         storageConfig: storage.config,
         budget,
+        crawlWide: shared?.rateLimit(config.maxRpm),
         onFatal: (error) => {
           if (fatal) return;
           fatal = error;
@@ -131,7 +145,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       if (fatal instanceof ApiUnreachableError) throw fatal; // the queue stays for the next run
       if (fatal instanceof UserError) {
         // Nothing but the series list was fetched, and nothing stored: no crawl to resume.
-        await markFinished(storage.records);
+        await (shared ? shared.markFinished() : markFinished(storage.records));
         throw fatal;
       }
 
@@ -141,7 +155,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       // The whole crawl's failures, not only this run's: a resumed crawl still owes what failed before.
       const failureRecords = await failures.all();
       const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (budget.exhausted && !signal?.aborted ? 'limit' : 'interrupted') : failureRecords.length ? 'failures' : 'complete';
-      if (finished) await markFinished(storage.records);
+      if (finished) await (shared ? shared.markFinished() : markFinished(storage.records));
       const summary: CrawlSummary = {
         outcome,
         startedAt: new Date(stats.startedAt).toISOString(),
@@ -161,6 +175,8 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       }
       return summary;
     } finally {
+      // What this worker still holds goes back to the shared queue (a worker killed outright loses it by its lease timeout).
+      await shared?.close().catch((error: unknown) => log.warn(`could not give this worker's requests back to the shared queue (${describeError(error)}): other workers take them over after ${Math.round(config.leaseTimeoutMs / 1000)} s`));
       await db.destroy();
     }
   } finally {
@@ -191,6 +207,7 @@ export const CRAWL_OPTIONS = {
   ...SCOPE_OPTIONS,
   concurrency: wholeNumberOption(`Requests in flight to the API at once (cache hits not counted) [env ${ENV_VARS.concurrency}]`, { defaultDescription: String(DEFAULTS.concurrency) }),
   'max-requests': wholeNumberOption(`Requests this run starts at most (cache hits too); run again to go on [env ${ENV_VARS.maxRequests}]`, { defaultDescription: 'no limit' }),
+  queue: { choices: QUEUE_KINDS, requiresArg: true, describe: `local: the queue in the storage dir (one process); postgres: in the --db server, shared by every crawl started with it [env ${ENV_VARS.queue}]`, defaultDescription: DEFAULTS.queue },
   cache: { choices: CACHE_MODES, requiresArg: true, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
   'max-age': { type: 'string', requiresArg: true, describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge },
   'settle-after': { type: 'string', requiresArg: true, describe: `A session (a season, a series) this long past its end is settled: its cached body is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`, defaultDescription: DEFAULTS.settleAfter },
@@ -205,6 +222,7 @@ export interface CrawlArgs extends LoggingArgs, DatabaseArgs, ApiArgs, ScopeArgs
   readonly concurrency?: number | string;
   readonly maxRequests?: number | string;
   readonly cache?: string;
+  readonly queue?: string;
   readonly maxAge?: string;
   readonly settleAfter?: string;
   readonly settledMaxAge?: string;
@@ -222,15 +240,37 @@ function resolveTimeoutSecs(given: Given<string>): number {
   return ms / 1000;
 }
 
+/** --queue: postgres needs a PostgreSQL server, which every worker can reach. */
+function resolveQueue(given: Given<string>, db: DbTarget, plan: boolean): QueueKind {
+  const queue = given.value === undefined ? DEFAULTS.queue : oneOf(given.name, given.value, QUEUE_KINDS);
+  if (queue === 'postgres' && db.kind === 'embedded') {
+    throw new UserError(`${given.name} postgres needs a PostgreSQL server (--db postgres://…): the embedded database can only be opened by one process`);
+  }
+  // The plan reads the storage dir's queue and failure records; a shared crawl's are in the server.
+  if (queue === 'postgres' && plan) throw new UserError(`--plan does not read the shared queue: leave out ${given.name} postgres to plan a crawl of this storage dir`);
+  return queue;
+}
+
+/** MSC_LEASE_TIMEOUT, a testing aid: a duration of at least a second. */
+function resolveLeaseTimeoutMs(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULTS.leaseTimeoutMs;
+  const ms = parseDuration(ENV_VARS.leaseTimeout, value);
+  if (ms < 1000) throw new UserError(`${ENV_VARS.leaseTimeout}: "${value}" must be at least 1 s`);
+  return ms;
+}
+
 export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
+  const common = resolveCommonConfig(args, env);
   const cache = flagOrEnv('--cache', args.cache, env, ENV_VARS.cache);
   const maxAge = flagOrEnv('--max-age', args.maxAge, env, ENV_VARS.maxAge);
   const settleAfter = flagOrEnv('--settle-after', args.settleAfter, env, ENV_VARS.settleAfter);
   const settledMaxAge = flagOrEnv('--settled-max-age', args.settledMaxAge, env, ENV_VARS.settledMaxAge);
   return Object.freeze({
-    ...resolveCommonConfig(args, env),
+    ...common,
     ...resolveApi(args, env),
     scope: resolveScope(args, env),
+    queue: resolveQueue(flagOrEnv('--queue', args.queue, env, ENV_VARS.queue), common.db, args.plan ?? false),
+    leaseTimeoutMs: resolveLeaseTimeoutMs(env[ENV_VARS.leaseTimeout]),
     concurrency: wholeNumber(flagOrEnv('--concurrency', args.concurrency, env, ENV_VARS.concurrency), 1, 1000) ?? DEFAULTS.concurrency,
     maxRequests: wholeNumber(flagOrEnv('--max-requests', args.maxRequests, env, ENV_VARS.maxRequests), 1, Number.MAX_SAFE_INTEGER),
     cache: cache.value === undefined ? DEFAULTS.cache : oneOf(cache.name, cache.value, CACHE_MODES),

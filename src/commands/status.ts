@@ -19,6 +19,7 @@ import { QueueJournal } from '../crawl/queue-journal.js';
 import { cacheStoreLabel } from '../crawl/cache.js';
 import { storageUsage, type StorageUsage } from '../crawl/storage-usage.js';
 import { requestQueueDir } from '../crawl/storage-client.js';
+import { readSharedCrawl, type SharedCrawlStatus } from '../crawl/shared-status.js';
 import { CRAWL_LOCK_FILE, openStorageDir } from '../crawl/storage-dir.js';
 import { lockHolder } from '../lockfile.js';
 import type { CrawlSummary } from '../crawl/summary.js';
@@ -66,7 +67,11 @@ export type DatabaseStatus =
   | { readonly state: 'absent' | 'no-tables' | 'outdated'; readonly description: string }
   /** Another process (a crawl) has the embedded database open; `reason` names it. */
   | { readonly state: 'busy'; readonly description: string; readonly reason: string }
-  | { readonly state: 'ready'; readonly description: string; readonly tables: Record<TableName, TableStatus>; readonly incomplete: IncompleteStatus };
+  | {
+      readonly state: 'ready'; readonly description: string; readonly tables: Record<TableName, TableStatus>; readonly incomplete: IncompleteStatus;
+      /** The newest crawl of `crawl --queue postgres` in this database, if one ever ran. */
+      readonly shared: SharedCrawlStatus | undefined;
+    };
 
 /**
  * Incomplete scopes the database records (the quarantine table): per endpoint, the payloads that
@@ -185,7 +190,7 @@ async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
       );
       return counts;
     });
-    return { state: 'ready', description, tables, incomplete: await incompleteStatus(db) };
+    return { state: 'ready', description, tables, incomplete: await incompleteStatus(db), shared: await readSharedCrawl(db) };
   } finally {
     await db.destroy();
   }
@@ -245,6 +250,7 @@ export function formatStatus(report: StatusReport): string {
     case 'ready':
       lines.push(formatTable(['table', 'live', 'deleted', 'versions'], TABLE_ORDER.map((t) => [t, database.tables[t].live, database.tables[t].deleted, database.tables[t].versions])));
       lines.push(formatIncomplete(database.incomplete));
+      if (database.shared) lines.push('', ...formatShared(database.shared));
       break;
   }
   if (lastCrawl) {
@@ -254,6 +260,22 @@ export function formatStatus(report: StatusReport): string {
     if (lastCrawl.message) lines.push(`  ${lastCrawl.message}`);
   }
   return lines.join('\n');
+}
+
+function formatShared(shared: SharedCrawlStatus): string[] {
+  const { queued, leased, done, failed } = shared.requests;
+  const state = shared.finishedAt ? `finished ${shared.finishedAt}` : `running, ${shared.workers.length} worker(s)`;
+  const lines = [
+    `Shared crawl (--queue postgres) of ${describeScope(shared.scope)} from ${shared.baseUrl}: started ${shared.startedAt}, ${state}`,
+    `  requests: ${queued} queued, ${leased} leased, ${done} done, ${failed} failed${failed ? ' (crawl --queue postgres --retry-failed queues them again)' : ''}`,
+  ];
+  if (shared.workers.length) {
+    lines.push(formatTable(
+      ['worker', 'pid', 'started', 'last heartbeat', 'leases', 'storage'],
+      shared.workers.map((w) => [w.host, w.pid, w.startedAt, `${w.silentSeconds.toFixed(1)} s ago`, w.leases, w.storageDir]),
+    ));
+  }
+  return lines;
 }
 
 function formatIncomplete({ scopes, items }: IncompleteStatus): string {

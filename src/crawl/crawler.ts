@@ -22,7 +22,7 @@ import { CacheStep } from './fetch-step.js';
 import { clockOf } from './freshness.js';
 import { Reachability } from './reachability.js';
 import { RequestLog } from './request-log.js';
-import { Gate } from './gate.js';
+import { Gate, type CrawlWideLimit } from './gate.js';
 import { NetworkClient, isTransientFailure } from './network-client.js';
 import { readRequest } from './crawl-request.js';
 import { pipeline, stopTheCrawl, stopsTheCrawl, type PipelineContext } from './pipeline.js';
@@ -35,13 +35,15 @@ export interface CrawlerParts extends PipelineContext {
   readonly storageConfig: Configuration;
   /** What this run may still start (--max-requests, Ctrl-C). */
   readonly budget: RunBudget;
+  /** --queue postgres: the limit all workers share (shared-limit.ts). */
+  readonly crawlWide?: CrawlWideLimit;
 }
 
 export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCrawlingContext>; gate: Gate } {
   const { config, log } = parts;
   routeCrawleeLog(log);
 
-  const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log, stop: parts.budget.stopSignal });
+  const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log, stop: parts.budget.stopSignal, crawlWide: parts.crawlWide });
   const network = new NetworkClient({
     gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes, origin: new URL(config.baseUrl).origin,
     reachability: new Reachability(config.baseUrl),

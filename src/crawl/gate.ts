@@ -18,7 +18,7 @@
  * attempts back.
  */
 import { DEFAULTS } from '../config.js';
-import { RequestNotStartedError } from '../errors.js';
+import { RequestNotStartedError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface GateOptions {
@@ -48,6 +48,18 @@ export interface GateOptions {
    * (for a slot, the rate limit, an open circuit) give up at once with RequestNotStartedError.
    */
   readonly stop?: AbortSignal;
+  /**
+   * A shared crawl's crawl-wide limit (shared-limit.ts), waited for once this gate lets a request
+   * through: --max-rpm then holds for all workers together, and a Retry-After pause for everyone.
+   */
+  readonly crawlWide?: CrawlWideLimit;
+}
+
+export interface CrawlWideLimit {
+  /** Resolves when one more request may start anywhere (or at once when `stop` aborts). */
+  take(stop?: AbortSignal): Promise<void>;
+  /** No request of any worker starts for `ms`. */
+  pause(ms: number): Promise<void>;
 }
 
 type Circuit = { state: 'closed' } | { state: 'open'; until: number; coolDownMs: number } | { state: 'probing'; coolDownMs: number };
@@ -131,6 +143,10 @@ export class Gate {
       `API asked to slow down (HTTP ${status} with Retry-After for ${distinct} distinct requests within ${Math.round(this.pauseWindowMs / 1000)} s): ` +
         `crawl paused until ${instant(until)} (${Math.ceil(pause / 1000)} s${capped})`,
     );
+    // With --queue postgres the pause holds every worker (the shared limit's pause key).
+    this.options.crawlWide?.pause(pause).catch((error: unknown) => {
+      this.options.log?.warn(`could not pass the pause on to the other workers: ${describeError(error)}`);
+    });
   }
 
   /** Until when no request starts (a Retry-After pause or an open circuit); undefined when none is under way. */
@@ -169,6 +185,18 @@ export class Gate {
       const waitUntil = Math.max(this.pausedUntil, this.nextStartAt, circuit.state === 'open' ? circuit.until : 0);
       if (circuit.state === 'closed' && waitUntil <= now) break;
       await sleep(circuit.state === 'probing' ? DEFAULTS.breakerProbePollMs : Math.max(1, waitUntil - now), stop);
+      if (stop?.aborted) {
+        this.release();
+        throw new RequestNotStartedError();
+      }
+    }
+    if (this.options.crawlWide) {
+      try {
+        await this.options.crawlWide.take(stop);
+      } catch (error) {
+        this.release();
+        throw error;
+      }
       if (stop?.aborted) {
         this.release();
         throw new RequestNotStartedError();
@@ -226,7 +254,7 @@ export function instant(ms: number): string {
  * Resolves after `ms`, or as soon as `stop` aborts. Built on the global setTimeout rather than
  * node:timers/promises so that the gate's unit tests can drive it with fake timers.
  */
-function sleep(ms: number, stop?: AbortSignal): Promise<void> {
+export function sleep(ms: number, stop?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (stop?.aborted) return resolve();
     const done = () => {

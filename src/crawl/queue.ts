@@ -4,14 +4,20 @@
  * new crawl. Which crawl the queue belongs to, and whether it may be resumed, is crawl-state.ts.
  */
 import { rmSync } from 'node:fs';
-import { RequestQueue } from '@crawlee/core';
-import type { CrawlConfig } from '../config.js';
+import { Request, RequestQueue, type RequestOptions } from '@crawlee/core';
+import type { RequestSchema } from '@crawlee/types';
+import { apiPath, type ApiTarget } from '../api/endpoints.js';
+import { DEFAULTS, type CrawlConfig, type CrawlScope } from '../config.js';
+import { UserError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { checkSameScope, isUnfinished, newCrawlState, readCrawlState, wroteToOtherDatabase, writeCrawlState, type CrawlState } from './crawl-state.js';
 import { toRequest } from './crawl-request.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
+import { SharedQueueClient } from './shared-queue-client.js';
+import type { Joined, SharedQueue } from './shared-queue.js';
+import type { RequestMeta } from './routes/types.js';
 import type { StorageDir } from './storage-dir.js';
 import { sweepQueue } from './sweep.js';
 
@@ -85,6 +91,36 @@ export async function startQueue(storage: StorageDir, config: CrawlConfig, failu
   await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
   return { queue, state, resumed: undefined, seeded: 1 };
 }
+
+/** The record of the crawl-state store naming the shared crawl this storage dir's failure records belong to. */
+export const SHARED_KEY = 'SHARED_CRAWL';
+
+/**
+ * --queue postgres: joins the crawl running in the database (or starts one, see SharedQueue.join)
+ * and opens Crawlee's RequestQueue over it. This storage dir keeps this worker's own failure
+ * records and cache; its own journal queue is left alone.
+ */
+export async function startSharedQueue(storage: StorageDir, config: CrawlConfig, failures: FailureLog, shared: SharedQueue): Promise<QueueStart & { readonly joined: Joined }> {
+  // The series list as Crawlee would store it (the label moved into userData, defaults filled in).
+  // why: a Request's JSON is a RequestSchema (JSON.parse types it any).
+  const seed = JSON.parse(JSON.stringify(new Request(toRequest(config.baseUrl, { label: 'series' }, { historic: false })))) as RequestSchema;
+  const joined = await shared.join({ scope: config.scope, baseUrl: config.baseUrl, fresh: config.fresh, retryFailed: config.retryFailed, seed });
+  storage.shareQueue(new SharedQueueClient(QUEUE_NAME, shared, DEFAULTS.sharedQueuePollMs));
+  const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+  // This dir's failure records are of one shared crawl; failed requests being retried are retried.
+  const local = await storage.records.getValue<{ crawlId: number }>(SHARED_KEY);
+  if (local?.crawlId !== joined.crawl.id || config.retryFailed) await failures.clear();
+  await storage.records.setValue(SHARED_KEY, { crawlId: joined.crawl.id });
+  const { crawl, counts } = joined;
+  return {
+    queue,
+    state: { startedAt: crawl.startedAt, scope: crawl.scope, baseUrl: crawl.baseUrl },
+    resumed: joined.how === 'joined' ? { handled: counts.done + counts.failed, pending: counts.queued + counts.leased } : undefined,
+    seeded: joined.how === 'new' ? 1 : joined.retried,
+    joined,
+  };
+}
+
 
 /** Moves the recorded failed requests back into the queue, under fresh unique keys. */
 async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: FailureLog): Promise<number> {

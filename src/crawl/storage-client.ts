@@ -41,6 +41,8 @@ export class CrawlStorageClient implements StorageClient {
   private readonly stores: MemoryStorage;
   private readonly journals = new Map<string, QueueJournal>();
   private readonly queuesDir: string;
+  /** Set for --queue postgres: every request queue is this one (see shared-queue-client.ts). */
+  private sharedQueue: RequestQueueClient | undefined;
 
   constructor(readonly dir: string) {
     // No per-record metadata files: they would double every write, nothing reads them, and
@@ -65,7 +67,22 @@ export class CrawlStorageClient implements StorageClient {
     return this.stores.keyValueStore(id);
   }
 
+  /** From now on, serves the crawl's request queue from `client` instead of a journal. */
+  shareQueue(client: RequestQueueClient): void {
+    this.sharedQueue = client;
+  }
+
   requestQueues(): RequestQueueCollectionClient {
+    const shared = this.sharedQueue;
+    if (shared) {
+      return {
+        list: async () => {
+          const info = await shared.get();
+          return { total: 1, count: 1, offset: 0, limit: 1, items: info ? [info] : [] };
+        },
+        getOrCreate: async () => (await shared.get())!,
+      };
+    }
     return {
       list: async (): Promise<PaginatedList<RequestQueueInfo>> => {
         const names = existsSync(this.queuesDir) ? readdirSync(this.queuesDir).filter((name) => QueueJournal.exists(this.queueDir(name))) : [];
@@ -77,6 +94,7 @@ export class CrawlStorageClient implements StorageClient {
   }
 
   requestQueue(id: string): RequestQueueClient {
+    if (this.sharedQueue) return this.sharedQueue;
     return new JournalQueueClient(id, () => this.journal(id), () => QueueJournal.exists(this.queueDir(id)), () => this.dropJournal(id));
   }
 
@@ -191,16 +209,16 @@ class JournalQueueClient implements RequestQueueClient {
   }
 }
 
-function headItem(request: RequestSchema) {
+export function headItem(request: RequestSchema) {
   return { id: request.id!, uniqueKey: request.uniqueKey, url: request.url, method: request.method ?? 'GET', retryCount: request.retryCount ?? 0 };
 }
 
-function operationInfo(outcome: { id: string; wasAlreadyPresent: boolean; wasAlreadyHandled: boolean }): QueueOperationInfo {
+export function operationInfo(outcome: { id: string; wasAlreadyPresent: boolean; wasAlreadyHandled: boolean }): QueueOperationInfo {
   return { requestId: outcome.id, wasAlreadyPresent: outcome.wasAlreadyPresent, wasAlreadyHandled: outcome.wasAlreadyHandled };
 }
 
 /** Crawlee sends `null` for unset fields (handledAt: null on a pending request). */
-function withoutNulls<T extends object>(request: T): T {
+export function withoutNulls<T extends object>(request: T): T {
   // why: the same fields less the null ones, which Crawlee's types declare optional (absent, or null).
   return Object.fromEntries(Object.entries(request).filter(([, value]) => value !== null)) as T;
 }

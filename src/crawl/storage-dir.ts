@@ -6,6 +6,8 @@
 import path from 'node:path';
 import { Configuration, KeyValueStore } from '@crawlee/core';
 import { ensureDir } from '../ensure-dir.js';
+import type { RequestQueueClient } from '@crawlee/types';
+import { UserError, errorCode } from '../errors.js';
 import { acquireLock } from '../lockfile.js';
 import { CrawlStorageClient } from './storage-client.js';
 
@@ -15,6 +17,8 @@ export interface StorageDir {
   readonly config: Configuration;
   /** Small records: the crawl's state, the last summary. */
   readonly records: KeyValueStore;
+  /** --queue postgres: the crawl's request queue is `client` (shared-queue-client.ts), not this dir's journal. */
+  shareQueue(client: RequestQueueClient): void;
   /** Waits for Crawlee's background file writes, then releases the lock. */
   close(): Promise<void>;
 }
@@ -37,6 +41,7 @@ export async function openStorageDir(dir: string, name = '--storage'): Promise<S
   const records = await KeyValueStore.open(STATE_STORE, { config });
   return {
     dir, config, records,
+    shareQueue: (queueClient) => client.shareQueue(queueClient),
     // Closes the queue journals and waits for background writes: a later open of the same dir must not race them.
     close: () => client.teardown(),
   };

@@ -92,3 +92,33 @@ describe('--timeout', () => {
     expect(() => resolveCrawlConfig({ ...base, timeout: value }, {})).toThrow(/^--timeout: "/);
   });
 });
+
+describe('--queue', () => {
+  const base = { baseUrl: 'http://127.0.0.1:1', storage: '/tmp/msc-config-test' };
+  const server = { ...base, db: 'postgres://me@127.0.0.1/crawl' };
+  it.each<[Parameters<typeof resolveCrawlConfig>[0], Record<string, string>, string]>([
+    [base, {}, 'local'],
+    [{ ...server, queue: 'postgres' }, {}, 'postgres'],
+    [server, { MSC_QUEUE: 'postgres' }, 'postgres'],
+    [{ ...server, queue: 'local' }, { MSC_QUEUE: 'postgres' }, 'local'],
+  ])('%j with env %j → %s', (raw, env, queue) => {
+    expect(resolveCrawlConfig(raw, env).queue).toBe(queue);
+  });
+
+  it.each<[Parameters<typeof resolveCrawlConfig>[0], Record<string, string>, RegExp]>([
+    [{ ...base, queue: 'postgres' }, {}, /^--queue postgres needs a PostgreSQL server \(--db postgres:\/\/…\)/],
+    [base, { MSC_QUEUE: 'postgres' }, /^MSC_QUEUE postgres needs a PostgreSQL server/],
+    [base, { MSC_QUEUE: 'redis' }, /^MSC_QUEUE: "redis" is not one of local, postgres$/],
+    [{ ...server, queue: 'postgres', plan: true }, {}, /^--plan does not read the shared queue: leave out --queue postgres/],
+    [server, { MSC_LEASE_TIMEOUT: '500ms' }, /^MSC_LEASE_TIMEOUT: "500ms" is not a duration/],
+    [server, { MSC_LEASE_TIMEOUT: '0.5' }, /^MSC_LEASE_TIMEOUT: "0.5" must be at least 1 s$/],
+  ])('%j with env %j is refused in one line', (raw, env, message) => {
+    expect(() => resolveCrawlConfig(raw, env)).toThrow(UserError);
+    expect(() => resolveCrawlConfig(raw, env)).toThrow(message);
+  });
+
+  it('MSC_LEASE_TIMEOUT sets the lease timeout (a testing aid); 30 s otherwise', () => {
+    expect(resolveCrawlConfig(server, {}).leaseTimeoutMs).toBe(30_000);
+    expect(resolveCrawlConfig(server, { MSC_LEASE_TIMEOUT: '5s' }).leaseTimeoutMs).toBe(5_000);
+  });
+});

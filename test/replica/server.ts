@@ -37,6 +37,8 @@ export interface ReplicaStats {
   byPath: Map<string, number>;
   /** GET requests only, by path: what a crawl fetched. */
   getsByPath: Map<string, number>;
+  /** When each GET arrived (Date.now()), in order: the request log rates are measured from. */
+  getTimes: number[];
   byEndpoint: Record<Endpoint | 'other', number>;
   /** Faults actually injected, by kind. */
   faults: Map<FaultKind, number>;
@@ -89,6 +91,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     total: 0,
     byPath: new Map(),
     getsByPath: new Map(),
+    getTimes: [],
     byEndpoint: { series: 0, seasons: 0, calendar: 0, classification: 0, other: 0 },
     faults: new Map(),
     fullBodies: 0,
@@ -136,7 +139,10 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     stats.total++;
     stats.byPath.set(path, (stats.byPath.get(path) ?? 0) + 1);
-    if (req.method === 'GET') stats.getsByPath.set(path, (stats.getsByPath.get(path) ?? 0) + 1);
+    if (req.method === 'GET') {
+      stats.getsByPath.set(path, (stats.getsByPath.get(path) ?? 0) + 1);
+      stats.getTimes.push(Date.now());
+    }
     stats.byEndpoint[routeOf(path)?.endpoint ?? 'other']++;
     lastHeaders = req.headers;
 
