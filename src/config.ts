@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { UserError } from './errors.js';
-import { refuseFileInTheWay } from './paths.js';
+import { refuseFileInTheWay } from './ensure-dir.js';
 import type { ApiArgs, DatabaseArgs, LoggingArgs, ScopeArgs } from './commands/options.js';
 import type { LogFormat, LogLevel } from './log.js';
 

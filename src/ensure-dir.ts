@@ -23,9 +23,7 @@ export function checkCreatable(dir: string, name: string): string[] {
   for (;;) {
     const stats = statOrUndefined(existing, name, target);
     if (stats) {
-      if (!stats.isDirectory()) {
-        throw new UserError(existing === target ? `${name} ${target} is a file, not a folder` : `${name} ${target}: cannot create it, ${existing} is a file, not a folder`);
-      }
+      if (!stats.isDirectory()) throw fileInTheWayError(name, dir, existing);
       break;
     }
     const parent = path.dirname(existing);
@@ -40,6 +38,27 @@ export function checkCreatable(dir: string, name: string): string[] {
     throw new UserError(existing === target ? `${name} ${target} is not writable (${cause(error)})` : `${name} ${target}: cannot create it, ${existing} is not writable (${cause(error)})`);
   }
   return missing;
+}
+
+/**
+ * Refuses, before anything is created, a folder given as `name` (a flag or a variable) that cannot
+ * be one because it, or its nearest existing parent, is a file. Unlike checkCreatable it asks
+ * nothing of write access: read-only commands take read-only folders.
+ */
+export function refuseFileInTheWay(name: string, dir: string): void {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    const stats = statOrUndefined(at, name, path.resolve(dir));
+    if (stats) {
+      if (!stats.isDirectory()) throw fileInTheWayError(name, dir, at);
+      return;
+    }
+    if (path.dirname(at) === at) return;
+  }
+}
+
+/** `--out x/f/sub: x/f is a file, not a folder`, or `--out x/f is a file, not a folder`. */
+function fileInTheWayError(name: string, dir: string, file: string): UserError {
+  return new UserError(file === path.resolve(dir) ? `${name} ${dir} is a file, not a folder` : `${name} ${dir}: ${file} is a file, not a folder`);
 }
 
 /** Makes sure `dir` is a writable folder, creating the missing levels one at a time. */

@@ -132,6 +132,9 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
             log.error(`${resource.message}: stopping the crawl`);
           }
           if (fatal || signal?.aborted || config.retryFailed || !(await start.queue.isFinished())) break;
+          // The shared queue loses nothing to a kill: a request's children are jobs before it is done,
+          // and a dead worker's leased requests go back to the queue (its ids are job ids, too).
+          if (shared) break;
           const missing = await sweepLost(start.queue, cache, failures, config);
           if (!missing) break;
           log.warn(`${count(missing, 'request')} named by payloads this crawl handled ${missing === 1 ? 'was' : 'were'} missing from the queue (lost by an interrupted run): fetching ${missing === 1 ? 'it' : 'them'} now`);

@@ -19,7 +19,11 @@ import { createTestDatabase, openMigrated, type TestDatabase } from '../support/
 import { recorded } from '../support/fixtures.js';
 
 /** Tables the crawl keeps for itself, not rows of the API: no route writes them, no spec describes them. */
-const BOOKKEEPING_TABLES = ['knex_migrations', 'knex_migrations_lock', 'applied_payloads', 'quarantine', 'database_identity'];
+const BOOKKEEPING_TABLES = [
+  'knex_migrations', 'knex_migrations_lock', 'applied_payloads', 'quarantine', 'database_identity',
+  // The shared queue's own tables (--queue postgres); pg-boss keeps its jobs in a schema of its own.
+  'shared_crawls', 'shared_workers', 'shared_leases', 'shared_rate_limits',
+];
 
 const sorted = (names: Iterable<string>) => [...names].sort();
 const filesIn = (dir: string, ext: string) => readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => f.slice(0, -ext.length));

@@ -110,13 +110,15 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'msc-parser-'));
     const file = path.join(dir, 'a-file');
     writeFileSync(file, '');
+    // Another storage dir: an --out inside the storage dir is refused for that reason first.
+    const storage = mkdtempSync(path.join(os.tmpdir(), 'msc-parser-storage-'));
     const runs: [string[], Record<string, string>, string][] = [
       [['status', '--storage', file], {}, `--storage ${file} is a file, not a folder`],
       [['migrate', '--storage', path.join(file, 'sub')], {}, `--storage ${path.join(file, 'sub')}: ${file} is a file, not a folder`],
       [['changes', '--since', '1d'], { CRAWLEE_STORAGE_DIR: file }, `CRAWLEE_STORAGE_DIR ${file} is a file, not a folder`],
       [['migrate', '--storage', dir, '--db', path.join(file, 'db')], {}, `--db ${path.join(file, 'db')}: ${file} is a file, not a folder`],
-      [['export', '--storage', dir, '--out', path.join(file, 'sub')], {}, `--out ${path.join(file, 'sub')}: ${file} is a file, not a folder`],
-      [['export', '--storage', dir, '--out', file], {}, `--out ${file} is a file, not a folder`],
+      [['export', '--storage', storage, '--out', path.join(file, 'sub')], {}, `--out ${path.join(file, 'sub')}: ${file} is a file, not a folder`],
+      [['export', '--storage', storage, '--out', file], {}, `--out ${file} is a file, not a folder`],
     ];
     for (const [args, env, message] of runs) {
       const run = await cli(args, env);

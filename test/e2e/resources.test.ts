@@ -254,9 +254,9 @@ describe('folders that cannot be created: one line naming the flag, the path and
       runBounded(['export', '--db', database, '--storage', base, '--out', file]),
     ]);
     const expected = [
-      `ERROR --storage ${file}/storage: cannot create it, ${file} is a file, not a folder`,
-      `ERROR --db ${file}/db: cannot create it, ${file} is a file, not a folder`,
-      `ERROR --out ${file}/out: cannot create it, ${file} is a file, not a folder`,
+      `ERROR --storage ${file}/storage: ${file} is a file, not a folder`,
+      `ERROR --db ${file}/db: ${file} is a file, not a folder`,
+      `ERROR --out ${file}/out: ${file} is a file, not a folder`,
       `ERROR --out ${file} is a file, not a folder`,
     ];
     runs.forEach((run, i) => {
