@@ -93,5 +93,19 @@ describe('endpoint declarations', () => {
       expect(sorted(tables.filter((t) => !t.endsWith('_history') && !BOOKKEEPING_TABLES.includes(t)))).toEqual(sorted(TABLE_ORDER));
       expect(sorted(tables.filter((t) => t.endsWith('_history')))).toEqual(sorted(TABLE_ORDER.map((t) => `${t}_history`)));
     });
+
+    it('TABLE_ORDER (the order TABLES declares) puts each table after every table its foreign keys reference', async () => {
+      const { rows } = await db.raw<{ rows: { child: string; parent: string }[] }>(
+        `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
+           FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+          WHERE c.contype = 'f' AND n.nspname = current_schema()`,
+      );
+      const references = rows.filter(({ child }) => TABLE_ORDER.some((table) => table === child));
+      expect(references.length).toBeGreaterThan(0);
+      for (const { child, parent } of references) {
+        expect(TABLE_ORDER.findIndex((t) => t === parent), `${child} references ${parent}`).toBeGreaterThanOrEqual(0);
+        expect(TABLE_ORDER.findIndex((t) => t === parent), `${child} references ${parent}`).toBeLessThan(TABLE_ORDER.findIndex((t) => t === child));
+      }
+    });
   });
 });
