@@ -1,14 +1,15 @@
 /**
- * An endpoint is declared by its schema, its entry in src/api/endpoints.ts, its route, its place
- * in the crawl tree, and the table specs and migration of the rows it writes (README,
- * "Adding an endpoint"). Everything else is derived from those. This fails when one of them
- * names an endpoint or a table that another does not.
+ * An endpoint is declared by its schema, its route module (src/crawl/routes/<label>.ts: its path,
+ * item lists, duplicate keys and route) listed in src/crawl/routes/index.ts, its place in the crawl
+ * tree, and the table specs and migration of the rows it writes (README, "Development"). Everything
+ * else is derived from those. This fails when one of them names an endpoint or a table that
+ * another does not.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENDPOINTS, LABELS, type Label } from '../../src/api/endpoints.js';
-import { ROUTES } from '../../src/crawl/routes/index.js';
 import type { Route } from '../../src/crawl/routes/types.js';
 import { LEAF_LABELS, ROOT, TREE, WHOLE_TREE } from '../../src/crawl/tree.js';
 import { PACKAGE_ROOT, SCHEMAS_DIR } from '../../src/paths.js';
@@ -37,10 +38,18 @@ describe('endpoint declarations', () => {
     for (const label of LABELS) expect(ENDPOINTS[label].label).toBe(label);
   });
 
-  it('each label has a route in ROUTES and a route file of its name', () => {
-    expect(sorted(Object.keys(ROUTES))).toEqual(sorted(LABELS));
-    const routeFiles = filesIn(path.join(PACKAGE_ROOT, 'src/crawl/routes'), '.ts').filter((f) => !['index', 'types', 'time'].includes(f));
+  it('each route file declares one endpoint, of its own name, and the index lists exactly those', async () => {
+    const routesDir = path.join(PACKAGE_ROOT, 'src/crawl/routes');
+    const routeFiles = filesIn(routesDir, '.ts').filter((f) => !['index', 'types', 'time'].includes(f));
     expect(sorted(routeFiles)).toEqual(sorted(LABELS));
+    for (const file of routeFiles) {
+      const module: Record<string, unknown> = await import(pathToFileURL(path.join(routesDir, `${file}.ts`)).href);
+      const declared = Object.entries(module).filter(([, value]) => Object.values(ENDPOINTS).some((endpoint) => endpoint === value));
+      const named = Object.keys(module).filter((name) => name.endsWith('Endpoint'));
+      expect(named, file).toEqual([`${file}Endpoint`]);
+      expect(declared.map(([name]) => name), file).toEqual([`${file}Endpoint`]);
+      expect(module[`${file}Endpoint`], file).toBe(Object.values(ENDPOINTS).find((endpoint) => endpoint.label === file));
+    }
   });
 
   it('the crawl tree has a place for each label: each is the root or the child of one edge, and all hang from the root', () => {
@@ -60,7 +69,7 @@ describe('endpoint declarations', () => {
     for (const table of TABLE_ORDER) expect(TABLES[table].name).toBe(table);
     const written = new Set<string>();
     for (const label of LABELS) {
-      const route = ROUTES[label] as Route<Label>;
+      const route = ENDPOINTS[label].route as Route<Label>;
       for (const { uuid, payload } of recorded(label)) {
         const result = route({ payload, parentUuid: (label === 'series' ? undefined : uuid) as never, meta: { historic: false }, scope: WHOLE_TREE });
         for (const [table, rows] of Object.entries(result.rows)) if (rows?.length) written.add(table);
