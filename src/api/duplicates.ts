@@ -6,10 +6,10 @@
  * earlier one exactly is dropped silently (it says nothing new); one repeating its key with
  * different content is a contradiction the payload cannot settle: the first stands and the others
  * are quarantined. Left in, the sink would keep whichever came last. Uuids compare regardless of
- * letter case, keys and content alike, as the uuid columns do.
+ * letter case, keys and content alike, as the uuid columns do. Each endpoint names its keyed lists
+ * (`keyedLists` of its declaration in src/crawl/routes/<label>.ts), with the helpers below.
  */
 import type { PayloadProblem } from '../errors.js';
-import type { Label } from './endpoints.js';
 import { isObject } from '../record.js';
 
 /** An item to drop: quarantined when it contradicts the first of its key, silent when it repeats it. */
@@ -22,7 +22,7 @@ export interface Duplicate {
 }
 
 /** One item of a keyed list: where it is, its key, and what else must be equal for a repeat to be exact. */
-interface Keyed {
+export interface Keyed {
   readonly pointer: string;
   readonly key: string;
   readonly item: unknown;
@@ -31,11 +31,14 @@ interface Keyed {
 }
 
 /**
- * The duplicates of `data` (an object the schema accepted but for the `skip` items, which are
- * ignored along with everything inside them).
+ * A payload's keyed lists, each a key space of its own, from `data` (an object the schema accepted
+ * but for the `skip` items, which are ignored along with everything inside them).
  */
-export function findDuplicates(label: Label, data: unknown, skip: ReadonlySet<string>): Duplicate[] {
-  return keyedLists(label, data, skip).flatMap(duplicatesIn);
+export type KeyedLists = (data: unknown, skip: ReadonlySet<string>) => Keyed[][];
+
+/** The duplicates within each of a payload's keyed lists. */
+export function findDuplicates(lists: readonly (readonly Keyed[])[]): Duplicate[] {
+  return lists.flatMap(duplicatesIn);
 }
 
 function duplicatesIn(list: readonly Keyed[]): Duplicate[] {
@@ -59,35 +62,18 @@ function duplicatesIn(list: readonly Keyed[]): Duplicate[] {
   return found;
 }
 
-/** The keyed lists of a payload, each a key space of its own. */
-function keyedLists(label: Label, data: unknown, skip: ReadonlySet<string>): Keyed[][] {
-  switch (label) {
-    case 'series':
-    case 'seasons':
-      return [items(data, '', skip).map(byUuid)];
-    case 'calendar': {
-      const events = items(field(data, 'events'), '/events', skip);
-      const sessions = events.flatMap((event) =>
-        items(field(event.item, 'sessions'), `${event.pointer}/sessions`, skip).map((s) => ({ ...byUuid(s), context: uuidOf(event.item) ?? '' })),
-      );
-      return [events.map(byUuid), sessions];
-    }
-    case 'classification':
-      return [items(field(data, 'details'), '/details', skip).map(byCar), items(field(data, 'retirements'), '/retirements', skip).map(byCar)];
-  }
-}
-
-interface Located {
+export interface Located {
   readonly pointer: string;
   readonly item: unknown;
 }
 
-function items(list: unknown, pointer: string, skip: ReadonlySet<string>): Located[] {
+/** The items of a list at `pointer` (none when it is not a list), but for the `skip` ones. */
+export function items(list: unknown, pointer: string, skip: ReadonlySet<string>): Located[] {
   if (!Array.isArray(list)) return [];
   return list.map((item: unknown, i) => ({ pointer: `${pointer}/${i}`, item })).filter((entry) => !skip.has(entry.pointer));
 }
 
-function field(node: unknown, name: string): unknown {
+export function field(node: unknown, name: string): unknown {
   return isObject(node) ? node[name] : undefined;
 }
 
@@ -100,16 +86,18 @@ function canonical(item: unknown): string {
 }
 
 /** Lower-cased: the uuid column compares uuids regardless of case, so `AB…` and `ab…` are one row. */
-function uuidOf(item: unknown): string | undefined {
+export function uuidOf(item: unknown): string | undefined {
   const uuid = field(item, 'uuid');
   return typeof uuid === 'string' ? uuid.toLowerCase() : undefined;
 }
 
-function byUuid({ pointer, item }: Located): Keyed {
+/** Keyed by its uuid. */
+export function byUuid({ pointer, item }: Located): Keyed {
   return { pointer, item, key: uuidOf(item) ?? `(no uuid at ${pointer})`, context: '' };
 }
 
-function byCar({ pointer, item }: Located): Keyed {
+/** Keyed by its car number. */
+export function byCar({ pointer, item }: Located): Keyed {
   const car = field(item, 'carNumber');
   return { pointer, item, key: typeof car === 'string' ? `car ${car}` : `(no car number at ${pointer})`, context: '' };
 }

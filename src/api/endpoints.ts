@@ -1,15 +1,23 @@
 /**
- * The four endpoints of the widgets API: their labels, their paths, and the lists inside their
- * payloads whose items are validated (and quarantined) one by one. Paths are only ever built from
- * UUIDs that passed UUID_PATTERN, so no payload can steer a request elsewhere.
+ * The endpoints of the widgets API, each declared once by its route module
+ * (src/crawl/routes/<label>.ts: its path, the lists inside its payload whose items are validated,
+ * quarantined and de-duplicated one by one, and its route), and assembled in src/crawl/routes/index.ts.
+ * Paths are only ever built from UUIDs that passed UUID_PATTERN, so no payload can steer a request
+ * elsewhere.
  */
+import type { KeyedLists } from './duplicates.js';
 import type { PayloadByLabel } from './payloads.generated.js';
+import type { Route } from '../crawl/routes/types.js';
+import { ENDPOINTS } from '../crawl/routes/index.js';
+import { keysOf } from '../record.js';
 
 /** Each endpoint's payload type, generated from schemas/<label>.json (npm run gen:types). */
 export type { PayloadByLabel };
+export { ENDPOINTS };
 
-export const LABELS = ['series', 'seasons', 'calendar', 'classification'] as const;
-export type Label = (typeof LABELS)[number];
+/** The labels, in the order ENDPOINTS lists them: the crawl tree's order, the order every table shows. */
+export type Label = keyof typeof ENDPOINTS;
+export const LABELS: readonly Label[] = Object.freeze(keysOf(ENDPOINTS));
 
 /** Whether a value read from outside (a queue on disk, a database row) is one of the labels. */
 export function isLabel(value: unknown): value is Label {
@@ -19,29 +27,22 @@ export function isLabel(value: unknown): value is Label {
 /** The same pattern as definitions.uuid in schemas/*.json. */
 export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-export interface EndpointSpec {
-  readonly label: Label;
-  /** The API path for the parent UUID (none for the series list). */
+/** An endpoint as its route module declares it. */
+export interface EndpointSpec<L extends Label> {
+  readonly label: L;
+  /** The API path under the API's prefix, for the parent UUID (none for the series list). */
   readonly path: (uuid: string) => string;
   /**
    * JSON pointers of the arrays whose items are independent records: one bad item is quarantined
    * and the rest of the payload is kept. '' is the payload itself.
    */
   readonly itemLists: readonly string[];
+  /** The keys those items must not share within one payload (src/api/duplicates.ts). */
+  readonly keyedLists: KeyedLists;
+  readonly route: Route<L>;
 }
 
 const PREFIX = '/widgets/1.0.0';
-
-export const ENDPOINTS: { readonly [L in Label]: EndpointSpec } = {
-  series: { label: 'series', path: () => `${PREFIX}/series`, itemLists: [''] },
-  seasons: { label: 'seasons', path: (uuid) => `${PREFIX}/series/${uuid}/seasons`, itemLists: [''] },
-  calendar: { label: 'calendar', path: (uuid) => `${PREFIX}/seasons/${uuid}/calendar`, itemLists: ['/events'] },
-  classification: {
-    label: 'classification',
-    path: (uuid) => `${PREFIX}/sessions/${uuid}/classification`,
-    itemLists: ['/details', '/retirements'],
-  },
-};
 
 /** What one request asks for: an endpoint and the UUID of its parent (the series list has none). */
 export type ApiTarget =
@@ -50,9 +51,9 @@ export type ApiTarget =
 
 /** The API path of a target; throws on anything that is not a UUID. */
 export function apiPath(target: ApiTarget): string {
-  if (target.label === 'series') return ENDPOINTS.series.path('');
+  if (target.label === 'series') return PREFIX + ENDPOINTS.series.path('');
   if (!UUID_PATTERN.test(target.uuid)) throw new Error(`refusing to build a ${target.label} path from "${target.uuid}": not a UUID`);
-  return ENDPOINTS[target.label].path(target.uuid);
+  return PREFIX + ENDPOINTS[target.label].path(target.uuid);
 }
 
 /** The cache key and queue identity of a target: `<label>-<uuid>`, `series-all` for the list. */

@@ -52,7 +52,7 @@ export function validatePayload<L extends Label>(label: L, data: unknown): Valid
     if (!byItem) throw new PayloadError('schema mismatch', problems);
     badItems = byItem;
   }
-  const duplicates = findDuplicates(label, data, new Set(badItems.keys()));
+  const duplicates = findDuplicates(ENDPOINTS[label].keyedLists(data, new Set(badItems.keys())));
   // why: Ajv's validate is untyped; the payload types are generated from the very schema it just checked.
   if (!badItems.size && !duplicates.length) return { payload: data as PayloadByLabel[L], quarantined: [] };
 

@@ -20,7 +20,6 @@ import { decodeBody, repairedItems } from './decode.js';
 import type { FailureLog } from './failures.js';
 import type { Answer, CacheStep } from './fetch-step.js';
 import { readRequest, toRequest } from './crawl-request.js';
-import { ROUTES } from './routes/index.js';
 import { LEAF_LABELS } from './tree.js';
 import type { ChildRequest, Route, RouteResult } from './routes/types.js';
 import type { CrawlStats, LabelCounts } from './stats.js';
@@ -68,7 +67,7 @@ export function pipeline(label: Label, ctx: PipelineContext, step: CacheStep): (
 }
 
 function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling: HttpCrawlingContext) => Promise<void> {
-  const route = ROUTES[label] as Route<Label>;
+  const route = ENDPOINTS[label].route as Route<Label>;
   return async (crawling) => {
     const { request } = crawling;
     const { target, meta } = readRequest(request.userData);

@@ -17,7 +17,7 @@
  * is the tree's to say, in the same code the routes run.
  */
 import { getRequestId, type RequestQueue } from '@crawlee/core';
-import { targetKey, type Label } from '../api/endpoints.js';
+import { ENDPOINTS, targetKey, type Label } from '../api/endpoints.js';
 import { validatePayload } from '../api/validate.js';
 import type { CrawlConfig, CrawlScope } from '../config.js';
 import type { Db } from '../store/db.js';
@@ -25,7 +25,6 @@ import type { ResponseCache } from './cache.js';
 import { toRequest } from './crawl-request.js';
 import { decodeBody } from './decode.js';
 import type { FailureLog } from './failures.js';
-import { ROUTES } from './routes/index.js';
 import type { ChildRequest, Route } from './routes/types.js';
 import { follow, isParent, LEAF_LABELS, ROOT, TREE, type ChildLabel, type Edge, type ParentLabel, type TreeNode, type TreeRequest } from './tree.js';
 
@@ -146,7 +145,7 @@ export function childrenOf(label: Label, uuid: string | undefined, meta: ChildRe
   try {
     // Decoded as the crawl decodes it: bad bytes repaired, quarantined items left out.
     const { payload } = validatePayload(label, decodeBody(body).value);
-    const route = ROUTES[label] as Route<Label>;
+    const route = ENDPOINTS[label].route as Route<Label>;
     return route({ payload, parentUuid: uuid, meta, scope }).children;
   } catch {
     return undefined;

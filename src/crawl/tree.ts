@@ -6,12 +6,16 @@
  * rows), export's selection and canary's sampling follow the same edges, so none of them states
  * a rule of its own. The rules run in JavaScript only: PostgreSQL's lower() and JavaScript's
  * toLowerCase() disagree outside ASCII, so the database is never asked to apply them.
+ *
+ * The route modules import this one, and src/api/endpoints.ts imports them: it reads no value of
+ * src/api/endpoints.ts, which would be a cycle.
  */
-import { LABELS, type Label } from '../api/endpoints.js';
+import type { Label } from '../api/endpoints.js';
 import type { CalendarPayload, SeasonsPayload } from '../api/payloads.generated.js';
 import { editDistance } from '../closest.js';
 import type { CrawlScope } from '../config.js';
 import { UserError } from '../errors.js';
+import { keysOf } from '../record.js';
 import type { RequestMeta } from './routes/types.js';
 
 /** Labels that hang from another: every label but the root. */
@@ -101,7 +105,7 @@ export function isParent(label: Label): label is ParentLabel {
  * Labels with no child label: their routes yield no children and no warnings, so a body of theirs
  * already stored needs not even be parsed.
  */
-export const LEAF_LABELS: ReadonlySet<Label> = new Set(LABELS.filter((label) => TREE[label] === undefined));
+export const LEAF_LABELS: ReadonlySet<Label> = new Set(keysOf(TREE).filter((label) => TREE[label] === undefined));
 
 /** The requests a parent's nodes lead to, in their order. */
 export function follow<C extends ChildLabel, N extends TreeNode>(edge: Edge<C, N>, nodes: readonly N[], scope: CrawlScope, parent: RequestMeta): TreeRequest<C>[] {

@@ -1,30 +1,40 @@
 /**
- * Runs the migrations in migrations/. The list is static (imported, not globbed) so the same code
- * works from src/ under tsx and vitest and from dist/ once built, whatever the file extension.
+ * Runs the migrations in migrations/: every file there is one, named after its file without the
+ * extension (the names knex_migrations holds). The folder is found next to this module, not under
+ * the package root: from src/ (tsx, vitest) it holds the .ts sources, from dist/src/ the compiled
+ * dist/migrations/*.js, so the files taken are those of this module's own extension.
  */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
-import * as initial from '../../migrations/20261121000001_initial.js';
-import * as historyTriggerPlans from '../../migrations/20261121000002_history_trigger_plans.js';
-import * as appliedPayloads from '../../migrations/20261121000003_applied_payloads.js';
-import * as databaseIdentity from '../../migrations/20261201000001_database_identity.js';
-import * as quarantine from '../../migrations/20261201000002_quarantine.js';
-import * as sharedQueue from '../../migrations/20261215000001_shared_queue.js';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
-const MIGRATIONS: Record<string, Migration> = {
-  '20261121000001_initial': initial,
-  '20261121000002_history_trigger_plans': historyTriggerPlans,
-  '20261121000003_applied_payloads': appliedPayloads,
-  '20261201000001_database_identity': databaseIdentity,
-  '20261201000002_quarantine': quarantine,
-  '20261215000001_shared_queue': sharedQueue,
-};
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+const EXTENSION = path.extname(fileURLToPath(import.meta.url));
+
+/** The migration names, in the order they run (their names start with a timestamp). */
+function migrationNames(): string[] {
+  return readdirSync(MIGRATIONS_DIR)
+    .filter((file) => file.endsWith(EXTENSION) && !file.endsWith(`.d${EXTENSION}`))
+    .map((file) => file.slice(0, -EXTENSION.length))
+    .sort();
+}
+
+function isMigration(module: unknown): module is Migration {
+  return typeof module === 'object' && module !== null && 'up' in module && typeof module.up === 'function' && 'down' in module && typeof module.down === 'function';
+}
 
 export const migrationSource: Knex.MigrationSource<string> = {
-  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrations: async () => migrationNames(),
   getMigrationName: (name) => name,
-  getMigration: async (name) => MIGRATIONS[name]!,
+  getMigration: async (name) => {
+    const file = path.join(MIGRATIONS_DIR, name + EXTENSION);
+    const module: unknown = await import(pathToFileURL(file).href);
+    if (!isMigration(module)) throw new Error(`${file}: a migration exports up(knex) and down(knex)`);
+    return module;
+  },
 };
 
 /** The advisory lock that queues the migrations of processes starting at once on one server. */

@@ -1,14 +1,15 @@
 /**
- * An endpoint is declared by its schema, its entry in src/api/endpoints.ts, its route, its place
- * in the crawl tree, and the table specs and migration of the rows it writes (README,
- * "Adding an endpoint"). Everything else is derived from those. This fails when one of them
- * names an endpoint or a table that another does not.
+ * An endpoint is declared by its schema, its route module (src/crawl/routes/<label>.ts: its path,
+ * item lists, duplicate keys and route) listed in src/crawl/routes/index.ts, its place in the crawl
+ * tree, and the table specs and migration of the rows it writes (README, "Development"). Everything
+ * else is derived from those. This fails when one of them names an endpoint or a table that
+ * another does not.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENDPOINTS, LABELS, type Label } from '../../src/api/endpoints.js';
-import { ROUTES } from '../../src/crawl/routes/index.js';
 import type { Route } from '../../src/crawl/routes/types.js';
 import { LEAF_LABELS, ROOT, TREE, WHOLE_TREE } from '../../src/crawl/tree.js';
 import { PACKAGE_ROOT, SCHEMAS_DIR } from '../../src/paths.js';
@@ -38,10 +39,18 @@ describe('endpoint declarations', () => {
     for (const label of LABELS) expect(ENDPOINTS[label].label).toBe(label);
   });
 
-  it('each label has a route in ROUTES and a route file of its name', () => {
-    expect(sorted(Object.keys(ROUTES))).toEqual(sorted(LABELS));
-    const routeFiles = filesIn(path.join(PACKAGE_ROOT, 'src/crawl/routes'), '.ts').filter((f) => !['index', 'types', 'time'].includes(f));
+  it('each route file declares one endpoint, of its own name, and the index lists exactly those', async () => {
+    const routesDir = path.join(PACKAGE_ROOT, 'src/crawl/routes');
+    const routeFiles = filesIn(routesDir, '.ts').filter((f) => !['index', 'types', 'time'].includes(f));
     expect(sorted(routeFiles)).toEqual(sorted(LABELS));
+    for (const file of routeFiles) {
+      const module: Record<string, unknown> = await import(pathToFileURL(path.join(routesDir, `${file}.ts`)).href);
+      const declared = Object.entries(module).filter(([, value]) => Object.values(ENDPOINTS).some((endpoint) => endpoint === value));
+      const named = Object.keys(module).filter((name) => name.endsWith('Endpoint'));
+      expect(named, file).toEqual([`${file}Endpoint`]);
+      expect(declared.map(([name]) => name), file).toEqual([`${file}Endpoint`]);
+      expect(module[`${file}Endpoint`], file).toBe(Object.values(ENDPOINTS).find((endpoint) => endpoint.label === file));
+    }
   });
 
   it('the crawl tree has a place for each label: each is the root or the child of one edge, and all hang from the root', () => {
@@ -61,7 +70,7 @@ describe('endpoint declarations', () => {
     for (const table of TABLE_ORDER) expect(TABLES[table].name).toBe(table);
     const written = new Set<string>();
     for (const label of LABELS) {
-      const route = ROUTES[label] as Route<Label>;
+      const route = ENDPOINTS[label].route as Route<Label>;
       for (const { uuid, payload } of recorded(label)) {
         const result = route({ payload, parentUuid: (label === 'series' ? undefined : uuid) as never, meta: { historic: false }, scope: WHOLE_TREE });
         for (const [table, rows] of Object.entries(result.rows)) if (rows?.length) written.add(table);
@@ -82,7 +91,7 @@ describe('endpoint declarations', () => {
       await database?.drop();
     });
 
-    it('each migration file is in the list migrate.ts runs, and only those', async () => {
+    it('migrate.ts runs each migration file, in the order of their names', async () => {
       expect(sorted(await migrationSource.getMigrations([]))).toEqual(sorted(filesIn(path.join(PACKAGE_ROOT, 'migrations'), '.ts')));
     });
 
@@ -93,6 +102,20 @@ describe('endpoint declarations', () => {
       const tables = rows.map((r) => r.table_name);
       expect(sorted(tables.filter((t) => !t.endsWith('_history') && !BOOKKEEPING_TABLES.includes(t)))).toEqual(sorted(TABLE_ORDER));
       expect(sorted(tables.filter((t) => t.endsWith('_history')))).toEqual(sorted(TABLE_ORDER.map((t) => `${t}_history`)));
+    });
+
+    it('TABLE_ORDER (the order TABLES declares) puts each table after every table its foreign keys reference', async () => {
+      const { rows } = await db.raw<{ rows: { child: string; parent: string }[] }>(
+        `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
+           FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+          WHERE c.contype = 'f' AND n.nspname = current_schema()`,
+      );
+      const references = rows.filter(({ child }) => TABLE_ORDER.some((table) => table === child));
+      expect(references.length).toBeGreaterThan(0);
+      for (const { child, parent } of references) {
+        expect(TABLE_ORDER.findIndex((t) => t === parent), `${child} references ${parent}`).toBeGreaterThanOrEqual(0);
+        expect(TABLE_ORDER.findIndex((t) => t === parent), `${child} references ${parent}`).toBeLessThan(TABLE_ORDER.findIndex((t) => t === child));
+      }
     });
   });
 });

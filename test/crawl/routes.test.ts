@@ -1,7 +1,6 @@
 /** What the pipeline relies on from the routes besides their rows. */
 import { describe, expect, it } from 'vitest';
-import { LABELS } from '../../src/api/endpoints.js';
-import { ROUTES } from '../../src/crawl/routes/index.js';
+import { ENDPOINTS, LABELS } from '../../src/api/endpoints.js';
 import { LEAF_LABELS } from '../../src/crawl/tree.js';
 import type { Route } from '../../src/crawl/routes/types.js';
 import { recorded } from '../support/fixtures.js';
@@ -13,7 +12,7 @@ const SCOPES = [
 
 describe('routes', () => {
   it.each(LABELS)('%s: a leaf label yields no children and no warnings for any recorded payload or scope', (label) => {
-    const route = ROUTES[label] as Route<typeof label>;
+    const route = ENDPOINTS[label].route as Route<typeof label>;
     const outputs = recorded(label).flatMap(({ uuid, payload }) =>
       SCOPES.map((scope) => route({ payload, parentUuid: uuid, meta: { historic: false }, scope } as never)));
     expect(outputs.length).toBeGreaterThan(0);

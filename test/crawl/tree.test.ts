@@ -7,10 +7,9 @@
  * its event's last day.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Label, PayloadByLabel } from '../../src/api/endpoints.js';
+import { ENDPOINTS, type Label, type PayloadByLabel } from '../../src/api/endpoints.js';
 import type { CalendarPayload, SeasonsPayload, SeriesPayload } from '../../src/api/payloads.generated.js';
 import type { CrawlScope } from '../../src/config.js';
-import { ROUTES } from '../../src/crawl/routes/index.js';
 import type { ChildRequest, Route } from '../../src/crawl/routes/types.js';
 import { impliedRequests } from '../../src/crawl/sweep.js';
 import { LEAF_LABELS, ROOT, WHOLE_TREE } from '../../src/crawl/tree.js';
@@ -65,7 +64,7 @@ async function walk(scope: CrawlScope, sink?: Sink): Promise<ChildRequest[]> {
     for (const { target, meta } of frontier) {
       const payload = payloadOf(target.label, target.uuid);
       if (!payload || LEAF_LABELS.has(target.label)) continue;
-      const route = ROUTES[target.label] as Route<Label>;
+      const route = ENDPOINTS[target.label].route as Route<Label>;
       const result = route({ payload: payload as never, parentUuid: target.uuid as never, meta, scope });
       if (sink) await sink.write({ rows: result.rows, complete: result.complete });
       next.push(...result.children);

@@ -3,8 +3,7 @@
  * real routes and the real sink on both databases.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Label, PayloadByLabel } from '../../src/api/endpoints.js';
-import { ROUTES } from '../../src/crawl/routes/index.js';
+import { ENDPOINTS, type Label, type PayloadByLabel } from '../../src/api/endpoints.js';
 import type { Route } from '../../src/crawl/routes/types.js';
 import type { Db } from '../../src/store/db.js';
 import { Sink } from '../../src/store/sink.js';
@@ -17,7 +16,7 @@ const QATAR_RACE = '1f2f78be-efb6-4d75-a029-235385c35cc1';
 const ALL = { series: [], fromYear: undefined, toYear: undefined };
 
 async function store<L extends Label>(sink: Sink, label: L, parentUuid: string | undefined, payload: PayloadByLabel[L]): Promise<void> {
-  const result = (ROUTES[label] as Route<L>)({ payload, parentUuid: parentUuid as never, meta: { historic: false }, scope: ALL });
+  const result = (ENDPOINTS[label].route as Route<L>)({ payload, parentUuid: parentUuid as never, meta: { historic: false }, scope: ALL });
   await sink.write({ rows: result.rows, complete: result.complete });
 }
 

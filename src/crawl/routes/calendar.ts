@@ -1,3 +1,5 @@
+import type { EndpointSpec } from '../../api/endpoints.js';
+import { byUuid, field, items, uuidOf } from '../../api/duplicates.js';
 import { instant, localDay, wallClock } from './time.js';
 import { follow, sessionNodes, TREE } from '../tree.js';
 import { uniqueBy, type Route } from './types.js';
@@ -33,4 +35,19 @@ export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta, sc
     ],
     children: follow(TREE.calendar, sessionNodes(payload), scope, meta),
   };
+};
+
+export const calendarEndpoint: EndpointSpec<'calendar'> = {
+  label: 'calendar',
+  path: (seasonUuid) => `/seasons/${seasonUuid}/calendar`,
+  itemLists: ['/events'],
+  // A session is one row whichever event lists it: its uuid is a key within the whole calendar.
+  keyedLists: (data, skip) => {
+    const events = items(field(data, 'events'), '/events', skip);
+    const sessions = events.flatMap((event) =>
+      items(field(event.item, 'sessions'), `${event.pointer}/sessions`, skip).map((s) => ({ ...byUuid(s), context: uuidOf(event.item) ?? '' })),
+    );
+    return [events.map(byUuid), sessions];
+  },
+  route: calendarRoute,
 };

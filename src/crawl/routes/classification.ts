@@ -1,3 +1,5 @@
+import type { EndpointSpec } from '../../api/endpoints.js';
+import { byCar, field, items } from '../../api/duplicates.js';
 import type { Driver } from '../../api/payloads.generated.js';
 import type { DriverRow } from '../../store/tables.js';
 import { uniqueBy, type Route } from './types.js';
@@ -48,3 +50,11 @@ function driverRow(d: Driver): DriverRow {
     short_code: d.shortCode, colour: d.colour, picture: d.picture,
   };
 }
+
+export const classificationEndpoint: EndpointSpec<'classification'> = {
+  label: 'classification',
+  path: (sessionUuid) => `/sessions/${sessionUuid}/classification`,
+  itemLists: ['/details', '/retirements'],
+  keyedLists: (data, skip) => [items(field(data, 'details'), '/details', skip).map(byCar), items(field(data, 'retirements'), '/retirements', skip).map(byCar)],
+  route: classificationRoute,
+};

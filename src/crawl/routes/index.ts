@@ -1,14 +1,16 @@
-import type { Label } from '../../api/endpoints.js';
-import { calendarRoute } from './calendar.js';
-import { classificationRoute } from './classification.js';
-import { seasonsRoute } from './seasons.js';
-import { seriesRoute } from './series.js';
-import type { Route } from './types.js';
+/**
+ * The one list of endpoints: each route module declares its endpoint, and this lists them in the
+ * crawl tree's order. LABELS, the Label type, paths, item lists and duplicate keys all come from
+ * here (src/api/endpoints.ts). Nothing here is imported back by the route modules at run time.
+ */
+import { calendarEndpoint } from './calendar.js';
+import { classificationEndpoint } from './classification.js';
+import { seasonsEndpoint } from './seasons.js';
+import { seriesEndpoint } from './series.js';
 
-/** One route per label. */
-export const ROUTES: { readonly [L in Label]: Route<L> } = {
-  series: seriesRoute,
-  seasons: seasonsRoute,
-  calendar: calendarRoute,
-  classification: classificationRoute,
-};
+export const ENDPOINTS = Object.freeze({
+  series: seriesEndpoint,
+  seasons: seasonsEndpoint,
+  calendar: calendarEndpoint,
+  classification: classificationEndpoint,
+});

@@ -1,3 +1,5 @@
+import type { EndpointSpec } from '../../api/endpoints.js';
+import { byUuid, items } from '../../api/duplicates.js';
 import { follow, TREE } from '../tree.js';
 import type { Route } from './types.js';
 
@@ -11,3 +13,11 @@ export const seasonsRoute: Route<'seasons'> = ({ payload, parentUuid, scope, met
   complete: [{ table: 'seasons', where: { series_uuid: parentUuid } }],
   children: follow(TREE.seasons, payload, scope, meta),
 });
+
+export const seasonsEndpoint: EndpointSpec<'seasons'> = {
+  label: 'seasons',
+  path: (seriesUuid) => `/series/${seriesUuid}/seasons`,
+  itemLists: [''],
+  keyedLists: (data, skip) => [items(data, '', skip).map(byUuid)],
+  route: seasonsRoute,
+};

@@ -1,3 +1,5 @@
+import type { EndpointSpec } from '../../api/endpoints.js';
+import { byUuid, items } from '../../api/duplicates.js';
 import { checkSeriesExist, follow, TREE } from '../tree.js';
 import type { Route } from './types.js';
 
@@ -15,4 +17,12 @@ export const seriesRoute: Route<'series'> = ({ payload, scope, meta }) => {
     complete: [{ table: 'series', where: {} }],
     children: follow(TREE.series, payload, scope, meta),
   };
+};
+
+export const seriesEndpoint: EndpointSpec<'series'> = {
+  label: 'series',
+  path: () => '/series',
+  itemLists: [''],
+  keyedLists: (data, skip) => [items(data, '', skip).map(byUuid)],
+  route: seriesRoute,
 };
