@@ -25,7 +25,16 @@ export function build(): Build {
   const started = performance.now();
   const result = spawnSync(
     process.execPath,
-    [tsc, '-p', path.join(REPO_ROOT, 'bench', 'tsconfig.json'), '--outDir', dir, '--incremental', '--tsBuildInfoFile', path.join(dir, '.tsbuildinfo')],
+    [
+      tsc,
+      '-p',
+      path.join(REPO_ROOT, 'bench', 'tsconfig.json'),
+      '--outDir',
+      dir,
+      '--incremental',
+      '--tsBuildInfoFile',
+      path.join(dir, '.tsbuildinfo'),
+    ],
     { cwd: REPO_ROOT, encoding: 'utf8' },
   );
   const seconds = (performance.now() - started) / 1000;

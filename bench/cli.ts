@@ -18,7 +18,15 @@ import { parseArgs } from 'node:util';
 import { build } from './build.js';
 import { crawlerOptions } from './crawler-options.js';
 import { log, postgresVersion, REPO_ROOT } from './harness.js';
-import { coldRun, floorRun, refreshRun, warmRun, type CrawlResult, type FloorResult, type SuiteContext } from './measures/crawls.js';
+import {
+  coldRun,
+  floorRun,
+  refreshRun,
+  warmRun,
+  type CrawlResult,
+  type FloorResult,
+  type SuiteContext,
+} from './measures/crawls.js';
 import { baselineCrawl, memoryPoint, scaledCrawl, type MemoryPoint } from './measures/memory.js';
 import { resumeRun, setupResume, type ResumeResult, type ResumeSetup } from './measures/resume.js';
 import { sinkRun, type SinkResult } from './measures/sink.js';
@@ -30,7 +38,18 @@ import { checkReadme, updateReadme } from './readme.js';
 import { renderTable } from './table.js';
 import { treeFor } from './tree.js';
 
-export const MEASUREMENTS = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'sink', 'memory', 'resume', 'daily', 'workers'] as const;
+export const MEASUREMENTS = [
+  'floor',
+  'cold-pg',
+  'cold-pglite',
+  'warm',
+  'refresh',
+  'sink',
+  'memory',
+  'resume',
+  'daily',
+  'workers',
+] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 const HELP = `Usage: npm run bench -- [options]
@@ -76,10 +95,23 @@ async function main(): Promise<void> {
   const runs = positive('--runs', values.runs, true);
   const memoryFactor = positive('--memory-factor', values['memory-factor']);
   const resumeRequests = positive('--resume-requests', values['resume-requests'], true);
-  const sinkRows = values['sink-rows'] ? positive('--sink-rows', values['sink-rows'], true) : Math.round(50_000 * scale);
+  const sinkRows = values['sink-rows']
+    ? positive('--sink-rows', values['sink-rows'], true)
+    : Math.round(50_000 * scale);
   const resumeTimeoutSecs = positive('--resume-timeout', values['resume-timeout']);
-  const only = new Set<Measurement>(values.only ? values.only.split(',').map((m) => m.trim()).map(measurement) : MEASUREMENTS);
-  const adminUrl = values.pg ?? process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const only = new Set<Measurement>(
+    values.only
+      ? values.only
+          .split(',')
+          .map((m) => m.trim())
+          .map(measurement)
+      : MEASUREMENTS,
+  );
+  const adminUrl =
+    values.pg ??
+    process.env.BENCH_DATABASE_URL ??
+    process.env.TEST_DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/test';
   const outFile = path.resolve(values.out);
   const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [];
 
@@ -95,7 +127,9 @@ async function main(): Promise<void> {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     postgres: await postgresVersion(adminUrl),
   };
-  log(`machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb.toFixed(1)} GB, node ${machine.node}, PostgreSQL ${machine.postgres}, load ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb.toFixed(1)} GB, node ${machine.node}, PostgreSQL ${machine.postgres}, load ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`,
+  );
 
   // Taken before the build: the source measured, even if the tree changes while the bench runs.
   const source = gitState();
@@ -103,7 +137,9 @@ async function main(): Promise<void> {
   const compiled = build();
   log(`built in ${compiled.seconds.toFixed(1)} s into ${path.relative(REPO_ROOT, compiled.dir)}`);
   const crawler = await crawlerOptions();
-  const concurrency = values.concurrency ? positive('--concurrency', values.concurrency, true) : crawler.handlerConcurrency;
+  const concurrency = values.concurrency
+    ? positive('--concurrency', values.concurrency, true)
+    : crawler.handlerConcurrency;
 
   const results = {
     floor: [] as FloorResult[],
@@ -118,14 +154,18 @@ async function main(): Promise<void> {
     daily: [] as DailyResult[],
     workers: [] as WorkersResult[],
   };
-  const needsTree = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'memory'].some((m) => only.has(m as Measurement));
+  const needsTree = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'memory'].some((m) =>
+    only.has(m as Measurement),
+  );
   let host: ReplicaHost | undefined;
   let resume: ResumeSetup | undefined;
   try {
     if (needsTree) {
       log(`starting the replica (scale ${scale})…`);
       host = await startReplicaHost(treeFor(scale));
-      log(`replica at ${host.url}: ${host.paths} requests, ${host.expectedCounts().rows.classifications} classification rows, ${(host.bodyBytes / 1024 ** 2).toFixed(0)} MB of bodies`);
+      log(
+        `replica at ${host.url}: ${host.paths} requests, ${host.expectedCounts().rows.classifications} classification rows, ${(host.bodyBytes / 1024 ** 2).toFixed(0)} MB of bodies`,
+      );
     }
     const ctx = (): SuiteContext => ({ build: compiled, host: host!, adminUrl, concurrency, crawler, nodeArgs });
     for (let run = 1; run <= runs; run++) {
@@ -138,17 +178,23 @@ async function main(): Promise<void> {
       if (only.has('cold-pg') || only.has('warm') || only.has('refresh') || only.has('memory')) {
         const { result, state } = await coldRun(ctx(), 'postgres');
         results.coldPg.push(result);
-        log(`${tag} cold → PostgreSQL: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`);
+        log(
+          `${tag} cold → PostgreSQL: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`,
+        );
         try {
           if (only.has('warm')) {
             const r = await warmRun(ctx(), state);
             results.warm.push(r);
-            log(`${tag} warm: ${r.seconds.toFixed(1)} s, ${r.rowsWritten} rows written, ${r.networkRequests} network requests`);
+            log(
+              `${tag} warm: ${r.seconds.toFixed(1)} s, ${r.rowsWritten} rows written, ${r.networkRequests} network requests`,
+            );
           }
           if (only.has('refresh')) {
             const r = await refreshRun(ctx(), state, 0.01);
             results.refresh.push(r);
-            log(`${tag} refresh: ${r.seconds.toFixed(1)} s, ${r.changedPayloads} payloads changed, ${r.rowsWritten} rows written`);
+            log(
+              `${tag} refresh: ${r.seconds.toFixed(1)} s, ${r.changedPayloads} payloads changed, ${r.rowsWritten} rows written`,
+            );
           }
         } finally {
           await state.dispose();
@@ -158,37 +204,51 @@ async function main(): Promise<void> {
         const { result, state } = await coldRun(ctx(), 'pglite');
         await state.dispose();
         results.coldPglite.push(result);
-        log(`${tag} cold → PGlite: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`);
+        log(
+          `${tag} cold → PGlite: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`,
+        );
       }
       if (only.has('sink')) {
         const r = await sinkRun(adminUrl, sinkRows, crawler.handlerConcurrency);
         results.sink.push(r);
-        log(`${tag} sink: ${Object.entries(r.rowsPerSec).map(([k, v]) => `${k} ${v.toFixed(0)} rows/s`).join(', ')}`);
+        log(
+          `${tag} sink: ${Object.entries(r.rowsPerSec)
+            .map(([k, v]) => `${k} ${v.toFixed(0)} rows/s`)
+            .join(', ')}`,
+        );
       }
       if (only.has('memory')) {
         const base = await baselineCrawl(ctx());
         results.memoryBaseline.push(base);
         const large = await scaledCrawl(ctx(), scale, memoryFactor);
         results.memoryLarge.push(large);
-        log(`${tag} memory: baseline ${base.maxRssMb?.toFixed(0)} MB, ${memoryFactor}× ${large.maxRssMb?.toFixed(0)} MB (${large.requestsPerSec.toFixed(1)} req/s)`);
+        log(
+          `${tag} memory: baseline ${base.maxRssMb?.toFixed(0)} MB, ${memoryFactor}× ${large.maxRssMb?.toFixed(0)} MB (${large.requestsPerSec.toFixed(1)} req/s)`,
+        );
       }
       if (only.has('daily')) {
         for (const which of ['recorded', 'synthetic-current'] as const) {
           const r = await dailyRun(compiled, which, concurrency, scale);
           results.daily.push(r);
-          log(`${tag} daily refresh (${which}): ${r.refresh.full} × 200, ${r.refresh.notModified} × 304, ${r.refresh.none} from the cache; ${(r.share * 100).toFixed(1)} % of ${r.fullRequests}; ${r.refresh.rowsWritten} rows written`);
+          log(
+            `${tag} daily refresh (${which}): ${r.refresh.full} × 200, ${r.refresh.notModified} × 304, ${r.refresh.none} from the cache; ${(r.share * 100).toFixed(1)} % of ${r.fullRequests}; ${r.refresh.rowsWritten} rows written`,
+          );
         }
       }
       if (only.has('workers')) {
         const r = await workersRun(compiled, adminUrl, concurrency);
         results.workers.push(r);
-        log(`${tag} workers: local queue ${r.localSeconds.toFixed(1)} s, 1 worker ${r.oneWorkerSeconds.toFixed(1)} s (${r.slowdown.toFixed(2)}×), 3 workers ${r.threeWorkersSeconds.toFixed(1)} s (local ÷ ${r.speedup.toFixed(2)}; ${r.perWorker.join('/')} requests)`);
+        log(
+          `${tag} workers: local queue ${r.localSeconds.toFixed(1)} s, 1 worker ${r.oneWorkerSeconds.toFixed(1)} s (${r.slowdown.toFixed(2)}×), 3 workers ${r.threeWorkersSeconds.toFixed(1)} s (local ÷ ${r.speedup.toFixed(2)}; ${r.perWorker.join('/')} requests)`,
+        );
       }
       if (only.has('resume')) {
         resume ??= await setupResume(resumeRequests, Math.floor(resumeRequests / 2));
         const r = await resumeRun(compiled, resume, adminUrl, concurrency, resumeTimeoutSecs);
         results.resume.push(r);
-        log(`${tag} resume: first request after ${r.seconds.toFixed(2)} s (resume logged after ${r.toResumeLogSeconds?.toFixed(2)} s)`);
+        log(
+          `${tag} resume: first request after ${r.seconds.toFixed(2)} s (resume logged after ${r.toResumeLogSeconds?.toFixed(2)} s)`,
+        );
       }
     }
   } finally {
@@ -201,7 +261,17 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
     machine: { ...machine, loadAverageAtEnd: os.loadavg() },
-    options: { scale, runs, only: [...only], concurrency, memoryFactor, resumeRequests, resumeTimeoutSecs, sinkRows, cpuProf: values['cpu-prof'] },
+    options: {
+      scale,
+      runs,
+      only: [...only],
+      concurrency,
+      memoryFactor,
+      resumeRequests,
+      resumeTimeoutSecs,
+      sinkRows,
+      cpuProf: values['cpu-prof'],
+    },
     source,
     tree: host ? { params: host.tree, expected: host.expectedCounts(), bodyBytes: host.bodyBytes } : undefined,
     build: { seconds: compiled.seconds, dir: compiled.dir },
@@ -209,8 +279,8 @@ async function main(): Promise<void> {
     resumeSetup: resume && { total: resume.total, handled: resume.handled, buildSeconds: resume.buildSeconds },
     results: { ...results, memoryOneX: results.coldPg.map((r) => memoryPoint(1, r)) },
   });
-  writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
-  process.stdout.write(renderTable(report) + '\n');
+  writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${renderTable(report)}\n`);
   process.stdout.write(`\nReport: ${path.relative(process.cwd(), outFile) || outFile}\n`);
   if (values['update-readme']) {
     updateReadme(path.join(REPO_ROOT, 'README.md'), report);
@@ -222,7 +292,8 @@ async function main(): Promise<void> {
 /** The commit measured, and the files under src/ and migrations/ that differed from it. */
 function gitState(): { commit: string; uncommitted: string[] } | undefined {
   try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const uncommitted = git('status', '--porcelain', '--', 'src', 'migrations', 'schemas').split('\n').filter(Boolean);
     return { commit: git('rev-parse', '--short', 'HEAD'), uncommitted };
   } catch {
@@ -231,17 +302,19 @@ function gitState(): { commit: string; uncommitted: string[] } | undefined {
 }
 
 function measurement(name: string): Measurement {
-  if (!(MEASUREMENTS as readonly string[]).includes(name)) throw new Error(`--only: unknown measurement "${name}" (${MEASUREMENTS.join(', ')})`);
+  if (!(MEASUREMENTS as readonly string[]).includes(name))
+    throw new Error(`--only: unknown measurement "${name}" (${MEASUREMENTS.join(', ')})`);
   return name as Measurement;
 }
 
 function positive(flag: string, value: string, integer = false): number {
   const n = Number(value);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new Error(`${flag}: "${value}" is not a positive ${integer ? 'whole ' : ''}number`);
+  if (!(n > 0) || (integer && !Number.isInteger(n)))
+    throw new Error(`${flag}: "${value}" is not a positive ${integer ? 'whole ' : ''}number`);
   return n;
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -38,19 +38,29 @@ export interface CrawlRun {
 export function crawlArgs(o: CrawlRunOptions): string[] {
   return [
     'crawl',
-    '--base-url', o.baseUrl,
-    '--storage', o.storage,
+    '--base-url',
+    o.baseUrl,
+    '--storage',
+    o.storage,
     ...(o.db ? ['--db', o.db] : []),
-    '--cache', o.cache ?? 'prefer',
-    '--concurrency', String(o.concurrency),
-    '--max-rpm', '100000',
-    '--log-format', 'json',
+    '--cache',
+    o.cache ?? 'prefer',
+    '--concurrency',
+    String(o.concurrency),
+    '--max-rpm',
+    '100000',
+    '--log-format',
+    'json',
     '--quiet',
   ];
 }
 
 export async function runCrawlCli(build: Build, o: CrawlRunOptions, child: ChildOptions = {}): Promise<CrawlRun> {
-  const result = await runNode(build.cli, crawlArgs(o), { ...child, nodeArgs: [...(o.nodeArgs ?? []), ...(child.nodeArgs ?? [])], rssPreload: build.rssPreload });
+  const result = await runNode(build.cli, crawlArgs(o), {
+    ...child,
+    nodeArgs: [...(o.nodeArgs ?? []), ...(child.nodeArgs ?? [])],
+    rssPreload: build.rssPreload,
+  });
   const line = result.stdout.trim().split('\n').at(-1) ?? '';
   let summary: CrawlSummary;
   try {
@@ -58,7 +68,8 @@ export async function runCrawlCli(build: Build, o: CrawlRunOptions, child: Child
   } catch {
     throw new Error(`crawl exited ${result.code ?? result.signal} without a summary:\n${tail(result.stderr)}`);
   }
-  if (summary.outcome !== 'complete') throw new Error(`crawl ended "${summary.outcome}": ${summary.message ?? ''}\n${tail(result.stderr)}`);
+  if (summary.outcome !== 'complete')
+    throw new Error(`crawl ended "${summary.outcome}": ${summary.message ?? ''}\n${tail(result.stderr)}`);
   const labels = Object.values(summary.requests);
   const sum = (f: (t: TableName) => number) => TABLE_ORDER.reduce((s, t) => s + f(t), 0);
   return {

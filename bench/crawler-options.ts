@@ -12,5 +12,9 @@ export interface CrawlerOptions {
 }
 
 export async function crawlerOptions(): Promise<CrawlerOptions> {
-  return { handlerConcurrency: DEFAULTS.handlerConcurrency, maybeRunIntervalSecs: DEFAULTS.poolIntervalSecs, from: 'DEFAULTS' };
+  return {
+    handlerConcurrency: DEFAULTS.handlerConcurrency,
+    maybeRunIntervalSecs: DEFAULTS.poolIntervalSecs,
+    from: 'DEFAULTS',
+  };
 }

@@ -19,10 +19,19 @@ log.setLevel(LogLevel.OFF);
 
 const PREFIX = '/widgets/1.0.0';
 type Label = 'series' | 'seasons' | 'calendar' | 'classification';
-const request = (path: string, label: Label, uuid?: string): RequestOptions => ({ url: baseUrl + path, uniqueKey: path, label, userData: { uuid } });
+const request = (path: string, label: Label, uuid?: string): RequestOptions => ({
+  url: baseUrl + path,
+  uniqueKey: path,
+  label,
+  userData: { uuid },
+});
 
-interface WithUuid { uuid: string }
-interface CalendarLike { events: { sessions: (WithUuid & { hasResults: boolean | null })[] }[] }
+interface WithUuid {
+  uuid: string;
+}
+interface CalendarLike {
+  events: { sessions: (WithUuid & { hasResults: boolean | null })[] }[];
+}
 
 function children(label: Label, data: unknown): RequestOptions[] {
   switch (label) {
@@ -32,7 +41,9 @@ function children(label: Label, data: unknown): RequestOptions[] {
       return (data as WithUuid[]).map((s) => request(`${PREFIX}/seasons/${s.uuid}/calendar`, 'calendar', s.uuid));
     case 'calendar':
       return (data as CalendarLike).events.flatMap((e) =>
-        e.sessions.filter((s) => s.hasResults === true).map((s) => request(`${PREFIX}/sessions/${s.uuid}/classification`, 'classification', s.uuid)),
+        e.sessions
+          .filter((s) => s.hasResults === true)
+          .map((s) => request(`${PREFIX}/sessions/${s.uuid}/classification`, 'classification', s.uuid)),
       );
     case 'classification':
       return [];
@@ -72,4 +83,4 @@ const started = performance.now();
 await crawler.run();
 const seconds = (performance.now() - started) / 1000;
 await storage.close();
-process.stdout.write(JSON.stringify({ seconds, requests, failed }) + '\n');
+process.stdout.write(`${JSON.stringify({ seconds, requests, failed })}\n`);

@@ -70,7 +70,13 @@ export interface ChildUsage {
   readonly userMs: number;
   readonly systemMs: number;
   /** Peaks of process.memoryUsage() sampled every 100 ms, MB. */
-  readonly peakMb: { readonly heapUsed: number; readonly heapTotal: number; readonly external: number; readonly arrayBuffers: number; readonly rss: number };
+  readonly peakMb: {
+    readonly heapUsed: number;
+    readonly heapTotal: number;
+    readonly external: number;
+    readonly arrayBuffers: number;
+    readonly rss: number;
+  };
 }
 
 export interface ChildOptions {
@@ -97,7 +103,11 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 }
 
 /** Runs `node [nodeArgs] script args` and reports its output, wall time and peak RSS. */
-export function runNode(script: string, args: readonly string[], options: ChildOptions & { rssPreload?: string } = {}): Promise<ChildResult> {
+export function runNode(
+  script: string,
+  args: readonly string[],
+  options: ChildOptions & { rssPreload?: string } = {},
+): Promise<ChildResult> {
   const rssFile = path.join(tmpdir(), `msc-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   const nodeArgs = [...(options.nodeArgs ?? []), ...(options.rssPreload ? ['--import', options.rssPreload] : [])];
   const started = performance.now();
@@ -125,7 +135,15 @@ export function runNode(script: string, args: readonly string[], options: ChildO
       }
       rmSync(rssFile, { force: true });
       const usage = report && { userMs: report.userMs, systemMs: report.systemMs, peakMb: report.peakMb };
-      resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), wallMs, maxRssKb: report?.maxRssKb, usage });
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        wallMs,
+        maxRssKb: report?.maxRssKb,
+        usage,
+      });
     });
   });
 }

@@ -34,22 +34,37 @@ interface CpuProfile {
  * by Crawlee's request queue counts as queue storage, pg called by the sink as the sink).
  */
 export const CATEGORIES: readonly (readonly [name: string, pattern: RegExp])[] = [
-  ['queue storage (memory-storage request queue files, locks)', /@crawlee\/memory-storage\/(resource-clients\/request-queue|fs\/request-queue)/],
-  ['key-value storage (response cache, records)', /@crawlee\/memory-storage\/(resource-clients\/key-value-store|fs\/key-value-store)|\/src\/crawl\/cache\.|\/src\/crawl\/failures\./],
+  [
+    'queue storage (memory-storage request queue files, locks)',
+    /@crawlee\/memory-storage\/(resource-clients\/request-queue|fs\/request-queue)/,
+  ],
+  [
+    'key-value storage (response cache, records)',
+    /@crawlee\/memory-storage\/(resource-clients\/key-value-store|fs\/key-value-store)|\/src\/crawl\/cache\.|\/src\/crawl\/failures\./,
+  ],
   ['storage metadata writes (memory-storage background handler)', /@crawlee\/memory-storage\/background-handler/],
   ['storage open (memory-storage directory scans)', /@crawlee\/memory-storage\/cache-helpers/],
   ['sink: hashing', /\/src\/store\/sink\.[jt]s.*#hashRow|#hashRow/],
-  ['sink and database driver (knex, pg)', /\/src\/store\/|\/node_modules\/(knex|pg|pg-protocol|pg-pool|knex-pglite|@electric-sql)\//],
+  [
+    'sink and database driver (knex, pg)',
+    /\/src\/store\/|\/node_modules\/(knex|pg|pg-protocol|pg-pool|knex-pglite|@electric-sql)\//,
+  ],
   ['validation (Ajv)', /\/node_modules\/ajv\/|\/src\/api\/validate\./],
   ['JSON decode', /\/src\/crawl\/decode\./],
   ['routes', /\/src\/crawl\/routes\//],
   ['system info polling (ps, /proc/meminfo)', /@crawlee\/utils\/internals\/(systemInfoV2|memory-info)|ps-tree/],
-  ['HTTP client (got-scraping, got, node:http)', /\/node_modules\/(got|got-scraping|http2-wrapper|header-generator|cacheable-lookup)\/|node:_http|node:net/],
+  [
+    'HTTP client (got-scraping, got, node:http)',
+    /\/node_modules\/(got|got-scraping|http2-wrapper|header-generator|cacheable-lookup)\/|node:_http|node:net/,
+  ],
   ['argument validation (ow, shapeshift, callsites)', /\/node_modules\/(ow|@sapphire\/shapeshift|callsites)\//],
   ['module loading', /node:internal\/modules|node:modules/],
   // Completions of async file operations start a new stack: their purpose is lost, but on this
   // crawler every file is Crawlee storage (queue, cache, metadata).
-  ['file I/O completions (storage; caller not on the stack)', /\/node_modules\/(proper-lockfile|graceful-fs|fs-extra|universalify)\/|node:fs|node:internal\/fs/],
+  [
+    'file I/O completions (storage; caller not on the stack)',
+    /\/node_modules\/(proper-lockfile|graceful-fs|fs-extra|universalify)\/|node:fs|node:internal\/fs/,
+  ],
   ['Crawlee core (pool, queue logic, crawler)', /@crawlee\//],
 ];
 
@@ -61,7 +76,12 @@ export interface SelfTime {
 
 export function packageOf(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
-  if (url.startsWith('node:')) return url.replace(/^node:internal\/(deps\/)?/, 'node:').split('/').slice(0, 2).join('/');
+  if (url.startsWith('node:'))
+    return url
+      .replace(/^node:internal\/(deps\/)?/, 'node:')
+      .split('/')
+      .slice(0, 2)
+      .join('/');
   const path = decodeURIComponent(url.replace(/^file:\/\//, ''));
   const nm = path.lastIndexOf('/node_modules/');
   if (nm >= 0) {
@@ -80,7 +100,14 @@ function isPlumbing(node: ProfileNode): boolean {
   return !url || url.startsWith('node:');
 }
 
-export function summarize(profile: CpuProfile): { totalMs: number; packages: SelfTime[]; functions: SelfTime[]; owners: SelfTime[]; ownerFunctions: SelfTime[]; categories: SelfTime[] } {
+export function summarize(profile: CpuProfile): {
+  totalMs: number;
+  packages: SelfTime[];
+  functions: SelfTime[];
+  owners: SelfTime[];
+  ownerFunctions: SelfTime[];
+  categories: SelfTime[];
+} {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -137,25 +164,54 @@ export function summarize(profile: CpuProfile): { totalMs: number; packages: Sel
   }
   const rank = (m: Map<string, number>): SelfTime[] =>
     [...m].map(([name, us]) => ({ name, ms: us / 1000, share: total ? us / total : 0 })).sort((a, b) => b.ms - a.ms);
-  return { totalMs: total / 1000, packages: rank(pkg), functions: rank(fn), owners: rank(owner), ownerFunctions: rank(ownerFn), categories: rank(category) };
+  return {
+    totalMs: total / 1000,
+    packages: rank(pkg),
+    functions: rank(fn),
+    owners: rank(owner),
+    ownerFunctions: rank(ownerFn),
+    categories: rank(category),
+  };
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '30' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    options: { top: { type: 'string', default: '30' } },
+    allowPositionals: true,
+  });
   const top = Number(values.top);
   for (const file of positionals) {
-    const { totalMs, packages, functions, owners, ownerFunctions, categories } = summarize(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
+    const { totalMs, packages, functions, owners, ownerFunctions, categories } = summarize(
+      JSON.parse(readFileSync(file, 'utf8')) as CpuProfile,
+    );
     const busy = packages.filter((p) => p.name !== '(idle)').reduce((s, p) => s + p.ms, 0);
-    process.stdout.write(`${file}: ${(totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s not idle\n\ntime by purpose (the highest-ranked category on each sample's stack)\n`);
-    for (const c of categories) process.stdout.write(`  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.ms.toFixed(0).padStart(7)} ms  ${c.name}\n`);
+    process.stdout.write(
+      `${file}: ${(totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s not idle\n\ntime by purpose (the highest-ranked category on each sample's stack)\n`,
+    );
+    for (const c of categories)
+      process.stdout.write(
+        `  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.ms.toFixed(0).padStart(7)} ms  ${c.name}\n`,
+      );
     process.stdout.write('\nself time by package\n');
-    for (const p of packages.slice(0, top)) process.stdout.write(`  ${(p.share * 100).toFixed(1).padStart(5)}%  ${p.ms.toFixed(0).padStart(7)} ms  ${p.name}\n`);
+    for (const p of packages.slice(0, top))
+      process.stdout.write(
+        `  ${(p.share * 100).toFixed(1).padStart(5)}%  ${p.ms.toFixed(0).padStart(7)} ms  ${p.name}\n`,
+      );
     process.stdout.write('\nself time by function\n');
-    for (const f of functions.slice(0, top)) process.stdout.write(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}\n`);
+    for (const f of functions.slice(0, top))
+      process.stdout.write(
+        `  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}\n`,
+      );
     process.stdout.write('\nself time of native and node: frames charged to their JS caller, by package\n');
-    for (const p of owners.slice(0, top)) process.stdout.write(`  ${(p.share * 100).toFixed(1).padStart(5)}%  ${p.ms.toFixed(0).padStart(7)} ms  ${p.name}\n`);
+    for (const p of owners.slice(0, top))
+      process.stdout.write(
+        `  ${(p.share * 100).toFixed(1).padStart(5)}%  ${p.ms.toFixed(0).padStart(7)} ms  ${p.name}\n`,
+      );
     process.stdout.write('\n… by calling function\n');
-    for (const f of ownerFunctions.slice(0, top)) process.stdout.write(`  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}\n`);
+    for (const f of ownerFunctions.slice(0, top))
+      process.stdout.write(
+        `  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}\n`,
+      );
     process.stdout.write('\n');
   }
 }

@@ -12,7 +12,8 @@ const CLOSE = '<!-- /PERFORMANCE -->';
 
 /** Throws unless the file has the opening marker (checked before a run, not after it). */
 export function checkReadme(file: string): void {
-  if (!readFileSync(file, 'utf8').includes(OPEN)) throw new Error(`--update-readme: ${file} has no ${OPEN} marker; put one (and ${CLOSE}) where the table goes`);
+  if (!readFileSync(file, 'utf8').includes(OPEN))
+    throw new Error(`--update-readme: ${file} has no ${OPEN} marker; put one (and ${CLOSE}) where the table goes`);
 }
 
 export function updateReadme(file: string, report: Report): void {

@@ -13,7 +13,20 @@
  *                     if given) arrives
  */
 import http from 'node:http';
-import { apiPath, expectedCounts, startReplica, syntheticTree, type Calendar, type Classification, type ExpectedCounts, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem, type SyntheticOptions } from '../test/replica/index.js';
+import {
+  apiPath,
+  expectedCounts,
+  startReplica,
+  syntheticTree,
+  type Calendar,
+  type Classification,
+  type ExpectedCounts,
+  type Replica,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
+  type SyntheticOptions,
+} from '../test/replica/index.js';
 
 export type HostCommand =
   | { cmd: 'start'; tree: Partial<SyntheticOptions>; lazy: boolean }
@@ -70,12 +83,14 @@ async function warm(url: string, list: readonly string[]): Promise<number> {
     while (next < list.length) {
       const path = list[next++]!;
       bytes += await new Promise<number>((resolve, reject) => {
-        http.get(url + path, { agent }, (res) => {
-          let n = 0;
-          res.on('data', (chunk: Buffer) => (n += chunk.length));
-          res.on('end', () => resolve(n));
-          res.on('error', reject);
-        }).on('error', reject);
+        http
+          .get(url + path, { agent }, (res) => {
+            let n = 0;
+            res.on('data', (chunk: Buffer) => (n += chunk.length));
+            res.on('end', () => resolve(n));
+            res.on('error', reject);
+          })
+          .on('error', reject);
       });
     }
   };
@@ -90,10 +105,23 @@ async function handle(message: HostCommand): Promise<unknown> {
       tree = syntheticTree(message.tree);
       // Big enough for every body of the largest tree the bench uses: a warmed replica never regenerates.
       replica = await startReplica({ tree, cacheBytes: 4 * 1024 ** 3 });
-      if (message.lazy) return { url: replica.url, expected: undefined, paths: 0, classificationPaths: 0, bodyBytes: 0 } satisfies StartReply;
+      if (message.lazy)
+        return {
+          url: replica.url,
+          expected: undefined,
+          paths: 0,
+          classificationPaths: 0,
+          bodyBytes: 0,
+        } satisfies StartReply;
       paths = walk(tree);
       const bodyBytes = await warm(replica.url, paths.all);
-      const reply: StartReply = { url: replica.url, expected: expectedCounts(tree), paths: paths.all.length, classificationPaths: paths.classification.length, bodyBytes };
+      const reply: StartReply = {
+        url: replica.url,
+        expected: expectedCounts(tree),
+        paths: paths.all.length,
+        classificationPaths: paths.classification.length,
+        bodyBytes,
+      };
       return reply;
     }
     case 'warm':
@@ -102,7 +130,8 @@ async function handle(message: HostCommand): Promise<unknown> {
       return { total: replica!.stats.total, byEndpoint: { ...replica!.stats.byEndpoint } };
     case 'mutate': {
       const count = Math.max(1, Math.round(paths.all.length * message.share));
-      if (count > paths.classification.length) throw new Error(`cannot change ${count} payloads: only ${paths.classification.length} classifications`);
+      if (count > paths.classification.length)
+        throw new Error(`cannot change ${count} payloads: only ${paths.classification.length} classifications`);
       const step = paths.classification.length / count;
       for (let i = 0; i < count; i++) {
         // One result of one car: exactly one classifications row changes per payload.
@@ -135,7 +164,8 @@ async function handle(message: HostCommand): Promise<unknown> {
 process.on('message', (raw: { id: number } & HostCommand) => {
   handle(raw).then(
     (result) => process.send!({ id: raw.id, result }),
-    (error: unknown) => process.send!({ id: raw.id, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+    (error: unknown) =>
+      process.send!({ id: raw.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
   );
 });
 process.on('disconnect', () => {

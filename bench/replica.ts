@@ -25,7 +25,10 @@ export interface ReplicaHost extends StartReply {
   close(): Promise<void>;
 }
 
-export async function startReplicaHost(tree: Partial<SyntheticOptions>, { lazy = false }: { lazy?: boolean } = {}): Promise<ReplicaHost> {
+export async function startReplicaHost(
+  tree: Partial<SyntheticOptions>,
+  { lazy = false }: { lazy?: boolean } = {},
+): Promise<ReplicaHost> {
   const tsx = import.meta.resolve('tsx');
   const child: ChildProcess = fork(fileURLToPath(new URL('./replica-host.ts', import.meta.url)), [], {
     cwd: REPO_ROOT,
@@ -69,7 +72,12 @@ export async function startReplicaHost(tree: Partial<SyntheticOptions>, { lazy =
     },
     warm: async () => void (await call({ cmd: 'warm' })),
     requests: async () => (await call<{ total: number }>({ cmd: 'stats' })).total,
-    requestsByEndpoint: async () => (await call<{ byEndpoint: Record<'series' | 'seasons' | 'calendar' | 'classification' | 'other', number> }>({ cmd: 'stats' })).byEndpoint,
+    requestsByEndpoint: async () =>
+      (
+        await call<{ byEndpoint: Record<'series' | 'seasons' | 'calendar' | 'classification' | 'other', number> }>({
+          cmd: 'stats',
+        })
+      ).byEndpoint,
     mutate: (share) => call({ cmd: 'mutate', share }),
     unmutate: async () => void (await call({ cmd: 'unmutate' })),
     firstRequest: async (endpoint) => {

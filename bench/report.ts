@@ -16,7 +16,12 @@ export interface ReportInput {
   readonly finishedAt: string;
   readonly command: string;
   readonly machine: object;
-  readonly options: { readonly scale: number; readonly runs: number; readonly concurrency: number; readonly [key: string]: unknown };
+  readonly options: {
+    readonly scale: number;
+    readonly runs: number;
+    readonly concurrency: number;
+    readonly [key: string]: unknown;
+  };
   readonly tree: object | undefined;
   /** The git commit the crawler was built from, and uncommitted changes to it. */
   readonly source: { readonly commit: string; readonly uncommitted: readonly string[] } | undefined;
@@ -67,12 +72,28 @@ export interface Target {
 export interface Report extends ReportInput {
   readonly summary: {
     floor?: { requestsPerSec: Spread; seconds: Spread };
-    coldPg?: { requestsPerSec: Spread; rowsPerSec: Spread; seconds: Spread; ratioToFloor?: Spread; databaseBound?: DatabaseBound };
+    coldPg?: {
+      requestsPerSec: Spread;
+      rowsPerSec: Spread;
+      seconds: Spread;
+      ratioToFloor?: Spread;
+      databaseBound?: DatabaseBound;
+    };
     coldPglite?: { requestsPerSec: Spread; rowsPerSec: Spread; seconds: Spread; ratioToFloor?: Spread };
     warm?: { seconds: Spread; speedupOverCold: Spread; rowsWritten: number; networkRequests: number };
     refresh?: { seconds: Spread; changedPayloads: number; rowsUpdated: number; exact: boolean };
     sink?: { rows: number; rowsPerSec: Record<string, Spread>; ratioToRaw: Record<string, Spread> };
-    memory?: { baselineMb: Spread; oneXMb: Spread; largeMb: Spread; factor: number; growth: Spread; growthAboveBaseline: Spread; baselineHeapMb: Spread; oneXHeapMb: Spread; largeHeapMb: Spread };
+    memory?: {
+      baselineMb: Spread;
+      oneXMb: Spread;
+      largeMb: Spread;
+      factor: number;
+      growth: Spread;
+      growthAboveBaseline: Spread;
+      baselineHeapMb: Spread;
+      oneXHeapMb: Spread;
+      largeHeapMb: Spread;
+    };
     resume?: { seconds: Spread; toResumeLogSeconds: Spread };
   };
   readonly targets: readonly Target[];
@@ -80,14 +101,18 @@ export interface Report extends ReportInput {
   readonly problems: readonly string[];
 }
 
-const pairwise = <A, B>(a: readonly A[], b: readonly B[], f: (x: A, y: B) => number): Spread => spread(a.slice(0, Math.min(a.length, b.length)).map((x, i) => f(x, b[i]!)));
-const defined = (values: readonly (number | undefined)[]): number[] => values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+const pairwise = <A, B>(a: readonly A[], b: readonly B[], f: (x: A, y: B) => number): Spread =>
+  spread(a.slice(0, Math.min(a.length, b.length)).map((x, i) => f(x, b[i]!)));
+const defined = (values: readonly (number | undefined)[]): number[] =>
+  values.filter((v): v is number => v !== undefined && Number.isFinite(v));
 
 export function summarize(input: ReportInput): Report {
   const r = input.results;
   const problems: string[] = [];
   const collect = (name: string, list: readonly { problems: readonly string[] }[]) =>
-    list.forEach((item, i) => item.problems.forEach((p) => problems.push(`${name} (run ${i + 1}): ${p}`)));
+    list.forEach((item, i) => {
+      for (const p of item.problems) problems.push(`${name} (run ${i + 1}): ${p}`);
+    });
   collect('floor', r.floor);
   collect('cold PostgreSQL', r.coldPg);
   collect('cold PGlite', r.coldPglite);
@@ -104,7 +129,11 @@ export function summarize(input: ReportInput): Report {
   const targets: Target[] = [];
   const x = (n: number, d = 2) => n.toFixed(d);
 
-  if (r.floor.length) summary.floor = { requestsPerSec: spread(r.floor.map((f) => f.requestsPerSec)), seconds: spread(r.floor.map((f) => f.seconds)) };
+  if (r.floor.length)
+    summary.floor = {
+      requestsPerSec: spread(r.floor.map((f) => f.requestsPerSec)),
+      seconds: spread(r.floor.map((f) => f.seconds)),
+    };
   const crawlSummary = (list: readonly CrawlResult[]) => ({
     requestsPerSec: spread(list.map((c) => c.requestsPerSec)),
     rowsPerSec: spread(list.map((c) => c.rowsPerSec)),
@@ -118,30 +147,79 @@ export function summarize(input: ReportInput): Report {
     const rawRowsPerSec = spread(r.sink.map((k) => k.rowsPerSec.raw)).median;
     const floorSeconds = spread(r.floor.map((f) => f.seconds)).median;
     const seconds = rows / rawRowsPerSec;
-    summary.coldPg.databaseBound = { rows, rawRowsPerSec, seconds, budgetSeconds: floorSeconds / 0.8, bestRatioToFloor: floorSeconds / seconds };
+    summary.coldPg.databaseBound = {
+      rows,
+      rawRowsPerSec,
+      seconds,
+      budgetSeconds: floorSeconds / 0.8,
+      bestRatioToFloor: floorSeconds / seconds,
+    };
   }
   if (summary.coldPg?.ratioToFloor) {
     const ratio = summary.coldPg.ratioToFloor;
-    targets.push({ id: 'cold-pg', label: 'Cold crawl → PostgreSQL vs floor', target: '≥ 0.8× floor', met: ratio.median >= 0.8, figure: `${x(ratio.median)}×` });
+    targets.push({
+      id: 'cold-pg',
+      label: 'Cold crawl → PostgreSQL vs floor',
+      target: '≥ 0.8× floor',
+      met: ratio.median >= 0.8,
+      figure: `${x(ratio.median)}×`,
+    });
   }
   if (r.warm.length) {
     const speedup = pairwise(r.coldPg, r.warm, (c, w) => c.seconds / w.seconds);
     const rowsWritten = Math.max(...r.warm.map((w) => w.rowsWritten));
-    summary.warm = { seconds: spread(r.warm.map((w) => w.seconds)), speedupOverCold: speedup, rowsWritten, networkRequests: Math.max(...r.warm.map((w) => w.networkRequests)) };
-    targets.push({ id: 'warm', label: 'Warm re-crawl vs cold', target: '≥ 5× faster, 0 rows', met: speedup.median >= 5 && rowsWritten === 0, figure: `${x(speedup.median, 1)}× faster, ${rowsWritten} rows` });
+    summary.warm = {
+      seconds: spread(r.warm.map((w) => w.seconds)),
+      speedupOverCold: speedup,
+      rowsWritten,
+      networkRequests: Math.max(...r.warm.map((w) => w.networkRequests)),
+    };
+    targets.push({
+      id: 'warm',
+      label: 'Warm re-crawl vs cold',
+      target: '≥ 5× faster, 0 rows',
+      met: speedup.median >= 5 && rowsWritten === 0,
+      figure: `${x(speedup.median, 1)}× faster, ${rowsWritten} rows`,
+    });
   }
   if (r.refresh.length) {
     const exact = r.refresh.every((f) => !f.problems.length);
-    summary.refresh = { seconds: spread(r.refresh.map((f) => f.seconds)), changedPayloads: r.refresh[0]!.changedPayloads, rowsUpdated: r.refresh[0]!.rowsUpdated, exact };
-    targets.push({ id: 'refresh', label: 'Refresh after 1% changed', target: 'updated = changed', met: exact, figure: `${r.refresh[0]!.rowsUpdated} updated / ${r.refresh[0]!.changedPayloads} changed` });
+    summary.refresh = {
+      seconds: spread(r.refresh.map((f) => f.seconds)),
+      changedPayloads: r.refresh[0]!.changedPayloads,
+      rowsUpdated: r.refresh[0]!.rowsUpdated,
+      exact,
+    };
+    targets.push({
+      id: 'refresh',
+      label: 'Refresh after 1% changed',
+      target: 'updated = changed',
+      met: exact,
+      figure: `${r.refresh[0]!.rowsUpdated} updated / ${r.refresh[0]!.changedPayloads} changed`,
+    });
   }
   if (r.sink.length) {
     const variants = Object.keys(r.sink[0]!.rowsPerSec);
-    const rowsPerSec = Object.fromEntries(variants.map((v) => [v, spread(r.sink.map((s) => s.rowsPerSec[v as keyof SinkResult['rowsPerSec']]))]));
-    const ratioToRaw = Object.fromEntries(variants.filter((v) => v !== 'raw').map((v) => [v, spread(r.sink.map((s) => s.rowsPerSec[v as keyof SinkResult['rowsPerSec']] / s.rowsPerSec.raw))]));
+    const rowsPerSec = Object.fromEntries(
+      variants.map((v) => [v, spread(r.sink.map((s) => s.rowsPerSec[v as keyof SinkResult['rowsPerSec']]))]),
+    );
+    const ratioToRaw = Object.fromEntries(
+      variants
+        .filter((v) => v !== 'raw')
+        .map((v) => [
+          v,
+          spread(r.sink.map((s) => s.rowsPerSec[v as keyof SinkResult['rowsPerSec']] / s.rowsPerSec.raw)),
+        ]),
+    );
     summary.sink = { rows: r.sink[0]!.rows, rowsPerSec, ratioToRaw };
     const crawlShape = ratioToRaw['sink-crawl']!;
-    targets.push({ id: 'sink', label: 'Sink vs raw INSERT', target: '≥ 0.5× raw', met: crawlShape.median >= 0.5, figure: `${x(crawlShape.median)}× (crawl-shaped writes)` });
+    targets.push({
+      id: 'sink',
+      label: 'Sink vs raw INSERT',
+      target: '≥ 0.5× raw',
+      met: crawlShape.median >= 0.5,
+      figure: `${x(crawlShape.median)}× (crawl-shaped writes)`,
+    });
   }
   if (r.memoryLarge.length && r.memoryOneX.length) {
     const factor = r.memoryLarge[0]!.scale;
@@ -149,9 +227,18 @@ export function summarize(input: ReportInput): Report {
     const oneX = spread(defined(r.memoryOneX.map((m) => m.maxRssMb)));
     const baseline = spread(defined(r.memoryBaseline.map((m) => m.maxRssMb)));
     const growth = pairwise(r.memoryLarge, r.memoryOneX, (l, o) => (l.maxRssMb ?? NaN) / (o.maxRssMb ?? NaN));
-    const above = r.memoryLarge.map((l, i) => ((l.maxRssMb ?? NaN) - (r.memoryBaseline[i]?.maxRssMb ?? NaN)) / ((r.memoryOneX[i]?.maxRssMb ?? NaN) - (r.memoryBaseline[i]?.maxRssMb ?? NaN)));
+    const above = r.memoryLarge.map(
+      (l, i) =>
+        ((l.maxRssMb ?? NaN) - (r.memoryBaseline[i]?.maxRssMb ?? NaN)) /
+        ((r.memoryOneX[i]?.maxRssMb ?? NaN) - (r.memoryBaseline[i]?.maxRssMb ?? NaN)),
+    );
     summary.memory = {
-      baselineMb: baseline, oneXMb: oneX, largeMb: large, factor, growth, growthAboveBaseline: spread(defined(above)),
+      baselineMb: baseline,
+      oneXMb: oneX,
+      largeMb: large,
+      factor,
+      growth,
+      growthAboveBaseline: spread(defined(above)),
       baselineHeapMb: spread(defined(r.memoryBaseline.map((m) => m.peakHeapUsedMb))),
       oneXHeapMb: spread(defined(r.memoryOneX.map((m) => m.peakHeapUsedMb))),
       largeHeapMb: spread(defined(r.memoryLarge.map((m) => m.peakHeapUsedMb))),
@@ -167,15 +254,33 @@ export function summarize(input: ReportInput): Report {
   if (r.resume.length) {
     const seconds = spread(defined(r.resume.map((m) => m.seconds)));
     summary.resume = { seconds, toResumeLogSeconds: spread(defined(r.resume.map((m) => m.toResumeLogSeconds))) };
-    targets.push({ id: 'resume', label: 'Resume: start → first request', target: '< 5 s', met: seconds.values.length ? seconds.median < 5 : false, figure: `${x(seconds.median)} s` });
+    targets.push({
+      id: 'resume',
+      label: 'Resume: start → first request',
+      target: '< 5 s',
+      met: seconds.values.length ? seconds.median < 5 : false,
+      figure: `${x(seconds.median)} s`,
+    });
   }
   if (r.daily.length) {
     const met = r.daily.every((d) => !d.problems.length);
-    targets.push({ id: 'daily', label: 'Daily refresh, unchanged upstream', target: '0 full bodies, ≤ 10 % of requests, 0 rows', met, figure: r.daily.map((d) => `${d.tree} ${(d.share * 100).toFixed(1)} %`).join(', ') });
+    targets.push({
+      id: 'daily',
+      label: 'Daily refresh, unchanged upstream',
+      target: '0 full bodies, ≤ 10 % of requests, 0 rows',
+      met,
+      figure: r.daily.map((d) => `${d.tree} ${(d.share * 100).toFixed(1)} %`).join(', '),
+    });
   }
   if (r.workers?.length) {
     const slowdown = spread(r.workers.map((w) => w.slowdown));
-    targets.push({ id: 'workers', label: 'Shared queue, one worker vs the local queue', target: '≤ 1.2× the local queue', met: slowdown.median <= 1.2, figure: `${x(slowdown.median)}×` });
+    targets.push({
+      id: 'workers',
+      label: 'Shared queue, one worker vs the local queue',
+      target: '≤ 1.2× the local queue',
+      met: slowdown.median <= 1.2,
+      figure: `${x(slowdown.median)}×`,
+    });
   }
   return { ...input, summary, targets, problems };
 }

@@ -12,7 +12,11 @@ import { openStorageDir } from '../src/crawl/storage-dir.js';
 import { uuidFor } from '../test/replica/seeded.js';
 
 /** The session UUIDs of a synthetic tree with `seed`, in tree order, as many as asked. */
-export function sessionUuids(seed: number, shape: { series: number; seasonsPerSeries: number; eventsPerSeason: number; sessionsPerEvent: number }, count: number): string[] {
+export function sessionUuids(
+  seed: number,
+  shape: { series: number; seasonsPerSeries: number; eventsPerSeason: number; sessionsPerEvent: number },
+  count: number,
+): string[] {
   const out: string[] = [];
   for (let i = 0; i < shape.series; i++)
     for (let j = 0; j < shape.seasonsPerSeries; j++)
@@ -25,7 +29,12 @@ export function sessionUuids(seed: number, shape: { series: number; seasonsPerSe
   return out;
 }
 
-export async function buildQueue(dir: string, baseUrl: string, uuids: readonly string[], handled: number): Promise<void> {
+export async function buildQueue(
+  dir: string,
+  baseUrl: string,
+  uuids: readonly string[],
+  handled: number,
+): Promise<void> {
   const handledAt = new Date().toISOString();
   const storage = await openStorageDir(dir);
   try {

@@ -20,4 +20,10 @@ export function treeFor(scale: number): Partial<SyntheticOptions> {
 }
 
 /** The smallest crawlable tree: what the crawler costs in memory with next to no data. */
-export const BASELINE_TREE: Partial<SyntheticOptions> = { ...BASE_TREE, series: 1, seasonsPerSeries: 1, eventsPerSeason: 1, sessionsPerEvent: 1 };
+export const BASELINE_TREE: Partial<SyntheticOptions> = {
+  ...BASE_TREE,
+  series: 1,
+  seasonsPerSeries: 1,
+  eventsPerSeason: 1,
+  sessionsPerEvent: 1,
+};

@@ -13,8 +13,18 @@
 import type { Knex } from 'knex';
 
 const TABLES = [
-  'series', 'seasons', 'venues', 'countries', 'events', 'sessions', 'drivers', 'teams',
-  'entries', 'entry_drivers', 'classifications', 'retirements',
+  'series',
+  'seasons',
+  'venues',
+  'countries',
+  'events',
+  'sessions',
+  'drivers',
+  'teams',
+  'entries',
+  'entry_drivers',
+  'classifications',
+  'retirements',
 ] as const;
 
 export async function up(knex: Knex): Promise<void> {
@@ -23,15 +33,19 @@ export async function up(knex: Knex): Promise<void> {
 
 async function replaceTriggerFunctions(knex: Knex, table: string): Promise<void> {
   const history = `${table}_history`;
-  const columns = (await knex.raw<{ rows: { column_name: string }[] }>(
-    `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
-    [table],
-  )).rows.map((r) => r.column_name);
-  const key = (await knex.raw<{ rows: { attname: string }[] }>(
-    `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+  const columns = (
+    await knex.raw<{ rows: { column_name: string }[] }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
+      [table],
+    )
+  ).rows.map((r) => r.column_name);
+  const key = (
+    await knex.raw<{ rows: { attname: string }[] }>(
+      `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
      WHERE i.indrelid = ?::regclass AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)`,
-    [table],
-  )).rows.map((r) => r.attname);
+      [table],
+    )
+  ).rows.map((r) => r.attname);
   if (!columns.length || !key.length) throw new Error(`table ${table}: no columns or no primary key`);
 
   const list = columns.join(', ');

@@ -34,10 +34,17 @@ async function demo(title: string, tree: ReplicaTree, storage: string, out: stri
   const replica = await startReplica({ tree });
   try {
     console.log(`\n=== ${title}: replica at ${replica.url}, storage ${path.relative('.', storage) || '.'}\n`);
-    const summary = await runCrawl(resolveCrawlConfig({ baseUrl: replica.url, storage, maxRpm: 100_000, concurrency: 16 }, {}), { log });
+    const summary = await runCrawl(
+      resolveCrawlConfig({ baseUrl: replica.url, storage, maxRpm: 100_000, concurrency: 16 }, {}),
+      { log },
+    );
     console.log(formatSummary(summary));
     const manifest = await runExport(resolveExportConfig({ storage, out }, {}), { log });
-    console.log(`\nexported ${Object.entries(manifest.datasets).map(([d, { rows }]) => `${d} ${rows}`).join(', ')} to ${path.relative('.', out)}/`);
+    console.log(
+      `\nexported ${Object.entries(manifest.datasets)
+        .map(([d, { rows }]) => `${d} ${rows}`)
+        .join(', ')} to ${path.relative('.', out)}/`,
+    );
     return summary.outcome === 'complete';
   } finally {
     await replica.close();
@@ -47,7 +54,21 @@ async function demo(title: string, tree: ReplicaTree, storage: string, out: stri
 const recordedStorage = await storageFor(path.resolve('storage'), path.resolve('storage/demo'));
 const ok = [
   await demo('Recorded responses', recordedTree(), recordedStorage, path.resolve('exports')),
-  await demo('Synthetic tree (seed 1)', syntheticTree({ seed: 1, series: 3, seasonsPerSeries: 3, eventsPerSeason: 6, sessionsPerEvent: 4, carsPerSession: 20 }), path.resolve('storage/demo-synthetic'), path.resolve('exports/synthetic')),
+  await demo(
+    'Synthetic tree (seed 1)',
+    syntheticTree({
+      seed: 1,
+      series: 3,
+      seasonsPerSeries: 3,
+      eventsPerSeason: 6,
+      sessionsPerEvent: 4,
+      carsPerSession: 20,
+    }),
+    path.resolve('storage/demo-synthetic'),
+    path.resolve('exports/synthetic'),
+  ),
 ].every(Boolean);
-console.log(`\nNext: motorsport-crawler status${recordedStorage.endsWith('demo') ? ' --storage storage/demo' : ''}, motorsport-crawler export --out exports --format ndjson, or open exports/results.json.`);
+console.log(
+  `\nNext: motorsport-crawler status${recordedStorage.endsWith('demo') ? ' --storage storage/demo' : ''}, motorsport-crawler export --out exports --format ndjson, or open exports/results.json.`,
+);
 process.exit(ok ? 0 : 2);

@@ -11,7 +11,8 @@ import { LABELS } from '../src/api/endpoints.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** One declaration with the doc comment that precedes it. */
-const DECLARATION = /(?:\/\*\*(?:(?!\*\/)[\s\S])*\*\/\s*)?export (?:interface|type) \w+[\s\S]*?(?=\n(?:\/\*\*|export )|$)/g;
+const DECLARATION =
+  /(?:\/\*\*(?:(?!\*\/)[\s\S])*\*\/\s*)?export (?:interface|type) \w+[\s\S]*?(?=\n(?:\/\*\*|export )|$)/g;
 export const GENERATED_PATH = `${root}src/api/payloads.generated.ts`;
 
 export async function renderPayloadTypes(): Promise<string> {
@@ -35,7 +36,7 @@ export async function renderPayloadTypes(): Promise<string> {
       const declared = declaredName(block);
       if (emitted.has(declared)) continue;
       emitted.add(declared);
-      parts.push(block.trim() + '\n');
+      parts.push(`${block.trim()}\n`);
     }
   }
   parts.push(`/** Each endpoint's payload, by label. */\nexport interface PayloadByLabel {\n${roots.join('\n')}\n}\n`);

@@ -23,7 +23,14 @@ import { migrateCommand } from './commands/migrate.js';
 import type { CommandIo, CommandModule } from './commands/options.js';
 import { statusCommand } from './commands/status.js';
 
-export const COMMANDS: readonly CommandModule<never>[] = [crawlCommand, migrateCommand, exportCommand, statusCommand, changesCommand, canaryCommand];
+export const COMMANDS: readonly CommandModule<never>[] = [
+  crawlCommand,
+  migrateCommand,
+  exportCommand,
+  statusCommand,
+  changesCommand,
+  canaryCommand,
+];
 
 /** A mistake yargs found in the command line (unknown flag, missing value, bad choice). */
 class UsageError extends UserError {
@@ -40,7 +47,9 @@ export function buildParser(io: CommandIo, onExit: (code: number) => void): Argv
     .usage('$0 <command> [options]\n\nMirror the motorsportstats widgets API into PostgreSQL.');
   for (const module of COMMANDS) {
     // why: yargs types the parsed args from the builder's options; each module declares the same shape as its own Args.
-    parser = parser.command(module.command, module.describe, module.builder, async (args) => onExit(await module.handler(args as never, io)));
+    parser = parser.command(module.command, module.describe, module.builder, async (args) =>
+      onExit(await module.handler(args as never, io)),
+    );
   }
   return parser
     .demandCommand(1, `Name a command: ${COMMANDS.map((c) => c.command).join(', ')}`)
@@ -83,10 +92,23 @@ export async function main(args: readonly string[], io: CommandIo): Promise<numb
  * Returns what puts console back.
  */
 function captureConsole(args: readonly string[], io: CommandIo): () => void {
-  const level = args.some((a) => a === '--verbose' || a === '-v') ? 'debug' : args.some((a) => a === '--quiet' || a === '-q') ? 'warn' : 'info';
+  const level = args.some((a) => a === '--verbose' || a === '-v')
+    ? 'debug'
+    : args.some((a) => a === '--quiet' || a === '-q')
+      ? 'warn'
+      : 'info';
   const log = new Logger({ level, format: requestedLogFormat(args, io.env), write: io.err });
-  const saved = { log: console.log, info: console.info, debug: console.debug, warn: console.warn, error: console.error };
-  const to = (method: 'debug' | 'warn') => (...parts: unknown[]) => log[method](format(...parts).split('\n', 1)[0]!, { source: 'console' });
+  const saved = {
+    log: console.log,
+    info: console.info,
+    debug: console.debug,
+    warn: console.warn,
+    error: console.error,
+  };
+  const to =
+    (method: 'debug' | 'warn') =>
+    (...parts: unknown[]) =>
+      log[method](format(...parts).split('\n', 1)[0]!, { source: 'console' });
   console.log = console.info = console.debug = to('debug');
   console.warn = console.error = to('warn');
   return () => Object.assign(console, saved);
@@ -102,7 +124,9 @@ function refuseSwitchValues(args: readonly string[]): void {
   for (const arg of args) {
     const match = /^--(?:no-)?([a-z][a-z-]*)=(.*)$/.exec(arg);
     if (match && command.options[match[1]!]?.type === 'boolean' && !['true', 'false'].includes(match[2]!)) {
-      throw new UsageError(`--${match[1]} is a switch and takes no value: "${match[2]}" (give --${match[1]} or leave it out)`);
+      throw new UsageError(
+        `--${match[1]} is a switch and takes no value: "${match[2]}" (give --${match[1]} or leave it out)`,
+      );
     }
   }
 }
@@ -128,7 +152,8 @@ function isExpected(error: unknown): boolean {
 }
 
 function describeFatal(error: unknown): string {
-  if (isConnectionError(error) && !(error instanceof DatabaseUnavailableError)) return `database unavailable: ${messageOf(error)}`;
+  if (isConnectionError(error) && !(error instanceof DatabaseUnavailableError))
+    return `database unavailable: ${messageOf(error)}`;
   return messageOf(error);
 }
 
@@ -154,7 +179,9 @@ function usageMessage(message: string, args: readonly string[]): string {
   const help = command ? `motorsport-crawler ${command.command} --help` : 'motorsport-crawler --help';
   const unknown = /^Unknown arguments?: (.+)$/m.exec(message);
   if (unknown && command) {
-    const typed = unknown[1]!.split(', ').filter((name, _, all) => !all.some((other) => other !== name && camel(other) === name));
+    const typed = unknown[1]!
+      .split(', ')
+      .filter((name, _, all) => !all.some((other) => other !== name && camel(other) === name));
     const known = Object.entries(command.options).flatMap(([name, option]) => [name, ...[option.alias ?? []].flat()]);
     const lines = typed.map((name) => {
       if (args.includes(name)) return `unexpected argument "${name}": ${command.command} takes flags only`;
@@ -166,7 +193,8 @@ function usageMessage(message: string, args: readonly string[]): string {
   const known = command && explainOptionError(message, command);
   if (known) return known;
   const command_ = /^Did you mean (\S+)\?$/.exec(message);
-  if (command_ && !command) return `unknown command "${args.find((a) => !a.startsWith('-'))}": did you mean ${command_[1]}? (see ${help})`;
+  if (command_ && !command)
+    return `unknown command "${args.find((a) => !a.startsWith('-'))}": did you mean ${command_[1]}? (see ${help})`;
   return /--help/.test(message) ? message : `${message} (see ${help})`;
 }
 
@@ -178,16 +206,22 @@ function usageMessage(message: string, args: readonly string[]): string {
 function explainOptionError(message: string, command: CommandModule<never>): string | undefined {
   const choices = [...message.matchAll(/Argument: ([\w-]+), Given: (.*), Choices: (.*)$/gm)];
   if (choices.length) {
-    return choices.map(([, name, given, allowed]) => {
-      const list = allowed!.replaceAll('"', '');
-      const many = given!.includes('", "');
-      return `${dashed(name!)}: ${given} ${many ? 'are not among' : 'is not one of'} ${list}`;
-    }).join('; ');
+    return choices
+      .map(([, name, given, allowed]) => {
+        const list = allowed!.replaceAll('"', '');
+        const many = given!.includes('", "');
+        return `${dashed(name!)}: ${given} ${many ? 'are not among' : 'is not one of'} ${list}`;
+      })
+      .join('; ');
   }
   const missing = /^Not enough arguments following: ([\w-]+)$/.exec(message);
   if (missing) return `${dashed(missing[1]!)} needs a value: ${expects(command, missing[1]!)}`;
   const required = /^Missing required arguments?: ([\w-, ]+)$/.exec(message);
-  if (required) return required[1]!.split(', ').map((name) => `${dashed(name)} is required: ${expects(command, name)}`).join('; ');
+  if (required)
+    return required[1]!
+      .split(', ')
+      .map((name) => `${dashed(name)} is required: ${expects(command, name)}`)
+      .join('; ');
   return undefined;
 }
 
@@ -198,7 +232,11 @@ function expects(command: CommandModule<never>, name: string): string {
   if (option.choices) return `one of ${[option.choices].flat().join(', ')}`;
   if (option.number) return 'a whole number';
   const text = (option.describe ?? option.description ?? option.desc ?? '').replace(/\s*\[env [^\]]*\]\s*$/, '');
-  return text ? (/^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text) : `see motorsport-crawler ${command.command} --help`;
+  return text
+    ? /^[A-Z][a-z]/.test(text)
+      ? text[0]!.toLowerCase() + text.slice(1)
+      : text
+    : `see motorsport-crawler ${command.command} --help`;
 }
 
 function camel(name: string): string {
@@ -216,11 +254,13 @@ if (entry && realpathSync(entry) === fileURLToPath(import.meta.url)) {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const code = await main(hideBin(process.argv), {
     env: process.env,
-    out: (text) => process.stdout.write(text + '\n'),
-    err: (line) => process.stderr.write(line + '\n'),
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
   });
   // The process exits when the command is done: a stopped crawl may leave sockets and timers
   // behind (a pool retrying a database that went away), and they must not keep it alive.
-  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+  await Promise.all(
+    [process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))),
+  );
   process.exit(code);
 }

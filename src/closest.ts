@@ -20,7 +20,8 @@ export function editDistance(a: string, b: string): number {
  * enough to be a plausible typo (at most a third of the longer text changed, or 2 characters).
  */
 export function closest(typed: string, candidates: Iterable<string>, { count = 3, typosOnly = false } = {}): string[] {
-  const plausible = (candidate: string, distance: number) => !typosOnly || distance <= Math.max(2, Math.ceil(Math.max(typed.length, candidate.length) / 3));
+  const plausible = (candidate: string, distance: number) =>
+    !typosOnly || distance <= Math.max(2, Math.ceil(Math.max(typed.length, candidate.length) / 3));
   return [...new Set(candidates)]
     .map((candidate) => ({ candidate, distance: editDistance(typed, candidate) }))
     .filter(({ candidate, distance }) => plausible(candidate, distance))

@@ -273,13 +273,17 @@ export interface Given<T> {
 export function flagOrEnv<T>(flag: string, value: T | undefined, env: Env, variable: string | undefined): Given<T> {
   if (value !== undefined) return { value, name: flag };
   const fromEnv = variable === undefined ? undefined : env[variable];
-  return fromEnv === undefined || fromEnv === '' ? { value: undefined, name: flag } : { value: fromEnv, name: variable! };
+  return fromEnv === undefined || fromEnv === ''
+    ? { value: undefined, name: flag }
+    : { value: fromEnv, name: variable! };
 }
 
 /** MSC_NOW: an ISO 8601 date or instant with a zone (durations, which parseInstant also takes, are refused). */
 export function resolveNow(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
-  const refused = new UserError(`${ENV_VARS.now}: "${value}" is not an ISO 8601 instant: give a date (2026-06-01, midnight UTC) or a time with Z or an offset (2026-06-01T12:00:00Z)`);
+  const refused = new UserError(
+    `${ENV_VARS.now}: "${value}" is not an ISO 8601 instant: give a date (2026-06-01, midnight UTC) or a time with Z or an offset (2026-06-01T12:00:00Z)`,
+  );
   if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw refused;
   try {
     return Date.parse(parseInstant(ENV_VARS.now, value));
@@ -305,8 +309,12 @@ export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env):
   const storageDir = path.resolve(storage.value ?? DEFAULTS.storage);
   // A file where a folder must be would fail later with a bare ENOTDIR naming neither flag nor file.
   refuseFileInTheWay(storage.value === undefined ? 'the storage dir' : storage.name, storage.value ?? DEFAULTS.storage);
-  const db = args.db !== undefined ? resolveDbTarget(args.db, storageDir, '--db', storage.name) : resolveDbUrlVariable(env[ENV_VARS.db], storageDir, storage.name);
-  if (db.kind === 'embedded') refuseFileInTheWay(args.db !== undefined ? '--db' : 'the embedded database dir', args.db ?? db.dir);
+  const db =
+    args.db !== undefined
+      ? resolveDbTarget(args.db, storageDir, '--db', storage.name)
+      : resolveDbUrlVariable(env[ENV_VARS.db], storageDir, storage.name);
+  if (db.kind === 'embedded')
+    refuseFileInTheWay(args.db !== undefined ? '--db' : 'the embedded database dir', args.db ?? db.dir);
   return Object.freeze({ storageDir, storageName: storage.name, db, ...resolveLogging(args, env) });
 }
 
@@ -315,9 +323,15 @@ export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env):
  * that looks like a URL (`//`, `@`, or a scheme such as `postgresql:` or `pg:`) but is not a valid
  * PostgreSQL URL is refused: `postgresql//me@host/db` must not become a folder of that name.
  */
-export function resolveDbTarget(value: string | undefined, storageDir: string, name = '--db', storageName = '--storage'): DbTarget {
+export function resolveDbTarget(
+  value: string | undefined,
+  storageDir: string,
+  name = '--db',
+  storageName = '--storage',
+): DbTarget {
   // <storage>/db: a folder the storage dir's flag (or variable) named.
-  if (value === undefined || value === '') return { kind: 'embedded', dir: path.join(storageDir, 'db'), from: storageName };
+  if (value === undefined || value === '')
+    return { kind: 'embedded', dir: path.join(storageDir, 'db'), from: storageName };
   const hint = 'give a postgres://user@host:port/database URL, or a directory path for the embedded database';
   if (/^postgres(ql)?:\/\//i.test(value)) {
     try {
@@ -329,7 +343,9 @@ export function resolveDbTarget(value: string | undefined, storageDir: string, n
   }
   // A scheme is two letters or more: `C:\data` is a Windows path.
   if (value.includes('//') || value.includes('@') || /^[a-z][a-z0-9+.-]+:/i.test(value)) {
-    throw new UserError(`${name}: "${redactUrl(value)}" looks like a URL but is not a postgres:// or postgresql:// URL; ${hint}`);
+    throw new UserError(
+      `${name}: "${redactUrl(value)}" looks like a URL but is not a postgres:// or postgresql:// URL; ${hint}`,
+    );
   }
   return { kind: 'embedded', dir: path.resolve(value) };
 }
@@ -338,7 +354,9 @@ export function resolveDbTarget(value: string | undefined, storageDir: string, n
 function resolveDbUrlVariable(value: string | undefined, storageDir: string, storageName: string): DbTarget {
   const target = resolveDbTarget(value, storageDir, ENV_VARS.db, storageName);
   if (value !== undefined && value !== '' && target.kind === 'embedded') {
-    throw new UserError(`${ENV_VARS.db}: "${redactUrl(value)}" is not a postgres:// or postgresql:// URL (for an embedded database in a directory, use --db DIR)`);
+    throw new UserError(
+      `${ENV_VARS.db}: "${redactUrl(value)}" is not a postgres:// or postgresql:// URL (for an embedded database in a directory, use --db DIR)`,
+    );
   }
   return target;
 }
@@ -444,14 +462,20 @@ export function resolveScope(args: ScopeArgs, env: Env): CrawlScope {
   }
   // `--series F1,WEC` means what MSC_SERIES=F1,WEC means.
   const given = args.series?.length ? args.series.map(String) : [env[ENV_VARS.series] ?? ''];
-  const series = given.flatMap((value) => value.split(',')).map((s) => s.trim()).filter(Boolean);
-  if (args.series?.length && !series.length) throw new UserError(`--series: "${args.series.join(',')}" names no series (leave --series out for all)`);
+  const series = given
+    .flatMap((value) => value.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (args.series?.length && !series.length)
+    throw new UserError(`--series: "${args.series.join(',')}" names no series (leave --series out for all)`);
   return Object.freeze({ series: Object.freeze(series), fromYear, toYear });
 }
 
 /** --base-url and --max-rpm as crawl and canary read them: a --max-rpm of 10,000 or more lifts the limit. */
 export function resolveApi(args: ApiArgs, env: Env): { readonly baseUrl: string; readonly maxRpm: number } {
-  const maxRpm = wholeNumber(flagOrEnv('--max-rpm', args.maxRpm, env, ENV_VARS.maxRpm), 1, Number.MAX_SAFE_INTEGER) ?? DEFAULTS.maxRpm;
+  const maxRpm =
+    wholeNumber(flagOrEnv('--max-rpm', args.maxRpm, env, ENV_VARS.maxRpm), 1, Number.MAX_SAFE_INTEGER) ??
+    DEFAULTS.maxRpm;
   return {
     baseUrl: resolveBaseUrl(flagOrEnv('--base-url', args.baseUrl, env, ENV_VARS.baseUrl)),
     maxRpm: maxRpm >= 10_000 ? Infinity : maxRpm,
@@ -468,7 +492,8 @@ export function parseInstant(flag: string, value: string, now: number = Date.now
   if (/^\d+(\.\d+)?\s*[smhd]$/.test(text)) return new Date(now - parseDuration(flag, text)).toISOString();
   const match = /^(\d{4})-(\d{2})-(\d{2})(?:([T ])\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(text);
   const [, year, month, day, time, zone] = match ?? [];
-  if (match && time && !zone) throw new UserError(`${flag}: "${value}" has no time zone: add Z or an offset such as +02:00`);
+  if (match && time && !zone)
+    throw new UserError(`${flag}: "${value}" has no time zone: add Z or an offset such as +02:00`);
   const ms = match ? Date.parse(time ? text.toUpperCase().replace(' ', 'T') : `${text}T00:00:00Z`) : NaN;
   // Date.parse rolls 2026-02-30 over into March: the calendar date must survive the round trip.
   const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));

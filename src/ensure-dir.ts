@@ -35,7 +35,11 @@ export function checkCreatable(dir: string, name: string): string[] {
   try {
     accessSync(existing, constants.W_OK);
   } catch (error) {
-    throw new UserError(existing === target ? `${name} ${target} is not writable (${cause(error)})` : `${name} ${target}: cannot create it, ${existing} is not writable (${cause(error)})`);
+    throw new UserError(
+      existing === target
+        ? `${name} ${target} is not writable (${cause(error)})`
+        : `${name} ${target}: cannot create it, ${existing} is not writable (${cause(error)})`,
+    );
   }
   return missing;
 }
@@ -58,7 +62,11 @@ export function refuseFileInTheWay(name: string, dir: string): void {
 
 /** `--out x/f/sub: x/f is a file, not a folder`, or `--out x/f is a file, not a folder`. */
 function fileInTheWayError(name: string, dir: string, file: string): UserError {
-  return new UserError(file === path.resolve(dir) ? `${name} ${dir} is a file, not a folder` : `${name} ${dir}: ${file} is a file, not a folder`);
+  return new UserError(
+    file === path.resolve(dir)
+      ? `${name} ${dir} is a file, not a folder`
+      : `${name} ${dir}: ${file} is a file, not a folder`,
+  );
 }
 
 /** Makes sure `dir` is a writable folder, creating the missing levels one at a time. */
@@ -70,7 +78,8 @@ export function ensureDir(dir: string, name: string): void {
     } catch (error) {
       // Another process made it meanwhile: as good as ours.
       if (errorCode(error) === 'EEXIST' && statSync(level).isDirectory()) continue;
-      const refused = errorCode(error) === 'ENOENT' ? `; the file system at ${path.dirname(level)} takes no new folders` : '';
+      const refused =
+        errorCode(error) === 'ENOENT' ? `; the file system at ${path.dirname(level)} takes no new folders` : '';
       throw new UserError(`${name} ${target}: cannot create ${level} (${cause(error)}${refused})`);
     }
   }
@@ -90,6 +99,6 @@ function statOrUndefined(at: string, name: string, target: string): Stats | unde
 
 /** `EACCES: permission denied`: the OS's words without the system call and path Node appends. */
 function cause(error: unknown): string {
-  const words = stringField(error, 'message')?.split(',')[0]!.trim();
+  const words = stringField(error, 'message')?.split(',')[0]?.trim();
   return words || errorCode(error) || String(error);
 }

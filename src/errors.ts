@@ -18,7 +18,9 @@ export class UserError extends Error {
 export class ApiUnreachableError extends UserError {
   override name = 'ApiUnreachableError';
   constructor(baseUrl: string, reason: string) {
-    super(`cannot reach the API at ${baseUrl} (${reason}): check the network or --base-url; --cache only crawls from the cache alone`);
+    super(
+      `cannot reach the API at ${baseUrl} (${reason}): check the network or --base-url; --cache only crawls from the cache alone`,
+    );
   }
 }
 
@@ -61,7 +63,10 @@ export class HttpStatusError extends NonRetryableError {
 /** An HTTP answer worth asking again (5xx, 429): Crawlee retries it with backoff. */
 export class RetryableHttpError extends Error {
   override name = 'RetryableHttpError';
-  constructor(readonly status: number, readonly retryAfterMs: number | undefined) {
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
     super(`HTTP ${status}${retryAfterMs !== undefined ? ` (Retry-After ${Math.round(retryAfterMs / 1000)} s)` : ''}`);
   }
 }
@@ -99,10 +104,16 @@ export class RequestTimeoutError extends Error {
  */
 export class RedirectRefusedError extends NonRetryableError {
   override name = 'RedirectRefusedError';
-  constructor(readonly location: string, reason: 'off-origin' | 'too-many', limit: number) {
-    super(reason === 'off-origin'
-      ? `redirected off the API's origin to ${location}: not followed`
-      : `more than ${limit} redirects (the last to ${location}): not followed`);
+  constructor(
+    readonly location: string,
+    reason: 'off-origin' | 'too-many',
+    limit: number,
+  ) {
+    super(
+      reason === 'off-origin'
+        ? `redirected off the API's origin to ${location}: not followed`
+        : `more than ${limit} redirects (the last to ${location}): not followed`,
+    );
   }
 }
 
@@ -150,7 +161,9 @@ export function errorCode(error: unknown): string | undefined {
 export function asResourceError(error: unknown, path: string): ResourceError | undefined {
   if (error instanceof ResourceError) return error;
   const code = errorCode(error);
-  return code !== undefined && code in RESOURCE_CAUSES ? new ResourceError(code, path, undefined, { cause: error }) : undefined;
+  return code !== undefined && code in RESOURCE_CAUSES
+    ? new ResourceError(code, path, undefined, { cause: error })
+    : undefined;
 }
 
 /**
@@ -200,7 +213,10 @@ export function describeError(error: unknown): string {
 export function describeThrown(value: unknown): string {
   if (!isObject(value)) return String(value);
   const { message, code, errno, name } = value;
-  const parts = [typeof message === 'string' && message ? message.split('\n')[0] : undefined, code ?? (errno !== undefined ? `errno ${String(errno)}` : undefined)];
+  const parts = [
+    typeof message === 'string' && message ? message.split('\n')[0] : undefined,
+    code ?? (errno !== undefined ? `errno ${String(errno)}` : undefined),
+  ];
   const text = parts.filter((p) => p !== undefined && p !== '').map(String);
   if (text.length) return text.length === 2 ? `${text[0]} (${text[1]})` : text[0]!;
   if (typeof name === 'string' && name) return name;

@@ -12,7 +12,18 @@
  * file is checked to be the very file (same inode) that was judged stale. A contender that raced
  * and renamed a fresh lock instead puts it back (link(2), which fails rather than overwrite).
  */
-import { closeSync, fsyncSync, fstatSync, linkSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  fstatSync,
+  linkSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { DEFAULTS } from './config.js';
 import { UserError, errorCode } from './errors.js';
 
@@ -36,11 +47,18 @@ export function acquireLock(file: string, what: string, options: LockOptions = {
     const held = readLock(file);
     if (held.state === 'absent') continue; // released meanwhile: try again
     if (held.state === 'pid' && isAlive(held.pid)) {
-      throw new UserError(`${what} is in use: its lock ${file} is held by ${held.pid === process.pid ? 'this process' : `pid ${held.pid}`}; wait for it to finish or stop it`);
+      throw new UserError(
+        `${what} is in use: its lock ${file} is held by ${held.pid === process.pid ? 'this process' : `pid ${held.pid}`}; wait for it to finish or stop it`,
+      );
     }
     if (held.state === 'unreadable' && held.ageMs < graceMs) {
-      const holds = held.text === '' ? 'is empty' : `is an unreadable lock holding ${JSON.stringify(held.text.slice(0, 20))}, not a pid`;
-      throw new UserError(`${what} is being locked by another process (lock ${file} ${holds}, ${Math.round(held.ageMs)} ms old); wait for it to finish or stop it`);
+      const holds =
+        held.text === ''
+          ? 'is empty'
+          : `is an unreadable lock holding ${JSON.stringify(held.text.slice(0, 20))}, not a pid`;
+      throw new UserError(
+        `${what} is being locked by another process (lock ${file} ${holds}, ${Math.round(held.ageMs)} ms old); wait for it to finish or stop it`,
+      );
     }
     takeOver(file, held.ino);
   }
@@ -101,7 +119,9 @@ function readLock(file: string): LockContent {
     const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
     // A pid and a newline (`echo $$ > lock`, other tools' locks) is a pid.
     const pid = /^\s*\d+\s*$/.test(text) ? Number(text.trim()) : 0;
-    return pid > 0 ? { state: 'pid', pid, ino: stat.ino } : { state: 'unreadable', ageMs: Date.now() - stat.mtimeMs, ino: stat.ino, text };
+    return pid > 0
+      ? { state: 'pid', pid, ino: stat.ino }
+      : { state: 'unreadable', ageMs: Date.now() - stat.mtimeMs, ino: stat.ino, text };
   } finally {
     closeSync(fd);
   }
@@ -136,4 +156,3 @@ function isAlive(pid: number): boolean {
     return errorCode(error) === 'EPERM';
   }
 }
-

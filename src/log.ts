@@ -26,7 +26,7 @@ export class Logger {
   private readonly repeated = new Map<string, number>();
 
   constructor(readonly options: LoggerOptions) {
-    this.write = options.write ?? ((line) => process.stderr.write(line + '\n'));
+    this.write = options.write ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
   enabled(level: LogLevel): boolean {
@@ -73,7 +73,7 @@ export class Logger {
       return;
     }
     const prefix = level === 'info' ? '' : `${level.toUpperCase()} `;
-    const extra = fields && Object.keys(fields).length ? ' ' + formatFields(fields) : '';
+    const extra = fields && Object.keys(fields).length ? ` ${formatFields(fields)}` : '';
     this.write(prefix + message + extra);
   }
 }

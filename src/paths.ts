@@ -10,7 +10,7 @@ export const PACKAGE_ROOT = (() => {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('motorsport-crawler: package.json not found above ' + import.meta.url);
+    if (parent === dir) throw new Error(`motorsport-crawler: package.json not found above ${import.meta.url}`);
     dir = parent;
   }
   return dir;

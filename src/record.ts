@@ -17,7 +17,10 @@ export function keysOf<T extends object>(record: T): (keyof T & string)[] {
 }
 
 /** `recordOf` for values computed one after another (queries in one transaction). */
-export async function recordOfEach<const K extends PropertyKey, V>(keys: readonly K[], value: (key: K) => Promise<V>): Promise<Record<K, V>> {
+export async function recordOfEach<const K extends PropertyKey, V>(
+  keys: readonly K[],
+  value: (key: K) => Promise<V>,
+): Promise<Record<K, V>> {
   const entries: (readonly [K, V])[] = [];
   for (const key of keys) entries.push([key, await value(key)]);
   return fromEntries(entries);

@@ -18,7 +18,11 @@ export interface Backoff {
 }
 
 /** The delay before retry number `retry` (1 for the first retry): baseMs · 2^(retry−1), capped, with jitter. */
-export function backoffDelay(retry: number, { baseMs, capMs = Infinity, jitter = true }: Backoff, random: () => number = Math.random): number {
+export function backoffDelay(
+  retry: number,
+  { baseMs, capMs = Infinity, jitter = true }: Backoff,
+  random: () => number = Math.random,
+): number {
   const delay = Math.min(capMs, baseMs * 2 ** Math.max(0, retry - 1));
   return jitter ? delay * (0.5 + random()) : delay;
 }

@@ -57,14 +57,28 @@ export async function floorRun(ctx: SuiteContext): Promise<FloorResult> {
       [ctx.host.url, storage, String(ctx.crawler.handlerConcurrency), String(ctx.crawler.maybeRunIntervalSecs)],
       { rssPreload: ctx.build.rssPreload, nodeArgs: ctx.nodeArgs },
     );
-    if (result.code !== 0) throw new Error(`floor crawler exited ${result.code ?? result.signal}:\n${tail(result.stderr)}`);
-    const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as { seconds: number; requests: number; failed: number };
+    if (result.code !== 0)
+      throw new Error(`floor crawler exited ${result.code ?? result.signal}:\n${tail(result.stderr)}`);
+    const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '') as {
+      seconds: number;
+      requests: number;
+      failed: number;
+    };
     const served = (await ctx.host.requests()) - before;
     const problems: string[] = [];
     if (out.failed) problems.push(`${out.failed} requests failed`);
-    if (out.requests !== ctx.host.expectedCounts().requests.total) problems.push(`handled ${out.requests} requests, want ${ctx.host.expectedCounts().requests.total}`);
-    if (served !== out.requests + out.failed) problems.push(`replica served ${served} requests for ${out.requests} handled`);
-    return { seconds: out.seconds, requests: out.requests, requestsPerSec: out.requests / out.seconds, maxRssMb: result.maxRssKb && result.maxRssKb / 1024, usage: result.usage, problems };
+    if (out.requests !== ctx.host.expectedCounts().requests.total)
+      problems.push(`handled ${out.requests} requests, want ${ctx.host.expectedCounts().requests.total}`);
+    if (served !== out.requests + out.failed)
+      problems.push(`replica served ${served} requests for ${out.requests} handled`);
+    return {
+      seconds: out.seconds,
+      requests: out.requests,
+      requestsPerSec: out.requests / out.seconds,
+      maxRssMb: result.maxRssKb && result.maxRssKb / 1024,
+      usage: result.usage,
+      problems,
+    };
   } finally {
     removeDir(storage);
   }
@@ -78,7 +92,11 @@ export interface CrawlState {
 }
 
 /** Requests the crawl sent to the replica (every one a fetch of the tree: there is no separate reachability check). */
-async function measured(ctx: SuiteContext, state: CrawlState, cache: 'prefer' | 'refresh'): Promise<{ run: CrawlRun; served: number }> {
+async function measured(
+  ctx: SuiteContext,
+  state: CrawlState,
+  cache: 'prefer' | 'refresh',
+): Promise<{ run: CrawlRun; served: number }> {
   const before = await ctx.host.requestsByEndpoint();
   const run = await runCrawlCli(ctx.build, {
     baseUrl: ctx.host.url,
@@ -96,7 +114,14 @@ async function measured(ctx: SuiteContext, state: CrawlState, cache: 'prefer' | 
 
 function toResult(run: CrawlRun, served: number, problems: string[]): CrawlResult {
   const rows = Object.fromEntries(
-    TABLE_ORDER.map((t) => [t, { inserted: run.summary.rows[t].inserted, updated: run.summary.rows[t].updated, deleted: run.summary.rows[t].deleted }]),
+    TABLE_ORDER.map((t) => [
+      t,
+      {
+        inserted: run.summary.rows[t].inserted,
+        updated: run.summary.rows[t].updated,
+        deleted: run.summary.rows[t].deleted,
+      },
+    ]),
   );
   return {
     seconds: run.seconds,
@@ -117,19 +142,32 @@ function toResult(run: CrawlRun, served: number, problems: string[]): CrawlResul
 }
 
 /** A crawl with an empty cache into a new database; the state is kept for warm and refresh. */
-export async function coldRun(ctx: SuiteContext, kind: 'postgres' | 'pglite'): Promise<{ result: CrawlResult; state: CrawlState }> {
+export async function coldRun(
+  ctx: SuiteContext,
+  kind: 'postgres' | 'pglite',
+): Promise<{ result: CrawlResult; state: CrawlState }> {
   const storage = tempDir(`cold-${kind}`);
   const db = kind === 'postgres' ? await createDatabase(ctx.adminUrl) : undefined;
-  const state: CrawlState = { storage, db, dispose: async () => { removeDir(storage); await db?.drop(); } };
+  const state: CrawlState = {
+    storage,
+    db,
+    dispose: async () => {
+      removeDir(storage);
+      await db?.drop();
+    },
+  };
   try {
     const { run, served } = await measured(ctx, state, 'prefer');
     const expected = ctx.host.expectedCounts();
     const inserted = Object.fromEntries(TABLE_ORDER.map((t) => [t, run.summary.rows[t].inserted]));
     const problems = countMismatches(inserted, expected.rows).map((m) => `inserted ${m}`);
-    if (run.requests !== expected.requests.total) problems.push(`handled ${run.requests} requests, want ${expected.requests.total}`);
+    if (run.requests !== expected.requests.total)
+      problems.push(`handled ${run.requests} requests, want ${expected.requests.total}`);
     // More is fine (a retried request); fewer means part of the tree was not fetched.
-    if (served < expected.requests.total) problems.push(`replica served ${served} requests, want ${expected.requests.total}`);
-    if (run.rowsWritten !== run.rowsInserted) problems.push(`${run.rowsWritten - run.rowsInserted} rows updated or deleted in a new database`);
+    if (served < expected.requests.total)
+      problems.push(`replica served ${served} requests, want ${expected.requests.total}`);
+    if (run.rowsWritten !== run.rowsInserted)
+      problems.push(`${run.rowsWritten - run.rowsInserted} rows updated or deleted in a new database`);
     return { result: toResult(run, served, problems), state };
   } catch (error) {
     await state.dispose();
@@ -142,22 +180,30 @@ export async function warmRun(ctx: SuiteContext, state: CrawlState): Promise<Cra
   const { run, served } = await measured(ctx, state, 'prefer');
   const problems: string[] = [];
   if (served !== 0) problems.push(`${served} requests reached the replica`);
-  if (run.cacheHits !== run.requests) problems.push(`${run.requests - run.cacheHits} of ${run.requests} requests missed the cache`);
+  if (run.cacheHits !== run.requests)
+    problems.push(`${run.requests - run.cacheHits} of ${run.requests} requests missed the cache`);
   if (run.rowsWritten !== 0) problems.push(`${run.rowsWritten} rows written`);
-  if (run.requests !== ctx.host.expectedCounts().requests.total) problems.push(`handled ${run.requests} requests, want ${ctx.host.expectedCounts().requests.total}`);
+  if (run.requests !== ctx.host.expectedCounts().requests.total)
+    problems.push(`handled ${run.requests} requests, want ${ctx.host.expectedCounts().requests.total}`);
   return toResult(run, served, problems);
 }
 
 /** `--cache refresh` after `share` of the payloads changed upstream: exactly those rows updated. */
-export async function refreshRun(ctx: SuiteContext, state: CrawlState, share: number): Promise<CrawlResult & { changedPayloads: number }> {
+export async function refreshRun(
+  ctx: SuiteContext,
+  state: CrawlState,
+  share: number,
+): Promise<CrawlResult & { changedPayloads: number }> {
   const { changed, expectedUpdated } = await ctx.host.mutate(share);
   try {
     await ctx.host.warm();
     const { run, served } = await measured(ctx, state, 'refresh');
     const updated = Object.fromEntries(TABLE_ORDER.map((t) => [t, run.summary.rows[t].updated]));
     const problems = countMismatches(updated, expectedUpdated).map((m) => `updated ${m}`);
-    if (run.rowsWritten !== run.rowsUpdated) problems.push(`${run.rowsWritten - run.rowsUpdated} rows inserted or deleted`);
-    if (served < ctx.host.expectedCounts().requests.total) problems.push(`replica served ${served} requests, want ${ctx.host.expectedCounts().requests.total}`);
+    if (run.rowsWritten !== run.rowsUpdated)
+      problems.push(`${run.rowsWritten - run.rowsUpdated} rows inserted or deleted`);
+    if (served < ctx.host.expectedCounts().requests.total)
+      problems.push(`replica served ${served} requests, want ${ctx.host.expectedCounts().requests.total}`);
     return { ...toResult(run, served, problems), changedPayloads: changed };
   } finally {
     await ctx.host.unmutate();

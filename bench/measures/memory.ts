@@ -23,12 +23,24 @@ export interface MemoryPoint {
 
 export function memoryPoint(scale: number, result: CrawlResult): MemoryPoint {
   return {
-    scale, requests: result.requests, rows: result.rowsWritten, maxRssMb: result.maxRssMb,
-    peakHeapUsedMb: result.usage?.peakMb.heapUsed, peakExternalMb: result.usage?.peakMb.external, seconds: result.seconds, requestsPerSec: result.requestsPerSec, problems: result.problems };
+    scale,
+    requests: result.requests,
+    rows: result.rowsWritten,
+    maxRssMb: result.maxRssMb,
+    peakHeapUsedMb: result.usage?.peakMb.heapUsed,
+    peakExternalMb: result.usage?.peakMb.external,
+    seconds: result.seconds,
+    requestsPerSec: result.requestsPerSec,
+    problems: result.problems,
+  };
 }
 
 /** A cold PostgreSQL crawl of another tree, with a replica host of its own. */
-export async function coldCrawlOf(ctx: SuiteContext, tree: ReturnType<typeof treeFor>, scale: number): Promise<MemoryPoint> {
+export async function coldCrawlOf(
+  ctx: SuiteContext,
+  tree: ReturnType<typeof treeFor>,
+  scale: number,
+): Promise<MemoryPoint> {
   const host = await startReplicaHost(tree);
   try {
     const { result, state } = await coldRun({ ...ctx, host }, 'postgres');
@@ -40,4 +52,5 @@ export async function coldCrawlOf(ctx: SuiteContext, tree: ReturnType<typeof tre
 }
 
 export const baselineCrawl = (ctx: SuiteContext) => coldCrawlOf(ctx, BASELINE_TREE, 0);
-export const scaledCrawl = (ctx: SuiteContext, baseScale: number, factor: number) => coldCrawlOf(ctx, treeFor(baseScale * factor), factor);
+export const scaledCrawl = (ctx: SuiteContext, baseScale: number, factor: number) =>
+  coldCrawlOf(ctx, treeFor(baseScale * factor), factor);

@@ -41,7 +41,15 @@ export interface ResumeSetup {
 }
 
 /** A tree with at least `total` sessions; its bodies are generated on request only. */
-const RESUME_TREE = { seed: 7, series: 25, seasonsPerSeries: 20, eventsPerSeason: 50, sessionsPerEvent: 4, carsPerSession: 20, driversPerCar: 1 };
+const RESUME_TREE = {
+  seed: 7,
+  series: 25,
+  seasonsPerSeries: 20,
+  eventsPerSeason: 50,
+  sessionsPerEvent: 4,
+  carsPerSession: 20,
+  driversPerCar: 1,
+};
 
 export async function setupResume(total: number, handled: number): Promise<ResumeSetup> {
   const host = await startReplicaHost(RESUME_TREE, { lazy: true });
@@ -51,7 +59,11 @@ export async function setupResume(total: number, handled: number): Promise<Resum
   const buildSeconds = (performance.now() - started) / 1000;
   log(`resume: built a queue of ${total} requests (${handled} handled) in ${buildSeconds.toFixed(1)} s`);
   return {
-    host, template, total, handled, buildSeconds,
+    host,
+    template,
+    total,
+    handled,
+    buildSeconds,
     dispose: async () => {
       removeDir(template);
       await host.close();
@@ -59,7 +71,13 @@ export async function setupResume(total: number, handled: number): Promise<Resum
   };
 }
 
-export async function resumeRun(build: Build, setup: ResumeSetup, adminUrl: string, concurrency: number, timeoutSecs: number): Promise<ResumeResult> {
+export async function resumeRun(
+  build: Build,
+  setup: ResumeSetup,
+  adminUrl: string,
+  concurrency: number,
+  timeoutSecs: number,
+): Promise<ResumeResult> {
   const storage = tempDir('resume');
   const database = await createDatabase(adminUrl);
   try {
@@ -78,22 +96,44 @@ export async function resumeRun(build: Build, setup: ResumeSetup, adminUrl: stri
       arrivedAt = at;
       child?.kill('SIGKILL');
     });
-    const args = crawlArgs({ baseUrl: setup.host.url, storage, db: database.url, concurrency }).filter((a) => a !== '--quiet');
-    const result = await runNode(build.cli, args, { rssPreload: build.rssPreload, onSpawn: (c) => (child = c), timeoutMs: timeoutSecs * 1000 });
+    const args = crawlArgs({ baseUrl: setup.host.url, storage, db: database.url, concurrency }).filter(
+      (a) => a !== '--quiet',
+    );
+    const result = await runNode(build.cli, args, {
+      rssPreload: build.rssPreload,
+      onSpawn: (c) => (child = c),
+      timeoutMs: timeoutSecs * 1000,
+    });
     const timedOut = arrivedAt === undefined && result.signal === 'SIGKILL';
     const problems: string[] = [];
-    const error = arrivedAt === undefined ? (timedOut ? `no request within ${timeoutSecs} s (--resume-timeout): killed` : /^\w*Error: .*$/m.exec(result.stderr)?.[0] ?? `exit ${result.code ?? result.signal}`) : undefined;
+    const error =
+      arrivedAt === undefined
+        ? timedOut
+          ? `no request within ${timeoutSecs} s (--resume-timeout): killed`
+          : (/^\w*Error: .*$/m.exec(result.stderr)?.[0] ?? `exit ${result.code ?? result.signal}`)
+        : undefined;
     if (timedOut) {
-      problems.push(`no request from the queue within ${timeoutSecs} s: the crawl was killed (the figure is > ${timeoutSecs} s)`);
+      problems.push(
+        `no request from the queue within ${timeoutSecs} s: the crawl was killed (the figure is > ${timeoutSecs} s)`,
+      );
     } else if (arrivedAt === undefined) {
-      problems.push(`no request reached the replica: the crawl exited ${result.code ?? result.signal} after ${(result.wallMs / 1000).toFixed(1)} s with ${error}\n${tail(result.stderr, 14)}`);
+      problems.push(
+        `no request reached the replica: the crawl exited ${result.code ?? result.signal} after ${(result.wallMs / 1000).toFixed(1)} s with ${error}\n${tail(result.stderr, 14)}`,
+      );
     }
     const resumeLine = result.stderr
       .split('\n')
-      .map((line) => { try { return JSON.parse(line) as { time: string; msg: string }; } catch { return undefined; } })
+      .map((line) => {
+        try {
+          return JSON.parse(line) as { time: string; msg: string };
+        } catch {
+          return undefined;
+        }
+      })
       .find((entry) => entry?.msg.startsWith('resuming the crawl'));
     if (!resumeLine) problems.push('the crawl did not log that it resumed');
-    else if (!resumeLine.msg.includes(`${setup.handled} requests done, ${setup.total - setup.handled} left`)) problems.push(`unexpected resume: ${resumeLine.msg}`);
+    else if (!resumeLine.msg.includes(`${setup.handled} requests done, ${setup.total - setup.handled} left`))
+      problems.push(`unexpected resume: ${resumeLine.msg}`);
     return {
       seconds: arrivedAt === undefined ? NaN : (arrivedAt - spawnedAt) / 1000,
       exitedAfterSeconds: arrivedAt === undefined ? result.wallMs / 1000 : undefined,

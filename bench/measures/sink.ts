@@ -46,11 +46,25 @@ function sessionRows(s: number, countries: number): ClassificationRow[] {
   return Array.from({ length: CARS }, (_, c): ClassificationRow => {
     const x = (s * 31 + c * 17) % 97;
     return {
-      session_uuid: uuid(5, s), car_number: String(c + 1), nationality_uuid: uuid(3, (s + c) % countries),
-      finish_position: c + 1, grid_position: ((c * 7) % CARS) + 1, laps: 50 - (x % 3), points: c < 10 ? 25 - c * 2 : 0,
-      time_ms: 5_400_000 + x * 1234, classified_status: x < 90 ? 'CLA' : 'DNF', avg_lap_speed: 180 + x / 7, fastest_lap_time_ms: 90_000 + x * 11,
-      gap_time_to_lead_ms: c * 1500, gap_time_to_next_ms: 1500, gap_laps_to_lead: 0, gap_laps_to_next: 0,
-      best_lap: 1 + (x % 50), best_time_ms: 90_000 + x * 11, best_fastest: c === 0, best_speed: null,
+      session_uuid: uuid(5, s),
+      car_number: String(c + 1),
+      nationality_uuid: uuid(3, (s + c) % countries),
+      finish_position: c + 1,
+      grid_position: ((c * 7) % CARS) + 1,
+      laps: 50 - (x % 3),
+      points: c < 10 ? 25 - c * 2 : 0,
+      time_ms: 5_400_000 + x * 1234,
+      classified_status: x < 90 ? 'CLA' : 'DNF',
+      avg_lap_speed: 180 + x / 7,
+      fastest_lap_time_ms: 90_000 + x * 11,
+      gap_time_to_lead_ms: c * 1500,
+      gap_time_to_next_ms: 1500,
+      gap_laps_to_lead: 0,
+      gap_laps_to_next: 0,
+      best_lap: 1 + (x % 50),
+      best_time_ms: 90_000 + x * 11,
+      best_fastest: c === 0,
+      best_speed: null,
     };
   });
 }
@@ -61,12 +75,41 @@ async function seedParents(db: Db, sessions: number, countries: number): Promise
   await db('series').insert({ uuid: uuid(1, 0), name: 'Bench', ...h });
   await db('seasons').insert({ uuid: uuid(2, 0), series_uuid: uuid(1, 0), name: 'Bench 2025', year: 2025, ...h });
   await db('venues').insert({ uuid: uuid(4, 0), name: 'Bench Park', ...h });
-  await db.batchInsert('countries', Array.from({ length: countries }, (_, i) => ({ uuid: uuid(3, i), name: `Country ${i}`, ...h })), 1000);
+  await db.batchInsert(
+    'countries',
+    Array.from({ length: countries }, (_, i) => ({ uuid: uuid(3, i), name: `Country ${i}`, ...h })),
+    1000,
+  );
   const events = Math.ceil(sessions / 4);
-  await db.batchInsert('events', Array.from({ length: events }, (_, e) => ({ uuid: uuid(6, e), season_uuid: uuid(2, 0), venue_uuid: uuid(4, 0), country_uuid: uuid(3, 0), name: `Event ${e}`, ...h })), 1000);
-  await db.batchInsert('sessions', Array.from({ length: sessions }, (_, s) => ({ uuid: uuid(5, s), event_uuid: uuid(6, Math.floor(s / 4)), name: 'Race', ...h })), 1000);
+  await db.batchInsert(
+    'events',
+    Array.from({ length: events }, (_, e) => ({
+      uuid: uuid(6, e),
+      season_uuid: uuid(2, 0),
+      venue_uuid: uuid(4, 0),
+      country_uuid: uuid(3, 0),
+      name: `Event ${e}`,
+      ...h,
+    })),
+    1000,
+  );
+  await db.batchInsert(
+    'sessions',
+    Array.from({ length: sessions }, (_, s) => ({
+      uuid: uuid(5, s),
+      event_uuid: uuid(6, Math.floor(s / 4)),
+      name: 'Race',
+      ...h,
+    })),
+    1000,
+  );
   await db('teams').insert({ uuid: uuid(7, 0), ...h });
-  const entries = Array.from({ length: sessions * CARS }, (_, i) => ({ session_uuid: uuid(5, Math.floor(i / CARS)), car_number: String((i % CARS) + 1), team_uuid: uuid(7, 0), ...h }));
+  const entries = Array.from({ length: sessions * CARS }, (_, i) => ({
+    session_uuid: uuid(5, Math.floor(i / CARS)),
+    car_number: String((i % CARS) + 1),
+    team_uuid: uuid(7, 0),
+    ...h,
+  }));
   await db.batchInsert('entries', entries, 5000);
 }
 
@@ -104,7 +147,11 @@ async function rawInsert(url: string, rows: readonly ClassificationRow[]): Promi
 }
 
 /** `writers` handlers, each writing one session's batch after another, as the crawl's handlers do. */
-async function sinkWrites(db: Db, batches: readonly SinkBatch[], writers: number): Promise<{ seconds: number; sink: Sink }> {
+async function sinkWrites(
+  db: Db,
+  batches: readonly SinkBatch[],
+  writers: number,
+): Promise<{ seconds: number; sink: Sink }> {
   const sink = new Sink(db);
   let next = 0;
   const started = performance.now();
@@ -118,7 +165,12 @@ async function sinkWrites(db: Db, batches: readonly SinkBatch[], writers: number
 }
 
 /** `afterMigrate` lets an experiment change the schema before anything is measured (not used by the CLI). */
-export async function sinkRun(adminUrl: string, rowCount: number, writers: number, afterMigrate?: (db: Db) => Promise<void>): Promise<SinkResult> {
+export async function sinkRun(
+  adminUrl: string,
+  rowCount: number,
+  writers: number,
+  afterMigrate?: (db: Db) => Promise<void>,
+): Promise<SinkResult> {
   const database = await createDatabase(adminUrl);
   const target: DbTarget = { kind: 'postgres', url: database.url };
   const db = await openDb(target);
@@ -140,26 +192,43 @@ export async function sinkRun(adminUrl: string, rowCount: number, writers: numbe
     await truncate(db);
 
     seconds.raw = await rawInsert(database.url, rows);
-    const [{ n: rawCount } = { n: 0 }] = (await db.raw<{ rows: { n: number }[] }>('SELECT count(*)::int AS n FROM classifications')).rows;
+    const [{ n: rawCount } = { n: 0 }] = (
+      await db.raw<{ rows: { n: number }[] }>('SELECT count(*)::int AS n FROM classifications')
+    ).rows;
     if (rawCount !== rows.length) problems.push(`raw inserted ${rawCount} rows, want ${rows.length}`);
     await truncate(db);
 
-    const upsert = await sinkWrites(db, perSession.map((r) => ({ rows: { classifications: r }, complete: [] })), writers);
+    const upsert = await sinkWrites(
+      db,
+      perSession.map((r) => ({ rows: { classifications: r }, complete: [] })),
+      writers,
+    );
     seconds['sink-upsert'] = upsert.seconds;
-    if (upsert.sink.counts.classifications.inserted !== rows.length) problems.push(`sink-upsert inserted ${upsert.sink.counts.classifications.inserted}, want ${rows.length}`);
+    if (upsert.sink.counts.classifications.inserted !== rows.length)
+      problems.push(`sink-upsert inserted ${upsert.sink.counts.classifications.inserted}, want ${rows.length}`);
     await truncate(db);
 
-    const crawlShape = perSession.map((r, s): SinkBatch => ({ rows: { classifications: r }, complete: [{ table: 'classifications', where: { session_uuid: uuid(5, s) } }] }));
+    const crawlShape = perSession.map(
+      (r, s): SinkBatch => ({
+        rows: { classifications: r },
+        complete: [{ table: 'classifications', where: { session_uuid: uuid(5, s) } }],
+      }),
+    );
     const crawl = await sinkWrites(db, crawlShape, writers);
     seconds['sink-crawl'] = crawl.seconds;
-    if (crawl.sink.counts.classifications.inserted !== rows.length) problems.push(`sink-crawl inserted ${crawl.sink.counts.classifications.inserted}, want ${rows.length}`);
+    if (crawl.sink.counts.classifications.inserted !== rows.length)
+      problems.push(`sink-crawl inserted ${crawl.sink.counts.classifications.inserted}, want ${rows.length}`);
 
     const again = await sinkWrites(db, crawlShape, writers);
     seconds['sink-unchanged'] = again.seconds;
     const c = again.sink.counts.classifications;
-    if (c.unchanged !== rows.length || c.inserted + c.updated + c.deleted) problems.push(`sink-unchanged: ${JSON.stringify(c)}`);
+    if (c.unchanged !== rows.length || c.inserted + c.updated + c.deleted)
+      problems.push(`sink-unchanged: ${JSON.stringify(c)}`);
 
-    const rowsPerSec = Object.fromEntries(Object.entries(seconds).map(([k, s]) => [k, rows.length / s])) as Record<SinkVariant, number>;
+    const rowsPerSec = Object.fromEntries(Object.entries(seconds).map(([k, s]) => [k, rows.length / s])) as Record<
+      SinkVariant,
+      number
+    >;
     return { rows: rows.length, sessions, writers, seconds, rowsPerSec, problems };
   } finally {
     await db.destroy();

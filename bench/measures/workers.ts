@@ -30,14 +30,20 @@ export interface WorkersResult {
 export async function workersRun(build: Build, adminUrl: string, concurrency: number): Promise<WorkersResult> {
   const tree = syntheticTree(BASE_TREE);
   // maxConsecutive: every request of a path is slow, not only the first three.
-  const replica = await startReplica({ tree, faults: { rateSlow: 1, slowMs: WORKERS_LATENCY_MS, maxConsecutive: 1_000_000 } });
+  const replica = await startReplica({
+    tree,
+    faults: { rateSlow: 1, slowMs: WORKERS_LATENCY_MS, maxConsecutive: 1_000_000 },
+  });
   try {
     const local = await crawlWith(build, replica, adminUrl, concurrency, 1, 'local');
     const one = await crawlWith(build, replica, adminUrl, concurrency, 1, 'postgres');
     const three = await crawlWith(build, replica, adminUrl, concurrency, 3, 'postgres');
     const requests = local.runs[0]!.requests;
     const problems: string[] = [];
-    for (const [name, r] of [['one worker', one], ['three workers', three]] as const) {
+    for (const [name, r] of [
+      ['one worker', one],
+      ['three workers', three],
+    ] as const) {
       const handled = r.runs.reduce((sum, run) => sum + run.requests, 0);
       if (handled !== requests) problems.push(`${name}: handled ${handled} requests, the local queue ${requests}`);
     }
@@ -56,12 +62,23 @@ export async function workersRun(build: Build, adminUrl: string, concurrency: nu
   }
 }
 
-async function crawlWith(build: Build, replica: Replica, adminUrl: string, concurrency: number, workers: number, queue: 'local' | 'postgres'): Promise<{ seconds: number; runs: CrawlRun[] }> {
+async function crawlWith(
+  build: Build,
+  replica: Replica,
+  adminUrl: string,
+  concurrency: number,
+  workers: number,
+  queue: 'local' | 'postgres',
+): Promise<{ seconds: number; runs: CrawlRun[] }> {
   const db = await createDatabase(adminUrl);
   const storages = Array.from({ length: workers }, (_, i) => tempDir(`workers-${queue}-${i}`));
   try {
     const started = performance.now();
-    const runs = await Promise.all(storages.map((storage) => runCrawlCli(build, { baseUrl: replica.url, storage, db: db.url, concurrency }, { env: { MSC_QUEUE: queue } })));
+    const runs = await Promise.all(
+      storages.map((storage) =>
+        runCrawlCli(build, { baseUrl: replica.url, storage, db: db.url, concurrency }, { env: { MSC_QUEUE: queue } }),
+      ),
+    );
     return { seconds: (performance.now() - started) / 1000, runs };
   } finally {
     for (const storage of storages) removeDir(storage);

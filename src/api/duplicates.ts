@@ -56,7 +56,10 @@ function duplicatesIn(list: readonly Keyed[]): Duplicate[] {
       id: entry.key,
       problem: same
         ? undefined
-        : { instancePath: entry.pointer, message: `duplicate of ${original.pointer} (same ${entry.key.startsWith('car ') ? 'car number' : 'uuid'}, different content): the first stands` },
+        : {
+            instancePath: entry.pointer,
+            message: `duplicate of ${original.pointer} (same ${entry.key.startsWith('car ') ? 'car number' : 'uuid'}, different content): the first stands`,
+          },
     });
   }
   return found;
@@ -70,7 +73,9 @@ export interface Located {
 /** The items of a list at `pointer` (none when it is not a list), but for the `skip` ones. */
 export function items(list: unknown, pointer: string, skip: ReadonlySet<string>): Located[] {
   if (!Array.isArray(list)) return [];
-  return list.map((item: unknown, i) => ({ pointer: `${pointer}/${i}`, item })).filter((entry) => !skip.has(entry.pointer));
+  return list
+    .map((item: unknown, i) => ({ pointer: `${pointer}/${i}`, item }))
+    .filter((entry) => !skip.has(entry.pointer));
 }
 
 export function field(node: unknown, name: string): unknown {
@@ -82,7 +87,9 @@ export function field(node: unknown, name: string): unknown {
  * case, so two items differing only in a uuid's letter case become the same rows, an exact repeat.
  */
 function canonical(item: unknown): string {
-  return JSON.stringify(item, (name, value: unknown) => (name === 'uuid' && typeof value === 'string' ? value.toLowerCase() : value));
+  return JSON.stringify(item, (name, value: unknown) =>
+    name === 'uuid' && typeof value === 'string' ? value.toLowerCase() : value,
+  );
 }
 
 /** Lower-cased: the uuid column compares uuids regardless of case, so `AB…` and `ab…` are one row. */

@@ -52,7 +52,8 @@ export type ApiTarget =
 /** The API path of a target; throws on anything that is not a UUID. */
 export function apiPath(target: ApiTarget): string {
   if (target.label === 'series') return PREFIX + ENDPOINTS.series.path('');
-  if (!UUID_PATTERN.test(target.uuid)) throw new Error(`refusing to build a ${target.label} path from "${target.uuid}": not a UUID`);
+  if (!UUID_PATTERN.test(target.uuid))
+    throw new Error(`refusing to build a ${target.label} path from "${target.uuid}": not a UUID`);
   return PREFIX + ENDPOINTS[target.label].path(target.uuid);
 }
 

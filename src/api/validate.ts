@@ -63,7 +63,8 @@ export function validatePayload<L extends Label>(label: L, data: unknown): Valid
     id: readableId(itemAt(data, pointer)),
     problems: itemProblems,
   }));
-  for (const { pointer, id, problem } of duplicates) if (problem) quarantined.push({ pointer, id: id.slice(0, 80), problems: [problem] });
+  for (const { pointer, id, problem } of duplicates)
+    if (problem) quarantined.push({ pointer, id: id.slice(0, 80), problems: [problem] });
   // why: as above, checked against the schema again without the dropped items.
   return { payload: kept as PayloadByLabel[L], quarantined };
 }
@@ -76,7 +77,10 @@ function toProblems(errors: readonly ErrorObject[]): PayloadProblem[] {
  * Maps each problem to the list item it lies in (`/events/3`), or returns undefined when any
  * problem lies outside every item: then the payload as a whole is broken.
  */
-function groupByItem(problems: readonly PayloadProblem[], lists: readonly string[]): Map<string, PayloadProblem[]> | undefined {
+function groupByItem(
+  problems: readonly PayloadProblem[],
+  lists: readonly string[],
+): Map<string, PayloadProblem[]> | undefined {
   const byItem = new Map<string, PayloadProblem[]>();
   for (const problem of problems) {
     const item = lists
@@ -98,7 +102,13 @@ function withoutItems(data: unknown, pointers: readonly string[]): unknown {
   const paths = pointers.map((pointer) => pointer.split('/').slice(1));
   paths.sort((a, b) => b.length - a.length || Number(b.at(-1)) - Number(a.at(-1)));
   for (const parts of paths) {
-    const list = itemAt(copy, parts.slice(0, -1).map((p) => `/${p}`).join(''));
+    const list = itemAt(
+      copy,
+      parts
+        .slice(0, -1)
+        .map((p) => `/${p}`)
+        .join(''),
+    );
     if (Array.isArray(list)) list.splice(Number(parts.at(-1)), 1);
   }
   return copy;

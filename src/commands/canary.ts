@@ -11,7 +11,16 @@ import type { SeriesItem } from '../api/payloads.generated.js';
 import { validatePayload } from '../api/validate.js';
 import type { Options } from 'yargs';
 import { DEFAULTS, resolveApi, resolveLogging, wholeNumber, type CanaryConfig, type Env } from '../config.js';
-import { API_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, wholeNumberOption, type CommandModule, type ApiArgs, type LoggingArgs } from './options.js';
+import {
+  API_OPTIONS,
+  LOGGING_OPTIONS,
+  commandLogger,
+  printResult,
+  wholeNumberOption,
+  type CommandModule,
+  type ApiArgs,
+  type LoggingArgs,
+} from './options.js';
 import { decodeJson } from '../crawl/decode.js';
 import { Gate } from '../crawl/gate.js';
 import { follow, ROOT, sessionNodes, TREE, WHOLE_TREE } from '../crawl/tree.js';
@@ -96,7 +105,11 @@ export async function runCanary(config: CanaryConfig, { log }: { readonly log: L
   const drift = LABELS.some((l) => endpoints[l].drifted > 0);
   const reasons = LABELS.flatMap((l) => [
     ...(endpoints[l].errors ? [`${l}: ${endpoints[l].errors} request(s) could not be fetched (see the warnings)`] : []),
-    ...(!endpoints[l].checked && !endpoints[l].errors ? [`${l}: not reached (${sampled.length ? 'the sampled series have no' : 'no series with'} ${l === 'classification' ? 'sessions with results' : 'seasons'}${seriesList ? '' : ': the series list could not be read'})`] : []),
+    ...(!endpoints[l].checked && !endpoints[l].errors
+      ? [
+          `${l}: not reached (${sampled.length ? 'the sampled series have no' : 'no series with'} ${l === 'classification' ? 'sessions with results' : 'seasons'}${seriesList ? '' : ': the series list could not be read'})`,
+        ]
+      : []),
   ]);
   if (sampled.length < config.sampleSeries) {
     // Without the series list no series was tried: saying they list no season would be untrue.
@@ -144,12 +157,22 @@ async function sampleSeries(checker: Checker, series: SeriesItem, classification
 
 /** Fetches and validates payloads, keeping the tally per endpoint. */
 class Checker {
-  readonly endpoints = recordOf(LABELS, (): EndpointCheck => ({ checked: 0, matched: 0, drifted: 0, errors: 0, problems: [] }));
+  readonly endpoints = recordOf(
+    LABELS,
+    (): EndpointCheck => ({ checked: 0, matched: 0, drifted: 0, errors: 0, problems: [] }),
+  );
   private readonly client: NetworkClient;
 
-  constructor(private readonly config: CanaryConfig, private readonly log: Logger) {
+  constructor(
+    private readonly config: CanaryConfig,
+    private readonly log: Logger,
+  ) {
     const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, log });
-    this.client = new NetworkClient({ gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes });
+    this.client = new NetworkClient({
+      gate,
+      timeoutMs: config.requestTimeoutSecs * 1000,
+      maxBodyBytes: config.maxBodyBytes,
+    });
   }
 
   /** The payload (without quarantined items) to walk on, or undefined when there is none. */
@@ -173,7 +196,12 @@ class Checker {
     tally.checked += 1;
     try {
       const { payload, quarantined } = validatePayload(target.label, decodeJson(body));
-      if (quarantined.length) this.drifted(target.label, url, quarantined.flatMap((item) => item.problems.map(formatProblem)));
+      if (quarantined.length)
+        this.drifted(
+          target.label,
+          url,
+          quarantined.flatMap((item) => item.problems.map(formatProblem)),
+        );
       else tally.matched += 1;
       return payload;
     } catch (error) {
@@ -186,7 +214,9 @@ class Checker {
   private drifted(label: Label, url: string, problems: readonly string[]): void {
     const tally = this.endpoints[label];
     tally.drifted += 1;
-    this.log.warn(`drift in ${url}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3} more)` : ''}`);
+    this.log.warn(
+      `drift in ${url}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3} more)` : ''}`,
+    );
     for (const text of problems) {
       const problem = text.replace(/\/\d+(?=\/|\s|$)/g, '/*');
       const seen = tally.problems.find((p) => p.problem === problem);
@@ -220,13 +250,21 @@ export function formatCanary(report: CanaryReport): string {
       ['endpoint', 'checked', 'match', 'drift', 'errors', 'verdict'],
       LABELS.map((l) => {
         const e = report.endpoints[l];
-        return [l, e.checked, e.matched, e.drifted, e.errors, e.drifted ? 'DRIFT' : !e.checked ? 'unchecked' : e.errors ? 'partly checked' : 'ok'];
+        return [
+          l,
+          e.checked,
+          e.matched,
+          e.drifted,
+          e.errors,
+          e.drifted ? 'DRIFT' : !e.checked ? 'unchecked' : e.errors ? 'partly checked' : 'ok',
+        ];
       }),
     ),
   ];
   for (const note of report.notes) lines.push(`  ${note}`);
   for (const label of LABELS) {
-    for (const p of report.endpoints[label].problems) lines.push(`  ${label}: ${p.problem} (${p.count}×, e.g. ${p.url})`);
+    for (const p of report.endpoints[label].problems)
+      lines.push(`  ${label}: ${p.problem} (${p.count}×, e.g. ${p.url})`);
   }
   return lines.join('\n');
 }
@@ -236,8 +274,12 @@ export function formatCanary(report: CanaryReport): string {
 export const CANARY_OPTIONS = {
   ...LOGGING_OPTIONS,
   ...API_OPTIONS,
-  'sample-series': wholeNumberOption('Series to sample, from as many categories as there are', { defaultDescription: String(DEFAULTS.sampleSeries) }),
-  'sample-classifications': wholeNumberOption('Latest classifications checked per sampled series', { defaultDescription: String(DEFAULTS.sampleClassifications) }),
+  'sample-series': wholeNumberOption('Series to sample, from as many categories as there are', {
+    defaultDescription: String(DEFAULTS.sampleSeries),
+  }),
+  'sample-classifications': wholeNumberOption('Latest classifications checked per sampled series', {
+    defaultDescription: String(DEFAULTS.sampleClassifications),
+  }),
 } as const satisfies Record<string, Options>;
 
 export interface CanaryArgs extends LoggingArgs, ApiArgs {
@@ -250,7 +292,9 @@ export function resolveCanaryConfig(args: CanaryArgs, env: Env): CanaryConfig {
     ...resolveLogging(args, env),
     ...resolveApi(args, env),
     sampleSeries: wholeNumber({ value: args.sampleSeries, name: '--sample-series' }, 1, 100) ?? DEFAULTS.sampleSeries,
-    sampleClassifications: wholeNumber({ value: args.sampleClassifications, name: '--sample-classifications' }, 0, 100) ?? DEFAULTS.sampleClassifications,
+    sampleClassifications:
+      wholeNumber({ value: args.sampleClassifications, name: '--sample-classifications' }, 0, 100) ??
+      DEFAULTS.sampleClassifications,
     concurrency: DEFAULTS.concurrency,
     maxRetries: DEFAULTS.canaryRetries,
     retryBaseMs: DEFAULTS.retryBaseMs,
@@ -261,7 +305,8 @@ export function resolveCanaryConfig(args: CanaryArgs, env: Env): CanaryConfig {
 
 export const canaryCommand: CommandModule<CanaryArgs> = {
   command: 'canary',
-  describe: 'Check a small sample of the live API against schemas/, with no cache and no database: exit 0 match, 2 drift, 1 incomplete',
+  describe:
+    'Check a small sample of the live API against schemas/, with no cache and no database: exit 0 match, 2 drift, 1 incomplete',
   options: CANARY_OPTIONS,
   builder: (y) => y.options(CANARY_OPTIONS),
   handler: async (args, io) => {

@@ -8,7 +8,16 @@
 import type { Options } from 'yargs';
 import { DEFAULTS, parseInstant, resolveCommonConfig, wholeNumber, type ChangesConfig, type Env } from '../config.js';
 import { UserError } from '../errors.js';
-import { DATABASE_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, wholeNumberOption, type CommandModule, type DatabaseArgs, type LoggingArgs } from './options.js';
+import {
+  DATABASE_OPTIONS,
+  LOGGING_OPTIONS,
+  commandLogger,
+  printResult,
+  wholeNumberOption,
+  type CommandModule,
+  type DatabaseArgs,
+  type LoggingArgs,
+} from './options.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { TABLE_ORDER, TABLES, keyColumns, type Cell, type TableName } from '../store/tables.js';
@@ -87,7 +96,9 @@ async function tableChanges(db: Db, table: TableName, since: string, examples: n
     changes.bindings,
   );
   const counts = recordOf(CHANGE_KINDS, (k) => counted.rows.find((r) => r.kind === k)?.n ?? 0);
-  const sampled = await db.raw<{ rows: { kind: ChangeKind; before: Record<string, unknown> | null; after: Record<string, unknown> }[] }>(
+  const sampled = await db.raw<{
+    rows: { kind: ChangeKind; before: Record<string, unknown> | null; after: Record<string, unknown> }[];
+  }>(
     `SELECT kind, before, after FROM (
        SELECT *, row_number() OVER (PARTITION BY kind ORDER BY ${keyOrder(table, 'changes').text}) AS n FROM (${changes.text}) changes WHERE kind IS NOT NULL
      ) numbered WHERE n <= ? ORDER BY kind, n`,
@@ -98,29 +109,49 @@ async function tableChanges(db: Db, table: TableName, since: string, examples: n
   return { counts, examples: byKind };
 }
 
-function example(table: TableName, kind: ChangeKind, before: Record<string, unknown> | null, after: Record<string, unknown>): ChangeExample {
+function example(
+  table: TableName,
+  kind: ChangeKind,
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown>,
+): ChangeExample {
   const columns = Object.keys(TABLES[table].columns);
   // why: the row as to_jsonb gave it: key columns are uuids, text and integers, all of them Cells.
   const key = Object.fromEntries(keyColumns(table).map((k) => [k, after[k] as Cell]));
   const labelColumn = columns.includes('name') ? 'name' : columns.includes('team_name') ? 'team_name' : undefined;
   const label = labelColumn ? (stringField(after, labelColumn) ?? stringField(before, labelColumn) ?? null) : null;
-  const changed = kind === 'updated' && before
-    ? columns.filter((c) => JSON.stringify(before[c]) !== JSON.stringify(after[c])).map((column) => ({ column, before: before[column], after: after[column] }))
-    : [];
+  const changed =
+    kind === 'updated' && before
+      ? columns
+          .filter((c) => JSON.stringify(before[c]) !== JSON.stringify(after[c]))
+          .map((column) => ({ column, before: before[column], after: after[column] }))
+      : [];
   return { key, label, changed };
 }
 
 export function formatChanges(report: ChangesReport): string {
   const lines = [`Changes since ${report.since} (net per row, up to ${report.until}):`, ''];
-  lines.push(formatTable(['table', ...CHANGE_KINDS], TABLE_ORDER.map((t) => [t, ...CHANGE_KINDS.map((k) => report.tables[t].counts[k])])));
+  lines.push(
+    formatTable(
+      ['table', ...CHANGE_KINDS],
+      TABLE_ORDER.map((t) => [t, ...CHANGE_KINDS.map((k) => report.tables[t].counts[k])]),
+    ),
+  );
   for (const table of TABLE_ORDER) {
     for (const kind of CHANGE_KINDS) {
       const { counts, examples } = report.tables[table];
       if (!examples[kind].length) continue;
-      lines.push('', `${table} ${kind} (${counts[kind]}${counts[kind] > examples[kind].length ? `, first ${examples[kind].length}` : ''}):`);
+      lines.push(
+        '',
+        `${table} ${kind} (${counts[kind]}${counts[kind] > examples[kind].length ? `, first ${examples[kind].length}` : ''}):`,
+      );
       for (const ex of examples[kind]) {
-        const changed = ex.changed.map((c) => `${c.column} ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`).join(', ');
-        lines.push(`  ${Object.values(ex.key).join(' / ')}${ex.label !== null ? ` "${ex.label}"` : ''}${changed ? `: ${changed}` : ''}`);
+        const changed = ex.changed
+          .map((c) => `${c.column} ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`)
+          .join(', ');
+        lines.push(
+          `  ${Object.values(ex.key).join(' / ')}${ex.label !== null ? ` "${ex.label}"` : ''}${changed ? `: ${changed}` : ''}`,
+        );
       }
     }
   }
@@ -132,8 +163,16 @@ export function formatChanges(report: ChangesReport): string {
 export const CHANGES_OPTIONS = {
   ...LOGGING_OPTIONS,
   ...DATABASE_OPTIONS,
-  since: { type: 'string', requiresArg: true, demandOption: true, describe: 'An ISO 8601 time with Z or an offset (2026-11-21T08:00:00Z), or a duration ago (24h, 7d); not in the future' },
-  examples: wholeNumberOption('Examples listed per table and kind of change', { defaultDescription: String(DEFAULTS.examples) }),
+  since: {
+    type: 'string',
+    requiresArg: true,
+    demandOption: true,
+    describe:
+      'An ISO 8601 time with Z or an offset (2026-11-21T08:00:00Z), or a duration ago (24h, 7d); not in the future',
+  },
+  examples: wholeNumberOption('Examples listed per table and kind of change', {
+    defaultDescription: String(DEFAULTS.examples),
+  }),
 } as const satisfies Record<string, Options>;
 
 export interface ChangesArgs extends LoggingArgs, DatabaseArgs {
@@ -142,10 +181,13 @@ export interface ChangesArgs extends LoggingArgs, DatabaseArgs {
 }
 
 export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = Date.now()): ChangesConfig {
-  if (args.since === undefined) throw new UserError('--since is required: an ISO 8601 time (2026-11-21T08:00:00Z) or a duration ago (24h)');
+  if (args.since === undefined)
+    throw new UserError('--since is required: an ISO 8601 time (2026-11-21T08:00:00Z) or a duration ago (24h)');
   const since = parseInstant('--since', args.since, now);
   if (Date.parse(since) > now) {
-    throw new UserError(`--since: "${args.since}" is in the future (it is ${new Date(now).toISOString()} now): nothing has changed since then`);
+    throw new UserError(
+      `--since: "${args.since}" is in the future (it is ${new Date(now).toISOString()} now): nothing has changed since then`,
+    );
   }
   return Object.freeze({
     ...resolveCommonConfig(args, env),
@@ -156,9 +198,11 @@ export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = 
 
 export const changesCommand: CommandModule<ChangesArgs> = {
   command: 'changes',
-  describe: 'What crawls changed since a time, per table: inserted, updated, soft-deleted, with examples (from the history tables)',
+  describe:
+    'What crawls changed since a time, per table: inserted, updated, soft-deleted, with examples (from the history tables)',
   options: CHANGES_OPTIONS,
-  builder: (y) => y.options(CHANGES_OPTIONS).example('$0 changes --since 24h', 'what the crawls of the last day changed'),
+  builder: (y) =>
+    y.options(CHANGES_OPTIONS).example('$0 changes --since 24h', 'what the crawls of the last day changed'),
   handler: async (args, io) => {
     const config = resolveChangesConfig(args, io.env);
     const report = await runChanges(config, { log: commandLogger(config, io) });

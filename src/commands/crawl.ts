@@ -3,14 +3,40 @@ import v8 from 'node:v8';
 import type { HttpCrawler, HttpCrawlingContext } from '@crawlee/http';
 import type { Options } from 'yargs';
 import {
-  CACHE_MODES, DEFAULTS, QUEUE_KINDS, ENV_VARS, describeDb, flagOrEnv, oneOf, parseDuration, resolveApi, resolveCommonConfig, resolveNow, resolveScope, wholeNumber,
-  type CrawlConfig, type DbTarget, type Env, type Given, type QueueKind,
+  CACHE_MODES,
+  DEFAULTS,
+  QUEUE_KINDS,
+  ENV_VARS,
+  describeDb,
+  flagOrEnv,
+  oneOf,
+  parseDuration,
+  resolveApi,
+  resolveCommonConfig,
+  resolveNow,
+  resolveScope,
+  wholeNumber,
+  type CrawlConfig,
+  type DbTarget,
+  type Env,
+  type Given,
+  type QueueKind,
 } from '../config.js';
 import { ApiUnreachableError, UserError, asResourceError, describeError } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import {
-  API_OPTIONS, DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, wholeNumberOption,
-  type ApiArgs, type CommandModule, type DatabaseArgs, type LoggingArgs, type ScopeArgs,
+  API_OPTIONS,
+  DATABASE_OPTIONS,
+  LOGGING_OPTIONS,
+  SCOPE_OPTIONS,
+  commandLogger,
+  printResult,
+  wholeNumberOption,
+  type ApiArgs,
+  type CommandModule,
+  type DatabaseArgs,
+  type LoggingArgs,
+  type ScopeArgs,
 } from './options.js';
 import type { Logger } from '../log.js';
 import { AppliedPayloads } from '../crawl/applied-payloads.js';
@@ -55,7 +81,12 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       if (migrations.length) log.info(`applied migrations: ${migrations.join(', ')}`);
       const failures = await FailureLog.open(storage.config);
       if (config.queue === 'postgres' && config.db.kind === 'postgres') {
-        shared = await SharedQueue.connect({ url: config.db.url, log, leaseTimeoutMs: config.leaseTimeoutMs, storageDir: storage.dir });
+        shared = await SharedQueue.connect({
+          url: config.db.url,
+          log,
+          leaseTimeoutMs: config.leaseTimeoutMs,
+          storageDir: storage.dir,
+        });
       }
       const sharedStart = shared && (await startSharedQueue(storage, config, failures, shared));
       const start = sharedStart || (await startQueue(storage, config, failures, { id: await databaseId(db), db }));
@@ -63,8 +94,14 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       if (joined) {
         const { crawl, how, otherWorkers, counts } = joined;
         const others = `${otherWorkers} other worker(s) on it`;
-        if (how === 'new') log.info(`new shared crawl of ${describeScope(config.scope)} from ${config.baseUrl} in ${describeDb(config.db)} (cache ${config.cache}): start more workers with the same command`);
-        else if (how === 'joined') log.info(`joining the shared crawl started ${crawl.startedAt} (${others}): ${counts.done + counts.failed} requests done, ${counts.queued + counts.leased} left`);
+        if (how === 'new')
+          log.info(
+            `new shared crawl of ${describeScope(config.scope)} from ${config.baseUrl} in ${describeDb(config.db)} (cache ${config.cache}): start more workers with the same command`,
+          );
+        else if (how === 'joined')
+          log.info(
+            `joining the shared crawl started ${crawl.startedAt} (${others}): ${counts.done + counts.failed} requests done, ${counts.queued + counts.leased} left`,
+          );
         else log.info(`reopening the shared crawl started ${crawl.startedAt} to retry its failed requests (${others})`);
       } else if (start.rebuilt) {
         const { previousDatabaseId, requests } = start.rebuilt;
@@ -75,14 +112,20 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       } else if (start.resumed) {
         const { handled, pending } = start.resumed;
         // Crawlee's counts live in a file a killed process may have cut short; then they are unknown.
-        const progress = handled + pending > 0 ? `: ${handled} requests done, ${pending} left` : ' (its progress counts were lost with the interrupted process)';
+        const progress =
+          handled + pending > 0
+            ? `: ${handled} requests done, ${pending} left`
+            : ' (its progress counts were lost with the interrupted process)';
         log.info(`resuming the crawl started ${start.state.startedAt}${progress}`);
       } else {
-        log.info(`new crawl of ${describeScope(config.scope)} from ${config.baseUrl} into ${describeDb(config.db)} (cache ${config.cache})`);
+        log.info(
+          `new crawl of ${describeScope(config.scope)} from ${config.baseUrl} into ${describeDb(config.db)} (cache ${config.cache})`,
+        );
       }
       if (config.retryFailed) log.info(`retrying ${start.seeded} failed request(s)`);
 
-      if (config.maxRequests !== undefined) log.info(`this run starts at most ${config.maxRequests} request(s) (--max-requests)`);
+      if (config.maxRequests !== undefined)
+        log.info(`this run starts at most ${config.maxRequests} request(s) (--max-requests)`);
       const stats = new CrawlStats();
       const budget = new RunBudget(config.maxRequests);
       // A server takes a few transactions at once; the embedded database has one connection.
@@ -98,7 +141,11 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const cache = new ResponseCache(storage.config, storage.dir, config.baseUrl);
       let gate: Gate;
       ({ crawler, gate } = buildCrawler({
-        config, log, stats, sink, failures,
+        config,
+        log,
+        stats,
+        sink,
+        failures,
         applied: await AppliedPayloads.load(db),
         cache,
         queue: start.queue,
@@ -116,7 +163,14 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const stop = () => budget.stop();
       if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });
-      const progress = new Progress({ stats, queue: start.queue, log, handledBefore: start.resumed?.handled ?? 0, tty, pausedUntil: () => gate.pausedUntilMs });
+      const progress = new Progress({
+        stats,
+        queue: start.queue,
+        log,
+        handledBefore: start.resumed?.handled ?? 0,
+        tty,
+        pausedUntil: () => gate.pausedUntilMs,
+      });
       progress.start();
       try {
         // The queue drained: make sure nothing this crawl's payloads name was lost, then finish.
@@ -137,7 +191,9 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
           if (shared) break;
           const missing = await sweepLost(start.queue, cache, failures, config);
           if (!missing) break;
-          log.warn(`${count(missing, 'request')} named by payloads this crawl handled ${missing === 1 ? 'was' : 'were'} missing from the queue (lost by an interrupted run): fetching ${missing === 1 ? 'it' : 'them'} now`);
+          log.warn(
+            `${count(missing, 'request')} named by payloads this crawl handled ${missing === 1 ? 'was' : 'were'} missing from the queue (lost by an interrupted run): fetching ${missing === 1 ? 'it' : 'them'} now`,
+          );
         }
       } finally {
         progress.stop();
@@ -157,7 +213,15 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const left = finished || fatal ? 0 : Math.max(1, (await start.queue.getInfo())?.pendingRequestCount ?? 0);
       // The whole crawl's failures, not only this run's: a resumed crawl still owes what failed before.
       const failureRecords = await failures.all();
-      const outcome: CrawlOutcome = fatal ? 'fatal' : !finished ? (budget.exhausted && !signal?.aborted ? 'limit' : 'interrupted') : failureRecords.length ? 'failures' : 'complete';
+      const outcome: CrawlOutcome = fatal
+        ? 'fatal'
+        : !finished
+          ? budget.exhausted && !signal?.aborted
+            ? 'limit'
+            : 'interrupted'
+          : failureRecords.length
+            ? 'failures'
+            : 'complete';
       if (finished) await (shared ? shared.markFinished() : markFinished(storage.records));
       const summary: CrawlSummary = {
         outcome,
@@ -179,7 +243,13 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       return summary;
     } finally {
       // What this worker still holds goes back to the shared queue (a worker killed outright loses it by its lease timeout).
-      await shared?.close().catch((error: unknown) => log.warn(`could not give this worker's requests back to the shared queue (${describeError(error)}): other workers take them over after ${Math.round(config.leaseTimeoutMs / 1000)} s`));
+      await shared
+        ?.close()
+        .catch((error: unknown) =>
+          log.warn(
+            `could not give this worker's requests back to the shared queue (${describeError(error)}): other workers take them over after ${Math.round(config.leaseTimeoutMs / 1000)} s`,
+          ),
+        );
       await db.destroy();
     }
   } finally {
@@ -208,17 +278,63 @@ export const CRAWL_OPTIONS = {
   ...DATABASE_OPTIONS,
   ...API_OPTIONS,
   ...SCOPE_OPTIONS,
-  concurrency: wholeNumberOption(`Requests in flight to the API at once (cache hits not counted) [env ${ENV_VARS.concurrency}]`, { defaultDescription: String(DEFAULTS.concurrency) }),
-  'max-requests': wholeNumberOption(`Requests this run starts at most (cache hits too); run again to go on [env ${ENV_VARS.maxRequests}]`, { defaultDescription: 'no limit' }),
-  queue: { choices: QUEUE_KINDS, requiresArg: true, describe: `local: the queue in the storage dir (one process); postgres: in the --db server, shared by every crawl started with it [env ${ENV_VARS.queue}]`, defaultDescription: DEFAULTS.queue },
-  cache: { choices: CACHE_MODES, requiresArg: true, describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`, defaultDescription: DEFAULTS.cache },
-  'max-age': { type: 'string', requiresArg: true, describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`, defaultDescription: DEFAULTS.maxAge },
-  'settle-after': { type: 'string', requiresArg: true, describe: `A session (a season, a series) this long past its end is settled: its cached body is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`, defaultDescription: DEFAULTS.settleAfter },
-  'settled-max-age': { type: 'string', requiresArg: true, describe: `How long a settled body (classification, calendar, seasons list) stays fresh, ±20 % per uuid [env ${ENV_VARS.settledMaxAge}]`, defaultDescription: DEFAULTS.settledMaxAge },
-  plan: { type: 'boolean', describe: 'Print how many requests the crawl with these flags would make now (from cache, revalidated, fetched; a resume, --retry-failed, --max-requests included) and how long it would take, without making any' },
-  timeout: { type: 'string', requiresArg: true, describe: `Deadline of each attempt, headers and whole body: seconds or 30s, 2m [env ${ENV_VARS.timeout}]`, defaultDescription: `${DEFAULTS.requestTimeoutSecs}s` },
-  fresh: { type: 'boolean', describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)' },
-  'retry-failed': { type: 'boolean', describe: 'Retry only the requests that failed in the last crawl, and fetch what hangs from them' },
+  concurrency: wholeNumberOption(
+    `Requests in flight to the API at once (cache hits not counted) [env ${ENV_VARS.concurrency}]`,
+    { defaultDescription: String(DEFAULTS.concurrency) },
+  ),
+  'max-requests': wholeNumberOption(
+    `Requests this run starts at most (cache hits too); run again to go on [env ${ENV_VARS.maxRequests}]`,
+    { defaultDescription: 'no limit' },
+  ),
+  queue: {
+    choices: QUEUE_KINDS,
+    requiresArg: true,
+    describe: `local: the queue in the storage dir (one process); postgres: in the --db server, shared by every crawl started with it [env ${ENV_VARS.queue}]`,
+    defaultDescription: DEFAULTS.queue,
+  },
+  cache: {
+    choices: CACHE_MODES,
+    requiresArg: true,
+    describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`,
+    defaultDescription: DEFAULTS.cache,
+  },
+  'max-age': {
+    type: 'string',
+    requiresArg: true,
+    describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`,
+    defaultDescription: DEFAULTS.maxAge,
+  },
+  'settle-after': {
+    type: 'string',
+    requiresArg: true,
+    describe: `A session (a season, a series) this long past its end is settled: its cached body is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`,
+    defaultDescription: DEFAULTS.settleAfter,
+  },
+  'settled-max-age': {
+    type: 'string',
+    requiresArg: true,
+    describe: `How long a settled body (classification, calendar, seasons list) stays fresh, ±20 % per uuid [env ${ENV_VARS.settledMaxAge}]`,
+    defaultDescription: DEFAULTS.settledMaxAge,
+  },
+  plan: {
+    type: 'boolean',
+    describe:
+      'Print how many requests the crawl with these flags would make now (from cache, revalidated, fetched; a resume, --retry-failed, --max-requests included) and how long it would take, without making any',
+  },
+  timeout: {
+    type: 'string',
+    requiresArg: true,
+    describe: `Deadline of each attempt, headers and whole body: seconds or 30s, 2m [env ${ENV_VARS.timeout}]`,
+    defaultDescription: `${DEFAULTS.requestTimeoutSecs}s`,
+  },
+  fresh: {
+    type: 'boolean',
+    describe: 'Discard the unfinished crawl queue and start over (keeps the cache and the database)',
+  },
+  'retry-failed': {
+    type: 'boolean',
+    describe: 'Retry only the requests that failed in the last crawl, and fetch what hangs from them',
+  },
 } as const satisfies Record<string, Options>;
 
 export interface CrawlArgs extends LoggingArgs, DatabaseArgs, ApiArgs, ScopeArgs {
@@ -239,7 +355,8 @@ export interface CrawlArgs extends LoggingArgs, DatabaseArgs, ApiArgs, ScopeArgs
 function resolveTimeoutSecs(given: Given<string>): number {
   if (given.value === undefined || given.value === '') return DEFAULTS.requestTimeoutSecs;
   const ms = parseDuration(given.name, String(given.value));
-  if (!(ms > 0 && ms <= 3_600_000)) throw new UserError(`${given.name}: "${given.value}" must be more than 0 s and at most 1 h`);
+  if (!(ms > 0 && ms <= 3_600_000))
+    throw new UserError(`${given.name}: "${given.value}" must be more than 0 s and at most 1 h`);
   return ms / 1000;
 }
 
@@ -247,10 +364,15 @@ function resolveTimeoutSecs(given: Given<string>): number {
 function resolveQueue(given: Given<string>, db: DbTarget, plan: boolean): QueueKind {
   const queue = given.value === undefined ? DEFAULTS.queue : oneOf(given.name, given.value, QUEUE_KINDS);
   if (queue === 'postgres' && db.kind === 'embedded') {
-    throw new UserError(`${given.name} postgres needs a PostgreSQL server (--db postgres://…): the embedded database can only be opened by one process`);
+    throw new UserError(
+      `${given.name} postgres needs a PostgreSQL server (--db postgres://…): the embedded database can only be opened by one process`,
+    );
   }
   // The plan reads the storage dir's queue and failure records; a shared crawl's are in the server.
-  if (queue === 'postgres' && plan) throw new UserError(`--plan does not read the shared queue: leave out ${given.name} postgres to plan a crawl of this storage dir`);
+  if (queue === 'postgres' && plan)
+    throw new UserError(
+      `--plan does not read the shared queue: leave out ${given.name} postgres to plan a crawl of this storage dir`,
+    );
   return queue;
 }
 
@@ -274,8 +396,14 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
     scope: resolveScope(args, env),
     queue: resolveQueue(flagOrEnv('--queue', args.queue, env, ENV_VARS.queue), common.db, args.plan ?? false),
     leaseTimeoutMs: resolveLeaseTimeoutMs(env[ENV_VARS.leaseTimeout]),
-    concurrency: wholeNumber(flagOrEnv('--concurrency', args.concurrency, env, ENV_VARS.concurrency), 1, 1000) ?? DEFAULTS.concurrency,
-    maxRequests: wholeNumber(flagOrEnv('--max-requests', args.maxRequests, env, ENV_VARS.maxRequests), 1, Number.MAX_SAFE_INTEGER),
+    concurrency:
+      wholeNumber(flagOrEnv('--concurrency', args.concurrency, env, ENV_VARS.concurrency), 1, 1000) ??
+      DEFAULTS.concurrency,
+    maxRequests: wholeNumber(
+      flagOrEnv('--max-requests', args.maxRequests, env, ENV_VARS.maxRequests),
+      1,
+      Number.MAX_SAFE_INTEGER,
+    ),
     cache: cache.value === undefined ? DEFAULTS.cache : oneOf(cache.name, cache.value, CACHE_MODES),
     maxAgeMs: parseDuration(maxAge.name, maxAge.value ?? DEFAULTS.maxAge),
     settleAfterMs: parseDuration(settleAfter.name, settleAfter.value ?? DEFAULTS.settleAfter),
@@ -308,7 +436,9 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
  */
 function boundHeapGrowth(): void {
   const flag = '--heap-growing-percent';
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => arg.replaceAll('_', '-').startsWith(flag));
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
+    arg.replaceAll('_', '-').startsWith(flag),
+  );
   if (!given) v8.setFlagsFromString(`${flag}=${DEFAULTS.crawlHeapGrowingPercent}`);
 }
 

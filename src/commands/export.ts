@@ -1,8 +1,28 @@
 /** `export`: every dataset of the database (now, or as of an instant) to one JSON, NDJSON or CSV file each, plus manifest.json. */
 import path from 'node:path';
 import type { Options } from 'yargs';
-import { EXPORT_FORMATS, DEFAULTS, describeDb, oneOf, parseInstant, resolveCommonConfig, resolveScope, type Env, type ExportConfig } from '../config.js';
-import { DATABASE_OPTIONS, LOGGING_OPTIONS, SCOPE_OPTIONS, commandLogger, printResult, type CommandModule, type DatabaseArgs, type LoggingArgs, type ScopeArgs } from './options.js';
+import {
+  EXPORT_FORMATS,
+  DEFAULTS,
+  describeDb,
+  oneOf,
+  parseInstant,
+  resolveCommonConfig,
+  resolveScope,
+  type Env,
+  type ExportConfig,
+} from '../config.js';
+import {
+  DATABASE_OPTIONS,
+  LOGGING_OPTIONS,
+  SCOPE_OPTIONS,
+  commandLogger,
+  printResult,
+  type CommandModule,
+  type DatabaseArgs,
+  type LoggingArgs,
+  type ScopeArgs,
+} from './options.js';
 import { describeScope } from '../crawl/crawl-state.js';
 import type { Logger } from '../log.js';
 import { cursorColumns, cursorPages } from '../export/cursor.js';
@@ -22,7 +42,11 @@ export interface ExportRunOptions {
 
 export async function runExport(config: ExportConfig, { log }: ExportRunOptions): Promise<Manifest> {
   const exportedAt = new Date().toISOString();
-  const outDir = await inspectOutDir(config.outDir, { storageDir: config.storageDir, db: config.db, force: config.force });
+  const outDir = await inspectOutDir(config.outDir, {
+    storageDir: config.storageDir,
+    db: config.db,
+    force: config.force,
+  });
   const db = await openForReading(config.db);
   try {
     log.info(
@@ -48,14 +72,21 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
         const file = datasetFile(dataset.name, config.format);
         const query = dataset.query(view);
         const columns = config.format === 'csv' ? await cursorColumns(trx, query) : [];
-        const rows = await writeDataset(path.join(config.outDir, file), config.format, cursorPages(trx, query), columns);
+        const rows = await writeDataset(
+          path.join(config.outDir, file),
+          config.format,
+          cursorPages(trx, query),
+          columns,
+        );
         log.info(`exported ${dataset.name}: ${rows} rows`, { file, seconds: (Date.now() - started) / 1000 });
         written[dataset.name] = { file, rows };
       }
       const incomplete: IncompleteScope[] = await incompleteScopes(trx, view.within, config.asOf);
       if (incomplete.length) {
         const items = incomplete.reduce((n, scope) => n + scope.items.length, 0);
-        log.warn(`${incomplete.length} exported scope(s) are incomplete: ${items} item(s) were quarantined by the crawl; see "incomplete" in ${MANIFEST_FILE}`);
+        log.warn(
+          `${incomplete.length} exported scope(s) are incomplete: ${items} item(s) were quarantined by the crawl; see "incomplete" in ${MANIFEST_FILE}`,
+        );
       }
       return { datasets: written, incomplete };
     });
@@ -79,13 +110,21 @@ export function formatExport(manifest: Manifest, outDir: string): string {
   const entries = Object.entries(manifest.datasets);
   const total = entries.reduce((sum, [, d]) => sum + d.rows, 0);
   const incomplete = manifest.incomplete.length
-    ? [`${manifest.incomplete.length} scope(s) incomplete (items quarantined by the crawl): ${manifest.incomplete.map((s) => `${s.label} ${s.parentUuid ?? 'list'}`).slice(0, 5).join(', ')}${manifest.incomplete.length > 5 ? ', …' : ''}`]
+    ? [
+        `${manifest.incomplete.length} scope(s) incomplete (items quarantined by the crawl): ${manifest.incomplete
+          .map((s) => `${s.label} ${s.parentUuid ?? 'list'}`)
+          .slice(0, 5)
+          .join(', ')}${manifest.incomplete.length > 5 ? ', …' : ''}`,
+      ]
     : [];
   return [
     `Exported ${entries.length} datasets (${total} rows) to ${outDir}${manifest.asOf ? `, as of ${manifest.asOf}` : ''}; see ${MANIFEST_FILE}`,
     ...incomplete,
     '',
-    formatTable(['dataset', 'file', 'rows'], entries.map(([name, d]) => [name, d.file, d.rows])),
+    formatTable(
+      ['dataset', 'file', 'rows'],
+      entries.map(([name, d]) => [name, d.file, d.rows]),
+    ),
   ].join('\n');
 }
 
@@ -95,10 +134,29 @@ export const EXPORT_OPTIONS = {
   ...LOGGING_OPTIONS,
   ...DATABASE_OPTIONS,
   ...SCOPE_OPTIONS,
-  out: { type: 'string', requiresArg: true, describe: 'Directory to write the files into', defaultDescription: DEFAULTS.out },
-  format: { choices: EXPORT_FORMATS, requiresArg: true, describe: 'json: one array per file; ndjson: one object per line; csv: RFC 4180 with a header row', defaultDescription: DEFAULTS.format },
-  force: { type: 'boolean', describe: 'Write into a non-empty folder that holds no export (its other files are left alone)' },
-  'as-of': { type: 'string', requiresArg: true, describe: 'Export the data as it was at this time, from the history tables: ISO 8601 with Z or an offset, or a duration ago (24h, 7d)', defaultDescription: 'now' },
+  out: {
+    type: 'string',
+    requiresArg: true,
+    describe: 'Directory to write the files into',
+    defaultDescription: DEFAULTS.out,
+  },
+  format: {
+    choices: EXPORT_FORMATS,
+    requiresArg: true,
+    describe: 'json: one array per file; ndjson: one object per line; csv: RFC 4180 with a header row',
+    defaultDescription: DEFAULTS.format,
+  },
+  force: {
+    type: 'boolean',
+    describe: 'Write into a non-empty folder that holds no export (its other files are left alone)',
+  },
+  'as-of': {
+    type: 'string',
+    requiresArg: true,
+    describe:
+      'Export the data as it was at this time, from the history tables: ISO 8601 with Z or an offset, or a duration ago (24h, 7d)',
+    defaultDescription: 'now',
+  },
 } as const satisfies Record<string, Options>;
 
 export interface ExportArgs extends LoggingArgs, DatabaseArgs, ScopeArgs {
@@ -121,13 +179,17 @@ export function resolveExportConfig(args: ExportArgs, env: Env): ExportConfig {
 
 export const exportCommand: CommandModule<ExportArgs> = {
   command: 'export',
-  describe: 'Write every dataset (series … retirements, and the results join) to one file each (JSON, NDJSON or CSV), plus manifest.json',
+  describe:
+    'Write every dataset (series … retirements, and the results join) to one file each (JSON, NDJSON or CSV), plus manifest.json',
   options: EXPORT_OPTIONS,
   builder: (y) =>
     y
       .options(EXPORT_OPTIONS)
       .example('$0 export --out exports', 'everything, as JSON arrays')
-      .example('$0 export --format ndjson --series F1 --from-year 2020', 'one series, recent seasons, one object per line')
+      .example(
+        '$0 export --format ndjson --series F1 --from-year 2020',
+        'one series, recent seasons, one object per line',
+      )
       .example('$0 export --as-of 2026-11-01T00:00:00Z', 'the data as it was on 1 November'),
   handler: async (args, io) => {
     const config = resolveExportConfig(args, io.env);

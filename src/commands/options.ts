@@ -23,7 +23,12 @@ export function wholeNumberOption<const O extends Options>(describe: string, ext
 
 /** Every command: how it logs. */
 export const LOGGING_OPTIONS = {
-  'log-format': { choices: LOG_FORMATS, requiresArg: true, describe: `Log lines for people or for machines; json also prints the result as JSON [env ${ENV_VARS.logFormat}]`, defaultDescription: 'text' },
+  'log-format': {
+    choices: LOG_FORMATS,
+    requiresArg: true,
+    describe: `Log lines for people or for machines; json also prints the result as JSON [env ${ENV_VARS.logFormat}]`,
+    defaultDescription: 'text',
+  },
   quiet: { type: 'boolean', alias: 'q', describe: 'Only warnings and errors' },
   verbose: { type: 'boolean', alias: 'v', describe: 'Debug logs (crawl: one line per request) and stack traces' },
 } as const satisfies Record<string, Options>;
@@ -36,8 +41,18 @@ export interface LoggingArgs {
 
 /** The commands that use the storage dir and the database. */
 export const DATABASE_OPTIONS = {
-  storage: { type: 'string', requiresArg: true, describe: `Crawlee storage dir: queue, cache, embedded database [env ${ENV_VARS.storage}]`, defaultDescription: DEFAULTS.storage },
-  db: { type: 'string', requiresArg: true, describe: `postgres:// URL of a PostgreSQL server, or a directory for the embedded one [env ${ENV_VARS.db}: a URL]`, defaultDescription: '<storage>/db (embedded PGlite)' },
+  storage: {
+    type: 'string',
+    requiresArg: true,
+    describe: `Crawlee storage dir: queue, cache, embedded database [env ${ENV_VARS.storage}]`,
+    defaultDescription: DEFAULTS.storage,
+  },
+  db: {
+    type: 'string',
+    requiresArg: true,
+    describe: `postgres:// URL of a PostgreSQL server, or a directory for the embedded one [env ${ENV_VARS.db}: a URL]`,
+    defaultDescription: '<storage>/db (embedded PGlite)',
+  },
 } as const satisfies Record<string, Options>;
 
 export interface DatabaseArgs {
@@ -47,7 +62,13 @@ export interface DatabaseArgs {
 
 /** crawl and export: which part of the tree, with the same meaning in both. */
 export const SCOPE_OPTIONS = {
-  series: { type: 'array', string: true, requiresArg: true, describe: `Only these series: uuid, shortCode or name, case-insensitive; repeatable or comma-separated [env ${ENV_VARS.series}]`, defaultDescription: 'all' },
+  series: {
+    type: 'array',
+    string: true,
+    requiresArg: true,
+    describe: `Only these series: uuid, shortCode or name, case-insensitive; repeatable or comma-separated [env ${ENV_VARS.series}]`,
+    defaultDescription: 'all',
+  },
   'from-year': wholeNumberOption(`Only seasons from this year on [env ${ENV_VARS.fromYear}]`),
   'to-year': wholeNumberOption(`Only seasons up to this year [env ${ENV_VARS.toYear}]`),
 } as const satisfies Record<string, Options>;
@@ -60,8 +81,16 @@ export interface ScopeArgs {
 
 /** crawl and canary: which API, and how politely. */
 export const API_OPTIONS = {
-  'base-url': { type: 'string', requiresArg: true, describe: `API origin [env ${ENV_VARS.baseUrl}]`, defaultDescription: DEFAULTS.baseUrl },
-  'max-rpm': wholeNumberOption(`Requests to the API per minute; 10000 or more lifts the limit [env ${ENV_VARS.maxRpm}]`, { defaultDescription: String(DEFAULTS.maxRpm) }),
+  'base-url': {
+    type: 'string',
+    requiresArg: true,
+    describe: `API origin [env ${ENV_VARS.baseUrl}]`,
+    defaultDescription: DEFAULTS.baseUrl,
+  },
+  'max-rpm': wholeNumberOption(
+    `Requests to the API per minute; 10000 or more lifts the limit [env ${ENV_VARS.maxRpm}]`,
+    { defaultDescription: String(DEFAULTS.maxRpm) },
+  ),
 } as const satisfies Record<string, Options>;
 
 export interface ApiArgs {

@@ -10,7 +10,15 @@ import path from 'node:path';
 import { LABELS, type Label } from '../api/endpoints.js';
 import type { Options } from 'yargs';
 import { describeDb, resolveCommonConfig, type CommonConfig, type CrawlScope } from '../config.js';
-import { DATABASE_OPTIONS, LOGGING_OPTIONS, commandLogger, printResult, type CommandModule, type DatabaseArgs, type LoggingArgs } from './options.js';
+import {
+  DATABASE_OPTIONS,
+  LOGGING_OPTIONS,
+  commandLogger,
+  printResult,
+  type CommandModule,
+  type DatabaseArgs,
+  type LoggingArgs,
+} from './options.js';
 import { UserError } from '../errors.js';
 import { FailureLog, type FailureRecord } from '../crawl/failures.js';
 import { describeScope, isUnfinished, readCrawlState, readSummary, type CrawlState } from '../crawl/crawl-state.js';
@@ -68,7 +76,10 @@ export type DatabaseStatus =
   /** Another process (a crawl) has the embedded database open; `reason` names it. */
   | { readonly state: 'busy'; readonly description: string; readonly reason: string }
   | {
-      readonly state: 'ready'; readonly description: string; readonly tables: Record<TableName, TableStatus>; readonly incomplete: IncompleteStatus;
+      readonly state: 'ready';
+      readonly description: string;
+      readonly tables: Record<TableName, TableStatus>;
+      readonly incomplete: IncompleteStatus;
       /** The newest crawl of `crawl --queue postgres` in this database, if one ever ran. */
       readonly shared: SharedCrawlStatus | undefined;
     };
@@ -162,7 +173,14 @@ async function cacheStatus(storageDir: string): Promise<CacheStatus> {
     const files = await readdir(dir).catch((): string[] => []);
     entries[label] += files.filter((f) => !f.endsWith('__metadata__.json')).length;
     // The store's folder too, as du (and the storage dir's size by part) counts it.
-    const sizes = await Promise.all(['', ...files].map((f) => stat(path.join(dir, f)).then((s) => s.blocks * 512, () => 0)));
+    const sizes = await Promise.all(
+      ['', ...files].map((f) =>
+        stat(path.join(dir, f)).then(
+          (s) => s.blocks * 512,
+          () => 0,
+        ),
+      ),
+    );
     bytesOnDisk += sizes.reduce((a, b) => a + b, 0);
   }
   return { entries, bytesOnDisk };
@@ -176,21 +194,30 @@ async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
     db = await openDb(config.db);
   } catch (error) {
     // openDb's lock refuses an embedded database another process has open: that is a state, not a failure.
-    if (error instanceof UserError && config.db.kind === 'embedded') return { state: 'busy', description, reason: error.message };
+    if (error instanceof UserError && config.db.kind === 'embedded')
+      return { state: 'busy', description, reason: error.message };
     throw error;
   }
   try {
     const state = await schemaState(db);
     if (state !== 'current') return { state: state === 'missing' ? 'no-tables' : 'outdated', description };
     const tables = await recordOfEach(TABLE_ORDER, async (table) => {
-      const { rows: [counts] } = await db.raw<{ rows: [TableStatus] }>(
+      const {
+        rows: [counts],
+      } = await db.raw<{ rows: [TableStatus] }>(
         `SELECT count(*) FILTER (WHERE deleted_at IS NULL)::int AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted,
                 (SELECT count(*) FROM ${table}_history)::int AS versions
          FROM ${table}`,
       );
       return counts;
     });
-    return { state: 'ready', description, tables, incomplete: await incompleteStatus(db), shared: await readSharedCrawl(db) };
+    return {
+      state: 'ready',
+      description,
+      tables,
+      incomplete: await incompleteStatus(db),
+      shared: await readSharedCrawl(db),
+    };
   } finally {
     await db.destroy();
   }
@@ -217,21 +244,37 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`No crawl in ${report.storageDir}.`);
   } else {
     const total = (field: keyof LabelStatus) => LABELS.reduce((sum, l) => sum + crawl.requests[l][field], 0);
-    const state = crawl.runningPid !== undefined
-      ? `running now (pid ${crawl.runningPid})`
-      : crawl.resumable
-        ? `unfinished: ${total('pending')} request(s) left; run crawl again${crawl.scope ? ` (${describeScope(crawl.scope)})` : ''} to resume`
-        : 'finished';
-    lines.push(`Crawl in ${report.storageDir}: started ${crawl.startedAt ?? 'at an unknown time'}${crawl.baseUrl ? ` from ${crawl.baseUrl}` : ''}, ${state}`);
+    const state =
+      crawl.runningPid !== undefined
+        ? `running now (pid ${crawl.runningPid})`
+        : crawl.resumable
+          ? `unfinished: ${total('pending')} request(s) left; run crawl again${crawl.scope ? ` (${describeScope(crawl.scope)})` : ''} to resume`
+          : 'finished';
+    lines.push(
+      `Crawl in ${report.storageDir}: started ${crawl.startedAt ?? 'at an unknown time'}${crawl.baseUrl ? ` from ${crawl.baseUrl}` : ''}, ${state}`,
+    );
     lines.push('');
-    lines.push(formatTable(
-      ['requests', 'handled', 'pending', 'failed', 'quarantined'],
-      [...LABELS.map((l) => [l, crawl.requests[l].handled, crawl.requests[l].pending, crawl.requests[l].failed, crawl.requests[l].quarantined]),
-        ['total', total('handled'), total('pending'), total('failed'), total('quarantined')]],
-    ));
+    lines.push(
+      formatTable(
+        ['requests', 'handled', 'pending', 'failed', 'quarantined'],
+        [
+          ...LABELS.map((l) => [
+            l,
+            crawl.requests[l].handled,
+            crawl.requests[l].pending,
+            crawl.requests[l].failed,
+            crawl.requests[l].quarantined,
+          ]),
+          ['total', total('handled'), total('pending'), total('failed'), total('quarantined')],
+        ],
+      ),
+    );
   }
   const cached = LABELS.reduce((sum, l) => sum + cache.entries[l], 0);
-  lines.push('', `Cache: ${cached} response(s), ${formatBytes(cache.bytesOnDisk)} on disk (${LABELS.map((l) => `${l} ${cache.entries[l]}`).join(', ')})`);
+  lines.push(
+    '',
+    `Cache: ${cached} response(s), ${formatBytes(cache.bytesOnDisk)} on disk (${LABELS.map((l) => `${l} ${cache.entries[l]}`).join(', ')})`,
+  );
   lines.push(formatDisk(disk));
   lines.push('', `Database: ${database.description}`);
   switch (database.state) {
@@ -248,7 +291,12 @@ export function formatStatus(report: StatusReport): string {
       lines.push('  pending migrations: run migrate');
       break;
     case 'ready':
-      lines.push(formatTable(['table', 'live', 'deleted', 'versions'], TABLE_ORDER.map((t) => [t, database.tables[t].live, database.tables[t].deleted, database.tables[t].versions])));
+      lines.push(
+        formatTable(
+          ['table', 'live', 'deleted', 'versions'],
+          TABLE_ORDER.map((t) => [t, database.tables[t].live, database.tables[t].deleted, database.tables[t].versions]),
+        ),
+      );
       lines.push(formatIncomplete(database.incomplete));
       if (database.shared) lines.push('', ...formatShared(database.shared));
       break;
@@ -256,7 +304,10 @@ export function formatStatus(report: StatusReport): string {
   if (lastCrawl) {
     const requests = LABELS.reduce((sum, l) => sum + lastCrawl.requests[l].succeeded + lastCrawl.requests[l].failed, 0);
     const failed = LABELS.reduce((sum, l) => sum + lastCrawl.requests[l].failed, 0);
-    lines.push('', `Last crawl: ${lastCrawl.outcome}, finished ${lastCrawl.finishedAt} after ${lastCrawl.seconds.toFixed(1)} s: ${requests} request(s), ${failed} failed, ${lastCrawl.failures.length} failure record(s)`);
+    lines.push(
+      '',
+      `Last crawl: ${lastCrawl.outcome}, finished ${lastCrawl.finishedAt} after ${lastCrawl.seconds.toFixed(1)} s: ${requests} request(s), ${failed} failed, ${lastCrawl.failures.length} failure record(s)`,
+    );
     if (lastCrawl.message) lines.push(`  ${lastCrawl.message}`);
   }
   return lines.join('\n');
@@ -270,10 +321,19 @@ function formatShared(shared: SharedCrawlStatus): string[] {
     `  requests: ${queued} queued, ${leased} leased, ${done} done, ${failed} failed${failed ? ' (crawl --queue postgres --retry-failed queues them again)' : ''}`,
   ];
   if (shared.workers.length) {
-    lines.push(formatTable(
-      ['worker', 'pid', 'started', 'last heartbeat', 'leases', 'storage'],
-      shared.workers.map((w) => [w.host, w.pid, w.startedAt, `${w.silentSeconds.toFixed(1)} s ago`, w.leases, w.storageDir]),
-    ));
+    lines.push(
+      formatTable(
+        ['worker', 'pid', 'started', 'last heartbeat', 'leases', 'storage'],
+        shared.workers.map((w) => [
+          w.host,
+          w.pid,
+          w.startedAt,
+          `${w.silentSeconds.toFixed(1)} s ago`,
+          w.leases,
+          w.storageDir,
+        ]),
+      ),
+    );
   }
   return lines;
 }
@@ -312,7 +372,8 @@ export type StatusArgs = LoggingArgs & DatabaseArgs;
 
 export const statusCommand: CommandModule<StatusArgs> = {
   command: 'status',
-  describe: 'Show the crawl in the storage dir (requests per label, resumable?), the cache, the rows per table and the last crawl',
+  describe:
+    'Show the crawl in the storage dir (requests per label, resumable?), the cache, the rows per table and the last crawl',
   options: STATUS_OPTIONS,
   builder: (y) => y.options(STATUS_OPTIONS),
   handler: async (args, io) => {

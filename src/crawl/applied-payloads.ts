@@ -29,7 +29,10 @@ export class AppliedPayloads {
   ) {}
 
   static async load(db: Db): Promise<AppliedPayloads> {
-    const rows = await db(APPLIED_PAYLOADS_TABLE).select<{ target_key: string; body_fingerprint: string }[]>('target_key', 'body_fingerprint');
+    const rows = await db(APPLIED_PAYLOADS_TABLE).select<{ target_key: string; body_fingerprint: string }[]>(
+      'target_key',
+      'body_fingerprint',
+    );
     return new AppliedPayloads(new Map(rows.map((r) => [r.target_key, r.body_fingerprint])), mappingSalt());
   }
 

@@ -95,10 +95,19 @@ export class ResponseCache {
   async put(key: string, url: string, body: Buffer, meta: RecordMeta = { fetchedAt: Date.now() }): Promise<void> {
     const { fetchedAt, etag, lastModified } = meta;
     const stored = await encodeBody(body);
-    const header = JSON.stringify({ fetchedAt, url, bytes: body.length, sha256: sha256(body), encoding: RECORD_ENCODING, stored: stored.length, etag, lastModified });
+    const header = JSON.stringify({
+      fetchedAt,
+      url,
+      bytes: body.length,
+      sha256: sha256(body),
+      encoding: RECORD_ENCODING,
+      stored: stored.length,
+      etag,
+      lastModified,
+    });
     const own = shardName(key, this.origin);
     await this.io(own, async () =>
-      (await this.store(own)).setValue(key, Buffer.concat([Buffer.from(header + '\n'), stored]), {
+      (await this.store(own)).setValue(key, Buffer.concat([Buffer.from(`${header}\n`), stored]), {
         contentType: 'application/octet-stream',
       }),
     );
@@ -126,13 +135,16 @@ export class ResponseCache {
     const decoded = await decodeBody(payload, header.encoding, header.stored);
     if (decoded.state === 'damaged') return decoded;
     const body = decoded.body;
-    if (header.bytes !== body.length) return { state: 'damaged', reason: `cut short: ${body.length} of ${String(header.bytes)} bytes` };
+    if (header.bytes !== body.length)
+      return { state: 'damaged', reason: `cut short: ${body.length} of ${String(header.bytes)} bytes` };
     // Records of earlier versions have no hash: their length is all that can be checked.
-    if (header.sha256 !== undefined && header.sha256 !== sha256(body)) return { state: 'damaged', reason: 'content hash mismatch' };
+    if (header.sha256 !== undefined && header.sha256 !== sha256(body))
+      return { state: 'damaged', reason: 'content hash mismatch' };
     return {
       state: 'hit',
       record: {
-        fetchedAt: header.fetchedAt, body,
+        fetchedAt: header.fetchedAt,
+        body,
         ...(typeof header.etag === 'string' ? { etag: header.etag } : {}),
         ...(typeof header.lastModified === 'string' ? { lastModified: header.lastModified } : {}),
       },

@@ -19,13 +19,23 @@ export interface RequestData extends RequestMeta {
 }
 
 /** The Crawlee request for an API target. Its unique key is the API path (plus a retry tag). */
-export function toRequest(baseUrl: string, target: ApiTarget, meta: RequestMeta, retryTag?: string): RequestOptions<RequestData> {
+export function toRequest(
+  baseUrl: string,
+  target: ApiTarget,
+  meta: RequestMeta,
+  retryTag?: string,
+): RequestOptions<RequestData> {
   const apiUrlPath = apiPath(target);
   return {
     url: baseUrl + apiUrlPath,
     uniqueKey: retryTag ? `${apiUrlPath}#${retryTag}` : apiUrlPath,
     label: target.label,
-    userData: { label: target.label, uuid: target.uuid, historic: meta.historic, ...(meta.endsAt !== undefined ? { endsAt: meta.endsAt } : {}) },
+    userData: {
+      label: target.label,
+      uuid: target.uuid,
+      historic: meta.historic,
+      ...(meta.endsAt !== undefined ? { endsAt: meta.endsAt } : {}),
+    },
   };
 }
 

@@ -79,7 +79,10 @@ export function checkSameScope(previous: CrawlState, scope: CrawlScope, storageD
  * reset, another --db), so its handled requests say nothing about this one. A state of a version
  * before databases had ids belongs to no other database.
  */
-export function wroteToOtherDatabase(previous: CrawlState, databaseId: string): previous is CrawlState & { readonly databaseId: string } {
+export function wroteToOtherDatabase(
+  previous: CrawlState,
+  databaseId: string,
+): previous is CrawlState & { readonly databaseId: string } {
   return previous.databaseId !== undefined && previous.databaseId !== databaseId;
 }
 

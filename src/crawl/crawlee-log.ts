@@ -19,13 +19,20 @@ class ProjectLogger extends CrawleeLogger {
     super({});
   }
 
-  override _log(level: CrawleeLevel, message: string, data?: Record<string, unknown>, exception?: unknown, opts?: Record<string, unknown>): void {
+  override _log(
+    level: CrawleeLevel,
+    message: string,
+    data?: Record<string, unknown>,
+    exception?: unknown,
+    opts?: Record<string, unknown>,
+  ): void {
     const target = this.target;
     if (!target) return;
     if (!target.enabled('debug')) return;
     const fields: Record<string, unknown> = { source: 'crawlee', crawleeLevel: CrawleeLevel[level] };
     const prefix = typeof opts?.prefix === 'string' && opts.prefix ? `${opts.prefix}: ` : '';
-    for (const [key, value] of Object.entries(data ?? {})) fields[key] = typeof value === 'string' ? firstLine(value) : value;
+    for (const [key, value] of Object.entries(data ?? {}))
+      fields[key] = typeof value === 'string' ? firstLine(value) : value;
     if (exception !== undefined) fields.error = describeError(exception);
     target.debug(firstLine(prefix + message), fields);
   }
@@ -43,7 +50,8 @@ export function routeCrawleeLog(log: Logger): void {
   adapter.target = log;
   if (!installed) {
     const imported = crawleeLog.getOptions().logger;
-    if (imported && imported !== adapter) imported.log = (level, message, ...args) => adapter.log(level, message, ...args);
+    if (imported && imported !== adapter)
+      imported.log = (level, message, ...args) => adapter.log(level, message, ...args);
     installed = true;
   }
   crawleeLog.setOptions({ logger: adapter, level: log.enabled('debug') ? CrawleeLevel.WARNING : CrawleeLevel.OFF });

@@ -10,12 +10,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpCrawler, createHttpRouter, type HttpCrawlerOptions, type HttpCrawlingContext } from '@crawlee/http';
 import {
   NonRetryableError,
-  type BaseHttpClient, type Configuration, type HttpRequest, type HttpResponse, type RedirectHandler, type Request, type ResponseTypes, type StreamingHttpResponse,
+  type BaseHttpClient,
+  type Configuration,
+  type HttpRequest,
+  type HttpResponse,
+  type RedirectHandler,
+  type Request,
+  type ResponseTypes,
+  type StreamingHttpResponse,
 } from '@crawlee/core';
 import { LABELS, targetKey } from '../api/endpoints.js';
-import { DEFAULTS, type CrawlConfig } from '../config.js';
+import { DEFAULTS } from '../config.js';
 import { CacheMissError, PayloadError, RequestNotStartedError, RetryableHttpError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
 import { backoffDelay } from '../retry.js';
 import { routeCrawleeLog } from './crawlee-log.js';
 import { CacheStep } from './fetch-step.js';
@@ -43,9 +49,19 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
   const { config, log } = parts;
   routeCrawleeLog(log);
 
-  const gate = new Gate({ concurrency: config.concurrency, maxRpm: config.maxRpm, coolDownMs: config.breakerCoolDownMs, log, stop: parts.budget.stopSignal, crawlWide: parts.crawlWide });
+  const gate = new Gate({
+    concurrency: config.concurrency,
+    maxRpm: config.maxRpm,
+    coolDownMs: config.breakerCoolDownMs,
+    log,
+    stop: parts.budget.stopSignal,
+    crawlWide: parts.crawlWide,
+  });
   const network = new NetworkClient({
-    gate, timeoutMs: config.requestTimeoutSecs * 1000, maxBodyBytes: config.maxBodyBytes, origin: new URL(config.baseUrl).origin,
+    gate,
+    timeoutMs: config.requestTimeoutSecs * 1000,
+    maxBodyBytes: config.maxBodyBytes,
+    origin: new URL(config.baseUrl).origin,
     reachability: new Reachability(config.baseUrl),
   });
   const step = new CacheStep({
@@ -54,7 +70,10 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
     now: clockOf(config),
     onDamaged: (label, key, reason) => {
       parts.stats.byLabel[label].cacheDamaged += 1;
-      log.warnRepeated('damaged cache records', `cached record ${key} is damaged (${reason}): ${config.cache === 'only' ? 'not served' : 'fetching it again'}`);
+      log.warnRepeated(
+        'damaged cache records',
+        `cached record ${key} is damaged (${reason}): ${config.cache === 'only' ? 'not served' : 'fetching it again'}`,
+      );
     },
   });
   const router = createHttpRouter();
@@ -115,7 +134,10 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         // at least what a Retry-After asked of this request, up to the same ceiling (a longer wait is
         // the gate's crawl-wide pause, when several distinct requests are asked).
         const backoff = backoffDelay(request.retryCount, { baseMs: config.retryBaseMs, capMs: config.retryMaxMs });
-        const asked = error instanceof RetryableHttpError && error.retryAfterMs !== undefined ? Math.min(config.retryMaxMs, error.retryAfterMs) : 0;
+        const asked =
+          error instanceof RetryableHttpError && error.retryAfterMs !== undefined
+            ? Math.min(config.retryMaxMs, error.retryAfterMs)
+            : 0;
         const delay = Math.max(backoff, asked);
         log.debug(`retrying ${request.url} in ${Math.round(delay)} ms: ${describeError(error)}`, { attempt });
         // Cut short when the crawl stops: the request then goes back to the queue at once.
@@ -124,7 +146,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       failedRequestHandler: async ({ request }, error) => {
         // A request at its last retry when the API proved unreachable: kept for the next run, not failed.
         if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
-        let read;
+        let read: ReturnType<typeof readRequest>;
         try {
           read = readRequest(request.userData);
         } catch (unreadable) {
@@ -136,11 +158,21 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         const { label } = target;
         parts.stats.byLabel[label].failed += 1;
         requestLog.finished(request);
-        log.warnRepeated(error instanceof CacheMissError ? 'not in the cache' : 'failed requests', `failed ${request.url}: ${describeError(error)}`, { label, attempts: request.retryCount + 1 });
+        log.warnRepeated(
+          error instanceof CacheMissError ? 'not in the cache' : 'failed requests',
+          `failed ${request.url}: ${describeError(error)}`,
+          { label, attempts: request.retryCount + 1 },
+        );
         await parts.failures.record(targetKey(target), {
-          kind: 'request', url: request.url, label, target, meta,
-          attempts: request.retryCount + 1, error: describeError(error),
-          problems: error instanceof PayloadError ? error.problems : [], at: new Date().toISOString(),
+          kind: 'request',
+          url: request.url,
+          label,
+          target,
+          meta,
+          attempts: request.retryCount + 1,
+          error: describeError(error),
+          problems: error instanceof PayloadError ? error.problems : [],
+          at: new Date().toISOString(),
         });
       },
     },
@@ -171,7 +203,11 @@ interface CrawlerSeams {
 }
 
 class CrawlRoomCrawler extends HttpCrawler<HttpCrawlingContext> {
-  constructor(options: HttpCrawlerOptions<HttpCrawlingContext>, config: Configuration, private readonly seams: CrawlerSeams) {
+  constructor(
+    options: HttpCrawlerOptions<HttpCrawlingContext>,
+    config: Configuration,
+    private readonly seams: CrawlerSeams,
+  ) {
     super(options, config);
   }
 

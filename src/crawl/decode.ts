@@ -46,9 +46,12 @@ function parseOrExplain(text: string, bytes: number): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    if (!text.trim()) throw new UnparseableBodyError(bytes ? `body is blank (${bytes} bytes of whitespace)` : 'body is empty');
+    if (!text.trim())
+      throw new UnparseableBodyError(bytes ? `body is blank (${bytes} bytes of whitespace)` : 'body is empty');
     const start = text.trimStart().slice(0, 40).replace(/\s+/g, ' ');
-    throw new UnparseableBodyError(`body is not JSON (${describeError(error).slice(0, 120)}; ${bytes} bytes starting ${JSON.stringify(start)})`);
+    throw new UnparseableBodyError(
+      `body is not JSON (${describeError(error).slice(0, 120)}; ${bytes} bytes starting ${JSON.stringify(start)})`,
+    );
   }
 }
 
@@ -95,7 +98,8 @@ function replaceMarkers(node: unknown, marker: string, pointer: string, repaired
   if (isObject(node)) {
     const object = node;
     if (!Object.keys(object).some((key) => key.includes(marker))) {
-      for (const key of Object.keys(object)) object[key] = replaceMarkers(object[key], marker, `${pointer}/${escapePointer(key)}`, repaired);
+      for (const key of Object.keys(object))
+        object[key] = replaceMarkers(object[key], marker, `${pointer}/${escapePointer(key)}`, repaired);
       return object;
     }
     // A repaired key: rebuild the object in order with the repaired names.
@@ -163,7 +167,10 @@ export function* invalidRanges(bytes: Uint8Array): Generator<[number, number]> {
 export function repairedItems(pointers: readonly string[], itemLists: readonly string[]): Map<string, string[]> {
   const byItem = new Map<string, string[]>();
   for (const pointer of pointers) {
-    const item = itemLists.map((list) => new RegExp(`^${list}/\\d+(?=/|$)`).exec(pointer)?.[0]).find((match) => match !== undefined) ?? '';
+    const item =
+      itemLists
+        .map((list) => new RegExp(`^${list}/\\d+(?=/|$)`).exec(pointer)?.[0])
+        .find((match) => match !== undefined) ?? '';
     byItem.set(item, [...(byItem.get(item) ?? []), pointer]);
   }
   return byItem;

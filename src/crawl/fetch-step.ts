@@ -80,7 +80,11 @@ export class CacheStep {
   }
 
   /** The body the handler got for the request: the cached one, or the network's (a 304 meaning the cached one). */
-  answer(request: Request, response: { statusCode?: number; headers: IncomingHttpHeaders } | undefined, body: Buffer | string | undefined): Answer {
+  answer(
+    request: Request,
+    response: { statusCode?: number; headers: IncomingHttpHeaders } | undefined,
+    body: Buffer | string | undefined,
+  ): Answer {
     const prepared = this.prepared.get(request);
     const now = this.options.now();
     if (prepared?.action === 'serve') {
@@ -90,11 +94,27 @@ export class CacheStep {
     if (prepared?.action === 'revalidate' && response?.statusCode === 304) {
       // A 304 may update the validators; those it leaves out stay as they were.
       const { etag, lastModified } = prepared.record;
-      return { source: 'revalidated', body: prepared.record.body, record: { fetchedAt: now, etag: header(response.headers.etag) ?? etag, lastModified: header(response.headers['last-modified']) ?? lastModified } };
+      return {
+        source: 'revalidated',
+        body: prepared.record.body,
+        record: {
+          fetchedAt: now,
+          etag: header(response.headers.etag) ?? etag,
+          lastModified: header(response.headers['last-modified']) ?? lastModified,
+        },
+      };
     }
     if (!response || body === undefined) throw new Error(`no response for ${request.url}`);
     const raw = Buffer.isBuffer(body) ? body : Buffer.from(body);
-    return { source: 'network', body: raw, record: { fetchedAt: now, etag: header(response.headers.etag), lastModified: header(response.headers['last-modified']) } };
+    return {
+      source: 'network',
+      body: raw,
+      record: {
+        fetchedAt: now,
+        etag: header(response.headers.etag),
+        lastModified: header(response.headers['last-modified']),
+      },
+    };
   }
 }
 

@@ -76,18 +76,30 @@ export interface FreshnessQuestion {
   readonly now: number;
 }
 
-export function decideFreshness(rules: FreshnessRules, { label, uuid, meta, cached, now }: FreshnessQuestion): FreshnessDecision {
+export function decideFreshness(
+  rules: FreshnessRules,
+  { label, uuid, meta, cached, now }: FreshnessQuestion,
+): FreshnessDecision {
   if (rules.cache === 'refresh') return { action: 'fetch', rule: 1 };
   if (rules.cache === 'only') return cached ? { action: 'serve', rule: 2 } : { action: 'fail', rule: 3 };
   if (!cached) return { action: 'fetch', rule: 4 };
   if (meta.historic) return { action: 'serve', rule: 5 };
   const settled = isSettled(rules, label, meta, cached, now);
-  if (now - cached.fetchedAt <= (settled ? settledMaxAge(rules, uuid) : rules.maxAgeMs)) return { action: 'serve', rule: settled ? 6 : 7 };
-  return cached.etag !== undefined || cached.lastModified !== undefined ? { action: 'revalidate', rule: 8 } : { action: 'fetch', rule: 9 };
+  if (now - cached.fetchedAt <= (settled ? settledMaxAge(rules, uuid) : rules.maxAgeMs))
+    return { action: 'serve', rule: settled ? 6 : 7 };
+  return cached.etag !== undefined || cached.lastModified !== undefined
+    ? { action: 'revalidate', rule: 8 }
+    : { action: 'fetch', rule: 9 };
 }
 
 /** Whether the request is settled: the instant of the table above lies more than --settle-after in the past. */
-export function isSettled(rules: Pick<FreshnessRules, 'settleAfterMs'>, label: Label, meta: RequestMeta, cached: Pick<CachedState, 'body'> | undefined, now: number): boolean {
+export function isSettled(
+  rules: Pick<FreshnessRules, 'settleAfterMs'>,
+  label: Label,
+  meta: RequestMeta,
+  cached: Pick<CachedState, 'body'> | undefined,
+  now: number,
+): boolean {
   const end = settledFrom(label, meta, cached?.body);
   return end !== undefined && now - end > rules.settleAfterMs;
 }

@@ -62,7 +62,10 @@ export interface CrawlWideLimit {
   pause(ms: number): Promise<void>;
 }
 
-type Circuit = { state: 'closed' } | { state: 'open'; until: number; coolDownMs: number } | { state: 'probing'; coolDownMs: number };
+type Circuit =
+  | { state: 'closed' }
+  | { state: 'open'; until: number; coolDownMs: number }
+  | { state: 'probing'; coolDownMs: number };
 
 export class Gate {
   private inFlight = 0;
@@ -91,9 +94,13 @@ export class Gate {
     this.maxPauseMs = options.maxPauseMs ?? DEFAULTS.maxPauseMs;
     this.pauseQuorum = options.pauseQuorum ?? DEFAULTS.pauseQuorum;
     this.pauseWindowMs = options.pauseWindowMs ?? DEFAULTS.pauseWindowMs;
-    options.stop?.addEventListener('abort', () => {
-      for (const wake of this.waiters.splice(0)) wake();
-    }, { once: true });
+    options.stop?.addEventListener(
+      'abort',
+      () => {
+        for (const wake of this.waiters.splice(0)) wake();
+      },
+      { once: true },
+    );
   }
 
   /**
@@ -129,7 +136,9 @@ export class Gate {
     this.asks.delete(key);
     this.asks.set(key, now);
     if (this.asks.size < this.pauseQuorum) {
-      this.options.log?.debug(`HTTP ${status} with Retry-After ${Math.ceil(ms / 1000)} s for ${key}: that request alone waits`);
+      this.options.log?.debug(
+        `HTTP ${status} with Retry-After ${Math.ceil(ms / 1000)} s for ${key}: that request alone waits`,
+      );
       return;
     }
     const distinct = this.asks.size;
@@ -168,7 +177,8 @@ export class Gate {
   /** Waits for a slot and a start time; true when this request is the circuit's probe. */
   private async acquire(): Promise<boolean> {
     const stop = this.options.stop;
-    if (this.inFlight >= this.options.concurrency && !stop?.aborted) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.inFlight >= this.options.concurrency && !stop?.aborted)
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
     if (stop?.aborted) throw new RequestNotStartedError();
     this.inFlight += 1;
     let probe = false;
@@ -241,7 +251,9 @@ export class Gate {
     this.outageSince ??= Date.now();
     const until = Date.now() + coolDownMs;
     this.circuit = { state: 'open', until, coolDownMs };
-    this.options.log?.warn(`circuit open (${why}): crawl paused until ${instant(until)} (${Math.round(coolDownMs / 1000)} s), then one probe request`);
+    this.options.log?.warn(
+      `circuit open (${why}): crawl paused until ${instant(until)} (${Math.round(coolDownMs / 1000)} s), then one probe request`,
+    );
   }
 }
 

@@ -15,7 +15,15 @@ import {
 } from '@crawlee/core';
 import { NonRetryableError } from '@crawlee/core';
 import { DEFAULTS } from '../config.js';
-import { ApiUnreachableError, HttpStatusError, PayloadError, RedirectRefusedError, RequestTimeoutError, RetryableHttpError, UnparseableBodyError } from '../errors.js';
+import {
+  ApiUnreachableError,
+  HttpStatusError,
+  PayloadError,
+  RedirectRefusedError,
+  RequestTimeoutError,
+  RetryableHttpError,
+  UnparseableBodyError,
+} from '../errors.js';
 import type { Gate } from './gate.js';
 import type { Reachability } from './reachability.js';
 
@@ -84,7 +92,7 @@ export class NetworkClient implements BaseHttpClient {
     const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
     try {
       const redirectUrls: URL[] = [];
-      for (let current = url; ;) {
+      for (let current = url; ; ) {
         const sent: HttpRequest = {
           ...request,
           url: current,
@@ -100,7 +108,10 @@ export class NetworkClient implements BaseHttpClient {
         try {
           response = await this.delegate.stream(sent);
         } catch (error) {
-          this.options.reachability?.noAnswer(error, deadline.signal.aborted || (error instanceof Error && error.name === 'TimeoutError'));
+          this.options.reachability?.noAnswer(
+            error,
+            deadline.signal.aborted || (error instanceof Error && error.name === 'TimeoutError'),
+          );
           throw error;
         }
         this.options.reachability?.answer();
@@ -117,12 +128,17 @@ export class NetworkClient implements BaseHttpClient {
           response.stream.destroy();
           throw this.statusError(response, url);
         }
-        const body = notModified ? (response.stream.destroy(), []) : await readBody(response, this.options.maxBodyBytes);
+        let body: Buffer[] = [];
+        if (notModified) response.stream.destroy();
+        else body = await readBody(response, this.options.maxBodyBytes);
         // Only the fields the crawler reads: got's response also carries (Object.assign'ed from the
         // IncomingMessage) its socket, ClientRequest, got Request and stream state, which must not
         // live as long as the crawling context does.
         const { statusCode, statusMessage, headers, trailers, complete, ip } = response;
-        return bufferedResponse({ url: current, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request: sent }, body);
+        return bufferedResponse(
+          { url: current, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request: sent },
+          body,
+        );
       }
     } catch (error) {
       // Whichever fired (our deadline or got's backstop), the message carries the real figure;
@@ -139,7 +155,7 @@ export class NetworkClient implements BaseHttpClient {
 
   /** Where a redirect leads, if it may be followed: same origin, within MAX_REDIRECTS hops. */
   private redirectTarget(response: StreamingHttpResponse, from: string, origin: string, hops: number): URL {
-    const raw = response.headers['location'];
+    const raw = response.headers.location;
     const location = (Array.isArray(raw) ? raw[0] : raw)?.trim();
     if (!location) throw new HttpStatusError(response.statusCode);
     let next: URL;
@@ -216,7 +232,9 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
 function asUndecompressable(error: unknown, encoding: string | undefined): UnparseableBodyError | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !/^(Z_|ERR_BROTLI|ERR_ZLIB|ERR__ZLIB)/.test(code)) return undefined;
-  return new UnparseableBodyError(`body could not be decompressed (content-encoding ${encoding ?? 'unknown'}): ${(error as Error).message || code}`);
+  return new UnparseableBodyError(
+    `body could not be decompressed (content-encoding ${encoding ?? 'unknown'}): ${(error as Error).message || code}`,
+  );
 }
 
 /**
@@ -247,7 +265,15 @@ export function bufferedResponse(
   const chunks = Buffer.isBuffer(body) ? [body] : body;
   const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   return {
-    url, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request,
+    url,
+    statusCode,
+    statusMessage,
+    headers,
+    trailers,
+    redirectUrls,
+    complete,
+    ip,
+    request,
     stream: chunkStream(chunks),
     downloadProgress: { percent: 1, transferred: length, total: length },
     uploadProgress: { percent: 1, transferred: 0, total: 0 },

@@ -10,7 +10,15 @@ import type { RequestQueue } from '@crawlee/core';
 import { ENDPOINTS, targetKey, type Label } from '../api/endpoints.js';
 import { validatePayload, type QuarantinedItem } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
-import { ApiUnreachableError, DatabaseUnavailableError, PayloadError, ResourceError, UnparseableBodyError, UserError, asResourceError } from '../errors.js';
+import {
+  ApiUnreachableError,
+  DatabaseUnavailableError,
+  PayloadError,
+  ResourceError,
+  UnparseableBodyError,
+  UserError,
+  asResourceError,
+} from '../errors.js';
 import type { Logger } from '../log.js';
 import type { QuarantineItem } from '../store/quarantine.js';
 import type { Sink } from '../store/sink.js';
@@ -39,7 +47,9 @@ export interface PipelineContext {
 
 /** Errors that stop the whole crawl rather than fail one request: the database, the disk or the API is gone. */
 export function stopsTheCrawl(error: unknown): error is DatabaseUnavailableError | ResourceError | ApiUnreachableError {
-  return error instanceof DatabaseUnavailableError || error instanceof ResourceError || error instanceof ApiUnreachableError;
+  return (
+    error instanceof DatabaseUnavailableError || error instanceof ResourceError || error instanceof ApiUnreachableError
+  );
 }
 
 /**
@@ -51,7 +61,11 @@ export async function stopTheCrawl(ctx: Pick<PipelineContext, 'onFatal'>, error:
   return new Promise<never>(() => undefined);
 }
 
-export function pipeline(label: Label, ctx: PipelineContext, step: CacheStep): (crawling: HttpCrawlingContext) => Promise<void> {
+export function pipeline(
+  label: Label,
+  ctx: PipelineContext,
+  step: CacheStep,
+): (crawling: HttpCrawlingContext) => Promise<void> {
   const handle = handler(label, ctx, step);
   return async (crawling) => {
     try {
@@ -66,14 +80,22 @@ export function pipeline(label: Label, ctx: PipelineContext, step: CacheStep): (
   };
 }
 
-function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling: HttpCrawlingContext) => Promise<void> {
+function handler(
+  label: Label,
+  ctx: PipelineContext,
+  step: CacheStep,
+): (crawling: HttpCrawlingContext) => Promise<void> {
   const route = ENDPOINTS[label].route as Route<Label>;
   return async (crawling) => {
     const { request } = crawling;
     const { target, meta } = readRequest(request.userData);
     const key = targetKey(target);
     // With navigation skipped (served from the cache) the context has no response and no body.
-    const answer = step.answer(request, crawling.response as HttpCrawlingContext['response'] | undefined, crawling.body as HttpCrawlingContext['body'] | undefined);
+    const answer = step.answer(
+      request,
+      crawling.response as HttpCrawlingContext['response'] | undefined,
+      crawling.body as HttpCrawlingContext['body'] | undefined,
+    );
     const raw = answer.body;
     const fromCache = answer.source !== 'network';
     const counts = ctx.stats.byLabel[label];
@@ -84,7 +106,9 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
       // rows. Only the children are wanted.
       const { children, warnings } = LEAF_LABELS.has(label)
         ? { children: [], warnings: [] }
-        : await routeOrStop(ctx, () => route({ payload: decodeBody(raw).value as never, parentUuid: target.uuid, meta, scope: ctx.config.scope }));
+        : await routeOrStop(ctx, () =>
+            route({ payload: decodeBody(raw).value as never, parentUuid: target.uuid, meta, scope: ctx.config.scope }),
+          );
       await recache(ctx, key, request.url, answer);
       await enqueue(ctx, children);
       for (const warning of warnings ?? []) ctx.log.warn(warning);
@@ -94,7 +118,7 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
       return;
     }
 
-    let validated;
+    let validated: ReturnType<typeof validatePayload<typeof label>>;
     let repaired: readonly string[];
     try {
       const decoded = decodeBody(raw);
@@ -113,7 +137,9 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
       throw error;
     }
     const { payload, quarantined } = validated;
-    const result = await routeOrStop(ctx, () => route({ payload, parentUuid: target.uuid, meta, scope: ctx.config.scope }));
+    const result = await routeOrStop(ctx, () =>
+      route({ payload, parentUuid: target.uuid, meta, scope: ctx.config.scope }),
+    );
     // A payload with quarantined items is not the whole truth: nothing is soft-deleted on its word,
     // and it is not recorded as applied, so it is checked (and its problems reported) again.
     const whole = !quarantined.length;
@@ -136,14 +162,25 @@ function handler(label: Label, ctx: PipelineContext, step: CacheStep): (crawling
     await enqueue(ctx, result.children);
 
     for (const item of quarantined) {
-      ctx.log.warnRepeated('items quarantined', `quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} of ${request.url}: ${toQuarantineItem(item).reason}`);
+      ctx.log.warnRepeated(
+        'items quarantined',
+        `quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} of ${request.url}: ${toQuarantineItem(item).reason}`,
+      );
       await ctx.failures.record(`quarantine-${key}${item.pointer.replaceAll('/', '-')}`, {
-        kind: 'quarantine', url: request.url, label, pointer: item.pointer, id: item.id, problems: item.problems, at: new Date().toISOString(),
+        kind: 'quarantine',
+        url: request.url,
+        label,
+        pointer: item.pointer,
+        id: item.id,
+        problems: item.problems,
+        at: new Date().toISOString(),
       });
     }
     const repairs = repairedItems(repaired, ENDPOINTS[label].itemLists);
     for (const [item, strings] of repairs) {
-      ctx.log.warn(`repaired invalid UTF-8 in ${item || 'the payload'} of ${request.url}: U+FFFD in place of bad bytes at ${strings.join(', ')}`);
+      ctx.log.warn(
+        `repaired invalid UTF-8 in ${item || 'the payload'} of ${request.url}: U+FFFD in place of bad bytes at ${strings.join(', ')}`,
+      );
     }
     for (const warning of result.warnings ?? []) ctx.log.warn(warning);
     counts.succeeded += 1;
@@ -167,7 +204,11 @@ async function routeOrStop(ctx: PipelineContext, run: () => RouteResult): Promis
 }
 
 function toQuarantineItem(item: QuarantinedItem): QuarantineItem {
-  return { pointer: item.pointer, itemId: item.id, reason: item.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ') };
+  return {
+    pointer: item.pointer,
+    itemId: item.id,
+    reason: item.problems.map((p) => `${p.instancePath} ${p.message}`).join('; '),
+  };
 }
 
 /** A network body is cached with its validators; a revalidated one is rewritten (its age restarts); a cache hit stays. */
@@ -181,5 +222,6 @@ function countSource(counts: LabelCounts, answer: Answer): void {
 }
 
 async function enqueue(ctx: PipelineContext, children: readonly ChildRequest[]): Promise<void> {
-  if (children.length) await ctx.queue.addRequests(children.map((child) => toRequest(ctx.config.baseUrl, child.target, child.meta)));
+  if (children.length)
+    await ctx.queue.addRequests(children.map((child) => toRequest(ctx.config.baseUrl, child.target, child.meta)));
 }

@@ -14,7 +14,7 @@
  * choice. Not foreseen: retries of requests that fail, and what the crawl's completeness sweep
  * or a queue rebuilt for another database add (the plan reads neither the database nor the API).
  */
-import { LABELS, apiPath, targetKey, type ApiTarget, type Label } from '../api/endpoints.js';
+import { LABELS, apiPath, targetKey, type Label } from '../api/endpoints.js';
 import type { CrawlConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ResponseCache } from './cache.js';
@@ -88,7 +88,10 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
   const storage = await openStorageDir(config.storageDir, config.storageName);
   try {
     const { start, seeds, knownKeys } = await startOf(storage, config);
-    if (start.kind === 'resume') log.info(`an unfinished crawl (started ${start.resumes}) is in ${storage.dir}: the plan is of its resume (--fresh plans a new crawl)`);
+    if (start.kind === 'resume')
+      log.info(
+        `an unfinished crawl (started ${start.resumes}) is in ${storage.dir}: the plan is of its resume (--fresh plans a new crawl)`,
+      );
     const cache = new ResponseCache(storage.config, storage.dir, config.baseUrl);
     const now = clockOf(config)();
     const byLabel = recordOf(LABELS, () => emptyCounts());
@@ -102,7 +105,13 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
         seen.add(key);
         const lookup = await cache.get(targetKey(target));
         const record = lookup.state === 'hit' ? lookup.record : undefined;
-        const { action } = decideFreshness(config, { label: target.label, uuid: target.uuid, meta, cached: record, now });
+        const { action } = decideFreshness(config, {
+          label: target.label,
+          uuid: target.uuid,
+          meta,
+          cached: record,
+          now,
+        });
         const counts = byLabel[target.label];
         counts[action] += 1;
         if (action === 'fail' || LEAF_LABELS.has(target.label)) continue;
@@ -138,9 +147,14 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
  * the failed requests with --retry-failed (under unique keys of their own, as seedFailures adds
  * them), or the series list; and the unique keys the queue already knows.
  */
-async function startOf(storage: StorageDir, config: CrawlConfig): Promise<{ start: PlanStart; seeds: Planned[]; knownKeys: ReadonlySet<string> }> {
+async function startOf(
+  storage: StorageDir,
+  config: CrawlConfig,
+): Promise<{ start: PlanStart; seeds: Planned[]; knownKeys: ReadonlySet<string> }> {
   const resumed = await crawlToResume(storage, config);
-  const queued = resumed ? QueueJournal.snapshot(requestQueueDir(storage.dir, QUEUE_NAME)) : { pending: [], knownKeys: new Set<string>() };
+  const queued = resumed
+    ? QueueJournal.snapshot(requestQueueDir(storage.dir, QUEUE_NAME))
+    : { pending: [], knownKeys: new Set<string>() };
   const pending = queued.pending.flatMap((request): Planned[] => {
     let read: ChildRequest;
     try {
@@ -156,7 +170,12 @@ async function startOf(storage: StorageDir, config: CrawlConfig): Promise<{ star
   const retried = failed.map((f): Planned => ({ target: f.target, meta: f.meta, key: `retry:${apiPath(f.target)}` }));
   const fresh: Planned[] = resumed || config.retryFailed ? [] : [{ ...ROOT, key: apiPath(ROOT.target) }];
   return {
-    start: { kind: resumed ? 'resume' : 'new', ...(resumed ? { resumes: resumed.startedAt } : {}), pending: pending.length, retried: retried.length },
+    start: {
+      kind: resumed ? 'resume' : 'new',
+      ...(resumed ? { resumes: resumed.startedAt } : {}),
+      pending: pending.length,
+      retried: retried.length,
+    },
     seeds: [...pending, ...retried, ...fresh],
     knownKeys: queued.knownKeys,
   };
@@ -182,7 +201,6 @@ function capOf(maxRequests: number, total: PlanCounts): PlanCap {
   };
 }
 
-
 function emptyCounts(): PlanCounts {
   return { serve: 0, revalidate: 0, fetch: 0, fail: 0, unknownChildren: 0 };
 }
@@ -199,27 +217,47 @@ export function formatPlan(plan: CrawlPlan): string {
   const lines = [
     `Plan of ${from} of ${plan.baseUrl} now (${plan.now}, cache ${plan.cache}), without any request:`,
     '',
-    formatTable(['requests', 'from cache', 'revalidate', 'fetch', 'fail', 'total'], rows.map(([name, c]) => [name, c.serve, c.revalidate, c.fetch, c.fail, c.serve + c.revalidate + c.fetch + c.fail])),
+    formatTable(
+      ['requests', 'from cache', 'revalidate', 'fetch', 'fail', 'total'],
+      rows.map(([name, c]) => [
+        name,
+        c.serve,
+        c.revalidate,
+        c.fetch,
+        c.fail,
+        c.serve + c.revalidate + c.fetch + c.fail,
+      ]),
+    ),
     '',
   ];
   if (cap) {
     const range = ({ min, max }: { min: number; max: number }) => (min === max ? `${max}` : `${min} to ${max}`);
-    const order = cap.network.min === cap.network.max ? '' : ' (which come first depends on the order handlers finish in)';
+    const order =
+      cap.network.min === cap.network.max ? '' : ' (which come first depends on the order handlers finish in)';
     const time =
       plan.estimatedSeconds === null
         ? ', with no rate limit.'
         : `, taking ${cap.network.min !== cap.network.max ? 'at most' : 'about'} ${formatDuration(plan.estimatedSeconds)} at ${plan.maxRpm} requests a minute.`;
-    const left = cap.left ? ` ${count(cap.left, 'request')} ${cap.left === 1 ? 'is' : 'are'} left for the next run.` : '';
-    lines.push(`--max-requests ${cap.maxRequests} caps this run: it starts ${range(cap.requests)} of these requests (cache hits included), ${range(cap.network)} of them to the API${order}${time}${left}`);
+    const left = cap.left
+      ? ` ${count(cap.left, 'request')} ${cap.left === 1 ? 'is' : 'are'} left for the next run.`
+      : '';
+    lines.push(
+      `--max-requests ${cap.maxRequests} caps this run: it starts ${range(cap.requests)} of these requests (cache hits included), ${range(cap.network)} of them to the API${order}${time}${left}`,
+    );
   } else {
     lines.push(networkSentence(plan));
   }
   const { fail, unknownChildren } = plan.total;
-  if (fail) lines.push(`${count(fail, 'request')} would fail: ${fail === 1 ? 'it is' : 'they are'} not in the cache, and --cache only fetches nothing.`);
+  if (fail)
+    lines.push(
+      `${count(fail, 'request')} would fail: ${fail === 1 ? 'it is' : 'they are'} not in the cache, and --cache only fetches nothing.`,
+    );
   if (unknownChildren) {
-    lines.push(unknownChildren === 1
-      ? '1 fetched request has no cached body: what hangs from it is not known until it is fetched, and comes on top.'
-      : `${unknownChildren} fetched requests have no cached body: what hangs from them is not known until they are fetched, and comes on top.`);
+    lines.push(
+      unknownChildren === 1
+        ? '1 fetched request has no cached body: what hangs from it is not known until it is fetched, and comes on top.'
+        : `${unknownChildren} fetched requests have no cached body: what hangs from them is not known until they are fetched, and comes on top.`,
+    );
   }
   return lines.join('\n');
 }
@@ -227,8 +265,18 @@ export function formatPlan(plan: CrawlPlan): string {
 /** `The crawl would send 3 requests to the API (1 of them conditional), taking about 2 s at 120 requests a minute.` */
 function networkSentence({ networkRequests: n, total, estimatedSeconds, maxRpm }: CrawlPlan): string {
   if (n === 0) return 'The crawl would send no request to the API.';
-  const conditional = total.revalidate === 0 ? 'none of them conditional' : total.revalidate === n ? (n === 1 ? 'a conditional one' : 'all of them conditional') : `${total.revalidate} of them conditional`;
-  const time = estimatedSeconds === null ? 'with no rate limit' : `taking ${estimatedSeconds === 0 ? 'under a second' : `about ${formatDuration(estimatedSeconds)}`} at ${maxRpm} requests a minute`;
+  const conditional =
+    total.revalidate === 0
+      ? 'none of them conditional'
+      : total.revalidate === n
+        ? n === 1
+          ? 'a conditional one'
+          : 'all of them conditional'
+        : `${total.revalidate} of them conditional`;
+  const time =
+    estimatedSeconds === null
+      ? 'with no rate limit'
+      : `taking ${estimatedSeconds === 0 ? 'under a second' : `about ${formatDuration(estimatedSeconds)}`} at ${maxRpm} requests a minute`;
   return `The crawl would send ${count(n, 'request')} to the API (${conditional}), ${time}.`;
 }
 

@@ -57,7 +57,9 @@ export class Progress {
     const perSecond = elapsed > 0 ? stats.done / elapsed : 0;
     const known = Math.max(this.known, done);
     return {
-      done, known, perSecond,
+      done,
+      known,
+      perSecond,
       cacheHits: stats.total('cacheHits'),
       failures: stats.total('failed') + stats.total('quarantined'),
       etaSeconds: perSecond > 0 ? (known - done) / perSecond : undefined,
@@ -69,7 +71,8 @@ export class Progress {
     if (info) this.known = info.handledRequestCount + info.pendingRequestCount;
     const s = this.snapshot();
     const paused = this.options.pausedUntil?.();
-    const text = `${s.done}/${s.known} requests · ${s.perSecond.toFixed(1)}/s · ${s.cacheHits} cached · ${s.failures} failed · ETA ${formatEta(s.etaSeconds)}` +
+    const text =
+      `${s.done}/${s.known} requests · ${s.perSecond.toFixed(1)}/s · ${s.cacheHits} cached · ${s.failures} failed · ETA ${formatEta(s.etaSeconds)}` +
       (paused === undefined ? '' : ` · paused until ${instant(paused)}`);
     const tty = this.options.tty;
     if (tty) {
@@ -80,7 +83,13 @@ export class Progress {
     } else {
       // Each count once: in the text of a line for people, as fields of a JSON line for machines.
       const log = this.options.log;
-      const fields = { done: s.done, known: s.known, cacheHits: s.cacheHits, failures: s.failures, ...(paused === undefined ? {} : { pausedUntil: instant(paused) }) };
+      const fields = {
+        done: s.done,
+        known: s.known,
+        cacheHits: s.cacheHits,
+        failures: s.failures,
+        ...(paused === undefined ? {} : { pausedUntil: instant(paused) }),
+      };
       log.info(text, log.options.format === 'json' ? fields : undefined);
     }
   }

@@ -18,7 +18,20 @@
  * parse, and the completeness sweep adds back a request lost that way. Opening the journal
  * rewrites it compactly (state only, via a temp file and a rename).
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { getRequestId } from '@crawlee/core';
 import type { RequestSchema } from '@crawlee/types';
@@ -30,7 +43,13 @@ export const JOURNAL_FILE = 'journal.ndjson';
 /** A request the queue holds: its Crawlee shape while pending, only its identity once handled. */
 type Entry =
   | { readonly state: 'pending'; request: RequestSchema & { id: string }; forefront: boolean; lockedUntil: number }
-  | { readonly state: 'handled'; readonly id: string; readonly uniqueKey: string; readonly url: string; readonly label: string | undefined };
+  | {
+      readonly state: 'handled';
+      readonly id: string;
+      readonly uniqueKey: string;
+      readonly url: string;
+      readonly label: string | undefined;
+    };
 
 type Line =
   | { put: RequestSchema & { id: string }; ff?: boolean }
@@ -63,7 +82,11 @@ export class QueueJournal {
   /** Lines of the journal that could not be read at open (cut short by a kill). */
   readonly unreadableLines: number;
 
-  private constructor(readonly dir: string, createdAt: Date, unreadableLines: number) {
+  private constructor(
+    readonly dir: string,
+    createdAt: Date,
+    unreadableLines: number,
+  ) {
     this.createdAt = createdAt;
     this.modifiedAt = createdAt;
     this.unreadableLines = unreadableLines;
@@ -84,7 +107,9 @@ export class QueueJournal {
     const { journal, imported } = QueueJournal.replay(dir);
     journal.compact();
     // The old files go only once the journal holding them is on disk.
-    if (imported) for (const name of readdirSync(dir)) if (name !== JOURNAL_FILE) rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (imported)
+      for (const name of readdirSync(dir))
+        if (name !== JOURNAL_FILE) rmSync(path.join(dir, name), { recursive: true, force: true });
     return journal;
   }
 
@@ -95,7 +120,8 @@ export class QueueJournal {
   static countByLabel(dir: string): Map<string | undefined, JournalCounts> {
     const { journal } = QueueJournal.replay(dir);
     const counts = new Map<string | undefined, { pending: number; handled: number }>();
-    const countOf = (label: string | undefined) => counts.get(label) ?? counts.set(label, { pending: 0, handled: 0 }).get(label)!;
+    const countOf = (label: string | undefined) =>
+      counts.get(label) ?? counts.set(label, { pending: 0, handled: 0 }).get(label)!;
     for (const entry of journal.entries.values()) {
       if (entry.state === 'handled') countOf(entry.label).handled += 1;
       else countOf(labelOf(entry.request)).pending += 1;
@@ -111,7 +137,8 @@ export class QueueJournal {
   static snapshot(dir: string): { pending: RequestSchema[]; knownKeys: Set<string> } {
     const { journal } = QueueJournal.replay(dir);
     const knownKeys = new Set<string>();
-    for (const entry of journal.entries.values()) knownKeys.add(entry.state === 'handled' ? entry.uniqueKey : entry.request.uniqueKey);
+    for (const entry of journal.entries.values())
+      knownKeys.add(entry.state === 'handled' ? entry.uniqueKey : entry.request.uniqueKey);
     return { pending: [...journal.pendingInOrder()].map((entry) => entry.request), knownKeys };
   }
 
@@ -136,7 +163,9 @@ export class QueueJournal {
       const id = idOf(request);
       const known = this.entries.get(id);
       if (known) return { id, wasAlreadyPresent: true, wasAlreadyHandled: known.state === 'handled' };
-      texts.push(this.applyOwnCopy(request.handledAt ? doneLine({ ...request, id }) : putLine({ ...request, id }, forefront)));
+      texts.push(
+        this.applyOwnCopy(request.handledAt ? doneLine({ ...request, id }) : putLine({ ...request, id }, forefront)),
+      );
       return { id, wasAlreadyPresent: false, wasAlreadyHandled: false };
     });
     this.append(texts);
@@ -164,7 +193,13 @@ export class QueueJournal {
     if (!entry) return undefined;
     if (entry.state === 'pending') return entry.request;
     const userData = entry.label === undefined ? {} : { userData: { label: entry.label } };
-    return { id: entry.id, uniqueKey: entry.uniqueKey, url: entry.url, ...userData, handledAt: this.modifiedAt.toISOString() };
+    return {
+      id: entry.id,
+      uniqueKey: entry.uniqueKey,
+      url: entry.url,
+      ...userData,
+      handledAt: this.modifiedAt.toISOString(),
+    };
   }
 
   /** The first `limit` pending requests in queue order, locked or not. */
@@ -262,7 +297,13 @@ export class QueueJournal {
       if (this.entries.get(line.done)?.state === 'handled') return;
       this.pending.delete(line.done);
       this.dropFromForefront(line.done);
-      this.entries.set(line.done, { state: 'handled', id: line.done, uniqueKey: line.key, url: line.url, label: line.label });
+      this.entries.set(line.done, {
+        state: 'handled',
+        id: line.done,
+        uniqueKey: line.key,
+        url: line.url,
+        label: line.label,
+      });
       this.handledCount += 1;
     } else {
       const entry = this.entries.get(line.del);
@@ -298,7 +339,7 @@ export class QueueJournal {
   private append(texts: readonly string[]): void {
     if (!texts.length) return;
     if (this.fd === undefined) throw new Error(`the request queue in ${this.dir} is closed`);
-    const data = Buffer.from(texts.join('\n') + '\n');
+    const data = Buffer.from(`${texts.join('\n')}\n`);
     let written = 0;
     try {
       while (written < data.length) written += writeSync(this.fd, data, written);
@@ -319,12 +360,13 @@ export class QueueJournal {
       if (entry.state === 'handled') lines.push(JSON.stringify(doneLineOf(entry)));
     }
     // Forefront entries are replayed by unshifting: write them last-to-first.
-    for (const id of [...this.forefront].reverse()) lines.push(JSON.stringify(putLine(this.pendingEntry(id)!.request, true)));
+    for (const id of [...this.forefront].reverse())
+      lines.push(JSON.stringify(putLine(this.pendingEntry(id)!.request, true)));
     for (const id of this.pending.keys()) {
       const entry = this.pendingEntry(id)!;
       if (!entry.forefront) lines.push(JSON.stringify(putLine(entry.request, false)));
     }
-    const text = lines.length ? lines.join('\n') + '\n' : '';
+    const text = lines.length ? `${lines.join('\n')}\n` : '';
     try {
       writeFileSync(`${file}.tmp`, text);
     } catch (error) {
@@ -340,7 +382,8 @@ export class QueueJournal {
 
 function idOf(request: RequestSchema): string {
   const id = getRequestId(request.uniqueKey);
-  if (request.id !== undefined && request.id !== id) throw new Error(`request id ${request.id} does not match its unique key ${request.uniqueKey}`);
+  if (request.id !== undefined && request.id !== id)
+    throw new Error(`request id ${request.id} does not match its unique key ${request.uniqueKey}`);
   return id;
 }
 
@@ -353,7 +396,9 @@ function doneLine(request: RequestSchema & { id: string }): Line {
 }
 
 function doneLineOf(entry: { id: string; uniqueKey: string; url: string; label: string | undefined }): Line {
-  return entry.label === undefined ? { done: entry.id, key: entry.uniqueKey, url: entry.url } : { done: entry.id, key: entry.uniqueKey, url: entry.url, label: entry.label };
+  return entry.label === undefined
+    ? { done: entry.id, key: entry.uniqueKey, url: entry.url }
+    : { done: entry.id, key: entry.uniqueKey, url: entry.url, label: entry.label };
 }
 
 /** Crawlee keeps a request's label in `userData.label`. */
@@ -382,9 +427,17 @@ function isLine(value: unknown): value is Line {
   const line = value;
   if ('put' in line) {
     const put = line.put;
-    return isObject(put) && typeof put.id === 'string' && typeof put.uniqueKey === 'string' && typeof put.url === 'string';
+    return (
+      isObject(put) && typeof put.id === 'string' && typeof put.uniqueKey === 'string' && typeof put.url === 'string'
+    );
   }
-  if ('done' in line) return typeof line.done === 'string' && typeof line.key === 'string' && typeof line.url === 'string' && (line.label === undefined || typeof line.label === 'string');
+  if ('done' in line)
+    return (
+      typeof line.done === 'string' &&
+      typeof line.key === 'string' &&
+      typeof line.url === 'string' &&
+      (line.label === undefined || typeof line.label === 'string')
+    );
   return typeof line.del === 'string';
 }
 

@@ -4,20 +4,25 @@
  * new crawl. Which crawl the queue belongs to, and whether it may be resumed, is crawl-state.ts.
  */
 import { rmSync } from 'node:fs';
-import { Request, RequestQueue, type RequestOptions } from '@crawlee/core';
+import { Request, RequestQueue } from '@crawlee/core';
 import type { RequestSchema } from '@crawlee/types';
-import { apiPath, type ApiTarget } from '../api/endpoints.js';
-import { DEFAULTS, type CrawlConfig, type CrawlScope } from '../config.js';
-import { UserError } from '../errors.js';
+import { DEFAULTS, type CrawlConfig } from '../config.js';
 import type { Db } from '../store/db.js';
-import { checkSameScope, isUnfinished, newCrawlState, readCrawlState, wroteToOtherDatabase, writeCrawlState, type CrawlState } from './crawl-state.js';
+import {
+  checkSameScope,
+  isUnfinished,
+  newCrawlState,
+  readCrawlState,
+  wroteToOtherDatabase,
+  writeCrawlState,
+  type CrawlState,
+} from './crawl-state.js';
 import { toRequest } from './crawl-request.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
 import { SharedQueueClient } from './shared-queue-client.js';
 import type { Joined, SharedQueue } from './shared-queue.js';
-import type { RequestMeta } from './routes/types.js';
 import type { StorageDir } from './storage-dir.js';
 import { sweepQueue } from './sweep.js';
 
@@ -50,12 +55,18 @@ export interface QueueStart {
  */
 export async function crawlToResume(storage: StorageDir, config: CrawlConfig): Promise<CrawlState | undefined> {
   const previous = await readCrawlState(storage.records);
-  if (!isUnfinished(previous) || !QueueJournal.exists(requestQueueDir(storage.dir, QUEUE_NAME)) || config.fresh) return undefined;
+  if (!isUnfinished(previous) || !QueueJournal.exists(requestQueueDir(storage.dir, QUEUE_NAME)) || config.fresh)
+    return undefined;
   checkSameScope(previous, config.scope, storage.dir);
   return previous;
 }
 
-export async function startQueue(storage: StorageDir, config: CrawlConfig, failures: FailureLog, database: QueueDatabase): Promise<QueueStart> {
+export async function startQueue(
+  storage: StorageDir,
+  config: CrawlConfig,
+  failures: FailureLog,
+  database: QueueDatabase,
+): Promise<QueueStart> {
   const queueDir = requestQueueDir(storage.dir, QUEUE_NAME);
   const previous = await crawlToResume(storage, config);
 
@@ -71,14 +82,26 @@ export async function startQueue(storage: StorageDir, config: CrawlConfig, failu
       await failures.clear();
       await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
       const requests = await sweepQueue(database.db, queue, config.scope, config.baseUrl);
-      return { queue, state, resumed: undefined, seeded: 1 + requests, rebuilt: { previousDatabaseId: previous.databaseId, requests } };
+      return {
+        queue,
+        state,
+        resumed: undefined,
+        seeded: 1 + requests,
+        rebuilt: { previousDatabaseId: previous.databaseId, requests },
+      };
     }
     // A state written before databases had ids: this database is taken to be its own from now on.
-    if (previous.databaseId === undefined) await writeCrawlState(storage.records, { ...previous, databaseId: database.id });
+    if (previous.databaseId === undefined)
+      await writeCrawlState(storage.records, { ...previous, databaseId: database.id });
     const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
     const info = await queue.getInfo();
     const seeded = config.retryFailed ? await seedFailures(queue, config, failures) : 0;
-    return { queue, state: previous, resumed: { handled: info?.handledRequestCount ?? 0, pending: info?.pendingRequestCount ?? 0 }, seeded };
+    return {
+      queue,
+      state: previous,
+      resumed: { handled: info?.handledRequestCount ?? 0, pending: info?.pendingRequestCount ?? 0 },
+      seeded,
+    };
   }
 
   // A new crawl: the old queue goes (never the cache or the database).
@@ -86,7 +109,8 @@ export async function startQueue(storage: StorageDir, config: CrawlConfig, failu
   const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
   const state = newCrawlState(config.scope, config.baseUrl, database.id);
   await writeCrawlState(storage.records, state);
-  if (config.retryFailed) return { queue, state, resumed: undefined, seeded: await seedFailures(queue, config, failures) };
+  if (config.retryFailed)
+    return { queue, state, resumed: undefined, seeded: await seedFailures(queue, config, failures) };
   await failures.clear();
   await queue.addRequests([toRequest(config.baseUrl, { label: 'series' }, { historic: false })]);
   return { queue, state, resumed: undefined, seeded: 1 };
@@ -100,11 +124,24 @@ export const SHARED_KEY = 'SHARED_CRAWL';
  * and opens Crawlee's RequestQueue over it. This storage dir keeps this worker's own failure
  * records and cache; its own journal queue is left alone.
  */
-export async function startSharedQueue(storage: StorageDir, config: CrawlConfig, failures: FailureLog, shared: SharedQueue): Promise<QueueStart & { readonly joined: Joined }> {
+export async function startSharedQueue(
+  storage: StorageDir,
+  config: CrawlConfig,
+  failures: FailureLog,
+  shared: SharedQueue,
+): Promise<QueueStart & { readonly joined: Joined }> {
   // The series list as Crawlee would store it (the label moved into userData, defaults filled in).
   // why: a Request's JSON is a RequestSchema (JSON.parse types it any).
-  const seed = JSON.parse(JSON.stringify(new Request(toRequest(config.baseUrl, { label: 'series' }, { historic: false })))) as RequestSchema;
-  const joined = await shared.join({ scope: config.scope, baseUrl: config.baseUrl, fresh: config.fresh, retryFailed: config.retryFailed, seed });
+  const seed = JSON.parse(
+    JSON.stringify(new Request(toRequest(config.baseUrl, { label: 'series' }, { historic: false }))),
+  ) as RequestSchema;
+  const joined = await shared.join({
+    scope: config.scope,
+    baseUrl: config.baseUrl,
+    fresh: config.fresh,
+    retryFailed: config.retryFailed,
+    seed,
+  });
   storage.shareQueue(new SharedQueueClient(QUEUE_NAME, shared, DEFAULTS.sharedQueuePollMs));
   const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
   // This dir's failure records are of one shared crawl; failed requests being retried are retried.
@@ -115,12 +152,14 @@ export async function startSharedQueue(storage: StorageDir, config: CrawlConfig,
   return {
     queue,
     state: { startedAt: crawl.startedAt, scope: crawl.scope, baseUrl: crawl.baseUrl },
-    resumed: joined.how === 'joined' ? { handled: counts.done + counts.failed, pending: counts.queued + counts.leased } : undefined,
+    resumed:
+      joined.how === 'joined'
+        ? { handled: counts.done + counts.failed, pending: counts.queued + counts.leased }
+        : undefined,
     seeded: joined.how === 'new' ? 1 : joined.retried,
     joined,
   };
 }
-
 
 /** Moves the recorded failed requests back into the queue, under fresh unique keys. */
 async function seedFailures(queue: RequestQueue, config: CrawlConfig, failures: FailureLog): Promise<number> {

@@ -13,7 +13,15 @@ import { DEFAULTS } from '../config.js';
 import { ApiUnreachableError, errorCode } from '../errors.js';
 
 /** Error codes of a request that reached no server. */
-const NO_ANSWER_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
+const NO_ANSWER_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ETIMEDOUT',
+]);
 
 export class Reachability {
   private answered = false;
@@ -33,7 +41,11 @@ export class Reachability {
   noAnswer(error: unknown, timedOut: boolean): void {
     if (this.answered) return;
     const code = errorCode(error);
-    const reason = timedOut ? 'no answer within the timeout' : code !== undefined && NO_ANSWER_CODES.has(code) ? code : undefined;
+    const reason = timedOut
+      ? 'no answer within the timeout'
+      : code !== undefined && NO_ANSWER_CODES.has(code)
+        ? code
+        : undefined;
     if (reason === undefined) return;
     this.failures += 1;
     if (this.failures >= DEFAULTS.reachabilityAttempts) throw new ApiUnreachableError(this.baseUrl, reason);

@@ -19,7 +19,9 @@ export function encodeBody(body: Buffer): Promise<Buffer> {
   return gzip(body, { level: 6 });
 }
 
-export type DecodedBody = { readonly state: 'body'; readonly body: Buffer } | { readonly state: 'damaged'; readonly reason: string };
+export type DecodedBody =
+  | { readonly state: 'body'; readonly body: Buffer }
+  | { readonly state: 'damaged'; readonly reason: string };
 
 /**
  * The body a record's payload holds: `encoding` and `stored` as its header gives them (both
@@ -29,7 +31,8 @@ export type DecodedBody = { readonly state: 'body'; readonly body: Buffer } | { 
 export async function decodeBody(payload: Buffer, encoding: unknown, stored: unknown): Promise<DecodedBody> {
   if (encoding === undefined) return { state: 'body', body: payload };
   if (encoding !== RECORD_ENCODING) return { state: 'damaged', reason: `unknown encoding ${JSON.stringify(encoding)}` };
-  if (stored !== payload.length) return { state: 'damaged', reason: `cut short: ${payload.length} of ${String(stored)} stored bytes` };
+  if (stored !== payload.length)
+    return { state: 'damaged', reason: `cut short: ${payload.length} of ${String(stored)} stored bytes` };
   try {
     return { state: 'body', body: await gunzip(payload) };
   } catch (error) {

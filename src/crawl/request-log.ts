@@ -44,7 +44,10 @@ export class RequestLog {
   }
 
   /** The handler, preceded by the request's line. */
-  around(label: string, handler: (context: HttpCrawlingContext) => Promise<void>): (context: HttpCrawlingContext) => Promise<void> {
+  around(
+    label: string,
+    handler: (context: HttpCrawlingContext) => Promise<void>,
+  ): (context: HttpCrawlingContext) => Promise<void> {
     return async (context) => {
       const { request } = context;
       if (this.log.enabled('debug')) {

@@ -38,7 +38,11 @@ export class SharedLimit implements CrawlWideLimit {
   constructor(pool: pg.Pool, crawlId: number, maxRpm: number) {
     this.limited = Number.isFinite(maxRpm);
     this.limiter = new RateLimiterPostgres({
-      storeClient: pool, storeType: 'pool', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: false,
+      storeClient: pool,
+      storeType: 'pool',
+      tableName: TABLE,
+      tableCreated: true,
+      clearExpiredByTimeout: false,
       keyPrefix: 'crawl',
       points: 1,
       duration: this.limited ? 60 / maxRpm : 1,

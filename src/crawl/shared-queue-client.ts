@@ -61,10 +61,16 @@ export class SharedQueueClient implements RequestQueueClient {
     const { queued, leased, done, failed } = await this.shared.counts();
     const crawl = this.shared.crawl;
     return {
-      id: this.name, name: this.name,
-      createdAt: new Date(crawl.startedAt), modifiedAt: new Date(), accessedAt: new Date(),
-      totalRequestCount: queued + leased + done + failed, handledRequestCount: done + failed, pendingRequestCount: queued + leased,
-      hadMultipleClients: true, stats: {},
+      id: this.name,
+      name: this.name,
+      createdAt: new Date(crawl.startedAt),
+      modifiedAt: new Date(),
+      accessedAt: new Date(),
+      totalRequestCount: queued + leased + done + failed,
+      handledRequestCount: done + failed,
+      pendingRequestCount: queued + leased,
+      hadMultipleClients: true,
+      stats: {},
     };
   }
 
@@ -104,7 +110,10 @@ export class SharedQueueClient implements RequestQueueClient {
       }
     }
     return {
-      limit, lockSecs: options.lockSecs, queueModifiedAt: new Date(), hadMultipleClients: true,
+      limit,
+      lockSecs: options.lockSecs,
+      queueModifiedAt: new Date(),
+      hadMultipleClients: true,
       // Between polls, the last poll's answer stands.
       queueHasLockedRequests: items.length > 0 || this.held.size > 0 || this.busyElsewhere,
       items: items.map(headItem),
@@ -140,7 +149,8 @@ export class SharedQueueClient implements RequestQueueClient {
       this.ready.delete(id);
       // Crawlee marks a request handled before running its failed-request handler, in that state.
       const failed = stateOf(request) === RequestState.ERROR_HANDLER;
-      const finished = held && (await this.shared.finish(id, failed ? (request.errorMessages?.at(-1) ?? 'failed') : undefined));
+      const finished =
+        held && (await this.shared.finish(id, failed ? (request.errorMessages?.at(-1) ?? 'failed') : undefined));
       return { requestId: id, wasAlreadyPresent: true, wasAlreadyHandled: !finished };
     }
     // A retry: its new attempt count stays with this worker, which keeps the lease.

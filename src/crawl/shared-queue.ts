@@ -124,7 +124,12 @@ export class SharedQueue {
   private beating: Promise<void> = Promise.resolve();
   private closed = false;
   /** Requests waiting for the next finishing transaction, and that transaction. */
-  private readonly finishing: { id: string; error: string | undefined; resolve: (held: boolean) => void; reject: (error: unknown) => void }[] = [];
+  private readonly finishing: {
+    id: string;
+    error: string | undefined;
+    resolve: (held: boolean) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
   private flushing: Promise<void> | undefined;
   /** Told the ids of this worker's leases when another worker returned them (this one was taken for dead). */
   onLeasesLost: () => void = () => undefined;
@@ -141,11 +146,21 @@ export class SharedQueue {
   /** Connects, and installs or upgrades pg-boss's schema (pg-boss serialises concurrent starts). */
   static async connect(options: SharedQueueOptions): Promise<SharedQueue> {
     const pool = new pg.Pool({ connectionString: options.url, max: 4, application_name: 'motorsport-crawler worker' });
-    const heartbeatPool = new pg.Pool({ connectionString: options.url, max: 1, application_name: 'motorsport-crawler heartbeat' });
-    for (const p of [pool, heartbeatPool]) p.on('error', (error) => options.log.debug(`shared queue: idle connection error: ${error.message}`));
+    const heartbeatPool = new pg.Pool({
+      connectionString: options.url,
+      max: 1,
+      application_name: 'motorsport-crawler heartbeat',
+    });
+    for (const p of [pool, heartbeatPool])
+      p.on('error', (error) => options.log.debug(`shared queue: idle connection error: ${error.message}`));
     const boss = new PgBoss({
-      connectionString: options.url, schema: BOSS_SCHEMA, max: 2, application_name: 'motorsport-crawler pg-boss',
-      supervise: false, schedule: false, migrate: true,
+      connectionString: options.url,
+      schema: BOSS_SCHEMA,
+      max: 2,
+      application_name: 'motorsport-crawler pg-boss',
+      supervise: false,
+      schedule: false,
+      migrate: true,
     });
     boss.on('error', (error) => options.log.debug(`pg-boss: ${error.message}`));
     try {
@@ -171,12 +186,15 @@ export class SharedQueue {
   async join(options: JoinOptions): Promise<Joined> {
     const joined = await this.transaction(async (tx) => {
       await tx.client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [CRAWL_LOCK]);
-      const latestRow = (await tx.client.query<CrawlRow>('SELECT * FROM shared_crawls ORDER BY id DESC LIMIT 1')).rows[0];
+      const latestRow = (await tx.client.query<CrawlRow>('SELECT * FROM shared_crawls ORDER BY id DESC LIMIT 1'))
+        .rows[0];
       let latest = latestRow && crawlOf(latestRow);
       const otherWorkers = latest ? await this.liveWorkers(tx, latest.id) : 0;
       if (latest && latest.finishedAt === undefined && options.fresh) {
         if (otherWorkers > 0) {
-          throw new UserError(`--fresh: ${otherWorkers} other worker(s) are working on the crawl started ${latest.startedAt}; stop them first, or leave --fresh out to join it`);
+          throw new UserError(
+            `--fresh: ${otherWorkers} other worker(s) are working on the crawl started ${latest.startedAt}; stop them first, or leave --fresh out to join it`,
+          );
         }
         await tx.client.query('UPDATE shared_crawls SET finished_at = now() WHERE id = $1', [latest.id]);
         latest = { ...latest, finishedAt: new Date().toISOString() };
@@ -196,10 +214,18 @@ export class SharedQueue {
       if (latest && options.retryFailed) {
         // Its requests keep their URLs: they are retried at the origin they failed at.
         if (latest.baseUrl !== options.baseUrl) throw otherBaseUrl(latest.baseUrl);
-        await tx.client.query('UPDATE shared_crawls SET finished_at = NULL, scope = $2 WHERE id = $1', [latest.id, JSON.stringify(options.scope)]);
+        await tx.client.query('UPDATE shared_crawls SET finished_at = NULL, scope = $2 WHERE id = $1', [
+          latest.id,
+          JSON.stringify(options.scope),
+        ]);
         const retried = await this.retryFailedJobs(tx, latest.queue);
         await this.register(tx, latest.id);
-        return { crawl: { ...latest, scope: options.scope, finishedAt: undefined }, how: 'reopened' as const, retried, otherWorkers };
+        return {
+          crawl: { ...latest, scope: options.scope, finishedAt: undefined },
+          how: 'reopened' as const,
+          retried,
+          otherWorkers,
+        };
       }
       const { rows } = await tx.client.query<CrawlRow>(
         `INSERT INTO shared_crawls (queue, scope, base_url) VALUES ('', $1, $2) RETURNING *`,
@@ -208,15 +234,33 @@ export class SharedQueue {
       const queue = `crawl-${rows[0]!.id}`;
       await tx.client.query('UPDATE shared_crawls SET queue = $2 WHERE id = $1', [rows[0]!.id, queue]);
       // On pg-boss's own connection; the advisory lock held here keeps other workers waiting meanwhile.
-      await this.boss.createQueue(queue, { name: queue, policy: 'standard', retryLimit: 0, retentionMinutes: RETENTION_MINUTES, expireInSeconds: EXPIRE_SECONDS });
+      await this.boss.createQueue(queue, {
+        name: queue,
+        policy: 'standard',
+        retryLimit: 0,
+        retentionMinutes: RETENTION_MINUTES,
+        expireInSeconds: EXPIRE_SECONDS,
+      });
       await this.insert(tx.db, queue, [options.seed]);
       await this.register(tx, rows[0]!.id);
-      return { crawl: { ...crawlOf(rows[0]!), queue }, how: 'new' as const, retried: 0, otherWorkers: 0, previous: latest?.queue };
+      return {
+        crawl: { ...crawlOf(rows[0]!), queue },
+        how: 'new' as const,
+        retried: 0,
+        otherWorkers: 0,
+        previous: latest?.queue,
+      };
     });
     this.crawlValue = joined.crawl;
     if ('previous' in joined && joined.previous) await this.dropQueue(joined.previous);
     this.startHeartbeat();
-    return { crawl: joined.crawl, how: joined.how, retried: joined.retried, otherWorkers: joined.otherWorkers, counts: await this.counts() };
+    return {
+      crawl: joined.crawl,
+      how: joined.how,
+      retried: joined.retried,
+      otherWorkers: joined.otherWorkers,
+      counts: await this.counts(),
+    };
   }
 
   /** Adds the requests the queue does not hold yet (by job id); says which it held already. */
@@ -235,7 +279,11 @@ export class SharedQueue {
     if (fresh.size) await this.insert(this.bossDb(this.pool), queue, [...fresh.values()]);
     return ids.map((id) => {
       const state = known.get(id);
-      return { id, wasAlreadyPresent: state !== undefined, wasAlreadyHandled: state === 'completed' || state === 'failed' };
+      return {
+        id,
+        wasAlreadyPresent: state !== undefined,
+        wasAlreadyHandled: state === 'completed' || state === 'failed',
+      };
     });
   }
 
@@ -246,10 +294,11 @@ export class SharedQueue {
       const jobs = await this.boss.fetch<RequestSchema>(queue, { batchSize: limit, db: tx.db });
       // Run even when nothing came: pg-boss's fetch swallows errors, and this statement then
       // fails on the aborted transaction instead of an outage passing for an empty queue.
-      await tx.client.query(
-        'INSERT INTO shared_leases (queue, job_id, worker_id) SELECT $1, unnest($2::uuid[]), $3',
-        [queue, jobs.map((job) => job.id), this.workerId],
-      );
+      await tx.client.query('INSERT INTO shared_leases (queue, job_id, worker_id) SELECT $1, unnest($2::uuid[]), $3', [
+        queue,
+        jobs.map((job) => job.id),
+        this.workerId,
+      ]);
       return jobs.map((job) => ({ ...job.data, id: job.id }));
     });
   }
@@ -280,7 +329,8 @@ export class SharedQueue {
           const done = batch.filter((f) => held.has(f.id) && f.error === undefined).map((f) => f.id);
           if (done.length) await completing(this.boss).complete(queue, done, { worker: this.workerId }, { db: tx.db });
           for (const f of batch) {
-            if (held.has(f.id) && f.error !== undefined) await this.boss.fail(queue, f.id, { worker: this.workerId, error: f.error }, { db: tx.db });
+            if (held.has(f.id) && f.error !== undefined)
+              await this.boss.fail(queue, f.id, { worker: this.workerId, error: f.error }, { db: tx.db });
           }
           return held;
         });
@@ -300,7 +350,11 @@ export class SharedQueue {
         'DELETE FROM shared_leases WHERE queue = $1 AND job_id = ANY($2::uuid[]) AND worker_id = $3 RETURNING job_id',
         [this.crawl.queue, ids, this.workerId],
       );
-      await this.requeue(tx, this.crawl.queue, rows.map((row) => row.job_id));
+      await this.requeue(
+        tx,
+        this.crawl.queue,
+        rows.map((row) => row.job_id),
+      );
     });
   }
 
@@ -329,7 +383,9 @@ export class SharedQueue {
 
   /** Records that the crawl finished: the next worker started starts a new one. */
   async markFinished(): Promise<void> {
-    await this.pool.query('UPDATE shared_crawls SET finished_at = now() WHERE id = $1 AND finished_at IS NULL', [this.crawl.id]);
+    await this.pool.query('UPDATE shared_crawls SET finished_at = now() WHERE id = $1 AND finished_at IS NULL', [
+      this.crawl.id,
+    ]);
   }
 
   /** Gives back every request this worker holds, leaves the crawl, and disconnects. */
@@ -341,7 +397,10 @@ export class SharedQueue {
     try {
       if (this.crawlValue) {
         await this.transaction(async (tx) => {
-          const { rows } = await tx.client.query<{ queue: string; job_id: string }>('DELETE FROM shared_leases WHERE worker_id = $1 RETURNING queue, job_id', [this.workerId]);
+          const { rows } = await tx.client.query<{ queue: string; job_id: string }>(
+            'DELETE FROM shared_leases WHERE worker_id = $1 RETURNING queue, job_id',
+            [this.workerId],
+          );
           for (const [queue, ids] of byQueue(rows)) await this.requeue(tx, queue, ids);
           await tx.client.query('DELETE FROM shared_workers WHERE id = $1', [this.workerId]);
         });
@@ -360,32 +419,49 @@ export class SharedQueue {
   private async dropQueue(queue: string): Promise<void> {
     try {
       for (;;) {
-        const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM ${BOSS_SCHEMA}.job WHERE name = $1 LIMIT 10000`, [queue]);
+        const { rows } = await this.pool.query<{ id: string }>(
+          `SELECT id FROM ${BOSS_SCHEMA}.job WHERE name = $1 LIMIT 10000`,
+          [queue],
+        );
         if (!rows.length) break;
-        await this.boss.deleteJob(queue, rows.map((row) => row.id));
+        await this.boss.deleteJob(
+          queue,
+          rows.map((row) => row.id),
+        );
       }
       await this.boss.deleteQueue(queue);
     } catch (error) {
-      this.options.log.warn(`could not delete the previous crawl's queue ${queue} (${error instanceof Error ? error.message : String(error)}); it is left in the database`);
+      this.options.log.warn(
+        `could not delete the previous crawl's queue ${queue} (${error instanceof Error ? error.message : String(error)}); it is left in the database`,
+      );
     }
   }
 
   private startHeartbeat(): void {
     const every = Math.max(100, Math.round(this.options.leaseTimeoutMs / 3));
     this.heartbeat = setInterval(() => {
-      this.beating = this.beating.then(() => this.beat()).catch((error: unknown) => {
-        this.options.log.debug(`shared queue heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
-      });
+      this.beating = this.beating
+        .then(() => this.beat())
+        .catch((error: unknown) => {
+          this.options.log.debug(
+            `shared queue heartbeat failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        });
     }, every);
   }
 
   /** Renews this worker's heartbeat, then returns the leases of workers gone silent. */
   private async beat(): Promise<void> {
     if (this.closed) return;
-    const { rowCount } = await this.heartbeatPool.query('UPDATE shared_workers SET heartbeat_at = now() WHERE id = $1', [this.workerId]);
+    const { rowCount } = await this.heartbeatPool.query(
+      'UPDATE shared_workers SET heartbeat_at = now() WHERE id = $1',
+      [this.workerId],
+    );
     if (!rowCount) {
       // Taken for dead (silent longer than the lease timeout): what it held went back to the queue.
-      this.options.log.warn(`this worker was silent for more than ${Math.round(this.options.leaseTimeoutMs / 1000)} s and its requests went to other workers; carrying on`);
+      this.options.log.warn(
+        `this worker was silent for more than ${Math.round(this.options.leaseTimeoutMs / 1000)} s and its requests went to other workers; carrying on`,
+      );
       this.onLeasesLost();
       await this.transaction((tx) => this.register(tx, this.crawl.id), this.heartbeatPool);
     }
@@ -394,7 +470,11 @@ export class SharedQueue {
 
   private async reap(): Promise<void> {
     const reaped = await this.transaction(async (tx) => {
-      const { rows: [lock] } = await tx.client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [REAP_LOCK]);
+      const {
+        rows: [lock],
+      } = await tx.client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
+        REAP_LOCK,
+      ]);
       if (!lock?.locked) return [];
       const { rows: dead } = await tx.client.query<{ id: string; host: string; pid: number }>(
         `DELETE FROM shared_workers WHERE id <> $1 AND heartbeat_at < now() - $2 * interval '1 millisecond' RETURNING id, host, pid`,
@@ -409,7 +489,9 @@ export class SharedQueue {
       return dead.map((worker) => ({ ...worker, leases: rows.filter((row) => row.worker_id === worker.id).length }));
     }, this.heartbeatPool);
     for (const worker of reaped) {
-      this.options.log.warn(`worker ${worker.host} pid ${worker.pid} has been silent for over ${Math.round(this.options.leaseTimeoutMs / 1000)} s: its ${worker.leases} request(s) go back to the queue`);
+      this.options.log.warn(
+        `worker ${worker.host} pid ${worker.pid} has been silent for over ${Math.round(this.options.leaseTimeoutMs / 1000)} s: its ${worker.leases} request(s) go back to the queue`,
+      );
     }
   }
 
@@ -430,8 +512,16 @@ export class SharedQueue {
 
   /** Queues the crawl's failed requests again (pg-boss `retry`); how many. */
   private async retryFailedJobs(tx: Tx, queue: string): Promise<number> {
-    const { rows } = await tx.client.query<{ id: string }>(`SELECT id FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND state = 'failed'`, [queue]);
-    if (rows.length) await this.boss.retry(queue, rows.map((row) => row.id), { db: tx.db });
+    const { rows } = await tx.client.query<{ id: string }>(
+      `SELECT id FROM ${BOSS_SCHEMA}.job WHERE name = $1 AND state = 'failed'`,
+      [queue],
+    );
+    if (rows.length)
+      await this.boss.retry(
+        queue,
+        rows.map((row) => row.id),
+        { db: tx.db },
+      );
     return rows.length;
   }
 
@@ -474,13 +564,17 @@ export class SharedQueue {
 
 /** Requests of a crawl's queue by state. */
 export async function countJobs(pool: Pick<pg.Pool, 'query'>, queue: string): Promise<QueueCounts> {
-  const { rows } = await pool.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ${BOSS_SCHEMA}.job WHERE name = $1 GROUP BY state`, [queue]);
+  const { rows } = await pool.query<{ state: string; n: number }>(
+    `SELECT state, count(*)::int AS n FROM ${BOSS_SCHEMA}.job WHERE name = $1 GROUP BY state`,
+    [queue],
+  );
   return countsOf(rows);
 }
 
 /** QueueCounts from pg-boss's jobs counted by state. */
 export function countsOf(rows: readonly { state: string; n: number }[]): QueueCounts {
-  const n = (...states: string[]) => rows.filter((row) => states.includes(row.state)).reduce((sum, row) => sum + row.n, 0);
+  const n = (...states: string[]) =>
+    rows.filter((row) => states.includes(row.state)).reduce((sum, row) => sum + row.n, 0);
   // `cancelled` lives only inside the transaction that puts a job back (requeue): count it as leased.
   return { queued: n('created', 'retry'), leased: n('active', 'cancelled'), done: n('completed'), failed: n('failed') };
 }
@@ -498,13 +592,19 @@ function completing(boss: Completing): Completing {
 }
 
 function otherBaseUrl(baseUrl: string): UserError {
-  return new UserError(`the crawl in this database fetches from ${baseUrl}: start every worker with --base-url ${baseUrl}, or add --fresh once no worker is running`);
+  return new UserError(
+    `the crawl in this database fetches from ${baseUrl}: start every worker with --base-url ${baseUrl}, or add --fresh once no worker is running`,
+  );
 }
 
 function crawlOf(row: CrawlRow): SharedCrawl {
   return {
-    id: row.id, queue: row.queue, scope: row.scope, baseUrl: row.base_url,
-    startedAt: row.started_at.toISOString(), finishedAt: row.finished_at ? row.finished_at.toISOString() : undefined,
+    id: row.id,
+    queue: row.queue,
+    scope: row.scope,
+    baseUrl: row.base_url,
+    startedAt: row.started_at.toISOString(),
+    finishedAt: row.finished_at ? row.finished_at.toISOString() : undefined,
   };
 }
 

@@ -30,13 +30,33 @@ export interface SharedCrawlStatus {
 
 /** The newest shared crawl, or undefined when none ever ran in this database. */
 export async function readSharedCrawl(db: Db): Promise<SharedCrawlStatus | undefined> {
-  const crawl = await db('shared_crawls').orderBy('id', 'desc').first<{ id: number; queue: string; scope: CrawlScope; base_url: string; started_at: Date; finished_at: Date | null } | undefined>();
+  const crawl = await db('shared_crawls')
+    .orderBy('id', 'desc')
+    .first<
+      | { id: number; queue: string; scope: CrawlScope; base_url: string; started_at: Date; finished_at: Date | null }
+      | undefined
+    >();
   if (!crawl) return undefined;
-  const { rows: [installed] } = await db.raw<{ rows: { name: string | null }[] }>('SELECT to_regclass(?) AS name', [`${BOSS_SCHEMA}.job`]);
+  const {
+    rows: [installed],
+  } = await db.raw<{ rows: { name: string | null }[] }>('SELECT to_regclass(?) AS name', [`${BOSS_SCHEMA}.job`]);
   const { rows: states } = installed?.name
-    ? await db.raw<{ rows: { state: string; n: number }[] }>(`SELECT state, count(*)::int AS n FROM ${BOSS_SCHEMA}.job WHERE name = ? GROUP BY state`, [crawl.queue])
+    ? await db.raw<{ rows: { state: string; n: number }[] }>(
+        `SELECT state, count(*)::int AS n FROM ${BOSS_SCHEMA}.job WHERE name = ? GROUP BY state`,
+        [crawl.queue],
+      )
     : { rows: [] };
-  const { rows: workers } = await db.raw<{ rows: { host: string; pid: number; storage_dir: string; started_at: Date; heartbeat_at: Date; silent: number; leases: number }[] }>(
+  const { rows: workers } = await db.raw<{
+    rows: {
+      host: string;
+      pid: number;
+      storage_dir: string;
+      started_at: Date;
+      heartbeat_at: Date;
+      silent: number;
+      leases: number;
+    }[];
+  }>(
     `SELECT w.host, w.pid, w.storage_dir, w.started_at, w.heartbeat_at, extract(epoch FROM now() - w.heartbeat_at)::float AS silent,
             (SELECT count(*)::int FROM shared_leases l WHERE l.worker_id = w.id) AS leases
      FROM shared_workers w WHERE w.crawl_id = ? ORDER BY w.started_at, w.host, w.pid`,
@@ -50,8 +70,13 @@ export async function readSharedCrawl(db: Db): Promise<SharedCrawlStatus | undef
     baseUrl: crawl.base_url,
     requests: countsOf(states),
     workers: workers.map((w) => ({
-      host: w.host, pid: w.pid, storageDir: w.storage_dir, startedAt: w.started_at.toISOString(), heartbeatAt: w.heartbeat_at.toISOString(),
-      silentSeconds: Math.max(0, w.silent), leases: w.leases,
+      host: w.host,
+      pid: w.pid,
+      storageDir: w.storage_dir,
+      startedAt: w.started_at.toISOString(),
+      heartbeatAt: w.heartbeat_at.toISOString(),
+      silentSeconds: Math.max(0, w.silent),
+      leases: w.leases,
     })),
   };
 }

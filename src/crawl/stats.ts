@@ -20,7 +20,14 @@ export interface LabelCounts {
 export class CrawlStats {
   readonly startedAt = Date.now();
   readonly byLabel: Record<Label, LabelCounts> = recordOf(LABELS, () => ({
-    succeeded: 0, failed: 0, cacheHits: 0, revalidated: 0, quarantined: 0, repaired: 0, alreadyStored: 0, cacheDamaged: 0,
+    succeeded: 0,
+    failed: 0,
+    cacheHits: 0,
+    revalidated: 0,
+    quarantined: 0,
+    repaired: 0,
+    alreadyStored: 0,
+    cacheDamaged: 0,
   }));
 
   total(field: keyof LabelCounts): number {

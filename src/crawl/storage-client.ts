@@ -85,7 +85,9 @@ export class CrawlStorageClient implements StorageClient {
     }
     return {
       list: async (): Promise<PaginatedList<RequestQueueInfo>> => {
-        const names = existsSync(this.queuesDir) ? readdirSync(this.queuesDir).filter((name) => QueueJournal.exists(this.queueDir(name))) : [];
+        const names = existsSync(this.queuesDir)
+          ? readdirSync(this.queuesDir).filter((name) => QueueJournal.exists(this.queueDir(name)))
+          : [];
         const items = names.map((name) => infoOf(name, this.journal(name)));
         return { total: items.length, count: items.length, offset: 0, limit: items.length, items };
       },
@@ -95,7 +97,12 @@ export class CrawlStorageClient implements StorageClient {
 
   requestQueue(id: string): RequestQueueClient {
     if (this.sharedQueue) return this.sharedQueue;
-    return new JournalQueueClient(id, () => this.journal(id), () => QueueJournal.exists(this.queueDir(id)), () => this.dropJournal(id));
+    return new JournalQueueClient(
+      id,
+      () => this.journal(id),
+      () => QueueJournal.exists(this.queueDir(id)),
+      () => this.dropJournal(id),
+    );
   }
 
   /** Closes the journals and waits for MemoryStorage's background writes. */
@@ -119,7 +126,8 @@ export class CrawlStorageClient implements StorageClient {
   }
 
   private dropJournal(name: string): void {
-    const journal = this.journals.get(name) ?? (QueueJournal.exists(this.queueDir(name)) ? this.journal(name) : undefined);
+    const journal =
+      this.journals.get(name) ?? (QueueJournal.exists(this.queueDir(name)) ? this.journal(name) : undefined);
     journal?.drop();
     this.journals.delete(name);
   }
@@ -128,10 +136,16 @@ export class CrawlStorageClient implements StorageClient {
 function infoOf(name: string, journal: QueueJournal): RequestQueueInfo {
   const { pending, handled } = journal.counts();
   return {
-    id: name, name,
-    createdAt: journal.createdAt, modifiedAt: journal.modifiedAt, accessedAt: new Date(),
-    totalRequestCount: pending + handled, handledRequestCount: handled, pendingRequestCount: pending,
-    hadMultipleClients: false, stats: {},
+    id: name,
+    name,
+    createdAt: journal.createdAt,
+    modifiedAt: journal.modifiedAt,
+    accessedAt: new Date(),
+    totalRequestCount: pending + handled,
+    handledRequestCount: handled,
+    pendingRequestCount: pending,
+    hadMultipleClients: false,
+    stats: {},
   };
 }
 
@@ -158,7 +172,12 @@ class JournalQueueClient implements RequestQueueClient {
 
   async listHead(options: { limit?: number } = {}): Promise<QueueHead> {
     const journal = this.journal();
-    return { limit: options.limit ?? 100, queueModifiedAt: journal.modifiedAt, hadMultipleClients: false, items: journal.head(options.limit ?? 100).map(headItem) };
+    return {
+      limit: options.limit ?? 100,
+      queueModifiedAt: journal.modifiedAt,
+      hadMultipleClients: false,
+      items: journal.head(options.limit ?? 100).map(headItem),
+    };
   }
 
   async listAndLockHead(options: ListAndLockOptions): Promise<ListAndLockHeadResult> {
@@ -168,7 +187,13 @@ class JournalQueueClient implements RequestQueueClient {
     // No `queueHasLockedRequests`: Crawlee then decides whether the queue is finished from
     // listHead (any pending request, locked or not), which stays right after a crawler stopped
     // at its request limit and paused the queue with requests unlocked but still pending.
-    return { limit, lockSecs: options.lockSecs, queueModifiedAt: journal.modifiedAt, hadMultipleClients: false, items: items.map(headItem) };
+    return {
+      limit,
+      lockSecs: options.lockSecs,
+      queueModifiedAt: journal.modifiedAt,
+      hadMultipleClients: false,
+      items: items.map(headItem),
+    };
   }
 
   async addRequest(request: RequestSchema, options: RequestOptions = {}): Promise<QueueOperationInfo> {
@@ -205,16 +230,31 @@ class JournalQueueClient implements RequestQueueClient {
   }
 
   async deleteRequestLock(id: string, options: { forefront?: boolean } = {}): Promise<void> {
-    if (!this.journal().unlock(id, !!options.forefront)) throw new Error(`request ${id} is not pending in queue ${this.name}`);
+    if (!this.journal().unlock(id, !!options.forefront))
+      throw new Error(`request ${id} is not pending in queue ${this.name}`);
   }
 }
 
 export function headItem(request: RequestSchema) {
-  return { id: request.id!, uniqueKey: request.uniqueKey, url: request.url, method: request.method ?? 'GET', retryCount: request.retryCount ?? 0 };
+  return {
+    id: request.id!,
+    uniqueKey: request.uniqueKey,
+    url: request.url,
+    method: request.method ?? 'GET',
+    retryCount: request.retryCount ?? 0,
+  };
 }
 
-export function operationInfo(outcome: { id: string; wasAlreadyPresent: boolean; wasAlreadyHandled: boolean }): QueueOperationInfo {
-  return { requestId: outcome.id, wasAlreadyPresent: outcome.wasAlreadyPresent, wasAlreadyHandled: outcome.wasAlreadyHandled };
+export function operationInfo(outcome: {
+  id: string;
+  wasAlreadyPresent: boolean;
+  wasAlreadyHandled: boolean;
+}): QueueOperationInfo {
+  return {
+    requestId: outcome.id,
+    wasAlreadyPresent: outcome.wasAlreadyPresent,
+    wasAlreadyHandled: outcome.wasAlreadyHandled,
+  };
 }
 
 /** Crawlee sends `null` for unset fields (handledAt: null on a pending request). */

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { Configuration, KeyValueStore } from '@crawlee/core';
 import { ensureDir } from '../ensure-dir.js';
 import type { RequestQueueClient } from '@crawlee/types';
-import { UserError, errorCode } from '../errors.js';
 import { acquireLock } from '../lockfile.js';
 import { CrawlStorageClient } from './storage-client.js';
 
@@ -37,10 +36,17 @@ export async function openStorageDir(dir: string, name = '--storage'): Promise<S
   const client = new CrawlStorageClient(dir);
   // systemInfo events make Crawlee spawn `ps` every second for its autoscaling, which a crawl
   // with a fixed concurrency does not use.
-  const config = new Configuration({ storageClient: client, purgeOnStart: false, persistStorage: true, systemInfoIntervalMillis: 60_000 });
+  const config = new Configuration({
+    storageClient: client,
+    purgeOnStart: false,
+    persistStorage: true,
+    systemInfoIntervalMillis: 60_000,
+  });
   const records = await KeyValueStore.open(STATE_STORE, { config });
   return {
-    dir, config, records,
+    dir,
+    config,
+    records,
     shareQueue: (queueClient) => client.shareQueue(queueClient),
     // Closes the queue journals and waits for background writes: a later open of the same dir must not race them.
     close: () => client.teardown(),

@@ -52,7 +52,13 @@ export async function storageUsage(storageDir: string, db: DbTarget): Promise<St
   }
   if (dbDir !== undefined && !dbInside) databaseBytes = await usage(dbDir);
   const inStorage = cacheBytes + queueBytes + otherBytes + (dbInside ? databaseBytes : 0);
-  return { cacheBytes, queueBytes, databaseBytes: dbDir === undefined ? undefined : databaseBytes, otherBytes, totalBytes: inStorage };
+  return {
+    cacheBytes,
+    queueBytes,
+    databaseBytes: dbDir === undefined ? undefined : databaseBytes,
+    otherBytes,
+    totalBytes: inStorage,
+  };
 }
 
 function isInside(child: string, parent: string): boolean {

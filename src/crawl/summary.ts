@@ -37,7 +37,10 @@ function headline(outcome: CrawlOutcome, seconds: number, failed: number, quaran
     interrupted: `Crawl interrupted after ${time}`,
     fatal: `Crawl stopped by an error after ${time}`,
   }[outcome];
-  const problems = [failed ? `${count(failed, 'failed request')}` : '', quarantined ? `${count(quarantined, 'quarantined item')}` : ''].filter(Boolean);
+  const problems = [
+    failed ? `${count(failed, 'failed request')}` : '',
+    quarantined ? `${count(quarantined, 'quarantined item')}` : '',
+  ].filter(Boolean);
   return problems.length ? `${start} with ${problems.join(' and ')}` : start;
 }
 
@@ -50,23 +53,50 @@ export function formatSummary(s: CrawlSummary): string {
   const lines: string[] = [];
   const total = (f: keyof LabelCounts) => LABELS.reduce((sum, l) => sum + s.requests[l][f], 0);
   const done = total('succeeded') + total('failed');
-  lines.push(headline(s.outcome, s.seconds, total('failed'), total('quarantined')) +
-    `: ${count(done, 'request')} (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('revalidated') || 0} revalidated${total('repaired') ? `, ${total('repaired')} repaired` : ''}`);
+  lines.push(
+    headline(s.outcome, s.seconds, total('failed'), total('quarantined')) +
+      `: ${count(done, 'request')} (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('revalidated') || 0} revalidated${total('repaired') ? `, ${total('repaired')} repaired` : ''}`,
+  );
   lines.push('');
-  lines.push(formatTable(
-    ['requests', 'succeeded', 'failed', 'cache hits', 'revalidated', 'quarantined', 'repaired', 'already stored'],
-    LABELS.map((l) => [l, s.requests[l].succeeded, s.requests[l].failed, s.requests[l].cacheHits, s.requests[l].revalidated ?? 0, s.requests[l].quarantined, s.requests[l].repaired ?? 0, s.requests[l].alreadyStored ?? 0]),
-  ));
+  lines.push(
+    formatTable(
+      ['requests', 'succeeded', 'failed', 'cache hits', 'revalidated', 'quarantined', 'repaired', 'already stored'],
+      LABELS.map((l) => [
+        l,
+        s.requests[l].succeeded,
+        s.requests[l].failed,
+        s.requests[l].cacheHits,
+        s.requests[l].revalidated ?? 0,
+        s.requests[l].quarantined,
+        s.requests[l].repaired ?? 0,
+        s.requests[l].alreadyStored ?? 0,
+      ]),
+    ),
+  );
   const damaged = total('cacheDamaged');
-  if (damaged) lines.push('', `${damaged} cached record${damaged === 1 ? ' was' : 's were'} damaged on disk (cut short or not matching their hash): never served, fetched again`);
+  if (damaged)
+    lines.push(
+      '',
+      `${damaged} cached record${damaged === 1 ? ' was' : 's were'} damaged on disk (cut short or not matching their hash): never served, fetched again`,
+    );
   lines.push('');
-  lines.push(formatTable(['table', 'inserted', 'updated', 'unchanged', 'deleted'], TABLE_ORDER.map((t) => [t, s.rows[t].inserted, s.rows[t].updated, s.rows[t].unchanged, s.rows[t].deleted])));
+  lines.push(
+    formatTable(
+      ['table', 'inserted', 'updated', 'unchanged', 'deleted'],
+      TABLE_ORDER.map((t) => [t, s.rows[t].inserted, s.rows[t].updated, s.rows[t].unchanged, s.rows[t].deleted]),
+    ),
+  );
   if (s.failures.length) {
-    lines.push('', `Failures (${s.failures.length}${s.failures.length > MAX_LISTED_FAILURES ? `, first ${MAX_LISTED_FAILURES}` : ''}; all are kept in the storage dir, retry the requests with --retry-failed):`);
+    lines.push(
+      '',
+      `Failures (${s.failures.length}${s.failures.length > MAX_LISTED_FAILURES ? `, first ${MAX_LISTED_FAILURES}` : ''}; all are kept in the storage dir, retry the requests with --retry-failed):`,
+    );
     for (const f of s.failures.slice(0, MAX_LISTED_FAILURES)) {
-      lines.push(f.kind === 'request'
-        ? `  ${f.label} ${f.url}: ${f.error} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`
-        : `  quarantined ${f.pointer}${f.id ? ` (${f.id})` : ''} of ${f.url}: ${f.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`);
+      lines.push(
+        f.kind === 'request'
+          ? `  ${f.label} ${f.url}: ${f.error} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`
+          : `  quarantined ${f.pointer}${f.id ? ` (${f.id})` : ''} of ${f.url}: ${f.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`,
+      );
     }
   }
   if (s.message) lines.push('', s.message);

@@ -26,7 +26,18 @@ import { toRequest } from './crawl-request.js';
 import { decodeBody } from './decode.js';
 import type { FailureLog } from './failures.js';
 import type { ChildRequest, Route } from './routes/types.js';
-import { follow, isParent, LEAF_LABELS, ROOT, TREE, type ChildLabel, type Edge, type ParentLabel, type TreeNode, type TreeRequest } from './tree.js';
+import {
+  follow,
+  isParent,
+  LEAF_LABELS,
+  ROOT,
+  TREE,
+  type ChildLabel,
+  type Edge,
+  type ParentLabel,
+  type TreeNode,
+  type TreeRequest,
+} from './tree.js';
 
 /** Lists a label's children from the stored rows: the requests the nodes of its parents' payloads lead to. */
 type Level = (db: Db, parents: readonly ChildRequest[], scope: CrawlScope) => Promise<TreeRequest[]>;
@@ -34,7 +45,9 @@ type Level = (db: Db, parents: readonly ChildRequest[], scope: CrawlScope) => Pr
 /** For each label with children, the live rows that hold its payloads' nodes. */
 const LEVELS: { readonly [L in ParentLabel]: Level } = {
   series: async (db, parents, scope) => {
-    const rows = await db('series').whereNull('deleted_at').select<{ uuid: string; short_code: string | null; name: string | null }[]>('uuid', 'short_code', 'name');
+    const rows = await db('series')
+      .whereNull('deleted_at')
+      .select<{ uuid: string; short_code: string | null; name: string | null }[]>('uuid', 'short_code', 'name');
     const nodes = rows.map((s) => ({ parent: undefined, uuid: s.uuid, shortCode: s.short_code, name: s.name }));
     return followEach(TREE.series, parents, nodes, scope);
   },
@@ -42,8 +55,18 @@ const LEVELS: { readonly [L in ParentLabel]: Level } = {
     const rows = await db('seasons')
       .whereNull('deleted_at')
       .whereIn('series_uuid', uuidsOf(parents))
-      .select<{ uuid: string; series_uuid: string; year: number | null; status: string | null }[]>('uuid', 'series_uuid', 'year', 'status');
-    return followEach(TREE.seasons, parents, rows.map((s) => ({ parent: s.series_uuid, uuid: s.uuid, year: s.year, status: s.status })), scope);
+      .select<{ uuid: string; series_uuid: string; year: number | null; status: string | null }[]>(
+        'uuid',
+        'series_uuid',
+        'year',
+        'status',
+      );
+    return followEach(
+      TREE.seasons,
+      parents,
+      rows.map((s) => ({ parent: s.series_uuid, uuid: s.uuid, year: s.year, status: s.status })),
+      scope,
+    );
   },
   calendar: async (db, parents, scope) => {
     const rows = await db('sessions as s')
@@ -51,9 +74,15 @@ const LEVELS: { readonly [L in ParentLabel]: Level } = {
       .whereNull('s.deleted_at')
       .whereNull('e.deleted_at')
       .whereIn('e.season_uuid', uuidsOf(parents))
-      .select<{ uuid: string; season_uuid: string; has_results: boolean | null; end_time_utc: Date | string | null; end_date: string | null }[]>(
-        's.uuid', 'e.season_uuid', 's.has_results', 's.end_time_utc', 'e.end_date',
-      );
+      .select<
+        {
+          uuid: string;
+          season_uuid: string;
+          has_results: boolean | null;
+          end_time_utc: Date | string | null;
+          end_date: string | null;
+        }[]
+      >('s.uuid', 'e.season_uuid', 's.has_results', 's.end_time_utc', 'e.end_date');
     const nodes = rows.map((s) => ({
       parent: s.season_uuid,
       uuid: s.uuid,
@@ -111,7 +140,12 @@ export async function sweepQueue(db: Db, queue: RequestQueue, scope: CrawlScope,
 }
 
 /** Adds back the requests this crawl's handled payloads name that the queue has never seen; returns how many. */
-export async function sweepLost(queue: RequestQueue, cache: ResponseCache, failures: FailureLog, config: Pick<CrawlConfig, 'baseUrl' | 'scope'>): Promise<number> {
+export async function sweepLost(
+  queue: RequestQueue,
+  cache: ResponseCache,
+  failures: FailureLog,
+  config: Pick<CrawlConfig, 'baseUrl' | 'scope'>,
+): Promise<number> {
   const failed = new Set((await failures.all()).flatMap((f) => (f.kind === 'request' ? [targetKey(f.target)] : [])));
   const seen = new Set<string>();
   const lost: ChildRequest[] = [];
@@ -130,7 +164,10 @@ export async function sweepLost(queue: RequestQueue, cache: ResponseCache, failu
       }
       if (!known.handledAt || failed.has(key) || LEAF_LABELS.has(child.target.label)) continue;
       const lookup = await cache.get(key);
-      if (lookup.state === 'hit') next.push(...(childrenOf(child.target.label, child.target.uuid, child.meta, lookup.record.body, config.scope) ?? []));
+      if (lookup.state === 'hit')
+        next.push(
+          ...(childrenOf(child.target.label, child.target.uuid, child.meta, lookup.record.body, config.scope) ?? []),
+        );
     }
     frontier = next;
   }
@@ -141,7 +178,13 @@ export async function sweepLost(queue: RequestQueue, cache: ResponseCache, failu
 }
 
 /** The requests the crawl enqueues from this body; undefined when it would not pass validation. */
-export function childrenOf(label: Label, uuid: string | undefined, meta: ChildRequest['meta'], body: Buffer, scope: CrawlScope): readonly ChildRequest[] | undefined {
+export function childrenOf(
+  label: Label,
+  uuid: string | undefined,
+  meta: ChildRequest['meta'],
+  body: Buffer,
+  scope: CrawlScope,
+): readonly ChildRequest[] | undefined {
   try {
     // Decoded as the crawl decodes it: bad bytes repaired, quarantined items left out.
     const { payload } = validatePayload(label, decodeBody(body).value);

@@ -70,7 +70,10 @@ export function isWholeTree(scope: CrawlScope): boolean {
 }
 
 /** The root request: the series list. */
-export const ROOT = Object.freeze({ target: Object.freeze({ label: 'series' as const }), meta: Object.freeze({ historic: false }) });
+export const ROOT = Object.freeze({
+  target: Object.freeze({ label: 'series' as const }),
+  meta: Object.freeze({ historic: false }),
+});
 
 /** Each label's edge to its child label; undefined for a leaf. */
 export const TREE = {
@@ -108,14 +111,26 @@ export function isParent(label: Label): label is ParentLabel {
 export const LEAF_LABELS: ReadonlySet<Label> = new Set(keysOf(TREE).filter((label) => TREE[label] === undefined));
 
 /** The requests a parent's nodes lead to, in their order. */
-export function follow<C extends ChildLabel, N extends TreeNode>(edge: Edge<C, N>, nodes: readonly N[], scope: CrawlScope, parent: RequestMeta): TreeRequest<C>[] {
-  return nodes.filter((node) => edge.selects(node, scope)).map((node) => ({ target: { label: edge.child, uuid: node.uuid }, meta: edge.meta(node, parent) }));
+export function follow<C extends ChildLabel, N extends TreeNode>(
+  edge: Edge<C, N>,
+  nodes: readonly N[],
+  scope: CrawlScope,
+  parent: RequestMeta,
+): TreeRequest<C>[] {
+  return nodes
+    .filter((node) => edge.selects(node, scope))
+    .map((node) => ({ target: { label: edge.child, uuid: node.uuid }, meta: edge.meta(node, parent) }));
 }
 
 /** A calendar's sessions as nodes, each with its event's last day. */
 export function sessionNodes(calendar: CalendarPayload): SessionNode[] {
   return calendar.events.flatMap((event) =>
-    event.sessions.map((s) => ({ uuid: s.uuid, hasResults: s.hasResults, endTimeUtc: s.endTimeUtc, eventEndDate: event.endDate })),
+    event.sessions.map((s) => ({
+      uuid: s.uuid,
+      hasResults: s.hasResults,
+      endTimeUtc: s.endTimeUtc,
+      eventEndDate: event.endDate,
+    })),
   );
 }
 
@@ -187,7 +202,8 @@ export function seriesStopped(seasons: SeasonsPayload): number | undefined {
   for (const season of seasons) {
     const end = yearEnd(season.endYear ?? season.year);
     if (end === undefined) return undefined;
-    if (!newest || end > newest.end || (end === newest.end && !isHistoric(season))) newest = { end, historic: isHistoric(season) };
+    if (!newest || end > newest.end || (end === newest.end && !isHistoric(season)))
+      newest = { end, historic: isHistoric(season) };
   }
   return newest?.historic ? newest.end : undefined;
 }
@@ -213,14 +229,18 @@ export function checkSeriesExist(scope: CrawlScope, series: readonly SeriesNode[
     return `"${wanted}"${nearest.length ? ` (closest: ${nearest.join(', ')})` : ''}`;
   });
   const none = series.length ? '' : ' (the series list is empty)';
-  throw new UserError(`--series ${described.join('; ')} ${unmatched.length === 1 ? 'matches' : 'match'} no series by uuid, shortCode or name${none}`);
+  throw new UserError(
+    `--series ${described.join('; ')} ${unmatched.length === 1 ? 'matches' : 'match'} no series by uuid, shortCode or name${none}`,
+  );
 }
 
 function closestSeries(wanted: string, series: readonly SeriesNode[]): string[] {
   return series
     .map((item) => ({
       item,
-      distance: Math.min(...[item.shortCode, item.name].filter((f): f is string => !!f).map((f) => editDistance(wanted, f))),
+      distance: Math.min(
+        ...[item.shortCode, item.name].filter((f): f is string => !!f).map((f) => editDistance(wanted, f)),
+      ),
     }))
     .sort((a, b) => a.distance - b.distance)
     .slice(0, CLOSEST_NAMED)

@@ -39,5 +39,8 @@ export function exportedColumn(table: TableName, alias: string, column: string, 
 /** Every stored column of `table` (from its spec, in spec order) but `except`, exported. */
 export function exportedColumns(table: TableName, alias: string, except: readonly string[] = []): Sql {
   const columns = Object.keys(TABLES[table].columns).filter((column) => !except.includes(column));
-  return join(columns.map((column) => exportedColumn(table, alias, column)), ', ');
+  return join(
+    columns.map((column) => exportedColumn(table, alias, column)),
+    ', ',
+  );
 }

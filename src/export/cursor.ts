@@ -12,7 +12,11 @@ export type Row = Record<string, unknown>;
 
 let cursors = 0;
 
-export async function* cursorPages(trx: Knex.Transaction, query: Sql, pageSize: number = DEFAULTS.exportPageSize): AsyncGenerator<Row[]> {
+export async function* cursorPages(
+  trx: Knex.Transaction,
+  query: Sql,
+  pageSize: number = DEFAULTS.exportPageSize,
+): AsyncGenerator<Row[]> {
   const cursor = `export_cursor_${++cursors}`;
   await trx.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${query.text}`, query.bindings);
   for (;;) {
@@ -26,6 +30,9 @@ export async function* cursorPages(trx: Knex.Transaction, query: Sql, pageSize: 
 
 /** The column names a query returns, in order, without reading its rows (a header needs them even when it has none). */
 export async function cursorColumns(trx: Knex.Transaction, query: Sql): Promise<string[]> {
-  const result = await trx.raw<{ fields: { name: string }[] }>(`SELECT * FROM (${query.text}) columns_only LIMIT 0`, query.bindings);
+  const result = await trx.raw<{ fields: { name: string }[] }>(
+    `SELECT * FROM (${query.text}) columns_only LIMIT 0`,
+    query.bindings,
+  );
   return result.fields.map((field) => field.name);
 }

@@ -28,14 +28,20 @@ export interface Dataset {
 }
 
 /** The rows that are the parents of a list payload, and that payload's label: they carry `incomplete`. */
-const LIST_OF: Partial<Record<TableName, Label>> = { series: 'seasons', seasons: 'calendar', sessions: 'classification' };
+const LIST_OF: Partial<Record<TableName, Label>> = {
+  series: 'seasons',
+  seasons: 'calendar',
+  sessions: 'classification',
+};
 
 function tableDataset(table: TableName): Dataset {
   const list = LIST_OF[table];
   return {
     name: table,
     query: (view) => {
-      const columns = list ? sql`${exportedColumns(table, 't')}, ${view.incomplete(list, 't.uuid')} AS "incomplete"` : exportedColumns(table, 't');
+      const columns = list
+        ? sql`${exportedColumns(table, 't')}, ${view.incomplete(list, 't.uuid')} AS "incomplete"`
+        : exportedColumns(table, 't');
       return sql`SELECT ${columns} FROM ${view.within(table)} t ORDER BY ${keyOrder(table, 't')}`;
     },
   };

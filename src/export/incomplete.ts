@@ -38,7 +38,13 @@ export interface IncompleteScope {
   /** The series, season or session whose list it is; null for the series list. */
   readonly parentUuid: string | null;
   readonly url: string;
-  readonly items: readonly { readonly pointer: string; readonly itemId: string | null; readonly reason: string; readonly firstSeen: string; readonly lastSeen: string }[];
+  readonly items: readonly {
+    readonly pointer: string;
+    readonly itemId: string | null;
+    readonly reason: string;
+    readonly firstSeen: string;
+    readonly lastSeen: string;
+  }[];
 }
 
 interface QuarantineRow {
@@ -57,10 +63,16 @@ interface QuarantineRow {
  * seasons and sessions the export holds (`within` gives their rows), in label order then parent
  * uuid order, their items in pointer order.
  */
-export async function incompleteScopes(db: Knex | Knex.Transaction, within: (table: TableName) => Sql, asOf: string | undefined): Promise<IncompleteScope[]> {
+export async function incompleteScopes(
+  db: Knex | Knex.Transaction,
+  within: (table: TableName) => Sql,
+  asOf: string | undefined,
+): Promise<IncompleteScope[]> {
   const inExport = LABELS.map((label) => {
     const parent = PARENT_TABLE[label];
-    return parent ? sql`(q.label = ${label} AND q.parent_uuid IN (SELECT uuid FROM ${within(parent)} t))` : sql`q.label = ${label}`;
+    return parent
+      ? sql`(q.label = ${label} AND q.parent_uuid IN (SELECT uuid FROM ${within(parent)} t))`
+      : sql`q.label = ${label}`;
   });
   const condition = inExport.reduce((all, one) => sql`${all} OR ${one}`);
   const query = sql`
@@ -70,11 +82,22 @@ export async function incompleteScopes(db: Knex | Knex.Transaction, within: (tab
     FROM ${openQuarantine(asOf)} q WHERE ${condition}
     ORDER BY q.target_key COLLATE "C", q.pointer COLLATE "C"`;
   const { rows } = await db.raw<{ rows: QuarantineRow[] }>(query.text, query.bindings);
-  const byTarget = new Map<string, { label: Label; parentUuid: string | null; url: string; items: IncompleteScope['items'][number][] }>();
+  const byTarget = new Map<
+    string,
+    { label: Label; parentUuid: string | null; url: string; items: IncompleteScope['items'][number][] }
+  >();
   for (const row of rows) {
     const key = `${row.label}-${row.parent_uuid ?? 'all'}`;
-    const scope = byTarget.get(key) ?? byTarget.set(key, { label: row.label, parentUuid: row.parent_uuid, url: row.url, items: [] }).get(key)!;
-    scope.items.push({ pointer: row.pointer, itemId: row.item_id, reason: row.reason, firstSeen: row.first_seen, lastSeen: row.last_seen });
+    const scope =
+      byTarget.get(key) ??
+      byTarget.set(key, { label: row.label, parentUuid: row.parent_uuid, url: row.url, items: [] }).get(key)!;
+    scope.items.push({
+      pointer: row.pointer,
+      itemId: row.item_id,
+      reason: row.reason,
+      firstSeen: row.first_seen,
+      lastSeen: row.last_seen,
+    });
   }
   for (const scope of byTarget.values()) scope.items.sort((a, b) => comparePointers(a.pointer, b.pointer));
   return [...byTarget.values()].sort((a, b) => LABELS.indexOf(a.label) - LABELS.indexOf(b.label));
@@ -85,7 +108,14 @@ function comparePointers(a: string, b: string): number {
   const x = a.split('/');
   const y = b.split('/');
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const c = /^\d+$/.test(x[i]!) && /^\d+$/.test(y[i]!) ? Number(x[i]) - Number(y[i]) : x[i]! < y[i]! ? -1 : x[i]! > y[i]! ? 1 : 0;
+    const c =
+      /^\d+$/.test(x[i]!) && /^\d+$/.test(y[i]!)
+        ? Number(x[i]) - Number(y[i])
+        : x[i]! < y[i]!
+          ? -1
+          : x[i]! > y[i]!
+            ? 1
+            : 0;
     if (c) return c;
   }
   return x.length - y.length;

@@ -13,7 +13,11 @@ export interface Manifest {
   /** The instant the data is as of; null: the data as it was at exportedAt. */
   readonly asOf: string | null;
   readonly format: ExportFormat;
-  readonly filters: { readonly series: readonly string[]; readonly fromYear: number | null; readonly toYear: number | null };
+  readonly filters: {
+    readonly series: readonly string[];
+    readonly fromYear: number | null;
+    readonly toYear: number | null;
+  };
   /** The database read (passwords redacted). */
   readonly database: string;
   readonly datasets: { readonly [D in DatasetName]: { readonly file: string; readonly rows: number } };
@@ -29,5 +33,5 @@ export function manifestFilters(scope: CrawlScope): Manifest['filters'] {
 }
 
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  await writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  await writeFile(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 }

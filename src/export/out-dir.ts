@@ -7,7 +7,7 @@
  * files go, so the new manifest describes exactly the files present; with --force in someone
  * else's folder nothing of theirs is removed (a file of the same name is replaced).
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { type Dirent, existsSync, realpathSync } from 'node:fs';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -27,7 +27,12 @@ export interface OutDirOptions {
 
 /** Every file name an export writes, in any format, and its `.partial` while being written. */
 const EXPORT_FILES: ReadonlySet<string> = new Set(
-  DATASETS.flatMap(({ name }) => EXPORT_FORMATS.flatMap((format: ExportFormat) => [datasetFile(name, format), `${datasetFile(name, format)}.partial`])),
+  DATASETS.flatMap(({ name }) =>
+    EXPORT_FORMATS.flatMap((format: ExportFormat) => [
+      datasetFile(name, format),
+      `${datasetFile(name, format)}.partial`,
+    ]),
+  ),
 );
 
 /** What an export found in its folder and may remove: the previous export's files, or nothing. */
@@ -43,7 +48,7 @@ export interface OutDirPlan {
  */
 export async function inspectOutDir(outDir: string, options: OutDirOptions): Promise<OutDirPlan> {
   refuseSpecialFolders(outDir, options);
-  let listing;
+  let listing: Dirent[];
   try {
     listing = await readdir(outDir, { withFileTypes: true });
   } catch (error) {
@@ -59,13 +64,17 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
   }
   const entries = listing.map((entry) => entry.name);
   // A folder is never an export's file, whatever its name.
-  const exportFiles = listing.filter((entry) => !entry.isDirectory() && EXPORT_FILES.has(entry.name)).map((entry) => entry.name);
+  const exportFiles = listing
+    .filter((entry) => !entry.isDirectory() && EXPORT_FILES.has(entry.name))
+    .map((entry) => entry.name);
   const manifest = entries.includes(MANIFEST_FILE) ? await isOwnManifest(path.join(outDir, MANIFEST_FILE)) : false;
   const ours = manifest;
   if (entries.length && !ours && !options.force) {
     const others = [...entries].sort();
     const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … ${others.length} in all` : '');
-    throw new UserError(`--out ${outDir} is not empty and holds no export (${named}): choose an empty or new folder, or pass --force to write among those files`);
+    throw new UserError(
+      `--out ${outDir} is not empty and holds no export (${named}): choose an empty or new folder, or pass --force to write among those files`,
+    );
   }
   // With --force in someone else's folder nothing is removed: a file of an export's name is replaced when written.
   return { dir: outDir, previous: ours ? [...(manifest ? [MANIFEST_FILE] : []), ...exportFiles] : [] };

@@ -19,9 +19,16 @@ export interface Selection {
 }
 
 /** The selection the filters make among the rows live at `asOf`; undefined when there are no filters. */
-export async function selectScope(db: Knex | Knex.Transaction, scope: CrawlScope, asOf: string | undefined): Promise<Selection | undefined> {
+export async function selectScope(
+  db: Knex | Knex.Transaction,
+  scope: CrawlScope,
+  asOf: string | undefined,
+): Promise<Selection | undefined> {
   if (isWholeTree(scope)) return undefined;
-  const allSeries = await rowsOf<Pick<SeriesRow, 'uuid' | 'name' | 'short_code'>>(db, sql`SELECT uuid, name, short_code FROM ${liveRows('series', asOf)} t`);
+  const allSeries = await rowsOf<Pick<SeriesRow, 'uuid' | 'name' | 'short_code'>>(
+    db,
+    sql`SELECT uuid, name, short_code FROM ${liveRows('series', asOf)} t`,
+  );
   const nodes = allSeries.map((s) => ({ uuid: s.uuid, shortCode: s.short_code, name: s.name }));
   // A --series matching nothing would export empty files without a word.
   checkSeriesExist(scope, nodes);

@@ -40,7 +40,7 @@ export async function writeDataset(
     for await (const page of pages) {
       if (!page.length) continue;
       const lines = page.map((row) => JSON.stringify(row)).join(format === 'json' ? ',\n' : '\n');
-      yield format === 'json' ? (rows ? ',\n' : '\n') + lines : lines + '\n';
+      yield format === 'json' ? (rows ? ',\n' : '\n') + lines : `${lines}\n`;
       rows += page.length;
     }
     if (format === 'json') yield rows ? '\n]\n' : ']\n';

@@ -7,7 +7,14 @@ import ClientPGLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { describeDb, type DbTarget } from '../config.js';
-import { DatabaseUnavailableError, IntegrityError, ResourceError, asResourceError, describeThrown, errorCode } from '../errors.js';
+import {
+  DatabaseUnavailableError,
+  IntegrityError,
+  ResourceError,
+  asResourceError,
+  describeThrown,
+  errorCode,
+} from '../errors.js';
 import { ensureDir } from '../ensure-dir.js';
 import { acquireLock } from '../lockfile.js';
 import type { Logger } from '../log.js';
@@ -44,8 +51,14 @@ export function knexConfig(target: DbTarget, log?: Logger): Knex.Config {
 }
 
 function knexLogger(log: Logger | undefined): Knex.Logger {
-  const debug = (message: unknown) => log?.debug(`knex: ${typeof message === 'string' ? message.split('\n')[0] : describeThrown(message)}`);
-  return { debug, warn: debug, error: debug, deprecate: (method: string, alternative: string) => log?.debug(`knex: ${method} is deprecated, use ${alternative}`) };
+  const debug = (message: unknown) =>
+    log?.debug(`knex: ${typeof message === 'string' ? message.split('\n')[0] : describeThrown(message)}`);
+  return {
+    debug,
+    warn: debug,
+    error: debug,
+    deprecate: (method: string, alternative: string) => log?.debug(`knex: ${method} is deprecated, use ${alternative}`),
+  };
 }
 
 export interface OpenDbOptions {
@@ -69,7 +82,11 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
   let db: Db;
   try {
     // why: knex-pglite takes a ready PGlite instance as `connection.pglite`, a field knex's own types do not know.
-    db = knex(target.kind === 'embedded' ? { ...config, connection: { pglite: await lockedPGlite(target.dir) } as Knex.StaticConnectionConfig } : config);
+    db = knex(
+      target.kind === 'embedded'
+        ? { ...config, connection: { pglite: await lockedPGlite(target.dir) } as Knex.StaticConnectionConfig }
+        : config,
+    );
   } catch (error) {
     throw asResourceError(error, target.kind === 'embedded' ? target.dir : describeDb(target)) ?? error;
   }
@@ -78,7 +95,12 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
   } catch (error) {
     await db.destroy().catch(() => undefined);
     const where = target.kind === 'embedded' ? target.dir : describeDb(target);
-    throw asResourceError(errnoOf(error), where) ?? new DatabaseUnavailableError(`database unreachable (${describeDb(target)}): ${describeDbError(error)}`, { cause: error });
+    throw (
+      asResourceError(errnoOf(error), where) ??
+      new DatabaseUnavailableError(`database unreachable (${describeDb(target)}): ${describeDbError(error)}`, {
+        cause: error,
+      })
+    );
   }
   return db;
 }
@@ -136,7 +158,14 @@ function withoutStatement(message: string): string {
 }
 
 /** Emscripten's file-system errors carry a WASI errno number; these are the ones a disk causes. */
-const EMSCRIPTEN_ERRNO: Readonly<Record<number, string>> = { 51: 'ENOSPC', 19: 'EDQUOT', 2: 'EACCES', 63: 'EPERM', 69: 'EROFS', 29: 'EIO' };
+const EMSCRIPTEN_ERRNO: Readonly<Record<number, string>> = {
+  51: 'ENOSPC',
+  19: 'EDQUOT',
+  2: 'EACCES',
+  63: 'EPERM',
+  69: 'EROFS',
+  29: 'EIO',
+};
 
 /** A PGlite file-system error as `{ code: 'ENOSPC' }`; any other value unchanged. */
 export function errnoOf(error: unknown): unknown {
@@ -160,8 +189,10 @@ const INTEGRITY_KINDS: Readonly<Record<string, string>> = {
  * Error with the server's message, never the SQL text. `where` names the database in messages.
  */
 export function classifyDbError(error: unknown, where: string): Error {
-  if (error instanceof DatabaseUnavailableError || error instanceof IntegrityError || error instanceof ResourceError) return error;
-  if (isConnectionError(error)) return new DatabaseUnavailableError(`database unavailable: ${describeDbError(error)}`, { cause: error });
+  if (error instanceof DatabaseUnavailableError || error instanceof IntegrityError || error instanceof ResourceError)
+    return error;
+  if (isConnectionError(error))
+    return new DatabaseUnavailableError(`database unavailable: ${describeDbError(error)}`, { cause: error });
   const resource = asResourceError(errnoOf(error), where);
   if (resource) return resource;
   const code = sqlStateOf(error);
@@ -169,12 +200,21 @@ export function classifyDbError(error: unknown, where: string): Error {
   if (code === '53100') return new ResourceError('ENOSPC', where, message, { cause: error });
   if (code === '58030') return new ResourceError('EIO', where, message, { cause: error });
   if (code?.startsWith('23')) {
-    const [table, constraint, column, detail] = ['table', 'constraint', 'column', 'detail'].map((field) => stringField(error, field));
+    const [table, constraint, column, detail] = ['table', 'constraint', 'column', 'detail'].map((field) =>
+      stringField(error, field),
+    );
     const kind = INTEGRITY_KINDS[code] ?? 'integrity';
     // The detail names the key for foreign-key and unique violations ("Key (a, b)=(x, y) …");
     // for the others it dumps the whole row, which is left out.
-    const key = typeof detail === 'string' && detail.startsWith('Key (') ? `: ${detail.replace(/\.$/, '').slice(0, 300)}` : '';
-    const place = [table ? `table ${table}` : undefined, column ? `column ${column}` : undefined, constraint ? `constraint ${constraint}` : undefined].filter(Boolean).join(', ');
+    const key =
+      typeof detail === 'string' && detail.startsWith('Key (') ? `: ${detail.replace(/\.$/, '').slice(0, 300)}` : '';
+    const place = [
+      table ? `table ${table}` : undefined,
+      column ? `column ${column}` : undefined,
+      constraint ? `constraint ${constraint}` : undefined,
+    ]
+      .filter(Boolean)
+      .join(', ');
     return new IntegrityError(code, table, `${kind} violation${place ? ` (${place})` : ''}${key}`, { cause: error });
   }
   return new Error(`database error: ${message}`, { cause: error });
@@ -183,7 +223,10 @@ export function classifyDbError(error: unknown, where: string): Error {
 /** Errors that mean the connection is gone rather than that one statement was wrong. */
 export function isConnectionError(error: unknown): boolean {
   const code = errorCode(error);
-  if (code !== undefined && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[1-3]|08\d\d\d)$/.test(code)) return true;
+  if (code !== undefined && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[1-3]|08\d\d\d)$/.test(code))
+    return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection is closed|Client has encountered a connection error|Knex: Timeout acquiring a connection|Unable to acquire a connection/i.test(message);
+  return /Connection terminated|connection is closed|Client has encountered a connection error|Knex: Timeout acquiring a connection|Unable to acquire a connection/i.test(
+    message,
+  );
 }

@@ -46,7 +46,11 @@ export function ensureFreeSpace(dir: string, rows = 0): void {
   if (free.bytes < needed) throw new ResourceError('ENOSPC', dir, describeShortage(free, rows));
 }
 
-const UNITS = [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const;
+const UNITS = [
+  ['GiB', 1024 ** 3],
+  ['MiB', 1024 ** 2],
+  ['KiB', 1024],
+] as const;
 
 /**
  * What was compared, in one unit: the free space found and where, against the reserve plus the
@@ -56,7 +60,10 @@ const UNITS = [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const;
 export function describeShortage(free: FreeSpace, rows: number): string {
   const needed = neededFreeBytes(rows);
   const [unit, size] = UNITS.find(([, bytes]) => needed >= bytes) ?? UNITS[2];
-  const show = (bytes: number, round: (n: number) => number) => `${(round((bytes / size) * 10) / 10).toFixed(1)} ${unit}`;
-  const share = rows ? ` + ${rows.toLocaleString('en-US')} row(s) of the next write at ${DEFAULTS.freeDiskBytesPerRow / 1024} KiB each` : '';
+  const show = (bytes: number, round: (n: number) => number) =>
+    `${(round((bytes / size) * 10) / 10).toFixed(1)} ${unit}`;
+  const share = rows
+    ? ` + ${rows.toLocaleString('en-US')} row(s) of the next write at ${DEFAULTS.freeDiskBytesPerRow / 1024} KiB each`
+    : '';
   return `${show(free.bytes, Math.floor)} free at ${free.at}; the embedded database needs ${show(needed, Math.ceil)} to write safely: a reserve of ${DEFAULTS.minFreeDiskBytes / 1024 ** 2} MiB${share}`;
 }

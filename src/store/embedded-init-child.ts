@@ -14,6 +14,8 @@ try {
   process.exitCode = 0;
 } catch (error) {
   const code = (errnoOf(error) as { code?: unknown } | null)?.code;
-  process.stderr.write(`${JSON.stringify({ code: typeof code === 'string' ? code : undefined, message: error instanceof Error ? describeDbError(error) : describeThrown(error) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ code: typeof code === 'string' ? code : undefined, message: error instanceof Error ? describeDbError(error) : describeThrown(error) })}\n`,
+  );
   process.exitCode = 1;
 }

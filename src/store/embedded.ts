@@ -33,7 +33,9 @@ import { DEFAULTS } from '../config.js';
 import { ResourceError, asResourceError } from '../errors.js';
 
 /** `-c name=value` for each setting, after PGlite's own start parameters (which they must not replace). */
-export function embeddedStartParams(settings: Readonly<Record<string, string>> = DEFAULTS.embeddedDbSettings): string[] {
+export function embeddedStartParams(
+  settings: Readonly<Record<string, string>> = DEFAULTS.embeddedDbSettings,
+): string[] {
   const own = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
   return [...PGLITE_START_PARAMS, ...own];
 }
@@ -50,7 +52,9 @@ const PGLITE_START_PARAMS: readonly string[] = PGlite.defaultStartParams;
  * WebAssembly tiering flag itself.
  */
 function compileWithLiftoffOnly(): void {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) => /^--(no-)?(liftoff|wasm-tier-up|wasm-dynamic-tiering|liftoff-only)\b/.test(arg.replaceAll('_', '-')));
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
+    /^--(no-)?(liftoff|wasm-tier-up|wasm-dynamic-tiering|liftoff-only)\b/.test(arg.replaceAll('_', '-')),
+  );
   if (!given) v8.setFlagsFromString('--liftoff-only');
 }
 
@@ -116,7 +120,9 @@ function runChild(dir: string): Promise<void> {
     proc.on('exit', (code, signal) => {
       if (code === 0) return resolve();
       const failure = lastJsonLine(stderr);
-      const error = new Error(`creating the embedded database ${dir} failed: ${failure?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`)}`);
+      const error = new Error(
+        `creating the embedded database ${dir} failed: ${failure?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`)}`,
+      );
       reject(asResourceError(failure?.code ? { code: failure.code } : undefined, dir) ?? error);
     });
   });

@@ -23,7 +23,14 @@ function migrationNames(): string[] {
 }
 
 function isMigration(module: unknown): module is Migration {
-  return typeof module === 'object' && module !== null && 'up' in module && typeof module.up === 'function' && 'down' in module && typeof module.down === 'function';
+  return (
+    typeof module === 'object' &&
+    module !== null &&
+    'up' in module &&
+    typeof module.up === 'function' &&
+    'down' in module &&
+    typeof module.down === 'function'
+  );
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

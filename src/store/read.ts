@@ -19,7 +19,9 @@ export function databaseExists(target: DbTarget): boolean {
 export type SchemaState = 'missing' | 'outdated' | 'current';
 
 export async function schemaState(db: Db): Promise<SchemaState> {
-  const { rows } = await db.raw<{ rows: { present: boolean }[] }>(`SELECT to_regclass('knex_migrations') IS NOT NULL AS present`);
+  const { rows } = await db.raw<{ rows: { present: boolean }[] }>(
+    `SELECT to_regclass('knex_migrations') IS NOT NULL AS present`,
+  );
   if (!rows[0]?.present) return 'missing';
   // Only now: migrate.list creates knex's bookkeeping tables when they are missing.
   const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], unknown[]];
@@ -28,12 +30,15 @@ export async function schemaState(db: Db): Promise<SchemaState> {
 
 /** Opens the database for reading: a UserError when it does not exist or its schema is not current. */
 export async function openForReading(target: DbTarget): Promise<Db> {
-  if (!databaseExists(target)) throw new UserError(`no database at ${describeDb(target)}: run crawl first, or point --db at one`);
+  if (!databaseExists(target))
+    throw new UserError(`no database at ${describeDb(target)}: run crawl first, or point --db at one`);
   const db = await openDb(target);
   try {
     const state = await schemaState(db);
-    if (state === 'missing') throw new UserError(`${describeDb(target)} holds no crawler tables: run crawl or migrate first`);
-    if (state === 'outdated') throw new UserError(`${describeDb(target)} has pending migrations: run motorsport-crawler migrate first`);
+    if (state === 'missing')
+      throw new UserError(`${describeDb(target)} holds no crawler tables: run crawl or migrate first`);
+    if (state === 'outdated')
+      throw new UserError(`${describeDb(target)} has pending migrations: run motorsport-crawler migrate first`);
     // PGlite runs no autovacuum, so nothing else ever refreshes its planner statistics. Without them
     // it takes every table for empty and nests loops, quadratic over the unindexed history tables (an
     // --as-of export of 176k results ran for over ten minutes, not seconds). A server's autovacuum

@@ -13,7 +13,18 @@ import { IntegrityError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { classifyDbError, sqlStateOf, type Db } from './db.js';
 import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
-import { TABLE_ORDER, TABLES, cellOf, columnTypes, columnsOf, keyColumns, type Cell, type RowByTable, type RowsByTable, type SqlType, type TableName } from './tables.js';
+import {
+  TABLE_ORDER,
+  TABLES,
+  cellOf,
+  columnTypes,
+  columnsOf,
+  keyColumns,
+  type Cell,
+  type RowByTable,
+  type RowsByTable,
+  type TableName,
+} from './tables.js';
 import { recordOf } from '../record.js';
 
 /**
@@ -21,7 +32,9 @@ import { recordOf } from '../record.js';
  * lists every child of a parent). Rows of that table matching `where` that the batch does not
  * hold have disappeared upstream and are soft-deleted.
  */
-export type CompleteSet = { [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]> } }[TableName];
+export type CompleteSet = {
+  [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]> };
+}[TableName];
 
 export interface SinkBatch {
   readonly rows: RowsByTable;
@@ -127,7 +140,10 @@ export class Sink {
   /** Hashes of shared rows (see TableSpec.shared) committed by this sink, by table and key. */
   private readonly committed = new Map<TableName, Map<string, string>>();
 
-  constructor(private readonly db: Db, options: SinkOptions = {}) {
+  constructor(
+    private readonly db: Db,
+    options: SinkOptions = {},
+  ) {
     this.maxRowsPerStatement = options.maxRowsPerStatement ?? DEFAULTS.sinkRowsPerStatement;
     this.maxRowsPerFlush = options.maxRowsPerFlush ?? DEFAULTS.sinkRowsPerFlush;
     this.maxAttempts = options.maxAttempts ?? DEFAULTS.sinkFlushAttempts;
@@ -143,12 +159,23 @@ export class Sink {
     for (const table of TABLE_ORDER) {
       const tableRows: readonly RowByTable[TableName][] | undefined = batch.rows[table];
       if (!tableRows?.length) continue;
-      rows.set(table, tableRows.map((row) => prepareRow(table, row)));
+      rows.set(
+        table,
+        tableRows.map((row) => prepareRow(table, row)),
+      );
       size += tableRows.length;
     }
     const completeSets = batch.complete.map((set) => prepareCompleteSet(set, batch.rows));
     return new Promise((resolve, reject) => {
-      this.pending.push({ rows, completeSets, applied: batch.applied, quarantine: batch.quarantine, size, resolve, reject });
+      this.pending.push({
+        rows,
+        completeSets,
+        applied: batch.applied,
+        quarantine: batch.quarantine,
+        size,
+        resolve,
+        reject,
+      });
       this.schedule();
     });
   }
@@ -252,8 +279,14 @@ export class Sink {
     for (const p of group) {
       for (const set of p.completeSets) counts[set.table].deleted += await softDeleteMissing(trx, set);
     }
-    await recordApplied(trx, group.flatMap((p) => (p.applied ? [p.applied] : [])));
-    await replaceQuarantine(trx, group.flatMap((p) => (p.quarantine ? [p.quarantine] : [])));
+    await recordApplied(
+      trx,
+      group.flatMap((p) => (p.applied ? [p.applied] : [])),
+    );
+    await replaceQuarantine(
+      trx,
+      group.flatMap((p) => (p.quarantine ? [p.quarantine] : [])),
+    );
     return { counts, written };
   }
 
@@ -261,7 +294,11 @@ export class Sink {
    * One INSERT … SELECT FROM unnest(column arrays) per chunk: a bound array per column rather than
    * a parameter per value, which the driver and the server both handle several times faster.
    */
-  private async upsert(trx: Knex.Transaction, table: TableName, rows: readonly PreparedRow[]): Promise<{ inserted: number; updated: number }> {
+  private async upsert(
+    trx: Knex.Transaction,
+    table: TableName,
+    rows: readonly PreparedRow[],
+  ): Promise<{ inserted: number; updated: number }> {
     const stored = columnsOf(table);
     const columns = [...stored, 'hash'];
     const types = columnTypes(table);
@@ -302,7 +339,12 @@ function prepareCompleteSet(set: CompleteSet, rows: RowsByTable): PreparedComple
   const restKey = keyColumns(set.table).filter((k) => !(k in set.where));
   const tableRows: readonly RowByTable[TableName][] = rows[set.table] ?? [];
   const matching = tableRows.filter((row) => where.every(([column, value]) => cellOf(row, column) === value));
-  return { table: set.table, where, restKey, kept: restKey.map((column) => matching.map((row) => cellOf(row, column))) };
+  return {
+    table: set.table,
+    where,
+    restKey,
+    kept: restKey.map((column) => matching.map((row) => cellOf(row, column))),
+  };
 }
 
 /** Soft-deletes the complete set's live rows that the batch did not hold; returns how many. */

@@ -48,5 +48,9 @@ export function join(parts: readonly Sql[], separator: string): Sql {
 /** ORDER BY the table's key. Text keys compare bytewise (COLLATE "C") so every server sorts alike. */
 export function keyOrder(table: TableName, alias: string): Sql {
   const types = columnTypes(table);
-  return raw(keyColumns(table).map((k) => `${alias}.${k}${types[k] === 'text' ? ' COLLATE "C"' : ''}`).join(', '));
+  return raw(
+    keyColumns(table)
+      .map((k) => `${alias}.${k}${types[k] === 'text' ? ' COLLATE "C"' : ''}`)
+      .join(', '),
+  );
 }

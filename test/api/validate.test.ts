@@ -42,14 +42,18 @@ describe('validatePayload', () => {
     const payload = recordedOne('calendar', '204926ca-77b0-4a4f-a1e7-352152e4fc25');
     (payload.season as unknown as Record<string, unknown>).uuid = "x'; DROP TABLE series;--";
     expect(() => validatePayload('calendar', payload)).toThrow(PayloadError);
-    expect(() => validatePayload('classification', { details: 'nope', retirements: [] })).toThrow(/\/details must be array/);
+    expect(() => validatePayload('classification', { details: 'nope', retirements: [] })).toThrow(
+      /\/details must be array/,
+    );
     expect(() => validatePayload('series', { not: 'a list' })).toThrow(/schema mismatch/);
   });
 });
 
 describe('endpoints', () => {
   it('builds paths only from UUIDs', () => {
-    expect(apiPath({ label: 'seasons', uuid: 'a33f8b4a-2b22-41ce-8e7d-0aea08f0e176' })).toBe('/widgets/1.0.0/series/a33f8b4a-2b22-41ce-8e7d-0aea08f0e176/seasons');
+    expect(apiPath({ label: 'seasons', uuid: 'a33f8b4a-2b22-41ce-8e7d-0aea08f0e176' })).toBe(
+      '/widgets/1.0.0/series/a33f8b4a-2b22-41ce-8e7d-0aea08f0e176/seasons',
+    );
     expect(() => apiPath({ label: 'calendar', uuid: '../../etc' })).toThrow(/not a UUID/);
   });
 

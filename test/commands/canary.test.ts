@@ -7,8 +7,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABELS } from '../../src/api/endpoints.js';
 import type { CanaryConfig } from '../../src/config.js';
-import { canaryExitCode, formatCanary, resolveCanaryConfig, runCanary, type CanaryReport } from '../../src/commands/canary.js';
-import { apiPath, startReplica, syntheticTree, type Calendar, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
+import {
+  canaryExitCode,
+  formatCanary,
+  resolveCanaryConfig,
+  runCanary,
+  type CanaryReport,
+} from '../../src/commands/canary.js';
+import {
+  apiPath,
+  startReplica,
+  syntheticTree,
+  type Calendar,
+  type Replica,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
+} from '../replica/index.js';
 import { runCli } from '../support/cli.js';
 import { memoryLogger } from '../support/crawl.js';
 
@@ -24,9 +39,13 @@ function canary(baseUrl: string): Promise<CanaryReport> {
 
 /** Every calendar path, and every classification path, of the tree. */
 function paths(tree: ReplicaTree): { calendars: string[]; classifications: string[] } {
-  const seasons = body<SeriesItem[]>(tree, apiPath.series()).flatMap((s) => body<SeasonItem[]>(tree, apiPath.seasons(s.uuid)));
+  const seasons = body<SeriesItem[]>(tree, apiPath.series()).flatMap((s) =>
+    body<SeasonItem[]>(tree, apiPath.seasons(s.uuid)),
+  );
   const calendars = seasons.map((s) => apiPath.calendar(s.uuid));
-  const sessions = calendars.flatMap((p) => body<Calendar>(tree, p).events.flatMap((e) => e.sessions.filter((s) => s.hasResults)));
+  const sessions = calendars.flatMap((p) =>
+    body<Calendar>(tree, p).events.flatMap((e) => e.sessions.filter((s) => s.hasResults)),
+  );
   return { calendars, classifications: sessions.map((s) => apiPath.classification(s.uuid)) };
 }
 
@@ -59,11 +78,16 @@ describe('canary', () => {
     // Per sampled series: the newest season whose calendar has results, its last two sessions with results.
     const expectedClassifications = sampled.reduce((n, s) => {
       const seasons = body<SeasonItem[]>(tree, apiPath.seasons(s.uuid)).sort((a, b) => b.year! - a.year!);
-      const withResults = seasons.map((season) => body<Calendar>(tree, apiPath.calendar(season.uuid)).events.flatMap((e) => e.sessions).filter((x) => x.hasResults));
+      const withResults = seasons.map((season) =>
+        body<Calendar>(tree, apiPath.calendar(season.uuid))
+          .events.flatMap((e) => e.sessions)
+          .filter((x) => x.hasResults),
+      );
       return n + Math.min(2, withResults.find((list) => list.length)?.length ?? 0);
     }, 0);
     expect(report.endpoints.classification.checked).toBe(expectedClassifications);
-    for (const label of LABELS) expect(report.endpoints[label], label).toMatchObject({ drifted: 0, errors: 0, problems: [] });
+    for (const label of LABELS)
+      expect(report.endpoints[label], label).toMatchObject({ drifted: 0, errors: 0, problems: [] });
     const checked = LABELS.reduce((n, l) => n + report.endpoints[l].checked, 0);
     expect(clean.stats.total).toBe(checked);
     await canary(clean.url);
@@ -72,20 +96,27 @@ describe('canary', () => {
 
   it('reports drift in the calendars, naming the problem, and exits 2', async () => {
     const drifted = syntheticTree(TREE);
-    const replica = await start(drifted, Object.fromEntries(paths(drifted).calendars.map((p) => [p, 'drift-type' as const])));
+    const replica = await start(
+      drifted,
+      Object.fromEntries(paths(drifted).calendars.map((p) => [p, 'drift-type' as const])),
+    );
     const report = await canary(replica.url);
     expect(report.outcome).toBe('drift');
     expect(canaryExitCode(report.outcome)).toBe(2);
     expect(report.endpoints.calendar.checked).toBeGreaterThan(0);
     expect(report.endpoints.calendar.drifted).toBe(report.endpoints.calendar.checked);
-    expect(report.endpoints.calendar.problems[0]).toMatchObject({ problem: '/events/*/name must be string,null', count: report.endpoints.calendar.checked });
+    expect(report.endpoints.calendar.problems[0]).toMatchObject({
+      problem: '/events/*/name must be string,null',
+      count: report.endpoints.calendar.checked,
+    });
     expect(report.endpoints.series).toMatchObject({ drifted: 0, matched: 1 });
     expect(formatCanary(report)).toMatch(/calendar\s+\d+\s+0\s+\d+\s+0\s+DRIFT/);
   });
 
   it('reports a classification that lost a field as drift', async () => {
     const drifted = syntheticTree(TREE);
-    for (const p of paths(drifted).classifications) drifted.mutate<Record<string, unknown>>(p, ({ details }) => ({ details }));
+    for (const p of paths(drifted).classifications)
+      drifted.mutate<Record<string, unknown>>(p, ({ details }) => ({ details }));
     const report = await canary((await start(drifted)).url);
     expect(report.outcome).toBe('drift');
     expect(report.endpoints.classification.drifted).toBeGreaterThan(0);
@@ -108,7 +139,10 @@ describe('canary', () => {
 
   it('exits 2 on drift from the command line, with the table on stdout', async () => {
     const drifted = syntheticTree(TREE);
-    const replica = await start(drifted, Object.fromEntries(paths(drifted).calendars.map((p) => [p, 'drift-type' as const])));
+    const replica = await start(
+      drifted,
+      Object.fromEntries(paths(drifted).calendars.map((p) => [p, 'drift-type' as const])),
+    );
     const run = await runCli(['canary', '--base-url', replica.url, '--max-rpm', '100000', '--quiet']);
     expect(run.code).toBe(2);
     // --quiet keeps warnings: the drift is one.

@@ -13,15 +13,22 @@ import { runCli } from '../support/cli.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
 import { tempDir } from '../support/db.js';
 
-
 describe('the command line', () => {
   const storage = tempDir();
-  const tree = syntheticTree({ series: 1, seasonsPerSeries: 1, eventsPerSeason: 2, sessionsPerEvent: 2, carsPerSession: 3 });
+  const tree = syntheticTree({
+    series: 1,
+    seasonsPerSeries: 1,
+    eventsPerSeason: 2,
+    sessionsPerEvent: 2,
+    carsPerSession: 3,
+  });
 
   beforeAll(async () => {
     const replica = await startReplica({ tree });
     try {
-      expect((await crawl(crawlConfig(replica.url, storage, { kind: 'embedded', dir: path.join(storage, 'db') }))).outcome).toBe('complete');
+      expect(
+        (await crawl(crawlConfig(replica.url, storage, { kind: 'embedded', dir: path.join(storage, 'db') }))).outcome,
+      ).toBe('complete');
     } finally {
       await replica.close();
     }
@@ -33,7 +40,10 @@ describe('the command line', () => {
     expect(json.code).toBe(0);
     const manifest = JSON.parse(json.stdout) as Manifest;
     expect(manifest.datasets.classifications.rows).toBe(expectedCounts(tree).rows.classifications);
-    const logs = json.stderr.trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string });
+    const logs = json.stderr
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: string; msg: string });
     expect(logs.map((l) => l.msg)).toContain(`exported results: ${manifest.datasets.results.rows} rows`);
     expect(new Set(logs.map((l) => l.level))).toEqual(new Set(['info']));
 
@@ -47,7 +57,9 @@ describe('the command line', () => {
     const status = await runCli(['status', '--storage', storage, '--log-format', 'json']);
     expect(status.code).toBe(0);
     const report = JSON.parse(status.stdout) as StatusReport;
-    expect(report.database.state === 'ready' && report.database.tables.sessions.live).toBe(expectedCounts(tree).rows.sessions);
+    expect(report.database.state === 'ready' && report.database.tables.sessions.live).toBe(
+      expectedCounts(tree).rows.sessions,
+    );
     const changes = await runCli(['changes', '--storage', storage, '--since', '1d']);
     expect(changes.code).toBe(0);
     expect(changes.stdout).toMatch(new RegExp(`^sessions\\s+${expectedCounts(tree).rows.sessions}\\s+0\\s+0$`, 'm'));
@@ -58,7 +70,10 @@ describe('the command line', () => {
       runCli(['export', '--storage', storage, '--as-of', '2026-01-01T10:00:00']),
       runCli(['changes', '--storage', storage]),
     ]);
-    const messages = [/^ERROR --as-of: "2026-01-01T10:00:00" has no time zone/, /^ERROR --since is required: an ISO 8601 time/];
+    const messages = [
+      /^ERROR --as-of: "2026-01-01T10:00:00" has no time zone/,
+      /^ERROR --since is required: an ISO 8601 time/,
+    ];
     runs.forEach((run, i) => {
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(messages[i]!);

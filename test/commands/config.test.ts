@@ -37,14 +37,21 @@ describe('parseInstant', () => {
 describe('resolveExportConfig', () => {
   it('defaults to every series, now, as JSON arrays into ./exports', () => {
     expect(resolveExportConfig({}, {})).toMatchObject({
-      outDir: path.resolve('exports'), format: 'json', asOf: undefined, scope: { series: [], fromYear: undefined, toYear: undefined },
+      outDir: path.resolve('exports'),
+      format: 'json',
+      asOf: undefined,
+      scope: { series: [], fromYear: undefined, toYear: undefined },
     });
   });
 
   it('reads the filters like crawl: flags before environment variables', () => {
     const env = { MSC_SERIES: 'F1, WEC', MSC_FROM_YEAR: '2020' };
     expect(resolveExportConfig({}, env).scope).toEqual({ series: ['F1', 'WEC'], fromYear: 2020, toYear: undefined });
-    expect(resolveExportConfig({ series: ['F2'], toYear: 2024 }, env).scope).toEqual({ series: ['F2'], fromYear: 2020, toYear: 2024 });
+    expect(resolveExportConfig({ series: ['F2'], toYear: 2024 }, env).scope).toEqual({
+      series: ['F2'],
+      fromYear: 2020,
+      toYear: 2024,
+    });
   });
 
   it.each([
@@ -60,7 +67,10 @@ describe('resolveExportConfig', () => {
 describe('resolveChangesConfig', () => {
   it('needs --since and lists 3 examples unless told', () => {
     expect(() => resolveChangesConfig({}, {})).toThrow(/--since is required/);
-    expect(resolveChangesConfig({ since: '2026-11-01' }, {})).toMatchObject({ since: '2026-11-01T00:00:00.000Z', examples: 3 });
+    expect(resolveChangesConfig({ since: '2026-11-01' }, {})).toMatchObject({
+      since: '2026-11-01T00:00:00.000Z',
+      examples: 3,
+    });
     expect(() => resolveChangesConfig({ since: '1h', examples: -1 }, {})).toThrow(/--examples/);
   });
 });
@@ -68,7 +78,11 @@ describe('resolveChangesConfig', () => {
 describe('resolveCanaryConfig', () => {
   it('is polite by default, lifts the rate limit like crawl, and retries little', () => {
     expect(resolveCanaryConfig({}, {})).toMatchObject({
-      baseUrl: 'https://api.motorsportstats.com', maxRpm: 120, sampleSeries: 4, sampleClassifications: 2, maxRetries: 2,
+      baseUrl: 'https://api.motorsportstats.com',
+      maxRpm: 120,
+      sampleSeries: 4,
+      sampleClassifications: 2,
+      maxRetries: 2,
     });
     expect(resolveCanaryConfig({ maxRpm: 10_000 }, {}).maxRpm).toBe(Infinity);
     expect(resolveCanaryConfig({}, { MSC_BASE_URL: 'http://127.0.0.1:9/' }).baseUrl).toBe('http://127.0.0.1:9');
@@ -109,7 +123,11 @@ describe('--queue', () => {
     [{ ...base, queue: 'postgres' }, {}, /^--queue postgres needs a PostgreSQL server \(--db postgres:\/\/…\)/],
     [base, { MSC_QUEUE: 'postgres' }, /^MSC_QUEUE postgres needs a PostgreSQL server/],
     [base, { MSC_QUEUE: 'redis' }, /^MSC_QUEUE: "redis" is not one of local, postgres$/],
-    [{ ...server, queue: 'postgres', plan: true }, {}, /^--plan does not read the shared queue: leave out --queue postgres/],
+    [
+      { ...server, queue: 'postgres', plan: true },
+      {},
+      /^--plan does not read the shared queue: leave out --queue postgres/,
+    ],
     [server, { MSC_LEASE_TIMEOUT: '500ms' }, /^MSC_LEASE_TIMEOUT: "500ms" is not a duration/],
     [server, { MSC_LEASE_TIMEOUT: '0.5' }, /^MSC_LEASE_TIMEOUT: "0.5" must be at least 1 s$/],
   ])('%j with env %j is refused in one line', (raw, env, message) => {

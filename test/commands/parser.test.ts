@@ -24,7 +24,9 @@ describe('--help', () => {
     expect(code).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toMatch(new RegExp(`^motorsport-crawler ${name}\\b`));
-    expect(flagsIn(stdout).sort()).toEqual([...Object.keys(command.options).map((f) => `--${f}`), '--help', '--version'].sort());
+    expect(flagsIn(stdout).sort()).toEqual(
+      [...Object.keys(command.options).map((f) => `--${f}`), '--help', '--version'].sort(),
+    );
     for (const flag of ['--log-format', '--quiet', '--verbose']) expect(stdout).toContain(flag);
   });
 
@@ -46,44 +48,204 @@ describe('--help', () => {
 describe('mistakes are one line, exit 1, and name what is wrong', () => {
   const storage = mkdtempSync(path.join(os.tmpdir(), 'msc-parser-'));
   const cases: [string, string[], Record<string, string>, RegExp][] = [
-    ['a --db URL missing its colon', ['crawl', '--db', 'postgresql//user@host/db'], {}, /^ERROR --db: "postgresql\/\/user@host\/db" looks like a URL but is not a postgres:\/\/ or postgresql:\/\/ URL/],
-    ['a --db with an @ and no scheme', ['migrate', '--db', 'user@host/db'], {}, /^ERROR --db: "user@host\/db" looks like a URL/],
-    ['a --db with another scheme', ['status', '--db', 'mysql://localhost/x'], {}, /^ERROR --db: "mysql:\/\/localhost\/x" looks like a URL/],
-    ['a --db scheme without slashes', ['export', '--db', 'postgres:user@host'], {}, /^ERROR --db: "postgres:user@host" looks like a URL/],
-    ['a DATABASE_URL that is not a URL', ['migrate'], { DATABASE_URL: 'not a url at all' }, /^ERROR DATABASE_URL: "not a url at all" is not a postgres:\/\/ or postgresql:\/\/ URL/],
-    ['a password in a bad URL is not echoed', ['migrate', '--db', 'postgresql//me:secret@host/db'], {}, /^ERROR --db: "postgresql\/\/me:\*\*\*@host\/db"/],
-    ['a year in words', ['crawl', '--from-year', 'twenty'], {}, /^ERROR --from-year: "twenty" is not a whole number from 1800 to 3000$/],
-    ['a year from the environment', ['export'], { MSC_FROM_YEAR: 'twenty' }, /^ERROR MSC_FROM_YEAR: "twenty" is not a whole number/],
-    ['a fraction', ['crawl', '--concurrency', '2.5'], {}, /^ERROR --concurrency: "2\.5" is not a whole number from 1 to 1000$/],
-    ['hex is not a whole number', ['crawl', '--max-requests', '0x10'], {}, /^ERROR --max-requests: "0x10" is not a whole number 1 or more$/],
-    ['a rate from the environment', ['canary'], { MSC_MAX_RPM: '-5' }, /^ERROR MSC_MAX_RPM: "-5" is not a whole number 1 or more$/],
-    ['a cache mode from the environment', ['crawl'], { MSC_CACHE: 'sometimes' }, /^ERROR MSC_CACHE: "sometimes" is not one of prefer, refresh, only$/],
-    ['a max age from the environment', ['crawl'], { MSC_MAX_AGE: 'soon' }, /^ERROR MSC_MAX_AGE: "soon" is not a duration/],
-    ['a base URL from the environment', ['canary'], { MSC_BASE_URL: 'ftp://x' }, /^ERROR MSC_BASE_URL: "ftp:\/\/x" must be an http/],
-    ['a log format from the environment', ['status'], { MSC_LOG_FORMAT: 'xml' }, /^ERROR MSC_LOG_FORMAT: "xml" is not one of text, json$/],
-    ['an impossible MSC_NOW', ['crawl', '--plan'], { MSC_NOW: '2026-13-01' }, /^ERROR MSC_NOW: "2026-13-01" is not an ISO 8601 instant: give a date \(2026-06-01, midnight UTC\) or a time with Z or an offset \(2026-06-01T12:00:00Z\)$/],
-    ['an MSC_NOW without a zone', ['crawl', '--plan'], { MSC_NOW: '2026-06-01T12:00' }, /^ERROR MSC_NOW: "2026-06-01T12:00" is not an ISO 8601 instant/],
-    ['a duration in MSC_NOW', ['crawl', '--plan'], { MSC_NOW: '24h' }, /^ERROR MSC_NOW: "24h" is not an ISO 8601 instant/],
-    ['changes since a future date', ['changes', '--since', '2999-01-01'], {}, /^ERROR --since: "2999-01-01" is in the future/],
-    ['a flag typo', ['crawl', '--seris', 'F1'], {}, /^ERROR unknown flag --seris: did you mean --series\? \(see motorsport-crawler crawl --help\)$/],
-    ['two flag typos', ['export', '--form-year', '2020', '--as-off', '1d'], {}, /^ERROR unknown flag --form-year: did you mean --from-year\?; unknown flag --as-off: did you mean --as-of\? \(see motorsport-crawler export --help\)$/],
-    ['a stray word', ['crawl', 'F1'], {}, /^ERROR unexpected argument "F1": crawl takes flags only \(see motorsport-crawler crawl --help\)$/],
+    [
+      'a --db URL missing its colon',
+      ['crawl', '--db', 'postgresql//user@host/db'],
+      {},
+      /^ERROR --db: "postgresql\/\/user@host\/db" looks like a URL but is not a postgres:\/\/ or postgresql:\/\/ URL/,
+    ],
+    [
+      'a --db with an @ and no scheme',
+      ['migrate', '--db', 'user@host/db'],
+      {},
+      /^ERROR --db: "user@host\/db" looks like a URL/,
+    ],
+    [
+      'a --db with another scheme',
+      ['status', '--db', 'mysql://localhost/x'],
+      {},
+      /^ERROR --db: "mysql:\/\/localhost\/x" looks like a URL/,
+    ],
+    [
+      'a --db scheme without slashes',
+      ['export', '--db', 'postgres:user@host'],
+      {},
+      /^ERROR --db: "postgres:user@host" looks like a URL/,
+    ],
+    [
+      'a DATABASE_URL that is not a URL',
+      ['migrate'],
+      { DATABASE_URL: 'not a url at all' },
+      /^ERROR DATABASE_URL: "not a url at all" is not a postgres:\/\/ or postgresql:\/\/ URL/,
+    ],
+    [
+      'a password in a bad URL is not echoed',
+      ['migrate', '--db', 'postgresql//me:secret@host/db'],
+      {},
+      /^ERROR --db: "postgresql\/\/me:\*\*\*@host\/db"/,
+    ],
+    [
+      'a year in words',
+      ['crawl', '--from-year', 'twenty'],
+      {},
+      /^ERROR --from-year: "twenty" is not a whole number from 1800 to 3000$/,
+    ],
+    [
+      'a year from the environment',
+      ['export'],
+      { MSC_FROM_YEAR: 'twenty' },
+      /^ERROR MSC_FROM_YEAR: "twenty" is not a whole number/,
+    ],
+    [
+      'a fraction',
+      ['crawl', '--concurrency', '2.5'],
+      {},
+      /^ERROR --concurrency: "2\.5" is not a whole number from 1 to 1000$/,
+    ],
+    [
+      'hex is not a whole number',
+      ['crawl', '--max-requests', '0x10'],
+      {},
+      /^ERROR --max-requests: "0x10" is not a whole number 1 or more$/,
+    ],
+    [
+      'a rate from the environment',
+      ['canary'],
+      { MSC_MAX_RPM: '-5' },
+      /^ERROR MSC_MAX_RPM: "-5" is not a whole number 1 or more$/,
+    ],
+    [
+      'a cache mode from the environment',
+      ['crawl'],
+      { MSC_CACHE: 'sometimes' },
+      /^ERROR MSC_CACHE: "sometimes" is not one of prefer, refresh, only$/,
+    ],
+    [
+      'a max age from the environment',
+      ['crawl'],
+      { MSC_MAX_AGE: 'soon' },
+      /^ERROR MSC_MAX_AGE: "soon" is not a duration/,
+    ],
+    [
+      'a base URL from the environment',
+      ['canary'],
+      { MSC_BASE_URL: 'ftp://x' },
+      /^ERROR MSC_BASE_URL: "ftp:\/\/x" must be an http/,
+    ],
+    [
+      'a log format from the environment',
+      ['status'],
+      { MSC_LOG_FORMAT: 'xml' },
+      /^ERROR MSC_LOG_FORMAT: "xml" is not one of text, json$/,
+    ],
+    [
+      'an impossible MSC_NOW',
+      ['crawl', '--plan'],
+      { MSC_NOW: '2026-13-01' },
+      /^ERROR MSC_NOW: "2026-13-01" is not an ISO 8601 instant: give a date \(2026-06-01, midnight UTC\) or a time with Z or an offset \(2026-06-01T12:00:00Z\)$/,
+    ],
+    [
+      'an MSC_NOW without a zone',
+      ['crawl', '--plan'],
+      { MSC_NOW: '2026-06-01T12:00' },
+      /^ERROR MSC_NOW: "2026-06-01T12:00" is not an ISO 8601 instant/,
+    ],
+    [
+      'a duration in MSC_NOW',
+      ['crawl', '--plan'],
+      { MSC_NOW: '24h' },
+      /^ERROR MSC_NOW: "24h" is not an ISO 8601 instant/,
+    ],
+    [
+      'changes since a future date',
+      ['changes', '--since', '2999-01-01'],
+      {},
+      /^ERROR --since: "2999-01-01" is in the future/,
+    ],
+    [
+      'a flag typo',
+      ['crawl', '--seris', 'F1'],
+      {},
+      /^ERROR unknown flag --seris: did you mean --series\? \(see motorsport-crawler crawl --help\)$/,
+    ],
+    [
+      'two flag typos',
+      ['export', '--form-year', '2020', '--as-off', '1d'],
+      {},
+      /^ERROR unknown flag --form-year: did you mean --from-year\?; unknown flag --as-off: did you mean --as-of\? \(see motorsport-crawler export --help\)$/,
+    ],
+    [
+      'a stray word',
+      ['crawl', 'F1'],
+      {},
+      /^ERROR unexpected argument "F1": crawl takes flags only \(see motorsport-crawler crawl --help\)$/,
+    ],
     ['an empty --series', ['export', '--series', ','], {}, /^ERROR --series: "," names no series/],
-    ['a command typo', ['craw'], {}, /^ERROR unknown command "craw": did you mean crawl\? \(see motorsport-crawler --help\)$/],
-    ['no command', [], {}, /^ERROR Name a command: crawl, migrate, export, status, changes, canary \(see motorsport-crawler --help\)$/],
-    ['a flag without its value', ['crawl', '--series'], {}, /^ERROR --series needs a value: only these series: uuid, shortCode or name/],
-    ['changes --since without its value', ['changes', '--since'], {}, /^ERROR --since needs a value: an ISO 8601 time with Z or an offset \(2026-11-21T08:00:00Z\), or a duration ago \(24h, 7d\)/],
+    [
+      'a command typo',
+      ['craw'],
+      {},
+      /^ERROR unknown command "craw": did you mean crawl\? \(see motorsport-crawler --help\)$/,
+    ],
+    [
+      'no command',
+      [],
+      {},
+      /^ERROR Name a command: crawl, migrate, export, status, changes, canary \(see motorsport-crawler --help\)$/,
+    ],
+    [
+      'a flag without its value',
+      ['crawl', '--series'],
+      {},
+      /^ERROR --series needs a value: only these series: uuid, shortCode or name/,
+    ],
+    [
+      'changes --since without its value',
+      ['changes', '--since'],
+      {},
+      /^ERROR --since needs a value: an ISO 8601 time with Z or an offset \(2026-11-21T08:00:00Z\), or a duration ago \(24h, 7d\)/,
+    ],
     ['changes without --since', ['changes'], {}, /^ERROR --since is required: an ISO 8601 time/],
-    ['a whole-number flag without its value', ['crawl', '--max-requests'], {}, /^ERROR --max-requests needs a value: a whole number$/],
-    ['a choice flag without its value', ['crawl', '--cache'], {}, /^ERROR --cache needs a value: one of prefer, refresh, only$/],
-    ['a switch given a value', ['crawl', '--fresh=maybe'], {}, /^ERROR --fresh is a switch and takes no value: "maybe" \(give --fresh or leave it out\)/],
+    [
+      'a whole-number flag without its value',
+      ['crawl', '--max-requests'],
+      {},
+      /^ERROR --max-requests needs a value: a whole number$/,
+    ],
+    [
+      'a choice flag without its value',
+      ['crawl', '--cache'],
+      {},
+      /^ERROR --cache needs a value: one of prefer, refresh, only$/,
+    ],
+    [
+      'a switch given a value',
+      ['crawl', '--fresh=maybe'],
+      {},
+      /^ERROR --fresh is a switch and takes no value: "maybe" \(give --fresh or leave it out\)/,
+    ],
     ['a bad choice', ['export', '--format', 'xml'], {}, /^ERROR --format: "xml" is not one of json, ndjson, csv$/],
-    ['a bad --cache, said as MSC_CACHE\'s is', ['crawl', '--cache', 'sometimes'], {}, /^ERROR --cache: "sometimes" is not one of prefer, refresh, only$/],
-    ['a bad --log-format', ['status', '--log-format', 'xml'], {}, /^ERROR --log-format: "xml" is not one of text, json$/],
+    [
+      "a bad --cache, said as MSC_CACHE's is",
+      ['crawl', '--cache', 'sometimes'],
+      {},
+      /^ERROR --cache: "sometimes" is not one of prefer, refresh, only$/,
+    ],
+    [
+      'a bad --log-format',
+      ['status', '--log-format', 'xml'],
+      {},
+      /^ERROR --log-format: "xml" is not one of text, json$/,
+    ],
   ];
 
   it.each(cases)('%s', async (_, args, env, message) => {
-    const run = await cli([...args, '--storage', storage].filter((a) => !(args[0] === 'canary' && a === '--storage') && !(args[0] === 'canary' && a === storage)), env);
+    const run = await cli(
+      [...args, '--storage', storage].filter(
+        (a) => !(args[0] === 'canary' && a === '--storage') && !(args[0] === 'canary' && a === storage),
+      ),
+      env,
+    );
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.lines).toHaveLength(1);
@@ -93,8 +255,13 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     expect(readdirSync(storage)).toEqual([]);
   });
 
-  it('with --log-format json, yargs\' own errors are one JSON object too', async () => {
-    for (const args of [['crawl', '--seris', 'F1', '--log-format', 'json'], ['crawl', '--log-format=json', '--from-year', 'x'], ['--log-format', 'json'], ['crawl', '--cache', 'sometimes', '--log-format', 'json']]) {
+  it("with --log-format json, yargs' own errors are one JSON object too", async () => {
+    for (const args of [
+      ['crawl', '--seris', 'F1', '--log-format', 'json'],
+      ['crawl', '--log-format=json', '--from-year', 'x'],
+      ['--log-format', 'json'],
+      ['crawl', '--cache', 'sometimes', '--log-format', 'json'],
+    ]) {
       const run = await cli(args);
       expect(run.code).toBe(1);
       expect(run.lines).toHaveLength(1);
@@ -114,10 +281,26 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     const storage = mkdtempSync(path.join(os.tmpdir(), 'msc-parser-storage-'));
     const runs: [string[], Record<string, string>, string][] = [
       [['status', '--storage', file], {}, `--storage ${file} is a file, not a folder`],
-      [['migrate', '--storage', path.join(file, 'sub')], {}, `--storage ${path.join(file, 'sub')}: ${file} is a file, not a folder`],
-      [['changes', '--since', '1d'], { CRAWLEE_STORAGE_DIR: file }, `CRAWLEE_STORAGE_DIR ${file} is a file, not a folder`],
-      [['migrate', '--storage', dir, '--db', path.join(file, 'db')], {}, `--db ${path.join(file, 'db')}: ${file} is a file, not a folder`],
-      [['export', '--storage', storage, '--out', path.join(file, 'sub')], {}, `--out ${path.join(file, 'sub')}: ${file} is a file, not a folder`],
+      [
+        ['migrate', '--storage', path.join(file, 'sub')],
+        {},
+        `--storage ${path.join(file, 'sub')}: ${file} is a file, not a folder`,
+      ],
+      [
+        ['changes', '--since', '1d'],
+        { CRAWLEE_STORAGE_DIR: file },
+        `CRAWLEE_STORAGE_DIR ${file} is a file, not a folder`,
+      ],
+      [
+        ['migrate', '--storage', dir, '--db', path.join(file, 'db')],
+        {},
+        `--db ${path.join(file, 'db')}: ${file} is a file, not a folder`,
+      ],
+      [
+        ['export', '--storage', storage, '--out', path.join(file, 'sub')],
+        {},
+        `--out ${path.join(file, 'sub')}: ${file} is a file, not a folder`,
+      ],
       [['export', '--storage', storage, '--out', file], {}, `--out ${file} is a file, not a folder`],
     ];
     for (const [args, env, message] of runs) {
@@ -135,7 +318,9 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
     const plain = await cli(['migrate', '--db', db]);
     expect(plain.code).toBe(1);
     expect(plain.lines).toHaveLength(1);
-    expect(plain.lines[0]).toMatch(/^ERROR .*(EISDIR|illegal operation on a directory).*\(run with --verbose for the stack trace\)$/);
+    expect(plain.lines[0]).toMatch(
+      /^ERROR .*(EISDIR|illegal operation on a directory).*\(run with --verbose for the stack trace\)$/,
+    );
     const verbose = await cli(['migrate', '--db', db, '--verbose', '--log-format', 'json']);
     expect(verbose.lines).toHaveLength(1);
     expect(JSON.parse(verbose.lines[0]!)).toMatchObject({ level: 'error', stack: expect.stringMatching(/\n\s+at /) });
@@ -154,12 +339,20 @@ describe('config resolvers', () => {
 
   it('a flag wins over its variable, and the variable is named only when it is used', () => {
     expect(resolveCrawlConfig({ fromYear: '2020' }, { MSC_FROM_YEAR: 'twenty' }).scope.fromYear).toBe(2020);
-    expect(() => resolveCrawlConfig({ fromYear: 'twenty' }, { MSC_FROM_YEAR: '2020' })).toThrow(/^--from-year: "twenty"/);
+    expect(() => resolveCrawlConfig({ fromYear: 'twenty' }, { MSC_FROM_YEAR: '2020' })).toThrow(
+      /^--from-year: "twenty"/,
+    );
   });
 
   it('a postgresql:// URL and a directory are both still a --db', () => {
-    expect(resolveCrawlConfig({ db: 'postgresql://me@localhost:5432/x' }, {}).db).toEqual({ kind: 'postgres', url: 'postgresql://me@localhost:5432/x' });
-    expect(resolveCrawlConfig({ db: 'some dir/db' }, {}).db).toEqual({ kind: 'embedded', dir: path.resolve('some dir/db') });
+    expect(resolveCrawlConfig({ db: 'postgresql://me@localhost:5432/x' }, {}).db).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://me@localhost:5432/x',
+    });
+    expect(resolveCrawlConfig({ db: 'some dir/db' }, {}).db).toEqual({
+      kind: 'embedded',
+      dir: path.resolve('some dir/db'),
+    });
     expect(resolveCrawlConfig({}, { DATABASE_URL: 'postgres://me@localhost/x' }).db.kind).toBe('postgres');
   });
 

@@ -29,21 +29,34 @@ function sections(): { common: string; byCommand: Map<string, string> } {
 /** The long flags --help lists. */
 async function helpFlags(command: string): Promise<Set<string>> {
   const { stdout } = await cli([command, '--help']);
-  return new Set([...stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!).filter((f) => f !== '--help' && f !== '--version'));
+  return new Set(
+    [...stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z-]*)/gm)]
+      .map((m) => m[1]!)
+      .filter((f) => f !== '--help' && f !== '--version'),
+  );
 }
 
 describe('the README command reference', () => {
   const { common, byCommand } = sections();
   // The first common table applies to every command; the second to every command the sentence before it does not except.
   const [everyCommand, databaseTable] = common.split(/\nEvery command but /);
-  const exceptions = new Set([...(/^([^\n]*)/.exec(databaseTable ?? '')?.[1] ?? '').matchAll(/`(\w+)`/g)].map((m) => m[1]!));
+  const exceptions = new Set(
+    [...(/^([^\n]*)/.exec(databaseTable ?? '')?.[1] ?? '').matchAll(/`(\w+)`/g)].map((m) => m[1]!),
+  );
 
   it('has a section for every command, and no other', () => {
     expect([...byCommand.keys()].sort()).toEqual(COMMANDS.map((c) => c.command).sort());
   });
 
-  it.each(COMMANDS.map((c) => c.command))('%s: its flags in the README are exactly those of --help', async (command) => {
-    const documented = new Set([...tableFlags(everyCommand!), ...(exceptions.has(command) ? [] : tableFlags(databaseTable!)), ...tableFlags(byCommand.get(command)!)]);
-    expect([...documented].sort()).toEqual([...(await helpFlags(command))].sort());
-  });
+  it.each(COMMANDS.map((c) => c.command))(
+    '%s: its flags in the README are exactly those of --help',
+    async (command) => {
+      const documented = new Set([
+        ...tableFlags(everyCommand!),
+        ...(exceptions.has(command) ? [] : tableFlags(databaseTable!)),
+        ...tableFlags(byCommand.get(command)!),
+      ]);
+      expect([...documented].sort()).toEqual([...(await helpFlags(command))].sort());
+    },
+  );
 });

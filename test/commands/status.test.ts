@@ -14,7 +14,17 @@ import { formatStatus, runStatus, type StatusReport } from '../../src/commands/s
 import { lockStorageDir } from '../../src/crawl/storage-dir.js';
 import { openDb } from '../../src/store/db.js';
 import { TABLE_ORDER } from '../../src/store/tables.js';
-import { apiPath, expectedCounts, startReplica, syntheticTree, type Calendar, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
+import {
+  apiPath,
+  expectedCounts,
+  startReplica,
+  syntheticTree,
+  type Calendar,
+  type Replica,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
+} from '../replica/index.js';
 import { crawl, crawlConfig, memoryLogger } from '../support/crawl.js';
 import { tempDir } from '../support/db.js';
 
@@ -22,17 +32,29 @@ import { tempDir } from '../support/db.js';
 const TREE = { series: 2, seasonsPerSeries: 4, eventsPerSeason: 2, sessionsPerEvent: 2, carsPerSession: 4 };
 
 const labelOf = (p: string): Label =>
-  p === apiPath.series() ? 'series' : p.endsWith('/seasons') ? 'seasons' : p.endsWith('/calendar') ? 'calendar' : 'classification';
+  p === apiPath.series()
+    ? 'series'
+    : p.endsWith('/seasons')
+      ? 'seasons'
+      : p.endsWith('/calendar')
+        ? 'calendar'
+        : 'classification';
 
 /** Paths per label that the payloads served so far lead to (the requests a crawl has queued). */
 function impliedBy(tree: ReplicaTree, served: ReadonlySet<string>): Record<Label, Set<string>> {
-  const implied: Record<Label, Set<string>> = { series: new Set([apiPath.series()]), seasons: new Set(), calendar: new Set(), classification: new Set() };
+  const implied: Record<Label, Set<string>> = {
+    series: new Set([apiPath.series()]),
+    seasons: new Set(),
+    calendar: new Set(),
+    classification: new Set(),
+  };
   const body = <T>(p: string) => JSON.parse(tree.body(p)!) as T;
   for (const p of served) {
     if (labelOf(p) === 'series') for (const s of body<SeriesItem[]>(p)) implied.seasons.add(apiPath.seasons(s.uuid));
     if (labelOf(p) === 'seasons') for (const s of body<SeasonItem[]>(p)) implied.calendar.add(apiPath.calendar(s.uuid));
     if (labelOf(p) === 'calendar') {
-      for (const e of body<Calendar>(p).events) for (const s of e.sessions) if (s.hasResults) implied.classification.add(apiPath.classification(s.uuid));
+      for (const e of body<Calendar>(p).events)
+        for (const s of e.sessions) if (s.hasResults) implied.classification.add(apiPath.classification(s.uuid));
     }
   }
   return implied;
@@ -53,7 +75,8 @@ describe('status', () => {
   let replica: Replica;
   let storage: string;
   let failing: string;
-  const status = (dir = storage): Promise<StatusReport> => runStatus(resolveCommonConfig({ storage: dir }, {}), memoryLogger());
+  const status = (dir = storage): Promise<StatusReport> =>
+    runStatus(resolveCommonConfig({ storage: dir }, {}), memoryLogger());
 
   beforeAll(async () => {
     tree = syntheticTree(TREE);
@@ -66,7 +89,9 @@ describe('status', () => {
   });
 
   it('of a half-done crawl: requests per label, resumable, cache, rows and the last summary', async () => {
-    const summary = await crawl(crawlConfig(replica.url, storage, { kind: 'embedded', dir: path.join(storage, 'db') }, { maxRequests: 8 }));
+    const summary = await crawl(
+      crawlConfig(replica.url, storage, { kind: 'embedded', dir: path.join(storage, 'db') }, { maxRequests: 8 }),
+    );
     expect(summary.outcome).toBe('limit');
     const report = await status();
     const served = new Set(replica.stats.byPath.keys());
@@ -90,16 +115,27 @@ describe('status', () => {
     expect(disk.databaseBytes).toBeGreaterThan(disk.cacheBytes);
     expect(disk.otherBytes).toBeGreaterThan(0);
     expect(disk.totalBytes).toBe(disk.cacheBytes + disk.queueBytes + disk.databaseBytes! + disk.otherBytes);
-    expect(Number(execFileSync('du', ['-s', '-B1', storage], { encoding: 'utf8' }).split('\t')[0])).toBe(disk.totalBytes);
+    expect(Number(execFileSync('du', ['-s', '-B1', storage], { encoding: 'utf8' }).split('\t')[0])).toBe(
+      disk.totalBytes,
+    );
     expect(report.database.state).toBe('ready');
     if (report.database.state === 'ready') {
-      for (const t of TABLE_ORDER) expect(report.database.tables[t], t).toEqual({ live: summary.rows[t].inserted, deleted: 0, versions: summary.rows[t].inserted });
+      for (const t of TABLE_ORDER)
+        expect(report.database.tables[t], t).toEqual({
+          live: summary.rows[t].inserted,
+          deleted: 0,
+          versions: summary.rows[t].inserted,
+        });
     }
     expect(report.lastCrawl?.outcome).toBe('limit');
     const text = formatStatus(report);
-    expect(text).toContain(`unfinished: ${LABELS.reduce((n, l) => n + report.crawl!.requests[l].pending, 0)} request(s) left`);
+    expect(text).toContain(
+      `unfinished: ${LABELS.reduce((n, l) => n + report.crawl!.requests[l].pending, 0)} request(s) left`,
+    );
     expect(text).toMatch(/requests\s+handled\s+pending\s+failed\s+quarantined/);
-    expect(text).toMatch(/^Storage dir: [\d.]+ [KMG]?i?B on disk \(cache [^,]+, queue [^,]+, embedded database [^,]+, other [^)]+\)$/m);
+    expect(text).toMatch(
+      /^Storage dir: [\d.]+ [KMG]?i?B on disk \(cache [^,]+, queue [^,]+, embedded database [^,]+, other [^)]+\)$/m,
+    );
   });
 
   it('of the same crawl resumed to the end: nothing pending, the failed request, every row', async () => {
@@ -108,17 +144,24 @@ describe('status', () => {
     const report = await status();
     const expected = expectedCounts(tree);
     // The oracle's rows without the classification that answered 404.
-    const stored = expectedCounts({ body: (p) => (p === failing ? '{"details":[],"retirements":[]}' : tree.body(p)) }).rows;
+    const stored = expectedCounts({
+      body: (p) => (p === failing ? '{"details":[],"retirements":[]}' : tree.body(p)),
+    }).rows;
     for (const label of LABELS) {
       expect(report.crawl?.requests[label], label).toEqual({
-        handled: expected.requests[label], pending: 0, failed: label === 'classification' ? 1 : 0, quarantined: 0,
+        handled: expected.requests[label],
+        pending: 0,
+        failed: label === 'classification' ? 1 : 0,
+        quarantined: 0,
       });
       expect(report.cache.entries[label], label).toBe(expected.requests[label] - (label === 'classification' ? 1 : 0));
     }
     expect(report.crawl?.resumable).toBe(false);
     expect(report.lastCrawl?.outcome).toBe('failures');
     const database = report.database;
-    expect(database.state === 'ready' && Object.fromEntries(TABLE_ORDER.map((t) => [t, database.tables[t].live]))).toEqual(stored);
+    expect(
+      database.state === 'ready' && Object.fromEntries(TABLE_ORDER.map((t) => [t, database.tables[t].live])),
+    ).toEqual(stored);
   });
 
   it('works beside a running crawl without taking its lock, and does not open an embedded database in use', async () => {

@@ -42,11 +42,19 @@ describe('ResponseCache', () => {
 
   it('stores the body gzip-compressed, with the length and hash of the body as it came', async () => {
     const dir = tempDir('cache-');
-    const body = Buffer.from(JSON.stringify({ events: Array.from({ length: 200 }, (_, i) => ({ uuid: `e-${i}`, name: 'Grand Prix', status: 'Finished' })) }));
+    const body = Buffer.from(
+      JSON.stringify({
+        events: Array.from({ length: 200 }, (_, i) => ({ uuid: `e-${i}`, name: 'Grand Prix', status: 'Finished' })),
+      }),
+    );
     await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', body));
     const file = recordFile(dir);
     const { header } = readCacheRecord(file);
-    expect(header).toMatchObject({ encoding: 'gzip', bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    expect(header).toMatchObject({
+      encoding: 'gzip',
+      bytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+    });
     expect(statSync(file).size).toBeLessThan(body.length / 5);
     expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.equals(body)).toBe(true);
   });
@@ -57,7 +65,10 @@ describe('ResponseCache', () => {
     const file = recordFile(dir);
     const stored = readCacheRecord(file).header.stored as number;
     truncateSync(file, readFileSync(file).length - 3);
-    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: `cut short: ${stored - 3} of ${stored} stored bytes` });
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({
+      state: 'damaged',
+      reason: `cut short: ${stored - 3} of ${stored} stored bytes`,
+    });
   });
 
   it('treats a compressed record whose bytes changed but not its length as damaged (it does not decompress)', async () => {
@@ -67,7 +78,10 @@ describe('ResponseCache', () => {
     const bytes = readFileSync(file);
     bytes[bytes.length - 6]! ^= 0xff; // inside gzip's CRC-32 trailer: the stream no longer checks out
     writeFileSync(file, bytes);
-    expect(await withCache(dir, (cache) => cache.get(KEY))).toMatchObject({ state: 'damaged', reason: expect.stringMatching(/^does not decompress/) });
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toMatchObject({
+      state: 'damaged',
+      reason: expect.stringMatching(/^does not decompress/),
+    });
   });
 
   it('treats a record whose body changed but not its length as damaged (content hash of the raw bytes)', async () => {
@@ -78,7 +92,10 @@ describe('ResponseCache', () => {
     const flipped = Buffer.from(bytes.toString('latin1').replace('"finishPosition":1', '"finishPosition":9'), 'latin1');
     expect(flipped.length).toBe(bytes.length);
     rewriteCacheBody(file, flipped);
-    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: 'content hash mismatch' });
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({
+      state: 'damaged',
+      reason: 'content hash mismatch',
+    });
   });
 
   it('reads an uncompressed record of the previous version, checking its length and hash', async () => {
@@ -86,11 +103,22 @@ describe('ResponseCache', () => {
     const store = path.join(dir, 'key_value_stores', shardName(KEY, ORIGIN));
     mkdirSync(store, { recursive: true });
     const body = Buffer.from('{"previous":"uncompressed record"}');
-    const header = { fetchedAt: 4, url: `${ORIGIN}/x`, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+    const header = {
+      fetchedAt: 4,
+      url: `${ORIGIN}/x`,
+      bytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+    };
     writeFileSync(path.join(store, `${KEY}.bin`), Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), body]));
     expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.equals(body)).toBe(true);
-    writeFileSync(path.join(store, `${KEY}.bin`), Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), Buffer.from(body.toString().replace('un', 'UN'))]));
-    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'damaged', reason: 'content hash mismatch' });
+    writeFileSync(
+      path.join(store, `${KEY}.bin`),
+      Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), Buffer.from(body.toString().replace('un', 'UN'))]),
+    );
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({
+      state: 'damaged',
+      reason: 'content hash mismatch',
+    });
   });
 
   it('reads a binary record of an earlier version, without a hash, checking its length only', async () => {
@@ -98,7 +126,10 @@ describe('ResponseCache', () => {
     const store = path.join(dir, 'key_value_stores', shardName(KEY));
     mkdirSync(store, { recursive: true });
     const body = '{"old":"binary record"}';
-    writeFileSync(path.join(store, `${KEY}.bin`), `${JSON.stringify({ fetchedAt: 2, url: 'http://replica:8080/x', bytes: body.length })}\n${body}`);
+    writeFileSync(
+      path.join(store, `${KEY}.bin`),
+      `${JSON.stringify({ fetchedAt: 2, url: 'http://replica:8080/x', bytes: body.length })}\n${body}`,
+    );
     expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe(body);
   });
 
@@ -111,7 +142,10 @@ describe('ResponseCache', () => {
     const store = path.join(dir, 'key_value_stores', shardName(KEY));
     mkdirSync(store, { recursive: true });
     const body = '{"old":"text record"}';
-    writeFileSync(path.join(store, `${KEY}.txt`), `${JSON.stringify({ fetchedAt: 1, url: 'http://replica:8080/x', bytes: body.length })}\n${body}`);
+    writeFileSync(
+      path.join(store, `${KEY}.txt`),
+      `${JSON.stringify({ fetchedAt: 1, url: 'http://replica:8080/x', bytes: body.length })}\n${body}`,
+    );
     const hit = hitOf(await withCache(dir, (cache) => cache.get(KEY)));
     expect(hit.body.toString()).toBe(body);
     expect(hit.fetchedAt).toBe(1);
@@ -132,7 +166,9 @@ describe('ResponseCache', () => {
     }
     expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe('{"from":8080}');
     expect(shardName(KEY, ORIGIN)).toBe('responses-classification-7b@http-replica-8080');
-    expect(shardName(KEY, 'https://api.motorsportstats.com')).toBe('responses-classification-7b@https-api.motorsportstats.com-443');
+    expect(shardName(KEY, 'https://api.motorsportstats.com')).toBe(
+      'responses-classification-7b@https-api.motorsportstats.com-443',
+    );
     expect(shardName(KEY, 'http://[::1]:8787')).toBe('responses-classification-7b@http-___1_-8787');
   });
 
@@ -141,7 +177,10 @@ describe('ResponseCache', () => {
     const store = path.join(dir, 'key_value_stores', shardName(KEY));
     mkdirSync(store, { recursive: true });
     const body = '{"legacy":true}';
-    writeFileSync(path.join(store, `${KEY}.bin`), `${JSON.stringify({ fetchedAt: 3, url: `${ORIGIN}/x`, bytes: body.length })}\n${body}`);
+    writeFileSync(
+      path.join(store, `${KEY}.bin`),
+      `${JSON.stringify({ fetchedAt: 3, url: `${ORIGIN}/x`, bytes: body.length })}\n${body}`,
+    );
     expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe(body);
     const storage = await openStorageDir(dir);
     try {

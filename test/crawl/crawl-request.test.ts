@@ -20,15 +20,19 @@ describe('request identity', () => {
 
   it('reads the userData of a queue written by an earlier version (label set by Crawlee after the rest)', () => {
     expect(readRequest({ uuid: UUID, historic: true, endsAt: 5, label: 'classification' })).toEqual({
-      target: { label: 'classification', uuid: UUID }, meta: { historic: true, endsAt: 5 },
+      target: { label: 'classification', uuid: UUID },
+      meta: { historic: true, endsAt: 5 },
     });
   });
 
   it.each([
     [undefined, 'no userData'],
     [{ label: 'laps', uuid: UUID, historic: false }, 'unknown label "laps"'],
-    [{ label: 'calendar', uuid: '../series', historic: false }, 'the calendar request\'s uuid "../series" is not a UUID'],
-    [{ label: 'calendar', historic: false }, 'the calendar request\'s uuid undefined is not a UUID'],
+    [
+      { label: 'calendar', uuid: '../series', historic: false },
+      'the calendar request\'s uuid "../series" is not a UUID',
+    ],
+    [{ label: 'calendar', historic: false }, "the calendar request's uuid undefined is not a UUID"],
     [{ label: 'series', historic: 'no' }, 'historic is "no"'],
     [{ label: 'classification', uuid: UUID, historic: false, endsAt: 'soon' }, 'endsAt is "soon"'],
   ])('refuses %j without retries, saying what is wrong', (userData, problem) => {

@@ -17,10 +17,16 @@ const always = () => true;
 
 /** Runs a request through the gate, noting when it started (relative to the test's start). */
 function starts(gate: Gate, key: string, started: number[], t0: number, fn: () => Promise<string> = ok) {
-  return gate.run(key, () => {
-    started.push(Date.now() - t0);
-    return fn();
-  }, always).catch(() => 'failed');
+  return gate
+    .run(
+      key,
+      () => {
+        started.push(Date.now() - t0);
+        return fn();
+      },
+      always,
+    )
+    .catch(() => 'failed');
 }
 
 describe('Gate', () => {
@@ -61,7 +67,9 @@ describe('Gate', () => {
 
     // A server asking for an hour gets the cap.
     for (const key of ['x', 'y', 'z']) gate.askedToWait(key, 3_600_000, 503);
-    expect(lines[1]).toMatch(/^WARN API asked to slow down \(HTTP 503 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \S+Z \(60 s, capped from 3600 s\)$/);
+    expect(lines[1]).toMatch(
+      /^WARN API asked to slow down \(HTTP 503 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \S+Z \(60 s, capped from 3600 s\)$/,
+    );
     const second = starts(gate, 'b', started, t0);
     await vi.advanceTimersByTimeAsync(60_000);
     await second;
@@ -73,10 +81,15 @@ describe('Gate', () => {
     const finish: (() => void)[] = [];
     const started: string[] = [];
     const runs = ['a', 'b', 'c'].map((key) =>
-      gate.run(key, () => new Promise<string>((resolve) => {
-        started.push(key);
-        finish.push(() => resolve(key));
-      }), always),
+      gate.run(
+        key,
+        () =>
+          new Promise<string>((resolve) => {
+            started.push(key);
+            finish.push(() => resolve(key));
+          }),
+        always,
+      ),
     );
     await vi.advanceTimersByTimeAsync(1_000);
     expect(started).toEqual(['a', 'b']);
@@ -113,7 +126,9 @@ describe('Gate', () => {
     expect(started).toEqual([0]);
     stop.abort();
     expect(await second).toBeInstanceOf(RequestNotStartedError);
-    expect(await gate.run('c', async () => 'ran', always).catch((error: unknown) => error)).toBeInstanceOf(RequestNotStartedError);
+    expect(await gate.run('c', async () => 'ran', always).catch((error: unknown) => error)).toBeInstanceOf(
+      RequestNotStartedError,
+    );
   });
 
   it('never pauses the crawl for one URL asked to wait again and again, nor for asks further apart than the window', async () => {
@@ -197,7 +212,9 @@ describe('Gate', () => {
   it('lets only the probe decide a half-open circuit, not a straggler sent before it opened', async () => {
     const gate = new Gate({ concurrency: 8, maxRpm: Infinity, failuresToOpen: 4, coolDownMs: 1_000 });
     let releaseStraggler!: (error: Error) => void;
-    const straggler = gate.run('slow', () => new Promise<string>((_, reject) => (releaseStraggler = reject)), always).catch(() => 'failed');
+    const straggler = gate
+      .run('slow', () => new Promise<string>((_, reject) => (releaseStraggler = reject)), always)
+      .catch(() => 'failed');
     for (const key of ['a', 'b', 'c', 'd']) await starts(gate, key, [], 0, boom);
     expect(gate.circuitState).toBe('open');
     let finishProbe!: (value: string) => void;

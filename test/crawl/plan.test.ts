@@ -8,9 +8,16 @@ function plan(total: Partial<PlanCounts>, extra: Partial<CrawlPlan> = {}): Crawl
   const none: PlanCounts = { serve: 0, revalidate: 0, fetch: 0, fail: 0, unknownChildren: 0 };
   const networkRequests = counts.revalidate + counts.fetch;
   return {
-    baseUrl: 'http://127.0.0.1:8787', start: { kind: 'new', pending: 0, retried: 0 }, now: '2026-12-01T00:00:00.000Z', cache: 'prefer',
+    baseUrl: 'http://127.0.0.1:8787',
+    start: { kind: 'new', pending: 0, retried: 0 },
+    now: '2026-12-01T00:00:00.000Z',
+    cache: 'prefer',
     byLabel: Object.fromEntries(LABELS.map((l) => [l, l === 'series' ? counts : none])) as CrawlPlan['byLabel'],
-    total: counts, networkRequests, maxRpm: 120, estimatedSeconds: Math.round((networkRequests / 120) * 60), ...extra,
+    total: counts,
+    networkRequests,
+    maxRpm: 120,
+    estimatedSeconds: Math.round((networkRequests / 120) * 60),
+    ...extra,
   };
 }
 
@@ -40,6 +47,8 @@ describe('crawl --plan', () => {
       'The crawl would send no request to the API.',
       '2 requests would fail: they are not in the cache, and --cache only fetches nothing.',
     ]);
-    expect(formatPlan(plan({ fail: 1 }, { cache: 'only' }))).toContain('\n1 request would fail: it is not in the cache');
+    expect(formatPlan(plan({ fail: 1 }, { cache: 'only' }))).toContain(
+      '\n1 request would fail: it is not in the cache',
+    );
   });
 });

@@ -18,7 +18,11 @@ describe('QueueJournal', () => {
   it('keeps pending and handled requests across a reopen, in queue order, and forgets locks', () => {
     const dir = tempDir('journal-');
     const journal = QueueJournal.open(dir);
-    expect(journal.add([request(1), request(2), request(3)], false).map((o) => o.wasAlreadyPresent)).toEqual([false, false, false]);
+    expect(journal.add([request(1), request(2), request(3)], false).map((o) => o.wasAlreadyPresent)).toEqual([
+      false,
+      false,
+      false,
+    ]);
     const { items } = journal.lockHead(2, 60_000);
     expect(keysOf(items)).toEqual(['/r/1', '/r/2']);
     journal.update({ ...items[0]!, id: items[0]!.id!, handledAt: new Date().toISOString() }, false);
@@ -76,7 +80,10 @@ describe('QueueJournal', () => {
     journal.close();
     expect(readFileSync(path.join(dir, JOURNAL_FILE), 'utf8').trimEnd().split('\n')).toHaveLength(6);
     QueueJournal.open(dir).close();
-    const lines = readFileSync(path.join(dir, JOURNAL_FILE), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path.join(dir, JOURNAL_FILE), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toEqual([{ put: { ...request(1), id: one!.id, retryCount: 3 } }]);
   });
 
@@ -85,7 +92,16 @@ describe('QueueJournal', () => {
     mkdirSync(dir, { recursive: true });
     const model = (n: number, orderNo: number | null) => {
       const id = getRequestId(`/r/${n}`);
-      return [`${id}.json`, JSON.stringify({ id, json: JSON.stringify({ ...request(n), id }), orderNo, uniqueKey: `/r/${n}`, url: request(n).url })] as const;
+      return [
+        `${id}.json`,
+        JSON.stringify({
+          id,
+          json: JSON.stringify({ ...request(n), id }),
+          orderNo,
+          uniqueKey: `/r/${n}`,
+          url: request(n).url,
+        }),
+      ] as const;
     };
     for (const [name, text] of [model(1, null), model(2, Date.now() - 1000)]) writeFileSync(path.join(dir, name), text);
     writeFileSync(path.join(dir, '__metadata__.json'), '{"handledRequestCount": 1');
@@ -110,13 +126,19 @@ describe("Crawlee's RequestQueue over the crawl storage client", () => {
     const second = (await queue.fetchNextRequest())!;
     second.retryCount = 1;
     await queue.reclaimRequest(second);
-    expect(await queue.getInfo()).toMatchObject({ handledRequestCount: 1, pendingRequestCount: 2, totalRequestCount: 3 });
+    expect(await queue.getInfo()).toMatchObject({
+      handledRequestCount: 1,
+      pendingRequestCount: 2,
+      totalRequestCount: 3,
+    });
     await queue.addRequests([new Request({ ...request(4), label: 'leaf' })]);
     // Read beside the running queue, as `status` does.
-    expect(QueueJournal.countByLabel(path.join(dir, 'request_queues', 'crawl'))).toEqual(new Map([
-      [undefined, { pending: 2, handled: 1 }],
-      ['leaf', { pending: 1, handled: 0 }],
-    ]));
+    expect(QueueJournal.countByLabel(path.join(dir, 'request_queues', 'crawl'))).toEqual(
+      new Map([
+        [undefined, { pending: 2, handled: 1 }],
+        ['leaf', { pending: 1, handled: 0 }],
+      ]),
+    );
     await storage.close();
 
     storage = await openStorageDir(dir);
@@ -132,7 +154,10 @@ describe("Crawlee's RequestQueue over the crawl storage client", () => {
       ['/r/3', 0, { n: 3 }],
       ['/r/4', 0, { n: 4, label: 'leaf' }],
     ]);
-    expect(QueueJournal.countByLabel(path.join(dir, 'request_queues', 'crawl')).get('leaf')).toEqual({ pending: 0, handled: 1 });
+    expect(QueueJournal.countByLabel(path.join(dir, 'request_queues', 'crawl')).get('leaf')).toEqual({
+      pending: 0,
+      handled: 1,
+    });
     expect(await queue.isFinished()).toBe(true);
     const { processedRequests } = await queue.addRequests([new Request(request(1))]);
     expect(processedRequests[0]).toMatchObject({ wasAlreadyPresent: true, wasAlreadyHandled: true });

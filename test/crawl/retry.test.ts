@@ -5,7 +5,9 @@ describe('backoffDelay', () => {
   it('doubles from the base per retry, caps before the jitter, and spreads over 0.5–1.5×', () => {
     const backoff = { baseMs: 1000, capMs: 30_000 };
     const middle = () => 0.5;
-    expect([1, 2, 3, 4, 5, 6, 7].map((retry) => backoffDelay(retry, backoff, middle))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((retry) => backoffDelay(retry, backoff, middle))).toEqual([
+      1000, 2000, 4000, 8000, 16_000, 30_000, 30_000,
+    ]);
     expect(backoffDelay(3, backoff, () => 0)).toBe(2000);
     expect(backoffDelay(3, backoff, () => 0.999_999)).toBeCloseTo(6000, 1);
     expect(backoffDelay(6, backoff, () => 0)).toBe(15_000);
@@ -14,7 +16,9 @@ describe('backoffDelay', () => {
   });
 
   it('without jitter, waits exactly the doubled base', () => {
-    expect([1, 2, 3].map((retry) => backoffDelay(retry, { baseMs: 500, jitter: false }, () => 0))).toEqual([500, 1000, 2000]);
+    expect([1, 2, 3].map((retry) => backoffDelay(retry, { baseMs: 500, jitter: false }, () => 0))).toEqual([
+      500, 1000, 2000,
+    ]);
   });
 });
 
@@ -38,20 +42,26 @@ describe('withRetries', () => {
 
   it('throws the last failure once the retries are spent', async () => {
     let attempts = 0;
-    const failing = withRetries(async () => {
-      attempts += 1;
-      throw new Error(`attempt ${attempts}`);
-    }, { retries: 2, baseMs: 1, retryable: () => true });
+    const failing = withRetries(
+      async () => {
+        attempts += 1;
+        throw new Error(`attempt ${attempts}`);
+      },
+      { retries: 2, baseMs: 1, retryable: () => true },
+    );
     await expect(failing).rejects.toThrow('attempt 3');
     expect(attempts).toBe(3);
   });
 
   it('throws a failure that is not retryable at once', async () => {
     let attempts = 0;
-    const failing = withRetries(async () => {
-      attempts += 1;
-      throw new TypeError('bad input');
-    }, { retries: 5, baseMs: 1, retryable: (error) => !(error instanceof TypeError) });
+    const failing = withRetries(
+      async () => {
+        attempts += 1;
+        throw new TypeError('bad input');
+      },
+      { retries: 5, baseMs: 1, retryable: (error) => !(error instanceof TypeError) },
+    );
     await expect(failing).rejects.toThrow('bad input');
     expect(attempts).toBe(1);
   });

@@ -14,7 +14,8 @@ describe('routes', () => {
   it.each(LABELS)('%s: a leaf label yields no children and no warnings for any recorded payload or scope', (label) => {
     const route = ENDPOINTS[label].route as Route<typeof label>;
     const outputs = recorded(label).flatMap(({ uuid, payload }) =>
-      SCOPES.map((scope) => route({ payload, parentUuid: uuid, meta: { historic: false }, scope } as never)));
+      SCOPES.map((scope) => route({ payload, parentUuid: uuid, meta: { historic: false }, scope } as never)),
+    );
     expect(outputs.length).toBeGreaterThan(0);
     const yieldsSomething = outputs.some((o) => o.children.length > 0 || (o.warnings?.length ?? 0) > 0);
     // Every label that is not a leaf does yield something somewhere: the set is neither too big nor too small.

@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SharedLimit } from '../../src/crawl/shared-limit.js';
 import { POSTGRES_URL, createTestDatabase, openMigrated, type TestDatabase } from '../support/db.js';
 
-if (!POSTGRES_URL) console.warn('test/crawl/shared-limit.test.ts: skipped, the shared limit lives in a PostgreSQL server (set TEST_DATABASE_URL)');
+if (!POSTGRES_URL)
+  console.warn(
+    'test/crawl/shared-limit.test.ts: skipped, the shared limit lives in a PostgreSQL server (set TEST_DATABASE_URL)',
+  );
 
 describe.skipIf(!POSTGRES_URL)('SharedLimit: one limit for all workers', () => {
   let database: TestDatabase;
@@ -23,7 +26,10 @@ describe.skipIf(!POSTGRES_URL)('SharedLimit: one limit for all workers', () => {
   });
 
   function workerPool(): pg.Pool {
-    const pool = new pg.Pool({ connectionString: database.target.kind === 'postgres' ? database.target.url : '', max: 1 });
+    const pool = new pg.Pool({
+      connectionString: database.target.kind === 'postgres' ? database.target.url : '',
+      max: 1,
+    });
     pools.push(pool);
     return pool;
   }
@@ -32,12 +38,14 @@ describe.skipIf(!POSTGRES_URL)('SharedLimit: one limit for all workers', () => {
     const [a, b] = [new SharedLimit(workerPool(), 1, 600), new SharedLimit(workerPool(), 1, 600)];
     const starts: number[] = [];
     const begin = Date.now();
-    await Promise.all([a, b].map(async (limit) => {
-      for (let i = 0; i < 8; i++) {
-        await limit.take();
-        starts.push(Date.now() - begin);
-      }
-    }));
+    await Promise.all(
+      [a, b].map(async (limit) => {
+        for (let i = 0; i < 8; i++) {
+          await limit.take();
+          starts.push(Date.now() - begin);
+        }
+      }),
+    );
     starts.sort((x, y) => x - y);
     // 16 starts, one per 100 ms window: the last no earlier than the 15th window (each alone would be done in 700 ms).
     expect(starts.at(-1)!).toBeGreaterThanOrEqual(1400);

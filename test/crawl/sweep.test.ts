@@ -26,14 +26,41 @@ const COUNTRY = uuid(6, 1);
 const everything: CrawlScope = { series: [], fromYear: undefined, toYear: undefined };
 
 async function storeTree(db: Db): Promise<void> {
-  const seasonRow = (id: string, series: string, year: number, status: string | null) => ({ uuid: id, series_uuid: series, name: `${year}`, year, end_year: year, status });
+  const seasonRow = (id: string, series: string, year: number, status: string | null) => ({
+    uuid: id,
+    series_uuid: series,
+    name: `${year}`,
+    year,
+    end_year: year,
+    status,
+  });
   const eventRow = (n: number, seasonUuid: string, endDate: string) => ({
-    uuid: uuid(3, n), season_uuid: seasonUuid, venue_uuid: VENUE, country_uuid: COUNTRY, name: `Event ${n}`, short_name: null, short_code: null, status: null,
-    venue_picture: null, start_date: endDate, start_time_utc: null, end_date: endDate, end_time_utc: null,
+    uuid: uuid(3, n),
+    season_uuid: seasonUuid,
+    venue_uuid: VENUE,
+    country_uuid: COUNTRY,
+    name: `Event ${n}`,
+    short_name: null,
+    short_code: null,
+    status: null,
+    venue_picture: null,
+    start_date: endDate,
+    start_time_utc: null,
+    end_date: endDate,
+    end_time_utc: null,
   });
   const sessionRow = (id: string, event: number, hasResults: boolean, endTimeUtc: string | null) => ({
-    uuid: id, event_uuid: uuid(3, event), name: 'Race', short_name: null, short_code: null, status: null, has_results: hasResults,
-    start_time: null, start_time_utc: null, end_time: null, end_time_utc: endTimeUtc,
+    uuid: id,
+    event_uuid: uuid(3, event),
+    name: 'Race',
+    short_name: null,
+    short_code: null,
+    status: null,
+    has_results: hasResults,
+    start_time: null,
+    start_time_utc: null,
+    end_time: null,
+    end_time_utc: endTimeUtc,
   });
   await new Sink(db).write({
     rows: {
@@ -49,7 +76,11 @@ async function storeTree(db: Db): Promise<void> {
       ],
       venues: [{ uuid: VENUE, name: 'Venue', short_name: null, short_code: null }],
       countries: [{ uuid: COUNTRY, name: 'Country', picture: null }],
-      events: [eventRow(1, season.f1Old, '2019-03-17'), eventRow(2, season.f1New, '2024-03-02'), eventRow(3, season.wec, '2024-04-21')],
+      events: [
+        eventRow(1, season.f1Old, '2019-03-17'),
+        eventRow(2, season.f1New, '2024-03-02'),
+        eventRow(3, season.wec, '2024-04-21'),
+      ],
       sessions: [
         sessionRow(session.f1OldRace, 1, true, null),
         sessionRow(session.f1OldPractice, 1, false, null),
@@ -85,7 +116,11 @@ describe.each(DATABASE_KINDS)('sweepQueue on %s', (kind) => {
   async function queued(): Promise<Map<string, { label: string | undefined; historic: unknown; endsAt: unknown }>> {
     const found = new Map<string, { label: string | undefined; historic: unknown; endsAt: unknown }>();
     for (let next = await queue.fetchNextRequest(); next; next = await queue.fetchNextRequest()) {
-      found.set(next.url.slice(BASE.length), { label: next.label, historic: next.userData.historic, endsAt: next.userData.endsAt });
+      found.set(next.url.slice(BASE.length), {
+        label: next.label,
+        historic: next.userData.historic,
+        endsAt: next.userData.endsAt,
+      });
       await queue.markRequestHandled(next);
     }
     return found;
@@ -97,18 +132,30 @@ describe.each(DATABASE_KINDS)('sweepQueue on %s', (kind) => {
       new Request(toRequest(BASE, { label: 'seasons', uuid: F1 }, { historic: false })),
       new Request(toRequest(BASE, { label: 'calendar', uuid: season.f1Old }, { historic: true })),
     ]);
-    for (let next = await queue.fetchNextRequest(); next; next = await queue.fetchNextRequest()) await queue.markRequestHandled(next);
+    for (let next = await queue.fetchNextRequest(); next; next = await queue.fetchNextRequest())
+      await queue.markRequestHandled(next);
 
     expect(await sweepQueue(db, queue, everything, BASE)).toBe(6);
-    expect(await queued()).toEqual(new Map([
-      [path({ label: 'seasons', uuid: WEC }), { label: 'seasons', historic: false, endsAt: undefined }],
-      [path({ label: 'calendar', uuid: season.f1New }), { label: 'calendar', historic: false, endsAt: undefined }],
-      [path({ label: 'calendar', uuid: season.wec }), { label: 'calendar', historic: false, endsAt: undefined }],
-      // No endTimeUtc: the end of its event's last day.
-      [path({ label: 'classification', uuid: session.f1OldRace }), { label: 'classification', historic: true, endsAt: Date.parse('2019-03-18T00:00:00Z') }],
-      [path({ label: 'classification', uuid: session.f1NewRace }), { label: 'classification', historic: false, endsAt: Date.parse('2024-03-02T17:00:00Z') }],
-      [path({ label: 'classification', uuid: session.wecRace }), { label: 'classification', historic: false, endsAt: Date.parse('2024-04-21T13:00:00Z') }],
-    ]));
+    expect(await queued()).toEqual(
+      new Map([
+        [path({ label: 'seasons', uuid: WEC }), { label: 'seasons', historic: false, endsAt: undefined }],
+        [path({ label: 'calendar', uuid: season.f1New }), { label: 'calendar', historic: false, endsAt: undefined }],
+        [path({ label: 'calendar', uuid: season.wec }), { label: 'calendar', historic: false, endsAt: undefined }],
+        // No endTimeUtc: the end of its event's last day.
+        [
+          path({ label: 'classification', uuid: session.f1OldRace }),
+          { label: 'classification', historic: true, endsAt: Date.parse('2019-03-18T00:00:00Z') },
+        ],
+        [
+          path({ label: 'classification', uuid: session.f1NewRace }),
+          { label: 'classification', historic: false, endsAt: Date.parse('2024-03-02T17:00:00Z') },
+        ],
+        [
+          path({ label: 'classification', uuid: session.wecRace }),
+          { label: 'classification', historic: false, endsAt: Date.parse('2024-04-21T13:00:00Z') },
+        ],
+      ]),
+    );
     // Everything implied is known now: a second sweep finds nothing.
     expect(await sweepQueue(db, queue, everything, BASE)).toBe(0);
   });
@@ -123,7 +170,9 @@ describe.each(DATABASE_KINDS)('sweepQueue on %s', (kind) => {
   });
 
   it('finds nothing to add when the filters match no stored series', async () => {
-    expect(await sweepQueue(db, queue, { series: ['Formula E'], fromYear: undefined, toYear: undefined }, BASE)).toBe(0);
+    expect(await sweepQueue(db, queue, { series: ['Formula E'], fromYear: undefined, toYear: undefined }, BASE)).toBe(
+      0,
+    );
     expect(await queue.isEmpty()).toBe(true);
   });
 });

@@ -35,16 +35,33 @@ const SEASONS: Record<string, SeasonsPayload> = {
 };
 const calendar = (season: number): CalendarPayload => ({
   season: { uuid: uuid(season), name: null, year: null, endYear: null },
-  events: [{
-    uuid: uuid(season * 10 + 1), name: 'Round 1', shortName: null, shortCode: null, status: null,
-    startDate: 1_599_955_200, startTimeUtc: null, endDate: 1_600_041_600, endTimeUtc: null,
-    venue: { uuid: uuid(900), name: 'Circuit', shortName: null, shortCode: null, picture: null },
-    country: { uuid: uuid(901), name: 'Nowhere', picture: null },
-    sessions: ([true, false, null, true] as const).map((hasResults, i) => ({
-      uuid: uuid(season * 100 + i), name: `Session ${i}`, shortName: null, shortCode: null, status: null, hasResults,
-      startTime: null, startTimeUtc: null, endTime: null, endTimeUtc: i === 3 ? null : 1_600_050_000 + i,
-    })),
-  }],
+  events: [
+    {
+      uuid: uuid(season * 10 + 1),
+      name: 'Round 1',
+      shortName: null,
+      shortCode: null,
+      status: null,
+      startDate: 1_599_955_200,
+      startTimeUtc: null,
+      endDate: 1_600_041_600,
+      endTimeUtc: null,
+      venue: { uuid: uuid(900), name: 'Circuit', shortName: null, shortCode: null, picture: null },
+      country: { uuid: uuid(901), name: 'Nowhere', picture: null },
+      sessions: ([true, false, null, true] as const).map((hasResults, i) => ({
+        uuid: uuid(season * 100 + i),
+        name: `Session ${i}`,
+        shortName: null,
+        shortCode: null,
+        status: null,
+        hasResults,
+        startTime: null,
+        startTimeUtc: null,
+        endTime: null,
+        endTimeUtc: i === 3 ? null : 1_600_050_000 + i,
+      })),
+    },
+  ],
 });
 
 /** The payload a target answers with, in this small API. */
@@ -75,8 +92,7 @@ async function walk(scope: CrawlScope, sink?: Sink): Promise<ChildRequest[]> {
   return seen;
 }
 
-const byKey = (requests: readonly ChildRequest[]) =>
-  requests.map((r) => JSON.stringify(r)).sort();
+const byKey = (requests: readonly ChildRequest[]) => requests.map((r) => JSON.stringify(r)).sort();
 
 describe.each(DATABASE_KINDS)('crawl tree on %s', (kind) => {
   const current = useEmptiedDatabase(kind);
@@ -101,8 +117,12 @@ describe.each(DATABASE_KINDS)('crawl tree on %s', (kind) => {
     const requests = await walk({ series: ['İstanbul rally'], fromYear: undefined, toYear: undefined });
     expect(requests.map((r) => `${r.target.label} ${r.target.uuid?.slice(-3)} ${r.meta.historic}`)).toEqual([
       'seasons 001 false',
-      'calendar 011 true', 'calendar 012 false',
-      'classification 100 true', 'classification 103 true', 'classification 200 false', 'classification 203 false',
+      'calendar 011 true',
+      'calendar 012 false',
+      'classification 100 true',
+      'classification 103 true',
+      'classification 200 false',
+      'classification 203 false',
     ]);
     // A session without an end time ends a day after its event's last day.
     expect(requests.find((r) => r.target.uuid === uuid(1103))?.meta.endsAt).toBe((1_600_041_600 + 86_400) * 1000);

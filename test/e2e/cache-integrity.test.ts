@@ -5,7 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db.js';
-import { apiPath, startReplica, syntheticTree, type Calendar, type Classification, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
+import {
+  apiPath,
+  startReplica,
+  syntheticTree,
+  type Calendar,
+  type Classification,
+  type Replica,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
+} from '../replica/index.js';
 import { cacheRecordFile, readCacheRecord, rewriteCacheBody } from '../support/cache-files.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
@@ -21,7 +31,9 @@ function aRace(tree: ReplicaTree): { session: string; carNumber: string } {
   const [season] = payload<SeasonItem[]>(tree, apiPath.seasons(series!.uuid));
   for (const event of payload<Calendar>(tree, apiPath.calendar(season!.uuid)).events) {
     for (const session of event.sessions.filter((s) => s.hasResults)) {
-      const winner = payload<Classification>(tree, apiPath.classification(session.uuid)).details.find((d) => d.finishPosition === 1);
+      const winner = payload<Classification>(tree, apiPath.classification(session.uuid)).details.find(
+        (d) => d.finishPosition === 1,
+      );
       if (winner) return { session: session.uuid, carNumber: winner.carNumber };
     }
   }
@@ -31,7 +43,8 @@ function aRace(tree: ReplicaTree): { session: string; carNumber: string } {
 async function finishPosition(database: TestDatabase, session: string, carNumber: string): Promise<number | undefined> {
   const db = await openDb(database.target);
   try {
-    return (await db('classifications').where({ session_uuid: session, car_number: carNumber }).first())?.finish_position;
+    return (await db('classifications').where({ session_uuid: session, car_number: carNumber }).first())
+      ?.finish_position;
   } finally {
     await db.destroy();
   }
@@ -59,7 +72,10 @@ describe(`a cached body changed on disk without changing its length (${KIND})`, 
     // The winner becomes P9 in the cached record: same length, other bytes.
     const file = cacheRecordFile(storage, `classification-${race.session}`);
     const bytes = readCacheRecord(file).body;
-    const flipped = Buffer.from(bytes.toString('latin1').replace('"finishPosition":1,', '"finishPosition":9,'), 'latin1');
+    const flipped = Buffer.from(
+      bytes.toString('latin1').replace('"finishPosition":1,', '"finishPosition":9,'),
+      'latin1',
+    );
     expect(flipped.length).toBe(bytes.length);
     expect(flipped.equals(bytes)).toBe(false);
     rewriteCacheBody(file, flipped);
@@ -75,8 +91,12 @@ describe(`a cached body changed on disk without changing its length (${KIND})`, 
     expect(summary.outcome).toBe('failures');
     expect(summary.requests.classification.cacheDamaged).toBe(1);
     const failed = summary.failures.filter((f) => f.kind === 'request');
-    expect(failed.map((f) => f.kind === 'request' && f.error)).toEqual([`cached record corrupt (classification-${race.session}): content hash mismatch`]);
-    expect(summary.lines.some((l) => l.includes(`classification-${race.session} is damaged (content hash mismatch)`))).toBe(true);
+    expect(failed.map((f) => f.kind === 'request' && f.error)).toEqual([
+      `cached record corrupt (classification-${race.session}): content hash mismatch`,
+    ]);
+    expect(
+      summary.lines.some((l) => l.includes(`classification-${race.session} is damaged (content hash mismatch)`)),
+    ).toBe(true);
     expect(await finishPosition(database, race.session, race.carNumber)).toBeUndefined();
   });
 
@@ -90,7 +110,11 @@ describe(`a cached body changed on disk without changing its length (${KIND})`, 
     expect(replica.stats.getsByPath.get(path)).toBe(fetchedBefore + 1);
     expect(await finishPosition(database, race.session, race.carNumber)).toBe(1);
     // Rewritten whole: served from the cache by the next crawl, as the server's bytes.
-    expect(readCacheRecord(cacheRecordFile(storage, `classification-${race.session}`)).body.equals(Buffer.from(tree.body(path)!))).toBe(true);
+    expect(
+      readCacheRecord(cacheRecordFile(storage, `classification-${race.session}`)).body.equals(
+        Buffer.from(tree.body(path)!),
+      ),
+    ).toBe(true);
     const again = await crawl(crawlConfig(replica.url, storage, (await newDatabase()).target, { cache: 'only' }));
     expect(again.outcome).toBe('complete');
     expect(again.requests.classification.cacheDamaged).toBe(0);

@@ -42,7 +42,7 @@ describe(`two origins, one storage dir (${KIND})`, () => {
     for (const database of databases) await database.drop();
   });
 
-  it('each crawl stores its own server\'s data, and is served only its own cached bodies', async () => {
+  it("each crawl stores its own server's data, and is served only its own cached bodies", async () => {
     const [a, b] = [0, 1] as const;
     const first = await crawl(crawlConfig(replicas[a]!.url, storage, databases[a]!.target));
     expect(first.outcome).toBe('complete');

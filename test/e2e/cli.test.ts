@@ -5,17 +5,32 @@
  */
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiPath, expectedCounts, recordedTree, startReplica, syntheticTree, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
+import {
+  apiPath,
+  expectedCounts,
+  recordedTree,
+  startReplica,
+  syntheticTree,
+  type Replica,
+  type SeasonItem,
+  type SeriesItem,
+} from '../replica/index.js';
 import knex from 'knex';
 import { runCli, startCli, waitFor } from '../support/cli.js';
 import { cli } from '../support/inprocess.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
-import { DATABASE_KINDS, POSTGRES_URL, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
+import {
+  DATABASE_KINDS,
+  POSTGRES_URL,
+  createTestDatabase,
+  liveCountsOf,
+  tempDir,
+  type TestDatabase,
+} from '../support/db.js';
 import { snapshot } from '../support/snapshot.js';
 
 const KIND = DATABASE_KINDS.at(-1)!;
 const SMALL = { seed: 31, series: 2, seasonsPerSeries: 2, eventsPerSeason: 3, sessionsPerEvent: 4, carsPerSession: 5 };
-
 
 describe('configuration errors are caught before the first request', () => {
   let replica: Replica;
@@ -28,9 +43,18 @@ describe('configuration errors are caught before the first request', () => {
   it.for<[string[], RegExp]>([
     [['--cache', 'bogus'], /cache.*bogus/i],
     [['--base-url', 'not a url'], /--base-url: malformed URL/],
-    [['--db', 'postgres://postgres@127.0.0.1:1/nowhere'], /database unreachable \(postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere\).*ECONNREFUSED/],
-    [['--db', 'mysql://localhost/x'], /--db: "mysql:\/\/localhost\/x" looks like a URL but is not a postgres:\/\/ or postgresql:\/\/ URL/],
-    [['--storage', '/etc/hostname/storage'], /^ERROR --storage \/etc\/hostname\/storage: \/etc\/hostname is a file, not a folder$/],
+    [
+      ['--db', 'postgres://postgres@127.0.0.1:1/nowhere'],
+      /database unreachable \(postgres:\/\/postgres@127\.0\.0\.1:1\/nowhere\).*ECONNREFUSED/,
+    ],
+    [
+      ['--db', 'mysql://localhost/x'],
+      /--db: "mysql:\/\/localhost\/x" looks like a URL but is not a postgres:\/\/ or postgresql:\/\/ URL/,
+    ],
+    [
+      ['--storage', '/etc/hostname/storage'],
+      /^ERROR --storage \/etc\/hostname\/storage: \/etc\/hostname is a file, not a folder$/,
+    ],
     [['--from-year', '2025', '--to-year', '2020'], /--from-year 2025 is after --to-year 2020/],
     [['--max-rpm', '0'], /--max-rpm: "0" is not a whole number/],
     [['--max-age', 'soon'], /--max-age: "soon" is not a duration/],
@@ -44,7 +68,6 @@ describe('configuration errors are caught before the first request', () => {
     expect(lines[0]).not.toMatch(/^\s+at /);
     expect(replica.stats.total).toBe(before);
   });
-
 });
 
 describe('an API that cannot be reached', () => {
@@ -68,7 +91,9 @@ describe('an API that cannot be reached', () => {
     const again = await cli(args);
     expect(again.code).toBe(1);
     expect(again.lines.filter((l) => /^(ERROR|WARN) /.test(l))).toEqual([message]);
-    expect(again.lines).toContainEqual(expect.stringMatching(/^resuming the crawl started .*: 0 requests done, 1 left/));
+    expect(again.lines).toContainEqual(
+      expect.stringMatching(/^resuming the crawl started .*: 0 requests done, 1 left/),
+    );
   });
 });
 
@@ -86,10 +111,23 @@ describe(`crawl outcomes (${KIND})`, () => {
       const storage = tempDir();
       const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
       // In-process (src/cli.ts's main): the exit code and summary the command line gives, without another process.
-      const { code, stdout } = await cli(['crawl', '--storage', storage, '--db', db, '--base-url', replica.url, '--max-rpm', '100000', '--fresh']);
+      const { code, stdout } = await cli([
+        'crawl',
+        '--storage',
+        storage,
+        '--db',
+        db,
+        '--base-url',
+        replica.url,
+        '--max-rpm',
+        '100000',
+        '--fresh',
+      ]);
       expect(code).toBe(2);
       expect(stdout).toMatch(/^Crawl finished in [\d.]+ s with 1 quarantined item: /);
-      expect(stdout).toContain(`quarantined /0 (${JSON.parse(tree.body(apiPath.series())!)[0].uuid}) of ${replica.url}${apiPath.series()}: /0/name must be string`);
+      expect(stdout).toContain(
+        `quarantined /0 (${JSON.parse(tree.body(apiPath.series())!)[0].uuid}) of ${replica.url}${apiPath.series()}: /0/name must be string`,
+      );
     } finally {
       await replica.close();
     }
@@ -125,8 +163,12 @@ describe(`filters and cache modes (${KIND})`, () => {
     const before = new Map(replica!.stats.byPath);
     const storage = tempDir();
     const run = crawl(crawlConfig(replica!.url, storage, database.target, { series: ['Formula 12', 'f1'] }));
-    await expect(run).rejects.toThrow(/^--series "Formula 12" \(closest: (\w+ "[^"]+"(, )?){3}\) matches no series by uuid, shortCode or name$/);
-    const fetched = [...replica!.stats.byPath].filter(([path, n]) => n !== (before.get(path) ?? 0)).map(([path]) => path);
+    await expect(run).rejects.toThrow(
+      /^--series "Formula 12" \(closest: (\w+ "[^"]+"(, )?){3}\) matches no series by uuid, shortCode or name$/,
+    );
+    const fetched = [...replica!.stats.byPath]
+      .filter(([path, n]) => n !== (before.get(path) ?? 0))
+      .map(([path]) => path);
     expect(fetched).toEqual([apiPath.series()]);
     // Nothing left to resume: the corrected command starts a new crawl.
     const fixed = await crawl(crawlConfig(replica!.url, storage, database.target, { series: ['F1Academy'] }));
@@ -136,9 +178,22 @@ describe(`filters and cache modes (${KIND})`, () => {
   it('the same --series mistake in export is refused, naming the closest series', async () => {
     const storage = tempDir();
     const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
-    const run = await cli(['export', '--storage', storage, '--db', db, '--out', tempDir(), '--series', 'F1,Formula 12', '--quiet']);
+    const run = await cli([
+      'export',
+      '--storage',
+      storage,
+      '--db',
+      db,
+      '--out',
+      tempDir(),
+      '--series',
+      'F1,Formula 12',
+      '--quiet',
+    ]);
     expect(run.code).toBe(1);
-    expect(run.lines).toEqual([expect.stringMatching(/^ERROR --series "Formula 12" \(closest: .*\) matches no series/)]);
+    expect(run.lines).toEqual([
+      expect.stringMatching(/^ERROR --series "Formula 12" \(closest: .*\) matches no series/),
+    ]);
   });
 
   it('--cache only rebuilds a database from the cache with no server running, and reports what is missing', async () => {
@@ -153,9 +208,15 @@ describe(`filters and cache modes (${KIND})`, () => {
       expect(summary.outcome).toBe('complete');
       expect(await liveCountsOf(rebuilt)).toEqual(expectedCounts(tree, filters).rows);
 
-      const wider = await crawl(crawlConfig(origin, storage, rebuilt.target, { series: ['WEC'], cache: 'only', fresh: true }));
+      const wider = await crawl(
+        crawlConfig(origin, storage, rebuilt.target, { series: ['WEC'], cache: 'only', fresh: true }),
+      );
       expect(wider.outcome).toBe('failures');
-      expect(wider.failures[0]).toMatchObject({ kind: 'request', label: 'seasons', error: expect.stringMatching(/not in the cache \(seasons-/) });
+      expect(wider.failures[0]).toMatchObject({
+        kind: 'request',
+        label: 'seasons',
+        error: expect.stringMatching(/not in the cache \(seasons-/),
+      });
     } finally {
       await rebuilt.drop();
     }
@@ -169,8 +230,12 @@ describe(`filters and cache modes (${KIND})`, () => {
     try {
       const filters = { series: ['F1Academy'] };
       await crawl(crawlConfig(server.url, dir, target.target, filters));
-      const seriesUuid = (JSON.parse(changing.body(apiPath.series())!) as SeriesItem[]).find((s) => s.shortCode === 'F1Academy')!.uuid;
-      changing.mutate<SeasonItem[]>(apiPath.seasons(seriesUuid), (list) => list.map((s, i) => (i === 0 ? { ...s, name: 'Renamed season' } : s)));
+      const seriesUuid = (JSON.parse(changing.body(apiPath.series())!) as SeriesItem[]).find(
+        (s) => s.shortCode === 'F1Academy',
+      )!.uuid;
+      changing.mutate<SeasonItem[]>(apiPath.seasons(seriesUuid), (list) =>
+        list.map((s, i) => (i === 0 ? { ...s, name: 'Renamed season' } : s)),
+      );
       const prefer = await crawl(crawlConfig(server.url, dir, target.target, filters));
       expect(prefer.rows.seasons.updated).toBe(0);
       const refresh = await crawl(crawlConfig(server.url, dir, target.target, { ...filters, cache: 'refresh' }));
@@ -222,7 +287,9 @@ describe(`--retry-failed and outages (${KIND})`, () => {
         proxy.stop();
         setTimeout(() => void proxy.resume(), 1500);
       }, 1);
-      const summary = await crawl(crawlConfig(`http://127.0.0.1:${proxy.port}`, tempDir(), database.target, {}, { breakerCoolDownMs: 500 }));
+      const summary = await crawl(
+        crawlConfig(`http://127.0.0.1:${proxy.port}`, tempDir(), database.target, {}, { breakerCoolDownMs: 500 }),
+      );
       expect(summary.lines.join('\n')).toMatch(/circuit open \(\d+ of the last \d+ distinct requests failed\)/);
       expect(summary.outcome).toBe('complete');
       expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);
@@ -246,7 +313,17 @@ describe.skipIf(!POSTGRES_URL)('the database goes away mid-crawl', () => {
       const url = new URL(database.target.kind === 'postgres' ? database.target.url : '');
       url.port = String(proxy.port);
       const storage = tempDir();
-      const args = ['crawl', '--storage', storage, '--db', url.toString(), '--base-url', replica.url, '--max-rpm', '100000'];
+      const args = [
+        'crawl',
+        '--storage',
+        storage,
+        '--db',
+        url.toString(),
+        '--base-url',
+        replica.url,
+        '--max-rpm',
+        '100000',
+      ];
       const start = replica.stats.total;
       const cut = setInterval(() => {
         if (replica.stats.total - start > 40) {
@@ -284,7 +361,10 @@ describe.skipIf(!POSTGRES_URL)('the database goes away mid-crawl', () => {
       const run = startCli(args);
       await waitFor(() => replica.stats.total - start > 40, 120_000);
       await admin.raw(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
-      await admin.raw('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()', [name]);
+      await admin.raw(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()',
+        [name],
+      );
       const down = await run.done;
       await admin.raw(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
       expectOneLineOutage(down);
@@ -309,13 +389,15 @@ describe.skipIf(!POSTGRES_URL)('the database goes away mid-crawl', () => {
  */
 function expectOneLineOutage(down: { code: number | null; stdout: string; stderr: string }): void {
   expect(down.code, down.stderr).toBe(1);
-  expect(down.stderr.split('\n').filter((line) => /^(ERROR|WARN)\b/.test(line)), down.stderr).toEqual([
-    expect.stringMatching(/^ERROR database unavailable: .*: stopping the crawl$/),
-  ]);
+  expect(
+    down.stderr.split('\n').filter((line) => /^(ERROR|WARN)\b/.test(line)),
+    down.stderr,
+  ).toEqual([expect.stringMatching(/^ERROR database unavailable: .*: stopping the crawl$/)]);
   expect(down.stdout).toMatch(/^Crawl stopped by an error after /);
   expect(down.stdout).toMatch(/Nothing stored was lost\. Run the same crawl command again to resume/);
   expect(down.stdout).not.toMatch(/Failures \(/);
-  for (const output of [down.stdout, down.stderr]) expect(output).not.toMatch(/Acquire connection error|Connection Error|\[object Object\]|^\s+at /m);
+  for (const output of [down.stdout, down.stderr])
+    expect(output).not.toMatch(/Acquire connection error|Connection Error|\[object Object\]|^\s+at /m);
 }
 
 function freePort(): Promise<number> {
@@ -352,9 +434,10 @@ async function startProxy(targetPort: number) {
       for (const s of sockets) s.destroy();
     },
     resume: listen,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -6,8 +6,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { TABLE_ORDER } from '../../src/store/tables.js';
-import { apiPath, expectedCounts, recordedTree, startReplica, type Calendar, type Classification, type Replica, type ReplicaTree } from '../replica/index.js';
-import { DATABASE_KINDS, createTestDatabase, historyCount, liveCounts, tempDir, type TestDatabase } from '../support/db.js';
+import {
+  apiPath,
+  expectedCounts,
+  recordedTree,
+  startReplica,
+  type Calendar,
+  type Classification,
+  type Replica,
+  type ReplicaTree,
+} from '../replica/index.js';
+import {
+  DATABASE_KINDS,
+  createTestDatabase,
+  historyCount,
+  liveCounts,
+  tempDir,
+  type TestDatabase,
+} from '../support/db.js';
 import { crawl, crawlConfig, written } from '../support/crawl.js';
 
 const WEC_2025 = '204926ca-77b0-4a4f-a1e7-352152e4fc25';
@@ -24,7 +40,9 @@ async function withDb<T>(database: TestDatabase, fn: (db: Db) => Promise<T>): Pr
 }
 
 async function historyTotals(database: TestDatabase): Promise<Record<string, number>> {
-  return withDb(database, async (db) => Object.fromEntries(await Promise.all(TABLE_ORDER.map(async (t) => [t, await historyCount(db, t)] as const))));
+  return withDb(database, async (db) =>
+    Object.fromEntries(await Promise.all(TABLE_ORDER.map(async (t) => [t, await historyCount(db, t)] as const))),
+  );
 }
 
 describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) => {
@@ -49,8 +67,10 @@ describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) =>
     const summary = await crawl(crawlConfig(replica.url, storage, database.target));
     expect(summary.outcome).toBe('complete');
     expect(Object.fromEntries(Object.entries(summary.requests).map(([l, c]) => [l, c.succeeded]))).toEqual({
-      series: expected.requests.series, seasons: expected.requests.seasons,
-      calendar: expected.requests.calendar, classification: expected.requests.classification,
+      series: expected.requests.series,
+      seasons: expected.requests.seasons,
+      calendar: expected.requests.calendar,
+      classification: expected.requests.classification,
     });
     // Every request that reached the API was a fetch of the tree: no separate reachability check.
     expect(replica.stats.total).toBe(expected.requests.total);
@@ -60,7 +80,9 @@ describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) =>
     await withDb(database, async (db) => {
       expect(await liveCounts(db)).toEqual(expected.rows);
       // Stored as served, replacement characters included.
-      expect((await db('series').where({ uuid: 'd7bdfd27-5b7f-4812-881e-c7e55dd799da' }).first()).name).toBe('ADAC 24h Rennen N\uFFFDrburgring');
+      expect((await db('series').where({ uuid: 'd7bdfd27-5b7f-4812-881e-c7e55dd799da' }).first()).name).toBe(
+        'ADAC 24h Rennen N\uFFFDrburgring',
+      );
     });
   });
 
@@ -89,7 +111,9 @@ describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) =>
     try {
       const before = await historyTotals(database);
       // From the network, the branch holding the changes (WEC): unchanged everywhere but there.
-      const summary = await crawl(crawlConfig(replica.url, storage, database.target, { cache: 'refresh', series: ['WEC'] }));
+      const summary = await crawl(
+        crawlConfig(replica.url, storage, database.target, { cache: 'refresh', series: ['WEC'] }),
+      );
       expect(summary.requests.classification.cacheHits).toBe(0);
       // Only the two changed bodies went through validation and the sink.
       expect(summary.requests.classification.alreadyStored).toBe(summary.requests.classification.succeeded - 1);
@@ -99,7 +123,10 @@ describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) =>
       expect(summary.rows.classifications).toMatchObject({ updated: 1, deleted: 1 });
       const after = await historyTotals(database);
       expect(Object.fromEntries(TABLE_ORDER.map((t) => [t, after[t]! - before[t]!]).filter(([, n]) => n))).toEqual({
-        events: 1, classifications: 2, entries: 1, entry_drivers: droppedLinks,
+        events: 1,
+        classifications: 2,
+        entries: 1,
+        entry_drivers: droppedLinks,
       });
       await withDb(database, async (db) => {
         expect(await db('events').where({ name: renamed }).first()).toBeDefined();

@@ -6,11 +6,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FailureRecord } from '../../src/crawl/failures.js';
 import {
-  apiPath, expectedCounts, startReplica, syntheticTree,
-  type Calendar, type FaultOptions, type PathFault, type ReplicaTree, type SeasonItem, type SeriesItem,
+  apiPath,
+  expectedCounts,
+  startReplica,
+  syntheticTree,
+  type Calendar,
+  type FaultOptions,
+  type PathFault,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
 } from '../replica/index.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
-import { DATABASE_KINDS, createTestDatabase, liveCountsOf, openMigrated, tempDir, truncateAllOf, type TestDatabase } from '../support/db.js';
+import {
+  DATABASE_KINDS,
+  createTestDatabase,
+  liveCountsOf,
+  openMigrated,
+  tempDir,
+  truncateAllOf,
+  type TestDatabase,
+} from '../support/db.js';
 
 const TREE = { seed: 21, series: 2, seasonsPerSeries: 2, eventsPerSeason: 4, sessionsPerEvent: 6, carsPerSession: 6 };
 const KIND = DATABASE_KINDS.at(-1)!;
@@ -19,7 +35,9 @@ const body = <T>(tree: ReplicaTree, path: string): T => JSON.parse(tree.body(pat
 const firstSeries = (tree: ReplicaTree) => body<SeriesItem[]>(tree, apiPath.series())[0]!.uuid;
 const firstSeason = (tree: ReplicaTree) => body<SeasonItem[]>(tree, apiPath.seasons(firstSeries(tree)))[0]!.uuid;
 const firstRaceWithResults = (tree: ReplicaTree) =>
-  body<Calendar>(tree, apiPath.calendar(firstSeason(tree))).events.flatMap((e) => e.sessions).find((s) => s.hasResults)!.uuid;
+  body<Calendar>(tree, apiPath.calendar(firstSeason(tree)))
+    .events.flatMap((e) => e.sessions)
+    .find((s) => s.hasResults)!.uuid;
 
 /**
  * One database for every crawl of this file, emptied before each: creating and migrating one per
@@ -59,7 +77,13 @@ describe(`crawling through faults (${KIND})`, () => {
 
   it('converges to the complete tree through 10% transient faults (500, 503, 429 + Retry-After, resets, truncated bodies)', async () => {
     const { summary, counts, faults } = await crawlThrough(tree, {
-      seed: 3, rate500: 0.03, rate503: 0.02, rate429: 0.02, retryAfterSeconds: 1, rateReset: 0.02, rateTruncate: 0.01,
+      seed: 3,
+      rate500: 0.03,
+      rate503: 0.02,
+      rate429: 0.02,
+      retryAfterSeconds: 1,
+      rateReset: 0.02,
+      rateTruncate: 0.01,
     });
     const injected = [...faults.values()].reduce((a, b) => a + b, 0);
     expect(injected / expectedCounts(tree).requests.total).toBeGreaterThan(0.04);
@@ -77,25 +101,51 @@ describe(`crawling through faults (${KIND})`, () => {
     ['malformed JSON', 'malformed-json', /^body is not JSON \(/, 6],
     ['an oversized body', { kind: 'oversized', bytes: 21 * 1024 * 1024 }, /exceeds the 20971520-byte cap/, 1],
     ['a 404', '404', /HTTP 404/, 1],
-  ])('records a calendar with %s as failed (URL, reason) and stores the rest exactly', async (_, fault, reason, attempts) => {
-    const path = apiPath.calendar(firstSeason(tree));
-    const { summary, counts } = await crawlThrough(tree, { perPath: { [path]: fault } });
-    expect(summary.outcome).toBe('failures');
-    expect(summary.failures).toHaveLength(1);
-    const failure = summary.failures[0] as Extract<FailureRecord, { kind: 'request' }>;
-    expect(failure).toMatchObject({ kind: 'request', label: 'calendar' });
-    expect(failure.url.endsWith(path)).toBe(true);
-    expect(failure.error).toMatch(reason);
-    expect(failure.attempts).toBe(attempts);
-    expect(counts).toEqual(expectedWith(path, (c: Calendar) => ({ ...c, events: [] })));
-  });
+  ])(
+    'records a calendar with %s as failed (URL, reason) and stores the rest exactly',
+    async (_, fault, reason, attempts) => {
+      const path = apiPath.calendar(firstSeason(tree));
+      const { summary, counts } = await crawlThrough(tree, { perPath: { [path]: fault } });
+      expect(summary.outcome).toBe('failures');
+      expect(summary.failures).toHaveLength(1);
+      const failure = summary.failures[0] as Extract<FailureRecord, { kind: 'request' }>;
+      expect(failure).toMatchObject({ kind: 'request', label: 'calendar' });
+      expect(failure.url.endsWith(path)).toBe(true);
+      expect(failure.error).toMatch(reason);
+      expect(failure.attempts).toBe(attempts);
+      expect(counts).toEqual(expectedWith(path, (c: Calendar) => ({ ...c, events: [] })));
+    },
+  );
 
   it.each<[string, string, PathFault, (tree: ReplicaTree) => string, (payload: never) => unknown]>([
-    ['a series with a wrong-typed field', 'series', 'drift-type', () => apiPath.series(), (list: SeriesItem[]) => list.slice(1)],
-    ['a season with a missing uuid', 'seasons', 'drift-missing', (t) => apiPath.seasons(firstSeries(t)), (list: SeasonItem[]) => list.slice(1)],
-    ['an event whose uuid is a path traversal', 'calendar', { kind: 'bad-id', id: '../../etc' }, (t) => apiPath.calendar(firstSeason(t)), (c: Calendar) => ({ ...c, events: c.events.slice(1) })],
-    ['a car whose driver uuid is SQL', 'classification', { kind: 'bad-id', id: "x'; DROP TABLE series;--" }, (t) => apiPath.classification(firstRaceWithResults(t)),
-      (c: { details: unknown[]; retirements: unknown[] }) => ({ ...c, details: c.details.slice(1) })],
+    [
+      'a series with a wrong-typed field',
+      'series',
+      'drift-type',
+      () => apiPath.series(),
+      (list: SeriesItem[]) => list.slice(1),
+    ],
+    [
+      'a season with a missing uuid',
+      'seasons',
+      'drift-missing',
+      (t) => apiPath.seasons(firstSeries(t)),
+      (list: SeasonItem[]) => list.slice(1),
+    ],
+    [
+      'an event whose uuid is a path traversal',
+      'calendar',
+      { kind: 'bad-id', id: '../../etc' },
+      (t) => apiPath.calendar(firstSeason(t)),
+      (c: Calendar) => ({ ...c, events: c.events.slice(1) }),
+    ],
+    [
+      'a car whose driver uuid is SQL',
+      'classification',
+      { kind: 'bad-id', id: "x'; DROP TABLE series;--" },
+      (t) => apiPath.classification(firstRaceWithResults(t)),
+      (c: { details: unknown[]; retirements: unknown[] }) => ({ ...c, details: c.details.slice(1) }),
+    ],
   ])('quarantines %s, records it, and stores the rest of the tree exactly', async (_, label, fault, pathOf, change) => {
     const path = pathOf(tree);
     const { summary, counts } = await crawlThrough(tree, { perPath: { [path]: fault } });
@@ -136,4 +186,3 @@ describe(`no soft delete on the word of a partial payload (${KIND})`, () => {
     expect((await liveCountsOf(database)).seasons).toBe(seasons! - 1);
   });
 });
-

@@ -14,7 +14,18 @@ import { LABELS } from '../../src/api/endpoints.js';
 import type { Label } from '../../src/api/endpoints.js';
 import { openDb } from '../../src/store/db.js';
 import { TABLE_ORDER } from '../../src/store/tables.js';
-import { apiPath, recordedTree, startReplica, syntheticTree, type Calendar, type Classification, type Replica, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
+import {
+  apiPath,
+  recordedTree,
+  startReplica,
+  syntheticTree,
+  type Calendar,
+  type Classification,
+  type Replica,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
+} from '../replica/index.js';
 import { routeOf } from '../replica/tree.js';
 import { crawl, crawlConfig, memoryLogger, written } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
@@ -22,7 +33,15 @@ import { DATABASE_KINDS, createTestDatabase, tempDir, type TestDatabase } from '
 const KIND = DATABASE_KINDS.at(-1)!;
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-06-15T12:00:00Z');
-const TREE = { seed: 61, series: 2, seasonsPerSeries: 2, eventsPerSeason: 4, sessionsPerEvent: 3, carsPerSession: 4, currentAround: T0 };
+const TREE = {
+  seed: 61,
+  series: 2,
+  seasonsPerSeries: 2,
+  eventsPerSeason: 4,
+  sessionsPerEvent: 3,
+  carsPerSession: 4,
+  currentAround: T0,
+};
 
 const payload = <T>(tree: ReplicaTree, path: string): T => JSON.parse(tree.body(path)!) as T;
 
@@ -42,19 +61,32 @@ function classifications(tree: ReplicaTree): { uuid: string; historic: boolean; 
   return out;
 }
 
-function at(now: number, replica: Replica, storage: string, database: TestDatabase, extra: CrawlArgs = {}): CrawlConfig {
+function at(
+  now: number,
+  replica: Replica,
+  storage: string,
+  database: TestDatabase,
+  extra: CrawlArgs = {},
+): CrawlConfig {
   return { ...crawlConfig(replica.url, storage, database.target, extra), nowMs: now };
 }
 
 /** What the plan said, in the terms of what a crawl's summary and the replica count. */
 function planned(plan: CrawlPlan): Record<string, { serve: number; revalidate: number; fetch: number }> {
-  return Object.fromEntries(LABELS.map((l) => [l, { serve: plan.byLabel[l].serve, revalidate: plan.byLabel[l].revalidate, fetch: plan.byLabel[l].fetch }]));
+  return Object.fromEntries(
+    LABELS.map((l) => [
+      l,
+      { serve: plan.byLabel[l].serve, revalidate: plan.byLabel[l].revalidate, fetch: plan.byLabel[l].fetch },
+    ]),
+  );
 }
 function done(summary: CrawlSummary): Record<string, { serve: number; revalidate: number; fetch: number }> {
-  return Object.fromEntries(LABELS.map((l) => {
-    const c = summary.requests[l];
-    return [l, { serve: c.cacheHits, revalidate: c.revalidated, fetch: c.succeeded - c.cacheHits - c.revalidated }];
-  }));
+  return Object.fromEntries(
+    LABELS.map((l) => {
+      const c = summary.requests[l];
+      return [l, { serve: c.cacheHits, revalidate: c.revalidated, fetch: c.succeeded - c.cacheHits - c.revalidated }];
+    }),
+  );
 }
 
 /** The GETs the replica's request log holds, per endpoint. */
@@ -74,20 +106,26 @@ function getsSince(replica: Replica, before: Record<Label, number>): Record<Labe
 }
 
 /** Plans, crawls, and checks the crawl did what the plan said, on the replica's side too (its request log, 200s and 304s). */
-async function planThenCrawl(config: CrawlConfig, replica: Replica): Promise<{ plan: CrawlPlan; summary: CrawlSummary }> {
+async function planThenCrawl(
+  config: CrawlConfig,
+  replica: Replica,
+): Promise<{ plan: CrawlPlan; summary: CrawlSummary }> {
   const plan = await planCrawl(config, memoryLogger().log);
   const before = { full: replica.stats.fullBodies, notModified: replica.stats.notModified, gets: getsByLabel(replica) };
   const summary = await crawl(config);
   expect(summary.outcome).toBe('complete');
   expect(done(summary)).toEqual(planned(plan));
-  expect(getsSince(replica, before.gets)).toEqual(Object.fromEntries(LABELS.map((l) => [l, plan.byLabel[l].revalidate + plan.byLabel[l].fetch])));
+  expect(getsSince(replica, before.gets)).toEqual(
+    Object.fromEntries(LABELS.map((l) => [l, plan.byLabel[l].revalidate + plan.byLabel[l].fetch])),
+  );
   expect(replica.stats.fullBodies - before.full).toBe(plan.total.fetch);
   expect(replica.stats.notModified - before.notModified).toBe(plan.total.revalidate);
   return { plan, summary };
 }
 
 const plannedTotal = (plan: CrawlPlan) => plan.total.serve + plan.total.revalidate + plan.total.fetch + plan.total.fail;
-const handled = (summary: CrawlSummary) => Object.values(summary.requests).reduce((n, c) => n + c.succeeded + c.failed, 0);
+const handled = (summary: CrawlSummary) =>
+  Object.values(summary.requests).reduce((n, c) => n + c.succeeded + c.failed, 0);
 const sum = (counts: Record<Label, number>) => Object.values(counts).reduce((n, c) => n + c, 0);
 
 describe(`freshness of a refresh (${KIND})`, () => {
@@ -141,17 +179,24 @@ describe(`freshness of a refresh (${KIND})`, () => {
     const now = T0 + 4 * DAY;
     const plan = (extra: CrawlArgs) => planCrawl(at(now, replica, storage, database, extra), memoryLogger().log);
     const nonHistoric = sessions.filter((s) => !s.historic).length;
-    const unsettledAt = (settleDays: number) => sessions.filter((s) => !s.historic && now - s.endsAt <= settleDays * DAY).length;
+    const unsettledAt = (settleDays: number) =>
+      sessions.filter((s) => !s.historic && now - s.endsAt <= settleDays * DAY).length;
     // Records of sessions unsettled two days ago were revalidated then (a 304 restarts the age); the others date from T0.
     const fetchedAt = (s: (typeof sessions)[number]) => (T0 + 2 * DAY - s.endsAt <= 14 * DAY ? T0 + 2 * DAY : T0);
     const revalidated = (settleDays: number, settledMaxDays: number) =>
-      sessions.filter((s) => !s.historic && (now - s.endsAt <= settleDays * DAY ? now - fetchedAt(s) > DAY : now - fetchedAt(s) > settledMaxDays * DAY)).length;
+      sessions.filter(
+        (s) =>
+          !s.historic &&
+          (now - s.endsAt <= settleDays * DAY ? now - fetchedAt(s) > DAY : now - fetchedAt(s) > settledMaxDays * DAY),
+      ).length;
     expect((await plan({ maxAge: '1d' })).byLabel.classification.revalidate).toBe(unsettledAt(14));
     expect((await plan({ maxAge: '1d', settleAfter: '1d' })).byLabel.classification.revalidate).toBe(unsettledAt(1));
     expect(unsettledAt(1)).toBeLessThan(unsettledAt(14));
     // Settled records are 2 or 4 days old: all kept with --settled-max-age 5d, those of T0 revalidated with 3d, all with 1d.
     expect((await plan({ maxAge: '1d', settledMaxAge: '5d' })).byLabel.classification.revalidate).toBe(unsettledAt(14));
-    expect((await plan({ maxAge: '1d', settledMaxAge: '3d' })).byLabel.classification.revalidate).toBe(revalidated(14, 3));
+    expect((await plan({ maxAge: '1d', settledMaxAge: '3d' })).byLabel.classification.revalidate).toBe(
+      revalidated(14, 3),
+    );
     expect(revalidated(14, 3)).toBeGreaterThan(unsettledAt(14));
     expect((await plan({ maxAge: '1d', settledMaxAge: '1d' })).byLabel.classification.revalidate).toBe(nonHistoric);
     // Historic seasons never expire, a year later too.
@@ -182,7 +227,10 @@ describe(`freshness of a refresh (${KIND})`, () => {
   });
 
   it('--cache refresh still fetches everything, unconditionally', async () => {
-    const { plan, summary } = await planThenCrawl(at(T0 + 7 * DAY, replica, storage, database, { cache: 'refresh' }), replica);
+    const { plan, summary } = await planThenCrawl(
+      at(T0 + 7 * DAY, replica, storage, database, { cache: 'refresh' }),
+      replica,
+    );
     expect(plan.total.serve + plan.total.revalidate).toBe(0);
     expect(summary.requests.classification.succeeded).toBe(sessions.length);
     expect(replica.lastHeaders?.['if-none-match']).toBeUndefined();
@@ -254,7 +302,9 @@ describe(`--plan counts what the crawl then does: a resume, --retry-failed, --ma
     // The 5 handled requests are not planned again: with them, the resume is the whole refresh.
     expect(plannedTotal(plan) + 5).toBe(plannedTotal(whole));
     // --fresh plans a new crawl instead.
-    expect((await planCrawl(at(now, replica, storage, database, { fresh: true }), memoryLogger().log)).start.kind).toBe('new');
+    expect((await planCrawl(at(now, replica, storage, database, { fresh: true }), memoryLogger().log)).start.kind).toBe(
+      'new',
+    );
   });
 
   it('--retry-failed: the failed requests, and what hangs from them', async () => {
@@ -275,7 +325,9 @@ describe(`--plan counts what the crawl then does: a resume, --retry-failed, --ma
     expect(planned(plan).calendar).toEqual({ serve: 0, revalidate: 1, fetch: 0 });
     // Its sessions' classifications are walked too (the failed run did not reach them: a failed
     // list's children are not swept, so some have come due since and are revalidated).
-    const sessionsOf = payload<Calendar>(tree, failing).events.flatMap((e) => e.sessions).filter((s) => s.hasResults).length;
+    const sessionsOf = payload<Calendar>(tree, failing)
+      .events.flatMap((e) => e.sessions)
+      .filter((s) => s.hasResults).length;
     const { serve, revalidate, fetch } = plan.byLabel.classification;
     expect(serve + revalidate + fetch).toBe(sessionsOf);
     expect(plannedTotal(plan)).toBe(1 + sessionsOf);
@@ -311,7 +363,10 @@ describe(`--plan counts what the crawl then does: a resume, --retry-failed, --ma
     const rest = at(now, replica, storage, database, { maxRequests: 100_000, cache: 'refresh' });
     const restPlan = await planCrawl(rest, memoryLogger().log);
     expect(restPlan.start.kind).toBe('resume');
-    expect(restPlan.cap).toMatchObject({ requests: { min: plannedTotal(restPlan), max: plannedTotal(restPlan) }, left: 0 });
+    expect(restPlan.cap).toMatchObject({
+      requests: { min: plannedTotal(restPlan), max: plannedTotal(restPlan) },
+      left: 0,
+    });
     await planThenCrawl(rest, replica);
   });
 });
@@ -344,7 +399,10 @@ describe(`the issue's "done when", on the recorded tree (${KIND})`, () => {
     try {
       const out: Record<string, { versions: number; closed: number }> = {};
       for (const table of TABLE_ORDER) {
-        const [row] = await db(`${table}_history`).select(db.raw('count(*)::int as versions'), db.raw('count(valid_to)::int as closed'));
+        const [row] = await db(`${table}_history`).select(
+          db.raw('count(*)::int as versions'),
+          db.raw('count(valid_to)::int as closed'),
+        );
         out[table] = { versions: Number(row.versions), closed: Number(row.closed) };
       }
       return out;
@@ -363,8 +421,16 @@ describe(`the issue's "done when", on the recorded tree (${KIND})`, () => {
     expect(unsettled.length).toBeGreaterThan(0);
     const historyBefore = await history();
 
-    const { summary } = await planThenCrawl(at(RECORDED_AT + HOUR, replica, storage, database, { maxAge: '0s' }), replica);
-    expect(replica.stats.fullBodies).toBe(first.requests.series.succeeded + first.requests.seasons.succeeded + first.requests.calendar.succeeded + first.requests.classification.succeeded);
+    const { summary } = await planThenCrawl(
+      at(RECORDED_AT + HOUR, replica, storage, database, { maxAge: '0s' }),
+      replica,
+    );
+    expect(replica.stats.fullBodies).toBe(
+      first.requests.series.succeeded +
+        first.requests.seasons.succeeded +
+        first.requests.calendar.succeeded +
+        first.requests.classification.succeeded,
+    );
     for (const s of settled) expect(replica.stats.getsByPath.get(apiPath.classification(s.uuid))).toBe(1);
     expect(summary.requests.classification.revalidated).toBe(unsettled.length);
     expect(written(summary)).toEqual({});
@@ -383,7 +449,10 @@ describe(`the issue's "done when", on the recorded tree (${KIND})`, () => {
     expect(replica.stats.fullBodies - full).toBe(1);
     expect(written(changed)).toEqual({ events: 1 });
     const historyAfter = await history();
-    expect(historyAfter).toEqual({ ...historyBefore, events: { versions: historyBefore.events!.versions + 1, closed: historyBefore.events!.closed + 1 } });
+    expect(historyAfter).toEqual({
+      ...historyBefore,
+      events: { versions: historyBefore.events!.versions + 1, closed: historyBefore.events!.closed + 1 },
+    });
     const db = await openDb(database.target);
     try {
       const latest = await db('events_history').orderBy('version_id', 'desc').first('uuid', 'name');

@@ -13,8 +13,15 @@ import { planCrawl } from '../../src/crawl/plan.js';
 import { exitCodeOf } from '../../src/crawl/summary.js';
 import { openDb } from '../../src/store/db.js';
 import {
-  apiPath, expectedCounts, syntheticTree, withMutations,
-  type Calendar, type Classification, type ReplicaTree, type SeasonItem, type SeriesItem,
+  apiPath,
+  expectedCounts,
+  syntheticTree,
+  withMutations,
+  type Calendar,
+  type Classification,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
 } from '../replica/index.js';
 import { crawl, crawlConfig, memoryLogger } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
@@ -29,9 +36,13 @@ const KIND = DATABASE_KINDS.at(-1)!;
 
 const body = <T>(tree: ReplicaTree, path: string): T => JSON.parse(tree.body(path)!) as T;
 const seriesOf = (tree: ReplicaTree) => body<SeriesItem[]>(tree, apiPath.series());
-const seasonsOf = (tree: ReplicaTree, series: number) => body<SeasonItem[]>(tree, apiPath.seasons(seriesOf(tree)[series]!.uuid));
+const seasonsOf = (tree: ReplicaTree, series: number) =>
+  body<SeasonItem[]>(tree, apiPath.seasons(seriesOf(tree)[series]!.uuid));
 const sessionsWithResults = (tree: ReplicaTree, season: string) =>
-  body<Calendar>(tree, apiPath.calendar(season)).events.flatMap((e) => e.sessions).filter((s) => s.hasResults).map((s) => s.uuid);
+  body<Calendar>(tree, apiPath.calendar(season))
+    .events.flatMap((e) => e.sessions)
+    .filter((s) => s.hasResults)
+    .map((s) => s.uuid);
 
 /** The rows a correct crawl stores when the paths given fail: each emptied in an oracle copy of the tree. */
 function expectedWithout(paths: Record<string, (payload: never) => unknown>) {
@@ -48,7 +59,16 @@ async function quarantineOf(target: DbTarget): Promise<unknown[]> {
   const db = await openDb(target);
   try {
     return await db('quarantine')
-      .select('target_key', 'label', 'parent_uuid', 'url', 'pointer', 'item_id', 'reason', db.raw('cleared_at IS NULL AS open'))
+      .select(
+        'target_key',
+        'label',
+        'parent_uuid',
+        'url',
+        'pointer',
+        'item_id',
+        'reason',
+        db.raw('cleared_at IS NULL AS open'),
+      )
       .orderByRaw('target_key COLLATE "C", pointer COLLATE "C"');
   } finally {
     await db.destroy();
@@ -66,7 +86,12 @@ describe(`a hostile API (${KIND})`, () => {
     await Promise.all(databases.splice(0).map((d) => d.drop()));
   });
 
-  async function crawlHostile(tree: ReplicaTree, hostile: Record<string, Hostility>, extra = {}, overrides: Partial<CrawlConfig> = {}) {
+  async function crawlHostile(
+    tree: ReplicaTree,
+    hostile: Record<string, Hostility>,
+    extra = {},
+    overrides: Partial<CrawlConfig> = {},
+  ) {
     // Another origin, answering every path with valid JSON of another tree: never to be stored.
     const foreignTree = syntheticTree({ ...TREE, seed: 99 });
     const foreignSeasons = foreignTree.body(apiPath.seasons(seriesOf(foreignTree)[0]!.uuid))!;
@@ -75,7 +100,15 @@ describe(`a hostile API (${KIND})`, () => {
     servers.push(foreign, api);
     const database = await createTestDatabase(KIND);
     databases.push(database);
-    const summary = await crawl(crawlConfig(api.url, tempDir(), database.target, { concurrency: 4, ...extra }, { maxRetries: RETRIES, ...overrides }));
+    const summary = await crawl(
+      crawlConfig(
+        api.url,
+        tempDir(),
+        database.target,
+        { concurrency: 4, ...extra },
+        { maxRetries: RETRIES, ...overrides },
+      ),
+    );
     const db = await openDb(database.target);
     let series: { uuid: string; name: string }[];
     let seasons: string[];
@@ -85,7 +118,16 @@ describe(`a hostile API (${KIND})`, () => {
     } finally {
       await db.destroy();
     }
-    return { summary, api, foreign, database, series, seasons, counts: await liveCountsOf(database), foreignSeasons: JSON.parse(foreignSeasons) as SeasonItem[] };
+    return {
+      summary,
+      api,
+      foreign,
+      database,
+      series,
+      seasons,
+      counts: await liveCountsOf(database),
+      foreignSeasons: JSON.parse(foreignSeasons) as SeasonItem[],
+    };
   }
 
   it('row 1: refuses a redirect to another host at once, naming it; follows 3 same-origin hops, not 4', async () => {
@@ -104,7 +146,9 @@ describe(`a hostile API (${KIND})`, () => {
     expect(foreign.error).toBe(`redirected off the API's origin to ${run.foreign.url}${toForeign}: not followed`);
     expect(foreign.attempts).toBe(1);
     const chain = failureAt(run.summary.failures, tooLong)!;
-    expect(chain.error).toMatch(/^more than 3 redirects \(the last to http:\/\/127\.0\.0\.1:\d+\/.*\?hop=4\): not followed$/);
+    expect(chain.error).toMatch(
+      /^more than 3 redirects \(the last to http:\/\/127\.0\.0\.1:\d+\/.*\?hop=4\): not followed$/,
+    );
     expect(chain.attempts).toBe(1);
     // The other host was never even asked, and nothing of its tree is stored.
     expect(run.foreign.gets.size).toBe(0);
@@ -115,7 +159,9 @@ describe(`a hostile API (${KIND})`, () => {
   it('row 2: stores a list with one invalid byte, U+FFFD in its place, and reports that item only', async () => {
     const tree = syntheticTree(TREE);
     // A genuine U+FFFD, sent as valid UTF-8, is data, not a repair.
-    tree.mutate<SeriesItem[]>(apiPath.series(), (list) => list.map((s, i) => (i === 0 ? { ...s, name: `${s.name} N\ufffdrburgring` } : s)));
+    tree.mutate<SeriesItem[]>(apiPath.series(), (list) =>
+      list.map((s, i) => (i === 0 ? { ...s, name: `${s.name} N\ufffdrburgring` } : s)),
+    );
     const served = seriesOf(tree);
     const run = await crawlHostile(tree, { [apiPath.series()]: { kind: 'invalid-utf8-name', item: 1 } });
     expect(run.summary.outcome).toBe('complete');
@@ -134,9 +180,21 @@ describe(`a hostile API (${KIND})`, () => {
     const tree = syntheticTree(TREE);
     const [seasonA, seasonB] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];
     const seasonC = seasonsOf(tree, 1)[0]!.uuid;
-    const [html, empty, gzip] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [string, string, string];
+    const [html, empty, gzip] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [
+      string,
+      string,
+      string,
+    ];
     const gzipOnce = apiPath.classification(sessionsWithResults(tree, seasonsOf(tree, 2)[0]!.uuid)[0]!);
-    const paths = { recovers: apiPath.calendar(seasonA), cut: apiPath.calendar(seasonB), wrong: apiPath.calendar(seasonC), html, empty, gzip, gzipOnce };
+    const paths = {
+      recovers: apiPath.calendar(seasonA),
+      cut: apiPath.calendar(seasonB),
+      wrong: apiPath.calendar(seasonC),
+      html,
+      empty,
+      gzip,
+      gzipOnce,
+    };
     const run = await crawlHostile(tree, {
       [paths.recovers]: { kind: 'cut-chunked', times: 2 },
       [paths.cut]: { kind: 'cut-length', times: Infinity },
@@ -147,14 +205,41 @@ describe(`a hostile API (${KIND})`, () => {
       [paths.gzipOnce]: { kind: 'gzip-garbage', times: 1 },
     });
     expect(run.summary.outcome).toBe('failures');
-    expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual([paths.cut, paths.html, paths.wrong, paths.gzip].sort());
-    expect(failureAt(run.summary.failures, paths.gzip)).toMatchObject({ attempts: RETRIES + 1, error: 'body could not be decompressed (content-encoding gzip): incorrect header check' });
+    expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual(
+      [paths.cut, paths.html, paths.wrong, paths.gzip].sort(),
+    );
+    expect(failureAt(run.summary.failures, paths.gzip)).toMatchObject({
+      attempts: RETRIES + 1,
+      error: 'body could not be decompressed (content-encoding gzip): incorrect header check',
+    });
     expect([paths.gzip, paths.gzipOnce].map((p) => run.api.gets.get(p))).toEqual([RETRIES + 1, 2]);
-    expect(failureAt(run.summary.failures, paths.cut)).toMatchObject({ attempts: RETRIES + 1, error: expect.stringMatching(/^body is not JSON \(.*JSON.*; \d+ bytes starting "\{/) });
-    expect(failureAt(run.summary.failures, paths.html)).toMatchObject({ attempts: RETRIES + 1, error: expect.stringMatching(/^body is not JSON \(.*; 93 bytes starting "<html>/) });
-    expect(failureAt(run.summary.failures, paths.wrong)).toMatchObject({ attempts: 1, error: expect.stringMatching(/^schema mismatch/) });
-    expect([paths.recovers, paths.cut, paths.wrong, paths.html, paths.empty].map((p) => run.api.gets.get(p))).toEqual([3, RETRIES + 1, 1, RETRIES + 1, 2]);
-    expect(run.counts).toEqual(expectedWithout({ [paths.cut]: noEvents, [paths.wrong]: noEvents, [paths.html]: noResults, [paths.gzip]: noResults }));
+    expect(failureAt(run.summary.failures, paths.cut)).toMatchObject({
+      attempts: RETRIES + 1,
+      error: expect.stringMatching(/^body is not JSON \(.*JSON.*; \d+ bytes starting "\{/),
+    });
+    expect(failureAt(run.summary.failures, paths.html)).toMatchObject({
+      attempts: RETRIES + 1,
+      error: expect.stringMatching(/^body is not JSON \(.*; 93 bytes starting "<html>/),
+    });
+    expect(failureAt(run.summary.failures, paths.wrong)).toMatchObject({
+      attempts: 1,
+      error: expect.stringMatching(/^schema mismatch/),
+    });
+    expect([paths.recovers, paths.cut, paths.wrong, paths.html, paths.empty].map((p) => run.api.gets.get(p))).toEqual([
+      3,
+      RETRIES + 1,
+      1,
+      RETRIES + 1,
+      2,
+    ]);
+    expect(run.counts).toEqual(
+      expectedWithout({
+        [paths.cut]: noEvents,
+        [paths.wrong]: noEvents,
+        [paths.html]: noResults,
+        [paths.gzip]: noResults,
+      }),
+    );
   });
 
   it('row 2 with issue 13: repaired and partial bodies are cached as served; --cache only into a new database stores the same rows and quarantine', async () => {
@@ -162,12 +247,16 @@ describe(`a hostile API (${KIND})`, () => {
     // One season of the second series breaks the schema: quarantined, the others stored.
     const partial = apiPath.seasons(seriesOf(tree)[1]!.uuid);
     tree.mutate<Record<string, unknown>[]>(partial, (list) => list.map((s, i) => (i === 0 ? { ...s, name: 42 } : s)));
-    const api = await startHostileServer({ tree, hostile: { [apiPath.series()]: { kind: 'invalid-utf8-name', item: 1 } } });
+    const api = await startHostileServer({
+      tree,
+      hostile: { [apiPath.series()]: { kind: 'invalid-utf8-name', item: 1 } },
+    });
     servers.push(api);
     const [first, second] = [await createTestDatabase(KIND), await createTestDatabase(KIND)];
     databases.push(first, second);
     const storage = tempDir();
-    const problems = (lines: readonly string[]) => lines.filter((line) => /repaired invalid UTF-8|quarantined \//.test(line));
+    const problems = (lines: readonly string[]) =>
+      lines.filter((line) => /repaired invalid UTF-8|quarantined \//.test(line));
 
     const crawled = await crawl(crawlConfig(api.url, storage, first.target, {}, { maxRetries: RETRIES }));
     expect(crawled.outcome).toBe('failures');
@@ -181,7 +270,9 @@ describe(`a hostile API (${KIND})`, () => {
     const plan = await planCrawl(crawlConfig(api.url, storage, first.target), memoryLogger().log);
     expect(plan.total).toMatchObject({ serve: requests, fetch: 0, revalidate: 0, unknownChildren: 0 });
 
-    const rebuilt = await crawl(crawlConfig(api.url, storage, second.target, { cache: 'only' }, { maxRetries: RETRIES }));
+    const rebuilt = await crawl(
+      crawlConfig(api.url, storage, second.target, { cache: 'only' }, { maxRetries: RETRIES }),
+    );
     expect([...api.gets.values()].reduce((a, b) => a + b, 0)).toBe(gets);
     expect(rebuilt.outcome).toBe('failures');
     expect(LABELS.map((l) => rebuilt.requests[l].cacheHits)).toEqual(LABELS.map((l) => crawled.requests[l].succeeded));
@@ -190,7 +281,9 @@ describe(`a hostile API (${KIND})`, () => {
     expect(await snapshot(second.target)).toEqual(await snapshot(first.target));
     const quarantine = await quarantineOf(second.target);
     expect(quarantine).toEqual(await quarantineOf(first.target));
-    expect(quarantine).toEqual([expect.objectContaining({ target_key: `seasons-${seriesOf(tree)[1]!.uuid}`, pointer: '/0', open: true })]);
+    expect(quarantine).toEqual([
+      expect.objectContaining({ target_key: `seasons-${seriesOf(tree)[1]!.uuid}`, pointer: '/0', open: true }),
+    ]);
   });
 
   it('req 4: one URL answering 429 with Retry-After 3600 on every attempt spends its own attempts; the crawl never pauses for it', async () => {
@@ -198,9 +291,21 @@ describe(`a hostile API (${KIND})`, () => {
     const hostage = apiPath.seasons(seriesOf(tree)[1]!.uuid);
     const started = Date.now();
     // Each retry waits what was asked, up to retryMaxMs (30 s by default; 1 s keeps this quick).
-    const run = await crawlHostile(tree, { [hostage]: { kind: 'retry-after', seconds: 3600, times: Infinity } }, {}, { retryMaxMs: 1_000 });
+    const run = await crawlHostile(
+      tree,
+      { [hostage]: { kind: 'retry-after', seconds: 3600, times: Infinity } },
+      {},
+      { retryMaxMs: 1_000 },
+    );
     expect(run.summary.outcome).toBe('failures');
-    expect(run.summary.failures).toEqual([expect.objectContaining({ kind: 'request', url: `${run.api.url}${hostage}`, error: 'HTTP 429 (Retry-After 3600 s)', attempts: RETRIES + 1 })]);
+    expect(run.summary.failures).toEqual([
+      expect.objectContaining({
+        kind: 'request',
+        url: `${run.api.url}${hostage}`,
+        error: 'HTTP 429 (Retry-After 3600 s)',
+        attempts: RETRIES + 1,
+      }),
+    ]);
     expect(run.api.gets.get(hostage)).toBe(RETRIES + 1);
     expect(run.summary.lines.join('\n')).not.toMatch(/crawl paused|circuit open/);
     // Two retries, each waiting the 1 s ceiling: seconds, never the cap of a crawl-wide pause (10 min).
@@ -213,10 +318,19 @@ describe(`a hostile API (${KIND})`, () => {
     const tree = syntheticTree(TREE);
     const asked = seriesOf(tree).map((s) => apiPath.seasons(s.uuid));
     expect(asked).toHaveLength(3);
-    const run = await crawlHostile(tree, Object.fromEntries(asked.map((path) => [path, { kind: 'retry-after', seconds: 7, times: 1 }])), {}, { retryMaxMs: 1_000 });
+    const run = await crawlHostile(
+      tree,
+      Object.fromEntries(asked.map((path) => [path, { kind: 'retry-after', seconds: 7, times: 1 }])),
+      {},
+      { retryMaxMs: 1_000 },
+    );
     expect(run.summary.outcome).toBe('complete');
     const pauses = run.summary.lines.filter((line) => line.includes('crawl paused'));
-    expect(pauses).toEqual([expect.stringMatching(/^WARN API asked to slow down \(HTTP 429 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(7 s\)$/)]);
+    expect(pauses).toEqual([
+      expect.stringMatching(
+        /^WARN API asked to slow down \(HTTP 429 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(7 s\)$/,
+      ),
+    ]);
     const until = /until (\S+Z)/.exec(pauses[0]!)![1]!;
     // The progress line (every 5 s) goes on through the pause, and says it.
     const ticks = run.summary.lines.filter((line) => /^\d+\/\d+ requests · .* · paused until /.test(line));
@@ -231,7 +345,10 @@ describe(`a hostile API (${KIND})`, () => {
     // `"café` in UTF-8, a lone 0xFF, `"`: bytes ≥ 0x80, one of them not even UTF-8.
     const etag = [0x22, 0x63, 0x61, 0x66, 0xc3, 0xa9, 0xff, 0x22];
     const paths = [apiPath.series(), apiPath.seasons(seriesOf(tree)[0]!.uuid)];
-    const api = await startHostileServer({ tree, hostile: Object.fromEntries(paths.map((p) => [p, { kind: 'etag', bytes: etag }])) });
+    const api = await startHostileServer({
+      tree,
+      hostile: Object.fromEntries(paths.map((p) => [p, { kind: 'etag', bytes: etag }])),
+    });
     servers.push(api);
     const database = await createTestDatabase(KIND);
     databases.push(database);
@@ -239,7 +356,10 @@ describe(`a hostile API (${KIND})`, () => {
     const first = await crawl(crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }));
     expect(first.outcome).toBe('complete');
     // Two days on, past --max-age: both are asked for with their validator, and are not modified.
-    const again = await crawl({ ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }), nowMs: Date.now() + 2 * 86_400_000 });
+    const again = await crawl({
+      ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }),
+      nowMs: Date.now() + 2 * 86_400_000,
+    });
     expect(again.outcome).toBe('complete');
     for (const path of paths) {
       expect(api.ifNoneMatch.get(path)).toEqual([Buffer.from(etag).toString('hex')]);
@@ -247,7 +367,10 @@ describe(`a hostile API (${KIND})`, () => {
     }
     expect([again.requests.series.revalidated, again.requests.seasons.revalidated]).toEqual([1, 1]);
     // A third time, from the validators the 304 left: the same bytes again.
-    await crawl({ ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }), nowMs: Date.now() + 4 * 86_400_000 });
+    await crawl({
+      ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }),
+      nowMs: Date.now() + 4 * 86_400_000,
+    });
     for (const path of paths) expect(api.notModified.get(path)).toBe(2);
   });
 
@@ -256,15 +379,24 @@ describe(`a hostile API (${KIND})`, () => {
     const seasonA = seasonsOf(tree, 2)[0]!.uuid;
     const [trickle, cut] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [string, string];
     const toForeign = apiPath.seasons(seriesOf(tree)[0]!.uuid);
-    const run = await crawlHostile(tree, {
-      [trickle]: { kind: 'trickle' },
-      [cut]: { kind: 'cut-chunked', times: 1 },
-      [toForeign]: { kind: 'redirect-foreign' },
-      [apiPath.series()]: { kind: 'invalid-utf8-name', item: 2 },
-    }, { timeout: '2s' });
+    const run = await crawlHostile(
+      tree,
+      {
+        [trickle]: { kind: 'trickle' },
+        [cut]: { kind: 'cut-chunked', times: 1 },
+        [toForeign]: { kind: 'redirect-foreign' },
+        [apiPath.series()]: { kind: 'invalid-utf8-name', item: 2 },
+      },
+      { timeout: '2s' },
+    );
     expect(run.summary.outcome).toBe('failures');
-    expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual([toForeign, trickle].sort());
-    expect(failureAt(run.summary.failures, trickle)).toMatchObject({ error: 'timed out after 2 s', attempts: RETRIES + 1 });
+    expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual(
+      [toForeign, trickle].sort(),
+    );
+    expect(failureAt(run.summary.failures, trickle)).toMatchObject({
+      error: 'timed out after 2 s',
+      attempts: RETRIES + 1,
+    });
     expect(run.api.gets.get(trickle)).toBe(RETRIES + 1);
     // One URL failing again and again is not an outage: the breaker stays shut, no attempt is given back.
     expect(run.summary.lines.join('\n')).not.toMatch(/circuit open/);
@@ -281,7 +413,9 @@ describe(`a hostile API (${KIND})`, () => {
     const [s0, s1, s2] = seriesOf(tree).map((s) => s.uuid) as [string, string, string];
     const season = (series: number, i: number) => seasonsOf(tree, series)[i]!.uuid;
     const [trickle, recovers] = sessionsWithResults(tree, season(2, 0)).map(apiPath.classification) as [string, string];
-    const [cutForever, duplicateCar, htmlOnce] = sessionsWithResults(tree, season(2, 1)).map(apiPath.classification) as [string, string, string];
+    const [cutForever, duplicateCar, htmlOnce] = sessionsWithResults(tree, season(2, 1)).map(
+      apiPath.classification,
+    ) as [string, string, string];
     expect([trickle, recovers, cutForever, duplicateCar, htmlOnce].every(Boolean)).toBe(true);
     const paths = {
       offOrigin: [apiPath.seasons(s0), apiPath.calendar(season(1, 0))],
@@ -294,34 +428,58 @@ describe(`a hostile API (${KIND})`, () => {
       series: seriesOf(tree),
       seasonsOfS2: seasonsOf(tree, 2),
     };
-    tree.mutate<SeasonItem[]>(apiPath.seasons(s1), (list) => [...list, { ...list[0]!, name: `${list[0]!.name ?? ''} (other)` }]);
-    tree.mutate<Calendar>(apiPath.calendar(season(2, 1)), (c) => ({ ...c, events: [...c.events, { ...c.events[0]!, name: `${c.events[0]!.name ?? ''} (other)` }] }));
-    tree.mutate<Classification>(duplicateCar, (c) => ({ ...c, details: [...c.details, { ...c.details[0]!, laps: (c.details[0]!.laps ?? 0) + 1 }] }));
+    tree.mutate<SeasonItem[]>(apiPath.seasons(s1), (list) => [
+      ...list,
+      { ...list[0]!, name: `${list[0]!.name ?? ''} (other)` },
+    ]);
+    tree.mutate<Calendar>(apiPath.calendar(season(2, 1)), (c) => ({
+      ...c,
+      events: [...c.events, { ...c.events[0]!, name: `${c.events[0]!.name ?? ''} (other)` }],
+    }));
+    tree.mutate<Classification>(duplicateCar, (c) => ({
+      ...c,
+      details: [...c.details, { ...c.details[0]!, laps: (c.details[0]!.laps ?? 0) + 1 }],
+    }));
 
-    const run = await crawlHostile(tree, {
-      [paths.offOrigin[0]!]: { kind: 'redirect-foreign' },
-      [paths.offOrigin[1]!]: { kind: 'redirect-foreign' },
-      [paths.badByte[0]!]: { kind: 'invalid-utf8-name', item: 1 },
-      [paths.badByte[1]!]: { kind: 'invalid-utf8-name', item: 0 },
-      [paths.cutCalendar]: { kind: 'cut-length', times: Infinity },
-      [paths.recoversCalendar]: { kind: 'cut-chunked', times: 1 },
-      [cutForever]: { kind: 'cut-chunked', times: Infinity },
-      [recovers]: { kind: 'cut-length', times: 2 },
-      [htmlOnce]: { kind: 'html', times: 1 },
-      [trickle]: { kind: 'trickle' },
-    }, { timeout: '1s' });
+    const run = await crawlHostile(
+      tree,
+      {
+        [paths.offOrigin[0]!]: { kind: 'redirect-foreign' },
+        [paths.offOrigin[1]!]: { kind: 'redirect-foreign' },
+        [paths.badByte[0]!]: { kind: 'invalid-utf8-name', item: 1 },
+        [paths.badByte[1]!]: { kind: 'invalid-utf8-name', item: 0 },
+        [paths.cutCalendar]: { kind: 'cut-length', times: Infinity },
+        [paths.recoversCalendar]: { kind: 'cut-chunked', times: 1 },
+        [cutForever]: { kind: 'cut-chunked', times: Infinity },
+        [recovers]: { kind: 'cut-length', times: 2 },
+        [htmlOnce]: { kind: 'html', times: 1 },
+        [trickle]: { kind: 'trickle' },
+      },
+      { timeout: '1s' },
+    );
 
     // Exactly the bad requests failed, each with its reason; the duplicates are quarantined.
     const failed = run.summary.failures.filter((f) => f.kind === 'request').map((f) => f as FailedRequest);
-    const reasons = Object.fromEntries(failed.map((f) => [f.url.slice(run.api.url.length), [f.error.replace(/\(.*$/, '(…'), f.attempts]]));
+    const reasons = Object.fromEntries(
+      failed.map((f) => [f.url.slice(run.api.url.length), [f.error.replace(/\(.*$/, '(…'), f.attempts]]),
+    );
     expect(reasons).toEqual({
-      [paths.offOrigin[0]!]: [`redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[0]}: not followed`, 1],
-      [paths.offOrigin[1]!]: [`redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[1]}: not followed`, 1],
+      [paths.offOrigin[0]!]: [
+        `redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[0]}: not followed`,
+        1,
+      ],
+      [paths.offOrigin[1]!]: [
+        `redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[1]}: not followed`,
+        1,
+      ],
       [paths.cutCalendar]: ['body is not JSON (…', RETRIES + 1],
       [cutForever]: ['body is not JSON (…', RETRIES + 1],
       [trickle]: ['timed out after 1 s', RETRIES + 1],
     });
-    const quarantined = run.summary.failures.filter((f) => f.kind === 'quarantine').map((f) => f.url.slice(run.api.url.length)).sort();
+    const quarantined = run.summary.failures
+      .filter((f) => f.kind === 'quarantine')
+      .map((f) => f.url.slice(run.api.url.length))
+      .sort();
     expect(quarantined).toEqual([apiPath.seasons(s1), apiPath.calendar(season(2, 1)), duplicateCar].sort());
     expect([run.summary.requests.series.repaired, run.summary.requests.seasons.repaired]).toEqual([1, 1]);
     expect(run.foreign.gets.size).toBe(0);
@@ -333,8 +491,12 @@ describe(`a hostile API (${KIND})`, () => {
     // Every valid row exactly as served: the same as a clean crawl of what a correct crawl keeps
     // (the failed requests' payloads emptied, U+FFFD where the bad bytes were, the first of each duplicate).
     const oracle = syntheticTree(TREE);
-    oracle.mutate<SeriesItem[]>(apiPath.series(), () => served.series.map((s, i) => (i === 1 ? { ...s, name: `${s.name}\ufffd` } : s)));
-    oracle.mutate<SeasonItem[]>(apiPath.seasons(s2), () => served.seasonsOfS2.map((s, i) => (i === 0 ? { ...s, name: `${s.name ?? ''}\ufffd` } : s)));
+    oracle.mutate<SeriesItem[]>(apiPath.series(), () =>
+      served.series.map((s, i) => (i === 1 ? { ...s, name: `${s.name}\ufffd` } : s)),
+    );
+    oracle.mutate<SeasonItem[]>(apiPath.seasons(s2), () =>
+      served.seasonsOfS2.map((s, i) => (i === 0 ? { ...s, name: `${s.name ?? ''}\ufffd` } : s)),
+    );
     oracle.mutate(paths.offOrigin[0]!, noSeasons);
     for (const path of [paths.offOrigin[1]!, paths.cutCalendar]) oracle.mutate(path, noEvents);
     for (const path of [cutForever, trickle]) oracle.mutate(path, noResults);
@@ -342,7 +504,9 @@ describe(`a hostile API (${KIND})`, () => {
     servers.push(clean);
     const reference = await createTestDatabase(KIND);
     databases.push(reference);
-    const referenceRun = await crawl(crawlConfig(clean.url, tempDir(), reference.target, { concurrency: 4 }, { maxRetries: RETRIES }));
+    const referenceRun = await crawl(
+      crawlConfig(clean.url, tempDir(), reference.target, { concurrency: 4 }, { maxRetries: RETRIES }),
+    );
     expect(referenceRun.outcome).toBe('complete');
     expect(run.counts).toEqual(expectedCounts(oracle).rows);
     expect(await snapshot(run.database.target)).toEqual(await snapshot(reference.target));

@@ -10,8 +10,16 @@ import { resolveCommonConfig, type DbTarget } from '../../src/config.js';
 import { formatStatus, runStatus } from '../../src/commands/status.js';
 import { openDb } from '../../src/store/db.js';
 import {
-  apiPath, expectedCounts, startReplica, syntheticTree,
-  type Calendar, type Classification, type FaultOptions, type ReplicaTree, type SeasonItem, type SeriesItem,
+  apiPath,
+  expectedCounts,
+  startReplica,
+  syntheticTree,
+  type Calendar,
+  type Classification,
+  type FaultOptions,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
 } from '../replica/index.js';
 import { crawl, crawlConfig, memoryLogger } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
@@ -24,7 +32,10 @@ const seriesOf = (tree: ReplicaTree) => body<SeriesItem[]>(tree, apiPath.series(
 const seasonsOf = (tree: ReplicaTree, series: string) => body<SeasonItem[]>(tree, apiPath.seasons(series));
 const calendarOf = (tree: ReplicaTree, season: string) => body<Calendar>(tree, apiPath.calendar(season));
 const sessionsWithResults = (tree: ReplicaTree, season: string) =>
-  calendarOf(tree, season).events.flatMap((e) => e.sessions).filter((s) => s.hasResults).map((s) => s.uuid);
+  calendarOf(tree, season)
+    .events.flatMap((e) => e.sessions)
+    .filter((s) => s.hasResults)
+    .map((s) => s.uuid);
 
 interface QuarantineRow {
   target_key: string;
@@ -49,7 +60,13 @@ async function quarantineRows(target: DbTarget): Promise<QuarantineRow[]> {
   }
 }
 
-async function crawlThrough(tree: ReplicaTree, faults: FaultOptions | undefined, storage: string, db: DbTarget, refresh = false) {
+async function crawlThrough(
+  tree: ReplicaTree,
+  faults: FaultOptions | undefined,
+  storage: string,
+  db: DbTarget,
+  refresh = false,
+) {
   const replica = await startReplica({ tree, faults });
   try {
     return await crawl(crawlConfig(replica.url, storage, db, refresh ? { cache: 'refresh' } : {}));
@@ -59,13 +76,22 @@ async function crawlThrough(tree: ReplicaTree, faults: FaultOptions | undefined,
 }
 
 const flagged = (dir: string, name: 'series' | 'seasons' | 'sessions') =>
-  readDataset(dir, name).filter((row) => row.incomplete === true).map((row) => row.uuid);
+  readDataset(dir, name)
+    .filter((row) => row.incomplete === true)
+    .map((row) => row.uuid);
 
 describe.each(DATABASE_KINDS)('incomplete scopes (%s)', (kind) => {
   let database: TestDatabase;
   let storage: string;
   const tree = syntheticTree(TREE);
-  const status = () => runStatus(resolveCommonConfig({ storage, db: database.target.kind === 'embedded' ? database.target.dir : database.target.url }, {}), memoryLogger());
+  const status = () =>
+    runStatus(
+      resolveCommonConfig(
+        { storage, db: database.target.kind === 'embedded' ? database.target.dir : database.target.url },
+        {},
+      ),
+      memoryLogger(),
+    );
   beforeAll(async () => {
     database = await createTestDatabase(kind);
     storage = tempDir();
@@ -92,7 +118,12 @@ describe.each(DATABASE_KINDS)('incomplete scopes (%s)', (kind) => {
 
     const first = await crawlThrough(tree, faults, storage, database.target);
     expect(first.outcome).toBe('failures');
-    expect(first.failures.map((f) => [f.kind, f.label]).sort()).toEqual([['quarantine', 'calendar'], ['quarantine', 'classification'], ['quarantine', 'seasons'], ['quarantine', 'series']]);
+    expect(first.failures.map((f) => [f.kind, f.label]).sort()).toEqual([
+      ['quarantine', 'calendar'],
+      ['quarantine', 'classification'],
+      ['quarantine', 'seasons'],
+      ['quarantine', 'series'],
+    ]);
     const rows = await quarantineRows(database.target);
     expect(rows.map((r) => [r.target_key, r.label, r.parent_uuid, r.pointer, r.item_id, r.open])).toEqual([
       [`calendar-${keptSeason!.uuid}`, 'calendar', keptSeason!.uuid, '/events/0', null, true],
@@ -100,7 +131,12 @@ describe.each(DATABASE_KINDS)('incomplete scopes (%s)', (kind) => {
       [`seasons-${s0!.uuid}`, 'seasons', s0!.uuid, '/0', lostSeason!.uuid, true],
       ['series-all', 'series', null, `/${seriesCount}`, s0!.uuid, true],
     ]);
-    expect(rows.map((r) => new URL(r.url).pathname)).toEqual([apiPath.calendar(keptSeason!.uuid), classificationPath, apiPath.seasons(s0!.uuid), apiPath.series()]);
+    expect(rows.map((r) => new URL(r.url).pathname)).toEqual([
+      apiPath.calendar(keptSeason!.uuid),
+      classificationPath,
+      apiPath.seasons(s0!.uuid),
+      apiPath.series(),
+    ]);
     expect(rows[0]!.reason).toMatch(/uuid/);
     expect(rows[1]!.reason).toMatch(/drivers\/0\/uuid/);
     expect(rows[2]!.reason).toMatch(/\/0\/name must be/);
@@ -111,12 +147,15 @@ describe.each(DATABASE_KINDS)('incomplete scopes (%s)', (kind) => {
     expect(flagged(now.dir, 'seasons')).toEqual([keptSeason!.uuid]);
     expect(flagged(now.dir, 'sessions')).toEqual([race]);
     for (const name of ['series', 'seasons', 'sessions'] as const) {
-      for (const row of readDataset(now.dir, name)) expect(typeof row.incomplete, `${name} ${String(row.uuid)}`).toBe('boolean');
+      for (const row of readDataset(now.dir, name))
+        expect(typeof row.incomplete, `${name} ${String(row.uuid)}`).toBe('boolean');
     }
     const results = readDataset(now.dir, 'results');
     expect(results.filter((r) => r.sessionUuid === race).length).toBeGreaterThan(0);
     for (const r of results) expect(r.sessionIncomplete).toBe(r.sessionUuid === race);
-    expect(now.manifest.incomplete.map((s) => [s.label, s.parentUuid, s.items.map((i) => [i.pointer, i.itemId])])).toEqual([
+    expect(
+      now.manifest.incomplete.map((s) => [s.label, s.parentUuid, s.items.map((i) => [i.pointer, i.itemId])]),
+    ).toEqual([
       ['series', null, [[`/${seriesCount}`, s0!.uuid]]],
       ['seasons', s0!.uuid, [['/0', lostSeason!.uuid]]],
       ['calendar', keptSeason!.uuid, [['/events/0', null]]],
@@ -128,13 +167,17 @@ describe.each(DATABASE_KINDS)('incomplete scopes (%s)', (kind) => {
       scopes: { series: 1, seasons: 1, calendar: 1, classification: 1 },
       items: { series: 1, seasons: 1, calendar: 1, classification: 1 },
     });
-    expect(formatStatus(during)).toContain('Incomplete scopes: 4, 4 item(s) quarantined: series 1 (1 item(s)), seasons 1 (1 item(s)), calendar 1 (1 item(s)), classification 1 (1 item(s))');
+    expect(formatStatus(during)).toContain(
+      'Incomplete scopes: 4, 4 item(s) quarantined: series 1 (1 item(s)), seasons 1 (1 item(s)), calendar 1 (1 item(s)), classification 1 (1 item(s))',
+    );
 
     const between = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 20));
     const second = await crawlThrough(tree, undefined, storage, database.target, true);
     expect(second.outcome).toBe('complete');
-    expect((await quarantineRows(database.target)).map((r) => [r.target_key, r.open])).toEqual(rows.map((r) => [r.target_key, false]));
+    expect((await quarantineRows(database.target)).map((r) => [r.target_key, r.open])).toEqual(
+      rows.map((r) => [r.target_key, false]),
+    );
     expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);
 
     const healed = await exportDb(database.target, { out: now.dir });
@@ -142,7 +185,12 @@ describe.each(DATABASE_KINDS)('incomplete scopes (%s)', (kind) => {
     for (const name of ['series', 'seasons', 'sessions'] as const) expect(flagged(healed.dir, name)).toEqual([]);
     expect(readDataset(healed.dir, 'results').every((r) => r.sessionIncomplete === false)).toBe(true);
     const after = await status();
-    expect(after.database.state === 'ready' && after.database.incomplete.scopes).toEqual({ series: 0, seasons: 0, calendar: 0, classification: 0 });
+    expect(after.database.state === 'ready' && after.database.incomplete.scopes).toEqual({
+      series: 0,
+      seasons: 0,
+      calendar: 0,
+      classification: 0,
+    });
     expect(formatStatus(after)).toContain('Incomplete scopes: none');
 
     // As of before the clean crawl, the scopes were incomplete: the quarantine rows are intervals.
@@ -156,7 +204,9 @@ describe.each(DATABASE_KINDS)('incomplete scopes (%s)', (kind) => {
     const race = sessionsWithResults(tree, seasonsOf(tree, seriesOf(tree)[1]!.uuid)[0]!.uuid)[0]!;
     const path = apiPath.classification(race);
     await crawlThrough(tree, { perPath: { [path]: 'drift-type' } }, storage, database.target, true);
-    expect((await quarantineRows(database.target)).filter((r) => r.open).map((r) => [r.target_key, r.pointer])).toEqual([[`classification-${race}`, '/details/0']]);
+    expect((await quarantineRows(database.target)).filter((r) => r.open).map((r) => [r.target_key, r.pointer])).toEqual(
+      [[`classification-${race}`, '/details/0']],
+    );
     // The very bytes applied two crawls ago: they must be applied again, or the quarantine would stay.
     const healed = await crawlThrough(tree, undefined, storage, database.target, true);
     expect(healed.outcome).toBe('complete');
@@ -193,11 +243,15 @@ describe.each(DATABASE_KINDS)('duplicates inside one list (%s)', (kind) => {
       events: c.events.map((e, i) => (i === 0 ? { ...e, sessions: [...e.sessions, e.sessions[0]!] } : e)),
     }));
     // Two retirements of one car that disagree on the reason.
-    const retiredRace = [s0a!, s0b!, s1a!, s1b!].flatMap((s) => sessionsWithResults(tree, s.uuid))
+    const retiredRace = [s0a!, s0b!, s1a!, s1b!]
+      .flatMap((s) => sessionsWithResults(tree, s.uuid))
       .find((uuid) => body<Classification>(tree, apiPath.classification(uuid)).retirements.length > 0)!;
     const retirement = body<Classification>(tree, apiPath.classification(retiredRace)).retirements[0]!;
     expect(retiredRace).not.toBe(race);
-    tree.mutate<Classification>(apiPath.classification(retiredRace), (c) => ({ ...c, retirements: [...c.retirements, { ...retirement, reason: `${retirement.reason ?? ''} (other)` }] }));
+    tree.mutate<Classification>(apiPath.classification(retiredRace), (c) => ({
+      ...c,
+      retirements: [...c.retirements, { ...retirement, reason: `${retirement.reason ?? ''} (other)` }],
+    }));
     const retirementCount = body<Classification>(tree, apiPath.classification(retiredRace)).retirements.length;
     const movedEventSessions = calendarOf(tree, s1b!.uuid).events[1]!.sessions.length;
 
@@ -214,11 +268,16 @@ describe.each(DATABASE_KINDS)('duplicates inside one list (%s)', (kind) => {
     const rows = await quarantineRows(database.target);
     expect(rows.map((r) => [r.target_key, r.pointer, r.item_id])).toEqual([
       [`calendar-${s1b!.uuid}`, `/events/1/sessions/${movedEventSessions - 1}`, movedSession.uuid],
-      [`classification-${race}`, `/details/${body<Classification>(tree, apiPath.classification(race)).details.length}`, `car ${originalCar.carNumber}`],
+      [
+        `classification-${race}`,
+        `/details/${body<Classification>(tree, apiPath.classification(race)).details.length}`,
+        `car ${originalCar.carNumber}`,
+      ],
       [`classification-${retiredRace}`, `/retirements/${retirementCount - 1}`, `car ${retirement.carNumber}`],
       [`seasons-${s0!.uuid}`, `/${seasonsOf(tree, s0!.uuid).length}`, originalSeason.uuid],
     ]);
-    for (const r of rows) expect(r.reason).toMatch(/duplicate of \/\S+ \(same (uuid|car number), different content\): the first stands$/);
+    for (const r of rows)
+      expect(r.reason).toMatch(/duplicate of \/\S+ \(same (uuid|car number), different content\): the first stands$/);
     const warnings = summary.lines.filter((line) => /quarantined \//.test(line));
     expect(warnings).toHaveLength(4);
     expect(warnings.join('\n')).toContain(`duplicate of /events/0/sessions/0`);
@@ -230,9 +289,13 @@ describe.each(DATABASE_KINDS)('duplicates inside one list (%s)', (kind) => {
     const byUuid = (name: 'seasons' | 'sessions') => new Map(readDataset(dir, name).map((row: Row) => [row.uuid, row]));
     expect(byUuid('seasons').get(originalSeason.uuid)?.name).toBe(originalSeason.name);
     expect(byUuid('sessions').get(movedSession.uuid)?.eventUuid).toBe(moved.events[0]!.uuid);
-    const car = readDataset(dir, 'classifications').find((c) => c.sessionUuid === race && c.carNumber === originalCar.carNumber);
+    const car = readDataset(dir, 'classifications').find(
+      (c) => c.sessionUuid === race && c.carNumber === originalCar.carNumber,
+    );
     expect(car?.laps).toBe(originalCar.laps);
-    const retired = readDataset(dir, 'retirements').find((r) => r.sessionUuid === retiredRace && r.carNumber === retirement.carNumber);
+    const retired = readDataset(dir, 'retirements').find(
+      (r) => r.sessionUuid === retiredRace && r.carNumber === retirement.carNumber,
+    );
     expect(retired?.reason).toBe(retirement.reason);
     expect(flagged(dir, 'series')).toEqual([s0!.uuid]);
     expect(flagged(dir, 'seasons')).toEqual([s1b!.uuid]);
@@ -250,7 +313,8 @@ describe.each(DATABASE_KINDS)('duplicates inside one list (%s)', (kind) => {
     tree.mutate<SeasonItem[]>(apiPath.seasons(s0!.uuid), (list) => [...list, upper(list[0]!)]);
     // A car repeated with its drivers' uuids in upper case: the same rows.
     tree.mutate<Classification>(apiPath.classification(race), (c) => ({
-      ...c, details: [...c.details, { ...c.details[0]!, drivers: c.details[0]!.drivers.map(upper) }],
+      ...c,
+      details: [...c.details, { ...c.details[0]!, drivers: c.details[0]!.drivers.map(upper) }],
     }));
     expect(season.uuid).not.toBe(season.uuid.toUpperCase());
     // A database of its own: the previous test's quarantine rows are not this one's.
@@ -263,7 +327,10 @@ describe.each(DATABASE_KINDS)('duplicates inside one list (%s)', (kind) => {
       expect(await quarantineRows(own.target)).toEqual([]);
       expect(await liveCountsOf(own)).toEqual(expected);
       const db = await openDb(own.target);
-      const stored: string[] = await db('seasons').where({ series_uuid: s0!.uuid }).pluck('uuid').finally(() => db.destroy());
+      const stored: string[] = await db('seasons')
+        .where({ series_uuid: s0!.uuid })
+        .pluck('uuid')
+        .finally(() => db.destroy());
       expect(stored).toContain(season.uuid.toLowerCase());
       expect(stored.every((uuid) => uuid === uuid.toLowerCase())).toBe(true);
     } finally {

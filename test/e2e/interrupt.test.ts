@@ -59,7 +59,10 @@ async function startStallingProxy(target: string, stall: (path: string) => boole
     fetch(target + path, { method: req.method, headers: { accept: 'application/json' } })
       .then(async (upstream) => {
         const body = Buffer.from(await upstream.arrayBuffer());
-        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json', 'content-length': body.length });
+        res.writeHead(upstream.status, {
+          'content-type': upstream.headers.get('content-type') ?? 'application/json',
+          'content-length': body.length,
+        });
         res.end(req.method === 'HEAD' ? undefined : body);
       })
       .catch(() => res.destroy());
@@ -109,13 +112,28 @@ describe('Ctrl-C and SIGTERM', () => {
 
   // SIGINT on the embedded database; SIGTERM on the server when there is one (and there, the same
   // command once more: the queue the resume finished starts a new crawl).
-  it.each<[NodeJS.Signals, TestDatabase['name'], string]>([['SIGINT', 'pglite', ''], ['SIGTERM', DATABASE_KINDS.at(-1)!, '; once more, a new crawl']])(
+  it.each<[NodeJS.Signals, TestDatabase['name'], string]>([
+    ['SIGINT', 'pglite', ''],
+    ['SIGTERM', DATABASE_KINDS.at(-1)!, '; once more, a new crawl'],
+  ])(
     '%s mid-crawl (%s): at most --concurrency requests reach the API after it, exit 130, the resume is exact%s',
     async (signal, kind, again) => {
       // Every answer takes 100 ms: the 48 handlers keep most requests waiting at the gate.
       const replica = await startReplica({ tree, faults: { seed: 9, rateSlow: 1, slowMs: 100 } });
       const database = await createTestDatabase(kind);
-      const args = ['crawl', '--storage', tempDir(), '--db', dbFlag(database.target), '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', String(CONCURRENCY)];
+      const args = [
+        'crawl',
+        '--storage',
+        tempDir(),
+        '--db',
+        dbFlag(database.target),
+        '--base-url',
+        replica.url,
+        '--max-rpm',
+        '100000',
+        '--concurrency',
+        String(CONCURRENCY),
+      ];
       try {
         const run = start(args);
         let stderr = '';
@@ -125,17 +143,24 @@ describe('Ctrl-C and SIGTERM', () => {
         // Counted from the moment the process says it stops (it runs its handler then): on a
         // loaded machine a few more requests may leave between the kill and that moment. After
         // it, only those already sent can still arrive: at most --concurrency.
-        await waitFor(() => stderr.includes(`${signal}: stopping: no new request starts`) || run.child.exitCode !== null, START_MS);
+        await waitFor(
+          () => stderr.includes(`${signal}: stopping: no new request starts`) || run.child.exitCode !== null,
+          START_MS,
+        );
         const atStop = gets(replica);
         const stopped = await run.done;
         expect(stopped.code, stopped.stderr).toBe(130);
         expect(gets(replica) - atStop).toBeLessThanOrEqual(CONCURRENCY);
-        expect(stopped.stdout).toMatch(/Interrupted with \d+ request\(s\) left\. Run the same crawl command again to resume/);
+        expect(stopped.stdout).toMatch(
+          /Interrupted with \d+ request\(s\) left\. Run the same crawl command again to resume/,
+        );
         // Nothing given up on: a request sent back to the queue is not a failure.
         expect(stopped.stdout).toMatch(/^Crawl interrupted after [\d.]+ s: \d+ requests \(.*\), 0 from cache/);
         expect(stopped.stdout).not.toMatch(/failed request/);
 
-        expect((await resumeExactly(args, database)).stderr).toMatch(/resuming the crawl started .*: \d+ requests done, \d+ left/);
+        expect((await resumeExactly(args, database)).stderr).toMatch(
+          /resuming the crawl started .*: \d+ requests done, \d+ left/,
+        );
 
         if (again) {
           const anew = await runCli(args);
@@ -165,35 +190,65 @@ describe('Ctrl-C and SIGTERM', () => {
       await database?.drop();
     });
 
-    it(`the first signal ends the process within the grace deadline (${DEFAULTS.interruptGraceMs / 1000} s), keeping what was committed; the resume is exact`, async () => {
-      const proxy = await startStallingProxy(replica.url, (p) => p.includes('/classification'));
-      const args = ['crawl', '--storage', tempDir(), '--db', dbFlag(database.target), '--base-url', proxy.url, '--max-rpm', '100000', '--concurrency', String(CONCURRENCY)];
-      try {
-        const run = start(args);
-        await waitFor(() => proxy.stalled >= CONCURRENCY || run.child.exitCode !== null, START_MS);
-        const signalledAt = Date.now();
-        run.child.kill('SIGINT');
-        const stopped = await run.done;
-        const seconds = (Date.now() - signalledAt) / 1000;
-        expect(stopped.code, stopped.stderr).toBe(130);
-        expect(stopped.stderr).toMatch(/still not stopped 5 s after SIGINT \(a request or a database write is stuck\): exiting/);
-        // The stuck requests would hold it for their whole timeout (30 s) otherwise.
-        expect(seconds).toBeGreaterThanOrEqual(DEFAULTS.interruptGraceMs / 1000 - 0.5);
-        expect(seconds).toBeLessThan(DEFAULTS.requestTimeoutSecs - 5);
-        expect(proxy.stalled).toBe(CONCURRENCY);
+    it(
+      `the first signal ends the process within the grace deadline (${DEFAULTS.interruptGraceMs / 1000} s), keeping what was committed; the resume is exact`,
+      async () => {
+        const proxy = await startStallingProxy(replica.url, (p) => p.includes('/classification'));
+        const args = [
+          'crawl',
+          '--storage',
+          tempDir(),
+          '--db',
+          dbFlag(database.target),
+          '--base-url',
+          proxy.url,
+          '--max-rpm',
+          '100000',
+          '--concurrency',
+          String(CONCURRENCY),
+        ];
+        try {
+          const run = start(args);
+          await waitFor(() => proxy.stalled >= CONCURRENCY || run.child.exitCode !== null, START_MS);
+          const signalledAt = Date.now();
+          run.child.kill('SIGINT');
+          const stopped = await run.done;
+          const seconds = (Date.now() - signalledAt) / 1000;
+          expect(stopped.code, stopped.stderr).toBe(130);
+          expect(stopped.stderr).toMatch(
+            /still not stopped 5 s after SIGINT \(a request or a database write is stuck\): exiting/,
+          );
+          // The stuck requests would hold it for their whole timeout (30 s) otherwise.
+          expect(seconds).toBeGreaterThanOrEqual(DEFAULTS.interruptGraceMs / 1000 - 0.5);
+          expect(seconds).toBeLessThan(DEFAULTS.requestTimeoutSecs - 5);
+          expect(proxy.stalled).toBe(CONCURRENCY);
 
-        proxy.release();
-        expect((await resumeExactly(args, database)).stderr).toMatch(/resuming the crawl/);
-      } finally {
-        await killLeftovers();
-        await proxy.close();
-      }
-    }, TIMEOUT_MS);
+          proxy.release();
+          expect((await resumeExactly(args, database)).stderr).toMatch(/resuming the crawl/);
+        } finally {
+          await killLeftovers();
+          await proxy.close();
+        }
+      },
+      TIMEOUT_MS,
+    );
 
     it('a second signal ends the process at once, by the signal itself', async () => {
       const proxy = await startStallingProxy(replica.url, (p) => p.includes('/classification'));
       try {
-        const run = start(['crawl', '--storage', tempDir(), '--db', dbFlag(database.target), '--base-url', proxy.url, '--max-rpm', '100000', '--concurrency', String(CONCURRENCY)]);
+        const run = start([
+          'crawl',
+          '--storage',
+          tempDir(),
+          '--db',
+          dbFlag(database.target),
+          '--base-url',
+          proxy.url,
+          '--max-rpm',
+          '100000',
+          '--concurrency',
+          String(CONCURRENCY),
+        ]);
         let stderr = '';
         run.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
         await waitFor(() => proxy.stalled >= 1 || run.child.exitCode !== null, START_MS);
@@ -213,35 +268,56 @@ describe('Ctrl-C and SIGTERM', () => {
     });
   });
 
-  it.skipIf(!POSTGRES_URL)('with a database commit that never returns, the first signal ends the process within the grace deadline; nothing uncommitted is marked handled', async () => {
-    const replica = await startReplica({ tree });
-    const database = await createTestDatabase('postgres');
-    const storage = tempDir();
-    const args = ['crawl', '--storage', storage, '--db', dbFlag(database.target), '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', String(CONCURRENCY)];
-    const locker = knex({ client: 'pg', connection: dbFlag(database.target), pool: { min: 1, max: 1 } });
-    try {
-      const run = start(args);
-      await waitFor(() => replica.stats.getsByPath.size >= 1 || run.child.exitCode !== null, START_MS);
-      // Another session holds the results table: every commit that writes results waits for it.
-      const holding = await locker.transaction();
-      await holding.raw('LOCK TABLE classifications IN ACCESS EXCLUSIVE MODE');
+  it.skipIf(!POSTGRES_URL)(
+    'with a database commit that never returns, the first signal ends the process within the grace deadline; nothing uncommitted is marked handled',
+    async () => {
+      const replica = await startReplica({ tree });
+      const database = await createTestDatabase('postgres');
+      const storage = tempDir();
+      const args = [
+        'crawl',
+        '--storage',
+        storage,
+        '--db',
+        dbFlag(database.target),
+        '--base-url',
+        replica.url,
+        '--max-rpm',
+        '100000',
+        '--concurrency',
+        String(CONCURRENCY),
+      ];
+      const locker = knex({ client: 'pg', connection: dbFlag(database.target), pool: { min: 1, max: 1 } });
       try {
-        await waitFor(() => [...replica.stats.getsByPath.keys()].filter((p) => p.includes('/classification')).length >= CONCURRENCY || run.child.exitCode !== null, START_MS);
-        const signalledAt = Date.now();
-        run.child.kill('SIGTERM');
-        const stopped = await run.done;
-        expect(stopped.code, stopped.stderr).toBe(130);
-        expect(stopped.stderr).toMatch(/still not stopped 5 s after SIGTERM/);
-        expect((Date.now() - signalledAt) / 1000).toBeLessThan(DEFAULTS.requestTimeoutSecs - 5);
+        const run = start(args);
+        await waitFor(() => replica.stats.getsByPath.size >= 1 || run.child.exitCode !== null, START_MS);
+        // Another session holds the results table: every commit that writes results waits for it.
+        const holding = await locker.transaction();
+        await holding.raw('LOCK TABLE classifications IN ACCESS EXCLUSIVE MODE');
+        try {
+          await waitFor(
+            () =>
+              [...replica.stats.getsByPath.keys()].filter((p) => p.includes('/classification')).length >= CONCURRENCY ||
+              run.child.exitCode !== null,
+            START_MS,
+          );
+          const signalledAt = Date.now();
+          run.child.kill('SIGTERM');
+          const stopped = await run.done;
+          expect(stopped.code, stopped.stderr).toBe(130);
+          expect(stopped.stderr).toMatch(/still not stopped 5 s after SIGTERM/);
+          expect((Date.now() - signalledAt) / 1000).toBeLessThan(DEFAULTS.requestTimeoutSecs - 5);
+        } finally {
+          await holding.rollback();
+        }
+        await resumeExactly(args, database);
       } finally {
-        await holding.rollback();
+        await killLeftovers();
+        await locker.destroy();
+        await replica.close();
+        await database.drop();
       }
-      await resumeExactly(args, database);
-    } finally {
-      await killLeftovers();
-      await locker.destroy();
-      await replica.close();
-      await database.drop();
-    }
-  }, TIMEOUT_MS);
+    },
+    TIMEOUT_MS,
+  );
 });

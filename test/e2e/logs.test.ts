@@ -6,7 +6,15 @@
 import { describe, expect, it } from 'vitest';
 import type { CrawlSummary } from '../../src/crawl/summary.js';
 import { REPEATED_WARNINGS_SHOWN } from '../../src/log.js';
-import { apiPath, startReplica, syntheticTree, type Calendar, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
+import {
+  apiPath,
+  startReplica,
+  syntheticTree,
+  type Calendar,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
+} from '../replica/index.js';
 import { runCli } from '../support/cli.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
 import { newEmbeddedDb, tempDir } from '../support/db.js';
@@ -17,7 +25,9 @@ const body = <T>(tree: ReplicaTree, path: string) => JSON.parse(tree.body(path)!
 function classificationPaths(tree: ReplicaTree): string[] {
   return body<SeriesItem[]>(tree, apiPath.series())
     .flatMap((s) => body<SeasonItem[]>(tree, apiPath.seasons(s.uuid)))
-    .flatMap((season) => body<Calendar>(tree, apiPath.calendar(season.uuid)).events.flatMap((e) => e.sessions.filter((s) => s.hasResults)))
+    .flatMap((season) =>
+      body<Calendar>(tree, apiPath.calendar(season.uuid)).events.flatMap((e) => e.sessions.filter((s) => s.hasResults)),
+    )
     .map((s) => apiPath.classification(s.uuid));
 }
 
@@ -27,12 +37,34 @@ describe('logs', () => {
     const [broken] = classificationPaths(tree);
     const replica = await startReplica({
       tree,
-      faults: { seed: 3, rate500: 0.1, rate503: 0.05, rate429: 0.05, rateReset: 0.05, rateTruncate: 0.05, retryAfterSeconds: 0, perPath: { [broken!]: '500-always' } },
+      faults: {
+        seed: 3,
+        rate500: 0.1,
+        rate503: 0.05,
+        rate429: 0.05,
+        rateReset: 0.05,
+        rateTruncate: 0.05,
+        retryAfterSeconds: 0,
+        perPath: { [broken!]: '500-always' },
+      },
     });
     try {
       const storage = tempDir();
       await newEmbeddedDb(`${storage}/db`);
-      const run = await runCli(['crawl', '--storage', storage, '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', '8', '--log-format', 'json', '--verbose']);
+      const run = await runCli([
+        'crawl',
+        '--storage',
+        storage,
+        '--base-url',
+        replica.url,
+        '--max-rpm',
+        '100000',
+        '--concurrency',
+        '8',
+        '--log-format',
+        'json',
+        '--verbose',
+      ]);
       expect(run.code, run.stderr.slice(-2000)).toBe(2);
       const out = run.stdout.split('\n').filter(Boolean);
       expect(out).toHaveLength(1);
@@ -41,7 +73,14 @@ describe('logs', () => {
       const lines = run.stderr.split('\n').filter(Boolean);
       const records = lines.map((line) => {
         expect(() => JSON.parse(line), line).not.toThrow();
-        return JSON.parse(line) as { level: string; msg: string; source?: string; status?: unknown; bytes?: number; attempt?: number };
+        return JSON.parse(line) as {
+          level: string;
+          msg: string;
+          source?: string;
+          status?: unknown;
+          bytes?: number;
+          attempt?: number;
+        };
       });
       expect(records.every((r) => typeof r.msg === 'string' && !r.msg.includes('\n'))).toBe(true);
       // Crawlee had things to say under these faults: they came as JSON too.
@@ -50,7 +89,11 @@ describe('logs', () => {
       const perRequest = records.filter((r) => /^(series|seasons|calendar|classification) \/widgets\//.test(r.msg));
       const succeeded = Object.values(summary.requests).reduce((n, c) => n + c.succeeded, 0);
       expect(perRequest).toHaveLength(succeeded);
-      expect(perRequest.every((r) => r.level === 'debug' && (r.status === 200 || r.status === 'cache') && r.bytes! > 0 && r.attempt! >= 1)).toBe(true);
+      expect(
+        perRequest.every(
+          (r) => r.level === 'debug' && (r.status === 200 || r.status === 'cache') && r.bytes! > 0 && r.attempt! >= 1,
+        ),
+      ).toBe(true);
       expect(perRequest.some((r) => r.attempt! > 1)).toBe(true);
       // Each retry line names the attempt that failed: 1, 2, 3… per URL, never 0; the request's own
       // line (if it succeeded) comes with the attempt after the last failed one.
@@ -67,7 +110,9 @@ describe('logs', () => {
         const failedBefore = byUrl.get(`${replica.url}${r.msg.split(' ')[1]}`)?.length ?? 0;
         expect(r.attempt, r.msg).toBe(failedBefore + 1);
       }
-      expect(records.filter((r) => r.level === 'warn' && r.msg.startsWith(`failed ${replica.url}${broken}`))).toHaveLength(1);
+      expect(
+        records.filter((r) => r.level === 'warn' && r.msg.startsWith(`failed ${replica.url}${broken}`)),
+      ).toHaveLength(1);
     } finally {
       await replica.close();
     }
@@ -77,7 +122,9 @@ describe('logs', () => {
     const tree = syntheticTree({ ...TREE, series: 1, seasonsPerSeries: 1 });
     const replica = await startReplica({ tree });
     try {
-      const summary = await crawl(crawlConfig(replica.url, tempDir(), { kind: 'embedded', dir: await newEmbeddedDb() }));
+      const summary = await crawl(
+        crawlConfig(replica.url, tempDir(), { kind: 'embedded', dir: await newEmbeddedDb() }),
+      );
       expect(summary.outcome).toBe('complete');
       expect(summary.lines.filter((l) => /^(DEBUG )?(series|seasons|calendar|classification) \//.test(l))).toEqual([]);
     } finally {
@@ -89,15 +136,22 @@ describe('logs', () => {
     const tree = syntheticTree(TREE);
     const paths = classificationPaths(tree);
     expect(paths.length).toBeGreaterThan(REPEATED_WARNINGS_SHOWN + 5);
-    const replica = await startReplica({ tree, faults: { perPath: Object.fromEntries(paths.map((p) => [p, '404' as const])) } });
+    const replica = await startReplica({
+      tree,
+      faults: { perPath: Object.fromEntries(paths.map((p) => [p, '404' as const])) },
+    });
     try {
       const storage = tempDir();
-      const summary = await crawl(crawlConfig(replica.url, storage, { kind: 'embedded', dir: await newEmbeddedDb(`${storage}/db`) }));
+      const summary = await crawl(
+        crawlConfig(replica.url, storage, { kind: 'embedded', dir: await newEmbeddedDb(`${storage}/db`) }),
+      );
       expect(summary.outcome).toBe('failures');
       expect(summary.failures).toHaveLength(paths.length);
       const failed = summary.lines.filter((l) => /^WARN failed /.test(l));
       expect(failed).toHaveLength(REPEATED_WARNINGS_SHOWN);
-      expect(summary.lines).toContain(`WARN …and ${paths.length - REPEATED_WARNINGS_SHOWN} more failed requests; see the failures list kind=failed requests more=${paths.length - REPEATED_WARNINGS_SHOWN}`);
+      expect(summary.lines).toContain(
+        `WARN …and ${paths.length - REPEATED_WARNINGS_SHOWN} more failed requests; see the failures list kind=failed requests more=${paths.length - REPEATED_WARNINGS_SHOWN}`,
+      );
     } finally {
       await replica.close();
     }

@@ -38,7 +38,9 @@ describe('--max-requests', () => {
   /** Requests that reached the replica, of any method: what --max-requests bounds (a HEAD preflight once came on top). */
   const gets = () => replica.stats.total;
 
-  async function run(extra: string[]): Promise<{ code: number | null; summary: CrawlSummary; stderr: string; network: number }> {
+  async function run(
+    extra: string[],
+  ): Promise<{ code: number | null; summary: CrawlSummary; stderr: string; network: number }> {
     const before = gets();
     const { code, stdout, stderr } = await runCli([...args, ...extra]);
     expect(stdout, stderr).toMatch(/^\{/);
@@ -64,40 +66,61 @@ describe('--max-requests', () => {
     // The server when there is one: the CLI then starts faster than with the embedded database.
     database = await createTestDatabase(DATABASE_KINDS.at(-1)!);
     const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
-    args = ['crawl', '--storage', storage, '--db', db, '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', '4', '--log-format', 'json'];
+    args = [
+      'crawl',
+      '--storage',
+      storage,
+      '--db',
+      db,
+      '--base-url',
+      replica.url,
+      '--max-rpm',
+      '100000',
+      '--concurrency',
+      '4',
+      '--log-format',
+      'json',
+    ];
   });
   afterAll(async () => {
     await replica?.close();
     await database?.drop();
   });
 
-  it(`run again and again on a new storage dir: each run handles at most ${LIMIT}, the crawl finishes with the exact rows`, async () => {
-    let left = Infinity;
-    let runs = 0;
-    for (;;) {
-      const { code, summary, stderr, network } = await run(['--max-requests', String(LIMIT)]);
-      runs += 1;
-      expect(code, stderr).toBe(0);
-      // A new storage dir has no cache: every request this run handled came from the replica, and
-      // nothing else did: at most N requests of any kind reached the server.
-      expect(network).toBeLessThanOrEqual(LIMIT);
-      expect(handled(summary)).toBe(network);
-      expect(handled(summary)).toBeGreaterThan(0);
-      if (summary.outcome === 'complete') break;
-      expect(summary.outcome).toBe('limit');
-      expect(handled(summary)).toBe(LIMIT);
-      const match = /^Stopped at --max-requests: (\d+) request\(s\) left; run the same crawl command again to continue\.$/.exec(summary.message ?? '');
-      expect(match, summary.message).not.toBeNull();
-      expect(Number(match![1])).toBeGreaterThan(0);
-      left = Number(match![1]);
-      expect(runs, 'runs').toBeLessThan(3);
-    }
-    expect(runs).toBe(3);
-    expect(left).toBeLessThanOrEqual(LIMIT);
-    // No request fetched twice: a request not started stayed pending, never failed or handled.
-    expect([...replica.stats.getsByPath.values()].every((n) => n === 1)).toBe(true);
-    expect(await snapshot(database.target)).toEqual(reference);
-  }, CLI_RUNS_TIMEOUT_MS);
+  it(
+    `run again and again on a new storage dir: each run handles at most ${LIMIT}, the crawl finishes with the exact rows`,
+    async () => {
+      let left = Infinity;
+      let runs = 0;
+      for (;;) {
+        const { code, summary, stderr, network } = await run(['--max-requests', String(LIMIT)]);
+        runs += 1;
+        expect(code, stderr).toBe(0);
+        // A new storage dir has no cache: every request this run handled came from the replica, and
+        // nothing else did: at most N requests of any kind reached the server.
+        expect(network).toBeLessThanOrEqual(LIMIT);
+        expect(handled(summary)).toBe(network);
+        expect(handled(summary)).toBeGreaterThan(0);
+        if (summary.outcome === 'complete') break;
+        expect(summary.outcome).toBe('limit');
+        expect(handled(summary)).toBe(LIMIT);
+        const match =
+          /^Stopped at --max-requests: (\d+) request\(s\) left; run the same crawl command again to continue\.$/.exec(
+            summary.message ?? '',
+          );
+        expect(match, summary.message).not.toBeNull();
+        expect(Number(match![1])).toBeGreaterThan(0);
+        left = Number(match![1]);
+        expect(runs, 'runs').toBeLessThan(3);
+      }
+      expect(runs).toBe(3);
+      expect(left).toBeLessThanOrEqual(LIMIT);
+      // No request fetched twice: a request not started stayed pending, never failed or handled.
+      expect([...replica.stats.getsByPath.values()].every((n) => n === 1)).toBe(true);
+      expect(await snapshot(database.target)).toEqual(reference);
+    },
+    CLI_RUNS_TIMEOUT_MS,
+  );
 
   // In-process runs (the CLI's part is covered above): the budget is runCrawl's.
   it('makes progress on a storage dir that holds a finished crawl, after --fresh, and when resumed', async () => {

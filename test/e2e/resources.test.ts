@@ -13,16 +13,40 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueueJournal } from '../../src/crawl/queue-journal.js';
 import { expectedCounts, startReplica, syntheticTree, type Replica, type ReplicaTree } from '../replica/index.js';
 import { runCli, startCli } from '../support/cli.js';
-import { DATABASE_KINDS, createTestDatabase, liveCountsOf, newEmbeddedDb, tempDir, type TestDatabase } from '../support/db.js';
+import {
+  DATABASE_KINDS,
+  createTestDatabase,
+  liveCountsOf,
+  newEmbeddedDb,
+  tempDir,
+  type TestDatabase,
+} from '../support/db.js';
 import { cli } from '../support/inprocess.js';
 
 // About 350 requests and 35,000 rows: ~45 MB in the embedded database, 2.4 MB of cache, 160 kB of journal.
 const TREE = { seed: 1, series: 4, seasonsPerSeries: 4, eventsPerSeason: 6, sessionsPerEvent: 4, carsPerSession: 30 };
 
-const embedded = (dir: string): TestDatabase => ({ name: 'pglite', target: { kind: 'embedded', dir }, drop: async () => rmSync(dir, { recursive: true, force: true }) });
+const embedded = (dir: string): TestDatabase => ({
+  name: 'pglite',
+  target: { kind: 'embedded', dir },
+  drop: async () => rmSync(dir, { recursive: true, force: true }),
+});
 
 function crawlArgs(replica: Replica, storage: string, db: string, extra: string[] = []): string[] {
-  return ['crawl', '--storage', storage, '--db', db, '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', '16', ...extra];
+  return [
+    'crawl',
+    '--storage',
+    storage,
+    '--db',
+    db,
+    '--base-url',
+    replica.url,
+    '--max-rpm',
+    '100000',
+    '--concurrency',
+    '16',
+    ...extra,
+  ];
 }
 
 /** stderr's warnings and errors (the info lines and progress lines left out). */
@@ -88,7 +112,9 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
     expect(problems(run.stderr), run.stderr).toHaveLength(1);
     expect(problems(run.stderr)[0]).toMatch(where);
     expect(run.stdout).toMatch(/^Crawl stopped by an error after /);
-    expect(run.stdout).toMatch(/no space left on device at .*\. Nothing stored was lost\. Run the same crawl command again to resume/);
+    expect(run.stdout).toMatch(
+      /no space left on device at .*\. Nothing stored was lost\. Run the same crawl command again to resume/,
+    );
     for (const output of [run.stdout, run.stderr]) {
       expect(output).not.toMatch(/\[object Object\]|^\s+at /m);
     }
@@ -101,13 +127,20 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
     const storage = tempDir();
     const started = Date.now();
     const full = await runCli(crawlArgs(replica, storage, path.join(disk, 'db')));
-    expectStoppedAt(full, new RegExp(`^ERROR no space left on device at ${disk}/db \\(\\d+\\.\\d MiB free at [^;]+; the embedded database needs \\d+\\.\\d MiB to write safely: a reserve of 40 MiB( \\+ [\\d,]+ row\\(s\\) of the next write at 3 KiB each)?\\): stopping the crawl$`));
+    expectStoppedAt(
+      full,
+      new RegExp(
+        `^ERROR no space left on device at ${disk}/db \\(\\d+\\.\\d MiB free at [^;]+; the embedded database needs \\d+\\.\\d MiB to write safely: a reserve of 40 MiB( \\+ [\\d,]+ row\\(s\\) of the next write at 3 KiB each)?\\): stopping the crawl$`,
+      ),
+    );
     expect(Date.now() - started).toBeLessThan(180_000);
 
     // Again on the full disk: refused at once, before the database is opened.
     const again = await runCli(crawlArgs(replica, storage, path.join(disk, 'db')));
     expect(again.code).toBe(1);
-    expect(problems(again.stderr)).toEqual([expect.stringMatching(new RegExp(`^ERROR no space left on device at ${disk}/db \\(`))]);
+    expect(problems(again.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^ERROR no space left on device at ${disk}/db \\(`)),
+    ]);
 
     // The same database moved to a bigger disk (what stopped it is still whole: it opens, and resumes).
     const bigger = path.join(tempDir(), 'db');
@@ -122,36 +155,40 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
   it.each([
     ['the response cache', 'key_value_stores', '1m', /key_value_stores\/responses-/],
     ['the queue journal', 'request_queues', '64k', /request_queues\/crawl\/journal\.ndjson/],
-  ])('%s: one line naming the file, and a resume on a bigger disk ends with every row', async (_, folder, size, file) => {
-    const storage = tempDir();
-    // The database is not on the small disk, nor what is tested here: the server when there is one.
-    const database = await createTestDatabase(DATABASE_KINDS.at(-1)!);
-    databases.push(database);
-    const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
-    const disk = path.join(storage, folder);
-    const failed = mountTmpfs(disk, size);
-    if (failed) throw new Error(failed);
-    mounts.push(disk);
+  ])(
+    '%s: one line naming the file, and a resume on a bigger disk ends with every row',
+    async (_, folder, size, file) => {
+      const storage = tempDir();
+      // The database is not on the small disk, nor what is tested here: the server when there is one.
+      const database = await createTestDatabase(DATABASE_KINDS.at(-1)!);
+      databases.push(database);
+      const db = database.target.kind === 'embedded' ? database.target.dir : database.target.url;
+      const disk = path.join(storage, folder);
+      const failed = mountTmpfs(disk, size);
+      if (failed) throw new Error(failed);
+      mounts.push(disk);
 
-    const full = await runCli(crawlArgs(replica, storage, db));
-    expectStoppedAt(full, new RegExp(`^ERROR no space left on device at ${storage}/${file.source}`));
+      const full = await runCli(crawlArgs(replica, storage, db));
+      expectStoppedAt(full, new RegExp(`^ERROR no space left on device at ${storage}/${file.source}`));
 
-    // The folder moves to the bigger disk the rest of the storage dir is on.
-    const kept = tempDir();
-    cpSync(disk, kept, { recursive: true });
-    if (folder === 'request_queues') {
-      // The journal is whole lines only: the line the disk cut short was taken back.
-      const copy = tempDir();
-      cpSync(path.join(kept, 'crawl'), copy, { recursive: true });
-      expect(QueueJournal.open(copy).unreadableLines).toBe(0);
-    }
-    unmount(disk);
-    cpSync(kept, disk, { recursive: true });
-    const resumed = await runCli(crawlArgs(replica, storage, db));
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/resuming the crawl/);
-    expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);
-  }, 300_000);
+      // The folder moves to the bigger disk the rest of the storage dir is on.
+      const kept = tempDir();
+      cpSync(disk, kept, { recursive: true });
+      if (folder === 'request_queues') {
+        // The journal is whole lines only: the line the disk cut short was taken back.
+        const copy = tempDir();
+        cpSync(path.join(kept, 'crawl'), copy, { recursive: true });
+        expect(QueueJournal.open(copy).unreadableLines).toBe(0);
+      }
+      unmount(disk);
+      cpSync(kept, disk, { recursive: true });
+      const resumed = await runCli(crawlArgs(replica, storage, db));
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stderr).toMatch(/resuming the crawl/);
+      expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);
+    },
+    300_000,
+  );
 });
 
 describe('a database deleted or swapped under an unfinished crawl', () => {
@@ -176,7 +213,11 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
     const again = await cli(crawlArgs(replica, storage, db));
     expect(again.code, again.stderr + again.stdout).toBe(0);
     expect(problems(again.stderr)).toEqual([
-      expect.stringMatching(new RegExp(`^WARN the unfinished crawl in ${storage} wrote to another database \\(id [0-9a-f-]{36}\\) than embedded PostgreSQL at ${db} \\(deleted, reset or replaced since\\): this database holds nothing, starting afresh from the series list$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^WARN the unfinished crawl in ${storage} wrote to another database \\(id [0-9a-f-]{36}\\) than embedded PostgreSQL at ${db} \\(deleted, reset or replaced since\\): this database holds nothing, starting afresh from the series list$`,
+        ),
+      ),
     ]);
     expect(again.stdout).not.toMatch(/foreign key|Failures/);
     expect(await liveCountsOf(embedded(db))).toEqual(expectedCounts(tree).rows);
@@ -195,7 +236,11 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
 
     const swapped = await cli(crawlArgs(replica, storage, dbB));
     expect(swapped.code, swapped.stderr + swapped.stdout).toBe(0);
-    expect(problems(swapped.stderr)).toEqual([expect.stringMatching(/^WARN the unfinished crawl in .* wrote to another database .*: rebuilding its queue from the \d+ request\(s\) this database's rows imply$/)]);
+    expect(problems(swapped.stderr)).toEqual([
+      expect.stringMatching(
+        /^WARN the unfinished crawl in .* wrote to another database .*: rebuilding its queue from the \d+ request\(s\) this database's rows imply$/,
+      ),
+    ]);
     expect(swapped.stdout).not.toMatch(/foreign key|Failures/);
     expect(await liveCountsOf(embedded(dbB))).toEqual(expectedCounts(tree).rows);
   }, 300_000);
@@ -221,28 +266,36 @@ describe('folders that cannot be created: one line naming the flag, the path and
   writeFileSync(file, 'not a folder');
   const proc = existsSync('/proc/self') ? undefined : 'no /proc here';
 
-  it.skipIf(proc !== undefined)('under /proc: --storage, CRAWLEE_STORAGE_DIR, --db and export --out', async () => {
-    const database = path.join(base, 'db');
-    expect((await runBounded(['migrate', '--db', database, '--storage', base])).code).toBe(0);
-    const runs = await Promise.all([
-      runBounded(['crawl', '--storage', '/proc/nope', '--base-url', 'http://127.0.0.1:9']),
-      runBounded(['crawl', '--base-url', 'http://127.0.0.1:9', '--plan'], { CRAWLEE_STORAGE_DIR: '/proc/nope/deeper' }),
-      runBounded(['migrate', '--db', '/proc/nope', '--storage', base]),
-      runBounded(['export', '--db', database, '--storage', base, '--out', '/proc/nope']),
-    ]);
-    const enoent = '\\(ENOENT: no such file or directory; the file system at /proc takes no new folders\\)';
-    const expected = [
-      `^ERROR --storage /proc/nope: cannot create /proc/nope ${enoent}$`,
-      `^ERROR CRAWLEE_STORAGE_DIR /proc/nope/deeper: cannot create /proc/nope ${enoent}$`,
-      `^ERROR --db /proc/nope: cannot create /proc/nope ${enoent}$`,
-      `^ERROR --out /proc/nope: cannot create /proc/nope ${enoent}$`,
-    ];
-    runs.forEach((run, i) => {
-      expect(run.code, run.stderr).toBe(1);
-      expect(run.stdout).toBe('');
-      expect(run.stderr.split('\n').filter((line) => /^(ERROR|WARN)/.test(line))).toEqual([expect.stringMatching(new RegExp(expected[i]!))]);
-    });
-  }, 120_000);
+  it.skipIf(proc !== undefined)(
+    'under /proc: --storage, CRAWLEE_STORAGE_DIR, --db and export --out',
+    async () => {
+      const database = path.join(base, 'db');
+      expect((await runBounded(['migrate', '--db', database, '--storage', base])).code).toBe(0);
+      const runs = await Promise.all([
+        runBounded(['crawl', '--storage', '/proc/nope', '--base-url', 'http://127.0.0.1:9']),
+        runBounded(['crawl', '--base-url', 'http://127.0.0.1:9', '--plan'], {
+          CRAWLEE_STORAGE_DIR: '/proc/nope/deeper',
+        }),
+        runBounded(['migrate', '--db', '/proc/nope', '--storage', base]),
+        runBounded(['export', '--db', database, '--storage', base, '--out', '/proc/nope']),
+      ]);
+      const enoent = '\\(ENOENT: no such file or directory; the file system at /proc takes no new folders\\)';
+      const expected = [
+        `^ERROR --storage /proc/nope: cannot create /proc/nope ${enoent}$`,
+        `^ERROR CRAWLEE_STORAGE_DIR /proc/nope/deeper: cannot create /proc/nope ${enoent}$`,
+        `^ERROR --db /proc/nope: cannot create /proc/nope ${enoent}$`,
+        `^ERROR --out /proc/nope: cannot create /proc/nope ${enoent}$`,
+      ];
+      runs.forEach((run, i) => {
+        expect(run.code, run.stderr).toBe(1);
+        expect(run.stdout).toBe('');
+        expect(run.stderr.split('\n').filter((line) => /^(ERROR|WARN)/.test(line))).toEqual([
+          expect.stringMatching(new RegExp(expected[i]!)),
+        ]);
+      });
+    },
+    120_000,
+  );
 
   it('under a regular file: --storage, --db and export --out', async () => {
     const database = path.join(base, 'db2');

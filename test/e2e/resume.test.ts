@@ -71,34 +71,53 @@ describe('resume after kill -9', () => {
   });
 
   // Every seed on the embedded database; the middle one on PostgreSQL when a server is there.
-  const seeds: [number, TestDatabase['name']][] = [[1, 'pglite'], [2, DATABASE_KINDS.at(-1)!], [3, 'pglite']];
+  const seeds: [number, TestDatabase['name']][] = [
+    [1, 'pglite'],
+    [2, DATABASE_KINDS.at(-1)!],
+    [3, 'pglite'],
+  ];
 
-  it.each(seeds)('seed %i on %s: two kills, then a resume that ends with exactly the rows of a clean crawl', async (seed, kind) => {
-    const replica = await startReplica({ tree, faults: { seed, rateSlow: 0.5, slowMs: 40 } });
-    const database = await createTestDatabase(kind);
-    const storage = tempDir();
-    const args = ['crawl', '--storage', storage, '--db', dbFlag(database.target), '--base-url', replica.url, '--max-rpm', '100000', '--concurrency', '8'];
-    try {
-      const inFlightAtKills = new Set<string>();
-      for (const at of killPoints(seed, totalRequests, 2)) {
-        const run = startCli(args);
-        await waitFor(() => replica.stats.total >= at || run.child.exitCode !== null);
-        run.child.kill('SIGKILL');
-        const ended = await run.done;
-        expect(ended.signal, ended.stderr).toBe('SIGKILL');
-        for (const p of inFlightPaths(storage, replica.stats.getsByPath.keys())) inFlightAtKills.add(p);
+  it.each(seeds)(
+    'seed %i on %s: two kills, then a resume that ends with exactly the rows of a clean crawl',
+    async (seed, kind) => {
+      const replica = await startReplica({ tree, faults: { seed, rateSlow: 0.5, slowMs: 40 } });
+      const database = await createTestDatabase(kind);
+      const storage = tempDir();
+      const args = [
+        'crawl',
+        '--storage',
+        storage,
+        '--db',
+        dbFlag(database.target),
+        '--base-url',
+        replica.url,
+        '--max-rpm',
+        '100000',
+        '--concurrency',
+        '8',
+      ];
+      try {
+        const inFlightAtKills = new Set<string>();
+        for (const at of killPoints(seed, totalRequests, 2)) {
+          const run = startCli(args);
+          await waitFor(() => replica.stats.total >= at || run.child.exitCode !== null);
+          run.child.kill('SIGKILL');
+          const ended = await run.done;
+          expect(ended.signal, ended.stderr).toBe('SIGKILL');
+          for (const p of inFlightPaths(storage, replica.stats.getsByPath.keys())) inFlightAtKills.add(p);
+        }
+        const final = await runCli(args);
+        expect(final.stderr).toMatch(/resuming the crawl/);
+        expect(final.code, final.stderr + final.stdout).toBe(0);
+        expect(await snapshot(database.target)).toEqual(reference);
+        // Refetched over the network: only what was in flight at a kill, never a request handled before it.
+        const refetched = [...replica.stats.getsByPath].filter(([, count]) => count > 1).map(([p]) => p);
+        expect(refetched.filter((p) => !inFlightAtKills.has(p))).toEqual([]);
+        expect(inFlightAtKills.size).toBeGreaterThan(0);
+      } finally {
+        await replica.close();
+        await database.drop();
       }
-      const final = await runCli(args);
-      expect(final.stderr).toMatch(/resuming the crawl/);
-      expect(final.code, final.stderr + final.stdout).toBe(0);
-      expect(await snapshot(database.target)).toEqual(reference);
-      // Refetched over the network: only what was in flight at a kill, never a request handled before it.
-      const refetched = [...replica.stats.getsByPath].filter(([, count]) => count > 1).map(([p]) => p);
-      expect(refetched.filter((p) => !inFlightAtKills.has(p))).toEqual([]);
-      expect(inFlightAtKills.size).toBeGreaterThan(0);
-    } finally {
-      await replica.close();
-      await database.drop();
-    }
-  });
+    },
+  );
 });

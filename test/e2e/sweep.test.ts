@@ -10,7 +10,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { JOURNAL_FILE } from '../../src/crawl/queue-journal.js';
 import { requestQueueDir } from '../../src/crawl/storage-client.js';
 import { QUEUE_NAME } from '../../src/crawl/queue.js';
-import { apiPath, expectedCounts, syntheticTree, type Calendar, type ReplicaTree, type SeasonItem, type SeriesItem } from '../replica/index.js';
+import {
+  apiPath,
+  expectedCounts,
+  syntheticTree,
+  type Calendar,
+  type ReplicaTree,
+  type SeasonItem,
+  type SeriesItem,
+} from '../replica/index.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
 import { startHostileServer, type HostileServer, type Hostility } from '../support/hostile-server.js';
@@ -21,9 +29,13 @@ const LOST = /missing from the queue/;
 
 const body = <T>(tree: ReplicaTree, p: string): T => JSON.parse(tree.body(p)!) as T;
 const seriesOf = (tree: ReplicaTree) => body<SeriesItem[]>(tree, apiPath.series());
-const seasonsOf = (tree: ReplicaTree, series: number) => body<SeasonItem[]>(tree, apiPath.seasons(seriesOf(tree)[series]!.uuid));
+const seasonsOf = (tree: ReplicaTree, series: number) =>
+  body<SeasonItem[]>(tree, apiPath.seasons(seriesOf(tree)[series]!.uuid));
 const classificationsOf = (tree: ReplicaTree, season: string) =>
-  body<Calendar>(tree, apiPath.calendar(season)).events.flatMap((e) => e.sessions).filter((s) => s.hasResults).map((s) => apiPath.classification(s.uuid));
+  body<Calendar>(tree, apiPath.calendar(season))
+    .events.flatMap((e) => e.sessions)
+    .filter((s) => s.hasResults)
+    .map((s) => apiPath.classification(s.uuid));
 
 describe(`the completeness sweep (${KIND})`, () => {
   const servers: HostileServer[] = [];
@@ -69,7 +81,9 @@ describe(`the completeness sweep (${KIND})`, () => {
     // Another origin, another tree, whose series list loses an item to quarantine: the first
     // origin's series are then not soft-deleted, and stay live in the database.
     const other = syntheticTree({ ...TREE, seed: 52 });
-    other.mutate<SeriesItem[]>(apiPath.series(), (list) => list.map((s, i) => (i === 0 ? { ...s, uuid: undefined } : s)));
+    other.mutate<SeriesItem[]>(apiPath.series(), (list) =>
+      list.map((s, i) => (i === 0 ? { ...s, uuid: undefined } : s)),
+    );
     const b = await startHostileServer({ tree: other });
     servers.push(b);
     const second = await crawl(crawlConfig(b.url, a.storage, a.database.target));
@@ -89,17 +103,21 @@ describe(`the completeness sweep (${KIND})`, () => {
     // Drop one pending request's line from the journal, as a kill cutting it short would.
     const journal = path.join(requestQueueDir(storage, QUEUE_NAME), JOURNAL_FILE);
     const lines = readFileSync(journal, 'utf8').split('\n').filter(Boolean);
-    const pendingKeys = new Set(lines.flatMap((l) => {
-      const line = JSON.parse(l) as { put?: { uniqueKey: string } };
-      return line.put ? [line.put.uniqueKey] : [];
-    }));
-    const doneKeys = new Set(lines.flatMap((l) => {
-      const line = JSON.parse(l) as { key?: string };
-      return line.key ? [line.key] : [];
-    }));
+    const pendingKeys = new Set(
+      lines.flatMap((l) => {
+        const line = JSON.parse(l) as { put?: { uniqueKey: string } };
+        return line.put ? [line.put.uniqueKey] : [];
+      }),
+    );
+    const doneKeys = new Set(
+      lines.flatMap((l) => {
+        const line = JSON.parse(l) as { key?: string };
+        return line.key ? [line.key] : [];
+      }),
+    );
     const victim = [...pendingKeys].find((k) => !doneKeys.has(k) && k.includes('classification'))!;
     expect(victim).toBeDefined();
-    writeFileSync(journal, lines.filter((l) => !l.includes(JSON.stringify(victim))).join('\n') + '\n');
+    writeFileSync(journal, `${lines.filter((l) => !l.includes(JSON.stringify(victim))).join('\n')}\n`);
     const resumed = await crawl(crawlConfig(api.url, storage, database.target));
     expect(resumed.outcome).toBe('complete');
     expect(resumed.lines.filter((l) => LOST.test(l))).toEqual([

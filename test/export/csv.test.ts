@@ -34,8 +34,10 @@ function parseCsv(text: string): Cell[][] {
     const c = text[i]!;
     if (inQuotes) {
       if (c !== '"') field += c;
-      else if (text[i + 1] === '"') (field += '"'), i++;
-      else {
+      else if (text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else {
         inQuotes = false;
         if (![',', '\r', undefined].includes(text[i + 1])) throw new Error(`text after a closing quote at ${i}`);
       }
@@ -80,7 +82,12 @@ function expectedCell(value: unknown): Cell {
 describe('the RFC 4180 reader of this test', () => {
   it('reads quoted fields, doubled quotes and CRLF inside quotes, and refuses bare quotes and bare LF', () => {
     expect(parseCsv('a,"b,""c""\r\nd",,""\r\n')).toEqual([
-      [{ text: 'a', quoted: false }, { text: 'b,"c"\r\nd', quoted: true }, { text: '', quoted: false }, { text: '', quoted: true }],
+      [
+        { text: 'a', quoted: false },
+        { text: 'b,"c"\r\nd', quoted: true },
+        { text: '', quoted: false },
+        { text: '', quoted: true },
+      ],
     ]);
     expect(() => parseCsv('a"b\r\n')).toThrow(/bare quote/);
     expect(() => parseCsv('a\nb\r\n')).toThrow(/bare/);
@@ -95,9 +102,22 @@ describe.each(DATABASE_KINDS)('export --format csv (%s)', (kind) => {
   let awkwardUuid: string;
 
   beforeAll(async () => {
-    const tree = syntheticTree({ seed: 5, series: 2, seasonsPerSeries: 1, eventsPerSeason: 2, sessionsPerEvent: 2, carsPerSession: 3 });
+    const tree = syntheticTree({
+      seed: 5,
+      series: 2,
+      seasonsPerSeries: 1,
+      eventsPerSeason: 2,
+      sessionsPerEvent: 2,
+      carsPerSession: 3,
+    });
     tree.mutate<SeriesItem[]>(apiPath.series(), (list) =>
-      list.map((s, i) => (i === 0 ? { ...s, name: AWKWARD, shortName: '', shortCode: null } : i === 1 ? { ...s, name: TRAILING_QUOTE } : s)),
+      list.map((s, i) =>
+        i === 0
+          ? { ...s, name: AWKWARD, shortName: '', shortCode: null }
+          : i === 1
+            ? { ...s, name: TRAILING_QUOTE }
+            : s,
+      ),
     );
     awkwardUuid = (JSON.parse(tree.body(apiPath.series())!) as SeriesItem[])[0]!.uuid;
     const replica = await startReplica({ tree });
@@ -116,7 +136,8 @@ describe.each(DATABASE_KINDS)('export --format csv (%s)', (kind) => {
   it('writes one .csv per dataset and a manifest saying csv', () => {
     expect(readdirSync(csv.dir).sort()).toEqual([...DATASETS.map((d) => `${d.name}.csv`), 'manifest.json'].sort());
     expect(csv.manifest.format).toBe('csv');
-    for (const { name } of DATASETS) expect(csv.manifest.datasets[name]).toEqual({ file: `${name}.csv`, rows: readDataset(json, name).length });
+    for (const { name } of DATASETS)
+      expect(csv.manifest.datasets[name]).toEqual({ file: `${name}.csv`, rows: readDataset(json, name).length });
   });
 
   it('holds exactly the JSON export: header, columns, order and every value', () => {
@@ -127,9 +148,14 @@ describe.each(DATABASE_KINDS)('export --format csv (%s)', (kind) => {
       const rows = readDataset(json, name);
       expect(rows.length, name).toBeGreaterThan(0);
       const columns = Object.keys(rows[0]!);
-      expect(header!.map((cell) => cell.text), name).toEqual(columns);
+      expect(
+        header!.map((cell) => cell.text),
+        name,
+      ).toEqual(columns);
       expect(records, name).toHaveLength(rows.length);
-      rows.forEach((row, i) => expect(records[i], `${name} row ${i}`).toEqual(columns.map((column) => expectedCell(row[column]))));
+      rows.forEach((row, i) => {
+        expect(records[i], `${name} row ${i}`).toEqual(columns.map((column) => expectedCell(row[column])));
+      });
     }
   });
 
@@ -143,6 +169,8 @@ describe.each(DATABASE_KINDS)('export --format csv (%s)', (kind) => {
     expect(records.some((r) => r[column('name')]!.text === TRAILING_QUOTE)).toBe(true);
     // Nested values are JSON text: a team's names, a result's drivers.
     const [teamsHeader, firstTeam] = parseCsv(readFileSync(path.join(csv.dir, 'teams.csv'), 'utf8'));
-    expect(JSON.parse(firstTeam![teamsHeader!.findIndex((c) => c.text === 'names')]!.text)).toEqual(readDataset(json, 'teams')[0]!.names);
+    expect(JSON.parse(firstTeam![teamsHeader!.findIndex((c) => c.text === 'names')]!.text)).toEqual(
+      readDataset(json, 'teams')[0]!.names,
+    );
   });
 });

@@ -30,24 +30,44 @@ describe('export guards', () => {
     const storage = path.join(base, 'work', 'storage');
     mkdirSync(storage, { recursive: true });
     writeFileSync(path.join(storage, 'keep.txt'), 'mine');
-    await expect(exportDb(database.target, { out: '/', storage })).rejects.toThrow(/^refusing to export into \/: it is the root of the filesystem/);
+    await expect(exportDb(database.target, { out: '/', storage })).rejects.toThrow(
+      /^refusing to export into \/: it is the root of the filesystem/,
+    );
     expect(existsSync('/manifest.json') || existsSync('/series.json')).toBe(false);
-    await expect(exportDb(database.target, { out: storage, storage, force: true })).rejects.toThrow(/it is the storage dir/);
-    await expect(exportDb(database.target, { out: path.join(base, 'work'), storage, force: true })).rejects.toThrow(/it is a folder holding the storage dir/);
+    await expect(exportDb(database.target, { out: storage, storage, force: true })).rejects.toThrow(
+      /it is the storage dir/,
+    );
+    await expect(exportDb(database.target, { out: path.join(base, 'work'), storage, force: true })).rejects.toThrow(
+      /it is a folder holding the storage dir/,
+    );
     symlinkSync(storage, path.join(base, 'link'));
-    await expect(exportDb(database.target, { out: path.join(base, 'link'), storage, force: true })).rejects.toThrow(/it is the storage dir/);
-    await expect(exportDb(database.target, { out: dbDir, storage, force: true })).rejects.toThrow(/it is the embedded database dir/);
+    await expect(exportDb(database.target, { out: path.join(base, 'link'), storage, force: true })).rejects.toThrow(
+      /it is the storage dir/,
+    );
+    await expect(exportDb(database.target, { out: dbDir, storage, force: true })).rejects.toThrow(
+      /it is the embedded database dir/,
+    );
     // Folders inside them, new or existing, are theirs too.
-    await expect(exportDb(database.target, { out: path.join(storage, 'exports'), storage })).rejects.toThrow(/it is inside the storage dir/);
+    await expect(exportDb(database.target, { out: path.join(storage, 'exports'), storage })).rejects.toThrow(
+      /it is inside the storage dir/,
+    );
     mkdirSync(path.join(storage, 'key_value_stores', 'x'), { recursive: true });
-    await expect(exportDb(database.target, { out: path.join(storage, 'key_value_stores', 'x'), storage, force: true })).rejects.toThrow(/it is inside the storage dir/);
-    await expect(exportDb(database.target, { out: path.join(base, 'link', 'sub'), storage, force: true })).rejects.toThrow(/it is inside the storage dir/);
-    await expect(exportDb(database.target, { out: path.join(dbDir, 'sub'), storage, force: true })).rejects.toThrow(/it is inside the embedded database dir/);
+    await expect(
+      exportDb(database.target, { out: path.join(storage, 'key_value_stores', 'x'), storage, force: true }),
+    ).rejects.toThrow(/it is inside the storage dir/);
+    await expect(
+      exportDb(database.target, { out: path.join(base, 'link', 'sub'), storage, force: true }),
+    ).rejects.toThrow(/it is inside the storage dir/);
+    await expect(exportDb(database.target, { out: path.join(dbDir, 'sub'), storage, force: true })).rejects.toThrow(
+      /it is inside the embedded database dir/,
+    );
     expect(existsSync(path.join(dbDir, 'sub'))).toBe(false);
     const home = process.env.HOME;
     process.env.HOME = path.join(base, 'home');
     try {
-      await expect(exportDb(database.target, { out: path.join(base, 'home'), storage, force: true })).rejects.toThrow(/it is your home folder/);
+      await expect(exportDb(database.target, { out: path.join(base, 'home'), storage, force: true })).rejects.toThrow(
+        /it is your home folder/,
+      );
     } finally {
       process.env.HOME = home;
     }
@@ -59,7 +79,9 @@ describe('export guards', () => {
   it('refuses a non-empty folder holding no export unless --force, and then leaves its files alone', async () => {
     const dir = tempDir('msc-foreign-');
     writeFileSync(path.join(dir, 'notes.txt'), 'mine');
-    await expect(exportDb(database.target, { out: dir })).rejects.toThrow(/is not empty and holds no export \(notes\.txt\): .*--force/);
+    await expect(exportDb(database.target, { out: dir })).rejects.toThrow(
+      /is not empty and holds no export \(notes\.txt\): .*--force/,
+    );
     expect(listing(dir)).toEqual(['notes.txt']);
     await exportDb(database.target, { out: dir, force: true });
     expect(listing(dir)).toEqual([...filesOf('json'), 'notes.txt'].sort());
@@ -72,7 +94,14 @@ describe('export guards', () => {
     const hostile = tempDir('msc-foreign-');
     writeFileSync(path.join(hostile, 'victim.txt'), 'mine');
     writeFileSync(path.join(path.dirname(hostile), `${path.basename(hostile)}-victim.txt`), 'mine');
-    writeFileSync(path.join(hostile, 'manifest.json'), JSON.stringify({ exportedAt: '2026-01-01T00:00:00Z', format: 'json', datasets: { series: { file: `../${path.basename(hostile)}-victim.txt`, rows: 0 } } }));
+    writeFileSync(
+      path.join(hostile, 'manifest.json'),
+      JSON.stringify({
+        exportedAt: '2026-01-01T00:00:00Z',
+        format: 'json',
+        datasets: { series: { file: `../${path.basename(hostile)}-victim.txt`, rows: 0 } },
+      }),
+    );
     await expect(exportDb(database.target, { out: hostile })).rejects.toThrow(/holds no export/);
     expect(existsSync(path.join(path.dirname(hostile), `${path.basename(hostile)}-victim.txt`))).toBe(true);
 
@@ -88,18 +117,25 @@ describe('export guards', () => {
     expect(listing(dir)).toEqual(filesOf('ndjson'));
     const { manifest } = await exportDb(database.target, { out: dir, format: 'csv' });
     expect(listing(dir)).toEqual(filesOf('csv'));
-    expect(Object.values(manifest.datasets).map((d) => d.file).concat('manifest.json').sort()).toEqual(listing(dir));
+    expect(
+      Object.values(manifest.datasets)
+        .map((d) => d.file)
+        .concat('manifest.json')
+        .sort(),
+    ).toEqual(listing(dir));
     // Someone's file beside an export stays; the export's own files are replaced.
     writeFileSync(path.join(dir, 'notes.txt'), 'mine');
     await exportDb(database.target, { out: dir });
     expect(listing(dir)).toEqual([...filesOf('json'), 'notes.txt'].sort());
   });
 
-  it('refuses a folder of files that merely carry an export\'s names (they may be the user\'s own), unless --force', async () => {
+  it("refuses a folder of files that merely carry an export's names (they may be the user's own), unless --force", async () => {
     const dir = tempDir('msc-lookalikes-');
     writeFileSync(path.join(dir, 'results.csv'), 'my,precious,spreadsheet');
     writeFileSync(path.join(dir, 'drivers.json'), '{"mine":1}');
-    await expect(exportDb(database.target, { out: dir, format: 'ndjson' })).rejects.toThrow(/is not empty and holds no export \(drivers\.json, results\.csv\)/);
+    await expect(exportDb(database.target, { out: dir, format: 'ndjson' })).rejects.toThrow(
+      /is not empty and holds no export \(drivers\.json, results\.csv\)/,
+    );
     expect(listing(dir)).toEqual(['drivers.json', 'results.csv']);
   });
 
@@ -114,7 +150,18 @@ describe('export guards', () => {
     const dir = tempDir('msc-cli-');
     writeFileSync(path.join(dir, 'notes.txt'), 'mine');
     // In-process (src/cli.ts's main): the same parser and exit code, without starting another process and database.
-    const forced = await cli(['export', '--db', dbDir, '--storage', storage, '--out', dir, '--format', 'csv', '--force']);
+    const forced = await cli([
+      'export',
+      '--db',
+      dbDir,
+      '--storage',
+      storage,
+      '--out',
+      dir,
+      '--format',
+      'csv',
+      '--force',
+    ]);
     expect(forced.code).toBe(0);
     expect(listing(dir)).toEqual([...filesOf('csv'), 'notes.txt'].sort());
   });

@@ -82,7 +82,10 @@ async function main(): Promise<void> {
       changed: { type: 'string' },
       port: { type: 'string', default: '8787' },
       ...Object.fromEntries(
-        [...Object.keys(numberOptions), ...Object.keys(faultOptions)].map((flag) => [flag, { type: 'string' as const }]),
+        [...Object.keys(numberOptions), ...Object.keys(faultOptions)].map((flag) => [
+          flag,
+          { type: 'string' as const },
+        ]),
       ),
     },
     strict: true,
@@ -91,7 +94,8 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (values.recorded === true && values.synthetic === true) throw new Error('--recorded and --synthetic exclude each other');
+  if (values.recorded === true && values.synthetic === true)
+    throw new Error('--recorded and --synthetic exclude each other');
   const flag = (name: string): string | undefined => {
     const value: unknown = values[name as keyof typeof values];
     return typeof value === 'string' ? value : undefined;
@@ -124,8 +128,14 @@ async function main(): Promise<void> {
   const changedDir = flag('changed');
   const changed = changedDir === undefined ? [] : changeTree(tree, changedDir);
   const counts = expectedCounts(tree);
-  const replica = await startReplica({ tree, port: toNumber('port', values.port), validators: values['no-validators'] !== true, ...(anyFault ? { faults } : {}) });
-  const kind = values.synthetic === true ? `synthetic ${JSON.stringify({ ...SYNTHETIC_DEFAULTS, ...synthetic })}` : 'recorded';
+  const replica = await startReplica({
+    tree,
+    port: toNumber('port', values.port),
+    validators: values['no-validators'] !== true,
+    ...(anyFault ? { faults } : {}),
+  });
+  const kind =
+    values.synthetic === true ? `synthetic ${JSON.stringify({ ...SYNTHETIC_DEFAULTS, ...synthetic })}` : 'recorded';
   process.stdout.write(`replica (${kind}) serving at ${replica.url}\n`);
   process.stdout.write(`expected requests: ${JSON.stringify(counts.requests)}\n`);
   process.stdout.write(`expected rows:     ${JSON.stringify(counts.rows)}\n`);
@@ -145,16 +155,21 @@ async function main(): Promise<void> {
 
 /** Serves the JSON files under `dir` in place of the bodies of the API paths they are named after; returns those paths. */
 function changeTree(tree: ReplicaTree, dir: string): string[] {
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.json')).sort();
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.json'))
+    .sort();
   return files.map((name) => {
     const apiPath = `/${name.slice(0, -'.json'.length).split(sep).join('/')}`;
     let payload: unknown;
     try {
       payload = JSON.parse(readFileSync(join(dir, name), 'utf8'));
     } catch (error) {
-      throw new Error(`--changed: ${join(dir, name)} is not JSON (${error instanceof Error ? error.message : String(error)})`);
+      throw new Error(
+        `--changed: ${join(dir, name)} is not JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
-    if (tree.body(apiPath) === undefined) throw new Error(`--changed: ${join(dir, name)} names ${apiPath}, which the tree does not serve`);
+    if (tree.body(apiPath) === undefined)
+      throw new Error(`--changed: ${join(dir, name)} names ${apiPath}, which the tree does not serve`);
     tree.mutate(apiPath, () => payload);
     return apiPath;
   });

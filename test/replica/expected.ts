@@ -41,7 +41,12 @@ export interface ExpectedCounts {
  * path must exist in the tree.
  */
 export function expectedCounts(tree: Pick<ReplicaTree, 'body'>, filters: CrawlFilters = {}): ExpectedCounts {
-  const fetched = { series: new Set<string>(), seasons: new Set<string>(), calendar: new Set<string>(), classification: new Set<string>() };
+  const fetched = {
+    series: new Set<string>(),
+    seasons: new Set<string>(),
+    calendar: new Set<string>(),
+    classification: new Set<string>(),
+  };
   const get = <T>(endpoint: keyof typeof fetched, path: string): T => {
     const text = tree.body(path);
     if (text === undefined) throw new Error(`expectedCounts: the tree has no ${path}`);

@@ -146,7 +146,7 @@ function firstList(payload: unknown): unknown[] {
   const list = Array.isArray(payload)
     ? payload
     : isRecord(payload)
-      ? [payload['events'], payload['details']].find(Array.isArray)
+      ? [payload.events, payload.details].find(Array.isArray)
       : undefined;
   if (!isRecord(list?.[0])) throw new Error('an item-level fault needs a payload with a non-empty list');
   return list;
@@ -161,8 +161,8 @@ function duplicateFirstItem(payload: unknown, identical: boolean): void {
   const list = firstList(payload);
   const copy = structuredClone(list[0]) as Record<string, unknown>;
   if (!identical) {
-    if ('uuid' in copy) copy['name'] = `${String(copy['name'])} (duplicate)`;
-    else copy['laps'] = (typeof copy['laps'] === 'number' ? copy['laps'] : 0) + 1;
+    if ('uuid' in copy) copy.name = `${String(copy.name)} (duplicate)`;
+    else copy.laps = (typeof copy.laps === 'number' ? copy.laps : 0) + 1;
   }
   list.push(copy);
 }
@@ -178,9 +178,9 @@ function corruptItem(fault: ItemFaultKind, item: Record<string, unknown>, badId:
   if (fault === 'drift-type') item[detail ? 'carNumber' : 'name'] = 42;
   if (fault === 'drift-missing') delete item[detail ? 'carNumber' : 'uuid'];
   if (fault === 'bad-id') {
-    const target: unknown = detail ? (item['drivers'] as unknown[] | undefined)?.[0] : item;
+    const target: unknown = detail ? (item.drivers as unknown[] | undefined)?.[0] : item;
     if (!isRecord(target)) throw new Error('bad-id found no uuid to replace');
-    target['uuid'] = badId;
+    target.uuid = badId;
   }
 }
 

@@ -8,7 +8,9 @@ const FIXTURES = new URL('./fixtures/', import.meta.url);
 function readFolder(folder: string): Map<string, string> {
   const dir = new URL(`${folder}/`, FIXTURES);
   const texts = new Map<string, string>();
-  for (const file of readdirSync(dir).filter((name) => name.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()) {
     texts.set(file.slice(0, -'.json'.length), readFileSync(new URL(file, dir), 'utf8'));
   }
   return texts;
@@ -66,8 +68,7 @@ export function recordedTree(): ReplicaTree {
       }
       case 'classification':
         return (
-          classificationTexts.get(route.uuid) ??
-          (sessionsWithResults.has(route.uuid) ? emptyClassification : undefined)
+          classificationTexts.get(route.uuid) ?? (sessionsWithResults.has(route.uuid) ? emptyClassification : undefined)
         );
     }
   });

@@ -116,8 +116,7 @@ function objectsByKind(tree: ReplicaTree): Map<string, Record<string, unknown>[]
   return kinds;
 }
 
-const typeName = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+const typeName = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
 
 /** Per kind: the key orders seen, and the value types seen per key. */
 function shapes(tree: ReplicaTree): Record<string, { keyOrders: string[]; types: Record<string, string[]> }> {
@@ -127,7 +126,10 @@ function shapes(tree: ReplicaTree): Record<string, { keyOrders: string[]; types:
     const types: Record<string, Set<string>> = {};
     for (const object of objects) {
       keyOrders.add(Object.keys(object).join(','));
-      for (const [key, value] of Object.entries(object)) (types[key] ??= new Set()).add(typeName(value));
+      for (const [key, value] of Object.entries(object)) {
+        types[key] ??= new Set();
+        types[key].add(typeName(value));
+      }
     }
     out[kind] = {
       keyOrders: [...keyOrders].sort(),
@@ -137,7 +139,10 @@ function shapes(tree: ReplicaTree): Record<string, { keyOrders: string[]; types:
   return out;
 }
 
-async function fetchBytes(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
+async function fetchBytes(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
   const response = await fetch(url, init);
   return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
 }
@@ -172,7 +177,9 @@ describe('recorded tree', () => {
     const season2019 = seasons.find((s) => s.year === 2019);
     expect(season2019).toBeDefined();
     const { name, uuid, year, endYear } = season2019 as SeasonItem;
-    expect(tree.body(apiPath.calendar(uuid))).toBe(JSON.stringify({ season: { name, uuid, year, endYear }, events: [] }));
+    expect(tree.body(apiPath.calendar(uuid))).toBe(
+      JSON.stringify({ season: { name, uuid, year, endYear }, events: [] }),
+    );
 
     const calendar = parse<Calendar>(tree, apiPath.calendar('c620fbb8-7169-4f6a-af74-13f6cd80a233'));
     const sessions = calendar.events.flatMap((e) => e.sessions);
@@ -195,24 +202,51 @@ describe('recorded tree', () => {
     expect(expectedCounts(tree)).toEqual({
       requests: { series: 1, seasons: 86, calendar: 156, classification: 1443, total: 1686 },
       rows: {
-        series: 86, seasons: 156, events: 192, venues: 47, countries: 39, sessions: 1510, drivers: 129,
-        teams: 26, entries: 112, entry_drivers: 254, classifications: 112, retirements: 7,
+        series: 86,
+        seasons: 156,
+        events: 192,
+        venues: 47,
+        countries: 39,
+        sessions: 1510,
+        drivers: 129,
+        teams: 26,
+        entries: 112,
+        entry_drivers: 254,
+        classifications: 112,
+        retirements: 7,
       },
     });
     expect(expectedCounts(tree, { series: ['f1'] })).toEqual({
       requests: { series: 1, seasons: 1, calendar: 76, classification: 932, total: 1010 },
       rows: {
-        series: 86, seasons: 76, events: 124, venues: 31, countries: 29, sessions: 995, drivers: 20,
-        teams: 10, entries: 40, entry_drivers: 40, classifications: 40, retirements: 7,
+        series: 86,
+        seasons: 76,
+        events: 124,
+        venues: 31,
+        countries: 29,
+        sessions: 995,
+        drivers: 20,
+        teams: 10,
+        entries: 40,
+        entry_drivers: 40,
+        classifications: 40,
+        retirements: 7,
       },
     });
-    expect(expectedCounts(tree, { series: ['fia world endurance championship'], fromYear: 2024, toYear: 2024 }).requests).toEqual(
-      { series: 1, seasons: 1, calendar: 1, classification: 73, total: 76 },
-    );
-    expect(expectedCounts(tree, { fromYear: 2025 }).requests).toEqual(
-      { series: 1, seasons: 86, calendar: 7, classification: 571, total: 665 },
-    );
-    const byUuidAndCode = expectedCounts(tree, { series: ['10904579-6E07-4a99-9b1f-19725110ceef', 'F1Academy'], toYear: 2024 });
+    expect(
+      expectedCounts(tree, { series: ['fia world endurance championship'], fromYear: 2024, toYear: 2024 }).requests,
+    ).toEqual({ series: 1, seasons: 1, calendar: 1, classification: 73, total: 76 });
+    expect(expectedCounts(tree, { fromYear: 2025 }).requests).toEqual({
+      series: 1,
+      seasons: 86,
+      calendar: 7,
+      classification: 571,
+      total: 665,
+    });
+    const byUuidAndCode = expectedCounts(tree, {
+      series: ['10904579-6E07-4a99-9b1f-19725110ceef', 'F1Academy'],
+      toYear: 2024,
+    });
     expect(byUuidAndCode.requests).toEqual({ series: 1, seasons: 2, calendar: 37, classification: 31, total: 71 });
     expect(byUuidAndCode.rows.seasons).toBe(39);
     expect(expectedCounts(tree, { series: ['nope'] }).requests.total).toBe(1);
@@ -226,15 +260,23 @@ describe('recorded tree', () => {
 
     expect((await first())?.shortCode).toBe('SEBRING');
     tree.mutate<SeriesItem[]>(apiPath.series(), (list) => list.slice(1));
-    tree.mutate<SeriesItem[]>(apiPath.series(), (list) => list.map((s, i) => (i === 0 ? { ...s, name: 'Renamed' } : s)));
+    tree.mutate<SeriesItem[]>(apiPath.series(), (list) =>
+      list.map((s, i) => (i === 0 ? { ...s, name: 'Renamed' } : s)),
+    );
     expect(await first()).toMatchObject({ shortCode: 'DAYTONA24', name: 'Renamed' });
     expect(expectedCounts(tree).rows.series).toBe(85);
 
     const newSeason = '11111111-1111-4111-8111-111111111111';
     const sebring = 'fb459032-a8e4-42bb-ac54-5c2f06dcea5a';
-    tree.mutate(apiPath.seasons(sebring), () => [{ name: 'Sebring 2026', uuid: newSeason, year: 2026, endYear: 2026, status: '' }]);
+    tree.mutate(apiPath.seasons(sebring), () => [
+      { name: 'Sebring 2026', uuid: newSeason, year: 2026, endYear: 2026, status: '' },
+    ]);
     expect(tree.body(apiPath.calendar(newSeason))).toBeUndefined();
-    tree.mutate(apiPath.calendar(newSeason), (payload) => payload ?? { season: { name: 'Sebring 2026', uuid: newSeason, year: 2026, endYear: 2026 }, events: [] });
+    tree.mutate(
+      apiPath.calendar(newSeason),
+      (payload) =>
+        payload ?? { season: { name: 'Sebring 2026', uuid: newSeason, year: 2026, endYear: 2026 }, events: [] },
+    );
     expect((await fetch(replica.url + apiPath.calendar(newSeason))).status).toBe(200);
     tree.mutate(apiPath.calendar(newSeason), () => undefined);
     expect((await fetch(replica.url + apiPath.calendar(newSeason))).status).toBe(404);
@@ -261,7 +303,14 @@ describe('synthetic tree', () => {
   });
 
   it('has the size its options ask for, with valid v4 uuids', () => {
-    const tree = syntheticTree({ series: 2, seasonsPerSeries: 2, eventsPerSeason: 5, sessionsPerEvent: 4, carsPerSession: 7, driversPerCar: 2 });
+    const tree = syntheticTree({
+      series: 2,
+      seasonsPerSeries: 2,
+      eventsPerSeason: 5,
+      sessionsPerEvent: 4,
+      carsPerSession: 7,
+      driversPerCar: 2,
+    });
     const { rows } = expectedCounts(tree);
     expect(rows).toMatchObject({ series: 2, seasons: 4, events: 20, sessions: 80 });
     const uuids = new Set<string>();
@@ -293,14 +342,19 @@ describe('synthetic tree', () => {
       const seasons = all.filter((w) => w.endpoint === 'seasons').flatMap((w) => JSON.parse(w.text) as SeasonItem[]);
       expect(new Set(seasons.map((s) => s.status))).toEqual(new Set(['Current', 'Historic', '']));
 
-      const events = all.filter((w) => w.endpoint === 'calendar').flatMap((w) => (JSON.parse(w.text) as Calendar).events);
+      const events = all
+        .filter((w) => w.endpoint === 'calendar')
+        .flatMap((w) => (JSON.parse(w.text) as Calendar).events);
       const cancelled = events.filter((e) => e.status === 'Cancelled');
       expect(cancelled.length).toBeGreaterThan(0);
-      for (const e of cancelled) expect([e.startDate, e.startTimeUtc, e.endDate, e.endTimeUtc]).toEqual([null, null, null, null]);
+      for (const e of cancelled)
+        expect([e.startDate, e.startTimeUtc, e.endDate, e.endTimeUtc]).toEqual([null, null, null, null]);
       expect(events.flatMap((e) => e.sessions).some((s) => s.hasResults === false)).toBe(true);
       expect(all.some((w) => w.text.includes('\uFFFD'))).toBe(true);
 
-      const classifications = all.filter((w) => w.endpoint === 'classification').map((w) => JSON.parse(w.text) as Classification);
+      const classifications = all
+        .filter((w) => w.endpoint === 'classification')
+        .map((w) => JSON.parse(w.text) as Classification);
       expect(classifications.some((c) => c.retirements.length > 0)).toBe(true);
       for (const { details } of classifications) {
         const names = new Map<string, Set<string | null>>();
@@ -321,7 +375,13 @@ describe('synthetic tree', () => {
 
   it('generates lazily: a 6,000-session tree is cheap until fetched', () => {
     const started = performance.now();
-    const tree = syntheticTree({ series: 10, seasonsPerSeries: 10, eventsPerSeason: 12, sessionsPerEvent: 5, carsPerSession: 37 });
+    const tree = syntheticTree({
+      series: 10,
+      seasonsPerSeries: 10,
+      eventsPerSeason: 12,
+      sessionsPerEvent: 5,
+      carsPerSession: 37,
+    });
     const series = parse<SeriesItem[]>(tree, apiPath.series());
     const seasons = parse<SeasonItem[]>(tree, apiPath.seasons(series.at(-1)?.uuid ?? ''));
     const calendar = parse<Calendar>(tree, apiPath.calendar(seasons.at(-1)?.uuid ?? ''));
@@ -347,11 +407,17 @@ describe('server', () => {
     expect((await fetch(replica.url + apiPath.series(), { method: 'POST' })).status).toBe(404);
     expect((await fetch(`${replica.url}${apiPath.series()}?lang=en`)).status).toBe(200);
 
-    const headers = { Origin: 'https://widgets.motorsportstats.com', 'X-Parent-Referer': 'https://motorsportstats.com/' };
+    const headers = {
+      Origin: 'https://widgets.motorsportstats.com',
+      'X-Parent-Referer': 'https://motorsportstats.com/',
+    };
     const ok = await fetch(replica.url + apiPath.series(), { headers });
     expect(ok.headers.get('connection')).toBe('keep-alive');
     await ok.arrayBuffer();
-    expect(replica.lastHeaders).toMatchObject({ origin: headers.Origin, 'x-parent-referer': headers['X-Parent-Referer'] });
+    expect(replica.lastHeaders).toMatchObject({
+      origin: headers.Origin,
+      'x-parent-referer': headers['X-Parent-Referer'],
+    });
     expect(replica.stats.total).toBe(4);
     expect(replica.stats.byPath.get(apiPath.series())).toBe(3);
     expect(replica.stats.getsByPath.get(apiPath.series())).toBe(2);
@@ -371,14 +437,20 @@ describe('server', () => {
     const run = async (batch: string[]): Promise<number> => {
       const started = performance.now();
       let next = 0;
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        while (next < batch.length) await get(batch[next++] ?? '');
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < batch.length) await get(batch[next++] ?? '');
+        }),
+      );
       return batch.length / ((performance.now() - started) / 1000);
     };
     await run(paths.slice(0, 1000)); // JIT warm-up; both ends of the socket live in this process
     // Best of three, so one scheduling hiccup on a busy machine does not fail the suite.
-    const perSecond = Math.max(await run(paths.slice(1000, 2000)), await run(paths.slice(2000, 3000)), await run(paths.slice(3000)));
+    const perSecond = Math.max(
+      await run(paths.slice(1000, 2000)),
+      await run(paths.slice(2000, 3000)),
+      await run(paths.slice(3000)),
+    );
     agent.destroy();
     expect(perSecond).toBeGreaterThan(2000);
   });
@@ -388,7 +460,15 @@ describe('faults', () => {
   const seriesPath = apiPath.series();
 
   it('plans random faults deterministically and never more than maxConsecutive in a row', () => {
-    const options = { seed: 7, rate500: 0.3, rate503: 0.2, rate429: 0.1, rateReset: 0.1, rateTruncate: 0.1, rateSlow: 0.1 };
+    const options = {
+      seed: 7,
+      rate500: 0.3,
+      rate503: 0.2,
+      rate429: 0.1,
+      rateReset: 0.1,
+      rateTruncate: 0.1,
+      rateSlow: 0.1,
+    };
     const plans = (injector: FaultInjector) =>
       Array.from({ length: 400 }, (_, i) => injector.plan(`/p${i % 4}`)).map((p) => `${p.failure}/${p.delayMs}`);
     const a = plans(new FaultInjector(options));
@@ -406,7 +486,11 @@ describe('faults', () => {
   });
 
   it('500, 503 and 429 (with Retry-After) until the path has failed maxConsecutive times', async () => {
-    for (const [rate, status] of [['rate500', 500], ['rate503', 503], ['rate429', 429]] as const) {
+    for (const [rate, status] of [
+      ['rate500', 500],
+      ['rate503', 503],
+      ['rate429', 429],
+    ] as const) {
       const replica = await serve({ tree: syntheticTree(), faults: { [rate]: 1, retryAfterSeconds: 2 } });
       const statuses: number[] = [];
       for (let i = 0; i < 8; i++) {
@@ -429,7 +513,9 @@ describe('faults', () => {
     const truncate = await serve({ tree: syntheticTree(), faults: { rateTruncate: 1 } });
     const response = await fetch(truncate.url + seriesPath);
     expect(response.status).toBe(200);
-    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(syntheticTree().body(seriesPath) ?? ''));
+    expect(Number(response.headers.get('content-length'))).toBe(
+      Buffer.byteLength(syntheticTree().body(seriesPath) ?? ''),
+    );
     await expect(response.arrayBuffer()).rejects.toThrow();
   });
 
@@ -468,7 +554,9 @@ describe('faults', () => {
       const calendar = parse<Calendar>(tree, seasonPath);
       const drifted = (await json(replica, seasonPath)) as Calendar;
       expect(drifted.events[0]).not.toHaveProperty('uuid');
-      expect(drifted.events[0]).toEqual(Object.fromEntries(Object.entries(calendar.events[0] ?? {}).filter(([k]) => k !== 'uuid')));
+      expect(drifted.events[0]).toEqual(
+        Object.fromEntries(Object.entries(calendar.events[0] ?? {}).filter(([k]) => k !== 'uuid')),
+      );
       expect(drifted.events.slice(1)).toEqual(calendar.events.slice(1));
       expect(drifted.season).toEqual(calendar.season);
 
@@ -480,7 +568,10 @@ describe('faults', () => {
       expect(badSeason[0]?.uuid).toBe('../../etc');
       expect(badSeason[1]?.uuid).toMatch(UUID_V4);
 
-      const driftedDetail = (await json(replica, apiPath.classification('443b426f-cc54-4d42-a05a-2da3c3059e26'))) as Classification;
+      const driftedDetail = (await json(
+        replica,
+        apiPath.classification('443b426f-cc54-4d42-a05a-2da3c3059e26'),
+      )) as Classification;
       expect(driftedDetail.details[0]?.carNumber).toBe(42);
       expect(replica.stats.faults.get('drift-type')).toBe(2);
       expect(replica.stats.faults.get('bad-id')).toBe(2);
@@ -490,22 +581,37 @@ describe('faults', () => {
       const seasonsPath = apiPath.seasons('a33f8b4a-2b22-41ce-8e7d-0aea08f0e176');
       const replica = await serve({
         tree,
-        faults: { perPath: { [seriesPath]: 'duplicate-item', [seasonsPath]: { kind: 'duplicate-item', identical: true }, [classificationPath]: 'duplicate-item' } },
+        faults: {
+          perPath: {
+            [seriesPath]: 'duplicate-item',
+            [seasonsPath]: { kind: 'duplicate-item', identical: true },
+            [classificationPath]: 'duplicate-item',
+          },
+        },
       });
       const series = parse<SeriesItem[]>(tree, seriesPath);
-      expect(await json(replica, seriesPath)).toEqual([...series, { ...series[0], name: `${series[0]!.name} (duplicate)` }]);
+      expect(await json(replica, seriesPath)).toEqual([
+        ...series,
+        { ...series[0], name: `${series[0]!.name} (duplicate)` },
+      ]);
       const seasons = parse<SeasonItem[]>(tree, seasonsPath);
       expect(await json(replica, seasonsPath)).toEqual([...seasons, seasons[0]]);
       const classification = parse<Classification>(tree, classificationPath);
       const served = (await json(replica, classificationPath)) as Classification;
-      expect(served.details).toEqual([...classification.details, { ...classification.details[0], laps: (classification.details[0]!.laps ?? 0) + 1 }]);
+      expect(served.details).toEqual([
+        ...classification.details,
+        { ...classification.details[0], laps: (classification.details[0]!.laps ?? 0) + 1 },
+      ]);
       expect(served.retirements).toEqual(classification.retirements);
       expect(replica.stats.faults.get('duplicate-item')).toBe(3);
     });
 
     it('malformed-json and invalid-utf8 break the whole body', async () => {
       const calendarPath = apiPath.calendar('cf3f973d-8f82-4b01-a33f-a2ef1d08ae80');
-      const replica = await serve({ tree, faults: { perPath: { [seriesPath]: 'malformed-json', [calendarPath]: 'invalid-utf8' } } });
+      const replica = await serve({
+        tree,
+        faults: { perPath: { [seriesPath]: 'malformed-json', [calendarPath]: 'invalid-utf8' } },
+      });
       const malformed = await fetchBytes(replica.url + seriesPath);
       expect(malformed.status).toBe(200);
       expect(Number(malformed.headers.get('content-length'))).toBe(malformed.bytes.length);

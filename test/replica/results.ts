@@ -88,14 +88,15 @@ export function classify(rng: Rng, cars: readonly Car[], race: boolean, roster: 
 
   const order = [...runs].sort(
     (a, b) =>
-      STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) ||
-      b.lapsDone - a.lapsDone ||
-      a.time - b.time,
+      STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || b.lapsDone - a.lapsDone || a.time - b.time,
   );
   // One fastest car even on a tie, as upstream marks it.
   const fastestRun = runs
     .filter((r) => r.fastestLapTime > 0)
-    .reduce<(typeof runs)[number] | undefined>((best, r) => (best && best.fastestLapTime <= r.fastestLapTime ? best : r), undefined);
+    .reduce<(typeof runs)[number] | undefined>(
+      (best, r) => (best && best.fastestLapTime <= r.fastestLapTime ? best : r),
+      undefined,
+    );
   const leader = nth(order, 0);
 
   let position = 0;

@@ -76,7 +76,8 @@ function sendTruncated(res: ServerResponse, { status, chunks }: FaultedResponse)
 /** RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since (whole seconds). */
 function isNotModified(headers: IncomingHttpHeaders, etag: string, since: Date): boolean {
   const noneMatch = headers['if-none-match'];
-  if (noneMatch !== undefined) return noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag || tag.trim() === '*');
+  if (noneMatch !== undefined)
+    return noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag || tag.trim() === '*');
   const modifiedSince = Date.parse(headers['if-modified-since'] ?? '');
   return Number.isFinite(modifiedSince) && since.getTime() <= modifiedSince;
 }
@@ -165,7 +166,8 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     }
 
     const body = req.method === 'GET' ? encoded(path) : null;
-    let response: FaultedResponse = body === null ? { status: 404, chunks: [NOT_FOUND_BODY] } : { status: 200, chunks: [body] };
+    let response: FaultedResponse =
+      body === null ? { status: 404, chunks: [NOT_FOUND_BODY] } : { status: 200, chunks: [body] };
     const pathFault = plan?.pathFault;
     if (pathFault !== undefined) {
       const kind = pathFaultKind(pathFault);
@@ -196,7 +198,8 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     respond(req, res).catch((error: unknown) => {
       // A broken replica must be loud in the test that hit it, not a hang.
       const message = error instanceof Error ? error.message : String(error);
-      if (!res.headersSent) send(res, { status: 500, chunks: [Buffer.from(JSON.stringify({ message: `replica: ${message}` }))] });
+      if (!res.headersSent)
+        send(res, { status: 500, chunks: [Buffer.from(JSON.stringify({ message: `replica: ${message}` }))] });
       else res.destroy();
     });
   });

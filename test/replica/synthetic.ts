@@ -1,12 +1,4 @@
-import {
-  COUNTRIES,
-  FIRST_NAMES,
-  LAST_NAMES,
-  SERIES_NAMES,
-  TEAM_NAMES,
-  VENUES,
-  type SeriesName,
-} from './names.js';
+import { COUNTRIES, FIRST_NAMES, LAST_NAMES, SERIES_NAMES, TEAM_NAMES, VENUES, type SeriesName } from './names.js';
 import { classify, type Car, type Roster } from './results.js';
 import { Rng, uuidFor } from './seeded.js';
 import { routeOf, withMutations, type ReplicaTree } from './tree.js';
@@ -76,7 +68,8 @@ export const SYNTHETIC_DEFAULTS: Readonly<SyntheticOptions> = {
  */
 export function syntheticTree(options: Partial<SyntheticOptions> = {}): ReplicaTree {
   const around = options.currentAround;
-  const latestYear = options.latestYear ?? (around === undefined ? SYNTHETIC_DEFAULTS.latestYear : new Date(around).getUTCFullYear());
+  const latestYear =
+    options.latestYear ?? (around === undefined ? SYNTHETIC_DEFAULTS.latestYear : new Date(around).getUTCFullYear());
   const generator = new Generator({ ...SYNTHETIC_DEFAULTS, ...options, latestYear });
   return withMutations((path) => generator.body(path));
 }
@@ -233,8 +226,7 @@ class Generator {
     const randomPostpone = rng.chance(0.02);
     const shortNameNull = rng.chance(0.04);
     const jitter = rng.int(0, 3);
-    const cancelled =
-      randomCancel || (i === 0 && j === Math.min(1, seasonsPerSeries - 1) && k === eventsPerSeason - 1);
+    const cancelled = randomCancel || (i === 0 && j === Math.min(1, seasonsPerSeries - 1) && k === eventsPerSeason - 1);
     const dayOfYear = 40 + Math.floor((k * 280) / eventsPerSeason) + jitter;
     const around = this.#o.currentAround;
     if (around !== undefined && j === 0) {
@@ -242,7 +234,14 @@ class Generator {
       const today = Math.floor(around / 1000 / DAY) * DAY;
       const offset = eventsPerSeason > 1 ? Math.floor(-56 + (k * 70) / (eventsPerSeason - 1)) : -56;
       const startDate = today + offset * DAY;
-      return { venue: (i * 5 + k) % VENUES.length, cancelled: false, postponed: false, future: startDate * 1000 > around, startDate, shortNameNull };
+      return {
+        venue: (i * 5 + k) % VENUES.length,
+        cancelled: false,
+        postponed: false,
+        future: startDate * 1000 > around,
+        startDate,
+        shortNameNull,
+      };
     }
     return {
       venue: (i * 5 + k) % VENUES.length,
@@ -361,7 +360,10 @@ class Generator {
         name: `${firstName} ${lastName}`,
         firstName,
         lastName,
-        shortCode: lastName.replace(/[^A-Za-z]/g, '').slice(0, 3).toUpperCase(),
+        shortCode: lastName
+          .replace(/[^A-Za-z]/g, '')
+          .slice(0, 3)
+          .toUpperCase(),
         colour: hasColour ? driverColour : null,
         uuid,
         picture: hasPicture

@@ -1,8 +1,6 @@
 export type Endpoint = 'series' | 'seasons' | 'calendar' | 'classification';
 
-export type Route =
-  | { endpoint: 'series' }
-  | { endpoint: Exclude<Endpoint, 'series'>; uuid: string };
+export type Route = { endpoint: 'series' } | { endpoint: Exclude<Endpoint, 'series'>; uuid: string };
 
 const PREFIX = '/widgets/1.0.0';
 
@@ -52,8 +50,7 @@ export function withMutations(base: (path: string) => string | undefined): Repli
   // A key mapped to undefined is a path mutated into a 404, distinct from an absent key.
   const overrides = new Map<string, string | undefined>();
   let revision = 0;
-  const body = (path: string): string | undefined =>
-    overrides.has(path) ? overrides.get(path) : base(path);
+  const body = (path: string): string | undefined => (overrides.has(path) ? overrides.get(path) : base(path));
   return {
     body,
     mutate<T>(path: string, fn: (payload: T) => unknown): void {

@@ -29,10 +29,17 @@ describe('database errors in one line', () => {
   });
 
   it('leaves out the statement knex puts before the server message', () => {
-    const error = Object.assign(new Error('INSERT INTO series (uuid) SELECT * FROM unnest($1::uuid[]) - could not extend file "base/5/16385": No space left on device'), { code: '53100' });
+    const error = Object.assign(
+      new Error(
+        'INSERT INTO series (uuid) SELECT * FROM unnest($1::uuid[]) - could not extend file "base/5/16385": No space left on device',
+      ),
+      { code: '53100' },
+    );
     expect(describeDbError(error)).toBe('could not extend file "base/5/16385": No space left on device (53100)');
     const classified = classifyDbError(error, '/data/db');
     expect(classified).toBeInstanceOf(ResourceError);
-    expect(classified.message).toBe('no space left on device at /data/db (could not extend file "base/5/16385": No space left on device (53100))');
+    expect(classified.message).toBe(
+      'no space left on device at /data/db (could not extend file "base/5/16385": No space left on device (53100))',
+    );
   });
 });

@@ -21,7 +21,11 @@ async function deadPid(): Promise<number> {
 }
 
 function takerOutput(file: string, startAt: number, holdMs: number, ...loop: string[]): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/lock-taker.ts', file, String(startAt), String(holdMs), ...loop], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/support/lock-taker.ts', file, String(startAt), String(holdMs), ...loop],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve) => child.on('close', () => resolve(out.trim())));
@@ -52,7 +56,9 @@ describe('acquireLock', () => {
     try {
       writeFileSync(file, String(holder.pid));
       expect(lockHolder(file)).toBe(holder.pid);
-      expect(() => acquireLock(file, 'the thing')).toThrow(`the thing is in use: its lock ${file} is held by pid ${holder.pid}; wait for it to finish or stop it`);
+      expect(() => acquireLock(file, 'the thing')).toThrow(
+        `the thing is in use: its lock ${file} is held by pid ${holder.pid}; wait for it to finish or stop it`,
+      );
       expect(readFileSync(file, 'utf8')).toBe(String(holder.pid));
     } finally {
       holder.kill();
@@ -89,7 +95,9 @@ describe('acquireLock', () => {
   it('counts an empty lock file as held while it is young, and as abandoned once it is old', () => {
     const file = path.join(tempDir('lock-'), 'x.lock');
     writeFileSync(file, '');
-    expect(() => acquireLock(file, 'the thing')).toThrow(/the thing is being locked by another process \(lock .* is empty/);
+    expect(() => acquireLock(file, 'the thing')).toThrow(
+      /the thing is being locked by another process \(lock .* is empty/,
+    );
     expect(readFileSync(file, 'utf8')).toBe('');
     const old = new Date(Date.now() - 60_000);
     utimesSync(file, old, old);
@@ -103,7 +111,9 @@ describe('acquireLock', () => {
     // pid 1 is always alive (and not ours); before, its newline made the lock "empty".
     writeFileSync(file, '1\n');
     expect(lockHolder(file)).toBe(1);
-    expect(() => acquireLock(file, 'the thing')).toThrow(new RegExp(`^the thing is in use: its lock ${file} is held by pid 1; wait for it to finish or stop it$`));
+    expect(() => acquireLock(file, 'the thing')).toThrow(
+      new RegExp(`^the thing is in use: its lock ${file} is held by pid 1; wait for it to finish or stop it$`),
+    );
     expect(() => acquireLock(file, 'the thing', { emptyGraceMs: 0 })).toThrow(/held by pid 1/);
     expect(readFileSync(file, 'utf8')).toBe('1\n');
   });
@@ -111,7 +121,9 @@ describe('acquireLock', () => {
   it('counts a lock file holding garbage like an empty one, and says what it holds', () => {
     const file = path.join(tempDir('lock-'), 'x.lock');
     writeFileSync(file, 'not a pid\n');
-    expect(() => acquireLock(file, 'the thing')).toThrow(/being locked by another process \(lock .* is an unreadable lock holding "not a pid\\n", not a pid, \d+ ms old\)/);
+    expect(() => acquireLock(file, 'the thing')).toThrow(
+      /being locked by another process \(lock .* is an unreadable lock holding "not a pid\\n", not a pid, \d+ ms old\)/,
+    );
     expect(() => acquireLock(file, 'the thing', { emptyGraceMs: 0 })).not.toThrow();
   });
 
@@ -120,23 +132,33 @@ describe('acquireLock', () => {
     ['no lock file', undefined],
     ['a stale lock of a dead process', 'dead'],
     ['an abandoned empty lock file', 'empty'],
-  ])('lets exactly one of 6 processes racing at the same instant take it (%s)', async (_, before) => {
-    const file = path.join(tempDir('lock-'), 'x.lock');
-    if (before === 'dead') writeFileSync(file, String(await deadPid()));
-    if (before === 'empty') {
-      writeFileSync(file, '');
-      const old = new Date(Date.now() - 60_000);
-      utimesSync(file, old, old);
-    }
-    // Far enough ahead for every process to have started (tsx takes ~0.5 s, more on a loaded machine).
-    const startAt = Date.now() + 4_000;
-    // The winner holds it long after the agreed instant: on a loaded machine a taker may start
-    // seconds late, and must still find it held rather than free again.
-    const outputs = await Promise.all(Array.from({ length: 6 }, () => takerOutput(file, startAt, 12_000)));
-    expect(outputs.filter((o) => o === 'taken'), outputs.join('\n')).toHaveLength(1);
-    expect(outputs.filter((o) => o.startsWith('refused: the test lock is')), outputs.join('\n')).toHaveLength(5);
-    expect(existsSync(file)).toBe(false); // released by the winner
-  }, 60_000);
+  ])(
+    'lets exactly one of 6 processes racing at the same instant take it (%s)',
+    async (_, before) => {
+      const file = path.join(tempDir('lock-'), 'x.lock');
+      if (before === 'dead') writeFileSync(file, String(await deadPid()));
+      if (before === 'empty') {
+        writeFileSync(file, '');
+        const old = new Date(Date.now() - 60_000);
+        utimesSync(file, old, old);
+      }
+      // Far enough ahead for every process to have started (tsx takes ~0.5 s, more on a loaded machine).
+      const startAt = Date.now() + 4_000;
+      // The winner holds it long after the agreed instant: on a loaded machine a taker may start
+      // seconds late, and must still find it held rather than free again.
+      const outputs = await Promise.all(Array.from({ length: 6 }, () => takerOutput(file, startAt, 12_000)));
+      expect(
+        outputs.filter((o) => o === 'taken'),
+        outputs.join('\n'),
+      ).toHaveLength(1);
+      expect(
+        outputs.filter((o) => o.startsWith('refused: the test lock is')),
+        outputs.join('\n'),
+      ).toHaveLength(5);
+      expect(existsSync(file)).toBe(false); // released by the winner
+    },
+    60_000,
+  );
 
   it('never has two holders when 4 processes each take and release it 15 times as fast as they can', async () => {
     const dir = tempDir('lock-');

@@ -2,7 +2,7 @@
  * The defects of the reference implementation (shared ARCHITECTURE.md), each pinned through the
  * real routes and the real sink on both databases.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ENDPOINTS, type Label, type PayloadByLabel } from '../../src/api/endpoints.js';
 import type { Route } from '../../src/crawl/routes/types.js';
 import type { Db } from '../../src/store/db.js';
@@ -15,18 +15,36 @@ const WEC_2025 = '204926ca-77b0-4a4f-a1e7-352152e4fc25';
 const QATAR_RACE = '1f2f78be-efb6-4d75-a029-235385c35cc1';
 const ALL = { series: [], fromYear: undefined, toYear: undefined };
 
-async function store<L extends Label>(sink: Sink, label: L, parentUuid: string | undefined, payload: PayloadByLabel[L]): Promise<void> {
-  const result = (ENDPOINTS[label].route as Route<L>)({ payload, parentUuid: parentUuid as never, meta: { historic: false }, scope: ALL });
+async function store<L extends Label>(
+  sink: Sink,
+  label: L,
+  parentUuid: string | undefined,
+  payload: PayloadByLabel[L],
+): Promise<void> {
+  const result = (ENDPOINTS[label].route as Route<L>)({
+    payload,
+    parentUuid: parentUuid as never,
+    meta: { historic: false },
+    scope: ALL,
+  });
   await sink.write({ rows: result.rows, complete: result.complete });
 }
 
 /** The WEC 2025 branch of the tree down to the Qatar race, as a crawl would store it. */
-async function storeWecBranch(db: Db, overrides: { calendar?: PayloadByLabel['calendar']; classification?: PayloadByLabel['classification'] } = {}): Promise<Sink> {
+async function storeWecBranch(
+  db: Db,
+  overrides: { calendar?: PayloadByLabel['calendar']; classification?: PayloadByLabel['classification'] } = {},
+): Promise<Sink> {
   const sink = new Sink(db);
   await store(sink, 'series', undefined, recordedOne('series', 'all'));
   await store(sink, 'seasons', WEC, recordedOne('seasons', WEC));
   await store(sink, 'calendar', WEC_2025, overrides.calendar ?? recordedOne('calendar', WEC_2025));
-  await store(sink, 'classification', QATAR_RACE, overrides.classification ?? recordedOne('classification', QATAR_RACE));
+  await store(
+    sink,
+    'classification',
+    QATAR_RACE,
+    overrides.classification ?? recordedOne('classification', QATAR_RACE),
+  );
   return sink;
 }
 
@@ -55,9 +73,18 @@ describe.each(DATABASE_KINDS)('reference defects on %s', (kind) => {
     const shared = classification.details[0]!.drivers[0]!;
     classification.details[1]!.drivers.push(shared);
     await storeWecBranch(db, { classification });
-    const links = await db('entry_drivers').where({ session_uuid: QATAR_RACE, driver_uuid: shared.uuid }).orderBy('car_number');
-    expect(links.map((l) => l.car_number).sort()).toEqual([classification.details[0]!.carNumber, classification.details[1]!.carNumber].sort());
-    expect(await db('drivers').where({ uuid: shared.uuid }).count<{ count: string }[]>({ count: '*' }).then((r) => Number(r[0]!.count))).toBe(1);
+    const links = await db('entry_drivers')
+      .where({ session_uuid: QATAR_RACE, driver_uuid: shared.uuid })
+      .orderBy('car_number');
+    expect(links.map((l) => l.car_number).sort()).toEqual(
+      [classification.details[0]!.carNumber, classification.details[1]!.carNumber].sort(),
+    );
+    expect(
+      await db('drivers')
+        .where({ uuid: shared.uuid })
+        .count<{ count: string }[]>({ count: '*' })
+        .then((r) => Number(r[0]!.count)),
+    ).toBe(1);
   });
 
   it('saves the nationalities of a classification to countries', async () => {
@@ -69,12 +96,17 @@ describe.each(DATABASE_KINDS)('reference defects on %s', (kind) => {
 
   it('keeps a team shown under two names in one session on its entries, and rewrites nothing on a re-crawl', async () => {
     await storeWecBranch(db);
-    const names = await db('entries').where({ session_uuid: QATAR_RACE, team_uuid: 'd50b2af7-6fc6-4c96-b8dd-57efa3a45b93' }).distinct('team_name').pluck('team_name');
+    const names = await db('entries')
+      .where({ session_uuid: QATAR_RACE, team_uuid: 'd50b2af7-6fc6-4c96-b8dd-57efa3a45b93' })
+      .distinct('team_name')
+      .pluck('team_name');
     expect(names.sort()).toEqual(['AF Corse', 'Vista AF Corse']);
     const historyBefore = await Promise.all(['teams', 'entries'].map((t) => historyCount(db, t)));
     const again = await storeWecBranch(db);
     for (const table of Object.keys(again.counts) as (keyof typeof again.counts)[]) {
-      expect(`${table} ${again.counts[table].inserted + again.counts[table].updated + again.counts[table].deleted}`).toBe(`${table} 0`);
+      expect(
+        `${table} ${again.counts[table].inserted + again.counts[table].updated + again.counts[table].deleted}`,
+      ).toBe(`${table} 0`);
     }
     expect(await Promise.all(['teams', 'entries'].map((t) => historyCount(db, t)))).toEqual(historyBefore);
   });

@@ -3,7 +3,7 @@
  * statements split below the parameter limit, foreign-key order, soft delete and resurrection,
  * and two sinks flushing overlapping rows at once.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../src/errors.js';
 import { Sink, hashRow, type SinkBatch } from '../../src/store/sink.js';
 import { TABLE_ORDER, type DriverRow, type SeasonRow } from '../../src/store/tables.js';
@@ -15,10 +15,21 @@ import { recorded } from '../support/fixtures.js';
 const SERIES = 'a33f8b4a-2b22-41ce-8e7d-0aea08f0e176';
 const seriesRow = { uuid: SERIES, name: 'F1', short_name: null, short_code: 'F1', category: 'Single Seater' };
 const season = (n: number, name = `Season ${n}`): SeasonRow => ({
-  uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, series_uuid: SERIES, name, year: 2000 + n, end_year: 2000 + n, status: 'Historic',
+  uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+  series_uuid: SERIES,
+  name,
+  year: 2000 + n,
+  end_year: 2000 + n,
+  status: 'Historic',
 });
 const driver = (n: number, name = `Driver ${n}`): DriverRow => ({
-  uuid: `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`, name, first_name: null, last_name: null, short_code: null, colour: null, picture: null,
+  uuid: `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`,
+  name,
+  first_name: null,
+  last_name: null,
+  short_code: null,
+  colour: null,
+  picture: null,
 });
 const seasonsBatch = (rows: SeasonRow[]): SinkBatch => ({
   rows: { series: [seriesRow], seasons: rows },
@@ -43,38 +54,76 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
   it('records the body the rows came from in their transaction, and nothing when the transaction fails', async () => {
     const sink = new Sink(db);
     await sink.write({ ...seasonsBatch([season(1)]), applied: { key: `seasons-${SERIES}`, fingerprint: 'first' } });
-    await sink.write({ ...seasonsBatch([season(1), season(2)]), applied: { key: `seasons-${SERIES}`, fingerprint: 'second' } });
+    await sink.write({
+      ...seasonsBatch([season(1), season(2)]),
+      applied: { key: `seasons-${SERIES}`, fingerprint: 'second' },
+    });
     const applied = () => db('applied_payloads').select('target_key', 'body_fingerprint');
     expect(await applied()).toEqual([{ target_key: `seasons-${SERIES}`, body_fingerprint: 'second' }]);
     // A season of a series that is not stored breaks the foreign key: the whole flush rolls back.
     const orphan = { ...season(3), series_uuid: '00000000-0000-4000-8000-000000000000' };
-    await expect(sink.write({ rows: { seasons: [orphan] }, complete: [], applied: { key: 'seasons-orphan', fingerprint: 'x' } })).rejects.toThrow();
+    await expect(
+      sink.write({ rows: { seasons: [orphan] }, complete: [], applied: { key: 'seasons-orphan', fingerprint: 'x' } }),
+    ).rejects.toThrow();
     expect(await applied()).toEqual([{ target_key: `seasons-${SERIES}`, body_fingerprint: 'second' }]);
   });
 
-  it('writes a payload\'s quarantined items in its rows\' transaction, keeps first_seen while they stay, closes them when a payload lacks them', async () => {
+  it("writes a payload's quarantined items in its rows' transaction, keeps first_seen while they stay, closes them when a payload lacks them", async () => {
     const key = `seasons-${SERIES}`;
-    const quarantine = (items: { pointer: string; itemId?: string; reason: string }[]) =>
-      ({ key, label: 'seasons' as const, parentUuid: SERIES, url: `http://api/series/${SERIES}/seasons`, items: items.map((i) => ({ itemId: undefined, ...i })) });
-    const rows = () => db('quarantine').select('pointer', 'item_id', 'reason', 'first_seen', db.raw('cleared_at IS NULL AS open')).orderBy('id');
+    const quarantine = (items: { pointer: string; itemId?: string; reason: string }[]) => ({
+      key,
+      label: 'seasons' as const,
+      parentUuid: SERIES,
+      url: `http://api/series/${SERIES}/seasons`,
+      items: items.map((i) => ({ itemId: undefined, ...i })),
+    });
+    const rows = () =>
+      db('quarantine')
+        .select('pointer', 'item_id', 'reason', 'first_seen', db.raw('cleared_at IS NULL AS open'))
+        .orderBy('id');
     const sink = new Sink(db);
     // A hostile item: NUL in its id, a reason far too long. Both stored, made storable.
-    await sink.write({ ...seasonsBatch([season(1)]), quarantine: quarantine([{ pointer: '/1', itemId: 'a\u0000b', reason: 'x'.repeat(10_000) }, { pointer: '/2', reason: 'bad' }]) });
+    await sink.write({
+      ...seasonsBatch([season(1)]),
+      quarantine: quarantine([
+        { pointer: '/1', itemId: 'a\u0000b', reason: 'x'.repeat(10_000) },
+        { pointer: '/2', reason: 'bad' },
+      ]),
+    });
     const first = await rows();
-    expect(first.map((r) => [r.pointer, r.item_id, r.reason.length, r.open])).toEqual([['/1', 'a\uFFFDb', 2000, true], ['/2', null, 3, true]]);
+    expect(first.map((r) => [r.pointer, r.item_id, r.reason.length, r.open])).toEqual([
+      ['/1', 'a\uFFFDb', 2000, true],
+      ['/2', null, 3, true],
+    ]);
     // The same item again keeps its row and first_seen; the one no longer missing is closed.
-    await sink.write({ ...seasonsBatch([season(1)]), quarantine: quarantine([{ pointer: '/1', itemId: 'a', reason: 'still bad' }]) });
+    await sink.write({
+      ...seasonsBatch([season(1)]),
+      quarantine: quarantine([{ pointer: '/1', itemId: 'a', reason: 'still bad' }]),
+    });
     const second = await rows();
-    expect(second.map((r) => [r.pointer, r.item_id, r.reason, r.open])).toEqual([['/1', 'a', 'still bad', true], ['/2', null, 'bad', false]]);
+    expect(second.map((r) => [r.pointer, r.item_id, r.reason, r.open])).toEqual([
+      ['/1', 'a', 'still bad', true],
+      ['/2', null, 'bad', false],
+    ]);
     expect(second[0].first_seen).toEqual(first[0].first_seen);
     // A flush that fails writes no quarantine row either.
     const orphan = { ...season(3), series_uuid: '00000000-0000-4000-8000-000000000000' };
-    await expect(sink.write({ rows: { seasons: [orphan] }, complete: [], quarantine: quarantine([{ pointer: '/9', reason: 'lost' }]) })).rejects.toThrow();
+    await expect(
+      sink.write({
+        rows: { seasons: [orphan] },
+        complete: [],
+        quarantine: quarantine([{ pointer: '/9', reason: 'lost' }]),
+      }),
+    ).rejects.toThrow();
     expect(await rows()).toEqual(second);
     // A clean payload closes all; an item missing again later opens a new row.
     await sink.write({ ...seasonsBatch([season(1)]), quarantine: quarantine([]) });
     await sink.write({ ...seasonsBatch([season(1)]), quarantine: quarantine([{ pointer: '/1', reason: 'again' }]) });
-    expect((await rows()).map((r) => [r.pointer, r.reason, r.open])).toEqual([['/1', 'still bad', false], ['/2', 'bad', false], ['/1', 'again', true]]);
+    expect((await rows()).map((r) => [r.pointer, r.reason, r.open])).toEqual([
+      ['/1', 'still bad', false],
+      ['/2', 'bad', false],
+      ['/1', 'again', true],
+    ]);
   });
 
   it('leaves unchanged rows alone: no update, no history version, updated_at kept', async () => {
@@ -93,11 +142,19 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     const sink = new Sink(db);
     await sink.write(seasonsBatch([season(1, 'Renamed'), season(2)]));
     expect(sink.counts.seasons).toEqual({ inserted: 0, updated: 1, unchanged: 1, deleted: 0 });
-    const versions = await db('seasons_history').where({ uuid: season(1).uuid }).orderBy('version_id');
+    const versions = await db('seasons_history')
+      .where({ uuid: season(1).uuid })
+      .orderBy('version_id');
     expect(versions.map((v) => v.name)).toEqual(['Season 1', 'Renamed']);
     expect(versions[0].valid_to).toEqual(versions[1].valid_from);
     expect(versions[1].valid_to).toBeNull();
-    expect((await db('seasons').where({ uuid: season(1).uuid }).first()).hash).toBe(hashRow(Object.values(season(1, 'Renamed'))));
+    expect(
+      (
+        await db('seasons')
+          .where({ uuid: season(1).uuid })
+          .first()
+      ).hash,
+    ).toBe(hashRow(Object.values(season(1, 'Renamed'))));
   });
 
   it('soft-deletes a row missing from a complete payload and brings it back when it reappears', async () => {
@@ -105,9 +162,13 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     const dropped = new Sink(db);
     await dropped.write(seasonsBatch([season(1), season(2)]));
     expect(dropped.counts.seasons.deleted).toBe(1);
-    const gone = await db('seasons').where({ uuid: season(3).uuid }).first();
+    const gone = await db('seasons')
+      .where({ uuid: season(3).uuid })
+      .first();
     expect(gone.deleted_at).not.toBeNull();
-    const versions = await db('seasons_history').where({ uuid: season(3).uuid }).orderBy('version_id');
+    const versions = await db('seasons_history')
+      .where({ uuid: season(3).uuid })
+      .orderBy('version_id');
     expect(versions).toHaveLength(2);
     expect(versions[0].valid_to).not.toBeNull();
     expect(versions[1].deleted_at).not.toBeNull();
@@ -120,7 +181,13 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     const back = new Sink(db);
     await back.write(seasonsBatch([season(1), season(2), season(3)]));
     expect(back.counts.seasons).toEqual({ inserted: 0, updated: 1, unchanged: 2, deleted: 0 });
-    expect((await db('seasons').where({ uuid: season(3).uuid }).first()).deleted_at).toBeNull();
+    expect(
+      (
+        await db('seasons')
+          .where({ uuid: season(3).uuid })
+          .first()
+      ).deleted_at,
+    ).toBeNull();
     expect(await historyCount(db, 'seasons')).toBe(5);
   });
 
@@ -144,7 +211,20 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
   });
 
   it('stores every text exactly as given, whatever array syntax or NULL-like text it holds', async () => {
-    const names = ['a,b', '{x}', '"quoted"', 'back\\slash', 'NULL', 'null', '', ' padded ', 'tab\tnew\nline', "it's", 'N\uFFFDrburgring 🏁', null];
+    const names = [
+      'a,b',
+      '{x}',
+      '"quoted"',
+      'back\\slash',
+      'NULL',
+      'null',
+      '',
+      ' padded ',
+      'tab\tnew\nline',
+      "it's",
+      'N\uFFFDrburgring 🏁',
+      null,
+    ];
     const drivers = names.map((name, i) => driver(i, name as string));
     await new Sink(db).write({ rows: { drivers }, complete: [] });
     const stored = await db('drivers').select('uuid', 'name');
@@ -154,14 +234,25 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
 
   it('writes parents before children whatever order the batch lists them in', async () => {
     const { uuid, payload } = recorded('classification')[0]!;
-    const result = classificationRoute({ payload, parentUuid: uuid, meta: { historic: true }, scope: { series: [], fromYear: undefined, toYear: undefined } });
+    const result = classificationRoute({
+      payload,
+      parentUuid: uuid,
+      meta: { historic: true },
+      scope: { series: [], fromYear: undefined, toYear: undefined },
+    });
     // The session the classification hangs from, and its parents.
     await db.raw(`INSERT INTO series (uuid, hash) VALUES (?, 'x')`, [SERIES]);
     await db.raw(`INSERT INTO seasons (uuid, series_uuid, hash) VALUES (?, ?, 'x')`, [season(1).uuid, SERIES]);
     await db.raw(`INSERT INTO venues (uuid, hash) VALUES ('00000000-0000-4000-8000-000000000001', 'x')`);
     await db.raw(`INSERT INTO countries (uuid, hash) VALUES ('00000000-0000-4000-8000-000000000002', 'x')`);
-    await db.raw(`INSERT INTO events (uuid, season_uuid, venue_uuid, country_uuid, hash) VALUES ('00000000-0000-4000-8000-000000000003', ?, '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', 'x')`, [season(1).uuid]);
-    await db.raw(`INSERT INTO sessions (uuid, event_uuid, hash) VALUES (?, '00000000-0000-4000-8000-000000000003', 'x')`, [uuid]);
+    await db.raw(
+      `INSERT INTO events (uuid, season_uuid, venue_uuid, country_uuid, hash) VALUES ('00000000-0000-4000-8000-000000000003', ?, '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', 'x')`,
+      [season(1).uuid],
+    );
+    await db.raw(
+      `INSERT INTO sessions (uuid, event_uuid, hash) VALUES (?, '00000000-0000-4000-8000-000000000003', 'x')`,
+      [uuid],
+    );
     const reversed = Object.fromEntries(Object.entries(result.rows).reverse());
     const sink = new Sink(db);
     await sink.write({ rows: reversed, complete: result.complete });
@@ -175,7 +266,9 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     db.on('query', (q: { sql: string }) => {
       if (/^BEGIN/i.test(q.sql)) transactions++;
     });
-    await Promise.all(Array.from({ length: 20 }, (_, i) => sink.write({ rows: { drivers: [driver(i)] }, complete: [] })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => sink.write({ rows: { drivers: [driver(i)] }, complete: [] })),
+    );
     db.removeAllListeners('query');
     expect(sink.counts.drivers.inserted).toBe(20);
     expect(transactions).toBeLessThan(20);
@@ -191,13 +284,19 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
       const a = new Sink(db, { maxConcurrentFlushes: flushes });
       const b = new Sink(other, { maxConcurrentFlushes: flushes });
       await Promise.all([
-        ...Array.from({ length: 8 }, (_, i) => a.write({ rows: { drivers: drivers.slice(i * 40, i * 40 + 120) }, complete: [] })),
-        ...Array.from({ length: 8 }, (_, i) => b.write({ rows: { drivers: [...drivers].reverse().slice(i * 40, i * 40 + 120) }, complete: [] })),
+        ...Array.from({ length: 8 }, (_, i) =>
+          a.write({ rows: { drivers: drivers.slice(i * 40, i * 40 + 120) }, complete: [] }),
+        ),
+        ...Array.from({ length: 8 }, (_, i) =>
+          b.write({ rows: { drivers: [...drivers].reverse().slice(i * 40, i * 40 + 120) }, complete: [] }),
+        ),
       ]);
       expect((await liveCounts(db)).drivers).toBe(400);
       const inserted = TABLE_ORDER.reduce((n, t) => n + a.counts[t].inserted + b.counts[t].inserted, 0);
       expect(inserted).toBe(400);
-      const [open] = await db.raw(`SELECT count(*)::int AS n FROM drivers_history WHERE valid_to IS NULL`).then((r) => r.rows);
+      const [open] = await db
+        .raw(`SELECT count(*)::int AS n FROM drivers_history WHERE valid_to IS NULL`)
+        .then((r) => r.rows);
       expect(open.n).toBe(400);
     } finally {
       if (other !== db) await other.destroy();
@@ -210,7 +309,13 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     await sink.write({ rows: { drivers: [driver(1), driver(2, 'Renamed')] }, complete: [] });
     await sink.write({ rows: { drivers: [driver(1), driver(2, 'Renamed')] }, complete: [] });
     expect(sink.counts.drivers).toEqual({ inserted: 2, updated: 1, unchanged: 3, deleted: 0 });
-    expect((await db('drivers').where({ uuid: driver(2).uuid }).first()).name).toBe('Renamed');
+    expect(
+      (
+        await db('drivers')
+          .where({ uuid: driver(2).uuid })
+          .first()
+      ).name,
+    ).toBe('Renamed');
     expect(await historyCount(db, 'drivers')).toBe(3);
   });
 
@@ -221,10 +326,15 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     const good = sink.write(seasonsBatch([season(1)]));
     const bad = sink.write({ rows: { seasons: [orphan] }, complete: [] });
     await expect(good).resolves.toBeUndefined();
-    const error = await bad.then(() => undefined, (e: unknown) => e);
+    const error = await bad.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(IntegrityError);
     const message = (error as Error).message;
-    expect(message).toMatch(/^foreign key violation \(table seasons, constraint seasons_series_uuid_foreign\): Key \(series_uuid\)=\(00000000-0000-4000-8000-000000000000\) is not present in table "series"$/);
+    expect(message).toMatch(
+      /^foreign key violation \(table seasons, constraint seasons_series_uuid_foreign\): Key \(series_uuid\)=\(00000000-0000-4000-8000-000000000000\) is not present in table "series"$/,
+    );
     expect(message).not.toMatch(/INSERT|unnest|\$1/);
     expect((await liveCounts(db)).seasons).toBe(1);
   });
@@ -233,10 +343,15 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     const sink = new Sink(db);
     await sink.write({ rows: { series: [seriesRow] }, complete: [] });
     const nullSeries = { ...season(4), series_uuid: null } as unknown as SeasonRow;
-    await expect(sink.write({ rows: { seasons: [nullSeries] }, complete: [] })).rejects.toThrow(/^not-null violation \(table seasons, column series_uuid, constraint|^not-null violation \(table seasons, column series_uuid\)$/);
+    await expect(sink.write({ rows: { seasons: [nullSeries] }, complete: [] })).rejects.toThrow(
+      /^not-null violation \(table seasons, column series_uuid, constraint|^not-null violation \(table seasons, column series_uuid\)$/,
+    );
     await db.raw('ALTER TABLE seasons ADD CONSTRAINT test_year_bound CHECK (year < 2100)');
     try {
-      const error = await sink.write(seasonsBatch([{ ...season(5), year: 2200 }])).then(() => undefined, (e: unknown) => e);
+      const error = await sink.write(seasonsBatch([{ ...season(5), year: 2200 }])).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(IntegrityError);
       expect((error as Error).message).toBe('check violation (table seasons, constraint test_year_bound)');
     } finally {
@@ -245,7 +360,9 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
   });
 
   it('declares no unique constraint on hash', async () => {
-    const { rows } = await db.raw(`SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexdef ILIKE '%UNIQUE%' AND indexdef ILIKE '%(hash%'`);
+    const { rows } = await db.raw(
+      `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexdef ILIKE '%UNIQUE%' AND indexdef ILIKE '%(hash%'`,
+    );
     expect(rows).toEqual([]);
   });
 });

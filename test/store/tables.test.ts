@@ -6,8 +6,14 @@ import { createTestDatabase, openMigrated, type TestDatabase } from '../support/
 
 const BOOKKEEPING = ['hash', 'created_at', 'updated_at', 'deleted_at'];
 const PG_TYPES: Record<string, string> = {
-  uuid: 'uuid', text: 'text', integer: 'integer', 'double precision': 'double precision', boolean: 'boolean',
-  date: 'date', timestamptz: 'timestamp with time zone', timestamp: 'timestamp without time zone',
+  uuid: 'uuid',
+  text: 'text',
+  integer: 'integer',
+  'double precision': 'double precision',
+  boolean: 'boolean',
+  date: 'date',
+  timestamptz: 'timestamp with time zone',
+  timestamp: 'timestamp without time zone',
 };
 
 describe('table specs', () => {
@@ -29,7 +35,9 @@ describe('table specs', () => {
     );
     const spec = TABLES[table].columns as Record<string, string>;
     expect(rows.map((r) => r.column_name)).toEqual([...columnsOf(table), ...BOOKKEEPING]);
-    for (const r of rows) if (spec[r.column_name]) expect(`${r.column_name} ${r.data_type}`).toBe(`${r.column_name} ${PG_TYPES[spec[r.column_name]!]}`);
+    for (const r of rows)
+      if (spec[r.column_name])
+        expect(`${r.column_name} ${r.data_type}`).toBe(`${r.column_name} ${PG_TYPES[spec[r.column_name]!]}`);
   });
 
   it.each(TABLE_ORDER)('%s: primary key is the spec key; history has the same columns plus validity', async (table) => {
@@ -43,7 +51,13 @@ describe('table specs', () => {
       `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
       [`${table}_history`],
     );
-    expect(history.rows.map((r) => r.column_name)).toEqual([...columnsOf(table), ...BOOKKEEPING, 'valid_from', 'valid_to', 'version_id']);
+    expect(history.rows.map((r) => r.column_name)).toEqual([
+      ...columnsOf(table),
+      ...BOOKKEEPING,
+      'valid_from',
+      'valid_to',
+      'version_id',
+    ]);
   });
 
   it('history trigger functions plan each call for its own rows (no cached generic plan)', async () => {
@@ -51,6 +65,7 @@ describe('table specs', () => {
       `SELECT proname, proconfig FROM pg_proc WHERE proname LIKE '%\\_versioning\\_%' ORDER BY proname`,
     );
     expect(rows).toHaveLength(TABLE_ORDER.length * 2);
-    for (const r of rows) expect(`${r.proname} ${String(r.proconfig)}`).toBe(`${r.proname} plan_cache_mode=force_custom_plan`);
+    for (const r of rows)
+      expect(`${r.proname} ${String(r.proconfig)}`).toBe(`${r.proname} plan_cache_mode=force_custom_plan`);
   });
 });

@@ -9,7 +9,8 @@ export function cacheRecordFile(storage: string, key: string): string {
   const found: string[] = [];
   for (const store of readdirSync(root)) {
     if (!store.startsWith('responses')) continue;
-    for (const file of readdirSync(path.join(root, store))) if (file === `${key}.bin` || file === `${key}.txt`) found.push(path.join(root, store, file));
+    for (const file of readdirSync(path.join(root, store)))
+      if (file === `${key}.bin` || file === `${key}.txt`) found.push(path.join(root, store, file));
   }
   if (found.length !== 1) throw new Error(`expected one cache record for ${key}, found ${found.length}`);
   return found[0]!;

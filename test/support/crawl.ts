@@ -5,9 +5,19 @@ import { resolveCrawlConfig, runCrawl, type CrawlArgs } from '../../src/commands
 import type { CrawlSummary } from '../../src/crawl/summary.js';
 import { TABLE_ORDER } from '../../src/store/tables.js';
 
-export function crawlConfig(baseUrl: string, storage: string, db: DbTarget, extra: CrawlArgs = {}, overrides: Partial<CrawlConfig> = {}): CrawlConfig {
+export function crawlConfig(
+  baseUrl: string,
+  storage: string,
+  db: DbTarget,
+  extra: CrawlArgs = {},
+  overrides: Partial<CrawlConfig> = {},
+): CrawlConfig {
   const dbOption = db.kind === 'embedded' ? db.dir : db.url;
-  return { ...resolveCrawlConfig({ baseUrl, storage, db: dbOption, maxRpm: 100_000, concurrency: 16, ...extra }, {}), retryBaseMs: 20, ...overrides };
+  return {
+    ...resolveCrawlConfig({ baseUrl, storage, db: dbOption, maxRpm: 100_000, concurrency: 16, ...extra }, {}),
+    retryBaseMs: 20,
+    ...overrides,
+  };
 }
 
 export function memoryLogger(): { log: Logger; lines: string[] } {

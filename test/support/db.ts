@@ -30,7 +30,14 @@ export function tempDir(prefix = 'msc-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-const PGLITE_VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+const PGLITE_VERSION = (
+  JSON.parse(
+    readFileSync(
+      fileURLToPath(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url)),
+      'utf8',
+    ),
+  ) as { version: string }
+).version;
 
 /**
  * A PGlite data dir as its first open leaves it (initdb run, nothing migrated), made once per
@@ -67,7 +74,11 @@ export async function newEmbeddedDb(dir: string = tempDir('msc-db-')): Promise<s
 export async function createTestDatabase(kind: TestDatabase['name']): Promise<TestDatabase> {
   if (kind === 'pglite') {
     const dir = await newEmbeddedDb();
-    return { name: kind, target: { kind: 'embedded', dir }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      name: kind,
+      target: { kind: 'embedded', dir },
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   if (!POSTGRES_URL) throw new Error('TEST_DATABASE_URL is not set');
   const name = `msc_t_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;

@@ -14,7 +14,10 @@ export type Row = Record<string, unknown>;
 /** Exports `db` into a new temp dir (or `out`); returns the dir and the manifest. */
 export async function exportDb(db: DbTarget, options: ExportArgs = {}): Promise<{ dir: string; manifest: Manifest }> {
   const dir = options.out ?? tempDir('msc-export-');
-  const config = resolveExportConfig({ db: db.kind === 'embedded' ? db.dir : db.url, storage: tempDir(), ...options, out: dir }, {});
+  const config = resolveExportConfig(
+    { db: db.kind === 'embedded' ? db.dir : db.url, storage: tempDir(), ...options, out: dir },
+    {},
+  );
   return { dir, manifest: await runExport(config, { log: memoryLogger().log }) };
 }
 
@@ -22,7 +25,10 @@ export async function exportDb(db: DbTarget, options: ExportArgs = {}): Promise<
 export function readDataset(dir: string, name: DatasetName, format: ExportFormat = 'json'): Row[] {
   const text = readFileSync(path.join(dir, `${name}.${format}`), 'utf8');
   if (format === 'json') return JSON.parse(text) as Row[];
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Row);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Row);
 }
 
 /** Every file of an export dir with its bytes, the manifest left out (it holds the export's time). */

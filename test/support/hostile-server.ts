@@ -58,7 +58,8 @@ export interface HostileServer {
   close(): Promise<void>;
 }
 
-export const PROXY_PAGE = '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
+export const PROXY_PAGE =
+  '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
 
 export async function startHostileServer(options: HostileOptions): Promise<HostileServer> {
   const gets = new Map<string, number>();
@@ -73,7 +74,8 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
     if (req.method === 'GET') gets.set(path, seen);
     // Node's parser hands header values over as latin1 text: one char per byte, so the bytes come back exactly.
     const condition = req.rawHeaders.find((_, i, all) => i % 2 === 1 && all[i - 1]!.toLowerCase() === 'if-none-match');
-    if (condition !== undefined) ifNoneMatch.set(path, [...(ifNoneMatch.get(path) ?? []), Buffer.from(condition, 'latin1').toString('hex')]);
+    if (condition !== undefined)
+      ifNoneMatch.set(path, [...(ifNoneMatch.get(path) ?? []), Buffer.from(condition, 'latin1').toString('hex')]);
     const body = req.method === 'GET' ? options.tree.body(path) : undefined;
     const hostility = options.hostile?.[path];
     if (body === undefined) return send(res, 404, Buffer.from('{"message":"Not found"}'));
@@ -114,14 +116,22 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
       case 'gzip-garbage': {
         if (!within(hostility.times)) return send(res, 200, whole);
         const garbage = Buffer.from('this is not gzip at all');
-        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': garbage.length });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+          'content-length': garbage.length,
+        });
         return void res.end(garbage);
       }
       case 'wrong-json':
         return send(res, 200, Buffer.from('{"status":"ok","data":null}'));
       case 'retry-after':
         if (!within(hostility.times)) return send(res, 200, whole);
-        res.writeHead(429, { 'retry-after': String(hostility.seconds), 'content-type': 'application/json', 'content-length': 2 });
+        res.writeHead(429, {
+          'retry-after': String(hostility.seconds),
+          'content-type': 'application/json',
+          'content-length': 2,
+        });
         return void res.end('{}');
       case 'etag': {
         const etag = Buffer.from(hostility.bytes);
@@ -130,7 +140,11 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
           res.writeHead(304, { etag: etag.toString('latin1') });
           return void res.end();
         }
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': whole.length, etag: etag.toString('latin1') });
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': whole.length,
+          etag: etag.toString('latin1'),
+        });
         return void res.end(whole);
       }
       case 'trickle': {

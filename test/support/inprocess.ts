@@ -12,6 +12,10 @@ export interface InProcessRun {
 export async function cli(args: readonly string[], env: Record<string, string> = {}): Promise<InProcessRun> {
   let stdout = '';
   const lines: string[] = [];
-  const code = await main(args, { env, out: (text) => (stdout += text + '\n'), err: (line) => lines.push(...line.split('\n')) });
+  const code = await main(args, {
+    env,
+    out: (text) => (stdout += `${text}\n`),
+    err: (line) => lines.push(...line.split('\n')),
+  });
   return { code, stdout, stderr: lines.join('\n'), lines };
 }

@@ -10,23 +10,48 @@ export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta, sc
   const sessions = events.flatMap((e) => e.sessions.map((s) => ({ ...s, eventUuid: e.uuid })));
   return {
     rows: {
-      venues: uniqueBy(events.map((e) => e.venue), (v) => v.uuid).map((v) => ({
-        uuid: v.uuid, name: v.name, short_name: v.shortName, short_code: v.shortCode,
+      venues: uniqueBy(
+        events.map((e) => e.venue),
+        (v) => v.uuid,
+      ).map((v) => ({
+        uuid: v.uuid,
+        name: v.name,
+        short_name: v.shortName,
+        short_code: v.shortCode,
       })),
-      countries: uniqueBy(events.map((e) => e.country), (c) => c.uuid).map((c) => ({ uuid: c.uuid, name: c.name, picture: c.picture })),
+      countries: uniqueBy(
+        events.map((e) => e.country),
+        (c) => c.uuid,
+      ).map((c) => ({ uuid: c.uuid, name: c.name, picture: c.picture })),
       // The event's own fields: its venue and country are rows of their own, hashed apart. The
       // venue's picture is the layout used that season (it differs between seasons), so it is the event's.
       events: events.map((e) => ({
-        uuid: e.uuid, season_uuid: parentUuid, venue_uuid: e.venue.uuid, country_uuid: e.country.uuid,
-        name: e.name, short_name: e.shortName, short_code: e.shortCode, status: e.status, venue_picture: e.venue.picture,
-        start_date: localDay(e.startDate), start_time_utc: instant(e.startTimeUtc),
-        end_date: localDay(e.endDate), end_time_utc: instant(e.endTimeUtc),
+        uuid: e.uuid,
+        season_uuid: parentUuid,
+        venue_uuid: e.venue.uuid,
+        country_uuid: e.country.uuid,
+        name: e.name,
+        short_name: e.shortName,
+        short_code: e.shortCode,
+        status: e.status,
+        venue_picture: e.venue.picture,
+        start_date: localDay(e.startDate),
+        start_time_utc: instant(e.startTimeUtc),
+        end_date: localDay(e.endDate),
+        end_time_utc: instant(e.endTimeUtc),
       })),
       sessions: sessions.map((s) => ({
-        uuid: s.uuid, event_uuid: s.eventUuid, name: s.name, short_name: s.shortName, short_code: s.shortCode,
-        status: s.status, has_results: s.hasResults,
-        start_time: wallClock(s.startTime), start_time_utc: instant(s.startTimeUtc),
-        end_time: wallClock(s.endTime), end_time_utc: instant(s.endTimeUtc),
+        uuid: s.uuid,
+        event_uuid: s.eventUuid,
+        name: s.name,
+        short_name: s.shortName,
+        short_code: s.shortCode,
+        status: s.status,
+        has_results: s.hasResults,
+        start_time: wallClock(s.startTime),
+        start_time_utc: instant(s.startTimeUtc),
+        end_time: wallClock(s.endTime),
+        end_time_utc: instant(s.endTimeUtc),
       })),
     },
     complete: [
@@ -45,7 +70,10 @@ export const calendarEndpoint: EndpointSpec<'calendar'> = {
   keyedLists: (data, skip) => {
     const events = items(field(data, 'events'), '/events', skip);
     const sessions = events.flatMap((event) =>
-      items(field(event.item, 'sessions'), `${event.pointer}/sessions`, skip).map((s) => ({ ...byUuid(s), context: uuidOf(event.item) ?? '' })),
+      items(field(event.item, 'sessions'), `${event.pointer}/sessions`, skip).map((s) => ({
+        ...byUuid(s),
+        context: uuidOf(event.item) ?? '',
+      })),
     );
     return [events.map(byUuid), sessions];
   },

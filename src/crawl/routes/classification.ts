@@ -14,40 +14,81 @@ export const classificationRoute: Route<'classification'> = ({ payload, parentUu
   const drivers = [...details.flatMap((d) => d.drivers), ...retirements.map((r) => r.driver)];
   return {
     rows: {
-      countries: uniqueBy(details.map((d) => d.nationality), (c) => c.uuid).map((c) => ({ uuid: c.uuid, name: c.name, picture: c.picture })),
+      countries: uniqueBy(
+        details.map((d) => d.nationality),
+        (c) => c.uuid,
+      ).map((c) => ({ uuid: c.uuid, name: c.name, picture: c.picture })),
       drivers: uniqueBy(drivers, (d) => d.uuid).map(driverRow),
-      teams: uniqueBy(details.map((d) => d.team), (t) => t.uuid).map((t) => ({ uuid: t.uuid })),
+      teams: uniqueBy(
+        details.map((d) => d.team),
+        (t) => t.uuid,
+      ).map((t) => ({ uuid: t.uuid })),
       entries: details.map((d) => ({
-        session_uuid, car_number: d.carNumber, team_uuid: d.team.uuid,
-        team_name: d.team.name, team_colour: d.team.colour, team_picture: d.team.picture, team_car_icon: d.team.carIcon,
+        session_uuid,
+        car_number: d.carNumber,
+        team_uuid: d.team.uuid,
+        team_name: d.team.name,
+        team_colour: d.team.colour,
+        team_picture: d.team.picture,
+        team_car_icon: d.team.carIcon,
       })),
       entry_drivers: details.flatMap((d) =>
         uniqueBy(d.drivers, (driver) => driver.uuid).map((driver, index) => ({
-          session_uuid, car_number: d.carNumber, driver_uuid: driver.uuid, position: index + 1,
+          session_uuid,
+          car_number: d.carNumber,
+          driver_uuid: driver.uuid,
+          position: index + 1,
         })),
       ),
       classifications: details.map((d) => ({
-        session_uuid, car_number: d.carNumber, nationality_uuid: d.nationality.uuid,
-        finish_position: d.finishPosition, grid_position: d.gridPosition, laps: d.laps, points: d.points,
-        time_ms: d.time, classified_status: d.classifiedStatus, avg_lap_speed: d.avgLapSpeed, fastest_lap_time_ms: d.fastestLapTime,
-        gap_time_to_lead_ms: d.gap.timeToLead, gap_time_to_next_ms: d.gap.timeToNext,
-        gap_laps_to_lead: d.gap.lapsToLead, gap_laps_to_next: d.gap.lapsToNext,
-        best_lap: d.best.lap, best_time_ms: d.best.time, best_fastest: d.best.fastest, best_speed: d.best.speed,
+        session_uuid,
+        car_number: d.carNumber,
+        nationality_uuid: d.nationality.uuid,
+        finish_position: d.finishPosition,
+        grid_position: d.gridPosition,
+        laps: d.laps,
+        points: d.points,
+        time_ms: d.time,
+        classified_status: d.classifiedStatus,
+        avg_lap_speed: d.avgLapSpeed,
+        fastest_lap_time_ms: d.fastestLapTime,
+        gap_time_to_lead_ms: d.gap.timeToLead,
+        gap_time_to_next_ms: d.gap.timeToNext,
+        gap_laps_to_lead: d.gap.lapsToLead,
+        gap_laps_to_next: d.gap.lapsToNext,
+        best_lap: d.best.lap,
+        best_time_ms: d.best.time,
+        best_fastest: d.best.fastest,
+        best_speed: d.best.speed,
       })),
       retirements: retirements.map((r) => ({
-        session_uuid, car_number: r.carNumber, driver_uuid: r.driver.uuid,
-        reason: r.reason, type: r.type, dns: r.dns, lap: r.lap, details: r.details,
+        session_uuid,
+        car_number: r.carNumber,
+        driver_uuid: r.driver.uuid,
+        reason: r.reason,
+        type: r.type,
+        dns: r.dns,
+        lap: r.lap,
+        details: r.details,
       })),
     },
-    complete: (['entries', 'entry_drivers', 'classifications', 'retirements'] as const).map((table) => ({ table, where: { session_uuid } })),
+    complete: (['entries', 'entry_drivers', 'classifications', 'retirements'] as const).map((table) => ({
+      table,
+      where: { session_uuid },
+    })),
     children: [],
   };
 };
 
 function driverRow(d: Driver): DriverRow {
   return {
-    uuid: d.uuid, name: d.name, first_name: d.firstName, last_name: d.lastName,
-    short_code: d.shortCode, colour: d.colour, picture: d.picture,
+    uuid: d.uuid,
+    name: d.name,
+    first_name: d.firstName,
+    last_name: d.lastName,
+    short_code: d.shortCode,
+    colour: d.colour,
+    picture: d.picture,
   };
 }
 
@@ -55,6 +96,9 @@ export const classificationEndpoint: EndpointSpec<'classification'> = {
   label: 'classification',
   path: (sessionUuid) => `/sessions/${sessionUuid}/classification`,
   itemLists: ['/details', '/retirements'],
-  keyedLists: (data, skip) => [items(field(data, 'details'), '/details', skip).map(byCar), items(field(data, 'retirements'), '/retirements', skip).map(byCar)],
+  keyedLists: (data, skip) => [
+    items(field(data, 'details'), '/details', skip).map(byCar),
+    items(field(data, 'retirements'), '/retirements', skip).map(byCar),
+  ],
   route: classificationRoute,
 };

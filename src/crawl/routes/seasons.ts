@@ -7,7 +7,12 @@ import type { Route } from './types.js';
 export const seasonsRoute: Route<'seasons'> = ({ payload, parentUuid, scope, meta }) => ({
   rows: {
     seasons: payload.map((s) => ({
-      uuid: s.uuid, series_uuid: parentUuid, name: s.name, year: s.year, end_year: s.endYear, status: s.status,
+      uuid: s.uuid,
+      series_uuid: parentUuid,
+      name: s.name,
+      year: s.year,
+      end_year: s.endYear,
+      status: s.status,
     })),
   },
   complete: [{ table: 'seasons', where: { series_uuid: parentUuid } }],

@@ -12,7 +12,13 @@ export const seriesRoute: Route<'series'> = ({ payload, scope, meta }) => {
   checkSeriesExist(scope, payload);
   return {
     rows: {
-      series: payload.map((s) => ({ uuid: s.uuid, name: s.name, short_name: s.shortName, short_code: s.shortCode, category: s.category })),
+      series: payload.map((s) => ({
+        uuid: s.uuid,
+        name: s.name,
+        short_name: s.shortName,
+        short_code: s.shortCode,
+        category: s.category,
+      })),
     },
     complete: [{ table: 'series', where: {} }],
     children: follow(TREE.series, payload, scope, meta),
