@@ -181,7 +181,7 @@ export const DEFAULTS = {
     maintenance_work_mem: '16MB',
     max_wal_size: '64MB',
     min_wal_size: '32MB',
-  } as Readonly<Record<string, string>>,
+  } satisfies Readonly<Record<string, string>>,
 } as const;
 
 /** Environment variables, by the option they set. */

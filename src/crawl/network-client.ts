@@ -23,7 +23,9 @@ import {
   RequestTimeoutError,
   RetryableHttpError,
   UnparseableBodyError,
+  errorCode,
 } from '../errors.js';
+import { stringField } from '../record.js';
 import type { Gate } from './gate.js';
 import type { Reachability } from './reachability.js';
 
@@ -230,10 +232,10 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
  * failed with this reason. Undefined for any other error.
  */
 function asUndecompressable(error: unknown, encoding: string | undefined): UnparseableBodyError | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || !/^(Z_|ERR_BROTLI|ERR_ZLIB|ERR__ZLIB)/.test(code)) return undefined;
+  const code = errorCode(error);
+  if (code === undefined || !/^(Z_|ERR_BROTLI|ERR_ZLIB|ERR__ZLIB)/.test(code)) return undefined;
   return new UnparseableBodyError(
-    `body could not be decompressed (content-encoding ${encoding ?? 'unknown'}): ${(error as Error).message || code}`,
+    `body could not be decompressed (content-encoding ${encoding ?? 'unknown'}): ${stringField(error, 'message') || code}`,
   );
 }
 
@@ -244,7 +246,7 @@ function asUndecompressable(error: unknown, encoding: string | undefined): Unpar
 function contentEncoding(response: StreamingHttpResponse): string | undefined {
   const header = response.headers['content-encoding'];
   if (header !== undefined) return [header].flat().join(', ');
-  const raw = (response as { rawHeaders?: unknown }).rawHeaders;
+  const raw: unknown = Reflect.get(response, 'rawHeaders');
   if (!Array.isArray(raw)) return undefined;
   const at = raw.findIndex((name, i) => i % 2 === 0 && String(name).toLowerCase() === 'content-encoding');
   return at < 0 ? undefined : String(raw[at + 1]);

@@ -85,12 +85,14 @@ function handler(
   ctx: PipelineContext,
   step: CacheStep,
 ): (crawling: HttpCrawlingContext) => Promise<void> {
+  // why: ENDPOINTS[label] is a union over the labels; TypeScript cannot correlate its route with `label`.
   const route = ENDPOINTS[label].route as Route<Label>;
   return async (crawling) => {
     const { request } = crawling;
     const { target, meta } = readRequest(request.userData);
     const key = targetKey(target);
     // With navigation skipped (served from the cache) the context has no response and no body.
+    // why: Crawlee types both as always present; with skipNavigation they are undefined.
     const answer = step.answer(
       request,
       crawling.response as HttpCrawlingContext['response'] | undefined,
@@ -107,6 +109,7 @@ function handler(
       const { children, warnings } = LEAF_LABELS.has(label)
         ? { children: [], warnings: [] }
         : await routeOrStop(ctx, () =>
+            // why: these bytes passed validation when first applied (the fingerprint says so).
             route({ payload: decodeBody(raw).value as never, parentUuid: target.uuid, meta, scope: ctx.config.scope }),
           );
       await recache(ctx, key, request.url, answer);

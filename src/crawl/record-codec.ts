@@ -9,6 +9,7 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { errorCode } from '../errors.js';
 
 export const RECORD_ENCODING = 'gzip';
 
@@ -36,6 +37,6 @@ export async function decodeBody(payload: Buffer, encoding: unknown, stored: unk
   try {
     return { state: 'body', body: await gunzip(payload) };
   } catch (error) {
-    return { state: 'damaged', reason: `does not decompress (${(error as { code?: string }).code ?? String(error)})` };
+    return { state: 'damaged', reason: `does not decompress (${errorCode(error) ?? String(error)})` };
   }
 }

@@ -188,6 +188,7 @@ export function childrenOf(
   try {
     // Decoded as the crawl decodes it: bad bytes repaired, quarantined items left out.
     const { payload } = validatePayload(label, decodeBody(body).value);
+    // why: ENDPOINTS[label] is a union over the labels; TypeScript cannot correlate its route with `label`.
     const route = ENDPOINTS[label].route as Route<Label>;
     return route({ payload, parentUuid: uuid, meta, scope }).children;
   } catch {

@@ -3,7 +3,7 @@
  * embedded-init-child.js <dir>`. Exit 0 once the cluster is there; otherwise one JSON line on
  * stderr, `{"code"?, "message"}`, and exit 1. Its memory goes back to the system when it exits.
  */
-import { describeThrown } from '../errors.js';
+import { describeThrown, errorCode } from '../errors.js';
 import { createCluster } from './embedded.js';
 import { describeDbError, errnoOf } from './db.js';
 
@@ -13,7 +13,7 @@ try {
   await createCluster(dir);
   process.exitCode = 0;
 } catch (error) {
-  const code = (errnoOf(error) as { code?: unknown } | null)?.code;
+  const code = errorCode(errnoOf(error));
   process.stderr.write(
     `${JSON.stringify({ code: typeof code === 'string' ? code : undefined, message: error instanceof Error ? describeDbError(error) : describeThrown(error) })}\n`,
   );

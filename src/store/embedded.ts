@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { MemoryFS, PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { DEFAULTS } from '../config.js';
 import { ResourceError, asResourceError } from '../errors.js';
+import { isObject, stringField } from '../record.js';
 
 /** `-c name=value` for each setting, after PGlite's own start parameters (which they must not replace). */
 export function embeddedStartParams(
@@ -132,7 +133,7 @@ function lastJsonLine(text: string): { code?: string; message?: string } | undef
   for (const line of text.trim().split('\n').reverse()) {
     try {
       const parsed: unknown = JSON.parse(line);
-      if (typeof parsed === 'object' && parsed !== null) return parsed as { code?: string; message?: string };
+      if (isObject(parsed)) return { code: stringField(parsed, 'code'), message: stringField(parsed, 'message') };
     } catch {
       // not ours: a line PGlite printed
     }

@@ -24,6 +24,7 @@ export async function schemaState(db: Db): Promise<SchemaState> {
   );
   if (!rows[0]?.present) return 'missing';
   // Only now: migrate.list creates knex's bookkeeping tables when they are missing.
+  // why: knex types migrate.list's result as any; it is [completed, pending].
   const [, pending] = (await db.migrate.list({ migrationSource })) as [unknown[], unknown[]];
   return pending.length ? 'outdated' : 'current';
 }
