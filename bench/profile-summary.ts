@@ -186,7 +186,8 @@ function main(): void {
     );
     const busy = packages.filter((p) => p.name !== '(idle)').reduce((s, p) => s + p.ms, 0);
     process.stdout.write(
-      `${file}: ${(totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s not idle\n\ntime by purpose (the highest-ranked category on each sample's stack)\n`,
+      `${file}: ${(totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s ` +
+        `not idle\n\ntime by purpose (the highest-ranked category on each sample's stack)\n`,
     );
     for (const c of categories)
       process.stdout.write(

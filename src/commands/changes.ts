@@ -143,14 +143,16 @@ export function formatChanges(report: ChangesReport): string {
       if (!examples[kind].length) continue;
       lines.push(
         '',
-        `${table} ${kind} (${counts[kind]}${counts[kind] > examples[kind].length ? `, first ${examples[kind].length}` : ''}):`,
+        `${table} ${kind} ` +
+          `(${counts[kind]}${counts[kind] > examples[kind].length ? `, first ${examples[kind].length}` : ''}):`,
       );
       for (const ex of examples[kind]) {
         const changed = ex.changed
           .map((c) => `${c.column} ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`)
           .join(', ');
         lines.push(
-          `  ${Object.values(ex.key).join(' / ')}${ex.label !== null ? ` "${ex.label}"` : ''}${changed ? `: ${changed}` : ''}`,
+          `  ` +
+            `${Object.values(ex.key).join(' / ')}${ex.label !== null ? ` "${ex.label}"` : ''}${changed ? `: ${changed}` : ''}`,
         );
       }
     }
@@ -186,7 +188,8 @@ export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = 
   const since = parseInstant('--since', args.since, now);
   if (Date.parse(since) > now) {
     throw new UserError(
-      `--since: "${args.since}" is in the future (it is ${new Date(now).toISOString()} now): nothing has changed since then`,
+      `--since: "${args.since}" is in the future (it is ` +
+        `${new Date(now).toISOString()} now): nothing has changed since then`,
     );
   }
   return Object.freeze({
@@ -199,7 +202,8 @@ export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = 
 export const changesCommand: CommandModule<ChangesArgs> = {
   command: 'changes',
   describe:
-    'What crawls changed since a time, per table: inserted, updated, soft-deleted, with examples (from the history tables)',
+    'What crawls changed since a time, per table: inserted, ' +
+    'updated, soft-deleted, with examples (from the history tables)',
   options: CHANGES_OPTIONS,
   builder: (y) =>
     y.options(CHANGES_OPTIONS).example('$0 changes --since 24h', 'what the crawls of the last day changed'),

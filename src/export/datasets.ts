@@ -17,7 +17,10 @@ export interface View {
   live(table: TableName): Sql;
   /** The same, restricted to the rows within the filters. */
   within(table: TableName): Sql;
-  /** Boolean expression: the `label` payload of the parent `parent` (an SQL uuid expression) lost items (see incomplete.ts). */
+  /**
+   * Boolean expression: the `label` payload of the parent `parent`
+   * (an SQL uuid expression) lost items (see incomplete.ts).
+   */
   incomplete(label: Label, parent: string): Sql;
 }
 

@@ -70,16 +70,20 @@ describe('endpoint declarations', () => {
     }
   });
 
-  it('the crawl tree has a place for each label: each is the root or the child of one edge, and all hang from the root', () => {
-    expect(sorted(Object.keys(TREE))).toEqual(sorted(LABELS));
-    const children = LABELS.flatMap((label) => TREE[label]?.child ?? []);
-    expect(sorted(children)).toEqual(sorted(LABELS.filter((label) => label !== ROOT.target.label)));
-    // From the root, the edges reach every label, in the order LABELS lists them (the order every table shows).
-    const reached: Label[] = [];
-    for (let label: Label | undefined = ROOT.target.label; label; label = TREE[label]?.child) reached.push(label);
-    expect(reached).toEqual([...LABELS]);
-    expect(sorted(LEAF_LABELS)).toEqual(sorted(LABELS.filter((label) => !TREE[label])));
-  });
+  it(
+    'the crawl tree has a place for each label: each is the ' +
+      'root or the child of one edge, and all hang from the root',
+    () => {
+      expect(sorted(Object.keys(TREE))).toEqual(sorted(LABELS));
+      const children = LABELS.flatMap((label) => TREE[label]?.child ?? []);
+      expect(sorted(children)).toEqual(sorted(LABELS.filter((label) => label !== ROOT.target.label)));
+      // From the root, the edges reach every label, in the order LABELS lists them (the order every table shows).
+      const reached: Label[] = [];
+      for (let label: Label | undefined = ROOT.target.label; label; label = TREE[label]?.child) reached.push(label);
+      expect(reached).toEqual([...LABELS]);
+      expect(sorted(LEAF_LABELS)).toEqual(sorted(LABELS.filter((label) => !TREE[label])));
+    },
+  );
 
   it('the routes write every table that has a spec, and TABLE_ORDER lists each spec once', () => {
     expect(sorted(TABLE_ORDER)).toEqual(sorted(Object.keys(TABLES)));
@@ -121,7 +125,8 @@ describe('endpoint declarations', () => {
 
     it('the migrations create a table (and its history) for each spec, and no other row table', async () => {
       const { rows } = await db.raw<{ rows: { table_name: string }[] }>(
-        `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+        `SELECT table_name FROM information_schema.tables WHERE ` +
+          `table_schema = current_schema() AND table_type = 'BASE TABLE'`,
       );
       const tables = rows.map((r) => r.table_name);
       expect(sorted(tables.filter((t) => !t.endsWith('_history') && !BOOKKEEPING_TABLES.includes(t)))).toEqual(
@@ -132,19 +137,22 @@ describe('endpoint declarations', () => {
       );
     });
 
-    it('TABLE_ORDER (the order TABLES declares) puts each table after every table its foreign keys reference', async () => {
-      const { rows } = await db.raw<{ rows: { child: string; parent: string }[] }>(
-        `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
+    it(
+      'TABLE_ORDER (the order TABLES declares) puts each ' + 'table after every table its foreign keys reference',
+      async () => {
+        const { rows } = await db.raw<{ rows: { child: string; parent: string }[] }>(
+          `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
            FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
           WHERE c.contype = 'f' AND n.nspname = current_schema()`,
-      );
-      const references = rows.filter(({ child }) => TABLE_ORDER.some((table) => table === child));
-      expect(references.length).toBeGreaterThan(0);
-      const order: readonly string[] = TABLE_ORDER;
-      for (const { child, parent } of references) {
-        expect(order.indexOf(parent), `${child} references ${parent}`).toBeGreaterThanOrEqual(0);
-        expect(order.indexOf(parent), `${child} references ${parent}`).toBeLessThan(order.indexOf(child));
-      }
-    });
+        );
+        const references = rows.filter(({ child }) => TABLE_ORDER.some((table) => table === child));
+        expect(references.length).toBeGreaterThan(0);
+        const order: readonly string[] = TABLE_ORDER;
+        for (const { child, parent } of references) {
+          expect(order.indexOf(parent), `${child} references ${parent}`).toBeGreaterThanOrEqual(0);
+          expect(order.indexOf(parent), `${child} references ${parent}`).toBeLessThan(order.indexOf(child));
+        }
+      },
+    );
   });
 });

@@ -130,7 +130,9 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
     expectStoppedAt(
       full,
       new RegExp(
-        `^ERROR no space left on device at ${disk}/db \\(\\d+\\.\\d MiB free at [^;]+; the embedded database needs \\d+\\.\\d MiB to write safely: a reserve of 40 MiB( \\+ [\\d,]+ row\\(s\\) of the next write at 3 KiB each)?\\): stopping the crawl$`,
+        `^ERROR no space left on device at ${disk}/db \\(\\d+\\.\\d MiB free at [^;]+; the embedded database needs ` +
+          `\\d+\\.\\d MiB to write safely: a reserve of 40 MiB( \\+ [\\d,]+ ` +
+          `row\\(s\\) of the next write at 3 KiB each)?\\): stopping the crawl$`,
       ),
     );
     expect(Date.now() - started).toBeLessThan(180_000);
@@ -196,7 +198,8 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
   let replica: Replica;
   // In-process (src/cli.ts's main): what is tested is how the crawl treats the database it finds, not the process.
   beforeAll(async () => {
-    // ~150 requests: a crawl stopped at --max-requests 10 (plus the 48 handlers in flight then) is well short of the end.
+    // ~150 requests: a crawl stopped at --max-requests 10 (plus
+    // the 48 handlers in flight then) is well short of the end.
     tree = syntheticTree({ ...TREE, series: 2, seasonsPerSeries: 3, eventsPerSeason: 6, carsPerSession: 6 });
     replica = await startReplica({ tree });
   });
@@ -215,7 +218,9 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
     expect(problems(again.stderr)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^WARN the unfinished crawl in ${storage} wrote to another database \\(id [0-9a-f-]{36}\\) than embedded PostgreSQL at ${db} \\(deleted, reset or replaced since\\): this database holds nothing, starting afresh from the series list$`,
+          `^WARN the unfinished crawl in ${storage} wrote to another database \\(id [0-9a-f-]{36}\\) than embedded ` +
+            `PostgreSQL at ${db} \\(deleted, reset or replaced since\\): this ` +
+            `database holds nothing, starting afresh from the series list$`,
         ),
       ),
     ]);

@@ -81,7 +81,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   afterAll(killLeftovers);
 
   it(
-    'three workers, one killed with kill -9 mid-crawl and restarted: all exit 0, the database is exact, refetches ≤ its leases',
+    'three workers, one killed with kill -9 mid-crawl and restarted: ' +
+      'all exit 0, the database is exact, refetches ≤ its leases',
     async () => {
       // One request at a time each, 300 ms apiece: about 10 s of crawl, through which every worker holds leases.
       const replica = await startReplica({ tree, faults: { seed: 3, rateSlow: 1, slowMs: 2 * LATENCY_MS } });
@@ -115,7 +116,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         for (const end of ends) expect(end.stderr).not.toMatch(/this worker was silent/);
         expect(ends.map((end) => end.stderr).join('\n')).toMatch(
           new RegExp(
-            `worker \\S+ pid ${victim.child.pid} has been silent for over 5 s: its \\d+ request\\(s\\) go back to the queue`,
+            `worker \\S+ pid ${victim.child.pid} has been silent for ` +
+              `over 5 s: its \\d+ request\\(s\\) go back to the queue`,
           ),
         );
 
@@ -165,7 +167,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   );
 
   it(
-    '--max-rpm holds for the workers together: no second of the request log holds more than its share, plus one per worker',
+    '--max-rpm holds for the workers together: no second of the ' +
+      'request log holds more than its share, plus one per worker',
     async () => {
       const maxRpm = 1200;
       const replica = await startReplica({ tree, faults: { seed: 5, rateSlow: 1, slowMs: 20 } });
@@ -191,7 +194,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   );
 
   it(
-    '--retry-failed on the shared queue: the failed requests of the finished crawl are queued again, whichever worker failed them',
+    '--retry-failed on the shared queue: the failed requests of the ' +
+      'finished crawl are queued again, whichever worker failed them',
     async () => {
       // One series' season list: the retry fetches it and everything that hangs from it.
       const failing = apiPath.seasons((JSON.parse(tree.body(apiPath.series())!) as SeriesItem[])[0]!.uuid);
@@ -232,7 +236,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   );
 
   it(
-    'a worker started with other filters than the running crawl is refused in one line; status shows the crawl and its worker; SIGTERM gives its leases back',
+    'a worker started with other filters than the running crawl is refused in one ' +
+      'line; status shows the crawl and its worker; SIGTERM gives its leases back',
     async () => {
       const replica = await startReplica({ tree });
       const database = await createTestDatabase('postgres');

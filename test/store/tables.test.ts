@@ -30,7 +30,8 @@ describe('table specs', () => {
 
   it.each(TABLE_ORDER)('%s: spec columns and types equal the migrated table', async (table) => {
     const { rows } = await db.raw<{ rows: { column_name: string; data_type: string }[] }>(
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
+      `SELECT column_name, data_type FROM information_schema.columns WHERE ` +
+        `table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
       [table],
     );
     const spec = TABLES[table].columns as Record<string, string>;
@@ -48,7 +49,8 @@ describe('table specs', () => {
     );
     expect(rows.map((r) => r.column_name).sort()).toEqual([...TABLES[table].key].sort());
     const history = await db.raw<{ rows: { column_name: string }[] }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
+      `SELECT column_name FROM information_schema.columns WHERE table_schema ` +
+        `= current_schema() AND table_name = ? ORDER BY ordinal_position`,
       [`${table}_history`],
     );
     expect(history.rows.map((r) => r.column_name)).toEqual([
