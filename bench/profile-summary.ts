@@ -40,7 +40,10 @@ export const CATEGORIES: readonly (readonly [name: string, pattern: RegExp])[] =
   ],
   [
     'key-value storage (response cache, records)',
-    /@crawlee\/memory-storage\/(resource-clients\/key-value-store|fs\/key-value-store)|\/src\/crawl\/cache\.|\/src\/crawl\/failures\./,
+    new RegExp(
+      '@crawlee/memory-storage/(resource-clients/key-value-store|fs/key-value-store)|' +
+        '/src/crawl/cache\\.|/src/crawl/failures\\.',
+    ),
   ],
   ['storage metadata writes (memory-storage background handler)', /@crawlee\/memory-storage\/background-handler/],
   ['storage open (memory-storage directory scans)', /@crawlee\/memory-storage\/cache-helpers/],

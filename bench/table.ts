@@ -208,8 +208,11 @@ export function footer(report: Report): string[] {
     `Command: ${report.command}`,
     ...(report.source
       ? [
-          `Source: ` +
-            `${report.source.commit}${report.source.uncommitted.length ? ` + uncommitted changes to ${report.source.uncommitted.length} file(s) under src/, migrations/, schemas/` : ''}`,
+          `Source: ${report.source.commit}` +
+            (report.source.uncommitted.length
+              ? ` + uncommitted changes to ${report.source.uncommitted.length} ` +
+                `file(s) under src/, migrations/, schemas/`
+              : ''),
         ]
       : []),
     `Run: ${report.startedAt} to ${report.finishedAt}`,

@@ -108,7 +108,8 @@ export async function runCanary(config: CanaryConfig, { log }: { readonly log: L
     ...(!endpoints[l].checked && !endpoints[l].errors
       ? [
           `${l}: not reached (${sampled.length ? 'the sampled series have no' : 'no series with'} ` +
-            `${l === 'classification' ? 'sessions with results' : 'seasons'}${seriesList ? '' : ': the series list could not be read'})`,
+            `${l === 'classification' ? 'sessions with results' : 'seasons'}` +
+            `${seriesList ? '' : ': the series list could not be read'})`,
         ]
       : []),
   ]);

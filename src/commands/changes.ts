@@ -78,7 +78,8 @@ function netChanges(table: TableName, since: string): Sql {
   const key = raw(keyColumns(table).join(', '));
   return sql`
     WITH touched AS (SELECT DISTINCT ${key} FROM ${history} WHERE valid_from > CAST(${since} AS timestamptz)),
-    before AS (SELECT * FROM ${history} WHERE valid_from <= CAST(${since} AS timestamptz) AND (valid_to IS NULL OR valid_to > CAST(${since} AS timestamptz))),
+    before AS (SELECT * FROM ${history} WHERE valid_from <= CAST(${since} AS timestamptz)
+      AND (valid_to IS NULL OR valid_to > CAST(${since} AS timestamptz))),
     after AS (SELECT * FROM ${history} WHERE valid_to IS NULL)
     SELECT ${key}, to_jsonb(b) AS before, to_jsonb(a) AS after,
       CASE
@@ -100,7 +101,8 @@ async function tableChanges(db: Db, table: TableName, since: string, examples: n
     rows: { kind: ChangeKind; before: Record<string, unknown> | null; after: Record<string, unknown> }[];
   }>(
     `SELECT kind, before, after FROM (
-       SELECT *, row_number() OVER (PARTITION BY kind ORDER BY ${keyOrder(table, 'changes').text}) AS n FROM (${changes.text}) changes WHERE kind IS NOT NULL
+       SELECT *, row_number() OVER (PARTITION BY kind ORDER BY ${keyOrder(table, 'changes').text}) AS n
+       FROM (${changes.text}) changes WHERE kind IS NOT NULL
      ) numbered WHERE n <= ? ORDER BY kind, n`,
     [...changes.bindings, examples],
   );
@@ -152,7 +154,8 @@ export function formatChanges(report: ChangesReport): string {
           .join(', ');
         lines.push(
           `  ` +
-            `${Object.values(ex.key).join(' / ')}${ex.label !== null ? ` "${ex.label}"` : ''}${changed ? `: ${changed}` : ''}`,
+            `${Object.values(ex.key).join(' / ')}` +
+            `${ex.label !== null ? ` "${ex.label}"` : ''}${changed ? `: ${changed}` : ''}`,
         );
       }
     }

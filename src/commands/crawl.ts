@@ -111,7 +111,9 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
           `the unfinished crawl in ${storage.dir} wrote to another database ` +
             `(id ${previousDatabaseId}) than ${describeDb(config.db)} ` +
             `(deleted, reset or replaced since): ` +
-            `${requests ? `rebuilding its queue from the ${requests} request(s) this database's rows imply` : 'this database holds nothing, starting afresh from the series list'}`,
+            (requests
+              ? `rebuilding its queue from the ${requests} request(s) this database's rows imply`
+              : 'this database holds nothing, starting afresh from the series list'),
         );
       } else if (start.resumed) {
         const { handled, pending } = start.resumed;

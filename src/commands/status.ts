@@ -205,7 +205,8 @@ async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
       const {
         rows: [counts],
       } = await db.raw<{ rows: [TableStatus] }>(
-        `SELECT count(*) FILTER (WHERE deleted_at IS NULL)::int AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted,
+        `SELECT count(*) FILTER (WHERE deleted_at IS NULL)::int AS live,
+                count(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted,
                 (SELECT count(*) FROM ${table}_history)::int AS versions
          FROM ${table}`,
       );
@@ -350,7 +351,10 @@ function formatIncomplete({ scopes, items }: IncompleteStatus): string {
   if (!total) return '  Incomplete scopes: none (no payload lost items to quarantine)';
   const lostItems = LABELS.reduce((sum, l) => sum + items[l], 0);
   const parts = LABELS.filter((l) => scopes[l]).map((l) => `${l} ${scopes[l]} (${items[l]} item(s))`);
-  return `  Incomplete scopes: ${total}, ${lostItems} item(s) quarantined: ${parts.join(', ')}; export lists them in manifest.json`;
+  return (
+    `  Incomplete scopes: ${total}, ${lostItems} item(s) quarantined: ` +
+    `${parts.join(', ')}; export lists them in manifest.json`
+  );
 }
 
 function formatDisk(disk: StorageUsage): string {

@@ -215,7 +215,8 @@ export function formatPlan(plan: CrawlPlan): string {
   const from =
     start.kind === 'resume'
       ? `the resume of the unfinished crawl started ${start.resumes} ` +
-        `(${count(start.pending, 'pending request')}${start.retried ? `, and ${count(start.retried, 'failed one')} retried` : ''}; ` +
+        `(${count(start.pending, 'pending request')}` +
+        `${start.retried ? `, and ${count(start.retried, 'failed one')} retried` : ''}; ` +
         `--fresh plans a new crawl instead)`
       : start.retried
         ? `a retry of the ${count(start.retried, 'failed request')} of the last crawl`

@@ -104,7 +104,10 @@ export interface SharedQueueOptions {
 export function jobIdOf(uniqueKey: string): string {
   const hex = createHash('sha256').update(uniqueKey).digest('hex');
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return (
+    `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-` +
+    `${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+  );
 }
 
 type Tx = { readonly client: pg.PoolClient; readonly db: PgBoss.Db };

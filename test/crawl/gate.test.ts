@@ -71,7 +71,10 @@ describe('Gate', () => {
       // A server asking for an hour gets the cap.
       for (const key of ['x', 'y', 'z']) gate.askedToWait(key, 3_600_000, 503);
       expect(lines[1]).toMatch(
-        /^WARN API asked to slow down \(HTTP 503 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \S+Z \(60 s, capped from 3600 s\)$/,
+        new RegExp(
+          '^WARN API asked to slow down \\(HTTP 503 with Retry-After for 3 distinct ' +
+            'requests within 60 s\\): crawl paused until \\S+Z \\(60 s, capped from 3600 s\\)$',
+        ),
       );
       const second = starts(gate, 'b', started, t0);
       await vi.advanceTimersByTimeAsync(60_000);

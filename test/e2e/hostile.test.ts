@@ -336,7 +336,10 @@ describe(`a hostile API (${KIND})`, () => {
     const pauses = run.summary.lines.filter((line) => line.includes('crawl paused'));
     expect(pauses).toEqual([
       expect.stringMatching(
-        /^WARN API asked to slow down \(HTTP 429 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(7 s\)$/,
+        new RegExp(
+          '^WARN API asked to slow down \\(HTTP 429 with Retry-After for 3 distinct requests ' +
+            'within 60 s\\): crawl paused until \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(7 s\\)$',
+        ),
       ),
     ]);
     const until = /until (\S+Z)/.exec(pauses[0]!)![1]!;

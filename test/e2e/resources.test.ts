@@ -59,7 +59,10 @@ function mountTmpfs(dir: string, size: string): string | undefined {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
     return undefined;
   } catch (error) {
-    return `mount -t tmpfs failed: ${(error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message}`;
+    return (
+      `mount -t tmpfs failed: ` +
+      `${(error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message}`
+    );
   }
 }
 
@@ -243,7 +246,10 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
     expect(swapped.code, swapped.stderr + swapped.stdout).toBe(0);
     expect(problems(swapped.stderr)).toEqual([
       expect.stringMatching(
-        /^WARN the unfinished crawl in .* wrote to another database .*: rebuilding its queue from the \d+ request\(s\) this database's rows imply$/,
+        new RegExp(
+          '^WARN the unfinished crawl in .* wrote to another database .*: rebuilding ' +
+            "its queue from the \\d+ request\\(s\\) this database's rows imply$",
+        ),
       ),
     ]);
     expect(swapped.stdout).not.toMatch(/foreign key|Failures/);

@@ -265,7 +265,10 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         expect(other.code).toBe(1);
         expect(other.stderr.trim().split('\n')).toEqual([
           expect.stringMatching(
-            /^ERROR the crawl running in this database has other filters \(all series\): start every worker with the same filters, or add --fresh once no worker is running$/,
+            new RegExp(
+              '^ERROR the crawl running in this database has other filters \\(all series\\): ' +
+                'start every worker with the same filters, or add --fresh once no worker is running$',
+            ),
           ),
         ]);
         expect(running.child.exitCode).toBeNull();
@@ -275,7 +278,10 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         const status = await runCli(['status', '--db', urlOf(database.target), '--storage', tempDir()]);
         expect(status.code, status.stderr).toBe(0);
         expect(status.stdout).toMatch(
-          /Shared crawl \(--queue postgres\) of all series from http:\/\/127\.0\.0\.1:\d+: started \S+, running, 1 worker\(s\)\n {2}requests: \d+ queued, \d+ leased, \d+ done, 0 failed/,
+          new RegExp(
+            'Shared crawl \\(--queue postgres\\) of all series from http:\\/\\/127\\.0\\.0\\.1:\\d+: ' +
+              'started \\S+, running, 1 worker\\(s\\)\\n {2}requests: \\d+ queued, \\d+ leased, \\d+ done, 0 failed',
+          ),
         );
         expect(status.stdout).toMatch(new RegExp(`\\n\\S+ +${running.child.pid} +\\S+ +[\\d.]+ s ago +\\d+ +/`));
 
@@ -285,8 +291,10 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         const stopped = await running.done;
         expect(stopped.code, stopped.stderr).toBe(130);
         const { rows } = await db.raw<{ rows: { leases: number; workers: number; active: number; queued: number }[] }>(
-          `SELECT (SELECT count(*)::int FROM shared_leases) AS leases, (SELECT count(*)::int FROM shared_workers) AS workers,
-                count(*) FILTER (WHERE state = 'active')::int AS active, count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued
+          `SELECT (SELECT count(*)::int FROM shared_leases) AS leases,
+                (SELECT count(*)::int FROM shared_workers) AS workers,
+                count(*) FILTER (WHERE state = 'active')::int AS active,
+                count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued
          FROM crawl_queue.job`,
         );
         expect(rows[0]).toMatchObject({ leases: 0, workers: 0, active: 0 });
@@ -310,7 +318,10 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         expect(flag.code).toBe(1);
         expect(flag.stderr.trim().split('\n')).toEqual([
           expect.stringMatching(
-            /^ERROR --queue postgres needs a PostgreSQL server \(--db postgres:\/\/…\): the embedded database can only be opened by one process/,
+            new RegExp(
+              '^ERROR --queue postgres needs a PostgreSQL server \\(--db ' +
+                'postgres:\\/\\/…\\): the embedded database can only be opened by one process',
+            ),
           ),
         ]);
         const env = await runCli(['crawl', '--storage', tempDir(), '--base-url', replica.url], {

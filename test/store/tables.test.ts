@@ -43,7 +43,8 @@ describe('table specs', () => {
 
   it.each(TABLE_ORDER)('%s: primary key is the spec key; history has the same columns plus validity', async (table) => {
     const { rows } = await db.raw<{ rows: { column_name: string }[] }>(
-      `SELECT a.attname AS column_name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      `SELECT a.attname AS column_name FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
        WHERE i.indrelid = ?::regclass AND i.indisprimary`,
       [table],
     );
