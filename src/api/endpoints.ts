@@ -1,7 +1,8 @@
 /**
  * The endpoints of the widgets API, each declared once by its route module
  * (src/crawl/routes/<label>.ts: its path, the lists inside its payload whose items are validated,
- * quarantined and de-duplicated one by one, and its route), and assembled in src/crawl/routes/index.ts.
+ * quarantined and de-duplicated one by one, its route, and its place in the crawl tree), and
+ * assembled in src/crawl/routes/index.ts.
  * Paths are only ever built from UUIDs that passed UUID_PATTERN, so no payload can steer a request
  * elsewhere.
  */
@@ -9,7 +10,8 @@ import type { KeyedLists } from './duplicates.js';
 import type { PayloadByLabel } from './payloads.generated.js';
 import type { Route } from '../crawl/routes/types.js';
 import { ENDPOINTS } from '../crawl/routes/index.js';
-import { keysOf } from '../record.js';
+import type { ChildLabel, Edge, StoredChildren, TreeNode } from '../crawl/tree.js';
+import { keysOf, recordOf } from '../record.js';
 
 /** Each endpoint's payload type, generated from schemas/<label>.json (npm run gen:types). */
 export type { PayloadByLabel };
@@ -40,7 +42,25 @@ export interface EndpointSpec<L extends Label> {
   /** The keys those items must not share within one payload (src/api/duplicates.ts). */
   readonly keyedLists: KeyedLists;
   readonly route: Route<L>;
+  /**
+   * Its place in the crawl tree: its parent label, which of the parent's nodes become its requests
+   * and their meta (src/crawl/tree.ts has the rules); undefined for the root.
+   */
+  readonly edge: L extends ChildLabel ? Edge<L, TreeNode> : undefined;
+  /** For the completeness sweep: the requests its live stored rows lead to; undefined for a leaf. */
+  readonly storedChildren: StoredChildren | undefined;
 }
+
+/** Each label's edge to its child label, as the child declares it; undefined for a leaf. */
+export const TREE: { readonly [L in Label]: Edge<ChildLabel, TreeNode> | undefined } = Object.freeze(
+  recordOf(LABELS, (parent) => LABELS.map((label) => ENDPOINTS[label].edge).find((edge) => edge?.parent === parent)),
+);
+
+/**
+ * Labels with no child label: their routes yield no children and no warnings, so a body of theirs
+ * already stored needs not even be parsed.
+ */
+export const LEAF_LABELS: ReadonlySet<Label> = new Set(LABELS.filter((label) => TREE[label] === undefined));
 
 const PREFIX = '/widgets/1.0.0';
 

@@ -23,7 +23,10 @@ import {
 } from './options.js';
 import { decodeJson } from '../crawl/decode.js';
 import { Gate } from '../crawl/gate.js';
-import { follow, ROOT, sessionNodes, TREE, WHOLE_TREE } from '../crawl/tree.js';
+import { calendarEdge } from '../crawl/routes/calendar.js';
+import { classificationEdge } from '../crawl/routes/classification.js';
+import { seasonsEdge } from '../crawl/routes/seasons.js';
+import { follow, ROOT, sessionNodes, WHOLE_TREE } from '../crawl/tree.js';
 import { NetworkClient } from '../crawl/network-client.js';
 import { PayloadError, describeError, formatProblem } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -144,13 +147,13 @@ function byCategory(series: readonly SeriesItem[]): SeriesItem[][] {
  * classifications: the crawl tree's own edges (tree.ts), sampled.
  */
 async function sampleSeries(checker: Checker, series: SeriesItem, classifications: number): Promise<boolean> {
-  const [seasonList] = follow(TREE.series, [series], WHOLE_TREE, ROOT.meta);
+  const [seasonList] = follow(seasonsEdge, [series], WHOLE_TREE, ROOT.meta);
   if (!seasonList) return false;
   const seasons = await checker.check(seasonList.target);
   const latest = [...(seasons ?? [])].sort((a, b) => (b.year ?? 0) - (a.year ?? 0)).slice(0, SEASONS_TRIED);
-  for (const season of follow(TREE.seasons, latest, WHOLE_TREE, seasonList.meta)) {
+  for (const season of follow(calendarEdge, latest, WHOLE_TREE, seasonList.meta)) {
     const calendar = await checker.check(season.target);
-    const withResults = calendar ? follow(TREE.calendar, sessionNodes(calendar), WHOLE_TREE, season.meta) : [];
+    const withResults = calendar ? follow(classificationEdge, sessionNodes(calendar), WHOLE_TREE, season.meta) : [];
     if (!withResults.length && classifications > 0) continue;
     const latestResults = classifications ? withResults.slice(-classifications) : [];
     for (const session of latestResults) await checker.check(session.target);

@@ -7,7 +7,7 @@
  */
 import type { HttpCrawlingContext } from '@crawlee/http';
 import type { RequestQueue } from '@crawlee/core';
-import { ENDPOINTS, targetKey, type Label } from '../api/endpoints.js';
+import { ENDPOINTS, LEAF_LABELS, targetKey, type Label } from '../api/endpoints.js';
 import { validatePayload, type QuarantinedItem } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
 import {
@@ -28,7 +28,6 @@ import { decodeBody, repairedItems } from './decode.js';
 import type { FailureLog } from './failures.js';
 import type { Answer, CacheStep } from './fetch-step.js';
 import { readRequest, toRequest } from './crawl-request.js';
-import { LEAF_LABELS } from './tree.js';
 import type { ChildRequest, Route, RouteResult } from './routes/types.js';
 import type { CrawlStats, LabelCounts } from './stats.js';
 

@@ -14,7 +14,7 @@
  * choice. Not foreseen: retries of requests that fail, and what the crawl's completeness sweep
  * or a queue rebuilt for another database add (the plan reads neither the database nor the API).
  */
-import { LABELS, apiPath, targetKey, type Label } from '../api/endpoints.js';
+import { LABELS, LEAF_LABELS, apiPath, targetKey, type Label } from '../api/endpoints.js';
 import type { CrawlConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ResponseCache } from './cache.js';
@@ -26,7 +26,7 @@ import { QUEUE_NAME, crawlToResume, failedRequests } from './queue.js';
 import type { ChildRequest } from './routes/types.js';
 import { requestQueueDir } from './storage-client.js';
 import { openStorageDir, type StorageDir } from './storage-dir.js';
-import { LEAF_LABELS, ROOT } from './tree.js';
+import { ROOT } from './tree.js';
 import { formatTable } from '../text-table.js';
 import { keysOf, recordOf } from '../record.js';
 import { childrenOf } from './sweep.js';

@@ -1,11 +1,13 @@
 /**
- * The crawl tree, stated once: which label hangs from which (series → seasons → calendar →
- * classification), which nodes of a parent become requests (the series --series selects, the
- * seasons within --from-year/--to-year, the sessions with results), what is historic, and when a
- * session ended. The routes build their children with it; the completeness sweep (from stored
- * rows), export's selection and canary's sampling follow the same edges, so none of them states
- * a rule of its own. The rules run in JavaScript only: PostgreSQL's lower() and JavaScript's
- * toLowerCase() disagree outside ASCII, so the database is never asked to apply them.
+ * The crawl tree's rules, stated once: which nodes of a parent become requests (the series
+ * --series selects, the seasons within --from-year/--to-year, the sessions with results), what is
+ * historic, and when a session ended. Each child endpoint's route module declares its edge from
+ * these (which label it hangs from: series → seasons → calendar → classification), and each
+ * parent's how its stored nodes are read back; src/api/endpoints.ts assembles TREE from them. The
+ * routes build their children with the edges; the completeness sweep (from stored rows), export's
+ * selection and canary's sampling follow the same edges, so none of them states a rule of its own.
+ * The rules run in JavaScript only: PostgreSQL's lower() and JavaScript's toLowerCase() disagree
+ * outside ASCII, so the database is never asked to apply them.
  *
  * The route modules import this one, and src/api/endpoints.ts imports them: it reads no value of
  * src/api/endpoints.ts, which would be a cycle.
@@ -15,8 +17,8 @@ import type { CalendarPayload, SeasonsPayload } from '../api/payloads.generated.
 import { editDistance } from '../closest.js';
 import type { CrawlScope } from '../config.js';
 import { UserError } from '../errors.js';
-import { keysOf } from '../record.js';
-import type { RequestMeta } from './routes/types.js';
+import type { Db } from '../store/db.js';
+import type { ChildRequest, RequestMeta } from './routes/types.js';
 
 /** Labels that hang from another: every label but the root. */
 export type ChildLabel = Exclude<Label, 'series'>;
@@ -46,9 +48,14 @@ export interface SessionNode extends TreeNode {
   readonly eventEndDate: number | null;
 }
 
-/** How a parent's nodes become requests of its child label. */
+/**
+ * How a parent's nodes become requests of its child label: declared by the child's route module
+ * (its endpoint's `edge`), from the rules below.
+ */
 export interface Edge<C extends ChildLabel, N extends TreeNode> {
   readonly child: C;
+  /** The label whose payloads list the nodes. */
+  readonly parent: Label;
   /** Whether the node becomes a request: it is within the user's filters and has something to fetch. */
   selects(node: N, scope: CrawlScope): boolean;
   /** The child request's meta, from its node and the parent request's meta. */
@@ -60,6 +67,12 @@ export interface TreeRequest<C extends ChildLabel = ChildLabel> {
   readonly target: { readonly label: C; readonly uuid: string };
   readonly meta: RequestMeta;
 }
+
+/**
+ * For the completeness sweep (sweep.ts), declared by a parent's route module (its endpoint's
+ * `storedChildren`): the requests the live rows holding its payloads' nodes lead to, for these parent requests.
+ */
+export type StoredChildren = (db: Db, parents: readonly ChildRequest[], scope: CrawlScope) => Promise<TreeRequest[]>;
 
 /** The filters that select the whole tree. */
 export const WHOLE_TREE: CrawlScope = Object.freeze({ series: [], fromYear: undefined, toYear: undefined });
@@ -75,41 +88,6 @@ export const ROOT = Object.freeze({
   meta: Object.freeze({ historic: false }),
 });
 
-/** Each label's edge to its child label; undefined for a leaf. */
-export const TREE = {
-  series: {
-    child: 'seasons',
-    selects: selectsSeries,
-    // A series' season list changes as seasons are added: never historic.
-    meta: () => ({ historic: false }),
-  } satisfies Edge<'seasons', SeriesNode>,
-  seasons: {
-    child: 'calendar',
-    selects: (season, scope) => inYears(season.year, scope),
-    meta: (season) => ({ historic: isHistoric(season) }),
-  } satisfies Edge<'calendar', SeasonNode>,
-  calendar: {
-    child: 'classification',
-    // Only a session that says it has results has a classification worth asking for.
-    selects: (session) => session.hasResults === true,
-    meta: (session, parent) => withEnd(parent, sessionEnd(session.endTimeUtc, session.eventEndDate)),
-  } satisfies Edge<'classification', SessionNode>,
-  classification: undefined,
-} as const satisfies { readonly [L in Label]: Edge<ChildLabel, TreeNode> | undefined };
-
-/** Labels with a child label. */
-export type ParentLabel = { [L in Label]: (typeof TREE)[L] extends undefined ? never : L }[Label];
-
-export function isParent(label: Label): label is ParentLabel {
-  return TREE[label] !== undefined;
-}
-
-/**
- * Labels with no child label: their routes yield no children and no warnings, so a body of theirs
- * already stored needs not even be parsed.
- */
-export const LEAF_LABELS: ReadonlySet<Label> = new Set(keysOf(TREE).filter((label) => TREE[label] === undefined));
-
 /** The requests a parent's nodes lead to, in their order. */
 export function follow<C extends ChildLabel, N extends TreeNode>(
   edge: Edge<C, N>,
@@ -120,6 +98,30 @@ export function follow<C extends ChildLabel, N extends TreeNode>(
   return nodes
     .filter((node) => edge.selects(node, scope))
     .map((node) => ({ target: { label: edge.child, uuid: node.uuid }, meta: edge.meta(node, parent) }));
+}
+
+/**
+ * Follows the edge from each parent request over its own nodes, read back from stored rows
+ * (`parent` is its uuid, undefined for the root), with its meta.
+ */
+export function followEach<C extends ChildLabel, N extends TreeNode>(
+  edge: Edge<C, N>,
+  parents: readonly ChildRequest[],
+  nodes: readonly (N & { readonly parent: string | undefined })[],
+  scope: CrawlScope,
+): TreeRequest<C>[] {
+  const byParent = new Map<string | undefined, N[]>();
+  for (const node of nodes) {
+    const siblings = byParent.get(node.parent);
+    if (siblings) siblings.push(node);
+    else byParent.set(node.parent, [node]);
+  }
+  return parents.flatMap((parent) => follow(edge, byParent.get(parent.target.uuid) ?? [], scope, parent.meta));
+}
+
+/** The uuids of the parent requests (the root has none). */
+export function uuidsOf(requests: readonly ChildRequest[]): string[] {
+  return requests.flatMap((r) => r.target.uuid ?? []);
 }
 
 /** A calendar's sessions as nodes, each with its event's last day. */
@@ -145,7 +147,7 @@ function seriesMatches(wanted: string, series: SeriesNode): boolean {
 }
 
 /** --from-year/--to-year: a season without a year is within no range. */
-function inYears(year: number | null, scope: CrawlScope): boolean {
+export function inYears(year: number | null, scope: CrawlScope): boolean {
   const { fromYear: from, toYear: to } = scope;
   if (from === undefined && to === undefined) return true;
   if (year === null) return false;
@@ -213,7 +215,8 @@ export function yearEnd(year: number | null): number | undefined {
   return year === null ? undefined : Date.UTC(year + 1, 0, 1);
 }
 
-function withEnd(meta: RequestMeta, endsAt: number | undefined): RequestMeta {
+/** The parent's meta with a classification's end, when known. */
+export function withEnd(meta: RequestMeta, endsAt: number | undefined): RequestMeta {
   return endsAt === undefined ? { historic: meta.historic } : { historic: meta.historic, endsAt };
 }
 

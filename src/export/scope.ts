@@ -7,7 +7,9 @@
  */
 import type { Knex } from 'knex';
 import type { CrawlScope } from '../config.js';
-import { checkSeriesExist, follow, isWholeTree, ROOT, TREE } from '../crawl/tree.js';
+import { calendarEdge } from '../crawl/routes/calendar.js';
+import { seasonsEdge } from '../crawl/routes/seasons.js';
+import { checkSeriesExist, follow, isWholeTree, ROOT } from '../crawl/tree.js';
 import type { SeasonRow, SeriesRow, TableName } from '../store/tables.js';
 import { liveRows } from '../store/as-of.js';
 import { sql, type Sql } from '../store/sql.js';
@@ -32,13 +34,13 @@ export async function selectScope(
   const nodes = allSeries.map((s) => ({ uuid: s.uuid, shortCode: s.short_code, name: s.name }));
   // A --series matching nothing would export empty files without a word.
   checkSeriesExist(scope, nodes);
-  const series = follow(TREE.series, nodes, scope, ROOT.meta).map((r) => r.target.uuid);
+  const series = follow(seasonsEdge, nodes, scope, ROOT.meta).map((r) => r.target.uuid);
   const seasons = await rowsOf<Pick<SeasonRow, 'uuid' | 'year' | 'status'>>(
     db,
     sql`SELECT uuid, year, status FROM ${liveRows('seasons', asOf)} t
       WHERE t.series_uuid = ANY(CAST(${series} AS uuid[]))`,
   );
-  const selectedSeasons = follow(TREE.seasons, seasons, scope, ROOT.meta).map((r) => r.target.uuid);
+  const selectedSeasons = follow(calendarEdge, seasons, scope, ROOT.meta).map((r) => r.target.uuid);
   return { series, seasons: selectedSeasons };
 }
 

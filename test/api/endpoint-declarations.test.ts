@@ -1,7 +1,7 @@
 /**
  * An endpoint is declared by its schema, its route module (src/crawl/routes/<label>.ts: its path,
- * item lists, duplicate keys and route) listed in src/crawl/routes/index.ts, its place in the crawl
- * tree, and the table specs and migration of the rows it writes (README, "Development"). Everything
+ * item lists, duplicate keys, route, its edge in the crawl tree and, for a parent, how its stored
+ * nodes are read back) listed in src/crawl/routes/index.ts, and the table specs and migration of the rows it writes (README, "Development"). Everything
  * else is derived from those. This fails when one of them names an endpoint or a table that
  * another does not.
  */
@@ -9,9 +9,9 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENDPOINTS, LABELS, type Label } from '../../src/api/endpoints.js';
-import type { Route } from '../../src/crawl/routes/types.js';
-import { LEAF_LABELS, ROOT, TREE, WHOLE_TREE } from '../../src/crawl/tree.js';
+import { ENDPOINTS, LABELS, LEAF_LABELS, TREE, type Label } from '../../src/api/endpoints.js';
+import type { Route, RouteResult } from '../../src/crawl/routes/types.js';
+import { ROOT, WHOLE_TREE } from '../../src/crawl/tree.js';
 import { PACKAGE_ROOT, SCHEMAS_DIR } from '../../src/paths.js';
 import type { Db } from '../../src/store/db.js';
 import { migrationSource } from '../../src/store/migrate.js';
@@ -38,6 +38,21 @@ const filesIn = (dir: string, ext: string) =>
   readdirSync(dir)
     .filter((f) => f.endsWith(ext))
     .map((f) => f.slice(0, -ext.length));
+
+/** The route's results for each recorded payload of the label, over the whole tree. */
+function recordedResults(label: Label): RouteResult[] {
+  // why: ENDPOINTS[label] is a union over the labels; TypeScript cannot correlate its route with `label`.
+  const route = ENDPOINTS[label].route as Route<Label>;
+  return recorded(label).map(({ uuid, payload }) =>
+    route({
+      payload,
+      // why: parentUuid's type depends on the label, which is only known here as the union.
+      parentUuid: (label === 'series' ? undefined : uuid) as never,
+      meta: { historic: false },
+      scope: WHOLE_TREE,
+    }),
+  );
+}
 
 describe('endpoint declarations', () => {
   it('each label has a schema file, and each schema file is a label', () => {
@@ -85,23 +100,34 @@ describe('endpoint declarations', () => {
     },
   );
 
+  it('each edge hangs from another label, no label has two child edges, and exactly the labels with a child read their stored nodes back', () => {
+    const edges = LABELS.flatMap((label) => ENDPOINTS[label].edge ?? []);
+    for (const edge of edges) {
+      expect(LABELS, edge.child).toContain(edge.parent);
+      expect(edge.parent, edge.child).not.toBe(edge.child);
+    }
+    const parents = edges.map((edge) => edge.parent);
+    expect(new Set(parents).size).toBe(parents.length);
+    expect(sorted(LABELS.filter((label) => ENDPOINTS[label].storedChildren))).toEqual(sorted(parents));
+  });
+
+  it("each route's children are requests of its own child label, and only of it", () => {
+    for (const label of LABELS) {
+      const children = recordedResults(label).flatMap((result) => result.children);
+      expect(sorted(new Set(children.map((child) => child.target.label))), label).toEqual(
+        TREE[label] ? [TREE[label].child] : [],
+      );
+    }
+  });
+
   it('the routes write every table that has a spec, and TABLE_ORDER lists each spec once', () => {
     expect(sorted(TABLE_ORDER)).toEqual(sorted(Object.keys(TABLES)));
     expect(new Set(TABLE_ORDER).size).toBe(TABLE_ORDER.length);
     for (const table of TABLE_ORDER) expect(TABLES[table].name).toBe(table);
     const written = new Set<string>();
-    for (const label of LABELS) {
-      const route = ENDPOINTS[label].route as Route<Label>;
-      for (const { uuid, payload } of recorded(label)) {
-        const result = route({
-          payload,
-          parentUuid: (label === 'series' ? undefined : uuid) as never,
-          meta: { historic: false },
-          scope: WHOLE_TREE,
-        });
+    for (const label of LABELS)
+      for (const result of recordedResults(label))
         for (const [table, rows] of Object.entries(result.rows)) if (rows?.length) written.add(table);
-      }
-    }
     expect(sorted(written)).toEqual(sorted(TABLE_ORDER));
   });
 

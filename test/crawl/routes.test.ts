@@ -1,7 +1,6 @@
 /** What the pipeline relies on from the routes besides their rows. */
 import { describe, expect, it } from 'vitest';
-import { ENDPOINTS, LABELS } from '../../src/api/endpoints.js';
-import { LEAF_LABELS } from '../../src/crawl/tree.js';
+import { ENDPOINTS, LABELS, LEAF_LABELS } from '../../src/api/endpoints.js';
 import type { Route } from '../../src/crawl/routes/types.js';
 import { recorded } from '../support/fixtures.js';
 

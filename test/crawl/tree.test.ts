@@ -7,12 +7,12 @@
  * its event's last day.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ENDPOINTS, type Label, type PayloadByLabel } from '../../src/api/endpoints.js';
+import { ENDPOINTS, LEAF_LABELS, type Label, type PayloadByLabel } from '../../src/api/endpoints.js';
 import type { CalendarPayload, SeasonsPayload, SeriesPayload } from '../../src/api/payloads.generated.js';
 import type { CrawlScope } from '../../src/config.js';
 import type { ChildRequest, Route } from '../../src/crawl/routes/types.js';
 import { impliedRequests } from '../../src/crawl/sweep.js';
-import { LEAF_LABELS, ROOT, WHOLE_TREE } from '../../src/crawl/tree.js';
+import { ROOT, WHOLE_TREE } from '../../src/crawl/tree.js';
 import type { Db } from '../../src/store/db.js';
 import { Sink } from '../../src/store/sink.js';
 import { DATABASE_KINDS, useEmptiedDatabase } from '../support/db.js';

@@ -1,8 +1,27 @@
 import type { EndpointSpec } from '../../api/endpoints.js';
 import { byUuid, field, items, uuidOf } from '../../api/duplicates.js';
 import { instant, localDay, wallClock } from './time.js';
-import { follow, sessionNodes, TREE } from '../tree.js';
+import {
+  follow,
+  followEach,
+  inYears,
+  isHistoric,
+  sessionNodes,
+  uuidsOf,
+  type Edge,
+  type SeasonNode,
+  type StoredChildren,
+} from '../tree.js';
+import { classificationEdge } from './classification.js';
 import { uniqueBy, type Route } from './types.js';
+
+/** A season's calendar is fetched for each season within --from-year/--to-year. */
+export const calendarEdge = {
+  child: 'calendar',
+  parent: 'seasons',
+  selects: (season, scope) => inYears(season.year, scope),
+  meta: (season) => ({ historic: isHistoric(season) }),
+} satisfies Edge<'calendar', SeasonNode>;
 
 /** A season's calendar: events, their venues and countries, and their sessions. */
 export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta, scope }) => {
@@ -58,8 +77,35 @@ export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta, sc
       { table: 'events', where: { season_uuid: parentUuid } },
       ...events.map((e) => ({ table: 'sessions' as const, where: { event_uuid: e.uuid } })),
     ],
-    children: follow(TREE.calendar, sessionNodes(payload), scope, meta),
+    children: follow(classificationEdge, sessionNodes(payload), scope, meta),
   };
+};
+
+/** For the sweep: the classifications the live session rows (with their events) of these seasons lead to. */
+const storedChildren: StoredChildren = async (db, parents, scope) => {
+  const rows = await db('sessions as s')
+    .join('events as e', 'e.uuid', 's.event_uuid')
+    .whereNull('s.deleted_at')
+    .whereNull('e.deleted_at')
+    .whereIn('e.season_uuid', uuidsOf(parents))
+    .select<
+      {
+        uuid: string;
+        season_uuid: string;
+        has_results: boolean | null;
+        end_time_utc: Date | string | null;
+        end_date: string | null;
+      }[]
+    >('s.uuid', 'e.season_uuid', 's.has_results', 's.end_time_utc', 'e.end_date');
+  const nodes = rows.map((s) => ({
+    parent: s.season_uuid,
+    uuid: s.uuid,
+    hasResults: s.has_results,
+    // Back to the epoch seconds the calendar sent.
+    endTimeUtc: s.end_time_utc === null ? null : new Date(s.end_time_utc).getTime() / 1000,
+    eventEndDate: s.end_date === null ? null : Date.parse(`${s.end_date}T00:00:00Z`) / 1000,
+  }));
+  return followEach(classificationEdge, parents, nodes, scope);
 };
 
 export const calendarEndpoint: EndpointSpec<'calendar'> = {
@@ -78,4 +124,6 @@ export const calendarEndpoint: EndpointSpec<'calendar'> = {
     return [events.map(byUuid), sessions];
   },
   route: calendarRoute,
+  edge: calendarEdge,
+  storedChildren,
 };

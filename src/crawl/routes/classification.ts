@@ -2,7 +2,17 @@ import type { EndpointSpec } from '../../api/endpoints.js';
 import { byCar, field, items } from '../../api/duplicates.js';
 import type { Driver } from '../../api/payloads.generated.js';
 import type { DriverRow } from '../../store/tables.js';
+import { sessionEnd, withEnd, type Edge, type SessionNode } from '../tree.js';
 import { uniqueBy, type Route } from './types.js';
+
+/** A session's classification is fetched when the calendar says it has results. */
+export const classificationEdge = {
+  child: 'classification',
+  parent: 'calendar',
+  // Only a session that says it has results has a classification worth asking for.
+  selects: (session) => session.hasResults === true,
+  meta: (session, parent) => withEnd(parent, sessionEnd(session.endTimeUtc, session.eventEndDate)),
+} satisfies Edge<'classification', SessionNode>;
 
 /**
  * A session's classification: one entry per car (with the team as shown for that car), its
@@ -101,4 +111,7 @@ export const classificationEndpoint: EndpointSpec<'classification'> = {
     items(field(data, 'retirements'), '/retirements', skip).map(byCar),
   ],
   route: classificationRoute,
+  edge: classificationEdge,
+  // A leaf: its rows lead to no request.
+  storedChildren: undefined,
 };

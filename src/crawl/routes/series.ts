@@ -1,6 +1,7 @@
 import type { EndpointSpec } from '../../api/endpoints.js';
 import { byUuid, items } from '../../api/duplicates.js';
-import { checkSeriesExist, follow, TREE } from '../tree.js';
+import { checkSeriesExist, follow, followEach, type StoredChildren } from '../tree.js';
+import { seasonsEdge } from './seasons.js';
 import type { Route } from './types.js';
 
 /**
@@ -21,8 +22,17 @@ export const seriesRoute: Route<'series'> = ({ payload, scope, meta }) => {
       })),
     },
     complete: [{ table: 'series', where: {} }],
-    children: follow(TREE.series, payload, scope, meta),
+    children: follow(seasonsEdge, payload, scope, meta),
   };
+};
+
+/** For the sweep: the season lists the live series rows lead to. */
+const storedChildren: StoredChildren = async (db, parents, scope) => {
+  const rows = await db('series')
+    .whereNull('deleted_at')
+    .select<{ uuid: string; short_code: string | null; name: string | null }[]>('uuid', 'short_code', 'name');
+  const nodes = rows.map((s) => ({ parent: undefined, uuid: s.uuid, shortCode: s.short_code, name: s.name }));
+  return followEach(seasonsEdge, parents, nodes, scope);
 };
 
 export const seriesEndpoint: EndpointSpec<'series'> = {
@@ -31,4 +41,7 @@ export const seriesEndpoint: EndpointSpec<'series'> = {
   itemLists: [''],
   keyedLists: (data, skip) => [items(data, '', skip).map(byUuid)],
   route: seriesRoute,
+  // The root: it hangs from nothing.
+  edge: undefined,
+  storedChildren,
 };
