@@ -1,9 +1,9 @@
 /**
  * An endpoint is declared by its schema, its route module (src/crawl/routes/<label>.ts: its path,
  * item lists, duplicate keys, route, its edge in the crawl tree and, for a parent, how its stored
- * nodes are read back) listed in src/crawl/routes/index.ts, and the table specs and migration of the rows it writes (README, "Development"). Everything
- * else is derived from those. This fails when one of them names an endpoint or a table that
- * another does not.
+ * nodes are read back) listed in src/crawl/routes/index.ts, and the table specs and
+ * migration of the rows it writes (README, "Development"). Everything else is derived from
+ * those. This fails when one of them names an endpoint or a table that another does not.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -100,16 +100,20 @@ describe('endpoint declarations', () => {
     },
   );
 
-  it('each edge hangs from another label, no label has two child edges, and exactly the labels with a child read their stored nodes back', () => {
-    const edges = LABELS.flatMap((label) => ENDPOINTS[label].edge ?? []);
-    for (const edge of edges) {
-      expect(LABELS, edge.child).toContain(edge.parent);
-      expect(edge.parent, edge.child).not.toBe(edge.child);
-    }
-    const parents = edges.map((edge) => edge.parent);
-    expect(new Set(parents).size).toBe(parents.length);
-    expect(sorted(LABELS.filter((label) => ENDPOINTS[label].storedChildren))).toEqual(sorted(parents));
-  });
+  it(
+    'each edge hangs from another label, no label has two child edges, ' +
+      'and exactly the labels with a child read their stored nodes back',
+    () => {
+      const edges = LABELS.flatMap((label) => ENDPOINTS[label].edge ?? []);
+      for (const edge of edges) {
+        expect(LABELS, edge.child).toContain(edge.parent);
+        expect(edge.parent, edge.child).not.toBe(edge.child);
+      }
+      const parents = edges.map((edge) => edge.parent);
+      expect(new Set(parents).size).toBe(parents.length);
+      expect(sorted(LABELS.filter((label) => ENDPOINTS[label].storedChildren))).toEqual(sorted(parents));
+    },
+  );
 
   it("each route's children are requests of its own child label, and only of it", () => {
     for (const label of LABELS) {
