@@ -128,7 +128,8 @@ async function main(): Promise<void> {
     postgres: await postgresVersion(adminUrl),
   };
   log(
-    `machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb.toFixed(1)} GB, node ${machine.node}, PostgreSQL ${machine.postgres}, load ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`,
+    `machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb.toFixed(1)} GB, node ${machine.node}, ` +
+      `PostgreSQL ${machine.postgres}, load ${machine.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')}`,
   );
 
   // Taken before the build: the source measured, even if the tree changes while the bench runs.
@@ -164,7 +165,8 @@ async function main(): Promise<void> {
       log(`starting the replica (scale ${scale})…`);
       host = await startReplicaHost(treeFor(scale));
       log(
-        `replica at ${host.url}: ${host.paths} requests, ${host.expectedCounts().rows.classifications} classification rows, ${(host.bodyBytes / 1024 ** 2).toFixed(0)} MB of bodies`,
+        `replica at ${host.url}: ${host.paths} requests, ${host.expectedCounts().rows.classifications} ` +
+          `classification rows, ${(host.bodyBytes / 1024 ** 2).toFixed(0)} MB of bodies`,
       );
     }
     const ctx = (): SuiteContext => ({ build: compiled, host: host!, adminUrl, concurrency, crawler, nodeArgs });
@@ -179,21 +181,24 @@ async function main(): Promise<void> {
         const { result, state } = await coldRun(ctx(), 'postgres');
         results.coldPg.push(result);
         log(
-          `${tag} cold → PostgreSQL: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`,
+          `${tag} cold → PostgreSQL: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} ` +
+            `rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`,
         );
         try {
           if (only.has('warm')) {
             const r = await warmRun(ctx(), state);
             results.warm.push(r);
             log(
-              `${tag} warm: ${r.seconds.toFixed(1)} s, ${r.rowsWritten} rows written, ${r.networkRequests} network requests`,
+              `${tag} warm: ${r.seconds.toFixed(1)} s, ${r.rowsWritten} ` +
+                `rows written, ${r.networkRequests} network requests`,
             );
           }
           if (only.has('refresh')) {
             const r = await refreshRun(ctx(), state, 0.01);
             results.refresh.push(r);
             log(
-              `${tag} refresh: ${r.seconds.toFixed(1)} s, ${r.changedPayloads} payloads changed, ${r.rowsWritten} rows written`,
+              `${tag} refresh: ${r.seconds.toFixed(1)} s, ${r.changedPayloads} ` +
+                `payloads changed, ${r.rowsWritten} rows written`,
             );
           }
         } finally {
@@ -205,7 +210,8 @@ async function main(): Promise<void> {
         await state.dispose();
         results.coldPglite.push(result);
         log(
-          `${tag} cold → PGlite: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`,
+          `${tag} cold → PGlite: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} ` +
+            `rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`,
         );
       }
       if (only.has('sink')) {
@@ -223,7 +229,8 @@ async function main(): Promise<void> {
         const large = await scaledCrawl(ctx(), scale, memoryFactor);
         results.memoryLarge.push(large);
         log(
-          `${tag} memory: baseline ${base.maxRssMb?.toFixed(0)} MB, ${memoryFactor}× ${large.maxRssMb?.toFixed(0)} MB (${large.requestsPerSec.toFixed(1)} req/s)`,
+          `${tag} memory: baseline ${base.maxRssMb?.toFixed(0)} MB, ${memoryFactor}× ` +
+            `${large.maxRssMb?.toFixed(0)} MB (${large.requestsPerSec.toFixed(1)} req/s)`,
         );
       }
       if (only.has('daily')) {
@@ -231,7 +238,9 @@ async function main(): Promise<void> {
           const r = await dailyRun(compiled, which, concurrency, scale);
           results.daily.push(r);
           log(
-            `${tag} daily refresh (${which}): ${r.refresh.full} × 200, ${r.refresh.notModified} × 304, ${r.refresh.none} from the cache; ${(r.share * 100).toFixed(1)} % of ${r.fullRequests}; ${r.refresh.rowsWritten} rows written`,
+            `${tag} daily refresh (${which}): ${r.refresh.full} × 200, ${r.refresh.notModified} × 304, ` +
+              `${r.refresh.none} from the cache; ${(r.share * 100).toFixed(1)} ` +
+              `% of ${r.fullRequests}; ${r.refresh.rowsWritten} rows written`,
           );
         }
       }
@@ -239,7 +248,9 @@ async function main(): Promise<void> {
         const r = await workersRun(compiled, adminUrl, concurrency);
         results.workers.push(r);
         log(
-          `${tag} workers: local queue ${r.localSeconds.toFixed(1)} s, 1 worker ${r.oneWorkerSeconds.toFixed(1)} s (${r.slowdown.toFixed(2)}×), 3 workers ${r.threeWorkersSeconds.toFixed(1)} s (local ÷ ${r.speedup.toFixed(2)}; ${r.perWorker.join('/')} requests)`,
+          `${tag} workers: local queue ${r.localSeconds.toFixed(1)} s, 1 worker ${r.oneWorkerSeconds.toFixed(1)} s ` +
+            `(${r.slowdown.toFixed(2)}×), 3 workers ${r.threeWorkersSeconds.toFixed(1)} ` +
+            `s (local ÷ ${r.speedup.toFixed(2)}; ${r.perWorker.join('/')} requests)`,
         );
       }
       if (only.has('resume')) {
@@ -247,7 +258,8 @@ async function main(): Promise<void> {
         const r = await resumeRun(compiled, resume, adminUrl, concurrency, resumeTimeoutSecs);
         results.resume.push(r);
         log(
-          `${tag} resume: first request after ${r.seconds.toFixed(2)} s (resume logged after ${r.toResumeLogSeconds?.toFixed(2)} s)`,
+          `${tag} resume: first request after ${r.seconds.toFixed(2)} ` +
+            `s (resume logged after ${r.toResumeLogSeconds?.toFixed(2)} s)`,
         );
       }
     }

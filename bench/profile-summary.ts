@@ -40,7 +40,10 @@ export const CATEGORIES: readonly (readonly [name: string, pattern: RegExp])[] =
   ],
   [
     'key-value storage (response cache, records)',
-    /@crawlee\/memory-storage\/(resource-clients\/key-value-store|fs\/key-value-store)|\/src\/crawl\/cache\.|\/src\/crawl\/failures\./,
+    new RegExp(
+      '@crawlee/memory-storage/(resource-clients/key-value-store|fs/key-value-store)|' +
+        '/src/crawl/cache\\.|/src/crawl/failures\\.',
+    ),
   ],
   ['storage metadata writes (memory-storage background handler)', /@crawlee\/memory-storage\/background-handler/],
   ['storage open (memory-storage directory scans)', /@crawlee\/memory-storage\/cache-helpers/],
@@ -186,7 +189,8 @@ function main(): void {
     );
     const busy = packages.filter((p) => p.name !== '(idle)').reduce((s, p) => s + p.ms, 0);
     process.stdout.write(
-      `${file}: ${(totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s not idle\n\ntime by purpose (the highest-ranked category on each sample's stack)\n`,
+      `${file}: ${(totalMs / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s ` +
+        `not idle\n\ntime by purpose (the highest-ranked category on each sample's stack)\n`,
     );
     for (const c of categories)
       process.stdout.write(

@@ -40,7 +40,9 @@ export function tableRows(report: Report): string[][] {
       rows.push([
         '2',
         '  its rows at the raw INSERT rate alone',
-        `${bound.rows.toLocaleString('en-US')} rows ÷ ${Math.round(bound.rawRowsPerSec).toLocaleString('en-US')} rows/s = ${bound.seconds.toFixed(1)} s (0.8× floor allows ${bound.budgetSeconds.toFixed(1)} s): at best ${bound.bestRatioToFloor.toFixed(2)}× floor`,
+        `${bound.rows.toLocaleString('en-US')} rows ÷ ${Math.round(bound.rawRowsPerSec).toLocaleString('en-US')} ` +
+          `rows/s = ${bound.seconds.toFixed(1)} s (0.8× floor allows ` +
+          `${bound.budgetSeconds.toFixed(1)} s): at best ${bound.bestRatioToFloor.toFixed(2)}× floor`,
         '',
         '',
       ]);
@@ -51,7 +53,8 @@ export function tableRows(report: Report): string[][] {
     rows.push([
       '2',
       'Cold crawl → PGlite',
-      `${s(sm.coldPglite.requestsPerSec)} req/s · ${s0(sm.coldPglite.rowsPerSec)} rows/s · ${s(sm.coldPglite.seconds)} s${ratio}`,
+      `${s(sm.coldPglite.requestsPerSec)} req/s · ${s0(sm.coldPglite.rowsPerSec)} ` +
+        `rows/s · ${s(sm.coldPglite.seconds)} s${ratio}`,
       '',
       '',
     ]);
@@ -60,7 +63,8 @@ export function tableRows(report: Report): string[][] {
     rows.push([
       '3',
       'Warm re-crawl (--cache prefer)',
-      `${s(sm.warm.seconds)} s · ${s(sm.warm.speedupOverCold, 2)}× faster than cold · ${sm.warm.rowsWritten} rows written · ${sm.warm.networkRequests} network requests`,
+      `${s(sm.warm.seconds)} s · ${s(sm.warm.speedupOverCold, 2)}× faster than cold · ` +
+        `${sm.warm.rowsWritten} rows written · ${sm.warm.networkRequests} network requests`,
       target(report, 'warm'),
       met(report, 'warm'),
     ]);
@@ -69,7 +73,8 @@ export function tableRows(report: Report): string[][] {
     rows.push([
       '4',
       'Refresh (--cache refresh), 1% changed',
-      `${s(sm.refresh.seconds)} s · ${sm.refresh.rowsUpdated} rows updated for ${sm.refresh.changedPayloads} changed payloads`,
+      `${s(sm.refresh.seconds)} s · ${sm.refresh.rowsUpdated} rows ` +
+        `updated for ${sm.refresh.changedPayloads} changed payloads`,
       target(report, 'refresh'),
       met(report, 'refresh'),
     ]);
@@ -112,14 +117,16 @@ export function tableRows(report: Report): string[][] {
     rows.push([
       '6',
       'Peak RSS of a cold crawl',
-      `smallest tree ${s(m.baselineMb, 0)} MB · 1× ${s(m.oneXMb, 0)} MB · ${m.factor}× ${s(m.largeMb, 0)} MB (${s(m.growth, 2)}× of 1×; ${s(m.growthAboveBaseline, 2)}× above the smallest)`,
+      `smallest tree ${s(m.baselineMb, 0)} MB · 1× ${s(m.oneXMb, 0)} MB · ${m.factor}× ${s(m.largeMb, 0)} ` +
+        `MB (${s(m.growth, 2)}× of 1×; ${s(m.growthAboveBaseline, 2)}× above the smallest)`,
       target(report, 'memory'),
       met(report, 'memory'),
     ]);
     rows.push([
       '6',
       '  of which V8 heap in use (peak)',
-      `smallest tree ${s(m.baselineHeapMb, 0)} MB · 1× ${s(m.oneXHeapMb, 0)} MB · ${m.factor}× ${s(m.largeHeapMb, 0)} MB`,
+      `smallest tree ${s(m.baselineHeapMb, 0)} MB · 1× ` +
+        `${s(m.oneXHeapMb, 0)} MB · ${m.factor}× ${s(m.largeHeapMb, 0)} MB`,
       '',
       '',
     ]);
@@ -128,10 +135,12 @@ export function tableRows(report: Report): string[][] {
     const setup = report.resumeSetup as unknown as { total: number; handled: number } | undefined;
     const failed = report.results.resume.filter((r) => r.exitedAfterSeconds !== undefined);
     const crashes = failed.length
-      ? ` · ${failed.length} of ${report.results.resume.length} runs never sent one: ${failed.map((r) => `exited after ${r.exitedAfterSeconds!.toFixed(0)} s (${r.error})`).join('; ')}`
+      ? ` · ${failed.length} of ${report.results.resume.length} runs never sent one: ` +
+        `${failed.map((r) => `exited after ${r.exitedAfterSeconds!.toFixed(0)} s (${r.error})`).join('; ')}`
       : '';
     const ok = sm.resume.seconds.values.length
-      ? `${s(sm.resume.seconds, 2)} s to the first request · "resuming" logged at ${s(sm.resume.toResumeLogSeconds, 2)} s`
+      ? `${s(sm.resume.seconds, 2)} s to the first request · ` +
+        `"resuming" logged at ${s(sm.resume.toResumeLogSeconds, 2)} s`
       : 'no first request';
     rows.push([
       '7',
@@ -144,8 +153,11 @@ export function tableRows(report: Report): string[][] {
   for (const d of report.results.daily.filter((r, i, all) => all.findIndex((o) => o.tree === r.tree) === i)) {
     rows.push([
       '8',
-      `Daily refresh, ${d.tree === 'recorded' ? 'recorded tree' : 'synthetic tree with a current season'} (1 day later, unchanged)`,
-      `${d.refresh.full} × 200 · ${d.refresh.notModified} × 304 · ${d.refresh.none} from the cache · ${(d.share * 100).toFixed(1)} % of the full crawl's ${n0(d.fullRequests)} · ${d.refresh.rowsWritten} rows written`,
+      `Daily refresh, ${d.tree === 'recorded' ? 'recorded tree' : 'synthetic tree with a current season'} ` +
+        `(1 day later, unchanged)`,
+      `${d.refresh.full} × 200 · ${d.refresh.notModified} × 304 · ${d.refresh.none} from the cache · ` +
+        `${(d.share * 100).toFixed(1)} % of the full crawl's ` +
+        `${n0(d.fullRequests)} · ${d.refresh.rowsWritten} rows written`,
       target(report, 'daily'),
       met(report, 'daily'),
     ]);
@@ -156,8 +168,11 @@ export function tableRows(report: Report): string[][] {
     const sp = (f: (w: (typeof workers)[number]) => number, d = 1) => s(spread(workers.map(f)), d);
     rows.push([
       '9',
-      `Shared queue (--queue postgres), ${n0(workers[0]!.requests)} requests, ${WORKERS_LATENCY_MS} ms latency, no rate limit`,
-      `local queue ${sp((w) => w.localSeconds)} s · 1 worker ${sp((w) => w.oneWorkerSeconds)} s (${sp((w) => w.slowdown, 2)}× the local) · 3 workers ${sp((w) => w.threeWorkersSeconds)} s (the local time ÷ ${sp((w) => w.speedup, 2)})`,
+      `Shared queue (--queue postgres), ${n0(workers[0]!.requests)} ` +
+        `requests, ${WORKERS_LATENCY_MS} ms latency, no rate limit`,
+      `local queue ${sp((w) => w.localSeconds)} s · 1 worker ${sp((w) => w.oneWorkerSeconds)} s ` +
+        `(${sp((w) => w.slowdown, 2)}× the local) · 3 workers ` +
+        `${sp((w) => w.threeWorkersSeconds)} s (the local time ÷ ${sp((w) => w.speedup, 2)})`,
       target(report, 'workers'),
       met(report, 'workers'),
     ]);
@@ -180,16 +195,24 @@ export function footer(report: Report): string[] {
     | { expected: { requests: { total: number }; rows: { classifications: number } } }
     | undefined;
   return [
-    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb.toFixed(1)} GB RAM, Node ${m.node}, PostgreSQL ${m.postgres}; load average ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join('/')} at start, ${m.loadAverageAtEnd.map((l) => l.toFixed(2)).join('/')} at end`,
+    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb.toFixed(1)} GB RAM, Node ${m.node}, PostgreSQL ` +
+      `${m.postgres}; load average ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join('/')} ` +
+      `at start, ${m.loadAverageAtEnd.map((l) => l.toFixed(2)).join('/')} at end`,
     ...(tree
       ? [
-          `Tree: ${n0(tree.expected.requests.total)} requests, ${n0(tree.expected.rows.classifications)} classification rows (--scale ${String(report.options.scale)}); runs: ${String(report.options.runs)}; concurrency ${String(report.options.concurrency)}`,
+          `Tree: ${n0(tree.expected.requests.total)} requests, ${n0(tree.expected.rows.classifications)} ` +
+            `classification rows (--scale ${String(report.options.scale)}); runs: ` +
+            `${String(report.options.runs)}; concurrency ${String(report.options.concurrency)}`,
         ]
       : []),
     `Command: ${report.command}`,
     ...(report.source
       ? [
-          `Source: ${report.source.commit}${report.source.uncommitted.length ? ` + uncommitted changes to ${report.source.uncommitted.length} file(s) under src/, migrations/, schemas/` : ''}`,
+          `Source: ${report.source.commit}` +
+            (report.source.uncommitted.length
+              ? ` + uncommitted changes to ${report.source.uncommitted.length} ` +
+                `file(s) under src/, migrations/, schemas/`
+              : ''),
         ]
       : []),
     `Run: ${report.startedAt} to ${report.finishedAt}`,

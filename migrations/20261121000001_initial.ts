@@ -193,7 +193,8 @@ async function createHistory(knex: Knex, table: string, key: string[]): Promise<
 
   const columns = (
     await knex.raw<{ rows: { column_name: string }[] }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
+      `SELECT column_name FROM information_schema.columns WHERE table_schema ` +
+        `= current_schema() AND table_name = ? ORDER BY ordinal_position`,
       [table],
     )
   ).rows.map((r) => r.column_name);
@@ -217,10 +218,12 @@ async function createHistory(knex: Knex, table: string, key: string[]): Promise<
       RETURN NULL;
     END $$`);
   await knex.raw(
-    `CREATE TRIGGER ${table}_versioning_insert AFTER INSERT ON ${table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${table}_versioning_insert()`,
+    `CREATE TRIGGER ${table}_versioning_insert AFTER INSERT ON ${table} REFERENCING NEW ` +
+      `TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${table}_versioning_insert()`,
   );
   await knex.raw(
-    `CREATE TRIGGER ${table}_versioning_update AFTER UPDATE ON ${table} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${table}_versioning_update()`,
+    `CREATE TRIGGER ${table}_versioning_update AFTER UPDATE ON ${table} REFERENCING NEW ` +
+      `TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${table}_versioning_update()`,
   );
 }
 

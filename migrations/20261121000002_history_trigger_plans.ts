@@ -35,7 +35,8 @@ async function replaceTriggerFunctions(knex: Knex, table: string): Promise<void>
   const history = `${table}_history`;
   const columns = (
     await knex.raw<{ rows: { column_name: string }[] }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
+      `SELECT column_name FROM information_schema.columns WHERE table_schema ` +
+        `= current_schema() AND table_name = ? ORDER BY ordinal_position`,
       [table],
     )
   ).rows.map((r) => r.column_name);

@@ -69,6 +69,7 @@ const ok = [
   ),
 ].every(Boolean);
 console.log(
-  `\nNext: motorsport-crawler status${recordedStorage.endsWith('demo') ? ' --storage storage/demo' : ''}, motorsport-crawler export --out exports --format ndjson, or open exports/results.json.`,
+  `\nNext: motorsport-crawler status${recordedStorage.endsWith('demo') ? ' --storage storage/demo' : ''}, ` +
+    `motorsport-crawler export --out exports --format ndjson, or open exports/results.json.`,
 );
 process.exit(ok ? 0 : 2);

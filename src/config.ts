@@ -57,7 +57,10 @@ export const DEFAULTS = {
   maxAge: '24h',
   /** Results of a session this long past its end are taken as final (protests and penalties settle within days). */
   settleAfter: '14d',
-  /** How long a settled body (classification, calendar, seasons list) is trusted before it is revalidated anyway (±20 % per uuid). */
+  /**
+   * How long a settled body (classification, calendar, seasons list)
+   * is trusted before it is revalidated anyway (±20 % per uuid).
+   */
   settledMaxAge: '30d',
   /** Retries of a failed request: with the backoff below, about a minute of trying. */
   maxRetries: 5,
@@ -79,7 +82,10 @@ export const DEFAULTS = {
   breakerFailuresToOpen: 4,
   /** While the circuit is half-open, how often the others look whether the probe has answered. */
   breakerProbePollMs: 100,
-  /** Longest crawl-wide pause a Retry-After may impose: a server asking for hours (or years) must not stall the crawl silently. */
+  /**
+   * Longest crawl-wide pause a Retry-After may impose: a server
+   * asking for hours (or years) must not stall the crawl silently.
+   */
   maxPauseMs: 10 * 60_000,
   /** What a 429 that names no Retry-After asks for: the API asked to slow down, without saying how much. */
   rateLimitPauseMs: 5_000,
@@ -103,7 +109,10 @@ export const DEFAULTS = {
   poolIntervalSecs: 0.02,
   /** A handler only decodes, routes and waits for the sink: one still running after 15 min is stuck. */
   requestHandlerTimeoutSecs: 900,
-  /** Attempts without any answer from the API, before its first answer in a run, that make it unreachable (reachability.ts): one dropped connection must not stop a crawl. */
+  /**
+   * Attempts without any answer from the API, before its first answer in a run, that
+   * make it unreachable (reachability.ts): one dropped connection must not stop a crawl.
+   */
   reachabilityAttempts: 3,
   /** Rows per INSERT statement: big enough to amortise a round trip, small enough for the drivers' array binds. */
   sinkRowsPerStatement: 10_000,
@@ -113,11 +122,17 @@ export const DEFAULTS = {
   sinkFlushAttempts: 5,
   /** First wait before such a flush is tried again: a competing transaction commits in milliseconds. */
   sinkRetryBaseMs: 20,
-  /** Transactions in flight at once on a PostgreSQL server: a flush is a dozen round trips, so a few overlap well (the embedded database has one connection). */
+  /**
+   * Transactions in flight at once on a PostgreSQL server: a flush is a dozen
+   * round trips, so a few overlap well (the embedded database has one connection).
+   */
   sinkServerFlushes: 3,
   /** Rows an export fetches per round trip: large enough to amortise it, small enough to keep memory flat. */
   exportPageSize: 2000,
-  /** V8's heap growth during a crawl, in percent (see boundHeapGrowth in commands/crawl.ts): 1.5×, a third of the garbage, ~2 % more CPU. */
+  /**
+   * V8's heap growth during a crawl, in percent (see boundHeapGrowth in
+   * commands/crawl.ts): 1.5×, a third of the garbage, ~2 % more CPU.
+   */
   crawlHeapGrowingPercent: 50,
   /** One deadline per attempt, headers and whole body: a slow endpoint spends its own attempts. */
   requestTimeoutSecs: 30,
@@ -282,7 +297,8 @@ export function flagOrEnv<T>(flag: string, value: T | undefined, env: Env, varia
 export function resolveNow(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const refused = new UserError(
-    `${ENV_VARS.now}: "${value}" is not an ISO 8601 instant: give a date (2026-06-01, midnight UTC) or a time with Z or an offset (2026-06-01T12:00:00Z)`,
+    `${ENV_VARS.now}: "${value}" is not an ISO 8601 instant: give a date ` +
+      `(2026-06-01, midnight UTC) or a time with Z or an offset (2026-06-01T12:00:00Z)`,
   );
   if (!/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw refused;
   try {
@@ -355,7 +371,8 @@ function resolveDbUrlVariable(value: string | undefined, storageDir: string, sto
   const target = resolveDbTarget(value, storageDir, ENV_VARS.db, storageName);
   if (value !== undefined && value !== '' && target.kind === 'embedded') {
     throw new UserError(
-      `${ENV_VARS.db}: "${redactUrl(value)}" is not a postgres:// or postgresql:// URL (for an embedded database in a directory, use --db DIR)`,
+      `${ENV_VARS.db}: "${redactUrl(value)}" is not a postgres:// or ` +
+        `postgresql:// URL (for an embedded database in a directory, use --db DIR)`,
     );
   }
   return target;

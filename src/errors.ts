@@ -19,7 +19,8 @@ export class ApiUnreachableError extends UserError {
   override name = 'ApiUnreachableError';
   constructor(baseUrl: string, reason: string) {
     super(
-      `cannot reach the API at ${baseUrl} (${reason}): check the network or --base-url; --cache only crawls from the cache alone`,
+      `cannot reach the API at ${baseUrl} (${reason}): check the ` +
+        `network or --base-url; --cache only crawls from the cache alone`,
     );
   }
 }

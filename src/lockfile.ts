@@ -48,7 +48,8 @@ export function acquireLock(file: string, what: string, options: LockOptions = {
     if (held.state === 'absent') continue; // released meanwhile: try again
     if (held.state === 'pid' && isAlive(held.pid)) {
       throw new UserError(
-        `${what} is in use: its lock ${file} is held by ${held.pid === process.pid ? 'this process' : `pid ${held.pid}`}; wait for it to finish or stop it`,
+        `${what} is in use: its lock ${file} is held by ` +
+          `${held.pid === process.pid ? 'this process' : `pid ${held.pid}`}; wait for it to finish or stop it`,
       );
     }
     if (held.state === 'unreadable' && held.ageMs < graceMs) {
@@ -57,7 +58,8 @@ export function acquireLock(file: string, what: string, options: LockOptions = {
           ? 'is empty'
           : `is an unreadable lock holding ${JSON.stringify(held.text.slice(0, 20))}, not a pid`;
       throw new UserError(
-        `${what} is being locked by another process (lock ${file} ${holds}, ${Math.round(held.ageMs)} ms old); wait for it to finish or stop it`,
+        `${what} is being locked by another process (lock ${file} ${holds}, ` +
+          `${Math.round(held.ageMs)} ms old); wait for it to finish or stop it`,
       );
     }
     takeOver(file, held.ino);

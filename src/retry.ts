@@ -36,7 +36,9 @@ export interface RetryPolicy extends Backoff {
   readonly onRetry?: (error: unknown, delayMs: number, retry: number) => void;
 }
 
-/** Runs `attempt` until it succeeds, a failure is not retryable, or the retries are spent (the last failure is thrown). */
+/**
+ * Runs `attempt` until it succeeds, a failure is not retryable, or the retries are spent (the last failure is thrown).
+ */
 export async function withRetries<T>(attempt: (retry: number) => Promise<T>, policy: RetryPolicy): Promise<T> {
   for (let retry = 0; ; retry++) {
     try {

@@ -22,12 +22,14 @@ export function interruptSignal(log: Logger, graceMs: number = DEFAULTS.interrup
   const onSignal = (name: NodeJS.Signals) => {
     for (const signal of STOP_SIGNALS) process.removeAllListeners(signal);
     log.warn(
-      `${name}: stopping: no new request starts, those in flight finish (at most ${graceMs / 1000} s); press Ctrl-C again to quit at once`,
+      `${name}: stopping: no new request starts, those in flight finish ` +
+        `(at most ${graceMs / 1000} s); press Ctrl-C again to quit at once`,
     );
     controller.abort();
     const deadline = setTimeout(() => {
       log.error(
-        `still not stopped ${graceMs / 1000} s after ${name} (a request or a database write is stuck): exiting; everything committed is kept, run the same command again to resume`,
+        `still not stopped ${graceMs / 1000} s after ${name} (a request or a database write ` +
+          `is stuck): exiting; everything committed is kept, run the same command again to resume`,
       );
       process.exit(130);
     }, graceMs);

@@ -118,7 +118,8 @@ export async function resumeRun(
       );
     } else if (arrivedAt === undefined) {
       problems.push(
-        `no request reached the replica: the crawl exited ${result.code ?? result.signal} after ${(result.wallMs / 1000).toFixed(1)} s with ${error}\n${tail(result.stderr, 14)}`,
+        `no request reached the replica: the crawl exited ${result.code ?? result.signal} ` +
+          `after ${(result.wallMs / 1000).toFixed(1)} s with ${error}\n${tail(result.stderr, 14)}`,
       );
     }
     const resumeLine = result.stderr

@@ -58,7 +58,9 @@ function duplicatesIn(list: readonly Keyed[]): Duplicate[] {
         ? undefined
         : {
             instancePath: entry.pointer,
-            message: `duplicate of ${original.pointer} (same ${entry.key.startsWith('car ') ? 'car number' : 'uuid'}, different content): the first stands`,
+            message:
+              `duplicate of ${original.pointer} (same ` +
+              `${entry.key.startsWith('car ') ? 'car number' : 'uuid'}, different content): the first stands`,
           },
     });
   }

@@ -110,7 +110,9 @@ export async function runCanary(config: CanaryConfig, { log }: { readonly log: L
     ...(endpoints[l].errors ? [`${l}: ${endpoints[l].errors} request(s) could not be fetched (see the warnings)`] : []),
     ...(!endpoints[l].checked && !endpoints[l].errors
       ? [
-          `${l}: not reached (${sampled.length ? 'the sampled series have no' : 'no series with'} ${l === 'classification' ? 'sessions with results' : 'seasons'}${seriesList ? '' : ': the series list could not be read'})`,
+          `${l}: not reached (${sampled.length ? 'the sampled series have no' : 'no series with'} ` +
+            `${l === 'classification' ? 'sessions with results' : 'seasons'}` +
+            `${seriesList ? '' : ': the series list could not be read'})`,
         ]
       : []),
   ]);
@@ -131,7 +133,9 @@ export async function runCanary(config: CanaryConfig, { log }: { readonly log: L
   };
 }
 
-/** The series by category, the most populous category first (so the sample spans single seaters, sportscars, rallies…). */
+/**
+ * The series by category, the most populous category first (so the sample spans single seaters, sportscars, rallies…).
+ */
 function byCategory(series: readonly SeriesItem[]): SeriesItem[][] {
   const groups = new Map<string, SeriesItem[]>();
   for (const s of series) groups.set(s.category ?? '', [...(groups.get(s.category ?? '') ?? []), s]);
@@ -218,7 +222,8 @@ class Checker {
     const tally = this.endpoints[label];
     tally.drifted += 1;
     this.log.warn(
-      `drift in ${url}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3} more)` : ''}`,
+      `drift in ${url}: ` +
+        `${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (+${problems.length - 3} more)` : ''}`,
     );
     for (const text of problems) {
       const problem = text.replace(/\/\d+(?=\/|\s|$)/g, '/*');
@@ -247,7 +252,8 @@ export function formatCanary(report: CanaryReport): string {
     incomplete: 'INCOMPLETE: no drift seen, but not everything could be checked',
   }[report.outcome];
   const lines = [
-    `Canary of ${report.baseUrl} in ${report.seconds.toFixed(1)} s, sampling ${report.series.length ? report.series.join(', ') : 'no series'}: ${verdict}`,
+    `Canary of ${report.baseUrl} in ${report.seconds.toFixed(1)} s, sampling ` +
+      `${report.series.length ? report.series.join(', ') : 'no series'}: ${verdict}`,
     '',
     formatTable(
       ['endpoint', 'checked', 'match', 'drift', 'errors', 'verdict'],
@@ -309,7 +315,8 @@ export function resolveCanaryConfig(args: CanaryArgs, env: Env): CanaryConfig {
 export const canaryCommand: CommandModule<CanaryArgs> = {
   command: 'canary',
   describe:
-    'Check a small sample of the live API against schemas/, with no cache and no database: exit 0 match, 2 drift, 1 incomplete',
+    'Check a small sample of the live API against schemas/, with ' +
+    'no cache and no database: exit 0 match, 2 drift, 1 incomplete',
   options: CANARY_OPTIONS,
   builder: (y) => y.options(CANARY_OPTIONS),
   handler: async (args, io) => {

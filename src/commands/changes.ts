@@ -78,7 +78,8 @@ function netChanges(table: TableName, since: string): Sql {
   const key = raw(keyColumns(table).join(', '));
   return sql`
     WITH touched AS (SELECT DISTINCT ${key} FROM ${history} WHERE valid_from > CAST(${since} AS timestamptz)),
-    before AS (SELECT * FROM ${history} WHERE valid_from <= CAST(${since} AS timestamptz) AND (valid_to IS NULL OR valid_to > CAST(${since} AS timestamptz))),
+    before AS (SELECT * FROM ${history} WHERE valid_from <= CAST(${since} AS timestamptz)
+      AND (valid_to IS NULL OR valid_to > CAST(${since} AS timestamptz))),
     after AS (SELECT * FROM ${history} WHERE valid_to IS NULL)
     SELECT ${key}, to_jsonb(b) AS before, to_jsonb(a) AS after,
       CASE
@@ -100,7 +101,8 @@ async function tableChanges(db: Db, table: TableName, since: string, examples: n
     rows: { kind: ChangeKind; before: Record<string, unknown> | null; after: Record<string, unknown> }[];
   }>(
     `SELECT kind, before, after FROM (
-       SELECT *, row_number() OVER (PARTITION BY kind ORDER BY ${keyOrder(table, 'changes').text}) AS n FROM (${changes.text}) changes WHERE kind IS NOT NULL
+       SELECT *, row_number() OVER (PARTITION BY kind ORDER BY ${keyOrder(table, 'changes').text}) AS n
+       FROM (${changes.text}) changes WHERE kind IS NOT NULL
      ) numbered WHERE n <= ? ORDER BY kind, n`,
     [...changes.bindings, examples],
   );
@@ -143,14 +145,17 @@ export function formatChanges(report: ChangesReport): string {
       if (!examples[kind].length) continue;
       lines.push(
         '',
-        `${table} ${kind} (${counts[kind]}${counts[kind] > examples[kind].length ? `, first ${examples[kind].length}` : ''}):`,
+        `${table} ${kind} ` +
+          `(${counts[kind]}${counts[kind] > examples[kind].length ? `, first ${examples[kind].length}` : ''}):`,
       );
       for (const ex of examples[kind]) {
         const changed = ex.changed
           .map((c) => `${c.column} ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`)
           .join(', ');
         lines.push(
-          `  ${Object.values(ex.key).join(' / ')}${ex.label !== null ? ` "${ex.label}"` : ''}${changed ? `: ${changed}` : ''}`,
+          `  ` +
+            `${Object.values(ex.key).join(' / ')}` +
+            `${ex.label !== null ? ` "${ex.label}"` : ''}${changed ? `: ${changed}` : ''}`,
         );
       }
     }
@@ -186,7 +191,8 @@ export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = 
   const since = parseInstant('--since', args.since, now);
   if (Date.parse(since) > now) {
     throw new UserError(
-      `--since: "${args.since}" is in the future (it is ${new Date(now).toISOString()} now): nothing has changed since then`,
+      `--since: "${args.since}" is in the future (it is ` +
+        `${new Date(now).toISOString()} now): nothing has changed since then`,
     );
   }
   return Object.freeze({
@@ -199,7 +205,8 @@ export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = 
 export const changesCommand: CommandModule<ChangesArgs> = {
   command: 'changes',
   describe:
-    'What crawls changed since a time, per table: inserted, updated, soft-deleted, with examples (from the history tables)',
+    'What crawls changed since a time, per table: inserted, ' +
+    'updated, soft-deleted, with examples (from the history tables)',
   options: CHANGES_OPTIONS,
   builder: (y) =>
     y.options(CHANGES_OPTIONS).example('$0 changes --since 24h', 'what the crawls of the last day changed'),

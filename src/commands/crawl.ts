@@ -96,18 +96,24 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         const others = `${otherWorkers} other worker(s) on it`;
         if (how === 'new')
           log.info(
-            `new shared crawl of ${describeScope(config.scope)} from ${config.baseUrl} in ${describeDb(config.db)} (cache ${config.cache}): start more workers with the same command`,
+            `new shared crawl of ${describeScope(config.scope)} from ${config.baseUrl} in ` +
+              `${describeDb(config.db)} (cache ${config.cache}): start more workers with the same command`,
           );
         else if (how === 'joined')
           log.info(
-            `joining the shared crawl started ${crawl.startedAt} (${others}): ${counts.done + counts.failed} requests done, ${counts.queued + counts.leased} left`,
+            `joining the shared crawl started ${crawl.startedAt} (${others}): ` +
+              `${counts.done + counts.failed} requests done, ${counts.queued + counts.leased} left`,
           );
         else log.info(`reopening the shared crawl started ${crawl.startedAt} to retry its failed requests (${others})`);
       } else if (start.rebuilt) {
         const { previousDatabaseId, requests } = start.rebuilt;
         log.warn(
-          `the unfinished crawl in ${storage.dir} wrote to another database (id ${previousDatabaseId}) than ${describeDb(config.db)} ` +
-            `(deleted, reset or replaced since): ${requests ? `rebuilding its queue from the ${requests} request(s) this database's rows imply` : 'this database holds nothing, starting afresh from the series list'}`,
+          `the unfinished crawl in ${storage.dir} wrote to another database ` +
+            `(id ${previousDatabaseId}) than ${describeDb(config.db)} ` +
+            `(deleted, reset or replaced since): ` +
+            (requests
+              ? `rebuilding its queue from the ${requests} request(s) this database's rows imply`
+              : 'this database holds nothing, starting afresh from the series list'),
         );
       } else if (start.resumed) {
         const { handled, pending } = start.resumed;
@@ -119,7 +125,8 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         log.info(`resuming the crawl started ${start.state.startedAt}${progress}`);
       } else {
         log.info(
-          `new crawl of ${describeScope(config.scope)} from ${config.baseUrl} into ${describeDb(config.db)} (cache ${config.cache})`,
+          `new crawl of ${describeScope(config.scope)} from ${config.baseUrl} ` +
+            `into ${describeDb(config.db)} (cache ${config.cache})`,
         );
       }
       if (config.retryFailed) log.info(`retrying ${start.seeded} failed request(s)`);
@@ -192,7 +199,8 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
           const missing = await sweepLost(start.queue, cache, failures, config);
           if (!missing) break;
           log.warn(
-            `${count(missing, 'request')} named by payloads this crawl handled ${missing === 1 ? 'was' : 'were'} missing from the queue (lost by an interrupted run): fetching ${missing === 1 ? 'it' : 'them'} now`,
+            `${count(missing, 'request')} named by payloads this crawl handled ${missing === 1 ? 'was' : 'were'} ` +
+              `missing from the queue (lost by an interrupted run): fetching ${missing === 1 ? 'it' : 'them'} now`,
           );
         }
       } finally {
@@ -242,12 +250,14 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       }
       return summary;
     } finally {
-      // What this worker still holds goes back to the shared queue (a worker killed outright loses it by its lease timeout).
+      // What this worker still holds goes back to the shared queue
+      // (a worker killed outright loses it by its lease timeout).
       await shared
         ?.close()
         .catch((error: unknown) =>
           log.warn(
-            `could not give this worker's requests back to the shared queue (${describeError(error)}): other workers take them over after ${Math.round(config.leaseTimeoutMs / 1000)} s`,
+            `could not give this worker's requests back to the shared queue (${describeError(error)}): ` +
+              `other workers take them over after ${Math.round(config.leaseTimeoutMs / 1000)} s`,
           ),
         );
       await db.destroy();
@@ -289,37 +299,48 @@ export const CRAWL_OPTIONS = {
   queue: {
     choices: QUEUE_KINDS,
     requiresArg: true,
-    describe: `local: the queue in the storage dir (one process); postgres: in the --db server, shared by every crawl started with it [env ${ENV_VARS.queue}]`,
+    describe:
+      `local: the queue in the storage dir (one process); postgres: in the --db ` +
+      `server, shared by every crawl started with it [env ${ENV_VARS.queue}]`,
     defaultDescription: DEFAULTS.queue,
   },
   cache: {
     choices: CACHE_MODES,
     requiresArg: true,
-    describe: `prefer: serve fresh cached bodies; refresh: always fetch; only: never touch the network [env ${ENV_VARS.cache}]`,
+    describe:
+      `prefer: serve fresh cached bodies; refresh: always fetch; ` +
+      `only: never touch the network [env ${ENV_VARS.cache}]`,
     defaultDescription: DEFAULTS.cache,
   },
   'max-age': {
     type: 'string',
     requiresArg: true,
-    describe: `How long cached bodies stay fresh (90s, 30m, 24h, 7d); historic seasons never expire [env ${ENV_VARS.maxAge}]`,
+    describe:
+      `How long cached bodies stay fresh (90s, 30m, 24h, 7d); ` +
+      `historic seasons never expire [env ${ENV_VARS.maxAge}]`,
     defaultDescription: DEFAULTS.maxAge,
   },
   'settle-after': {
     type: 'string',
     requiresArg: true,
-    describe: `A session (a season, a series) this long past its end is settled: its cached body is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`,
+    describe:
+      `A session (a season, a series) this long past its end is settled: its cached ` +
+      `body is refetched only after --settled-max-age [env ${ENV_VARS.settleAfter}]`,
     defaultDescription: DEFAULTS.settleAfter,
   },
   'settled-max-age': {
     type: 'string',
     requiresArg: true,
-    describe: `How long a settled body (classification, calendar, seasons list) stays fresh, ±20 % per uuid [env ${ENV_VARS.settledMaxAge}]`,
+    describe:
+      `How long a settled body (classification, calendar, seasons ` +
+      `list) stays fresh, ±20 % per uuid [env ${ENV_VARS.settledMaxAge}]`,
     defaultDescription: DEFAULTS.settledMaxAge,
   },
   plan: {
     type: 'boolean',
     describe:
-      'Print how many requests the crawl with these flags would make now (from cache, revalidated, fetched; a resume, --retry-failed, --max-requests included) and how long it would take, without making any',
+      'Print how many requests the crawl with these flags would make now (from cache, revalidated, fetched; ' +
+      'a resume, --retry-failed, --max-requests included) and how long it would take, without making any',
   },
   timeout: {
     type: 'string',
@@ -365,7 +386,8 @@ function resolveQueue(given: Given<string>, db: DbTarget, plan: boolean): QueueK
   const queue = given.value === undefined ? DEFAULTS.queue : oneOf(given.name, given.value, QUEUE_KINDS);
   if (queue === 'postgres' && db.kind === 'embedded') {
     throw new UserError(
-      `${given.name} postgres needs a PostgreSQL server (--db postgres://…): the embedded database can only be opened by one process`,
+      `${given.name} postgres needs a PostgreSQL server (--db ` +
+        `postgres://…): the embedded database can only be opened by one process`,
     );
   }
   // The plan reads the storage dir's queue and failure records; a shared crawl's are in the server.
@@ -424,14 +446,13 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
 
 /**
  * Bounds how much V8 lets the old generation grow past what survived the last full GC before it
- * collects again, for a crawl, to DEFAULTS.crawlHeapGrowingPercent. A crawl keeps little alive (≈45–70 MB, whatever the size of the tree), but
- * nearly everything a request allocates (payload, rows, bodies) outlives a few young-generation
- * collections while its handler waits for the sink's commit, and then dies in the old generation.
- * V8's own factor, with memory to spare and GC this cheap, is up to 4×: the heap filled with about
- * three times its live size of garbage (peak RSS 420–440 MB for ~65 MB live). Doubling at most
- * halves that; the extra full collections (≈10–20 ms each, mostly incremental) are paid back by
- * cheaper scavenges: main-thread GC time measured the same. 1.5× instead of 2× took another
- * 30–45 MB off the peak (cold crawl of the bench tree into the embedded database: 363–371 →
+ * collects again, for a crawl, to DEFAULTS.crawlHeapGrowingPercent. A crawl keeps little alive (≈45–70 MB, whatever
+ * the size of the tree), but nearly everything a request allocates (payload, rows, bodies) outlives a few
+ * young-generation collections while its handler waits for the sink's commit, and then dies in the old generation.
+ * V8's own factor, with memory to spare and GC this cheap, is up to 4×: the heap filled with about three times its
+ * live size of garbage (peak RSS 420–440 MB for ~65 MB live). Doubling at most halves that; the extra full collections
+ * (≈10–20 ms each, mostly incremental) are paid back by cheaper scavenges: main-thread GC time measured the same. 1.5×
+ * instead of 2× took another 30–45 MB off the peak (cold crawl of the bench tree into the embedded database: 363–371 →
  * 325–333 MB) for ~2 % more CPU time (22.2–22.7 → 22.8–23.5 s). Skipped when node was given the flag.
  */
 function boundHeapGrowth(): void {

@@ -1,4 +1,7 @@
-/** `export`: every dataset of the database (now, or as of an instant) to one JSON, NDJSON or CSV file each, plus manifest.json. */
+/**
+ * `export`: every dataset of the database (now, or as of an instant)
+ * to one JSON, NDJSON or CSV file each, plus manifest.json.
+ */
 import path from 'node:path';
 import type { Options } from 'yargs';
 import {
@@ -50,7 +53,8 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
   const db = await openForReading(config.db);
   try {
     log.info(
-      `exporting ${describeScope(config.scope)} from ${describeDb(config.db)}${config.asOf ? ` as of ${config.asOf}` : ''} to ${config.outDir} (${config.format})`,
+      `exporting ${describeScope(config.scope)} from ` +
+        `${describeDb(config.db)}${config.asOf ? ` as of ${config.asOf}` : ''} to ${config.outDir} (${config.format})`,
     );
     // A manifest means a complete export: the previous one (and its files) go before any file is written.
     await clearOutDir(outDir);
@@ -85,7 +89,8 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
       if (incomplete.length) {
         const items = incomplete.reduce((n, scope) => n + scope.items.length, 0);
         log.warn(
-          `${incomplete.length} exported scope(s) are incomplete: ${items} item(s) were quarantined by the crawl; see "incomplete" in ${MANIFEST_FILE}`,
+          `${incomplete.length} exported scope(s) are incomplete: ${items} item(s) ` +
+            `were quarantined by the crawl; see "incomplete" in ${MANIFEST_FILE}`,
         );
       }
       return { datasets: written, incomplete };
@@ -118,7 +123,8 @@ export function formatExport(manifest: Manifest, outDir: string): string {
       ]
     : [];
   return [
-    `Exported ${entries.length} datasets (${total} rows) to ${outDir}${manifest.asOf ? `, as of ${manifest.asOf}` : ''}; see ${MANIFEST_FILE}`,
+    `Exported ${entries.length} datasets (${total} rows) to ` +
+      `${outDir}${manifest.asOf ? `, as of ${manifest.asOf}` : ''}; see ${MANIFEST_FILE}`,
     ...incomplete,
     '',
     formatTable(
@@ -154,7 +160,8 @@ export const EXPORT_OPTIONS = {
     type: 'string',
     requiresArg: true,
     describe:
-      'Export the data as it was at this time, from the history tables: ISO 8601 with Z or an offset, or a duration ago (24h, 7d)',
+      'Export the data as it was at this time, from the history ' +
+      'tables: ISO 8601 with Z or an offset, or a duration ago (24h, 7d)',
     defaultDescription: 'now',
   },
 } as const satisfies Record<string, Options>;
@@ -180,7 +187,8 @@ export function resolveExportConfig(args: ExportArgs, env: Env): ExportConfig {
 export const exportCommand: CommandModule<ExportArgs> = {
   command: 'export',
   describe:
-    'Write every dataset (series … retirements, and the results join) to one file each (JSON, NDJSON or CSV), plus manifest.json',
+    'Write every dataset (series … retirements, and the results ' +
+    'join) to one file each (JSON, NDJSON or CSV), plus manifest.json',
   options: EXPORT_OPTIONS,
   builder: (y) =>
     y

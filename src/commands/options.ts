@@ -66,7 +66,9 @@ export const SCOPE_OPTIONS = {
     type: 'array',
     string: true,
     requiresArg: true,
-    describe: `Only these series: uuid, shortCode or name, case-insensitive; repeatable or comma-separated [env ${ENV_VARS.series}]`,
+    describe:
+      `Only these series: uuid, shortCode or name, case-insensitive; ` +
+      `repeatable or comma-separated [env ${ENV_VARS.series}]`,
     defaultDescription: 'all',
   },
   'from-year': wholeNumberOption(`Only seasons from this year on [env ${ENV_VARS.fromYear}]`),

@@ -205,7 +205,8 @@ async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
       const {
         rows: [counts],
       } = await db.raw<{ rows: [TableStatus] }>(
-        `SELECT count(*) FILTER (WHERE deleted_at IS NULL)::int AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted,
+        `SELECT count(*) FILTER (WHERE deleted_at IS NULL)::int AS live,
+                count(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted,
                 (SELECT count(*) FROM ${table}_history)::int AS versions
          FROM ${table}`,
       );
@@ -227,7 +228,8 @@ async function incompleteStatus(db: Db): Promise<IncompleteStatus> {
   const scopes = recordOf(LABELS, () => 0);
   const items = { ...scopes };
   const { rows } = await db.raw<{ rows: { label: string; scopes: number; items: number }[] }>(
-    `SELECT label, count(DISTINCT target_key)::int AS scopes, count(*)::int AS items FROM ${QUARANTINE_TABLE} WHERE cleared_at IS NULL GROUP BY label`,
+    `SELECT label, count(DISTINCT target_key)::int AS scopes, count(*)::int ` +
+      `AS items FROM ${QUARANTINE_TABLE} WHERE cleared_at IS NULL GROUP BY label`,
   );
   for (const row of rows) {
     if (!isKeyOf(scopes, row.label)) continue;
@@ -248,10 +250,12 @@ export function formatStatus(report: StatusReport): string {
       crawl.runningPid !== undefined
         ? `running now (pid ${crawl.runningPid})`
         : crawl.resumable
-          ? `unfinished: ${total('pending')} request(s) left; run crawl again${crawl.scope ? ` (${describeScope(crawl.scope)})` : ''} to resume`
+          ? `unfinished: ${total('pending')} request(s) left; run crawl ` +
+            `again${crawl.scope ? ` (${describeScope(crawl.scope)})` : ''} to resume`
           : 'finished';
     lines.push(
-      `Crawl in ${report.storageDir}: started ${crawl.startedAt ?? 'at an unknown time'}${crawl.baseUrl ? ` from ${crawl.baseUrl}` : ''}, ${state}`,
+      `Crawl in ${report.storageDir}: started ` +
+        `${crawl.startedAt ?? 'at an unknown time'}${crawl.baseUrl ? ` from ${crawl.baseUrl}` : ''}, ${state}`,
     );
     lines.push('');
     lines.push(
@@ -273,7 +277,8 @@ export function formatStatus(report: StatusReport): string {
   const cached = LABELS.reduce((sum, l) => sum + cache.entries[l], 0);
   lines.push(
     '',
-    `Cache: ${cached} response(s), ${formatBytes(cache.bytesOnDisk)} on disk (${LABELS.map((l) => `${l} ${cache.entries[l]}`).join(', ')})`,
+    `Cache: ${cached} response(s), ${formatBytes(cache.bytesOnDisk)} on ` +
+      `disk (${LABELS.map((l) => `${l} ${cache.entries[l]}`).join(', ')})`,
   );
   lines.push(formatDisk(disk));
   lines.push('', `Database: ${database.description}`);
@@ -306,7 +311,8 @@ export function formatStatus(report: StatusReport): string {
     const failed = LABELS.reduce((sum, l) => sum + lastCrawl.requests[l].failed, 0);
     lines.push(
       '',
-      `Last crawl: ${lastCrawl.outcome}, finished ${lastCrawl.finishedAt} after ${lastCrawl.seconds.toFixed(1)} s: ${requests} request(s), ${failed} failed, ${lastCrawl.failures.length} failure record(s)`,
+      `Last crawl: ${lastCrawl.outcome}, finished ${lastCrawl.finishedAt} after ${lastCrawl.seconds.toFixed(1)} ` +
+        `s: ${requests} request(s), ${failed} failed, ${lastCrawl.failures.length} failure record(s)`,
     );
     if (lastCrawl.message) lines.push(`  ${lastCrawl.message}`);
   }
@@ -317,8 +323,10 @@ function formatShared(shared: SharedCrawlStatus): string[] {
   const { queued, leased, done, failed } = shared.requests;
   const state = shared.finishedAt ? `finished ${shared.finishedAt}` : `running, ${shared.workers.length} worker(s)`;
   const lines = [
-    `Shared crawl (--queue postgres) of ${describeScope(shared.scope)} from ${shared.baseUrl}: started ${shared.startedAt}, ${state}`,
-    `  requests: ${queued} queued, ${leased} leased, ${done} done, ${failed} failed${failed ? ' (crawl --queue postgres --retry-failed queues them again)' : ''}`,
+    `Shared crawl (--queue postgres) of ${describeScope(shared.scope)} ` +
+      `from ${shared.baseUrl}: started ${shared.startedAt}, ${state}`,
+    `  requests: ${queued} queued, ${leased} leased, ${done} done, ${failed} ` +
+      `failed${failed ? ' (crawl --queue postgres --retry-failed queues them again)' : ''}`,
   ];
   if (shared.workers.length) {
     lines.push(
@@ -343,7 +351,10 @@ function formatIncomplete({ scopes, items }: IncompleteStatus): string {
   if (!total) return '  Incomplete scopes: none (no payload lost items to quarantine)';
   const lostItems = LABELS.reduce((sum, l) => sum + items[l], 0);
   const parts = LABELS.filter((l) => scopes[l]).map((l) => `${l} ${scopes[l]} (${items[l]} item(s))`);
-  return `  Incomplete scopes: ${total}, ${lostItems} item(s) quarantined: ${parts.join(', ')}; export lists them in manifest.json`;
+  return (
+    `  Incomplete scopes: ${total}, ${lostItems} item(s) quarantined: ` +
+    `${parts.join(', ')}; export lists them in manifest.json`
+  );
 }
 
 function formatDisk(disk: StorageUsage): string {
@@ -373,7 +384,8 @@ export type StatusArgs = LoggingArgs & DatabaseArgs;
 export const statusCommand: CommandModule<StatusArgs> = {
   command: 'status',
   describe:
-    'Show the crawl in the storage dir (requests per label, resumable?), the cache, the rows per table and the last crawl',
+    'Show the crawl in the storage dir (requests per label, ' +
+    'resumable?), the cache, the rows per table and the last crawl',
   options: STATUS_OPTIONS,
   builder: (y) => y.options(STATUS_OPTIONS),
   handler: async (args, io) => {

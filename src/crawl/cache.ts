@@ -113,7 +113,9 @@ export class ResponseCache {
     );
   }
 
-  /** Runs a store operation; a disk's refusal (ENOSPC, EIO, EACCES) becomes a ResourceError naming the store's folder. */
+  /**
+   * Runs a store operation; a disk's refusal (ENOSPC, EIO, EACCES) becomes a ResourceError naming the store's folder.
+   */
   private async io<T>(storeName: string, operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();

@@ -3,31 +3,37 @@
  * the cached body, revalidates it with a conditional request, or fetches it. Asked once per
  * request (by the crawler before navigation, and by `crawl --plan`), and nowhere else.
  *
- * | # | --cache | cached record                                | the request                                   | decision   |
- * |---|---------|----------------------------------------------|-----------------------------------------------|------------|
- * | 1 | refresh | any                                          | any                                           | fetch      |
- * | 2 | only    | sound                                        | any                                           | serve      |
- * | 3 | only    | none, or damaged                             | any                                           | fail       |
- * | 4 | prefer  | none, or damaged                             | any                                           | fetch      |
- * | 5 | prefer  | sound                                        | of a `Historic` season                        | serve      |
- * | 6 | prefer  | sound, age ≤ its settled max age             | settled (below)                               | serve      |
- * | 7 | prefer  | sound, age ≤ --max-age                       | any other                                     | serve      |
- * | 8 | prefer  | sound, older, with ETag/Last-Modified        | (expired by 6 or 7)                           | revalidate |
- * | 9 | prefer  | sound, older, without validators             | (expired by 6 or 7)                           | fetch      |
+ * | # | --cache | cached record                         | the request            | decision   |
+ * |---|---------|---------------------------------------|------------------------|------------|
+ * | 1 | refresh | any                                   | any                    | fetch      |
+ * | 2 | only    | sound                                 | any                    | serve      |
+ * | 3 | only    | none, or damaged                      | any                    | fail       |
+ * | 4 | prefer  | none, or damaged                      | any                    | fetch      |
+ * | 5 | prefer  | sound                                 | of a `Historic` season | serve      |
+ * | 6 | prefer  | sound, age ≤ its settled max age      | settled (below)        | serve      |
+ * | 7 | prefer  | sound, age ≤ --max-age                | any other              | serve      |
+ * | 8 | prefer  | sound, older, with ETag/Last-Modified | (expired by 6 or 7)    | revalidate |
+ * | 9 | prefer  | sound, older, without validators      | (expired by 6 or 7)    | fetch      |
  *
  * Settled: the instant below lies more than --settle-after in the past. What upstream still changes
  * after that is a correction now and then, which the settled max age catches.
  *
- * | request        | the instant                                                       | read from       | why it is sound                                              |
- * |----------------|-------------------------------------------------------------------|-----------------|--------------------------------------------------------------|
- * | classification | its session's end: `endTimeUtc`, else the end of its event's last | its request     | results are corrected within days of a race (protests,       |
- * |                | day; none: never settled (its season's rule)                      | (the calendar)  | penalties), not weeks later                                  |
- * | calendar       | its season's end: the last end of its events and sessions, and    | the cached body | a season over for weeks gets no new round, and its sessions' |
- * |                | the end of its last year (`endYear`, else `year`), the later;     |                 | `hasResults` flip within days; while its year runs a round   |
- * |                | none (never settled) while an event not cancelled has no date     |                 | may still be dated or added, so the year counts too          |
- * | seasons list   | its series' stop: the end of its newest season's last year, when  | the cached body | the one change a seasons list gets is a new season; a series |
- * |                | that season is `Historic`; none for an empty list, or while the   |                 | whose newest season upstream calls historic, its year over,  |
- * |                | newest season is current or unmarked                              |                 | is not running; a revival is seen within the settled age     |
+ * | request        | the instant                            | read from       | why it is sound                       |
+ * |----------------|----------------------------------------|-----------------|---------------------------------------|
+ * | classification | its session's end: `endTimeUtc`, else  | its request     | results are corrected within days of  |
+ * |                | the end of its event's last day; none: | (the calendar)  | a race (protests, penalties), not     |
+ * |                | never settled (its season's rule)      |                 | weeks later                           |
+ * | calendar       | its season's end: the last end of its  | the cached body | a season over for weeks gets no new   |
+ * |                | events and sessions, and the end of    |                 | round, and its sessions' `hasResults` |
+ * |                | its last year (`endYear`, else         |                 | flip within days; while its year runs |
+ * |                | `year`), the later; none (never        |                 | a round may still be dated or added,  |
+ * |                | settled) while an event not cancelled  |                 | so the year counts too                |
+ * |                | has no date                            |                 |                                       |
+ * | seasons list   | its series' stop: the end of its       | the cached body | the one change a seasons list gets is |
+ * |                | newest season's last year, when that   |                 | a new season; a series whose newest   |
+ * |                | season is `Historic`; none for an      |                 | season upstream calls historic, its   |
+ * |                | empty list, or while the newest season |                 | year over, is not running; a revival  |
+ * |                | is current or unmarked                 |                 | is seen within the settled age        |
  *
  * The settled max age is --settled-max-age times a factor from 0.8 to 1.2 hashed from the
  * request's uuid: the settled records of a first crawl then come due over ±20 % of it instead of

@@ -28,9 +28,15 @@ export interface GateOptions {
   readonly maxRpm: number;
   /** Distinct requests whose latest outcome the breaker weighs. Default DEFAULTS.breakerWindow. */
   readonly windowSize?: number;
-  /** Distinct failing requests needed (besides most of the window) to open the circuit. Default DEFAULTS.breakerFailuresToOpen. */
+  /**
+   * Distinct failing requests needed (besides most of the window)
+   * to open the circuit. Default DEFAULTS.breakerFailuresToOpen.
+   */
   readonly failuresToOpen?: number;
-  /** First cool-down of an open circuit; doubles while probes fail, up to DEFAULTS.breakerMaxCoolDownMs. Default DEFAULTS.breakerCoolDownMs. */
+  /**
+   * First cool-down of an open circuit; doubles while probes fail, up to
+   * DEFAULTS.breakerMaxCoolDownMs. Default DEFAULTS.breakerCoolDownMs.
+   */
   readonly coolDownMs?: number;
   /**
    * Longest crawl-wide pause a Retry-After may impose. Default DEFAULTS.maxPauseMs: a server asking
@@ -149,7 +155,8 @@ export class Gate {
     this.pausedUntil = until;
     const capped = pause < ms ? `, capped from ${Math.ceil(ms / 1000)} s` : '';
     this.options.log?.warn(
-      `API asked to slow down (HTTP ${status} with Retry-After for ${distinct} distinct requests within ${Math.round(this.pauseWindowMs / 1000)} s): ` +
+      `API asked to slow down (HTTP ${status} with Retry-After for ${distinct} ` +
+        `distinct requests within ${Math.round(this.pauseWindowMs / 1000)} s): ` +
         `crawl paused until ${instant(until)} (${Math.ceil(pause / 1000)} s${capped})`,
     );
     // With --queue postgres the pause holds every worker (the shared limit's pause key).
@@ -252,7 +259,8 @@ export class Gate {
     const until = Date.now() + coolDownMs;
     this.circuit = { state: 'open', until, coolDownMs };
     this.options.log?.warn(
-      `circuit open (${why}): crawl paused until ${instant(until)} (${Math.round(coolDownMs / 1000)} s), then one probe request`,
+      `circuit open (${why}): crawl paused until ${instant(until)} ` +
+        `(${Math.round(coolDownMs / 1000)} s), then one probe request`,
     );
   }
 }

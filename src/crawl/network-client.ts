@@ -235,7 +235,8 @@ function asUndecompressable(error: unknown, encoding: string | undefined): Unpar
   const code = errorCode(error);
   if (code === undefined || !/^(Z_|ERR_BROTLI|ERR_ZLIB|ERR__ZLIB)/.test(code)) return undefined;
   return new UnparseableBodyError(
-    `body could not be decompressed (content-encoding ${encoding ?? 'unknown'}): ${stringField(error, 'message') || code}`,
+    `body could not be decompressed (content-encoding ` +
+      `${encoding ?? 'unknown'}): ${stringField(error, 'message') || code}`,
   );
 }
 

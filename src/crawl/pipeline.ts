@@ -1,9 +1,9 @@
 /**
  * What happens to one response, the same for every endpoint and for cache hits, revalidated
  * bodies (a 304) and network answers alike (fetch-step.ts says which it is): decode → validate →
- * route → sink (await the commit) → cache the body → enqueue the children. Only then does Crawlee mark the request handled, so "handled" in the
- * queue always means "stored" in the database. A body whose rows are already stored (the same
- * bytes applied before, see applied-payloads.ts) skips validation and the sink.
+ * route → sink (await the commit) → cache the body → enqueue the children. Only then does Crawlee mark the
+ * request handled, so "handled" in the queue always means "stored" in the database. A body whose rows are
+ * already stored (the same bytes applied before, see applied-payloads.ts) skips validation and the sink.
  */
 import type { HttpCrawlingContext } from '@crawlee/http';
 import type { RequestQueue } from '@crawlee/core';
@@ -166,7 +166,8 @@ function handler(
     for (const item of quarantined) {
       ctx.log.warnRepeated(
         'items quarantined',
-        `quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} of ${request.url}: ${toQuarantineItem(item).reason}`,
+        `quarantined ${item.pointer}${item.id ? ` (${item.id})` : ''} ` +
+          `of ${request.url}: ${toQuarantineItem(item).reason}`,
       );
       await ctx.failures.record(`quarantine-${key}${item.pointer.replaceAll('/', '-')}`, {
         kind: 'quarantine',
@@ -181,7 +182,8 @@ function handler(
     const repairs = repairedItems(repaired, ENDPOINTS[label].itemLists);
     for (const [item, strings] of repairs) {
       ctx.log.warn(
-        `repaired invalid UTF-8 in ${item || 'the payload'} of ${request.url}: U+FFFD in place of bad bytes at ${strings.join(', ')}`,
+        `repaired invalid UTF-8 in ${item || 'the payload'} of ` +
+          `${request.url}: U+FFFD in place of bad bytes at ${strings.join(', ')}`,
       );
     }
     for (const warning of result.warnings ?? []) ctx.log.warn(warning);
@@ -213,7 +215,9 @@ function toQuarantineItem(item: QuarantinedItem): QuarantineItem {
   };
 }
 
-/** A network body is cached with its validators; a revalidated one is rewritten (its age restarts); a cache hit stays. */
+/**
+ * A network body is cached with its validators; a revalidated one is rewritten (its age restarts); a cache hit stays.
+ */
 async function recache(ctx: PipelineContext, key: string, url: string, answer: Answer): Promise<void> {
   if (answer.source !== 'cache') await ctx.cache.put(key, url, answer.body, answer.record);
 }

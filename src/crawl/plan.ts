@@ -39,7 +39,10 @@ export type PlanCounts = Record<FreshnessAction, number> & {
 
 /** Where the crawl starts: what startQueue would put in the queue, and what the queue already knows. */
 export interface PlanStart {
-  /** `new`: the series list; `resume`: an unfinished crawl's pending requests; with --retry-failed, the failed requests besides. */
+  /**
+   * `new`: the series list; `resume`: an unfinished crawl's pending
+   * requests; with --retry-failed, the failed requests besides.
+   */
   readonly kind: 'new' | 'resume';
   /** When the crawl resumed was started. */
   readonly resumes?: string;
@@ -90,7 +93,8 @@ export async function planCrawl(config: CrawlConfig, log: Logger): Promise<Crawl
     const { start, seeds, knownKeys } = await startOf(storage, config);
     if (start.kind === 'resume')
       log.info(
-        `an unfinished crawl (started ${start.resumes}) is in ${storage.dir}: the plan is of its resume (--fresh plans a new crawl)`,
+        `an unfinished crawl (started ${start.resumes}) is in ` +
+          `${storage.dir}: the plan is of its resume (--fresh plans a new crawl)`,
       );
     const cache = new ResponseCache(storage.config, storage.dir, config.baseUrl);
     const now = clockOf(config)();
@@ -210,7 +214,10 @@ export function formatPlan(plan: CrawlPlan): string {
   const { start, cap } = plan;
   const from =
     start.kind === 'resume'
-      ? `the resume of the unfinished crawl started ${start.resumes} (${count(start.pending, 'pending request')}${start.retried ? `, and ${count(start.retried, 'failed one')} retried` : ''}; --fresh plans a new crawl instead)`
+      ? `the resume of the unfinished crawl started ${start.resumes} ` +
+        `(${count(start.pending, 'pending request')}` +
+        `${start.retried ? `, and ${count(start.retried, 'failed one')} retried` : ''}; ` +
+        `--fresh plans a new crawl instead)`
       : start.retried
         ? `a retry of the ${count(start.retried, 'failed request')} of the last crawl`
         : `a new crawl`;
@@ -237,12 +244,14 @@ export function formatPlan(plan: CrawlPlan): string {
     const time =
       plan.estimatedSeconds === null
         ? ', with no rate limit.'
-        : `, taking ${cap.network.min !== cap.network.max ? 'at most' : 'about'} ${formatDuration(plan.estimatedSeconds)} at ${plan.maxRpm} requests a minute.`;
+        : `, taking ${cap.network.min !== cap.network.max ? 'at most' : 'about'} ` +
+          `${formatDuration(plan.estimatedSeconds)} at ${plan.maxRpm} requests a minute.`;
     const left = cap.left
       ? ` ${count(cap.left, 'request')} ${cap.left === 1 ? 'is' : 'are'} left for the next run.`
       : '';
     lines.push(
-      `--max-requests ${cap.maxRequests} caps this run: it starts ${range(cap.requests)} of these requests (cache hits included), ${range(cap.network)} of them to the API${order}${time}${left}`,
+      `--max-requests ${cap.maxRequests} caps this run: it starts ${range(cap.requests)} of these ` +
+        `requests (cache hits included), ${range(cap.network)} of them to the API${order}${time}${left}`,
     );
   } else {
     lines.push(networkSentence(plan));
@@ -250,13 +259,15 @@ export function formatPlan(plan: CrawlPlan): string {
   const { fail, unknownChildren } = plan.total;
   if (fail)
     lines.push(
-      `${count(fail, 'request')} would fail: ${fail === 1 ? 'it is' : 'they are'} not in the cache, and --cache only fetches nothing.`,
+      `${count(fail, 'request')} would fail: ${fail === 1 ? 'it is' : 'they are'} ` +
+        `not in the cache, and --cache only fetches nothing.`,
     );
   if (unknownChildren) {
     lines.push(
       unknownChildren === 1
         ? '1 fetched request has no cached body: what hangs from it is not known until it is fetched, and comes on top.'
-        : `${unknownChildren} fetched requests have no cached body: what hangs from them is not known until they are fetched, and comes on top.`,
+        : `${unknownChildren} fetched requests have no cached body: what hangs ` +
+            `from them is not known until they are fetched, and comes on top.`,
     );
   }
   return lines.join('\n');
@@ -276,7 +287,8 @@ function networkSentence({ networkRequests: n, total, estimatedSeconds, maxRpm }
   const time =
     estimatedSeconds === null
       ? 'with no rate limit'
-      : `taking ${estimatedSeconds === 0 ? 'under a second' : `about ${formatDuration(estimatedSeconds)}`} at ${maxRpm} requests a minute`;
+      : `taking ${estimatedSeconds === 0 ? 'under a second' : `about ${formatDuration(estimatedSeconds)}`} ` +
+        `at ${maxRpm} requests a minute`;
   return `The crawl would send ${count(n, 'request')} to the API (${conditional}), ${time}.`;
 }
 

@@ -72,7 +72,8 @@ export class Progress {
     const s = this.snapshot();
     const paused = this.options.pausedUntil?.();
     const text =
-      `${s.done}/${s.known} requests · ${s.perSecond.toFixed(1)}/s · ${s.cacheHits} cached · ${s.failures} failed · ETA ${formatEta(s.etaSeconds)}` +
+      `${s.done}/${s.known} requests · ${s.perSecond.toFixed(1)}/s · ` +
+      `${s.cacheHits} cached · ${s.failures} failed · ETA ${formatEta(s.etaSeconds)}` +
       (paused === undefined ? '' : ` · paused until ${instant(paused)}`);
     const tty = this.options.tty;
     if (tty) {

@@ -460,7 +460,8 @@ function importRequestFiles(dir: string): { parsed: Line[]; unreadable: number }
     try {
       // why: files Crawlee's own storage wrote in this shape; a file that is not throws below and counts as unreadable.
       const stored = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as { json: string; orderNo: number | null };
-      // why: the request as Crawlee serialised it, with its id; a malformed one fails in putLine/doneLine and counts as unreadable.
+      // why: the request as Crawlee serialised it, with its id; a
+      // malformed one fails in putLine/doneLine and counts as unreadable.
       const request = JSON.parse(stored.json) as RequestSchema & { id: string };
       parsed.push(stored.orderNo === null ? doneLine(request) : putLine(request, stored.orderNo < 0));
     } catch {

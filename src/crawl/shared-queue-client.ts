@@ -82,7 +82,10 @@ export class SharedQueueClient implements RequestQueueClient {
     throw new Error('the shared request queue is replaced by starting a new crawl, not deleted');
   }
 
-  /** The held requests Crawlee does not have locked: Crawlee reads it only for queues that cannot say whether others hold locks. */
+  /**
+   * The held requests Crawlee does not have locked: Crawlee reads
+   * it only for queues that cannot say whether others hold locks.
+   */
   async listHead(options: { limit?: number } = {}): Promise<QueueHead> {
     const items = [...this.ready].slice(0, options.limit ?? 100).map((id) => headItem(this.held.get(id)!));
     return { limit: options.limit ?? 100, queueModifiedAt: new Date(), hadMultipleClients: true, items };

@@ -104,7 +104,10 @@ export interface SharedQueueOptions {
 export function jobIdOf(uniqueKey: string): string {
   const hex = createHash('sha256').update(uniqueKey).digest('hex');
   const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return (
+    `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-` +
+    `${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+  );
 }
 
 type Tx = { readonly client: pg.PoolClient; readonly db: PgBoss.Db };
@@ -193,7 +196,8 @@ export class SharedQueue {
       if (latest && latest.finishedAt === undefined && options.fresh) {
         if (otherWorkers > 0) {
           throw new UserError(
-            `--fresh: ${otherWorkers} other worker(s) are working on the crawl started ${latest.startedAt}; stop them first, or leave --fresh out to join it`,
+            `--fresh: ${otherWorkers} other worker(s) are working on the crawl started ` +
+              `${latest.startedAt}; stop them first, or leave --fresh out to join it`,
           );
         }
         await tx.client.query('UPDATE shared_crawls SET finished_at = now() WHERE id = $1', [latest.id]);
@@ -322,7 +326,8 @@ export class SharedQueue {
       try {
         const held = await this.transaction(async (tx) => {
           const { rows } = await tx.client.query<{ job_id: string }>(
-            'DELETE FROM shared_leases WHERE queue = $1 AND job_id = ANY($2::uuid[]) AND worker_id = $3 RETURNING job_id',
+            'DELETE FROM shared_leases WHERE queue = $1 AND job_id ' +
+              '= ANY($2::uuid[]) AND worker_id = $3 RETURNING job_id',
             [queue, batch.map((f) => f.id), this.workerId],
           );
           const held = new Set(rows.map((row) => row.job_id));
@@ -432,7 +437,8 @@ export class SharedQueue {
       await this.boss.deleteQueue(queue);
     } catch (error) {
       this.options.log.warn(
-        `could not delete the previous crawl's queue ${queue} (${error instanceof Error ? error.message : String(error)}); it is left in the database`,
+        `could not delete the previous crawl's queue ${queue} ` +
+          `(${error instanceof Error ? error.message : String(error)}); it is left in the database`,
       );
     }
   }
@@ -460,7 +466,8 @@ export class SharedQueue {
     if (!rowCount) {
       // Taken for dead (silent longer than the lease timeout): what it held went back to the queue.
       this.options.log.warn(
-        `this worker was silent for more than ${Math.round(this.options.leaseTimeoutMs / 1000)} s and its requests went to other workers; carrying on`,
+        `this worker was silent for more than ${Math.round(this.options.leaseTimeoutMs / 1000)} ` +
+          `s and its requests went to other workers; carrying on`,
       );
       this.onLeasesLost();
       await this.transaction((tx) => this.register(tx, this.crawl.id), this.heartbeatPool);
@@ -477,7 +484,8 @@ export class SharedQueue {
       ]);
       if (!lock?.locked) return [];
       const { rows: dead } = await tx.client.query<{ id: string; host: string; pid: number }>(
-        `DELETE FROM shared_workers WHERE id <> $1 AND heartbeat_at < now() - $2 * interval '1 millisecond' RETURNING id, host, pid`,
+        `DELETE FROM shared_workers WHERE id <> $1 AND heartbeat_at < ` +
+          `now() - $2 * interval '1 millisecond' RETURNING id, host, pid`,
         [this.workerId, this.options.leaseTimeoutMs],
       );
       if (!dead.length) return [];
@@ -490,7 +498,8 @@ export class SharedQueue {
     }, this.heartbeatPool);
     for (const worker of reaped) {
       this.options.log.warn(
-        `worker ${worker.host} pid ${worker.pid} has been silent for over ${Math.round(this.options.leaseTimeoutMs / 1000)} s: its ${worker.leases} request(s) go back to the queue`,
+        `worker ${worker.host} pid ${worker.pid} has been silent for over ` +
+          `${Math.round(this.options.leaseTimeoutMs / 1000)} s: its ${worker.leases} request(s) go back to the queue`,
       );
     }
   }
@@ -504,7 +513,8 @@ export class SharedQueue {
 
   private async liveWorkers(tx: Tx, crawlId: number): Promise<number> {
     const { rows } = await tx.client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM shared_workers WHERE crawl_id = $1 AND heartbeat_at >= now() - $2 * interval '1 millisecond'`,
+      `SELECT count(*)::int AS n FROM shared_workers WHERE crawl_id ` +
+        `= $1 AND heartbeat_at >= now() - $2 * interval '1 millisecond'`,
       [crawlId, this.options.leaseTimeoutMs],
     );
     return rows[0]?.n ?? 0;
@@ -593,7 +603,8 @@ function completing(boss: Completing): Completing {
 
 function otherBaseUrl(baseUrl: string): UserError {
   return new UserError(
-    `the crawl in this database fetches from ${baseUrl}: start every worker with --base-url ${baseUrl}, or add --fresh once no worker is running`,
+    `the crawl in this database fetches from ${baseUrl}: start every worker ` +
+      `with --base-url ${baseUrl}, or add --fresh once no worker is running`,
   );
 }
 

@@ -57,7 +57,8 @@ export async function readSharedCrawl(db: Db): Promise<SharedCrawlStatus | undef
       leases: number;
     }[];
   }>(
-    `SELECT w.host, w.pid, w.storage_dir, w.started_at, w.heartbeat_at, extract(epoch FROM now() - w.heartbeat_at)::float AS silent,
+    `SELECT w.host, w.pid, w.storage_dir, w.started_at, w.heartbeat_at,
+            extract(epoch FROM now() - w.heartbeat_at)::float AS silent,
             (SELECT count(*)::int FROM shared_leases l WHERE l.worker_id = w.id) AS leases
      FROM shared_workers w WHERE w.crawl_id = ? ORDER BY w.started_at, w.host, w.pid`,
     [crawl.id],

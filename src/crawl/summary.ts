@@ -55,7 +55,8 @@ export function formatSummary(s: CrawlSummary): string {
   const done = total('succeeded') + total('failed');
   lines.push(
     headline(s.outcome, s.seconds, total('failed'), total('quarantined')) +
-      `: ${count(done, 'request')} (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from cache, ${total('revalidated') || 0} revalidated${total('repaired') ? `, ${total('repaired')} repaired` : ''}`,
+      `: ${count(done, 'request')} (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from ` +
+      `cache, ${total('revalidated') || 0} revalidated${total('repaired') ? `, ${total('repaired')} repaired` : ''}`,
   );
   lines.push('');
   lines.push(
@@ -77,7 +78,8 @@ export function formatSummary(s: CrawlSummary): string {
   if (damaged)
     lines.push(
       '',
-      `${damaged} cached record${damaged === 1 ? ' was' : 's were'} damaged on disk (cut short or not matching their hash): never served, fetched again`,
+      `${damaged} cached record${damaged === 1 ? ' was' : 's were'} damaged on ` +
+        `disk (cut short or not matching their hash): never served, fetched again`,
     );
   lines.push('');
   lines.push(
@@ -89,13 +91,16 @@ export function formatSummary(s: CrawlSummary): string {
   if (s.failures.length) {
     lines.push(
       '',
-      `Failures (${s.failures.length}${s.failures.length > MAX_LISTED_FAILURES ? `, first ${MAX_LISTED_FAILURES}` : ''}; all are kept in the storage dir, retry the requests with --retry-failed):`,
+      `Failures ` +
+        `(${s.failures.length}${s.failures.length > MAX_LISTED_FAILURES ? `, first ${MAX_LISTED_FAILURES}` : ''}; ` +
+        `all are kept in the storage dir, retry the requests with --retry-failed):`,
     );
     for (const f of s.failures.slice(0, MAX_LISTED_FAILURES)) {
       lines.push(
         f.kind === 'request'
           ? `  ${f.label} ${f.url}: ${f.error} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`
-          : `  quarantined ${f.pointer}${f.id ? ` (${f.id})` : ''} of ${f.url}: ${f.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`,
+          : `  quarantined ${f.pointer}${f.id ? ` (${f.id})` : ''} of ${f.url}: ` +
+              `${f.problems.map((p) => `${p.instancePath} ${p.message}`).join('; ')}`,
       );
     }
   }

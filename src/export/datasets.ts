@@ -17,7 +17,10 @@ export interface View {
   live(table: TableName): Sql;
   /** The same, restricted to the rows within the filters. */
   within(table: TableName): Sql;
-  /** Boolean expression: the `label` payload of the parent `parent` (an SQL uuid expression) lost items (see incomplete.ts). */
+  /**
+   * Boolean expression: the `label` payload of the parent `parent`
+   * (an SQL uuid expression) lost items (see incomplete.ts).
+   */
   incomplete(label: Label, parent: string): Sql;
 }
 
@@ -55,7 +58,8 @@ const teams: Dataset = {
     FROM ${view.within('teams')} t
     LEFT JOIN (
       SELECT team_uuid, json_agg(team_name ORDER BY team_name COLLATE "C") AS names
-      FROM (SELECT DISTINCT team_uuid, team_name FROM ${view.within('entries')} e WHERE team_name IS NOT NULL) distinct_names
+      FROM (SELECT DISTINCT team_uuid, team_name FROM ${view.within('entries')} e
+            WHERE team_name IS NOT NULL) distinct_names
       GROUP BY team_uuid
     ) n ON n.team_uuid = t.uuid
     ORDER BY ${keyOrder('teams', 't')}`,
@@ -105,7 +109,8 @@ const results: Dataset = {
     LEFT JOIN ${view.live('entries')} e ON e.session_uuid = c.session_uuid AND e.car_number = c.car_number
     LEFT JOIN ${view.live('countries')} n ON n.uuid = c.nationality_uuid
     LEFT JOIN (
-      SELECT ed.session_uuid, ed.car_number, json_agg(json_build_object('uuid', ed.driver_uuid, 'name', d.name) ORDER BY ed.position) AS drivers
+      SELECT ed.session_uuid, ed.car_number, json_agg(json_build_object('uuid', ed.driver_uuid, 'name', d.name)
+             ORDER BY ed.position) AS drivers
       FROM ${view.live('entry_drivers')} ed LEFT JOIN ${view.live('drivers')} d ON d.uuid = ed.driver_uuid
       GROUP BY ed.session_uuid, ed.car_number
     ) dr ON dr.session_uuid = c.session_uuid AND dr.car_number = c.car_number

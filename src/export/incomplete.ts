@@ -24,12 +24,17 @@ export const PARENT_TABLE: { readonly [L in Label]: TableName | undefined } = {
 /** The quarantine rows open now, or at `asOf` (an ISO instant), as a derived table. */
 export function openQuarantine(asOf: string | undefined): Sql {
   if (asOf === undefined) return raw(`(SELECT * FROM ${QUARANTINE_TABLE} WHERE cleared_at IS NULL)`);
-  return sql`(SELECT * FROM ${raw(QUARANTINE_TABLE)} WHERE first_seen <= CAST(${asOf} AS timestamptz) AND (cleared_at IS NULL OR cleared_at > CAST(${asOf} AS timestamptz)))`;
+  return sql`(SELECT * FROM ${raw(QUARANTINE_TABLE)} WHERE first_seen <= CAST(${asOf} AS timestamptz)
+    AND (cleared_at IS NULL OR cleared_at > CAST(${asOf} AS timestamptz)))`;
 }
 
-/** A boolean SQL expression: the `label` payload of the parent whose uuid is `parent` had lost items (now, or at `asOf`). */
+/**
+ * A boolean SQL expression: the `label` payload of the parent
+ * whose uuid is `parent` had lost items (now, or at `asOf`).
+ */
 export function incompleteExpression(label: Label, parent: string, asOf: string | undefined): Sql {
-  return sql`EXISTS (SELECT 1 FROM ${openQuarantine(asOf)} q WHERE q.label = ${label} AND q.parent_uuid = ${raw(parent)})`;
+  return sql`EXISTS (SELECT 1 FROM ${openQuarantine(asOf)} q
+    WHERE q.label = ${label} AND q.parent_uuid = ${raw(parent)})`;
 }
 
 export interface IncompleteScope {

@@ -1,4 +1,6 @@
-/** manifest.json: what an export holds and where it came from. Written last: its presence means the export is complete. */
+/**
+ * manifest.json: what an export holds and where it came from. Written last: its presence means the export is complete.
+ */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CrawlScope, ExportFormat } from '../config.js';

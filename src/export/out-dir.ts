@@ -3,9 +3,9 @@
  * database's dir, a folder inside either, or a folder holding either of those: an export there would mix its files into
  * something else's, or (re-exporting) remove files it takes for its own. A non-empty folder is
  * written only when it holds an export already (a manifest.json of ours) or with --force: files
- * that merely carry an export's names (results.csv, drivers.json) may well be the user's own. Before writing, the previous export's
- * files go, so the new manifest describes exactly the files present; with --force in someone
- * else's folder nothing of theirs is removed (a file of the same name is replaced).
+ * that merely carry an export's names (results.csv, drivers.json) may well be the user's own. Before
+ * writing, the previous export's files go, so the new manifest describes exactly the files present; with
+ * --force in someone else's folder nothing of theirs is removed (a file of the same name is replaced).
  */
 import { type Dirent, existsSync, realpathSync } from 'node:fs';
 import { readFile, readdir, rm } from 'node:fs/promises';
@@ -73,14 +73,18 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
     const others = [...entries].sort();
     const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … ${others.length} in all` : '');
     throw new UserError(
-      `--out ${outDir} is not empty and holds no export (${named}): choose an empty or new folder, or pass --force to write among those files`,
+      `--out ${outDir} is not empty and holds no export (${named}): choose ` +
+        `an empty or new folder, or pass --force to write among those files`,
     );
   }
   // With --force in someone else's folder nothing is removed: a file of an export's name is replaced when written.
   return { dir: outDir, previous: ours ? [...(manifest ? [MANIFEST_FILE] : []), ...exportFiles] : [] };
 }
 
-/** Creates the folder and removes the previous export's files, the manifest first: without it the folder claims no complete export. */
+/**
+ * Creates the folder and removes the previous export's files, the
+ * manifest first: without it the folder claims no complete export.
+ */
 export async function clearOutDir({ dir, previous }: OutDirPlan): Promise<void> {
   ensureDir(dir, '--out');
   for (const file of previous) await rm(path.join(dir, file), { force: true });

@@ -37,7 +37,8 @@ export async function selectScope(
   const series = follow(seasonsEdge, nodes, scope, ROOT.meta).map((r) => r.target.uuid);
   const seasons = await rowsOf<Pick<SeasonRow, 'uuid' | 'year' | 'status'>>(
     db,
-    sql`SELECT uuid, year, status FROM ${liveRows('seasons', asOf)} t WHERE t.series_uuid = ANY(CAST(${series} AS uuid[]))`,
+    sql`SELECT uuid, year, status FROM ${liveRows('seasons', asOf)} t
+      WHERE t.series_uuid = ANY(CAST(${series} AS uuid[]))`,
   );
   const selectedSeasons = follow(calendarEdge, seasons, scope, ROOT.meta).map((r) => r.target.uuid);
   return { series, seasons: selectedSeasons };
@@ -60,9 +61,11 @@ const IN_SCOPE: { readonly [T in TableName]: (within: Within, selection: Selecti
   sessions: (within) => sql`t.event_uuid IN (SELECT uuid FROM ${within('events')} e)`,
   venues: (within) => sql`t.uuid IN (SELECT venue_uuid FROM ${within('events')} e)`,
   countries: (within) =>
-    sql`t.uuid IN (SELECT country_uuid FROM ${within('events')} e UNION ALL SELECT nationality_uuid FROM ${within('classifications')} c)`,
+    sql`t.uuid IN (SELECT country_uuid FROM ${within('events')} e
+      UNION ALL SELECT nationality_uuid FROM ${within('classifications')} c)`,
   drivers: (within) =>
-    sql`t.uuid IN (SELECT driver_uuid FROM ${within('entry_drivers')} ed UNION ALL SELECT driver_uuid FROM ${within('retirements')} r)`,
+    sql`t.uuid IN (SELECT driver_uuid FROM ${within('entry_drivers')} ed
+      UNION ALL SELECT driver_uuid FROM ${within('retirements')} r)`,
   teams: (within) => sql`t.uuid IN (SELECT team_uuid FROM ${within('entries')} e)`,
   entries: inScopeSessions,
   entry_drivers: inScopeSessions,

@@ -1,8 +1,8 @@
 /**
  * Writes a dataset to its file as it is read: `.json` is one JSON array with one object per line,
- * `.ndjson` one object per line, `.csv` a header row and one record per row (see csv.ts). Pages are pulled only as fast as the file takes them (pipeline's
- * backpressure), and the file appears under its name only once complete: a failed export leaves
- * the previous file (or none), never a truncated one.
+ * `.ndjson` one object per line, `.csv` a header row and one record per row (see csv.ts). Pages are
+ * pulled only as fast as the file takes them (pipeline's backpressure), and the file appears under its
+ * name only once complete: a failed export leaves the previous file (or none), never a truncated one.
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';

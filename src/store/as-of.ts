@@ -10,5 +10,6 @@ import { raw, sql, type Sql } from './sql.js';
 export function liveRows(table: TableName, asOf: string | undefined): Sql {
   if (asOf === undefined) return raw(`(SELECT * FROM ${table} WHERE deleted_at IS NULL)`);
   // Versions are [valid_from, valid_to): the trigger closes one and opens the next at one instant.
-  return sql`(SELECT * FROM ${raw(`${table}_history`)} WHERE valid_from <= CAST(${asOf} AS timestamptz) AND (valid_to IS NULL OR valid_to > CAST(${asOf} AS timestamptz)) AND deleted_at IS NULL)`;
+  return sql`(SELECT * FROM ${raw(`${table}_history`)} WHERE valid_from <= CAST(${asOf} AS timestamptz)
+    AND (valid_to IS NULL OR valid_to > CAST(${asOf} AS timestamptz)) AND deleted_at IS NULL)`;
 }

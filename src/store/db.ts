@@ -220,13 +220,23 @@ export function classifyDbError(error: unknown, where: string): Error {
   return new Error(`database error: ${message}`, { cause: error });
 }
 
+/** The messages (pg, PGlite, Knex's pool) of a connection that is gone. */
+const CONNECTION_GONE = new RegExp(
+  [
+    'Connection terminated',
+    'connection is closed',
+    'Client has encountered a connection error',
+    'Knex: Timeout acquiring a connection',
+    'Unable to acquire a connection',
+  ].join('|'),
+  'i',
+);
+
 /** Errors that mean the connection is gone rather than that one statement was wrong. */
 export function isConnectionError(error: unknown): boolean {
   const code = errorCode(error);
   if (code !== undefined && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|ENOTFOUND|57P0[1-3]|08\d\d\d)$/.test(code))
     return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection is closed|Client has encountered a connection error|Knex: Timeout acquiring a connection|Unable to acquire a connection/i.test(
-    message,
-  );
+  return CONNECTION_GONE.test(message);
 }

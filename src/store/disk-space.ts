@@ -65,5 +65,8 @@ export function describeShortage(free: FreeSpace, rows: number): string {
   const share = rows
     ? ` + ${rows.toLocaleString('en-US')} row(s) of the next write at ${DEFAULTS.freeDiskBytesPerRow / 1024} KiB each`
     : '';
-  return `${show(free.bytes, Math.floor)} free at ${free.at}; the embedded database needs ${show(needed, Math.ceil)} to write safely: a reserve of ${DEFAULTS.minFreeDiskBytes / 1024 ** 2} MiB${share}`;
+  return (
+    `${show(free.bytes, Math.floor)} free at ${free.at}; the embedded database needs ${show(needed, Math.ceil)} ` +
+    `to write safely: a reserve of ${DEFAULTS.minFreeDiskBytes / 1024 ** 2} MiB${share}`
+  );
 }

@@ -14,8 +14,7 @@ try {
   process.exitCode = 0;
 } catch (error) {
   const code = errorCode(errnoOf(error));
-  process.stderr.write(
-    `${JSON.stringify({ code: typeof code === 'string' ? code : undefined, message: error instanceof Error ? describeDbError(error) : describeThrown(error) })}\n`,
-  );
+  const message = error instanceof Error ? describeDbError(error) : describeThrown(error);
+  process.stderr.write(`${JSON.stringify({ code: typeof code === 'string' ? code : undefined, message })}\n`);
   process.exitCode = 1;
 }

@@ -122,7 +122,8 @@ function runChild(dir: string): Promise<void> {
       if (code === 0) return resolve();
       const failure = lastJsonLine(stderr);
       const error = new Error(
-        `creating the embedded database ${dir} failed: ${failure?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`)}`,
+        `creating the embedded database ${dir} failed: ` +
+          `${failure?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`)}`,
       );
       reject(asResourceError(failure?.code ? { code: failure.code } : undefined, dir) ?? error);
     });

@@ -69,7 +69,8 @@ export async function replaceQuarantine(trx: Knex.Transaction, payloads: readonl
   await trx.raw(
     `INSERT INTO ${QUARANTINE_TABLE} (target_key, pointer, label, parent_uuid, url, item_id, reason) ` +
       `SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::uuid[], ?::text[], ?::text[], ?::text[]) ` +
-      `ON CONFLICT (target_key, pointer) WHERE cleared_at IS NULL DO UPDATE SET label = EXCLUDED.label, parent_uuid = EXCLUDED.parent_uuid, url = EXCLUDED.url, ` +
+      `ON CONFLICT (target_key, pointer) WHERE cleared_at IS NULL DO UPDATE SET label ` +
+      `= EXCLUDED.label, parent_uuid = EXCLUDED.parent_uuid, url = EXCLUDED.url, ` +
       `item_id = EXCLUDED.item_id, reason = EXCLUDED.reason, last_seen = now()`,
     // why: knex's binding types know no array holding nulls; both drivers bind each as one PostgreSQL array.
     columns as Knex.RawBinding[],

@@ -358,7 +358,8 @@ async function softDeleteMissing(trx: Knex.Transaction, set: PreparedCompleteSet
     bindings.push(...set.kept);
   }
   const result = await trx.raw<{ rows: unknown[] }>(
-    `UPDATE ${set.table} SET deleted_at = now(), updated_at = now() WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
+    `UPDATE ${set.table} SET deleted_at = now(), updated_at = now() ` +
+      `WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
     // why: as in upsert: the kept key values are arrays that may hold nulls.
     bindings as Knex.RawBinding[],
   );

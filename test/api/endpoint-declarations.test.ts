@@ -1,9 +1,9 @@
 /**
  * An endpoint is declared by its schema, its route module (src/crawl/routes/<label>.ts: its path,
  * item lists, duplicate keys, route, its edge in the crawl tree and, for a parent, how its stored
- * nodes are read back) listed in src/crawl/routes/index.ts, and the table specs and migration of the rows it writes (README, "Development"). Everything
- * else is derived from those. This fails when one of them names an endpoint or a table that
- * another does not.
+ * nodes are read back) listed in src/crawl/routes/index.ts, and the table specs and
+ * migration of the rows it writes (README, "Development"). Everything else is derived from
+ * those. This fails when one of them names an endpoint or a table that another does not.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -85,27 +85,35 @@ describe('endpoint declarations', () => {
     }
   });
 
-  it('the crawl tree has a place for each label: each is the root or the child of one edge, and all hang from the root', () => {
-    expect(sorted(Object.keys(TREE))).toEqual(sorted(LABELS));
-    const children = LABELS.flatMap((label) => TREE[label]?.child ?? []);
-    expect(sorted(children)).toEqual(sorted(LABELS.filter((label) => label !== ROOT.target.label)));
-    // From the root, the edges reach every label, in the order LABELS lists them (the order every table shows).
-    const reached: Label[] = [];
-    for (let label: Label | undefined = ROOT.target.label; label; label = TREE[label]?.child) reached.push(label);
-    expect(reached).toEqual([...LABELS]);
-    expect(sorted(LEAF_LABELS)).toEqual(sorted(LABELS.filter((label) => !TREE[label])));
-  });
+  it(
+    'the crawl tree has a place for each label: each is the ' +
+      'root or the child of one edge, and all hang from the root',
+    () => {
+      expect(sorted(Object.keys(TREE))).toEqual(sorted(LABELS));
+      const children = LABELS.flatMap((label) => TREE[label]?.child ?? []);
+      expect(sorted(children)).toEqual(sorted(LABELS.filter((label) => label !== ROOT.target.label)));
+      // From the root, the edges reach every label, in the order LABELS lists them (the order every table shows).
+      const reached: Label[] = [];
+      for (let label: Label | undefined = ROOT.target.label; label; label = TREE[label]?.child) reached.push(label);
+      expect(reached).toEqual([...LABELS]);
+      expect(sorted(LEAF_LABELS)).toEqual(sorted(LABELS.filter((label) => !TREE[label])));
+    },
+  );
 
-  it('each edge hangs from another label, no label has two child edges, and exactly the labels with a child read their stored nodes back', () => {
-    const edges = LABELS.flatMap((label) => ENDPOINTS[label].edge ?? []);
-    for (const edge of edges) {
-      expect(LABELS, edge.child).toContain(edge.parent);
-      expect(edge.parent, edge.child).not.toBe(edge.child);
-    }
-    const parents = edges.map((edge) => edge.parent);
-    expect(new Set(parents).size).toBe(parents.length);
-    expect(sorted(LABELS.filter((label) => ENDPOINTS[label].storedChildren))).toEqual(sorted(parents));
-  });
+  it(
+    'each edge hangs from another label, no label has two child edges, ' +
+      'and exactly the labels with a child read their stored nodes back',
+    () => {
+      const edges = LABELS.flatMap((label) => ENDPOINTS[label].edge ?? []);
+      for (const edge of edges) {
+        expect(LABELS, edge.child).toContain(edge.parent);
+        expect(edge.parent, edge.child).not.toBe(edge.child);
+      }
+      const parents = edges.map((edge) => edge.parent);
+      expect(new Set(parents).size).toBe(parents.length);
+      expect(sorted(LABELS.filter((label) => ENDPOINTS[label].storedChildren))).toEqual(sorted(parents));
+    },
+  );
 
   it("each route's children are requests of its own child label, and only of it", () => {
     for (const label of LABELS) {
@@ -147,7 +155,8 @@ describe('endpoint declarations', () => {
 
     it('the migrations create a table (and its history) for each spec, and no other row table', async () => {
       const { rows } = await db.raw<{ rows: { table_name: string }[] }>(
-        `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+        `SELECT table_name FROM information_schema.tables WHERE ` +
+          `table_schema = current_schema() AND table_type = 'BASE TABLE'`,
       );
       const tables = rows.map((r) => r.table_name);
       expect(sorted(tables.filter((t) => !t.endsWith('_history') && !BOOKKEEPING_TABLES.includes(t)))).toEqual(
@@ -158,19 +167,22 @@ describe('endpoint declarations', () => {
       );
     });
 
-    it('TABLE_ORDER (the order TABLES declares) puts each table after every table its foreign keys reference', async () => {
-      const { rows } = await db.raw<{ rows: { child: string; parent: string }[] }>(
-        `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
+    it(
+      'TABLE_ORDER (the order TABLES declares) puts each ' + 'table after every table its foreign keys reference',
+      async () => {
+        const { rows } = await db.raw<{ rows: { child: string; parent: string }[] }>(
+          `SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
            FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
           WHERE c.contype = 'f' AND n.nspname = current_schema()`,
-      );
-      const references = rows.filter(({ child }) => TABLE_ORDER.some((table) => table === child));
-      expect(references.length).toBeGreaterThan(0);
-      const order: readonly string[] = TABLE_ORDER;
-      for (const { child, parent } of references) {
-        expect(order.indexOf(parent), `${child} references ${parent}`).toBeGreaterThanOrEqual(0);
-        expect(order.indexOf(parent), `${child} references ${parent}`).toBeLessThan(order.indexOf(child));
-      }
-    });
+        );
+        const references = rows.filter(({ child }) => TABLE_ORDER.some((table) => table === child));
+        expect(references.length).toBeGreaterThan(0);
+        const order: readonly string[] = TABLE_ORDER;
+        for (const { child, parent } of references) {
+          expect(order.indexOf(parent), `${child} references ${parent}`).toBeGreaterThanOrEqual(0);
+          expect(order.indexOf(parent), `${child} references ${parent}`).toBeLessThan(order.indexOf(child));
+        }
+      },
+    );
   });
 });

@@ -67,32 +67,36 @@ describe('canary', () => {
     await Promise.all(replicas.map((r) => r.close()));
   });
 
-  it('finds a clean API matching, sampling the latest classifications of series of different categories, with no cache', async () => {
-    const report = await canary(clean.url);
-    expect(report.outcome).toBe('match');
-    expect(canaryExitCode(report.outcome)).toBe(0);
-    const series = body<SeriesItem[]>(tree, apiPath.series());
-    const sampled = report.series.map((name) => series.find((s) => s.name === name)!);
-    expect(sampled).toHaveLength(4);
-    expect(new Set(sampled.map((s) => s.category)).size).toBe(4);
-    // Per sampled series: the newest season whose calendar has results, its last two sessions with results.
-    const expectedClassifications = sampled.reduce((n, s) => {
-      const seasons = body<SeasonItem[]>(tree, apiPath.seasons(s.uuid)).sort((a, b) => b.year! - a.year!);
-      const withResults = seasons.map((season) =>
-        body<Calendar>(tree, apiPath.calendar(season.uuid))
-          .events.flatMap((e) => e.sessions)
-          .filter((x) => x.hasResults),
-      );
-      return n + Math.min(2, withResults.find((list) => list.length)?.length ?? 0);
-    }, 0);
-    expect(report.endpoints.classification.checked).toBe(expectedClassifications);
-    for (const label of LABELS)
-      expect(report.endpoints[label], label).toMatchObject({ drifted: 0, errors: 0, problems: [] });
-    const checked = LABELS.reduce((n, l) => n + report.endpoints[l].checked, 0);
-    expect(clean.stats.total).toBe(checked);
-    await canary(clean.url);
-    expect(clean.stats.total).toBe(2 * checked);
-  });
+  it(
+    'finds a clean API matching, sampling the latest ' +
+      'classifications of series of different categories, with no cache',
+    async () => {
+      const report = await canary(clean.url);
+      expect(report.outcome).toBe('match');
+      expect(canaryExitCode(report.outcome)).toBe(0);
+      const series = body<SeriesItem[]>(tree, apiPath.series());
+      const sampled = report.series.map((name) => series.find((s) => s.name === name)!);
+      expect(sampled).toHaveLength(4);
+      expect(new Set(sampled.map((s) => s.category)).size).toBe(4);
+      // Per sampled series: the newest season whose calendar has results, its last two sessions with results.
+      const expectedClassifications = sampled.reduce((n, s) => {
+        const seasons = body<SeasonItem[]>(tree, apiPath.seasons(s.uuid)).sort((a, b) => b.year! - a.year!);
+        const withResults = seasons.map((season) =>
+          body<Calendar>(tree, apiPath.calendar(season.uuid))
+            .events.flatMap((e) => e.sessions)
+            .filter((x) => x.hasResults),
+        );
+        return n + Math.min(2, withResults.find((list) => list.length)?.length ?? 0);
+      }, 0);
+      expect(report.endpoints.classification.checked).toBe(expectedClassifications);
+      for (const label of LABELS)
+        expect(report.endpoints[label], label).toMatchObject({ drifted: 0, errors: 0, problems: [] });
+      const checked = LABELS.reduce((n, l) => n + report.endpoints[l].checked, 0);
+      expect(clean.stats.total).toBe(checked);
+      await canary(clean.url);
+      expect(clean.stats.total).toBe(2 * checked);
+    },
+  );
 
   it('reports drift in the calendars, naming the problem, and exits 2', async () => {
     const drifted = syntheticTree(TREE);

@@ -142,7 +142,10 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
       'an impossible MSC_NOW',
       ['crawl', '--plan'],
       { MSC_NOW: '2026-13-01' },
-      /^ERROR MSC_NOW: "2026-13-01" is not an ISO 8601 instant: give a date \(2026-06-01, midnight UTC\) or a time with Z or an offset \(2026-06-01T12:00:00Z\)$/,
+      new RegExp(
+        '^ERROR MSC_NOW: "2026-13-01" is not an ISO 8601 instant: give a date \\(2026-06-01, ' +
+          'midnight UTC\\) or a time with Z or an offset \\(2026-06-01T12:00:00Z\\)$',
+      ),
     ],
     [
       'an MSC_NOW without a zone',
@@ -172,7 +175,10 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
       'two flag typos',
       ['export', '--form-year', '2020', '--as-off', '1d'],
       {},
-      /^ERROR unknown flag --form-year: did you mean --from-year\?; unknown flag --as-off: did you mean --as-of\? \(see motorsport-crawler export --help\)$/,
+      new RegExp(
+        '^ERROR unknown flag --form-year: did you mean --from-year\\?; unknown flag ' +
+          '--as-off: did you mean --as-of\\? \\(see motorsport-crawler export --help\\)$',
+      ),
     ],
     [
       'a stray word',
@@ -203,7 +209,10 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
       'changes --since without its value',
       ['changes', '--since'],
       {},
-      /^ERROR --since needs a value: an ISO 8601 time with Z or an offset \(2026-11-21T08:00:00Z\), or a duration ago \(24h, 7d\)/,
+      new RegExp(
+        '^ERROR --since needs a value: an ISO 8601 time with Z or an ' +
+          'offset \\(2026-11-21T08:00:00Z\\), or a duration ago \\(24h, 7d\\)',
+      ),
     ],
     ['changes without --since', ['changes'], {}, /^ERROR --since is required: an ISO 8601 time/],
     [

@@ -38,7 +38,8 @@ async function helpFlags(command: string): Promise<Set<string>> {
 
 describe('the README command reference', () => {
   const { common, byCommand } = sections();
-  // The first common table applies to every command; the second to every command the sentence before it does not except.
+  // The first common table applies to every command; the second
+  // to every command the sentence before it does not except.
   const [everyCommand, databaseTable] = common.split(/\nEvery command but /);
   const exceptions = new Set(
     [...(/^([^\n]*)/.exec(databaseTable ?? '')?.[1] ?? '').matchAll(/`(\w+)`/g)].map((m) => m[1]!),

@@ -28,7 +28,8 @@ import {
 import { crawl, crawlConfig, memoryLogger } from '../support/crawl.js';
 import { tempDir } from '../support/db.js';
 
-// Enough calendars that a crawl stopped at 8 requests still has some in flight, and leaves their classifications pending.
+// Enough calendars that a crawl stopped at 8 requests still has
+// some in flight, and leaves their classifications pending.
 const TREE = { series: 2, seasonsPerSeries: 4, eventsPerSeason: 2, sessionsPerEvent: 2, carsPerSession: 4 };
 
 const labelOf = (p: string): Label =>
@@ -108,7 +109,8 @@ describe('status', () => {
     expect(report.crawl).toMatchObject({ resumable: true, runningPid: undefined, baseUrl: replica.url });
     expect(Date.parse(report.crawl!.startedAt!)).toBeLessThanOrEqual(Date.now());
     expect(report.cache.bytesOnDisk).toBeGreaterThan(0);
-    // The storage dir by part, as du counts it: the cache as above, the queue's journal, the embedded database inside it.
+    // The storage dir by part, as du counts it: the cache as
+    // above, the queue's journal, the embedded database inside it.
     const { disk } = report;
     expect(disk.cacheBytes).toBe(report.cache.bytesOnDisk);
     expect(disk.queueBytes).toBeGreaterThan(0);
@@ -164,19 +166,22 @@ describe('status', () => {
     ).toEqual(stored);
   });
 
-  it('works beside a running crawl without taking its lock, and does not open an embedded database in use', async () => {
-    const crawlLock = await lockStorageDir(storage);
-    const db = await openDb({ kind: 'embedded', dir: path.join(storage, 'db') });
-    try {
-      const report = await status();
-      expect(report.crawl).toMatchObject({ runningPid: process.pid, resumable: false });
-      expect(report.database).toMatchObject({ state: 'busy', reason: expect.stringContaining('in use') });
-      expect(formatStatus(report)).toContain(`running now (pid ${process.pid})`);
-    } finally {
-      await db.destroy();
-      await crawlLock.close();
-    }
-  });
+  it(
+    'works beside a running crawl without taking its ' + 'lock, and does not open an embedded database in use',
+    async () => {
+      const crawlLock = await lockStorageDir(storage);
+      const db = await openDb({ kind: 'embedded', dir: path.join(storage, 'db') });
+      try {
+        const report = await status();
+        expect(report.crawl).toMatchObject({ runningPid: process.pid, resumable: false });
+        expect(report.database).toMatchObject({ state: 'busy', reason: expect.stringContaining('in use') });
+        expect(formatStatus(report)).toContain(`running now (pid ${process.pid})`);
+      } finally {
+        await db.destroy();
+        await crawlLock.close();
+      }
+    },
+  );
 
   it('of a storage dir with nothing in it creates nothing', async () => {
     const dir = path.join(tempDir(), 'never-crawled');

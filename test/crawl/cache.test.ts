@@ -71,18 +71,21 @@ describe('ResponseCache', () => {
     });
   });
 
-  it('treats a compressed record whose bytes changed but not its length as damaged (it does not decompress)', async () => {
-    const dir = tempDir('cache-');
-    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"finishPosition":1}')));
-    const file = recordFile(dir);
-    const bytes = readFileSync(file);
-    bytes[bytes.length - 6]! ^= 0xff; // inside gzip's CRC-32 trailer: the stream no longer checks out
-    writeFileSync(file, bytes);
-    expect(await withCache(dir, (cache) => cache.get(KEY))).toMatchObject({
-      state: 'damaged',
-      reason: expect.stringMatching(/^does not decompress/),
-    });
-  });
+  it(
+    'treats a compressed record whose bytes changed but ' + 'not its length as damaged (it does not decompress)',
+    async () => {
+      const dir = tempDir('cache-');
+      await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"finishPosition":1}')));
+      const file = recordFile(dir);
+      const bytes = readFileSync(file);
+      bytes[bytes.length - 6]! ^= 0xff; // inside gzip's CRC-32 trailer: the stream no longer checks out
+      writeFileSync(file, bytes);
+      expect(await withCache(dir, (cache) => cache.get(KEY))).toMatchObject({
+        state: 'damaged',
+        reason: expect.stringMatching(/^does not decompress/),
+      });
+    },
+  );
 
   it('treats a record whose body changed but not its length as damaged (content hash of the raw bytes)', async () => {
     const dir = tempDir('cache-');
@@ -172,21 +175,26 @@ describe('ResponseCache', () => {
     expect(shardName(KEY, 'http://[::1]:8787')).toBe('responses-classification-7b@http-___1_-8787');
   });
 
-  it('reads a record of an earlier version (stores keyed without the origin) only for the origin in its header', async () => {
-    const dir = tempDir('cache-');
-    const store = path.join(dir, 'key_value_stores', shardName(KEY));
-    mkdirSync(store, { recursive: true });
-    const body = '{"legacy":true}';
-    writeFileSync(
-      path.join(store, `${KEY}.bin`),
-      `${JSON.stringify({ fetchedAt: 3, url: `${ORIGIN}/x`, bytes: body.length })}\n${body}`,
-    );
-    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe(body);
-    const storage = await openStorageDir(dir);
-    try {
-      expect(await new ResponseCache(storage.config, dir, 'http://replica:9090').get(KEY)).toEqual({ state: 'absent' });
-    } finally {
-      await storage.close();
-    }
-  });
+  it(
+    'reads a record of an earlier version (stores keyed ' + 'without the origin) only for the origin in its header',
+    async () => {
+      const dir = tempDir('cache-');
+      const store = path.join(dir, 'key_value_stores', shardName(KEY));
+      mkdirSync(store, { recursive: true });
+      const body = '{"legacy":true}';
+      writeFileSync(
+        path.join(store, `${KEY}.bin`),
+        `${JSON.stringify({ fetchedAt: 3, url: `${ORIGIN}/x`, bytes: body.length })}\n${body}`,
+      );
+      expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.toString()).toBe(body);
+      const storage = await openStorageDir(dir);
+      try {
+        expect(await new ResponseCache(storage.config, dir, 'http://replica:9090').get(KEY)).toEqual({
+          state: 'absent',
+        });
+      } finally {
+        await storage.close();
+      }
+    },
+  );
 });

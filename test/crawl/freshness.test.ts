@@ -113,24 +113,28 @@ describe('decideFreshness', () => {
     });
   });
 
-  it('--settle-after: a session ended just over it is settled (kept --settled-max-age), just under it follows --max-age', () => {
-    const twoDaysOld = { fetchedAt: NOW - 2 * DAY, ...ETAG };
-    expect(decide({}, 'classification', { historic: false, endsAt: NOW - 14 * DAY - 1 }, twoDaysOld)).toEqual({
-      action: 'serve',
-      rule: 6,
-    });
-    expect(decide({}, 'classification', { historic: false, endsAt: NOW - 14 * DAY }, twoDaysOld)).toEqual({
-      action: 'revalidate',
-      rule: 8,
-    });
-    // Without an end time: the season's rule.
-    expect(decide({}, 'classification', { historic: false }, twoDaysOld)).toEqual({ action: 'revalidate', rule: 8 });
-    // Only classifications settle: a calendar of the same age expires.
-    expect(decide({}, 'calendar', { historic: false, endsAt: NOW - 100 * DAY }, twoDaysOld)).toEqual({
-      action: 'revalidate',
-      rule: 8,
-    });
-  });
+  it(
+    '--settle-after: a session ended just over it is settled ' +
+      '(kept --settled-max-age), just under it follows --max-age',
+    () => {
+      const twoDaysOld = { fetchedAt: NOW - 2 * DAY, ...ETAG };
+      expect(decide({}, 'classification', { historic: false, endsAt: NOW - 14 * DAY - 1 }, twoDaysOld)).toEqual({
+        action: 'serve',
+        rule: 6,
+      });
+      expect(decide({}, 'classification', { historic: false, endsAt: NOW - 14 * DAY }, twoDaysOld)).toEqual({
+        action: 'revalidate',
+        rule: 8,
+      });
+      // Without an end time: the season's rule.
+      expect(decide({}, 'classification', { historic: false }, twoDaysOld)).toEqual({ action: 'revalidate', rule: 8 });
+      // Only classifications settle: a calendar of the same age expires.
+      expect(decide({}, 'calendar', { historic: false, endsAt: NOW - 100 * DAY }, twoDaysOld)).toEqual({
+        action: 'revalidate',
+        rule: 8,
+      });
+    },
+  );
 
   it("--settled-max-age: a settled session's record is served up to it and revalidated past it", () => {
     const settled = { historic: false, endsAt: NOW - 60 * DAY };
@@ -160,96 +164,107 @@ describe('decideFreshness', () => {
     expect(parseDuration('--settle-after', '14d')).toBe(14 * DAY);
   });
 
-  it('a calendar settles once its season is over: its last event and its last year ended more than --settle-after ago', () => {
-    const lastYear = new Date(NOW).getUTCFullYear() - 1;
-    const yearOver = Date.UTC(lastYear + 1, 0, 1);
-    const calendarOf = (payload: CalendarPayload) =>
-      decide({ settleAfterMs: NOW - yearOver - 1 }, 'calendar', { historic: false }, twoDaysOldWith(payload), UUID);
-    // Last year's season, over for longer than --settle-after (its year's end is the later instant): kept; just short of it: revalidated.
-    expect(calendarOf(calendar(lastYear, [event(Date.UTC(lastYear, 5, 1))]))).toEqual({ action: 'serve', rule: 6 });
-    expect(
-      decide(
-        { settleAfterMs: NOW - yearOver },
-        'calendar',
-        { historic: false },
-        twoDaysOldWith(calendar(lastYear, [event(Date.UTC(lastYear, 5, 1))])),
-        UUID,
-      ),
-    ).toEqual({ action: 'revalidate', rule: 8 });
-    // With the default --settle-after: this year's season is not over while the year runs, though its events all ended months ago.
-    const thisYear = lastYear + 1;
-    expect(
-      decide({}, 'calendar', { historic: false }, twoDaysOldWith(calendar(thisYear, [event(NOW - 100 * DAY)])), UUID),
-    ).toEqual({ action: 'revalidate', rule: 8 });
-    expect(
-      decide({}, 'calendar', { historic: false }, twoDaysOldWith(calendar(lastYear, [event(NOW - 100 * DAY)])), UUID),
-    ).toEqual({ action: 'serve', rule: 6 });
-    // An event ended less than --settle-after ago keeps last year's (a winter) season open.
-    expect(
-      decide(
-        {},
-        'calendar',
-        { historic: false },
-        twoDaysOldWith(calendar(lastYear, [event(NOW - 100 * DAY), event(NOW - 13 * DAY)])),
-        UUID,
-      ),
-    ).toEqual({ action: 'revalidate', rule: 8 });
-    // A round not cancelled without a date: not over. A cancelled one without a date does not count.
-    expect(
-      decide(
-        {},
-        'calendar',
-        { historic: false },
-        twoDaysOldWith(calendar(lastYear, [event(NOW - 100 * DAY), event(null)])),
-        UUID,
-      ),
-    ).toEqual({ action: 'revalidate', rule: 8 });
-    expect(
-      decide(
-        {},
-        'calendar',
-        { historic: false },
-        twoDaysOldWith(calendar(lastYear, [event(NOW - 100 * DAY), event(null, 'Cancelled')])),
-        UUID,
-      ),
-    ).toEqual({ action: 'serve', rule: 6 });
-    // An empty calendar of a past year: over with its year.
-    expect(decide({}, 'calendar', { historic: false }, twoDaysOldWith(calendar(lastYear - 5, [])), UUID)).toEqual({
-      action: 'serve',
-      rule: 6,
-    });
-    // A body that does not pass validation is not trusted to be settled.
-    expect(decide({}, 'calendar', { historic: false }, twoDaysOldWith({ season: null, events: [] }), UUID)).toEqual({
-      action: 'revalidate',
-      rule: 8,
-    });
-    // A settled calendar is revalidated past its settled max age.
-    expect(
-      decide(
-        {},
-        'calendar',
-        { historic: false },
-        { ...twoDaysOldWith(calendar(lastYear - 5, [])), fetchedAt: NOW - settledMaxAge(RULES, UUID) - 1 },
-        UUID,
-      ),
-    ).toEqual({ action: 'revalidate', rule: 8 });
-    expect(seasonEnd(calendar(lastYear, [event(Date.UTC(lastYear, 11, 20))]))).toBe(yearOver);
-    expect(seasonEnd(calendar(lastYear, [event(Date.UTC(thisYear, 0, 20))]))).toBe(Date.UTC(thisYear, 0, 20));
-  });
+  it(
+    'a calendar settles once its season is over: its last ' +
+      'event and its last year ended more than --settle-after ago',
+    () => {
+      const lastYear = new Date(NOW).getUTCFullYear() - 1;
+      const yearOver = Date.UTC(lastYear + 1, 0, 1);
+      const calendarOf = (payload: CalendarPayload) =>
+        decide({ settleAfterMs: NOW - yearOver - 1 }, 'calendar', { historic: false }, twoDaysOldWith(payload), UUID);
+      // Last year's season, over for longer than --settle-after (its year's
+      // end is the later instant): kept; just short of it: revalidated.
+      expect(calendarOf(calendar(lastYear, [event(Date.UTC(lastYear, 5, 1))]))).toEqual({ action: 'serve', rule: 6 });
+      expect(
+        decide(
+          { settleAfterMs: NOW - yearOver },
+          'calendar',
+          { historic: false },
+          twoDaysOldWith(calendar(lastYear, [event(Date.UTC(lastYear, 5, 1))])),
+          UUID,
+        ),
+      ).toEqual({ action: 'revalidate', rule: 8 });
+      // With the default --settle-after: this year's season is not over
+      // while the year runs, though its events all ended months ago.
+      const thisYear = lastYear + 1;
+      expect(
+        decide({}, 'calendar', { historic: false }, twoDaysOldWith(calendar(thisYear, [event(NOW - 100 * DAY)])), UUID),
+      ).toEqual({ action: 'revalidate', rule: 8 });
+      expect(
+        decide({}, 'calendar', { historic: false }, twoDaysOldWith(calendar(lastYear, [event(NOW - 100 * DAY)])), UUID),
+      ).toEqual({ action: 'serve', rule: 6 });
+      // An event ended less than --settle-after ago keeps last year's (a winter) season open.
+      expect(
+        decide(
+          {},
+          'calendar',
+          { historic: false },
+          twoDaysOldWith(calendar(lastYear, [event(NOW - 100 * DAY), event(NOW - 13 * DAY)])),
+          UUID,
+        ),
+      ).toEqual({ action: 'revalidate', rule: 8 });
+      // A round not cancelled without a date: not over. A cancelled one without a date does not count.
+      expect(
+        decide(
+          {},
+          'calendar',
+          { historic: false },
+          twoDaysOldWith(calendar(lastYear, [event(NOW - 100 * DAY), event(null)])),
+          UUID,
+        ),
+      ).toEqual({ action: 'revalidate', rule: 8 });
+      expect(
+        decide(
+          {},
+          'calendar',
+          { historic: false },
+          twoDaysOldWith(calendar(lastYear, [event(NOW - 100 * DAY), event(null, 'Cancelled')])),
+          UUID,
+        ),
+      ).toEqual({ action: 'serve', rule: 6 });
+      // An empty calendar of a past year: over with its year.
+      expect(decide({}, 'calendar', { historic: false }, twoDaysOldWith(calendar(lastYear - 5, [])), UUID)).toEqual({
+        action: 'serve',
+        rule: 6,
+      });
+      // A body that does not pass validation is not trusted to be settled.
+      expect(decide({}, 'calendar', { historic: false }, twoDaysOldWith({ season: null, events: [] }), UUID)).toEqual({
+        action: 'revalidate',
+        rule: 8,
+      });
+      // A settled calendar is revalidated past its settled max age.
+      expect(
+        decide(
+          {},
+          'calendar',
+          { historic: false },
+          { ...twoDaysOldWith(calendar(lastYear - 5, [])), fetchedAt: NOW - settledMaxAge(RULES, UUID) - 1 },
+          UUID,
+        ),
+      ).toEqual({ action: 'revalidate', rule: 8 });
+      expect(seasonEnd(calendar(lastYear, [event(Date.UTC(lastYear, 11, 20))]))).toBe(yearOver);
+      expect(seasonEnd(calendar(lastYear, [event(Date.UTC(thisYear, 0, 20))]))).toBe(Date.UTC(thisYear, 0, 20));
+    },
+  );
 
-  it('a seasons list settles when its newest season is Historic and its year ended more than --settle-after ago; never when empty or current', () => {
-    const past = new Date(NOW).getUTCFullYear() - 2;
-    const seasons = (...items: SeasonItem[]) => decide({}, 'seasons', { historic: false }, twoDaysOldWith(items), UUID);
-    expect(seasons(season(past, 'Historic'), season(past - 1, 'Historic'))).toEqual({ action: 'serve', rule: 6 });
-    expect(seasons(season(past + 1, ''), season(past, 'Historic'))).toEqual({ action: 'revalidate', rule: 8 });
-    expect(seasons(season(past, 'Current'), season(past - 1, 'Historic'))).toEqual({ action: 'revalidate', rule: 8 });
-    expect(seasons()).toEqual({ action: 'revalidate', rule: 8 });
-    // This year's newest season, even marked Historic: the year runs.
-    expect(seasons(season(past + 2, 'Historic'))).toEqual({ action: 'revalidate', rule: 8 });
-    expect(seriesStopped([season(past - 1, 'Historic'), season(past, 'Historic')])).toBe(Date.UTC(past + 1, 0, 1));
-    // The series list never settles.
-    expect(decide({}, 'series', { historic: false }, twoDaysOldWith([]))).toEqual({ action: 'revalidate', rule: 8 });
-  });
+  it(
+    'a seasons list settles when its newest season is Historic and its ' +
+      'year ended more than --settle-after ago; never when empty or current',
+    () => {
+      const past = new Date(NOW).getUTCFullYear() - 2;
+      const seasons = (...items: SeasonItem[]) =>
+        decide({}, 'seasons', { historic: false }, twoDaysOldWith(items), UUID);
+      expect(seasons(season(past, 'Historic'), season(past - 1, 'Historic'))).toEqual({ action: 'serve', rule: 6 });
+      expect(seasons(season(past + 1, ''), season(past, 'Historic'))).toEqual({ action: 'revalidate', rule: 8 });
+      expect(seasons(season(past, 'Current'), season(past - 1, 'Historic'))).toEqual({ action: 'revalidate', rule: 8 });
+      expect(seasons()).toEqual({ action: 'revalidate', rule: 8 });
+      // This year's newest season, even marked Historic: the year runs.
+      expect(seasons(season(past + 2, 'Historic'))).toEqual({ action: 'revalidate', rule: 8 });
+      expect(seriesStopped([season(past - 1, 'Historic'), season(past, 'Historic')])).toBe(Date.UTC(past + 1, 0, 1));
+      // The series list never settles.
+      expect(decide({}, 'series', { historic: false }, twoDaysOldWith([]))).toEqual({ action: 'revalidate', rule: 8 });
+    },
+  );
 
   it('the settled max age is --settled-max-age ±20 %, the same for a uuid every time, spread over uuids', () => {
     const uuids = Array.from({ length: 2000 }, () => randomUUID());

@@ -47,34 +47,41 @@ describe('Gate', () => {
     expect(started).toEqual([0, 1000, 2000]);
   });
 
-  it('holds every request back once several distinct requests were asked to wait, up to the cap, saying until when', async () => {
-    const { log, lines } = memoryLogger();
-    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, maxPauseMs: 60_000, pauseQuorum: 3, log });
-    const t0 = Date.now();
-    const started: number[] = [];
-    for (const key of ['x', 'y', 'z']) gate.askedToWait(key, 5_000, 429);
-    expect(gate.pausedUntilMs).toBe(t0 + 5_000);
-    expect(lines).toEqual([
-      `WARN API asked to slow down (HTTP 429 with Retry-After for 3 distinct requests within 60 s): crawl paused until ${new Date(t0 + 5_000).toISOString().replace(/\.\d{3}Z$/, 'Z')} (5 s)`,
-    ]);
-    const first = starts(gate, 'a', started, t0);
-    await vi.advanceTimersByTimeAsync(4_999);
-    expect(started).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
-    await first;
-    expect(started).toEqual([5_000]);
-    expect(gate.pausedUntilMs).toBeUndefined();
+  it(
+    'holds every request back once several distinct requests ' + 'were asked to wait, up to the cap, saying until when',
+    async () => {
+      const { log, lines } = memoryLogger();
+      const gate = new Gate({ concurrency: 4, maxRpm: Infinity, maxPauseMs: 60_000, pauseQuorum: 3, log });
+      const t0 = Date.now();
+      const started: number[] = [];
+      for (const key of ['x', 'y', 'z']) gate.askedToWait(key, 5_000, 429);
+      expect(gate.pausedUntilMs).toBe(t0 + 5_000);
+      expect(lines).toEqual([
+        `WARN API asked to slow down (HTTP 429 with Retry-After for 3 distinct requests within 60 ` +
+          `s): crawl paused until ${new Date(t0 + 5_000).toISOString().replace(/\.\d{3}Z$/, 'Z')} (5 s)`,
+      ]);
+      const first = starts(gate, 'a', started, t0);
+      await vi.advanceTimersByTimeAsync(4_999);
+      expect(started).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await first;
+      expect(started).toEqual([5_000]);
+      expect(gate.pausedUntilMs).toBeUndefined();
 
-    // A server asking for an hour gets the cap.
-    for (const key of ['x', 'y', 'z']) gate.askedToWait(key, 3_600_000, 503);
-    expect(lines[1]).toMatch(
-      /^WARN API asked to slow down \(HTTP 503 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \S+Z \(60 s, capped from 3600 s\)$/,
-    );
-    const second = starts(gate, 'b', started, t0);
-    await vi.advanceTimersByTimeAsync(60_000);
-    await second;
-    expect(started).toEqual([5_000, 65_000]);
-  });
+      // A server asking for an hour gets the cap.
+      for (const key of ['x', 'y', 'z']) gate.askedToWait(key, 3_600_000, 503);
+      expect(lines[1]).toMatch(
+        new RegExp(
+          '^WARN API asked to slow down \\(HTTP 503 with Retry-After for 3 distinct ' +
+            'requests within 60 s\\): crawl paused until \\S+Z \\(60 s, capped from 3600 s\\)$',
+        ),
+      );
+      const second = starts(gate, 'b', started, t0);
+      await vi.advanceTimersByTimeAsync(60_000);
+      await second;
+      expect(started).toEqual([5_000, 65_000]);
+    },
+  );
 
   it('keeps at most `concurrency` requests in flight; the next starts as one finishes', async () => {
     const gate = new Gate({ concurrency: 2, maxRpm: Infinity });
@@ -131,35 +138,38 @@ describe('Gate', () => {
     );
   });
 
-  it('never pauses the crawl for one URL asked to wait again and again, nor for asks further apart than the window', async () => {
-    const { log, lines } = memoryLogger();
-    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, pauseQuorum: 3, pauseWindowMs: 60_000, log });
-    const t0 = Date.now();
-    const started: number[] = [];
-    for (let attempt = 0; attempt < 6; attempt++) {
-      gate.askedToWait('hostage', 3_600_000, 429);
+  it(
+    'never pauses the crawl for one URL asked to wait again ' + 'and again, nor for asks further apart than the window',
+    async () => {
+      const { log, lines } = memoryLogger();
+      const gate = new Gate({ concurrency: 4, maxRpm: Infinity, pauseQuorum: 3, pauseWindowMs: 60_000, log });
+      const t0 = Date.now();
+      const started: number[] = [];
+      for (let attempt = 0; attempt < 6; attempt++) {
+        gate.askedToWait('hostage', 3_600_000, 429);
+        expect(gate.pausedUntilMs).toBeUndefined();
+        await starts(gate, `other-${attempt}`, started, t0);
+        await vi.advanceTimersByTimeAsync(30_000);
+      }
+      expect(started).toEqual([0, 30_000, 60_000, 90_000, 120_000, 150_000]);
+      // Two others asked, but 61 s apart from each other: never three within a minute.
+      gate.askedToWait('p', 10_000, 429);
+      await vi.advanceTimersByTimeAsync(61_000);
+      gate.askedToWait('q', 10_000, 429);
       expect(gate.pausedUntilMs).toBeUndefined();
-      await starts(gate, `other-${attempt}`, started, t0);
-      await vi.advanceTimersByTimeAsync(30_000);
-    }
-    expect(started).toEqual([0, 30_000, 60_000, 90_000, 120_000, 150_000]);
-    // Two others asked, but 61 s apart from each other: never three within a minute.
-    gate.askedToWait('p', 10_000, 429);
-    await vi.advanceTimersByTimeAsync(61_000);
-    gate.askedToWait('q', 10_000, 429);
-    expect(gate.pausedUntilMs).toBeUndefined();
-    expect(lines).toEqual([]);
-    // A third within the minute of the last two (hostage's last ask is long gone) pauses it.
-    gate.askedToWait('r', 10_000, 429);
-    expect(gate.pausedUntilMs).toBeUndefined();
-    gate.askedToWait('s', 10_000, 429);
-    expect(gate.pausedUntilMs).toBe(Date.now() + 10_000);
-    // The asks that armed it are forgotten: the same three asking again start over.
-    await vi.advanceTimersByTimeAsync(10_000);
-    gate.askedToWait('q', 10_000, 429);
-    gate.askedToWait('r', 10_000, 429);
-    expect(gate.pausedUntilMs).toBeUndefined();
-  });
+      expect(lines).toEqual([]);
+      // A third within the minute of the last two (hostage's last ask is long gone) pauses it.
+      gate.askedToWait('r', 10_000, 429);
+      expect(gate.pausedUntilMs).toBeUndefined();
+      gate.askedToWait('s', 10_000, 429);
+      expect(gate.pausedUntilMs).toBe(Date.now() + 10_000);
+      // The asks that armed it are forgotten: the same three asking again start over.
+      await vi.advanceTimersByTimeAsync(10_000);
+      gate.askedToWait('q', 10_000, 429);
+      gate.askedToWait('r', 10_000, 429);
+      expect(gate.pausedUntilMs).toBeUndefined();
+    },
+  );
 
   it('never opens on one URL failing again and again', async () => {
     const gate = new Gate({ concurrency: 4, maxRpm: Infinity });
@@ -176,38 +186,41 @@ describe('Gate', () => {
     expect(gate.circuitState).toBe('open'); // 11 of the last 20
   });
 
-  it('opens when distinct requests fail, probes once after the cool-down, backs off, and closes on an answer', async () => {
-    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, failuresToOpen: 4, coolDownMs: 5_000 });
-    const t0 = Date.now();
-    for (const key of ['a', 'b', 'c']) await starts(gate, key, [], t0, boom);
-    expect(gate.circuitState).toBe('closed');
-    await starts(gate, 'd', [], t0, boom);
-    expect(gate.circuitState).toBe('open');
+  it(
+    'opens when distinct requests fail, probes once after ' + 'the cool-down, backs off, and closes on an answer',
+    async () => {
+      const gate = new Gate({ concurrency: 4, maxRpm: Infinity, failuresToOpen: 4, coolDownMs: 5_000 });
+      const t0 = Date.now();
+      for (const key of ['a', 'b', 'c']) await starts(gate, key, [], t0, boom);
+      expect(gate.circuitState).toBe('closed');
+      await starts(gate, 'd', [], t0, boom);
+      expect(gate.circuitState).toBe('open');
 
-    // After 5 s one probe goes; the other request waits for its answer.
-    const started: number[] = [];
-    let failProbe = true;
-    const probe = starts(gate, 'e', started, t0, () => (failProbe ? boom() : ok()));
-    const waiting = starts(gate, 'f', started, t0);
-    await vi.advanceTimersByTimeAsync(4_999);
-    expect(started).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
-    await probe;
-    expect(started).toEqual([5_000]);
-    expect(gate.circuitState).toBe('open'); // the probe failed: 10 s until the next
+      // After 5 s one probe goes; the other request waits for its answer.
+      const started: number[] = [];
+      let failProbe = true;
+      const probe = starts(gate, 'e', started, t0, () => (failProbe ? boom() : ok()));
+      const waiting = starts(gate, 'f', started, t0);
+      await vi.advanceTimersByTimeAsync(4_999);
+      expect(started).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await probe;
+      expect(started).toEqual([5_000]);
+      expect(gate.circuitState).toBe('open'); // the probe failed: 10 s until the next
 
-    await vi.advanceTimersByTimeAsync(9_999);
-    expect(started).toEqual([5_000]);
-    failProbe = false;
-    await vi.advanceTimersByTimeAsync(1);
-    expect(started).toEqual([5_000, 15_000]); // f is the next probe, and it succeeds
-    await waiting;
-    expect(gate.circuitState).toBe('closed');
-    expect(gate.outageMs).toBe(0);
-    // The outage is history: a single new failure does not reopen it.
-    await starts(gate, 'g', [], t0, boom);
-    expect(gate.circuitState).toBe('closed');
-  });
+      await vi.advanceTimersByTimeAsync(9_999);
+      expect(started).toEqual([5_000]);
+      failProbe = false;
+      await vi.advanceTimersByTimeAsync(1);
+      expect(started).toEqual([5_000, 15_000]); // f is the next probe, and it succeeds
+      await waiting;
+      expect(gate.circuitState).toBe('closed');
+      expect(gate.outageMs).toBe(0);
+      // The outage is history: a single new failure does not reopen it.
+      await starts(gate, 'g', [], t0, boom);
+      expect(gate.circuitState).toBe('closed');
+    },
+  );
 
   it('lets only the probe decide a half-open circuit, not a straggler sent before it opened', async () => {
     const gate = new Gate({ concurrency: 8, maxRpm: Infinity, failuresToOpen: 4, coolDownMs: 1_000 });

@@ -26,15 +26,18 @@ const footer = (p: CrawlPlan) => formatPlan(p).split('\n\n').at(-1)!.split('\n')
 describe('crawl --plan', () => {
   it('a first crawl: one request, one fetched without a cached body', () => {
     expect(footer(plan({ fetch: 1, unknownChildren: 1 }))).toEqual([
-      'The crawl would send 1 request to the API (none of them conditional), taking about 1 s at 120 requests a minute.',
+      'The crawl would send 1 request to the API (none of them ' +
+        'conditional), taking about 1 s at 120 requests a minute.',
       '1 fetched request has no cached body: what hangs from it is not known until it is fetched, and comes on top.',
     ]);
   });
 
   it('plurals, conditional requests, and no rate limit', () => {
     expect(footer(plan({ serve: 10, revalidate: 3, fetch: 240, unknownChildren: 2 }))).toEqual([
-      'The crawl would send 243 requests to the API (3 of them conditional), taking about 2 min at 120 requests a minute.',
-      '2 fetched requests have no cached body: what hangs from them is not known until they are fetched, and comes on top.',
+      'The crawl would send 243 requests to the API (3 of them ' +
+        'conditional), taking about 2 min at 120 requests a minute.',
+      '2 fetched requests have no cached body: what hangs from ' +
+        'them is not known until they are fetched, and comes on top.',
     ]);
     expect(footer(plan({ revalidate: 2 }, { maxRpm: Infinity, estimatedSeconds: null }))).toEqual([
       'The crawl would send 2 requests to the API (all of them conditional), with no rate limit.',

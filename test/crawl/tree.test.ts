@@ -72,7 +72,9 @@ function payloadOf(label: Label, parent: string | undefined): PayloadByLabel[Lab
   return undefined;
 }
 
-/** Walks the routes from the series list; writes their rows when a sink is given. Returns every request below the root. */
+/**
+ * Walks the routes from the series list; writes their rows when a sink is given. Returns every request below the root.
+ */
 async function walk(scope: CrawlScope, sink?: Sink): Promise<ChildRequest[]> {
   const seen: ChildRequest[] = [];
   let frontier: ChildRequest[] = [ROOT];
@@ -113,19 +115,23 @@ describe.each(DATABASE_KINDS)('crawl tree on %s', (kind) => {
     expect(byKey(await impliedRequests(db, scope))).toEqual(byKey(expected));
   });
 
-  it('the routes select by the rules the sweep follows: non-ASCII match, Historic only when so spelt, sessions with results', async () => {
-    const requests = await walk({ series: ['İstanbul rally'], fromYear: undefined, toYear: undefined });
-    expect(requests.map((r) => `${r.target.label} ${r.target.uuid?.slice(-3)} ${r.meta.historic}`)).toEqual([
-      'seasons 001 false',
-      'calendar 011 true',
-      'calendar 012 false',
-      'classification 100 true',
-      'classification 103 true',
-      'classification 200 false',
-      'classification 203 false',
-    ]);
-    // A session without an end time ends a day after its event's last day.
-    expect(requests.find((r) => r.target.uuid === uuid(1103))?.meta.endsAt).toBe((1_600_041_600 + 86_400) * 1000);
-    expect(requests.find((r) => r.target.uuid === uuid(1100))?.meta.endsAt).toBe(1_600_050_000 * 1000);
-  });
+  it(
+    'the routes select by the rules the sweep follows: non-ASCII ' +
+      'match, Historic only when so spelt, sessions with results',
+    async () => {
+      const requests = await walk({ series: ['İstanbul rally'], fromYear: undefined, toYear: undefined });
+      expect(requests.map((r) => `${r.target.label} ${r.target.uuid?.slice(-3)} ${r.meta.historic}`)).toEqual([
+        'seasons 001 false',
+        'calendar 011 true',
+        'calendar 012 false',
+        'classification 100 true',
+        'classification 103 true',
+        'classification 200 false',
+        'classification 203 false',
+      ]);
+      // A session without an end time ends a day after its event's last day.
+      expect(requests.find((r) => r.target.uuid === uuid(1103))?.meta.endsAt).toBe((1_600_041_600 + 86_400) * 1000);
+      expect(requests.find((r) => r.target.uuid === uuid(1100))?.meta.endsAt).toBe(1_600_050_000 * 1000);
+    },
+  );
 });

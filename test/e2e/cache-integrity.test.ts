@@ -100,23 +100,27 @@ describe(`a cached body changed on disk without changing its length (${KIND})`, 
     expect(await finishPosition(database, race.session, race.carNumber)).toBeUndefined();
   });
 
-  it('--cache prefer: never serves it, fetches it again and stores what the server serves, then caches it whole again', async () => {
-    const database = await newDatabase();
-    const path = apiPath.classification(race.session);
-    const fetchedBefore = replica.stats.getsByPath.get(path) ?? 0;
-    const summary = await crawl(crawlConfig(replica.url, storage, database.target));
-    expect(summary.outcome).toBe('complete');
-    expect(summary.requests.classification.cacheDamaged).toBe(1);
-    expect(replica.stats.getsByPath.get(path)).toBe(fetchedBefore + 1);
-    expect(await finishPosition(database, race.session, race.carNumber)).toBe(1);
-    // Rewritten whole: served from the cache by the next crawl, as the server's bytes.
-    expect(
-      readCacheRecord(cacheRecordFile(storage, `classification-${race.session}`)).body.equals(
-        Buffer.from(tree.body(path)!),
-      ),
-    ).toBe(true);
-    const again = await crawl(crawlConfig(replica.url, storage, (await newDatabase()).target, { cache: 'only' }));
-    expect(again.outcome).toBe('complete');
-    expect(again.requests.classification.cacheDamaged).toBe(0);
-  });
+  it(
+    '--cache prefer: never serves it, fetches it again and ' +
+      'stores what the server serves, then caches it whole again',
+    async () => {
+      const database = await newDatabase();
+      const path = apiPath.classification(race.session);
+      const fetchedBefore = replica.stats.getsByPath.get(path) ?? 0;
+      const summary = await crawl(crawlConfig(replica.url, storage, database.target));
+      expect(summary.outcome).toBe('complete');
+      expect(summary.requests.classification.cacheDamaged).toBe(1);
+      expect(replica.stats.getsByPath.get(path)).toBe(fetchedBefore + 1);
+      expect(await finishPosition(database, race.session, race.carNumber)).toBe(1);
+      // Rewritten whole: served from the cache by the next crawl, as the server's bytes.
+      expect(
+        readCacheRecord(cacheRecordFile(storage, `classification-${race.session}`)).body.equals(
+          Buffer.from(tree.body(path)!),
+        ),
+      ).toBe(true);
+      const again = await crawl(crawlConfig(replica.url, storage, (await newDatabase()).target, { cache: 'only' }));
+      expect(again.outcome).toBe('complete');
+      expect(again.requests.classification.cacheDamaged).toBe(0);
+    },
+  );
 });

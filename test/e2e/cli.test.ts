@@ -72,29 +72,34 @@ describe('configuration errors are caught before the first request', () => {
 
 describe('an API that cannot be reached', () => {
   // No separate check: the crawl's first request, unanswered three times, says it (in-process).
-  it('stops with one line naming the base URL and the cause, exit 1, and keeps the crawl for the next run', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const server = createServer();
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
+  it(
+    'stops with one line naming the base URL and the ' + 'cause, exit 1, and keeps the crawl for the next run',
+    async () => {
+      const closed = await new Promise<number>((resolve) => {
+        const server = createServer();
+        server.listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as { port: number };
+          server.close(() => resolve(port));
+        });
       });
-    });
-    const storage = tempDir();
-    const args = ['crawl', '--storage', storage, '--base-url', `http://127.0.0.1:${closed}`, '--max-rpm', '100000'];
-    const message = `ERROR cannot reach the API at http://127.0.0.1:${closed} (ECONNREFUSED): check the network or --base-url; --cache only crawls from the cache alone`;
-    const first = await cli(args);
-    expect(first.code).toBe(1);
-    expect(first.stdout).toBe('');
-    expect(first.lines.filter((l) => /^(ERROR|WARN) /.test(l))).toEqual([message]);
-    expect(first.lines).toContainEqual(expect.stringMatching(/^new crawl of all series/));
-    const again = await cli(args);
-    expect(again.code).toBe(1);
-    expect(again.lines.filter((l) => /^(ERROR|WARN) /.test(l))).toEqual([message]);
-    expect(again.lines).toContainEqual(
-      expect.stringMatching(/^resuming the crawl started .*: 0 requests done, 1 left/),
-    );
-  });
+      const storage = tempDir();
+      const args = ['crawl', '--storage', storage, '--base-url', `http://127.0.0.1:${closed}`, '--max-rpm', '100000'];
+      const message =
+        `ERROR cannot reach the API at http://127.0.0.1:${closed} (ECONNREFUSED): ` +
+        `check the network or --base-url; --cache only crawls from the cache alone`;
+      const first = await cli(args);
+      expect(first.code).toBe(1);
+      expect(first.stdout).toBe('');
+      expect(first.lines.filter((l) => /^(ERROR|WARN) /.test(l))).toEqual([message]);
+      expect(first.lines).toContainEqual(expect.stringMatching(/^new crawl of all series/));
+      const again = await cli(args);
+      expect(again.code).toBe(1);
+      expect(again.lines.filter((l) => /^(ERROR|WARN) /.test(l))).toEqual([message]);
+      expect(again.lines).toContainEqual(
+        expect.stringMatching(/^resuming the crawl started .*: 0 requests done, 1 left/),
+      );
+    },
+  );
 });
 
 describe(`crawl outcomes (${KIND})`, () => {
@@ -126,7 +131,8 @@ describe(`crawl outcomes (${KIND})`, () => {
       expect(code).toBe(2);
       expect(stdout).toMatch(/^Crawl finished in [\d.]+ s with 1 quarantined item: /);
       expect(stdout).toContain(
-        `quarantined /0 (${JSON.parse(tree.body(apiPath.series())!)[0].uuid}) of ${replica.url}${apiPath.series()}: /0/name must be string`,
+        `quarantined /0 (${JSON.parse(tree.body(apiPath.series())!)[0].uuid}) ` +
+          `of ${replica.url}${apiPath.series()}: /0/name must be string`,
       );
     } finally {
       await replica.close();
@@ -159,21 +165,25 @@ describe(`filters and cache modes (${KIND})`, () => {
     expect(await liveCountsOf(database)).toEqual(expected.rows);
   });
 
-  it('stops at a --series that matches nothing, naming the closest series, having fetched nothing but the series list', async () => {
-    const before = new Map(replica!.stats.byPath);
-    const storage = tempDir();
-    const run = crawl(crawlConfig(replica!.url, storage, database.target, { series: ['Formula 12', 'f1'] }));
-    await expect(run).rejects.toThrow(
-      /^--series "Formula 12" \(closest: (\w+ "[^"]+"(, )?){3}\) matches no series by uuid, shortCode or name$/,
-    );
-    const fetched = [...replica!.stats.byPath]
-      .filter(([path, n]) => n !== (before.get(path) ?? 0))
-      .map(([path]) => path);
-    expect(fetched).toEqual([apiPath.series()]);
-    // Nothing left to resume: the corrected command starts a new crawl.
-    const fixed = await crawl(crawlConfig(replica!.url, storage, database.target, { series: ['F1Academy'] }));
-    expect(fixed.outcome).toBe('complete');
-  });
+  it(
+    'stops at a --series that matches nothing, naming the ' +
+      'closest series, having fetched nothing but the series list',
+    async () => {
+      const before = new Map(replica!.stats.byPath);
+      const storage = tempDir();
+      const run = crawl(crawlConfig(replica!.url, storage, database.target, { series: ['Formula 12', 'f1'] }));
+      await expect(run).rejects.toThrow(
+        /^--series "Formula 12" \(closest: (\w+ "[^"]+"(, )?){3}\) matches no series by uuid, shortCode or name$/,
+      );
+      const fetched = [...replica!.stats.byPath]
+        .filter(([path, n]) => n !== (before.get(path) ?? 0))
+        .map(([path]) => path);
+      expect(fetched).toEqual([apiPath.series()]);
+      // Nothing left to resume: the corrected command starts a new crawl.
+      const fixed = await crawl(crawlConfig(replica!.url, storage, database.target, { series: ['F1Academy'] }));
+      expect(fixed.outcome).toBe('complete');
+    },
+  );
 
   it('the same --series mistake in export is refused, naming the closest series', async () => {
     const storage = tempDir();
@@ -196,31 +206,34 @@ describe(`filters and cache modes (${KIND})`, () => {
     ]);
   });
 
-  it('--cache only rebuilds a database from the cache with no server running, and reports what is missing', async () => {
-    // The same origin the cache was filled from (the cache is keyed by origin), with nothing listening there now.
-    const origin = replica!.url;
-    await replica!.close();
-    replica = undefined;
-    const rebuilt = await createTestDatabase(KIND);
-    try {
-      const filters = { series: ['f1', 'FIA Formula 2 Championship'], fromYear: 2024 };
-      const summary = await crawl(crawlConfig(origin, storage, rebuilt.target, { ...filters, cache: 'only' }));
-      expect(summary.outcome).toBe('complete');
-      expect(await liveCountsOf(rebuilt)).toEqual(expectedCounts(tree, filters).rows);
+  it(
+    '--cache only rebuilds a database from the cache ' + 'with no server running, and reports what is missing',
+    async () => {
+      // The same origin the cache was filled from (the cache is keyed by origin), with nothing listening there now.
+      const origin = replica!.url;
+      await replica!.close();
+      replica = undefined;
+      const rebuilt = await createTestDatabase(KIND);
+      try {
+        const filters = { series: ['f1', 'FIA Formula 2 Championship'], fromYear: 2024 };
+        const summary = await crawl(crawlConfig(origin, storage, rebuilt.target, { ...filters, cache: 'only' }));
+        expect(summary.outcome).toBe('complete');
+        expect(await liveCountsOf(rebuilt)).toEqual(expectedCounts(tree, filters).rows);
 
-      const wider = await crawl(
-        crawlConfig(origin, storage, rebuilt.target, { series: ['WEC'], cache: 'only', fresh: true }),
-      );
-      expect(wider.outcome).toBe('failures');
-      expect(wider.failures[0]).toMatchObject({
-        kind: 'request',
-        label: 'seasons',
-        error: expect.stringMatching(/not in the cache \(seasons-/),
-      });
-    } finally {
-      await rebuilt.drop();
-    }
-  });
+        const wider = await crawl(
+          crawlConfig(origin, storage, rebuilt.target, { series: ['WEC'], cache: 'only', fresh: true }),
+        );
+        expect(wider.outcome).toBe('failures');
+        expect(wider.failures[0]).toMatchObject({
+          kind: 'request',
+          label: 'seasons',
+          error: expect.stringMatching(/not in the cache \(seasons-/),
+        });
+      } finally {
+        await rebuilt.drop();
+      }
+    },
+  );
 
   it('--cache refresh picks up changed upstream data that --cache prefer would serve from the cache', async () => {
     const changing = recordedTree();
@@ -346,7 +359,8 @@ describe.skipIf(!POSTGRES_URL)('the database goes away mid-crawl', () => {
     }
   });
 
-  it('a restart as PostgreSQL does it (backends terminated, connections refused): the summary on stdout, one line on stderr, then an exact resume', async () => {
+  it('a restart as PostgreSQL does it (backends terminated, connections ' +
+    'refused): the summary on stdout, one line on stderr, then an exact resume', async () => {
     const tree = syntheticTree({ ...SMALL, eventsPerSeason: 5, sessionsPerEvent: 6 });
     const replica = await startReplica({ tree, faults: { seed: 2, rateSlow: 1, slowMs: 20 } });
     const database = await createTestDatabase('postgres');

@@ -96,45 +96,51 @@ describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) =>
     expect(await historyTotals(database)).toEqual(before);
   });
 
-  it('after upstream renames an event, changes a result and drops a car: writes exactly those, one history version each', async () => {
-    let renamed = '';
-    let droppedCar: Classification['details'][number] | undefined;
-    tree.mutate<Calendar>(apiPath.calendar(WEC_2025), (calendar) => {
-      calendar.events[1]!.name = renamed = `${calendar.events[1]!.name} (renamed)`;
-      return calendar;
-    });
-    tree.mutate<Classification>(apiPath.classification(QATAR_RACE), (classification) => {
-      classification.details[0]!.points = 38;
-      droppedCar = classification.details.pop();
-      return classification;
-    });
-    try {
-      const before = await historyTotals(database);
-      // From the network, the branch holding the changes (WEC): unchanged everywhere but there.
-      const summary = await crawl(
-        crawlConfig(replica.url, storage, database.target, { cache: 'refresh', series: ['WEC'] }),
-      );
-      expect(summary.requests.classification.cacheHits).toBe(0);
-      // Only the two changed bodies went through validation and the sink.
-      expect(summary.requests.classification.alreadyStored).toBe(summary.requests.classification.succeeded - 1);
-      expect(summary.requests.calendar.alreadyStored).toBe(summary.requests.calendar.succeeded - 1);
-      const droppedLinks = droppedCar!.drivers.length;
-      expect(written(summary)).toEqual({ events: 1, classifications: 2, entries: 1, entry_drivers: droppedLinks });
-      expect(summary.rows.classifications).toMatchObject({ updated: 1, deleted: 1 });
-      const after = await historyTotals(database);
-      expect(Object.fromEntries(TABLE_ORDER.map((t) => [t, after[t]! - before[t]!]).filter(([, n]) => n))).toEqual({
-        events: 1,
-        classifications: 2,
-        entries: 1,
-        entry_drivers: droppedLinks,
+  it(
+    'after upstream renames an event, changes a result and ' +
+      'drops a car: writes exactly those, one history version each',
+    async () => {
+      let renamed = '';
+      let droppedCar: Classification['details'][number] | undefined;
+      tree.mutate<Calendar>(apiPath.calendar(WEC_2025), (calendar) => {
+        calendar.events[1]!.name = renamed = `${calendar.events[1]!.name} (renamed)`;
+        return calendar;
       });
-      await withDb(database, async (db) => {
-        expect(await db('events').where({ name: renamed }).first()).toBeDefined();
-        const gone = await db('entries').where({ session_uuid: QATAR_RACE, car_number: droppedCar!.carNumber }).first();
-        expect(gone.deleted_at).not.toBeNull();
+      tree.mutate<Classification>(apiPath.classification(QATAR_RACE), (classification) => {
+        classification.details[0]!.points = 38;
+        droppedCar = classification.details.pop();
+        return classification;
       });
-    } finally {
-      tree.unmutateAll();
-    }
-  });
+      try {
+        const before = await historyTotals(database);
+        // From the network, the branch holding the changes (WEC): unchanged everywhere but there.
+        const summary = await crawl(
+          crawlConfig(replica.url, storage, database.target, { cache: 'refresh', series: ['WEC'] }),
+        );
+        expect(summary.requests.classification.cacheHits).toBe(0);
+        // Only the two changed bodies went through validation and the sink.
+        expect(summary.requests.classification.alreadyStored).toBe(summary.requests.classification.succeeded - 1);
+        expect(summary.requests.calendar.alreadyStored).toBe(summary.requests.calendar.succeeded - 1);
+        const droppedLinks = droppedCar!.drivers.length;
+        expect(written(summary)).toEqual({ events: 1, classifications: 2, entries: 1, entry_drivers: droppedLinks });
+        expect(summary.rows.classifications).toMatchObject({ updated: 1, deleted: 1 });
+        const after = await historyTotals(database);
+        expect(Object.fromEntries(TABLE_ORDER.map((t) => [t, after[t]! - before[t]!]).filter(([, n]) => n))).toEqual({
+          events: 1,
+          classifications: 2,
+          entries: 1,
+          entry_drivers: droppedLinks,
+        });
+        await withDb(database, async (db) => {
+          expect(await db('events').where({ name: renamed }).first()).toBeDefined();
+          const gone = await db('entries')
+            .where({ session_uuid: QATAR_RACE, car_number: droppedCar!.carNumber })
+            .first();
+          expect(gone.deleted_at).not.toBeNull();
+        });
+      } finally {
+        tree.unmutateAll();
+      }
+    },
+  );
 });

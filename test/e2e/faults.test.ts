@@ -75,25 +75,29 @@ describe(`crawling through faults (${KIND})`, () => {
     tree = syntheticTree(TREE);
   });
 
-  it('converges to the complete tree through 10% transient faults (500, 503, 429 + Retry-After, resets, truncated bodies)', async () => {
-    const { summary, counts, faults } = await crawlThrough(tree, {
-      seed: 3,
-      rate500: 0.03,
-      rate503: 0.02,
-      rate429: 0.02,
-      retryAfterSeconds: 1,
-      rateReset: 0.02,
-      rateTruncate: 0.01,
-    });
-    const injected = [...faults.values()].reduce((a, b) => a + b, 0);
-    expect(injected / expectedCounts(tree).requests.total).toBeGreaterThan(0.04);
-    expect(summary.outcome).toBe('complete');
-    expect(summary.failures).toEqual([]);
-    expect(counts).toEqual(expectedCounts(tree).rows);
-    // (Which faults hit which requests depends on their order. A 429 holds back the request it
-    // answers by its own retry delay; three distinct ones within a minute pause the whole crawl:
-    // test/e2e/hostile.test.ts and test/crawl/gate.test.ts check that rule.)
-  });
+  it(
+    'converges to the complete tree through 10% transient faults ' +
+      '(500, 503, 429 + Retry-After, resets, truncated bodies)',
+    async () => {
+      const { summary, counts, faults } = await crawlThrough(tree, {
+        seed: 3,
+        rate500: 0.03,
+        rate503: 0.02,
+        rate429: 0.02,
+        retryAfterSeconds: 1,
+        rateReset: 0.02,
+        rateTruncate: 0.01,
+      });
+      const injected = [...faults.values()].reduce((a, b) => a + b, 0);
+      expect(injected / expectedCounts(tree).requests.total).toBeGreaterThan(0.04);
+      expect(summary.outcome).toBe('complete');
+      expect(summary.failures).toEqual([]);
+      expect(counts).toEqual(expectedCounts(tree).rows);
+      // (Which faults hit which requests depends on their order. A 429 holds back the request it
+      // answers by its own retry delay; three distinct ones within a minute pause the whole crawl:
+      // test/e2e/hostile.test.ts and test/crawl/gate.test.ts check that rule.)
+    },
+  );
 
   // Invalid UTF-8 is repaired, not failed (test/e2e/hostile.test.ts); a body that is not JSON
   // is retried like a 5xx, then failed with its reason.

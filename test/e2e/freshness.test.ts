@@ -105,7 +105,10 @@ function getsSince(replica: Replica, before: Record<Label, number>): Record<Labe
   return Object.fromEntries(LABELS.map((l) => [l, now[l] - before[l]])) as Record<Label, number>;
 }
 
-/** Plans, crawls, and checks the crawl did what the plan said, on the replica's side too (its request log, 200s and 304s). */
+/**
+ * Plans, crawls, and checks the crawl did what the plan said,
+ * on the replica's side too (its request log, 200s and 304s).
+ */
 async function planThenCrawl(
   config: CrawlConfig,
   replica: Replica,
@@ -156,24 +159,28 @@ describe(`freshness of a refresh (${KIND})`, () => {
     expect(summary.requests.classification.succeeded).toBe(sessions.length);
   });
 
-  it('two days later: settled and historic results are served, the rest revalidated with 304s; no full body, no row written', async () => {
-    const now = T0 + 2 * DAY;
-    const unsettled = sessions.filter((s) => !s.historic && now - s.endsAt <= 14 * DAY);
-    const settled = sessions.filter((s) => !s.historic && now - s.endsAt > 14 * DAY);
-    // The tree has sessions on both sides of --settle-after, and historic ones.
-    expect(unsettled.length).toBeGreaterThan(0);
-    expect(settled.length).toBeGreaterThan(0);
-    expect(sessions.some((s) => s.historic)).toBe(true);
-    const { plan, summary } = await planThenCrawl(at(now, replica, storage, database), replica);
-    expect(plan.total.fetch).toBe(0);
-    expect(summary.requests.classification.revalidated).toBe(unsettled.length);
-    expect(summary.requests.classification.cacheHits).toBe(sessions.length - unsettled.length);
-    expect(summary.requests.series.revalidated).toBe(1);
-    expect(written(summary)).toEqual({});
-    // Only unsettled classifications were asked for, each conditionally.
-    for (const s of settled) expect(replica.stats.getsByPath.get(apiPath.classification(s.uuid))).toBe(1);
-    expect(replica.lastHeaders?.['if-none-match']).toMatch(/^".+"$/);
-  });
+  it(
+    'two days later: settled and historic results are served, ' +
+      'the rest revalidated with 304s; no full body, no row written',
+    async () => {
+      const now = T0 + 2 * DAY;
+      const unsettled = sessions.filter((s) => !s.historic && now - s.endsAt <= 14 * DAY);
+      const settled = sessions.filter((s) => !s.historic && now - s.endsAt > 14 * DAY);
+      // The tree has sessions on both sides of --settle-after, and historic ones.
+      expect(unsettled.length).toBeGreaterThan(0);
+      expect(settled.length).toBeGreaterThan(0);
+      expect(sessions.some((s) => s.historic)).toBe(true);
+      const { plan, summary } = await planThenCrawl(at(now, replica, storage, database), replica);
+      expect(plan.total.fetch).toBe(0);
+      expect(summary.requests.classification.revalidated).toBe(unsettled.length);
+      expect(summary.requests.classification.cacheHits).toBe(sessions.length - unsettled.length);
+      expect(summary.requests.series.revalidated).toBe(1);
+      expect(written(summary)).toEqual({});
+      // Only unsettled classifications were asked for, each conditionally.
+      for (const s of settled) expect(replica.stats.getsByPath.get(apiPath.classification(s.uuid))).toBe(1);
+      expect(replica.lastHeaders?.['if-none-match']).toMatch(/^".+"$/);
+    },
+  );
 
   it('--settle-after and --settled-max-age decide on both sides of their thresholds', async () => {
     const now = T0 + 4 * DAY;
@@ -181,7 +188,8 @@ describe(`freshness of a refresh (${KIND})`, () => {
     const nonHistoric = sessions.filter((s) => !s.historic).length;
     const unsettledAt = (settleDays: number) =>
       sessions.filter((s) => !s.historic && now - s.endsAt <= settleDays * DAY).length;
-    // Records of sessions unsettled two days ago were revalidated then (a 304 restarts the age); the others date from T0.
+    // Records of sessions unsettled two days ago were revalidated
+    // then (a 304 restarts the age); the others date from T0.
     const fetchedAt = (s: (typeof sessions)[number]) => (T0 + 2 * DAY - s.endsAt <= 14 * DAY ? T0 + 2 * DAY : T0);
     const revalidated = (settleDays: number, settledMaxDays: number) =>
       sessions.filter(
@@ -192,7 +200,8 @@ describe(`freshness of a refresh (${KIND})`, () => {
     expect((await plan({ maxAge: '1d' })).byLabel.classification.revalidate).toBe(unsettledAt(14));
     expect((await plan({ maxAge: '1d', settleAfter: '1d' })).byLabel.classification.revalidate).toBe(unsettledAt(1));
     expect(unsettledAt(1)).toBeLessThan(unsettledAt(14));
-    // Settled records are 2 or 4 days old: all kept with --settled-max-age 5d, those of T0 revalidated with 3d, all with 1d.
+    // Settled records are 2 or 4 days old: all kept with
+    // --settled-max-age 5d, those of T0 revalidated with 3d, all with 1d.
     expect((await plan({ maxAge: '1d', settledMaxAge: '5d' })).byLabel.classification.revalidate).toBe(unsettledAt(14));
     expect((await plan({ maxAge: '1d', settledMaxAge: '3d' })).byLabel.classification.revalidate).toBe(
       revalidated(14, 3),
@@ -251,18 +260,21 @@ describe(`a server without validators (${KIND})`, () => {
     await database?.drop();
   });
 
-  it('costs nothing extra: expired bodies are fetched whole, without conditional headers, and write nothing', async () => {
-    const storage = tempDir();
-    expect((await crawl(at(T0, replica, storage, database))).outcome).toBe('complete');
-    const { plan, summary } = await planThenCrawl(at(T0 + 2 * DAY, replica, storage, database), replica);
-    expect(plan.total.revalidate).toBe(0);
-    expect(plan.total.fetch).toBeGreaterThan(0);
-    expect(plan.total.serve).toBeGreaterThan(0);
-    expect(replica.stats.notModified).toBe(0);
-    expect(replica.lastHeaders?.['if-none-match']).toBeUndefined();
-    expect(replica.lastHeaders?.['if-modified-since']).toBeUndefined();
-    expect(written(summary)).toEqual({});
-  });
+  it(
+    'costs nothing extra: expired bodies are fetched ' + 'whole, without conditional headers, and write nothing',
+    async () => {
+      const storage = tempDir();
+      expect((await crawl(at(T0, replica, storage, database))).outcome).toBe('complete');
+      const { plan, summary } = await planThenCrawl(at(T0 + 2 * DAY, replica, storage, database), replica);
+      expect(plan.total.revalidate).toBe(0);
+      expect(plan.total.fetch).toBeGreaterThan(0);
+      expect(plan.total.serve).toBeGreaterThan(0);
+      expect(replica.stats.notModified).toBe(0);
+      expect(replica.lastHeaders?.['if-none-match']).toBeUndefined();
+      expect(replica.lastHeaders?.['if-modified-since']).toBeUndefined();
+      expect(written(summary)).toEqual({});
+    },
+  );
 });
 
 async function etagOf(replica: Replica, path: string): Promise<string | null> {
@@ -334,41 +346,45 @@ describe(`--plan counts what the crawl then does: a resume, --retry-failed, --ma
     expect(summary.failures).toEqual([]);
   });
 
-  it('--max-requests: exactly N requests start; the plan gives how many reach the API, exactly when the order cannot change it', async () => {
-    const now = T0 + 6 * DAY;
-    // Mixed: some served, some revalidated; the order handlers finish in decides which come first.
-    const plan = await planCrawl(at(now, replica, storage, database, { maxRequests: 9 }), memoryLogger().log);
-    expect(plan.cap?.requests).toEqual({ min: 9, max: 9 });
-    expect(plan.cap?.left).toBe(plannedTotal(plan) - 9);
-    expect(formatPlan(plan)).toContain('--max-requests 9 caps this run: it starts 9 of these requests');
-    let before = getsByLabel(replica);
-    const capped = await crawl(at(now, replica, storage, database, { maxRequests: 9 }));
-    expect(capped.outcome).toBe('limit');
-    expect(handled(capped)).toBe(9);
-    const network = sum(getsSince(replica, before));
-    expect(network).toBeGreaterThanOrEqual(plan.cap!.network.min);
-    expect(network).toBeLessThanOrEqual(plan.cap!.network.max);
-    expect(plan.networkRequests).toBe(plan.cap!.network.max);
-    // Every request to the API (--cache refresh): the plan's count is exact.
-    const refresh = at(now, replica, storage, database, { maxRequests: 12, cache: 'refresh', fresh: true });
-    const exact = await planCrawl(refresh, memoryLogger().log);
-    expect(exact.cap?.network).toEqual({ min: 12, max: 12 });
-    before = getsByLabel(replica);
-    const full = replica.stats.fullBodies;
-    const run = await crawl(refresh);
-    expect(run.outcome).toBe('limit');
-    expect(sum(getsSince(replica, before))).toBe(12);
-    expect(replica.stats.fullBodies - full).toBe(12);
-    // A cap above the whole plan leaves it whole: the resume of what is left, exactly.
-    const rest = at(now, replica, storage, database, { maxRequests: 100_000, cache: 'refresh' });
-    const restPlan = await planCrawl(rest, memoryLogger().log);
-    expect(restPlan.start.kind).toBe('resume');
-    expect(restPlan.cap).toMatchObject({
-      requests: { min: plannedTotal(restPlan), max: plannedTotal(restPlan) },
-      left: 0,
-    });
-    await planThenCrawl(rest, replica);
-  });
+  it(
+    '--max-requests: exactly N requests start; the plan gives how ' +
+      'many reach the API, exactly when the order cannot change it',
+    async () => {
+      const now = T0 + 6 * DAY;
+      // Mixed: some served, some revalidated; the order handlers finish in decides which come first.
+      const plan = await planCrawl(at(now, replica, storage, database, { maxRequests: 9 }), memoryLogger().log);
+      expect(plan.cap?.requests).toEqual({ min: 9, max: 9 });
+      expect(plan.cap?.left).toBe(plannedTotal(plan) - 9);
+      expect(formatPlan(plan)).toContain('--max-requests 9 caps this run: it starts 9 of these requests');
+      let before = getsByLabel(replica);
+      const capped = await crawl(at(now, replica, storage, database, { maxRequests: 9 }));
+      expect(capped.outcome).toBe('limit');
+      expect(handled(capped)).toBe(9);
+      const network = sum(getsSince(replica, before));
+      expect(network).toBeGreaterThanOrEqual(plan.cap!.network.min);
+      expect(network).toBeLessThanOrEqual(plan.cap!.network.max);
+      expect(plan.networkRequests).toBe(plan.cap!.network.max);
+      // Every request to the API (--cache refresh): the plan's count is exact.
+      const refresh = at(now, replica, storage, database, { maxRequests: 12, cache: 'refresh', fresh: true });
+      const exact = await planCrawl(refresh, memoryLogger().log);
+      expect(exact.cap?.network).toEqual({ min: 12, max: 12 });
+      before = getsByLabel(replica);
+      const full = replica.stats.fullBodies;
+      const run = await crawl(refresh);
+      expect(run.outcome).toBe('limit');
+      expect(sum(getsSince(replica, before))).toBe(12);
+      expect(replica.stats.fullBodies - full).toBe(12);
+      // A cap above the whole plan leaves it whole: the resume of what is left, exactly.
+      const rest = at(now, replica, storage, database, { maxRequests: 100_000, cache: 'refresh' });
+      const restPlan = await planCrawl(rest, memoryLogger().log);
+      expect(restPlan.start.kind).toBe('resume');
+      expect(restPlan.cap).toMatchObject({
+        requests: { min: plannedTotal(restPlan), max: plannedTotal(restPlan) },
+        left: 0,
+      });
+      await planThenCrawl(rest, replica);
+    },
+  );
 });
 
 describe(`the issue's "done when", on the recorded tree (${KIND})`, () => {
@@ -411,54 +427,58 @@ describe(`the issue's "done when", on the recorded tree (${KIND})`, () => {
     }
   }
 
-  it('a full crawl, then --max-age 0s: no full body, no settled classification asked for, no row written, history unchanged; then one changed calendar changes exactly its rows', async () => {
-    const first = await crawl(at(RECORDED_AT, replica, storage, database));
-    expect(first.outcome).toBe('complete');
-    const all = classifications(tree);
-    const settled = all.filter((s) => s.historic || RECORDED_AT + HOUR - s.endsAt > 14 * DAY);
-    const unsettled = all.filter((s) => !settled.includes(s));
-    expect(settled.length).toBeGreaterThan(1000);
-    expect(unsettled.length).toBeGreaterThan(0);
-    const historyBefore = await history();
+  it(
+    'a full crawl, then --max-age 0s: no full body, no settled classification asked for, ' +
+      'no row written, history unchanged; then one changed calendar changes exactly its rows',
+    async () => {
+      const first = await crawl(at(RECORDED_AT, replica, storage, database));
+      expect(first.outcome).toBe('complete');
+      const all = classifications(tree);
+      const settled = all.filter((s) => s.historic || RECORDED_AT + HOUR - s.endsAt > 14 * DAY);
+      const unsettled = all.filter((s) => !settled.includes(s));
+      expect(settled.length).toBeGreaterThan(1000);
+      expect(unsettled.length).toBeGreaterThan(0);
+      const historyBefore = await history();
 
-    const { summary } = await planThenCrawl(
-      at(RECORDED_AT + HOUR, replica, storage, database, { maxAge: '0s' }),
-      replica,
-    );
-    expect(replica.stats.fullBodies).toBe(
-      first.requests.series.succeeded +
-        first.requests.seasons.succeeded +
-        first.requests.calendar.succeeded +
-        first.requests.classification.succeeded,
-    );
-    for (const s of settled) expect(replica.stats.getsByPath.get(apiPath.classification(s.uuid))).toBe(1);
-    expect(summary.requests.classification.revalidated).toBe(unsettled.length);
-    expect(written(summary)).toEqual({});
-    expect(await history()).toEqual(historyBefore);
+      const { summary } = await planThenCrawl(
+        at(RECORDED_AT + HOUR, replica, storage, database, { maxAge: '0s' }),
+        replica,
+      );
+      expect(replica.stats.fullBodies).toBe(
+        first.requests.series.succeeded +
+          first.requests.seasons.succeeded +
+          first.requests.calendar.succeeded +
+          first.requests.classification.succeeded,
+      );
+      for (const s of settled) expect(replica.stats.getsByPath.get(apiPath.classification(s.uuid))).toBe(1);
+      expect(summary.requests.classification.revalidated).toBe(unsettled.length);
+      expect(written(summary)).toEqual({});
+      expect(await history()).toEqual(historyBefore);
 
-    // Upstream renames one event of a running season's calendar.
-    const path = apiPath.calendar(CHANGED_SEASON);
-    const renamed = payload<Calendar>(tree, path).events[3]!;
-    tree.mutate<Calendar>(path, (c) => {
-      c.events[3]!.name = `${c.events[3]!.name ?? ''} (renamed)`;
-      return c;
-    });
-    const full = replica.stats.fullBodies;
-    const changed = await crawl(at(RECORDED_AT + 2 * HOUR, replica, storage, database, { maxAge: '0s' }));
-    expect(changed.outcome).toBe('complete');
-    expect(replica.stats.fullBodies - full).toBe(1);
-    expect(written(changed)).toEqual({ events: 1 });
-    const historyAfter = await history();
-    expect(historyAfter).toEqual({
-      ...historyBefore,
-      events: { versions: historyBefore.events!.versions + 1, closed: historyBefore.events!.closed + 1 },
-    });
-    const db = await openDb(database.target);
-    try {
-      const latest = await db('events_history').orderBy('version_id', 'desc').first('uuid', 'name');
-      expect(latest).toEqual({ uuid: renamed.uuid, name: `${renamed.name ?? ''} (renamed)` });
-    } finally {
-      await db.destroy();
-    }
-  });
+      // Upstream renames one event of a running season's calendar.
+      const path = apiPath.calendar(CHANGED_SEASON);
+      const renamed = payload<Calendar>(tree, path).events[3]!;
+      tree.mutate<Calendar>(path, (c) => {
+        c.events[3]!.name = `${c.events[3]!.name ?? ''} (renamed)`;
+        return c;
+      });
+      const full = replica.stats.fullBodies;
+      const changed = await crawl(at(RECORDED_AT + 2 * HOUR, replica, storage, database, { maxAge: '0s' }));
+      expect(changed.outcome).toBe('complete');
+      expect(replica.stats.fullBodies - full).toBe(1);
+      expect(written(changed)).toEqual({ events: 1 });
+      const historyAfter = await history();
+      expect(historyAfter).toEqual({
+        ...historyBefore,
+        events: { versions: historyBefore.events!.versions + 1, closed: historyBefore.events!.closed + 1 },
+      });
+      const db = await openDb(database.target);
+      try {
+        const latest = await db('events_history').orderBy('version_id', 'desc').first('uuid', 'name');
+        expect(latest).toEqual({ uuid: renamed.uuid, name: `${renamed.name ?? ''} (renamed)` });
+      } finally {
+        await db.destroy();
+      }
+    },
+  );
 });

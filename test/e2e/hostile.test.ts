@@ -242,51 +242,58 @@ describe(`a hostile API (${KIND})`, () => {
     );
   });
 
-  it('row 2 with issue 13: repaired and partial bodies are cached as served; --cache only into a new database stores the same rows and quarantine', async () => {
-    const tree = syntheticTree(TREE);
-    // One season of the second series breaks the schema: quarantined, the others stored.
-    const partial = apiPath.seasons(seriesOf(tree)[1]!.uuid);
-    tree.mutate<Record<string, unknown>[]>(partial, (list) => list.map((s, i) => (i === 0 ? { ...s, name: 42 } : s)));
-    const api = await startHostileServer({
-      tree,
-      hostile: { [apiPath.series()]: { kind: 'invalid-utf8-name', item: 1 } },
-    });
-    servers.push(api);
-    const [first, second] = [await createTestDatabase(KIND), await createTestDatabase(KIND)];
-    databases.push(first, second);
-    const storage = tempDir();
-    const problems = (lines: readonly string[]) =>
-      lines.filter((line) => /repaired invalid UTF-8|quarantined \//.test(line));
+  it(
+    'row 2 with issue 13: repaired and partial bodies are cached as served; ' +
+      '--cache only into a new database stores the same rows and quarantine',
+    async () => {
+      const tree = syntheticTree(TREE);
+      // One season of the second series breaks the schema: quarantined, the others stored.
+      const partial = apiPath.seasons(seriesOf(tree)[1]!.uuid);
+      tree.mutate<Record<string, unknown>[]>(partial, (list) => list.map((s, i) => (i === 0 ? { ...s, name: 42 } : s)));
+      const api = await startHostileServer({
+        tree,
+        hostile: { [apiPath.series()]: { kind: 'invalid-utf8-name', item: 1 } },
+      });
+      servers.push(api);
+      const [first, second] = [await createTestDatabase(KIND), await createTestDatabase(KIND)];
+      databases.push(first, second);
+      const storage = tempDir();
+      const problems = (lines: readonly string[]) =>
+        lines.filter((line) => /repaired invalid UTF-8|quarantined \//.test(line));
 
-    const crawled = await crawl(crawlConfig(api.url, storage, first.target, {}, { maxRetries: RETRIES }));
-    expect(crawled.outcome).toBe('failures');
-    expect([crawled.requests.series.repaired, crawled.requests.seasons.quarantined]).toEqual([1, 1]);
-    expect(problems(crawled.lines)).toHaveLength(2);
-    const requests = LABELS.reduce((n, l) => n + crawled.requests[l].succeeded, 0);
-    const gets = [...api.gets.values()].reduce((a, b) => a + b, 0);
-    expect(gets).toBe(requests);
+      const crawled = await crawl(crawlConfig(api.url, storage, first.target, {}, { maxRetries: RETRIES }));
+      expect(crawled.outcome).toBe('failures');
+      expect([crawled.requests.series.repaired, crawled.requests.seasons.quarantined]).toEqual([1, 1]);
+      expect(problems(crawled.lines)).toHaveLength(2);
+      const requests = LABELS.reduce((n, l) => n + crawled.requests[l].succeeded, 0);
+      const gets = [...api.gets.values()].reduce((a, b) => a + b, 0);
+      expect(gets).toBe(requests);
 
-    // The plan finds every body in the cache, the two partial ones included: nothing to fetch.
-    const plan = await planCrawl(crawlConfig(api.url, storage, first.target), memoryLogger().log);
-    expect(plan.total).toMatchObject({ serve: requests, fetch: 0, revalidate: 0, unknownChildren: 0 });
+      // The plan finds every body in the cache, the two partial ones included: nothing to fetch.
+      const plan = await planCrawl(crawlConfig(api.url, storage, first.target), memoryLogger().log);
+      expect(plan.total).toMatchObject({ serve: requests, fetch: 0, revalidate: 0, unknownChildren: 0 });
 
-    const rebuilt = await crawl(
-      crawlConfig(api.url, storage, second.target, { cache: 'only' }, { maxRetries: RETRIES }),
-    );
-    expect([...api.gets.values()].reduce((a, b) => a + b, 0)).toBe(gets);
-    expect(rebuilt.outcome).toBe('failures');
-    expect(LABELS.map((l) => rebuilt.requests[l].cacheHits)).toEqual(LABELS.map((l) => crawled.requests[l].succeeded));
-    expect([rebuilt.requests.series.repaired, rebuilt.requests.seasons.quarantined]).toEqual([1, 1]);
-    expect(problems(rebuilt.lines)).toEqual(problems(crawled.lines));
-    expect(await snapshot(second.target)).toEqual(await snapshot(first.target));
-    const quarantine = await quarantineOf(second.target);
-    expect(quarantine).toEqual(await quarantineOf(first.target));
-    expect(quarantine).toEqual([
-      expect.objectContaining({ target_key: `seasons-${seriesOf(tree)[1]!.uuid}`, pointer: '/0', open: true }),
-    ]);
-  });
+      const rebuilt = await crawl(
+        crawlConfig(api.url, storage, second.target, { cache: 'only' }, { maxRetries: RETRIES }),
+      );
+      expect([...api.gets.values()].reduce((a, b) => a + b, 0)).toBe(gets);
+      expect(rebuilt.outcome).toBe('failures');
+      expect(LABELS.map((l) => rebuilt.requests[l].cacheHits)).toEqual(
+        LABELS.map((l) => crawled.requests[l].succeeded),
+      );
+      expect([rebuilt.requests.series.repaired, rebuilt.requests.seasons.quarantined]).toEqual([1, 1]);
+      expect(problems(rebuilt.lines)).toEqual(problems(crawled.lines));
+      expect(await snapshot(second.target)).toEqual(await snapshot(first.target));
+      const quarantine = await quarantineOf(second.target);
+      expect(quarantine).toEqual(await quarantineOf(first.target));
+      expect(quarantine).toEqual([
+        expect.objectContaining({ target_key: `seasons-${seriesOf(tree)[1]!.uuid}`, pointer: '/0', open: true }),
+      ]);
+    },
+  );
 
-  it('req 4: one URL answering 429 with Retry-After 3600 on every attempt spends its own attempts; the crawl never pauses for it', async () => {
+  it('req 4: one URL answering 429 with Retry-After 3600 on every ' +
+    'attempt spends its own attempts; the crawl never pauses for it', async () => {
     const tree = syntheticTree(TREE);
     const hostage = apiPath.seasons(seriesOf(tree)[1]!.uuid);
     const started = Date.now();
@@ -314,7 +321,8 @@ describe(`a hostile API (${KIND})`, () => {
     expect(run.counts).toEqual(expectedWithout({ [hostage]: noSeasons }));
   }, 120_000);
 
-  it('req 4: Retry-After from several distinct requests pauses the whole crawl, says until when and why, and progress goes on', async () => {
+  it('req 4: Retry-After from several distinct requests pauses the ' +
+    'whole crawl, says until when and why, and progress goes on', async () => {
     const tree = syntheticTree(TREE);
     const asked = seriesOf(tree).map((s) => apiPath.seasons(s.uuid));
     expect(asked).toHaveLength(3);
@@ -328,7 +336,10 @@ describe(`a hostile API (${KIND})`, () => {
     const pauses = run.summary.lines.filter((line) => line.includes('crawl paused'));
     expect(pauses).toEqual([
       expect.stringMatching(
-        /^WARN API asked to slow down \(HTTP 429 with Retry-After for 3 distinct requests within 60 s\): crawl paused until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(7 s\)$/,
+        new RegExp(
+          '^WARN API asked to slow down \\(HTTP 429 with Retry-After for 3 distinct requests ' +
+            'within 60 s\\): crawl paused until \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(7 s\\)$',
+        ),
       ),
     ]);
     const until = /until (\S+Z)/.exec(pauses[0]!)![1]!;
@@ -340,175 +351,189 @@ describe(`a hostile API (${KIND})`, () => {
     expect(run.counts).toEqual(expectedCounts(tree).rows);
   }, 120_000);
 
-  it('an ETag with bytes outside ASCII is kept and sent back byte for byte, so a revalidation gets its 304', async () => {
-    const tree = syntheticTree(TREE);
-    // `"café` in UTF-8, a lone 0xFF, `"`: bytes ≥ 0x80, one of them not even UTF-8.
-    const etag = [0x22, 0x63, 0x61, 0x66, 0xc3, 0xa9, 0xff, 0x22];
-    const paths = [apiPath.series(), apiPath.seasons(seriesOf(tree)[0]!.uuid)];
-    const api = await startHostileServer({
-      tree,
-      hostile: Object.fromEntries(paths.map((p) => [p, { kind: 'etag', bytes: etag }])),
-    });
-    servers.push(api);
-    const database = await createTestDatabase(KIND);
-    databases.push(database);
-    const storage = tempDir();
-    const first = await crawl(crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }));
-    expect(first.outcome).toBe('complete');
-    // Two days on, past --max-age: both are asked for with their validator, and are not modified.
-    const again = await crawl({
-      ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }),
-      nowMs: Date.now() + 2 * 86_400_000,
-    });
-    expect(again.outcome).toBe('complete');
-    for (const path of paths) {
-      expect(api.ifNoneMatch.get(path)).toEqual([Buffer.from(etag).toString('hex')]);
-      expect(api.notModified.get(path)).toBe(1);
-    }
-    expect([again.requests.series.revalidated, again.requests.seasons.revalidated]).toEqual([1, 1]);
-    // A third time, from the validators the 304 left: the same bytes again.
-    await crawl({
-      ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }),
-      nowMs: Date.now() + 4 * 86_400_000,
-    });
-    for (const path of paths) expect(api.notModified.get(path)).toBe(2);
-  });
+  it(
+    'an ETag with bytes outside ASCII is kept and sent ' + 'back byte for byte, so a revalidation gets its 304',
+    async () => {
+      const tree = syntheticTree(TREE);
+      // `"café` in UTF-8, a lone 0xFF, `"`: bytes ≥ 0x80, one of them not even UTF-8.
+      const etag = [0x22, 0x63, 0x61, 0x66, 0xc3, 0xa9, 0xff, 0x22];
+      const paths = [apiPath.series(), apiPath.seasons(seriesOf(tree)[0]!.uuid)];
+      const api = await startHostileServer({
+        tree,
+        hostile: Object.fromEntries(paths.map((p) => [p, { kind: 'etag', bytes: etag }])),
+      });
+      servers.push(api);
+      const database = await createTestDatabase(KIND);
+      databases.push(database);
+      const storage = tempDir();
+      const first = await crawl(crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }));
+      expect(first.outcome).toBe('complete');
+      // Two days on, past --max-age: both are asked for with their validator, and are not modified.
+      const again = await crawl({
+        ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }),
+        nowMs: Date.now() + 2 * 86_400_000,
+      });
+      expect(again.outcome).toBe('complete');
+      for (const path of paths) {
+        expect(api.ifNoneMatch.get(path)).toEqual([Buffer.from(etag).toString('hex')]);
+        expect(api.notModified.get(path)).toBe(1);
+      }
+      expect([again.requests.series.revalidated, again.requests.seasons.revalidated]).toEqual([1, 1]);
+      // A third time, from the validators the 304 left: the same bytes again.
+      await crawl({
+        ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }),
+        nowMs: Date.now() + 4 * 86_400_000,
+      });
+      for (const path of paths) expect(api.notModified.get(path)).toBe(2);
+    },
+  );
 
-  it(`rows 1-4 at once (${KIND}): one trickling endpoint fails in about timeout × attempts; everything else is stored`, async () => {
-    const tree = syntheticTree(TREE);
-    const seasonA = seasonsOf(tree, 2)[0]!.uuid;
-    const [trickle, cut] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [string, string];
-    const toForeign = apiPath.seasons(seriesOf(tree)[0]!.uuid);
-    const run = await crawlHostile(
-      tree,
-      {
-        [trickle]: { kind: 'trickle' },
-        [cut]: { kind: 'cut-chunked', times: 1 },
-        [toForeign]: { kind: 'redirect-foreign' },
-        [apiPath.series()]: { kind: 'invalid-utf8-name', item: 2 },
-      },
-      { timeout: '2s' },
-    );
-    expect(run.summary.outcome).toBe('failures');
-    expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual(
-      [toForeign, trickle].sort(),
-    );
-    expect(failureAt(run.summary.failures, trickle)).toMatchObject({
-      error: 'timed out after 2 s',
-      attempts: RETRIES + 1,
-    });
-    expect(run.api.gets.get(trickle)).toBe(RETRIES + 1);
-    // One URL failing again and again is not an outage: the breaker stays shut, no attempt is given back.
-    expect(run.summary.lines.join('\n')).not.toMatch(/circuit open/);
-    // 3 attempts × 2 s plus backoff; loose above for a loaded machine, never the minutes of old.
-    expect(run.summary.seconds).toBeGreaterThan(3 * 2 - 0.5);
-    expect(run.summary.seconds).toBeLessThan(40);
-    expect(run.summary.requests.series.repaired).toBe(1);
-    expect(run.foreign.gets.size).toBe(0);
-    expect(run.counts).toEqual(expectedWithout({ [toForeign]: noSeasons, [trickle]: noResults }));
-  });
+  it(
+    `rows 1-4 at once (${KIND}): one trickling endpoint fails ` +
+      `in about timeout × attempts; everything else is stored`,
+    async () => {
+      const tree = syntheticTree(TREE);
+      const seasonA = seasonsOf(tree, 2)[0]!.uuid;
+      const [trickle, cut] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [string, string];
+      const toForeign = apiPath.seasons(seriesOf(tree)[0]!.uuid);
+      const run = await crawlHostile(
+        tree,
+        {
+          [trickle]: { kind: 'trickle' },
+          [cut]: { kind: 'cut-chunked', times: 1 },
+          [toForeign]: { kind: 'redirect-foreign' },
+          [apiPath.series()]: { kind: 'invalid-utf8-name', item: 2 },
+        },
+        { timeout: '2s' },
+      );
+      expect(run.summary.outcome).toBe('failures');
+      expect(run.summary.failures.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual(
+        [toForeign, trickle].sort(),
+      );
+      expect(failureAt(run.summary.failures, trickle)).toMatchObject({
+        error: 'timed out after 2 s',
+        attempts: RETRIES + 1,
+      });
+      expect(run.api.gets.get(trickle)).toBe(RETRIES + 1);
+      // One URL failing again and again is not an outage: the breaker stays shut, no attempt is given back.
+      expect(run.summary.lines.join('\n')).not.toMatch(/circuit open/);
+      // 3 attempts × 2 s plus backoff; loose above for a loaded machine, never the minutes of old.
+      expect(run.summary.seconds).toBeGreaterThan(3 * 2 - 0.5);
+      expect(run.summary.seconds).toBeLessThan(40);
+      expect(run.summary.requests.series.repaired).toBe(1);
+      expect(run.foreign.gets.size).toBe(0);
+      expect(run.counts).toEqual(expectedWithout({ [toForeign]: noSeasons, [trickle]: noResults }));
+    },
+  );
 
-  it(`issue 10, done when: rows 1-4 and 9 at once on several endpoints store every valid row exactly, fail exactly the bad requests, within the bound, exit 2 (${KIND})`, async () => {
-    const tree = syntheticTree(TREE);
-    const [s0, s1, s2] = seriesOf(tree).map((s) => s.uuid) as [string, string, string];
-    const season = (series: number, i: number) => seasonsOf(tree, series)[i]!.uuid;
-    const [trickle, recovers] = sessionsWithResults(tree, season(2, 0)).map(apiPath.classification) as [string, string];
-    const [cutForever, duplicateCar, htmlOnce] = sessionsWithResults(tree, season(2, 1)).map(
-      apiPath.classification,
-    ) as [string, string, string];
-    expect([trickle, recovers, cutForever, duplicateCar, htmlOnce].every(Boolean)).toBe(true);
-    const paths = {
-      offOrigin: [apiPath.seasons(s0), apiPath.calendar(season(1, 0))],
-      badByte: [apiPath.series(), apiPath.seasons(s2)],
-      cutCalendar: apiPath.calendar(season(1, 1)),
-      recoversCalendar: apiPath.calendar(season(2, 0)),
-    };
-    // Row 9: a differing copy of a season, of an event, of a car; the first of each stands.
-    const served = {
-      series: seriesOf(tree),
-      seasonsOfS2: seasonsOf(tree, 2),
-    };
-    tree.mutate<SeasonItem[]>(apiPath.seasons(s1), (list) => [
-      ...list,
-      { ...list[0]!, name: `${list[0]!.name ?? ''} (other)` },
-    ]);
-    tree.mutate<Calendar>(apiPath.calendar(season(2, 1)), (c) => ({
-      ...c,
-      events: [...c.events, { ...c.events[0]!, name: `${c.events[0]!.name ?? ''} (other)` }],
-    }));
-    tree.mutate<Classification>(duplicateCar, (c) => ({
-      ...c,
-      details: [...c.details, { ...c.details[0]!, laps: (c.details[0]!.laps ?? 0) + 1 }],
-    }));
+  it(
+    `issue 10, done when: rows 1-4 and 9 at once on several endpoints store every valid ` +
+      `row exactly, fail exactly the bad requests, within the bound, exit 2 (${KIND})`,
+    async () => {
+      const tree = syntheticTree(TREE);
+      const [s0, s1, s2] = seriesOf(tree).map((s) => s.uuid) as [string, string, string];
+      const season = (series: number, i: number) => seasonsOf(tree, series)[i]!.uuid;
+      const [trickle, recovers] = sessionsWithResults(tree, season(2, 0)).map(apiPath.classification) as [
+        string,
+        string,
+      ];
+      const [cutForever, duplicateCar, htmlOnce] = sessionsWithResults(tree, season(2, 1)).map(
+        apiPath.classification,
+      ) as [string, string, string];
+      expect([trickle, recovers, cutForever, duplicateCar, htmlOnce].every(Boolean)).toBe(true);
+      const paths = {
+        offOrigin: [apiPath.seasons(s0), apiPath.calendar(season(1, 0))],
+        badByte: [apiPath.series(), apiPath.seasons(s2)],
+        cutCalendar: apiPath.calendar(season(1, 1)),
+        recoversCalendar: apiPath.calendar(season(2, 0)),
+      };
+      // Row 9: a differing copy of a season, of an event, of a car; the first of each stands.
+      const served = {
+        series: seriesOf(tree),
+        seasonsOfS2: seasonsOf(tree, 2),
+      };
+      tree.mutate<SeasonItem[]>(apiPath.seasons(s1), (list) => [
+        ...list,
+        { ...list[0]!, name: `${list[0]!.name ?? ''} (other)` },
+      ]);
+      tree.mutate<Calendar>(apiPath.calendar(season(2, 1)), (c) => ({
+        ...c,
+        events: [...c.events, { ...c.events[0]!, name: `${c.events[0]!.name ?? ''} (other)` }],
+      }));
+      tree.mutate<Classification>(duplicateCar, (c) => ({
+        ...c,
+        details: [...c.details, { ...c.details[0]!, laps: (c.details[0]!.laps ?? 0) + 1 }],
+      }));
 
-    const run = await crawlHostile(
-      tree,
-      {
-        [paths.offOrigin[0]!]: { kind: 'redirect-foreign' },
-        [paths.offOrigin[1]!]: { kind: 'redirect-foreign' },
-        [paths.badByte[0]!]: { kind: 'invalid-utf8-name', item: 1 },
-        [paths.badByte[1]!]: { kind: 'invalid-utf8-name', item: 0 },
-        [paths.cutCalendar]: { kind: 'cut-length', times: Infinity },
-        [paths.recoversCalendar]: { kind: 'cut-chunked', times: 1 },
-        [cutForever]: { kind: 'cut-chunked', times: Infinity },
-        [recovers]: { kind: 'cut-length', times: 2 },
-        [htmlOnce]: { kind: 'html', times: 1 },
-        [trickle]: { kind: 'trickle' },
-      },
-      { timeout: '1s' },
-    );
+      const run = await crawlHostile(
+        tree,
+        {
+          [paths.offOrigin[0]!]: { kind: 'redirect-foreign' },
+          [paths.offOrigin[1]!]: { kind: 'redirect-foreign' },
+          [paths.badByte[0]!]: { kind: 'invalid-utf8-name', item: 1 },
+          [paths.badByte[1]!]: { kind: 'invalid-utf8-name', item: 0 },
+          [paths.cutCalendar]: { kind: 'cut-length', times: Infinity },
+          [paths.recoversCalendar]: { kind: 'cut-chunked', times: 1 },
+          [cutForever]: { kind: 'cut-chunked', times: Infinity },
+          [recovers]: { kind: 'cut-length', times: 2 },
+          [htmlOnce]: { kind: 'html', times: 1 },
+          [trickle]: { kind: 'trickle' },
+        },
+        { timeout: '1s' },
+      );
 
-    // Exactly the bad requests failed, each with its reason; the duplicates are quarantined.
-    const failed = run.summary.failures.filter((f) => f.kind === 'request').map((f) => f as FailedRequest);
-    const reasons = Object.fromEntries(
-      failed.map((f) => [f.url.slice(run.api.url.length), [f.error.replace(/\(.*$/, '(…'), f.attempts]]),
-    );
-    expect(reasons).toEqual({
-      [paths.offOrigin[0]!]: [
-        `redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[0]}: not followed`,
-        1,
-      ],
-      [paths.offOrigin[1]!]: [
-        `redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[1]}: not followed`,
-        1,
-      ],
-      [paths.cutCalendar]: ['body is not JSON (…', RETRIES + 1],
-      [cutForever]: ['body is not JSON (…', RETRIES + 1],
-      [trickle]: ['timed out after 1 s', RETRIES + 1],
-    });
-    const quarantined = run.summary.failures
-      .filter((f) => f.kind === 'quarantine')
-      .map((f) => f.url.slice(run.api.url.length))
-      .sort();
-    expect(quarantined).toEqual([apiPath.seasons(s1), apiPath.calendar(season(2, 1)), duplicateCar].sort());
-    expect([run.summary.requests.series.repaired, run.summary.requests.seasons.repaired]).toEqual([1, 1]);
-    expect(run.foreign.gets.size).toBe(0);
-    expect(exitCodeOf(run.summary.outcome)).toBe(2);
-    // Within the bound of req 4: 3 attempts × 1 s for the trickle plus a little backoff, never minutes.
-    expect(run.summary.seconds).toBeGreaterThan(3 * 1 - 0.5);
-    expect(run.summary.seconds).toBeLessThan(30);
+      // Exactly the bad requests failed, each with its reason; the duplicates are quarantined.
+      const failed = run.summary.failures.filter((f) => f.kind === 'request').map((f) => f as FailedRequest);
+      const reasons = Object.fromEntries(
+        failed.map((f) => [f.url.slice(run.api.url.length), [f.error.replace(/\(.*$/, '(…'), f.attempts]]),
+      );
+      expect(reasons).toEqual({
+        [paths.offOrigin[0]!]: [
+          `redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[0]}: not followed`,
+          1,
+        ],
+        [paths.offOrigin[1]!]: [
+          `redirected off the API's origin to ${run.foreign.url}${paths.offOrigin[1]}: not followed`,
+          1,
+        ],
+        [paths.cutCalendar]: ['body is not JSON (…', RETRIES + 1],
+        [cutForever]: ['body is not JSON (…', RETRIES + 1],
+        [trickle]: ['timed out after 1 s', RETRIES + 1],
+      });
+      const quarantined = run.summary.failures
+        .filter((f) => f.kind === 'quarantine')
+        .map((f) => f.url.slice(run.api.url.length))
+        .sort();
+      expect(quarantined).toEqual([apiPath.seasons(s1), apiPath.calendar(season(2, 1)), duplicateCar].sort());
+      expect([run.summary.requests.series.repaired, run.summary.requests.seasons.repaired]).toEqual([1, 1]);
+      expect(run.foreign.gets.size).toBe(0);
+      expect(exitCodeOf(run.summary.outcome)).toBe(2);
+      // Within the bound of req 4: 3 attempts × 1 s for the trickle plus a little backoff, never minutes.
+      expect(run.summary.seconds).toBeGreaterThan(3 * 1 - 0.5);
+      expect(run.summary.seconds).toBeLessThan(30);
 
-    // Every valid row exactly as served: the same as a clean crawl of what a correct crawl keeps
-    // (the failed requests' payloads emptied, U+FFFD where the bad bytes were, the first of each duplicate).
-    const oracle = syntheticTree(TREE);
-    oracle.mutate<SeriesItem[]>(apiPath.series(), () =>
-      served.series.map((s, i) => (i === 1 ? { ...s, name: `${s.name}\ufffd` } : s)),
-    );
-    oracle.mutate<SeasonItem[]>(apiPath.seasons(s2), () =>
-      served.seasonsOfS2.map((s, i) => (i === 0 ? { ...s, name: `${s.name ?? ''}\ufffd` } : s)),
-    );
-    oracle.mutate(paths.offOrigin[0]!, noSeasons);
-    for (const path of [paths.offOrigin[1]!, paths.cutCalendar]) oracle.mutate(path, noEvents);
-    for (const path of [cutForever, trickle]) oracle.mutate(path, noResults);
-    const clean = await startHostileServer({ tree: oracle });
-    servers.push(clean);
-    const reference = await createTestDatabase(KIND);
-    databases.push(reference);
-    const referenceRun = await crawl(
-      crawlConfig(clean.url, tempDir(), reference.target, { concurrency: 4 }, { maxRetries: RETRIES }),
-    );
-    expect(referenceRun.outcome).toBe('complete');
-    expect(run.counts).toEqual(expectedCounts(oracle).rows);
-    expect(await snapshot(run.database.target)).toEqual(await snapshot(reference.target));
-  });
+      // Every valid row exactly as served: the same as a clean crawl of what a correct crawl keeps
+      // (the failed requests' payloads emptied, U+FFFD where the bad bytes were, the first of each duplicate).
+      const oracle = syntheticTree(TREE);
+      oracle.mutate<SeriesItem[]>(apiPath.series(), () =>
+        served.series.map((s, i) => (i === 1 ? { ...s, name: `${s.name}\ufffd` } : s)),
+      );
+      oracle.mutate<SeasonItem[]>(apiPath.seasons(s2), () =>
+        served.seasonsOfS2.map((s, i) => (i === 0 ? { ...s, name: `${s.name ?? ''}\ufffd` } : s)),
+      );
+      oracle.mutate(paths.offOrigin[0]!, noSeasons);
+      for (const path of [paths.offOrigin[1]!, paths.cutCalendar]) oracle.mutate(path, noEvents);
+      for (const path of [cutForever, trickle]) oracle.mutate(path, noResults);
+      const clean = await startHostileServer({ tree: oracle });
+      servers.push(clean);
+      const reference = await createTestDatabase(KIND);
+      databases.push(reference);
+      const referenceRun = await crawl(
+        crawlConfig(clean.url, tempDir(), reference.target, { concurrency: 4 }, { maxRetries: RETRIES }),
+      );
+      expect(referenceRun.outcome).toBe('complete');
+      expect(run.counts).toEqual(expectedCounts(oracle).rows);
+      expect(await snapshot(run.database.target)).toEqual(await snapshot(reference.target));
+    },
+  );
 });

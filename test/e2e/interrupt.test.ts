@@ -98,7 +98,8 @@ describe('Ctrl-C and SIGTERM', () => {
   beforeAll(async () => {
     tree = syntheticTree(TREE);
     const clean = await startReplica({ tree });
-    // The server when there is one: the reference's database does not matter, and this process then never starts PGlite.
+    // The server when there is one: the reference's database does
+    // not matter, and this process then never starts PGlite.
     const database = await createTestDatabase(DATABASE_KINDS.at(-1)!);
     try {
       expect((await crawl(crawlConfig(clean.url, tempDir(), database.target))).outcome).toBe('complete');
@@ -191,7 +192,8 @@ describe('Ctrl-C and SIGTERM', () => {
     });
 
     it(
-      `the first signal ends the process within the grace deadline (${DEFAULTS.interruptGraceMs / 1000} s), keeping what was committed; the resume is exact`,
+      `the first signal ends the process within the grace deadline ` +
+        `(${DEFAULTS.interruptGraceMs / 1000} s), keeping what was committed; the resume is exact`,
       async () => {
         const proxy = await startStallingProxy(replica.url, (p) => p.includes('/classification'));
         const args = [
@@ -269,7 +271,8 @@ describe('Ctrl-C and SIGTERM', () => {
   });
 
   it.skipIf(!POSTGRES_URL)(
-    'with a database commit that never returns, the first signal ends the process within the grace deadline; nothing uncommitted is marked handled',
+    'with a database commit that never returns, the first signal ends the ' +
+      'process within the grace deadline; nothing uncommitted is marked handled',
     async () => {
       const replica = await startReplica({ tree });
       const database = await createTestDatabase('postgres');

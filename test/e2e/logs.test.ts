@@ -32,91 +32,95 @@ function classificationPaths(tree: ReplicaTree): string[] {
 }
 
 describe('logs', () => {
-  it('--log-format json under faults: every stderr line is JSON, stdout only the summary; --verbose: one line per request', async () => {
-    const tree = syntheticTree(TREE);
-    const [broken] = classificationPaths(tree);
-    const replica = await startReplica({
-      tree,
-      faults: {
-        seed: 3,
-        rate500: 0.1,
-        rate503: 0.05,
-        rate429: 0.05,
-        rateReset: 0.05,
-        rateTruncate: 0.05,
-        retryAfterSeconds: 0,
-        perPath: { [broken!]: '500-always' },
-      },
-    });
-    try {
-      const storage = tempDir();
-      await newEmbeddedDb(`${storage}/db`);
-      const run = await runCli([
-        'crawl',
-        '--storage',
-        storage,
-        '--base-url',
-        replica.url,
-        '--max-rpm',
-        '100000',
-        '--concurrency',
-        '8',
-        '--log-format',
-        'json',
-        '--verbose',
-      ]);
-      expect(run.code, run.stderr.slice(-2000)).toBe(2);
-      const out = run.stdout.split('\n').filter(Boolean);
-      expect(out).toHaveLength(1);
-      const summary = JSON.parse(out[0]!) as CrawlSummary;
-      expect(summary.outcome).toBe('failures');
-      const lines = run.stderr.split('\n').filter(Boolean);
-      const records = lines.map((line) => {
-        expect(() => JSON.parse(line), line).not.toThrow();
-        return JSON.parse(line) as {
-          level: string;
-          msg: string;
-          source?: string;
-          status?: unknown;
-          bytes?: number;
-          attempt?: number;
-        };
+  it(
+    '--log-format json under faults: every stderr line is JSON, ' +
+      'stdout only the summary; --verbose: one line per request',
+    async () => {
+      const tree = syntheticTree(TREE);
+      const [broken] = classificationPaths(tree);
+      const replica = await startReplica({
+        tree,
+        faults: {
+          seed: 3,
+          rate500: 0.1,
+          rate503: 0.05,
+          rate429: 0.05,
+          rateReset: 0.05,
+          rateTruncate: 0.05,
+          retryAfterSeconds: 0,
+          perPath: { [broken!]: '500-always' },
+        },
       });
-      expect(records.every((r) => typeof r.msg === 'string' && !r.msg.includes('\n'))).toBe(true);
-      // Crawlee had things to say under these faults: they came as JSON too.
-      expect(records.some((r) => r.source === 'crawlee')).toBe(true);
-      // One line per request handled: as many as succeeded, each with its status, size and attempt.
-      const perRequest = records.filter((r) => /^(series|seasons|calendar|classification) \/widgets\//.test(r.msg));
-      const succeeded = Object.values(summary.requests).reduce((n, c) => n + c.succeeded, 0);
-      expect(perRequest).toHaveLength(succeeded);
-      expect(
-        perRequest.every(
-          (r) => r.level === 'debug' && (r.status === 200 || r.status === 'cache') && r.bytes! > 0 && r.attempt! >= 1,
-        ),
-      ).toBe(true);
-      expect(perRequest.some((r) => r.attempt! > 1)).toBe(true);
-      // Each retry line names the attempt that failed: 1, 2, 3… per URL, never 0; the request's own
-      // line (if it succeeded) comes with the attempt after the last failed one.
-      const retries = records.filter((r) => r.msg.startsWith('retrying '));
-      expect(retries.length).toBeGreaterThan(0);
-      const byUrl = new Map<string, number[]>();
-      for (const r of retries) {
-        const url = r.msg.split(' ')[1]!;
-        byUrl.set(url, [...(byUrl.get(url) ?? []), r.attempt!]);
+      try {
+        const storage = tempDir();
+        await newEmbeddedDb(`${storage}/db`);
+        const run = await runCli([
+          'crawl',
+          '--storage',
+          storage,
+          '--base-url',
+          replica.url,
+          '--max-rpm',
+          '100000',
+          '--concurrency',
+          '8',
+          '--log-format',
+          'json',
+          '--verbose',
+        ]);
+        expect(run.code, run.stderr.slice(-2000)).toBe(2);
+        const out = run.stdout.split('\n').filter(Boolean);
+        expect(out).toHaveLength(1);
+        const summary = JSON.parse(out[0]!) as CrawlSummary;
+        expect(summary.outcome).toBe('failures');
+        const lines = run.stderr.split('\n').filter(Boolean);
+        const records = lines.map((line) => {
+          expect(() => JSON.parse(line), line).not.toThrow();
+          return JSON.parse(line) as {
+            level: string;
+            msg: string;
+            source?: string;
+            status?: unknown;
+            bytes?: number;
+            attempt?: number;
+          };
+        });
+        expect(records.every((r) => typeof r.msg === 'string' && !r.msg.includes('\n'))).toBe(true);
+        // Crawlee had things to say under these faults: they came as JSON too.
+        expect(records.some((r) => r.source === 'crawlee')).toBe(true);
+        // One line per request handled: as many as succeeded, each with its status, size and attempt.
+        const perRequest = records.filter((r) => /^(series|seasons|calendar|classification) \/widgets\//.test(r.msg));
+        const succeeded = Object.values(summary.requests).reduce((n, c) => n + c.succeeded, 0);
+        expect(perRequest).toHaveLength(succeeded);
+        expect(
+          perRequest.every(
+            (r) => r.level === 'debug' && (r.status === 200 || r.status === 'cache') && r.bytes! > 0 && r.attempt! >= 1,
+          ),
+        ).toBe(true);
+        expect(perRequest.some((r) => r.attempt! > 1)).toBe(true);
+        // Each retry line names the attempt that failed: 1, 2, 3… per URL, never 0; the request's own
+        // line (if it succeeded) comes with the attempt after the last failed one.
+        const retries = records.filter((r) => r.msg.startsWith('retrying '));
+        expect(retries.length).toBeGreaterThan(0);
+        const byUrl = new Map<string, number[]>();
+        for (const r of retries) {
+          const url = r.msg.split(' ')[1]!;
+          byUrl.set(url, [...(byUrl.get(url) ?? []), r.attempt!]);
+        }
+        for (const [url, attempts] of byUrl) expect(attempts, url).toEqual(attempts.map((_, i) => i + 1));
+        expect(byUrl.get(`${replica.url}${broken}`)).toEqual([1, 2, 3, 4, 5]);
+        for (const r of perRequest) {
+          const failedBefore = byUrl.get(`${replica.url}${r.msg.split(' ')[1]}`)?.length ?? 0;
+          expect(r.attempt, r.msg).toBe(failedBefore + 1);
+        }
+        expect(
+          records.filter((r) => r.level === 'warn' && r.msg.startsWith(`failed ${replica.url}${broken}`)),
+        ).toHaveLength(1);
+      } finally {
+        await replica.close();
       }
-      for (const [url, attempts] of byUrl) expect(attempts, url).toEqual(attempts.map((_, i) => i + 1));
-      expect(byUrl.get(`${replica.url}${broken}`)).toEqual([1, 2, 3, 4, 5]);
-      for (const r of perRequest) {
-        const failedBefore = byUrl.get(`${replica.url}${r.msg.split(' ')[1]}`)?.length ?? 0;
-        expect(r.attempt, r.msg).toBe(failedBefore + 1);
-      }
-      expect(
-        records.filter((r) => r.level === 'warn' && r.msg.startsWith(`failed ${replica.url}${broken}`)),
-      ).toHaveLength(1);
-    } finally {
-      await replica.close();
-    }
-  });
+    },
+  );
 
   it('without --verbose a clean crawl logs no per-request lines', async () => {
     const tree = syntheticTree({ ...TREE, series: 1, seasonsPerSeries: 1 });
@@ -150,7 +154,8 @@ describe('logs', () => {
       const failed = summary.lines.filter((l) => /^WARN failed /.test(l));
       expect(failed).toHaveLength(REPEATED_WARNINGS_SHOWN);
       expect(summary.lines).toContain(
-        `WARN …and ${paths.length - REPEATED_WARNINGS_SHOWN} more failed requests; see the failures list kind=failed requests more=${paths.length - REPEATED_WARNINGS_SHOWN}`,
+        `WARN …and ${paths.length - REPEATED_WARNINGS_SHOWN} more failed requests; see the ` +
+          `failures list kind=failed requests more=${paths.length - REPEATED_WARNINGS_SHOWN}`,
       );
     } finally {
       await replica.close();

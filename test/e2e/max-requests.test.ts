@@ -35,7 +35,9 @@ describe('--max-requests', () => {
   let storage: string;
   let database: TestDatabase;
   let args: string[];
-  /** Requests that reached the replica, of any method: what --max-requests bounds (a HEAD preflight once came on top). */
+  /**
+   * Requests that reached the replica, of any method: what --max-requests bounds (a HEAD preflight once came on top).
+   */
   const gets = () => replica.stats.total;
 
   async function run(
@@ -88,7 +90,8 @@ describe('--max-requests', () => {
   });
 
   it(
-    `run again and again on a new storage dir: each run handles at most ${LIMIT}, the crawl finishes with the exact rows`,
+    `run again and again on a new storage dir: each run handles ` +
+      `at most ${LIMIT}, the crawl finishes with the exact rows`,
     async () => {
       let left = Infinity;
       let runs = 0;

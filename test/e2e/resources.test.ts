@@ -59,7 +59,10 @@ function mountTmpfs(dir: string, size: string): string | undefined {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
     return undefined;
   } catch (error) {
-    return `mount -t tmpfs failed: ${(error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message}`;
+    return (
+      `mount -t tmpfs failed: ` +
+      `${(error as { stderr?: Buffer }).stderr?.toString().trim() || (error as Error).message}`
+    );
   }
 }
 
@@ -130,7 +133,9 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
     expectStoppedAt(
       full,
       new RegExp(
-        `^ERROR no space left on device at ${disk}/db \\(\\d+\\.\\d MiB free at [^;]+; the embedded database needs \\d+\\.\\d MiB to write safely: a reserve of 40 MiB( \\+ [\\d,]+ row\\(s\\) of the next write at 3 KiB each)?\\): stopping the crawl$`,
+        `^ERROR no space left on device at ${disk}/db \\(\\d+\\.\\d MiB free at [^;]+; the embedded database needs ` +
+          `\\d+\\.\\d MiB to write safely: a reserve of 40 MiB( \\+ [\\d,]+ ` +
+          `row\\(s\\) of the next write at 3 KiB each)?\\): stopping the crawl$`,
       ),
     );
     expect(Date.now() - started).toBeLessThan(180_000);
@@ -196,7 +201,8 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
   let replica: Replica;
   // In-process (src/cli.ts's main): what is tested is how the crawl treats the database it finds, not the process.
   beforeAll(async () => {
-    // ~150 requests: a crawl stopped at --max-requests 10 (plus the 48 handlers in flight then) is well short of the end.
+    // ~150 requests: a crawl stopped at --max-requests 10 (plus
+    // the 48 handlers in flight then) is well short of the end.
     tree = syntheticTree({ ...TREE, series: 2, seasonsPerSeries: 3, eventsPerSeason: 6, carsPerSession: 6 });
     replica = await startReplica({ tree });
   });
@@ -215,7 +221,9 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
     expect(problems(again.stderr)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^WARN the unfinished crawl in ${storage} wrote to another database \\(id [0-9a-f-]{36}\\) than embedded PostgreSQL at ${db} \\(deleted, reset or replaced since\\): this database holds nothing, starting afresh from the series list$`,
+          `^WARN the unfinished crawl in ${storage} wrote to another database \\(id [0-9a-f-]{36}\\) than embedded ` +
+            `PostgreSQL at ${db} \\(deleted, reset or replaced since\\): this ` +
+            `database holds nothing, starting afresh from the series list$`,
         ),
       ),
     ]);
@@ -238,7 +246,10 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
     expect(swapped.code, swapped.stderr + swapped.stdout).toBe(0);
     expect(problems(swapped.stderr)).toEqual([
       expect.stringMatching(
-        /^WARN the unfinished crawl in .* wrote to another database .*: rebuilding its queue from the \d+ request\(s\) this database's rows imply$/,
+        new RegExp(
+          '^WARN the unfinished crawl in .* wrote to another database .*: rebuilding ' +
+            "its queue from the \\d+ request\\(s\\) this database's rows imply$",
+        ),
       ),
     ]);
     expect(swapped.stdout).not.toMatch(/foreign key|Failures/);

@@ -57,7 +57,8 @@ describe('resume after kill -9', () => {
   beforeAll(async () => {
     tree = syntheticTree(TREE);
     const replica = await startReplica({ tree });
-    // The server when there is one: the reference's database does not matter, and this process then never starts PGlite.
+    // The server when there is one: the reference's database does
+    // not matter, and this process then never starts PGlite.
     const database = await createTestDatabase(DATABASE_KINDS.at(-1)!);
     try {
       const summary = await crawl(crawlConfig(replica.url, tempDir(), database.target));

@@ -121,7 +121,8 @@ describe(`the completeness sweep (${KIND})`, () => {
     const resumed = await crawl(crawlConfig(api.url, storage, database.target));
     expect(resumed.outcome).toBe('complete');
     expect(resumed.lines.filter((l) => LOST.test(l))).toEqual([
-      'WARN 1 request named by payloads this crawl handled was missing from the queue (lost by an interrupted run): fetching it now',
+      'WARN 1 request named by payloads this crawl handled was missing ' +
+        'from the queue (lost by an interrupted run): fetching it now',
     ]);
     expect(api.gets.get(victim)).toBe(1);
     expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);

@@ -81,7 +81,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   afterAll(killLeftovers);
 
   it(
-    'three workers, one killed with kill -9 mid-crawl and restarted: all exit 0, the database is exact, refetches ≤ its leases',
+    'three workers, one killed with kill -9 mid-crawl and restarted: ' +
+      'all exit 0, the database is exact, refetches ≤ its leases',
     async () => {
       // One request at a time each, 300 ms apiece: about 10 s of crawl, through which every worker holds leases.
       const replica = await startReplica({ tree, faults: { seed: 3, rateSlow: 1, slowMs: 2 * LATENCY_MS } });
@@ -115,7 +116,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         for (const end of ends) expect(end.stderr).not.toMatch(/this worker was silent/);
         expect(ends.map((end) => end.stderr).join('\n')).toMatch(
           new RegExp(
-            `worker \\S+ pid ${victim.child.pid} has been silent for over 5 s: its \\d+ request\\(s\\) go back to the queue`,
+            `worker \\S+ pid ${victim.child.pid} has been silent for ` +
+              `over 5 s: its \\d+ request\\(s\\) go back to the queue`,
           ),
         );
 
@@ -165,7 +167,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   );
 
   it(
-    '--max-rpm holds for the workers together: no second of the request log holds more than its share, plus one per worker',
+    '--max-rpm holds for the workers together: no second of the ' +
+      'request log holds more than its share, plus one per worker',
     async () => {
       const maxRpm = 1200;
       const replica = await startReplica({ tree, faults: { seed: 5, rateSlow: 1, slowMs: 20 } });
@@ -191,7 +194,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   );
 
   it(
-    '--retry-failed on the shared queue: the failed requests of the finished crawl are queued again, whichever worker failed them',
+    '--retry-failed on the shared queue: the failed requests of the ' +
+      'finished crawl are queued again, whichever worker failed them',
     async () => {
       // One series' season list: the retry fetches it and everything that hangs from it.
       const failing = apiPath.seasons((JSON.parse(tree.body(apiPath.series())!) as SeriesItem[])[0]!.uuid);
@@ -232,7 +236,8 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   );
 
   it(
-    'a worker started with other filters than the running crawl is refused in one line; status shows the crawl and its worker; SIGTERM gives its leases back',
+    'a worker started with other filters than the running crawl is refused in one ' +
+      'line; status shows the crawl and its worker; SIGTERM gives its leases back',
     async () => {
       const replica = await startReplica({ tree });
       const database = await createTestDatabase('postgres');
@@ -260,7 +265,10 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         expect(other.code).toBe(1);
         expect(other.stderr.trim().split('\n')).toEqual([
           expect.stringMatching(
-            /^ERROR the crawl running in this database has other filters \(all series\): start every worker with the same filters, or add --fresh once no worker is running$/,
+            new RegExp(
+              '^ERROR the crawl running in this database has other filters \\(all series\\): ' +
+                'start every worker with the same filters, or add --fresh once no worker is running$',
+            ),
           ),
         ]);
         expect(running.child.exitCode).toBeNull();
@@ -270,7 +278,10 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         const status = await runCli(['status', '--db', urlOf(database.target), '--storage', tempDir()]);
         expect(status.code, status.stderr).toBe(0);
         expect(status.stdout).toMatch(
-          /Shared crawl \(--queue postgres\) of all series from http:\/\/127\.0\.0\.1:\d+: started \S+, running, 1 worker\(s\)\n {2}requests: \d+ queued, \d+ leased, \d+ done, 0 failed/,
+          new RegExp(
+            'Shared crawl \\(--queue postgres\\) of all series from http:\\/\\/127\\.0\\.0\\.1:\\d+: ' +
+              'started \\S+, running, 1 worker\\(s\\)\\n {2}requests: \\d+ queued, \\d+ leased, \\d+ done, 0 failed',
+          ),
         );
         expect(status.stdout).toMatch(new RegExp(`\\n\\S+ +${running.child.pid} +\\S+ +[\\d.]+ s ago +\\d+ +/`));
 
@@ -280,8 +291,10 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         const stopped = await running.done;
         expect(stopped.code, stopped.stderr).toBe(130);
         const { rows } = await db.raw<{ rows: { leases: number; workers: number; active: number; queued: number }[] }>(
-          `SELECT (SELECT count(*)::int FROM shared_leases) AS leases, (SELECT count(*)::int FROM shared_workers) AS workers,
-                count(*) FILTER (WHERE state = 'active')::int AS active, count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued
+          `SELECT (SELECT count(*)::int FROM shared_leases) AS leases,
+                (SELECT count(*)::int FROM shared_workers) AS workers,
+                count(*) FILTER (WHERE state = 'active')::int AS active,
+                count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS queued
          FROM crawl_queue.job`,
         );
         expect(rows[0]).toMatchObject({ leases: 0, workers: 0, active: 0 });
@@ -305,7 +318,10 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
         expect(flag.code).toBe(1);
         expect(flag.stderr.trim().split('\n')).toEqual([
           expect.stringMatching(
-            /^ERROR --queue postgres needs a PostgreSQL server \(--db postgres:\/\/…\): the embedded database can only be opened by one process/,
+            new RegExp(
+              '^ERROR --queue postgres needs a PostgreSQL server \\(--db ' +
+                'postgres:\\/\\/…\\): the embedded database can only be opened by one process',
+            ),
           ),
         ]);
         const env = await runCli(['crawl', '--storage', tempDir(), '--base-url', replica.url], {

@@ -115,149 +115,156 @@ describe.each(DATABASE_KINDS)('export of a crawl of the recorded replica from %s
     }
   });
 
-  it('holds the recorded values: every series, the WEC seasons, the 2025 calendar with its venues and countries', () => {
-    const byUuid = (name: 'series' | 'seasons' | 'events' | 'sessions' | 'venues' | 'countries') =>
-      new Map(readDataset(json.dir, name).map((row) => [row.uuid as string, row]));
-    const series = byUuid('series');
-    for (const s of recordedOne('series', 'all') as SeriesItem[]) {
-      expect(series.get(s.uuid)).toEqual({
-        uuid: s.uuid,
-        name: s.name,
-        shortName: s.shortName,
-        shortCode: s.shortCode,
-        category: s.category,
-        incomplete: false,
-      });
-    }
-    // A name that lost its accent upstream is exported as served.
-    expect([...series.values()].some((s) => (s.name as string).includes('N\uFFFDrburgring'))).toBe(true);
-    const seasons = byUuid('seasons');
-    for (const s of recordedOne('seasons', WEC) as SeasonItem[]) {
-      expect(seasons.get(s.uuid)).toEqual({
-        uuid: s.uuid,
-        seriesUuid: WEC,
-        name: s.name,
-        year: s.year,
-        endYear: s.endYear,
-        status: s.status,
-        incomplete: false,
-      });
-    }
-    const [events, sessions, venues, countries] = [
-      byUuid('events'),
-      byUuid('sessions'),
-      byUuid('venues'),
-      byUuid('countries'),
-    ];
-    for (const e of (recordedOne('calendar', WEC_2025) as Calendar).events) {
-      expect(events.get(e.uuid)).toEqual({
-        uuid: e.uuid,
-        seasonUuid: WEC_2025,
-        venueUuid: e.venue.uuid,
-        countryUuid: e.country.uuid,
-        name: e.name,
-        shortName: e.shortName,
-        shortCode: e.shortCode,
-        status: e.status,
-        venuePicture: e.venue.picture,
-        startDate: day(e.startDate),
-        startTimeUtc: iso(e.startTimeUtc),
-        endDate: day(e.endDate),
-        endTimeUtc: iso(e.endTimeUtc),
-      });
-      expect(venues.get(e.venue.uuid)).toEqual({
-        uuid: e.venue.uuid,
-        name: e.venue.name,
-        shortName: e.venue.shortName,
-        shortCode: e.venue.shortCode,
-      });
-      expect(countries.get(e.country.uuid)).toEqual(e.country);
-      for (const s of e.sessions) {
-        expect(sessions.get(s.uuid)).toEqual({
+  it(
+    'holds the recorded values: every series, the WEC ' + 'seasons, the 2025 calendar with its venues and countries',
+    () => {
+      const byUuid = (name: 'series' | 'seasons' | 'events' | 'sessions' | 'venues' | 'countries') =>
+        new Map(readDataset(json.dir, name).map((row) => [row.uuid as string, row]));
+      const series = byUuid('series');
+      for (const s of recordedOne('series', 'all') as SeriesItem[]) {
+        expect(series.get(s.uuid)).toEqual({
           uuid: s.uuid,
-          eventUuid: e.uuid,
           name: s.name,
           shortName: s.shortName,
           shortCode: s.shortCode,
-          status: s.status,
-          hasResults: s.hasResults,
-          startTime: wallClock(s.startTime),
-          startTimeUtc: iso(s.startTimeUtc),
-          endTime: wallClock(s.endTime),
-          endTimeUtc: iso(s.endTimeUtc),
+          category: s.category,
           incomplete: false,
         });
       }
-    }
-  });
-
-  it('results: one row per classified car with the names it hangs from, its drivers in car order and the team as shown', () => {
-    const results = new Map(
-      readDataset(json.dir, 'results').map((r) => [`${r.sessionUuid as string}/${r.carNumber as string}`, r]),
-    );
-    const calendar = recordedOne('calendar', WEC_2025) as Calendar;
-    const season = (recordedOne('seasons', WEC) as SeasonItem[]).find((s) => s.uuid === WEC_2025)!;
-    const wec = (recordedOne('series', 'all') as SeriesItem[]).find((s) => s.uuid === WEC)!;
-    const classified = recorded('classification').filter(({ uuid }) =>
-      calendar.events.some((e) => e.sessions.some((s) => s.uuid === uuid)),
-    );
-    expect(classified).toHaveLength(2);
-    for (const { uuid, payload } of classified) {
-      const event = calendar.events.find((e) => e.sessions.some((s) => s.uuid === uuid))!;
-      const session = event.sessions.find((s) => s.uuid === uuid)!;
-      for (const d of (payload as Classification).details) {
-        expect(results.get(`${uuid}/${d.carNumber}`)).toEqual({
+      // A name that lost its accent upstream is exported as served.
+      expect([...series.values()].some((s) => (s.name as string).includes('N\uFFFDrburgring'))).toBe(true);
+      const seasons = byUuid('seasons');
+      for (const s of recordedOne('seasons', WEC) as SeasonItem[]) {
+        expect(seasons.get(s.uuid)).toEqual({
+          uuid: s.uuid,
           seriesUuid: WEC,
-          seriesName: wec.name,
-          seasonUuid: WEC_2025,
-          seasonName: season.name,
-          seasonYear: season.year,
-          eventUuid: event.uuid,
-          eventName: event.name,
-          eventStartDate: day(event.startDate),
-          venueName: event.venue.name,
-          sessionUuid: uuid,
-          sessionName: session.name,
-          sessionStartTime: wallClock(session.startTime),
-          sessionStartTimeUtc: iso(session.startTimeUtc),
-          carNumber: d.carNumber,
-          drivers: d.drivers.map((driver) => ({ uuid: driver.uuid, name: driver.name })),
-          teamUuid: d.team.uuid,
-          teamName: d.team.name,
-          teamColour: d.team.colour,
-          nationalityUuid: d.nationality.uuid,
-          nationalityName: d.nationality.name,
-          finishPosition: d.finishPosition,
-          gridPosition: d.gridPosition,
-          laps: d.laps,
-          points: d.points,
-          timeMs: d.time,
-          classifiedStatus: d.classifiedStatus,
-          avgLapSpeed: d.avgLapSpeed,
-          fastestLapTimeMs: d.fastestLapTime,
-          gapTimeToLeadMs: d.gap.timeToLead,
-          gapTimeToNextMs: d.gap.timeToNext,
-          gapLapsToLead: d.gap.lapsToLead,
-          gapLapsToNext: d.gap.lapsToNext,
-          bestLap: d.best.lap,
-          bestTimeMs: d.best.time,
-          bestFastest: d.best.fastest,
-          bestSpeed: d.best.speed,
-          sessionIncomplete: false,
+          name: s.name,
+          year: s.year,
+          endYear: s.endYear,
+          status: s.status,
+          incomplete: false,
         });
       }
-    }
-    expect(results.size).toBe(classified.reduce((n, c) => n + (c.payload as Classification).details.length, 0));
-    // One team uuid, two names in one session: each car keeps its own; the team lists both.
-    const afCorse = [...results.values()].filter(
-      (r) => r.teamUuid === AF_CORSE && r.sessionUuid === classified[0]!.uuid,
-    );
-    expect(new Set(afCorse.map((r) => r.teamName))).toEqual(new Set(['AF Corse', 'Vista AF Corse']));
-    expect(readDataset(json.dir, 'teams').find((t) => t.uuid === AF_CORSE)).toEqual({
-      uuid: AF_CORSE,
-      names: ['AF Corse', 'Vista AF Corse'],
-    });
-  });
+      const [events, sessions, venues, countries] = [
+        byUuid('events'),
+        byUuid('sessions'),
+        byUuid('venues'),
+        byUuid('countries'),
+      ];
+      for (const e of (recordedOne('calendar', WEC_2025) as Calendar).events) {
+        expect(events.get(e.uuid)).toEqual({
+          uuid: e.uuid,
+          seasonUuid: WEC_2025,
+          venueUuid: e.venue.uuid,
+          countryUuid: e.country.uuid,
+          name: e.name,
+          shortName: e.shortName,
+          shortCode: e.shortCode,
+          status: e.status,
+          venuePicture: e.venue.picture,
+          startDate: day(e.startDate),
+          startTimeUtc: iso(e.startTimeUtc),
+          endDate: day(e.endDate),
+          endTimeUtc: iso(e.endTimeUtc),
+        });
+        expect(venues.get(e.venue.uuid)).toEqual({
+          uuid: e.venue.uuid,
+          name: e.venue.name,
+          shortName: e.venue.shortName,
+          shortCode: e.venue.shortCode,
+        });
+        expect(countries.get(e.country.uuid)).toEqual(e.country);
+        for (const s of e.sessions) {
+          expect(sessions.get(s.uuid)).toEqual({
+            uuid: s.uuid,
+            eventUuid: e.uuid,
+            name: s.name,
+            shortName: s.shortName,
+            shortCode: s.shortCode,
+            status: s.status,
+            hasResults: s.hasResults,
+            startTime: wallClock(s.startTime),
+            startTimeUtc: iso(s.startTimeUtc),
+            endTime: wallClock(s.endTime),
+            endTimeUtc: iso(s.endTimeUtc),
+            incomplete: false,
+          });
+        }
+      }
+    },
+  );
+
+  it(
+    'results: one row per classified car with the names it ' +
+      'hangs from, its drivers in car order and the team as shown',
+    () => {
+      const results = new Map(
+        readDataset(json.dir, 'results').map((r) => [`${r.sessionUuid as string}/${r.carNumber as string}`, r]),
+      );
+      const calendar = recordedOne('calendar', WEC_2025) as Calendar;
+      const season = (recordedOne('seasons', WEC) as SeasonItem[]).find((s) => s.uuid === WEC_2025)!;
+      const wec = (recordedOne('series', 'all') as SeriesItem[]).find((s) => s.uuid === WEC)!;
+      const classified = recorded('classification').filter(({ uuid }) =>
+        calendar.events.some((e) => e.sessions.some((s) => s.uuid === uuid)),
+      );
+      expect(classified).toHaveLength(2);
+      for (const { uuid, payload } of classified) {
+        const event = calendar.events.find((e) => e.sessions.some((s) => s.uuid === uuid))!;
+        const session = event.sessions.find((s) => s.uuid === uuid)!;
+        for (const d of (payload as Classification).details) {
+          expect(results.get(`${uuid}/${d.carNumber}`)).toEqual({
+            seriesUuid: WEC,
+            seriesName: wec.name,
+            seasonUuid: WEC_2025,
+            seasonName: season.name,
+            seasonYear: season.year,
+            eventUuid: event.uuid,
+            eventName: event.name,
+            eventStartDate: day(event.startDate),
+            venueName: event.venue.name,
+            sessionUuid: uuid,
+            sessionName: session.name,
+            sessionStartTime: wallClock(session.startTime),
+            sessionStartTimeUtc: iso(session.startTimeUtc),
+            carNumber: d.carNumber,
+            drivers: d.drivers.map((driver) => ({ uuid: driver.uuid, name: driver.name })),
+            teamUuid: d.team.uuid,
+            teamName: d.team.name,
+            teamColour: d.team.colour,
+            nationalityUuid: d.nationality.uuid,
+            nationalityName: d.nationality.name,
+            finishPosition: d.finishPosition,
+            gridPosition: d.gridPosition,
+            laps: d.laps,
+            points: d.points,
+            timeMs: d.time,
+            classifiedStatus: d.classifiedStatus,
+            avgLapSpeed: d.avgLapSpeed,
+            fastestLapTimeMs: d.fastestLapTime,
+            gapTimeToLeadMs: d.gap.timeToLead,
+            gapTimeToNextMs: d.gap.timeToNext,
+            gapLapsToLead: d.gap.lapsToLead,
+            gapLapsToNext: d.gap.lapsToNext,
+            bestLap: d.best.lap,
+            bestTimeMs: d.best.time,
+            bestFastest: d.best.fastest,
+            bestSpeed: d.best.speed,
+            sessionIncomplete: false,
+          });
+        }
+      }
+      expect(results.size).toBe(classified.reduce((n, c) => n + (c.payload as Classification).details.length, 0));
+      // One team uuid, two names in one session: each car keeps its own; the team lists both.
+      const afCorse = [...results.values()].filter(
+        (r) => r.teamUuid === AF_CORSE && r.sessionUuid === classified[0]!.uuid,
+      );
+      expect(new Set(afCorse.map((r) => r.teamName))).toEqual(new Set(['AF Corse', 'Vista AF Corse']));
+      expect(readDataset(json.dir, 'teams').find((t) => t.uuid === AF_CORSE)).toEqual({
+        uuid: AF_CORSE,
+        names: ['AF Corse', 'Vista AF Corse'],
+      });
+    },
+  );
 
   it('leaves no manifest and no partial file when it fails', async () => {
     const dir = tempDir('msc-export-');

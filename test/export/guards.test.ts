@@ -25,56 +25,60 @@ describe('export guards', () => {
   });
   afterAll(async () => database?.drop());
 
-  it('refuses /, the home folder, the storage dir, a folder holding it or inside it, and the database dir and folders inside it, --force or not', async () => {
-    const base = tempDir('msc-guards-');
-    const storage = path.join(base, 'work', 'storage');
-    mkdirSync(storage, { recursive: true });
-    writeFileSync(path.join(storage, 'keep.txt'), 'mine');
-    await expect(exportDb(database.target, { out: '/', storage })).rejects.toThrow(
-      /^refusing to export into \/: it is the root of the filesystem/,
-    );
-    expect(existsSync('/manifest.json') || existsSync('/series.json')).toBe(false);
-    await expect(exportDb(database.target, { out: storage, storage, force: true })).rejects.toThrow(
-      /it is the storage dir/,
-    );
-    await expect(exportDb(database.target, { out: path.join(base, 'work'), storage, force: true })).rejects.toThrow(
-      /it is a folder holding the storage dir/,
-    );
-    symlinkSync(storage, path.join(base, 'link'));
-    await expect(exportDb(database.target, { out: path.join(base, 'link'), storage, force: true })).rejects.toThrow(
-      /it is the storage dir/,
-    );
-    await expect(exportDb(database.target, { out: dbDir, storage, force: true })).rejects.toThrow(
-      /it is the embedded database dir/,
-    );
-    // Folders inside them, new or existing, are theirs too.
-    await expect(exportDb(database.target, { out: path.join(storage, 'exports'), storage })).rejects.toThrow(
-      /it is inside the storage dir/,
-    );
-    mkdirSync(path.join(storage, 'key_value_stores', 'x'), { recursive: true });
-    await expect(
-      exportDb(database.target, { out: path.join(storage, 'key_value_stores', 'x'), storage, force: true }),
-    ).rejects.toThrow(/it is inside the storage dir/);
-    await expect(
-      exportDb(database.target, { out: path.join(base, 'link', 'sub'), storage, force: true }),
-    ).rejects.toThrow(/it is inside the storage dir/);
-    await expect(exportDb(database.target, { out: path.join(dbDir, 'sub'), storage, force: true })).rejects.toThrow(
-      /it is inside the embedded database dir/,
-    );
-    expect(existsSync(path.join(dbDir, 'sub'))).toBe(false);
-    const home = process.env.HOME;
-    process.env.HOME = path.join(base, 'home');
-    try {
-      await expect(exportDb(database.target, { out: path.join(base, 'home'), storage, force: true })).rejects.toThrow(
-        /it is your home folder/,
+  it(
+    'refuses /, the home folder, the storage dir, a folder holding it or ' +
+      'inside it, and the database dir and folders inside it, --force or not',
+    async () => {
+      const base = tempDir('msc-guards-');
+      const storage = path.join(base, 'work', 'storage');
+      mkdirSync(storage, { recursive: true });
+      writeFileSync(path.join(storage, 'keep.txt'), 'mine');
+      await expect(exportDb(database.target, { out: '/', storage })).rejects.toThrow(
+        /^refusing to export into \/: it is the root of the filesystem/,
       );
-    } finally {
-      process.env.HOME = home;
-    }
-    expect(listing(base)).toEqual(['link', 'work']);
-    expect(listing(storage)).toEqual(['keep.txt', 'key_value_stores']);
-    expect(listing(path.join(storage, 'key_value_stores', 'x'))).toEqual([]);
-  });
+      expect(existsSync('/manifest.json') || existsSync('/series.json')).toBe(false);
+      await expect(exportDb(database.target, { out: storage, storage, force: true })).rejects.toThrow(
+        /it is the storage dir/,
+      );
+      await expect(exportDb(database.target, { out: path.join(base, 'work'), storage, force: true })).rejects.toThrow(
+        /it is a folder holding the storage dir/,
+      );
+      symlinkSync(storage, path.join(base, 'link'));
+      await expect(exportDb(database.target, { out: path.join(base, 'link'), storage, force: true })).rejects.toThrow(
+        /it is the storage dir/,
+      );
+      await expect(exportDb(database.target, { out: dbDir, storage, force: true })).rejects.toThrow(
+        /it is the embedded database dir/,
+      );
+      // Folders inside them, new or existing, are theirs too.
+      await expect(exportDb(database.target, { out: path.join(storage, 'exports'), storage })).rejects.toThrow(
+        /it is inside the storage dir/,
+      );
+      mkdirSync(path.join(storage, 'key_value_stores', 'x'), { recursive: true });
+      await expect(
+        exportDb(database.target, { out: path.join(storage, 'key_value_stores', 'x'), storage, force: true }),
+      ).rejects.toThrow(/it is inside the storage dir/);
+      await expect(
+        exportDb(database.target, { out: path.join(base, 'link', 'sub'), storage, force: true }),
+      ).rejects.toThrow(/it is inside the storage dir/);
+      await expect(exportDb(database.target, { out: path.join(dbDir, 'sub'), storage, force: true })).rejects.toThrow(
+        /it is inside the embedded database dir/,
+      );
+      expect(existsSync(path.join(dbDir, 'sub'))).toBe(false);
+      const home = process.env.HOME;
+      process.env.HOME = path.join(base, 'home');
+      try {
+        await expect(exportDb(database.target, { out: path.join(base, 'home'), storage, force: true })).rejects.toThrow(
+          /it is your home folder/,
+        );
+      } finally {
+        process.env.HOME = home;
+      }
+      expect(listing(base)).toEqual(['link', 'work']);
+      expect(listing(storage)).toEqual(['keep.txt', 'key_value_stores']);
+      expect(listing(path.join(storage, 'key_value_stores', 'x'))).toEqual([]);
+    },
+  );
 
   it('refuses a non-empty folder holding no export unless --force, and then leaves its files alone', async () => {
     const dir = tempDir('msc-foreign-');
@@ -129,15 +133,18 @@ describe('export guards', () => {
     expect(listing(dir)).toEqual([...filesOf('json'), 'notes.txt'].sort());
   });
 
-  it("refuses a folder of files that merely carry an export's names (they may be the user's own), unless --force", async () => {
-    const dir = tempDir('msc-lookalikes-');
-    writeFileSync(path.join(dir, 'results.csv'), 'my,precious,spreadsheet');
-    writeFileSync(path.join(dir, 'drivers.json'), '{"mine":1}');
-    await expect(exportDb(database.target, { out: dir, format: 'ndjson' })).rejects.toThrow(
-      /is not empty and holds no export \(drivers\.json, results\.csv\)/,
-    );
-    expect(listing(dir)).toEqual(['drivers.json', 'results.csv']);
-  });
+  it(
+    "refuses a folder of files that merely carry an export's " + "names (they may be the user's own), unless --force",
+    async () => {
+      const dir = tempDir('msc-lookalikes-');
+      writeFileSync(path.join(dir, 'results.csv'), 'my,precious,spreadsheet');
+      writeFileSync(path.join(dir, 'drivers.json'), '{"mine":1}');
+      await expect(exportDb(database.target, { out: dir, format: 'ndjson' })).rejects.toThrow(
+        /is not empty and holds no export \(drivers\.json, results\.csv\)/,
+      );
+      expect(listing(dir)).toEqual(['drivers.json', 'results.csv']);
+    },
+  );
 
   it('says so in one line with exit 1 from the command line; --force and --format csv are accepted', async () => {
     const storage = tempDir();

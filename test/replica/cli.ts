@@ -153,7 +153,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-/** Serves the JSON files under `dir` in place of the bodies of the API paths they are named after; returns those paths. */
+/**
+ * Serves the JSON files under `dir` in place of the bodies of the API paths they are named after; returns those paths.
+ */
 function changeTree(tree: ReplicaTree, dir: string): string[] {
   const files = readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.json'))

@@ -62,9 +62,9 @@ export const SYNTHETIC_DEFAULTS: Readonly<SyntheticOptions> = {
  * left blank); the last event of series 0's second season `Cancelled` with null dates; the last
  * quarter of each current season's events not run yet (`hasResults: false`); U+FFFD in names
  * (series 2, venue 1, some drivers); in every session the first team's second car shown under
- * the team's alias with the same uuid; the last car numbered like the first with leading zeros ("7" and "007"); a retirement
- * in every race (last session of an event). Other quirks (null short names and times, cancelled
- * or postponed events, shared drivers, shorter endurance line-ups) are sprinkled by the seed.
+ * the team's alias with the same uuid; the last car numbered like the first with leading zeros ("7" and
+ * "007"); a retirement in every race (last session of an event). Other quirks (null short names and times,
+ * cancelled or postponed events, shared drivers, shorter endurance line-ups) are sprinkled by the seed.
  */
 export function syntheticTree(options: Partial<SyntheticOptions> = {}): ReplicaTree {
   const around = options.currentAround;

@@ -12,13 +12,16 @@ import { classifyDbError, describeDbError } from '../../src/store/db.js';
 const errnoError = (errno: number) => ({ name: 'ErrnoError', errno });
 
 describe('database errors in one line', () => {
-  it('names an Emscripten ErrnoError by its errno, and classifies a full disk as a ResourceError at the database', () => {
-    expect(describeDbError(errnoError(51))).toBe('errno 51 (ENOSPC)');
-    const error = classifyDbError(errnoError(51), '/data/db');
-    expect(error).toBeInstanceOf(ResourceError);
-    expect(error.message).toBe('no space left on device at /data/db');
-    expect(classifyDbError(errnoError(29), '/data/db').message).toBe('input/output error at /data/db');
-  });
+  it(
+    'names an Emscripten ErrnoError by its errno, and ' + 'classifies a full disk as a ResourceError at the database',
+    () => {
+      expect(describeDbError(errnoError(51))).toBe('errno 51 (ENOSPC)');
+      const error = classifyDbError(errnoError(51), '/data/db');
+      expect(error).toBeInstanceOf(ResourceError);
+      expect(error.message).toBe('no space left on device at /data/db');
+      expect(classifyDbError(errnoError(29), '/data/db').message).toBe('input/output error at /data/db');
+    },
+  );
 
   it('never renders a thrown plain object as [object Object]', () => {
     for (const value of [{}, { foo: 1 }, errnoError(99), { message: 'boom', code: 'XX000' }, Object.create(null)]) {
@@ -31,7 +34,8 @@ describe('database errors in one line', () => {
   it('leaves out the statement knex puts before the server message', () => {
     const error = Object.assign(
       new Error(
-        'INSERT INTO series (uuid) SELECT * FROM unnest($1::uuid[]) - could not extend file "base/5/16385": No space left on device',
+        'INSERT INTO series (uuid) SELECT * FROM unnest($1::uuid[]) - ' +
+          'could not extend file "base/5/16385": No space left on device',
       ),
       { code: '53100' },
     );

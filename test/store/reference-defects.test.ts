@@ -94,22 +94,25 @@ describe.each(DATABASE_KINDS)('reference defects on %s', (kind) => {
     for (const uuid of nationalities) expect(stored.has(uuid)).toBe(true);
   });
 
-  it('keeps a team shown under two names in one session on its entries, and rewrites nothing on a re-crawl', async () => {
-    await storeWecBranch(db);
-    const names = await db('entries')
-      .where({ session_uuid: QATAR_RACE, team_uuid: 'd50b2af7-6fc6-4c96-b8dd-57efa3a45b93' })
-      .distinct('team_name')
-      .pluck('team_name');
-    expect(names.sort()).toEqual(['AF Corse', 'Vista AF Corse']);
-    const historyBefore = await Promise.all(['teams', 'entries'].map((t) => historyCount(db, t)));
-    const again = await storeWecBranch(db);
-    for (const table of Object.keys(again.counts) as (keyof typeof again.counts)[]) {
-      expect(
-        `${table} ${again.counts[table].inserted + again.counts[table].updated + again.counts[table].deleted}`,
-      ).toBe(`${table} 0`);
-    }
-    expect(await Promise.all(['teams', 'entries'].map((t) => historyCount(db, t)))).toEqual(historyBefore);
-  });
+  it(
+    'keeps a team shown under two names in one session ' + 'on its entries, and rewrites nothing on a re-crawl',
+    async () => {
+      await storeWecBranch(db);
+      const names = await db('entries')
+        .where({ session_uuid: QATAR_RACE, team_uuid: 'd50b2af7-6fc6-4c96-b8dd-57efa3a45b93' })
+        .distinct('team_name')
+        .pluck('team_name');
+      expect(names.sort()).toEqual(['AF Corse', 'Vista AF Corse']);
+      const historyBefore = await Promise.all(['teams', 'entries'].map((t) => historyCount(db, t)));
+      const again = await storeWecBranch(db);
+      for (const table of Object.keys(again.counts) as (keyof typeof again.counts)[]) {
+        expect(
+          `${table} ${again.counts[table].inserted + again.counts[table].updated + again.counts[table].deleted}`,
+        ).toBe(`${table} 0`);
+      }
+      expect(await Promise.all(['teams', 'entries'].map((t) => historyCount(db, t)))).toEqual(historyBefore);
+    },
+  );
 
   it('soft-deletes a car that disappears from a classification, with everything that hangs from it', async () => {
     await storeWecBranch(db);

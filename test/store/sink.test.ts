@@ -68,63 +68,67 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect(await applied()).toEqual([{ target_key: `seasons-${SERIES}`, body_fingerprint: 'second' }]);
   });
 
-  it("writes a payload's quarantined items in its rows' transaction, keeps first_seen while they stay, closes them when a payload lacks them", async () => {
-    const key = `seasons-${SERIES}`;
-    const quarantine = (items: { pointer: string; itemId?: string; reason: string }[]) => ({
-      key,
-      label: 'seasons' as const,
-      parentUuid: SERIES,
-      url: `http://api/series/${SERIES}/seasons`,
-      items: items.map((i) => ({ itemId: undefined, ...i })),
-    });
-    const rows = () =>
-      db('quarantine')
-        .select('pointer', 'item_id', 'reason', 'first_seen', db.raw('cleared_at IS NULL AS open'))
-        .orderBy('id');
-    const sink = new Sink(db);
-    // A hostile item: NUL in its id, a reason far too long. Both stored, made storable.
-    await sink.write({
-      ...seasonsBatch([season(1)]),
-      quarantine: quarantine([
-        { pointer: '/1', itemId: 'a\u0000b', reason: 'x'.repeat(10_000) },
-        { pointer: '/2', reason: 'bad' },
-      ]),
-    });
-    const first = await rows();
-    expect(first.map((r) => [r.pointer, r.item_id, r.reason.length, r.open])).toEqual([
-      ['/1', 'a\uFFFDb', 2000, true],
-      ['/2', null, 3, true],
-    ]);
-    // The same item again keeps its row and first_seen; the one no longer missing is closed.
-    await sink.write({
-      ...seasonsBatch([season(1)]),
-      quarantine: quarantine([{ pointer: '/1', itemId: 'a', reason: 'still bad' }]),
-    });
-    const second = await rows();
-    expect(second.map((r) => [r.pointer, r.item_id, r.reason, r.open])).toEqual([
-      ['/1', 'a', 'still bad', true],
-      ['/2', null, 'bad', false],
-    ]);
-    expect(second[0].first_seen).toEqual(first[0].first_seen);
-    // A flush that fails writes no quarantine row either.
-    const orphan = { ...season(3), series_uuid: '00000000-0000-4000-8000-000000000000' };
-    await expect(
-      sink.write({
-        rows: { seasons: [orphan] },
-        complete: [],
-        quarantine: quarantine([{ pointer: '/9', reason: 'lost' }]),
-      }),
-    ).rejects.toThrow();
-    expect(await rows()).toEqual(second);
-    // A clean payload closes all; an item missing again later opens a new row.
-    await sink.write({ ...seasonsBatch([season(1)]), quarantine: quarantine([]) });
-    await sink.write({ ...seasonsBatch([season(1)]), quarantine: quarantine([{ pointer: '/1', reason: 'again' }]) });
-    expect((await rows()).map((r) => [r.pointer, r.reason, r.open])).toEqual([
-      ['/1', 'still bad', false],
-      ['/2', 'bad', false],
-      ['/1', 'again', true],
-    ]);
-  });
+  it(
+    "writes a payload's quarantined items in its rows' transaction, keeps " +
+      'first_seen while they stay, closes them when a payload lacks them',
+    async () => {
+      const key = `seasons-${SERIES}`;
+      const quarantine = (items: { pointer: string; itemId?: string; reason: string }[]) => ({
+        key,
+        label: 'seasons' as const,
+        parentUuid: SERIES,
+        url: `http://api/series/${SERIES}/seasons`,
+        items: items.map((i) => ({ itemId: undefined, ...i })),
+      });
+      const rows = () =>
+        db('quarantine')
+          .select('pointer', 'item_id', 'reason', 'first_seen', db.raw('cleared_at IS NULL AS open'))
+          .orderBy('id');
+      const sink = new Sink(db);
+      // A hostile item: NUL in its id, a reason far too long. Both stored, made storable.
+      await sink.write({
+        ...seasonsBatch([season(1)]),
+        quarantine: quarantine([
+          { pointer: '/1', itemId: 'a\u0000b', reason: 'x'.repeat(10_000) },
+          { pointer: '/2', reason: 'bad' },
+        ]),
+      });
+      const first = await rows();
+      expect(first.map((r) => [r.pointer, r.item_id, r.reason.length, r.open])).toEqual([
+        ['/1', 'a\uFFFDb', 2000, true],
+        ['/2', null, 3, true],
+      ]);
+      // The same item again keeps its row and first_seen; the one no longer missing is closed.
+      await sink.write({
+        ...seasonsBatch([season(1)]),
+        quarantine: quarantine([{ pointer: '/1', itemId: 'a', reason: 'still bad' }]),
+      });
+      const second = await rows();
+      expect(second.map((r) => [r.pointer, r.item_id, r.reason, r.open])).toEqual([
+        ['/1', 'a', 'still bad', true],
+        ['/2', null, 'bad', false],
+      ]);
+      expect(second[0].first_seen).toEqual(first[0].first_seen);
+      // A flush that fails writes no quarantine row either.
+      const orphan = { ...season(3), series_uuid: '00000000-0000-4000-8000-000000000000' };
+      await expect(
+        sink.write({
+          rows: { seasons: [orphan] },
+          complete: [],
+          quarantine: quarantine([{ pointer: '/9', reason: 'lost' }]),
+        }),
+      ).rejects.toThrow();
+      expect(await rows()).toEqual(second);
+      // A clean payload closes all; an item missing again later opens a new row.
+      await sink.write({ ...seasonsBatch([season(1)]), quarantine: quarantine([]) });
+      await sink.write({ ...seasonsBatch([season(1)]), quarantine: quarantine([{ pointer: '/1', reason: 'again' }]) });
+      expect((await rows()).map((r) => [r.pointer, r.reason, r.open])).toEqual([
+        ['/1', 'still bad', false],
+        ['/2', 'bad', false],
+        ['/1', 'again', true],
+      ]);
+    },
+  );
 
   it('leaves unchanged rows alone: no update, no history version, updated_at kept', async () => {
     await new Sink(db).write(seasonsBatch([season(1), season(2)]));
@@ -246,7 +250,9 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     await db.raw(`INSERT INTO venues (uuid, hash) VALUES ('00000000-0000-4000-8000-000000000001', 'x')`);
     await db.raw(`INSERT INTO countries (uuid, hash) VALUES ('00000000-0000-4000-8000-000000000002', 'x')`);
     await db.raw(
-      `INSERT INTO events (uuid, season_uuid, venue_uuid, country_uuid, hash) VALUES ('00000000-0000-4000-8000-000000000003', ?, '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', 'x')`,
+      `INSERT INTO events (uuid, season_uuid, venue_uuid, country_uuid, hash) VALUES ` +
+        `('00000000-0000-4000-8000-000000000003', ?, ` +
+        `'00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', 'x')`,
       [season(1).uuid],
     );
     await db.raw(
@@ -319,32 +325,42 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect(await historyCount(db, 'drivers')).toBe(3);
   });
 
-  it('reports a foreign-key violation as an IntegrityError naming table and key, not the SQL, and fails only the write it came from', async () => {
-    const sink = new Sink(db);
-    const orphan = { ...season(3), series_uuid: '00000000-0000-4000-8000-000000000000' };
-    // Written in the same tick: both land in one flush, which the orphan breaks.
-    const good = sink.write(seasonsBatch([season(1)]));
-    const bad = sink.write({ rows: { seasons: [orphan] }, complete: [] });
-    await expect(good).resolves.toBeUndefined();
-    const error = await bad.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(IntegrityError);
-    const message = (error as Error).message;
-    expect(message).toMatch(
-      /^foreign key violation \(table seasons, constraint seasons_series_uuid_foreign\): Key \(series_uuid\)=\(00000000-0000-4000-8000-000000000000\) is not present in table "series"$/,
-    );
-    expect(message).not.toMatch(/INSERT|unnest|\$1/);
-    expect((await liveCounts(db)).seasons).toBe(1);
-  });
+  it(
+    'reports a foreign-key violation as an IntegrityError naming ' +
+      'table and key, not the SQL, and fails only the write it came from',
+    async () => {
+      const sink = new Sink(db);
+      const orphan = { ...season(3), series_uuid: '00000000-0000-4000-8000-000000000000' };
+      // Written in the same tick: both land in one flush, which the orphan breaks.
+      const good = sink.write(seasonsBatch([season(1)]));
+      const bad = sink.write({ rows: { seasons: [orphan] }, complete: [] });
+      await expect(good).resolves.toBeUndefined();
+      const error = await bad.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(IntegrityError);
+      const message = (error as Error).message;
+      expect(message).toMatch(
+        new RegExp(
+          '^foreign key violation \\(table seasons, constraint seasons_series_uuid_foreign\\): Key ' +
+            '\\(series_uuid\\)=\\(00000000-0000-4000-8000-000000000000\\) is not present in table "series"$',
+        ),
+      );
+      expect(message).not.toMatch(/INSERT|unnest|\$1/);
+      expect((await liveCounts(db)).seasons).toBe(1);
+    },
+  );
 
   it('reports not-null and check violations with their table and column or constraint', async () => {
     const sink = new Sink(db);
     await sink.write({ rows: { series: [seriesRow] }, complete: [] });
     const nullSeries = { ...season(4), series_uuid: null } as unknown as SeasonRow;
     await expect(sink.write({ rows: { seasons: [nullSeries] }, complete: [] })).rejects.toThrow(
-      /^not-null violation \(table seasons, column series_uuid, constraint|^not-null violation \(table seasons, column series_uuid\)$/,
+      new RegExp(
+        '^not-null violation \\(table seasons, column series_uuid, constraint|' +
+          '^not-null violation \\(table seasons, column series_uuid\\)$',
+      ),
     );
     await db.raw('ALTER TABLE seasons ADD CONSTRAINT test_year_bound CHECK (year < 2100)');
     try {
@@ -361,7 +377,8 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
 
   it('declares no unique constraint on hash', async () => {
     const { rows } = await db.raw(
-      `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexdef ILIKE '%UNIQUE%' AND indexdef ILIKE '%(hash%'`,
+      `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ` +
+        `AND indexdef ILIKE '%UNIQUE%' AND indexdef ILIKE '%(hash%'`,
     );
     expect(rows).toEqual([]);
   });

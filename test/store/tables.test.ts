@@ -30,7 +30,8 @@ describe('table specs', () => {
 
   it.each(TABLE_ORDER)('%s: spec columns and types equal the migrated table', async (table) => {
     const { rows } = await db.raw<{ rows: { column_name: string; data_type: string }[] }>(
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
+      `SELECT column_name, data_type FROM information_schema.columns WHERE ` +
+        `table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
       [table],
     );
     const spec = TABLES[table].columns as Record<string, string>;
@@ -42,13 +43,15 @@ describe('table specs', () => {
 
   it.each(TABLE_ORDER)('%s: primary key is the spec key; history has the same columns plus validity', async (table) => {
     const { rows } = await db.raw<{ rows: { column_name: string }[] }>(
-      `SELECT a.attname AS column_name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+      `SELECT a.attname AS column_name FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
        WHERE i.indrelid = ?::regclass AND i.indisprimary`,
       [table],
     );
     expect(rows.map((r) => r.column_name).sort()).toEqual([...TABLES[table].key].sort());
     const history = await db.raw<{ rows: { column_name: string }[] }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,
+      `SELECT column_name FROM information_schema.columns WHERE table_schema ` +
+        `= current_schema() AND table_name = ? ORDER BY ordinal_position`,
       [`${table}_history`],
     );
     expect(history.rows.map((r) => r.column_name)).toEqual([

@@ -1,4 +1,7 @@
-/** Finding a cached record's file on disk, whatever store it was sharded into, and reading or changing the body it holds. */
+/**
+ * Finding a cached record's file on disk, whatever store it
+ * was sharded into, and reading or changing the body it holds.
+ */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
