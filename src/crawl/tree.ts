@@ -232,9 +232,8 @@ export function checkSeriesExist(scope: CrawlScope, series: readonly SeriesNode[
     return `"${wanted}"${nearest.length ? ` (closest: ${nearest.join(', ')})` : ''}`;
   });
   const none = series.length ? '' : ' (the series list is empty)';
-  throw new UserError(
-    `--series ${described.join('; ')} ${unmatched.length === 1 ? 'matches' : 'match'} no series by uuid, shortCode or name${none}`,
-  );
+  const verb = unmatched.length === 1 ? 'matches' : 'match';
+  throw new UserError(`--series ${described.join('; ')} ${verb} no series by uuid, shortCode or name${none}`);
 }
 
 function closestSeries(wanted: string, series: readonly SeriesNode[]): string[] {
