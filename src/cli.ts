@@ -52,6 +52,7 @@ export function buildParser(io: CommandIo, onExit: (code: number) => void): Argv
     );
   }
   return parser
+    .middleware(refuseRepeatedFlags, true)
     .demandCommand(1, `Name a command: ${COMMANDS.map((c) => c.command).join(', ')}`)
     .strict()
     .recommendCommands()
@@ -64,6 +65,20 @@ export function buildParser(io: CommandIo, onExit: (code: number) => void): Argv
       if (error && error.name !== 'YError') throw error;
       throw new UsageError(message || error?.message || 'cannot read the command line');
     });
+}
+
+/**
+ * A flag given twice reaches the handler as an array that reads as "a,b": refused, naming the flag,
+ * rather than taken as one malformed value or silently as the last. --series alone is a list (its
+ * values are joined with commas, as MSC_SERIES is split).
+ */
+function refuseRepeatedFlags(argv: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(argv)) {
+    // yargs lists each flag under its camelCase name too: one report, under the flag's own name.
+    const camelCaseCopy = !key.includes('-') && /[A-Z]/.test(key);
+    if (key === '_' || key === 'series' || camelCaseCopy || !Array.isArray(value)) continue;
+    throw new UsageError(`--${key} given more than once (${value.join(', ')}): give it once`);
+  }
 }
 
 /** Runs one command line to its end; returns the exit code. Never throws. */

@@ -399,6 +399,13 @@ export function resolveBaseUrl(given: Given<string>): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UserError(`${given.name}: "${value}" must be an http:// or https:// URL`);
   }
+  // A pasted endpoint URL would double the API's own prefix, and every request would be a 404.
+  if (/(^|\/)widgets(\/|$)/.test(url.pathname)) {
+    throw new UserError(
+      `${given.name}: "${value}" includes the API's /widgets path, which the crawler adds itself; give the root: ` +
+        `${url.origin}`,
+    );
+  }
   return url.origin + url.pathname.replace(/\/+$/, '');
 }
 
@@ -518,4 +525,16 @@ export function parseInstant(flag: string, value: string, now: number = Date.now
     throw new UserError(`${flag}: "${value}" is not an ISO 8601 date or time, nor a duration ago like 24h`);
   }
   return new Date(ms).toISOString();
+}
+
+/**
+ * parseInstant for a flag that looks back (--since, --as-of): a time in the future is refused,
+ * because nothing can have changed since then, and nothing was stored as of then yet.
+ */
+export function parsePastInstant(flag: string, value: string, now: number = Date.now()): string {
+  const instant = parseInstant(flag, value, now);
+  if (Date.parse(instant) > now) {
+    throw new UserError(`${flag}: "${value}" is in the future (it is ${new Date(now).toISOString()} now)`);
+  }
+  return instant;
 }

@@ -9,7 +9,7 @@ import {
   DEFAULTS,
   describeDb,
   oneOf,
-  parseInstant,
+  parsePastInstant,
   resolveCommonConfig,
   resolveScope,
   type Env,
@@ -179,7 +179,7 @@ export function resolveExportConfig(args: ExportArgs, env: Env): ExportConfig {
     outDir: path.resolve(args.out ?? DEFAULTS.out),
     format: oneOf('--format', args.format ?? DEFAULTS.format, EXPORT_FORMATS),
     scope: resolveScope(args, env),
-    asOf: args.asOf === undefined ? undefined : parseInstant('--as-of', args.asOf),
+    asOf: args.asOf === undefined ? undefined : parsePastInstant('--as-of', args.asOf),
     force: args.force === true,
   });
 }

@@ -117,6 +117,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
           return;
         }
         const attempt = requestLog.attemptOf(request);
+        requestLog.failedAttempt(request.label ?? 'request', request, error);
         // A full disk met reading the cache or writing the queue: stop, and keep the request for the resume.
         if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         if (error instanceof NonRetryableError || request.noRetry) return;
@@ -144,6 +145,8 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         await sleep(delay, undefined, { signal: parts.budget.stopSignal }).catch(() => undefined);
       },
       failedRequestHandler: async ({ request }, error) => {
+        // Crawlee calls errorHandler for the attempts it retries, and only this for the last one.
+        requestLog.failedAttempt(request.label ?? 'request', request, error);
         // A request at its last retry when the API proved unreachable: kept for the next run, not failed.
         if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         let read: ReturnType<typeof readRequest>;

@@ -1,7 +1,7 @@
 /**
  * --verbose: one debug line per request the crawler handles: label, URL path, HTTP status or
  * `cache`, body bytes, milliseconds from the start of the fetch to the body in hand, attempt.
- * (A failed attempt has its own line: the crawler's `retrying …` or `failed …`.)
+ * A failed attempt has a line of the same shape, with the HTTP status (or `error`) and the reason.
  *
  * Attempts count from 1 and go up by one with every attempt this run makes, retries included. They
  * are counted here rather than read from Crawlee's retryCount, which is 0 while the first attempt's
@@ -9,6 +9,7 @@
  */
 import type { HttpCrawlingContext } from '@crawlee/http';
 import type { Request } from '@crawlee/core';
+import { HttpStatusError, RetryableHttpError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export class RequestLog {
@@ -41,6 +42,19 @@ export class RequestLog {
   /** The request is done, handled or failed for good. */
   finished(request: Request): void {
     this.attempts.delete(request.uniqueKey);
+  }
+
+  /** A failed attempt's line: the request's fields, with the error in place of the body. */
+  failedAttempt(label: string, request: Request, error: unknown): void {
+    if (!this.log.enabled('debug')) return;
+    const started = this.startedAt.get(request);
+    const status = error instanceof HttpStatusError || error instanceof RetryableHttpError ? error.status : 'error';
+    this.log.debug(`${label} ${new URL(request.url).pathname}`, {
+      status,
+      ms: started === undefined ? undefined : Date.now() - started,
+      attempt: this.attemptOf(request),
+      error: describeError(error),
+    });
   }
 
   /** The handler, preceded by the request's line. */

@@ -2,6 +2,7 @@
  * Opens the database a DbTarget names: the embedded PostgreSQL (PGlite via knex-pglite) in a data
  * dir, or a PostgreSQL server. Both speak the same SQL to the rest of the code.
  */
+import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import ClientPGLite from 'knex-pglite';
 import { PGlite } from '@electric-sql/pglite';
@@ -75,6 +76,8 @@ export interface OpenDbOptions {
 export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Promise<Db> {
   if (target.kind === 'embedded') {
     // Before anything else looks at the dir: a path on a pseudo file system must fail in one line.
+    // The default <storage>/db: the storage dir first, so a failure names the folder the user gave.
+    if (target.from !== undefined) ensureDir(path.dirname(target.dir), target.from);
     ensureDir(target.dir, target.from ?? '--db');
     ensureFreeSpace(target.dir);
   }

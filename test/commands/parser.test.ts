@@ -97,6 +97,24 @@ describe('mistakes are one line, exit 1, and name what is wrong', () => {
       /^ERROR MSC_FROM_YEAR: "twenty" is not a whole number/,
     ],
     [
+      'a flag given twice',
+      ['crawl', '--base-url', 'http://127.0.0.1:1', '--base-url', 'ftp://x'],
+      {},
+      /^ERROR --base-url given more than once \(http:\/\/127\.0\.0\.1:1, ftp:\/\/x\): give it once/,
+    ],
+    [
+      "a --base-url that already holds the API's own path",
+      ['crawl', '--base-url', 'http://127.0.0.1:1/widgets/1.0.0'],
+      {},
+      /^ERROR --base-url: ".+\/widgets\/1\.0\.0" includes the API's \/widgets path, .*root: http:\/\/127\.0\.0\.1:1$/,
+    ],
+    [
+      'export --as-of in the future',
+      ['export', '--as-of', '2999-01-01'],
+      {},
+      /^ERROR --as-of: "2999-01-01" is in the future \(it is \S+ now\)$/,
+    ],
+    [
       'a fraction',
       ['crawl', '--concurrency', '2.5'],
       {},

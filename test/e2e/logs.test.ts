@@ -83,13 +83,22 @@ describe('logs', () => {
             status?: unknown;
             bytes?: number;
             attempt?: number;
+            error?: string;
           };
         });
         expect(records.every((r) => typeof r.msg === 'string' && !r.msg.includes('\n'))).toBe(true);
         // Crawlee had things to say under these faults: they came as JSON too.
         expect(records.some((r) => r.source === 'crawlee')).toBe(true);
         // One line per request handled: as many as succeeded, each with its status, size and attempt.
-        const perRequest = records.filter((r) => /^(series|seasons|calendar|classification) \/widgets\//.test(r.msg));
+        const requestLines = records.filter((r) => /^(series|seasons|calendar|classification) \/widgets\//.test(r.msg));
+        const perRequest = requestLines.filter((r) => r.error === undefined);
+        // A failed attempt has a line of the same shape, with its status and reason: the always
+        // failing URL's five retried attempts and its last one.
+        const failedAttempts = requestLines.filter((r) => r.error !== undefined);
+        expect(failedAttempts.filter((r) => r.msg.endsWith(broken)).map((r) => r.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(
+          failedAttempts.every((r) => r.level === 'debug' && (typeof r.status === 'number' || r.status === 'error')),
+        ).toBe(true);
         const succeeded = Object.values(summary.requests).reduce((n, c) => n + c.succeeded, 0);
         expect(perRequest).toHaveLength(succeeded);
         expect(
