@@ -95,7 +95,7 @@ describe('logs', () => {
         // A failed attempt has a line of the same shape, with its status and reason: the always
         // failing URL's five retried attempts and its last one.
         const failedAttempts = requestLines.filter((r) => r.error !== undefined);
-        expect(failedAttempts.filter((r) => r.msg.endsWith(broken)).map((r) => r.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(failedAttempts.filter((r) => r.msg.endsWith(broken!)).map((r) => r.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
         expect(
           failedAttempts.every((r) => r.level === 'debug' && (typeof r.status === 'number' || r.status === 'error')),
         ).toBe(true);

@@ -90,8 +90,10 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
       const db = admin(database);
       try {
         const storages = [tempDir(), tempDir(), tempDir()];
-        const workers = storages.map((storage) =>
-          worker(database, replica, storage, ['--max-rpm', '100000', '--concurrency', '1']),
+        // The victim takes four at a time: on a loaded machine a worker doing one at a time may hold
+        // no lease at the instants it is looked at, and the crawl may end before it is caught.
+        const workers = storages.map((storage, i) =>
+          worker(database, replica, storage, ['--max-rpm', '100000', '--concurrency', i === 1 ? '4' : '1']),
         );
         const victim = workers[1]!;
         // Mid-crawl, with the victim at work (holding leases).

@@ -20,7 +20,7 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-function takerOutput(file: string, startAt: number, holdMs: number, ...loop: string[]): Promise<string> {
+function takerOutput(file: string, startAt: number, holdMs: number | 'release', ...loop: string[]): Promise<string> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'test/support/lock-taker.ts', file, String(startAt), String(holdMs), ...loop],
@@ -144,9 +144,22 @@ describe('acquireLock', () => {
       }
       // Far enough ahead for every process to have started (tsx takes ~0.5 s, more on a loaded machine).
       const startAt = Date.now() + 4_000;
-      // The winner holds it long after the agreed instant: on a loaded machine a taker may start
-      // seconds late, and must still find it held rather than free again.
-      const outputs = await Promise.all(Array.from({ length: 6 }, () => takerOutput(file, startAt, 12_000)));
+      // The winner holds it until the five others have been refused: on a loaded machine a taker
+      // may start seconds late, and must still find it held rather than free again. (Should two
+      // take it, four answers come: after 40 s the holders are let go, and the count fails.)
+      let answered = 0;
+      const release = () => writeFileSync(`${file}.release`, '');
+      const letGo = setTimeout(release, 40_000);
+      const outputs = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          takerOutput(file, startAt, 'release').then((out) => {
+            answered += 1;
+            if (answered === 5) release();
+            return out;
+          }),
+        ),
+      );
+      clearTimeout(letGo);
       expect(
         outputs.filter((o) => o === 'taken'),
         outputs.join('\n'),

@@ -2,14 +2,15 @@
  * A process that takes a pid lock at an agreed instant (for the race tests of src/lockfile.ts):
  *
  *   tsx test/support/lock-taker.ts <file> <startAtEpochMs> <holdMs>
- *     takes it once: prints `taken` or `refused: <message>`, holds it holdMs, then exits;
+ *     takes it once: prints `taken` or `refused: <message>`, holds it holdMs (or, given `release`,
+ *     until a file `<file>.release` appears), then exits;
  *   tsx test/support/lock-taker.ts <file> <startAtEpochMs> <holdMs> <times> <log>
  *     takes it whenever it can until it has held it `times` times, appending `+<pid>` to `log` on
  *     taking it and `-<pid>` before releasing it (O_APPEND: the lines of all takers interleave in
  *     real order). A count, not a time window: on a loaded machine a process may start late, and a
  *     window could close before it took the lock once.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { acquireLock } from '../../src/lockfile.js';
 
 const [file, startAt, holdMs, times, log] = process.argv.slice(2);
@@ -28,7 +29,15 @@ if (times === undefined) {
   try {
     const release = acquireLock(file!, 'the test lock');
     process.stdout.write('taken\n');
-    setTimeout(release, Number(holdMs));
+    if (holdMs === 'release') {
+      const poll = setInterval(() => {
+        if (!existsSync(`${file}.release`)) return;
+        clearInterval(poll);
+        release();
+      }, 20);
+    } else {
+      setTimeout(release, Number(holdMs));
+    }
   } catch (error) {
     process.stdout.write(`refused: ${(error as Error).message}\n`);
   }
