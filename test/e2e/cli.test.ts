@@ -61,7 +61,8 @@ describe('configuration errors are caught before the first request', () => {
   ])('crawl %j: exit 1 and one line', async ([args, message], { expect }) => {
     const before = replica.stats.total;
     const storage = args.includes('--storage') ? [] : ['--storage', tempDir()];
-    const { code, lines } = await cli(['crawl', '--base-url', replica.url, ...storage, ...args]);
+    const baseUrl = args.includes('--base-url') ? [] : ['--base-url', replica.url];
+    const { code, lines } = await cli(['crawl', ...baseUrl, ...storage, ...args]);
     expect(code).toBe(1);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
