@@ -289,6 +289,8 @@ describe('folders that cannot be created: one line naming the flag, the path and
         }),
         runBounded(['migrate', '--db', '/proc/nope', '--storage', base]),
         runBounded(['export', '--db', database, '--storage', base, '--out', '/proc/nope']),
+        // The default database, <storage>/db: the storage dir given is the one named.
+        runBounded(['migrate', '--storage', '/proc/nope']),
       ]);
       const enoent = '\\(ENOENT: no such file or directory; the file system at /proc takes no new folders\\)';
       const expected = [
@@ -296,6 +298,7 @@ describe('folders that cannot be created: one line naming the flag, the path and
         `^ERROR CRAWLEE_STORAGE_DIR /proc/nope/deeper: cannot create /proc/nope ${enoent}$`,
         `^ERROR --db /proc/nope: cannot create /proc/nope ${enoent}$`,
         `^ERROR --out /proc/nope: cannot create /proc/nope ${enoent}$`,
+        `^ERROR --storage /proc/nope: cannot create /proc/nope ${enoent}$`,
       ];
       runs.forEach((run, i) => {
         expect(run.code, run.stderr).toBe(1);
