@@ -6,7 +6,14 @@
  * came and went within the window, is not listed.
  */
 import type { Options } from 'yargs';
-import { DEFAULTS, parseInstant, resolveCommonConfig, wholeNumber, type ChangesConfig, type Env } from '../config.js';
+import {
+  DEFAULTS,
+  parsePastInstant,
+  resolveCommonConfig,
+  wholeNumber,
+  type ChangesConfig,
+  type Env,
+} from '../config.js';
 import { UserError } from '../errors.js';
 import {
   DATABASE_OPTIONS,
@@ -188,13 +195,7 @@ export interface ChangesArgs extends LoggingArgs, DatabaseArgs {
 export function resolveChangesConfig(args: ChangesArgs, env: Env, now: number = Date.now()): ChangesConfig {
   if (args.since === undefined)
     throw new UserError('--since is required: an ISO 8601 time (2026-11-21T08:00:00Z) or a duration ago (24h)');
-  const since = parseInstant('--since', args.since, now);
-  if (Date.parse(since) > now) {
-    throw new UserError(
-      `--since: "${args.since}" is in the future (it is ` +
-        `${new Date(now).toISOString()} now): nothing has changed since then`,
-    );
-  }
+  const since = parsePastInstant('--since', args.since, now);
   return Object.freeze({
     ...resolveCommonConfig(args, env),
     since,
