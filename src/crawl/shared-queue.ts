@@ -31,7 +31,7 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { RequestSchema } from '@crawlee/types';
 import type { CrawlScope } from '../config.js';
-import { UserError } from '../errors.js';
+import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { describeScope } from './crawl-state.js';
 import { SharedLimit } from './shared-limit.js';
@@ -438,7 +438,7 @@ export class SharedQueue {
     } catch (error) {
       this.options.log.warn(
         `could not delete the previous crawl's queue ${queue} ` +
-          `(${error instanceof Error ? error.message : String(error)}); it is left in the database`,
+          `(${describeError(error)}); it is left in the database`,
       );
     }
   }
@@ -449,9 +449,7 @@ export class SharedQueue {
       this.beating = this.beating
         .then(() => this.beat())
         .catch((error: unknown) => {
-          this.options.log.debug(
-            `shared queue heartbeat failed: ${error instanceof Error ? error.message : String(error)}`,
-          );
+          this.options.log.debug(`shared queue heartbeat failed: ${describeError(error)}`);
         });
     }, every);
   }
