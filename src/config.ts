@@ -53,6 +53,12 @@ export const DEFAULTS = {
    * still hold requests (Crawlee's pool polls its queue every 20 ms).
    */
   sharedQueuePollMs: 250,
+  /**
+   * --queue postgres: a worker holds at most this many leases per request it may have in flight
+   * (--concurrency). Crawlee's pool would otherwise lease dozens at a time: one slow worker would
+   * sit on requests the others could take, and a worker killed would lose them all.
+   */
+  sharedLeasesPerSlot: 2,
   /** Results change for a day or so after a session (penalties); a day-old copy is good enough. */
   maxAge: '24h',
   /** Results of a session this long past its end are taken as final (protests and penalties settle within days). */

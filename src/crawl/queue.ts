@@ -142,7 +142,12 @@ export async function startSharedQueue(
     retryFailed: config.retryFailed,
     seed,
   });
-  storage.shareQueue(new SharedQueueClient(QUEUE_NAME, shared, DEFAULTS.sharedQueuePollMs));
+  storage.shareQueue(
+    new SharedQueueClient(QUEUE_NAME, shared, {
+      pollMs: DEFAULTS.sharedQueuePollMs,
+      maxLeased: DEFAULTS.sharedLeasesPerSlot * config.concurrency,
+    }),
+  );
   const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
   // This dir's failure records are of one shared crawl; failed requests being retried are retried.
   const local = await storage.records.getValue<{ crawlId: number }>(SHARED_KEY);

@@ -32,6 +32,13 @@ import { headItem, operationInfo, withoutNulls } from './storage-client.js';
 
 type HeldRequest = RequestSchema & { id: string };
 
+export interface SharedQueueClientOptions {
+  /** How often an idle worker asks PostgreSQL again (Crawlee's pool asks every 20 ms). */
+  readonly pollMs: number;
+  /** The most requests this worker holds at once: what it does not hold, other workers can take. */
+  readonly maxLeased: number;
+}
+
 export class SharedQueueClient implements RequestQueueClient {
   /** Requests leased to this worker and not finished, by id. */
   private readonly held = new Map<string, HeldRequest>();
@@ -48,8 +55,7 @@ export class SharedQueueClient implements RequestQueueClient {
   constructor(
     private readonly name: string,
     private readonly shared: SharedQueue,
-    /** How often an idle worker asks PostgreSQL again (Crawlee's pool asks every 20 ms). */
-    private readonly pollMs: number,
+    private readonly options: SharedQueueClientOptions,
   ) {
     shared.onLeasesLost = () => {
       this.held.clear();
@@ -99,8 +105,9 @@ export class SharedQueueClient implements RequestQueueClient {
       this.ready.delete(id);
       items.push(this.held.get(id)!);
     }
-    if (items.length < limit && Date.now() - this.emptyAt >= this.pollMs) {
-      const leased = await this.shared.lease(limit - items.length);
+    const room = Math.min(limit - items.length, this.options.maxLeased - this.held.size);
+    if (room > 0 && Date.now() - this.emptyAt >= this.options.pollMs) {
+      const leased = await this.shared.lease(room);
       for (const request of leased) {
         this.held.set(request.id, request);
         items.push(request);
