@@ -35,6 +35,7 @@ import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { describeScope } from './crawl-state.js';
 import { SharedLimit } from './shared-limit.js';
+import { counted } from '../words.js';
 
 /** pg-boss's schema: ours alone, so an application's own pg-boss (of another version) is never touched. */
 export const BOSS_SCHEMA = 'crawl_queue';
@@ -196,7 +197,8 @@ export class SharedQueue {
       if (latest && latest.finishedAt === undefined && options.fresh) {
         if (otherWorkers > 0) {
           throw new UserError(
-            `--fresh: ${otherWorkers} other worker(s) are working on the crawl started ` +
+            `--fresh: ${counted(otherWorkers, 'other worker')} ${otherWorkers === 1 ? 'is' : 'are'} ` +
+              `working on the crawl started ` +
               `${latest.startedAt}; stop them first, or leave --fresh out to join it`,
           );
         }
@@ -497,7 +499,8 @@ export class SharedQueue {
     for (const worker of reaped) {
       this.options.log.warn(
         `worker ${worker.host} pid ${worker.pid} has been silent for over ` +
-          `${Math.round(this.options.leaseTimeoutMs / 1000)} s: its ${worker.leases} request(s) go back to the queue`,
+          `${Math.round(this.options.leaseTimeoutMs / 1000)} s: ` +
+          `${worker.leases === 1 ? 'its request goes' : `its ${worker.leases} requests go`} back to the queue`,
       );
     }
   }

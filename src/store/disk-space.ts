@@ -63,7 +63,8 @@ export function describeShortage(free: FreeSpace, rows: number): string {
   const show = (bytes: number, round: (n: number) => number) =>
     `${(round((bytes / size) * 10) / 10).toFixed(1)} ${unit}`;
   const share = rows
-    ? ` + ${rows.toLocaleString('en-US')} row(s) of the next write at ${DEFAULTS.freeDiskBytesPerRow / 1024} KiB each`
+    ? ` + ${rows.toLocaleString('en-US')} ${rows === 1 ? 'row' : 'rows'} ` +
+      `of the next write at ${DEFAULTS.freeDiskBytesPerRow / 1024} KiB each`
     : '';
   return (
     `${show(free.bytes, Math.floor)} free at ${free.at}; the embedded database needs ${show(needed, Math.ceil)} ` +

@@ -131,9 +131,8 @@ describe('status', () => {
     }
     expect(report.lastCrawl?.outcome).toBe('limit');
     const text = formatStatus(report);
-    expect(text).toContain(
-      `unfinished: ${LABELS.reduce((n, l) => n + report.crawl!.requests[l].pending, 0)} request(s) left`,
-    );
+    const pending = LABELS.reduce((n, l) => n + report.crawl!.requests[l].pending, 0);
+    expect(text).toContain(`unfinished: ${pending} ${pending === 1 ? 'request' : 'requests'} left`);
     expect(text).toMatch(/requests\s+handled\s+pending\s+failed\s+quarantined/);
     expect(text).toMatch(
       /^Storage dir: [\d.]+ [KMG]?i?B on disk \(cache [^,]+, queue [^,]+, embedded database [^,]+, other [^)]+\)$/m,

@@ -172,8 +172,8 @@ describe.each(DATABASE_KINDS)('incomplete scopes (%s)', (kind) => {
         items: { series: 1, seasons: 1, calendar: 1, classification: 1 },
       });
       expect(formatStatus(during)).toContain(
-        'Incomplete scopes: 4, 4 item(s) quarantined: series 1 (1 item(s)), ' +
-          'seasons 1 (1 item(s)), calendar 1 (1 item(s)), classification 1 (1 item(s))',
+        'Incomplete scopes: 4, 4 items quarantined: series 1 (1 item), ' +
+          'seasons 1 (1 item), calendar 1 (1 item), classification 1 (1 item)',
       );
 
       const between = new Date().toISOString();

@@ -153,7 +153,7 @@ describe('Ctrl-C and SIGTERM', () => {
         expect(stopped.code, stopped.stderr).toBe(130);
         expect(gets(replica) - atStop).toBeLessThanOrEqual(CONCURRENCY);
         expect(stopped.stdout).toMatch(
-          /Interrupted with \d+ request\(s\) left\. Run the same crawl command again to resume/,
+          /Interrupted with \d+ requests? left\. Run the same crawl command again to resume/,
         );
         // Nothing given up on: a request sent back to the queue is not a failure.
         expect(stopped.stdout).toMatch(/^Crawl interrupted after [\d.]+ s: \d+ requests \(.*\), 0 from cache/);

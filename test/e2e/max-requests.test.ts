@@ -108,7 +108,7 @@ describe('--max-requests', () => {
         expect(summary.outcome).toBe('limit');
         expect(handled(summary)).toBe(LIMIT);
         const match =
-          /^Stopped at --max-requests: (\d+) request\(s\) left; run the same crawl command again to continue\.$/.exec(
+          /^Stopped at --max-requests: (\d+) requests? left; run the same crawl command again to continue\.$/.exec(
             summary.message ?? '',
           );
         expect(match, summary.message).not.toBeNull();

@@ -135,7 +135,7 @@ describe.skipIf(NO_TMPFS !== undefined)('a disk that fills up', () => {
       new RegExp(
         `^ERROR no space left on device at ${disk}/db \\(\\d+\\.\\d MiB free at [^;]+; the embedded database needs ` +
           `\\d+\\.\\d MiB to write safely: a reserve of 40 MiB( \\+ [\\d,]+ ` +
-          `row\\(s\\) of the next write at 3 KiB each)?\\): stopping the crawl$`,
+          `rows? of the next write at 3 KiB each)?\\): stopping the crawl$`,
       ),
     );
     expect(Date.now() - started).toBeLessThan(180_000);
@@ -248,7 +248,7 @@ describe('a database deleted or swapped under an unfinished crawl', () => {
       expect.stringMatching(
         new RegExp(
           '^WARN the unfinished crawl in .* wrote to another database .*: rebuilding ' +
-            "its queue from the \\d+ request\\(s\\) this database's rows imply$",
+            "its queue from the \\d+ requests? this database's rows imply$",
         ),
       ),
     ]);

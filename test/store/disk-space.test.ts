@@ -18,7 +18,7 @@ describe('the free-space guard', () => {
     expect(needed).toBe(DEFAULTS.minFreeDiskBytes + 400 * DEFAULTS.freeDiskBytesPerRow);
     expect(describeShortage({ bytes: 12.34 * MIB, at: '/mnt/small' }, 400)).toBe(
       '12.3 MiB free at /mnt/small; the embedded database needs 41.2 MiB to write ' +
-        'safely: a reserve of 40 MiB + 400 row(s) of the next write at 3 KiB each',
+        'safely: a reserve of 40 MiB + 400 rows of the next write at 3 KiB each',
     );
     expect(describeShortage({ bytes: 1.5 * MIB, at: '/x' }, 0)).toBe(
       '1.5 MiB free at /x; the embedded database needs 40.0 MiB to write safely: a reserve of 40 MiB',
@@ -49,7 +49,7 @@ describe('the free-space guard', () => {
     expect((error as Error).message).toMatch(
       new RegExp(
         `^no space left on device at ${dir} \\([\\d.]+ [MG]iB free at ${os.tmpdir()}; the embedded ` +
-          `database needs [\\d.]+ [MG]iB to write safely: a reserve of 40 MiB \\+ [\\d,]+ row\\(s\\)`,
+          `database needs [\\d.]+ [MG]iB to write safely: a reserve of 40 MiB \\+ [\\d,]+ rows`,
       ),
     );
   });
