@@ -1,4 +1,4 @@
 /** Counts in messages for people: "1 request", "3 requests", never "1 request(s)". */
-export function counted(n: number, noun: string, plural = `${noun}s`): string {
+export function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }

@@ -33,7 +33,7 @@ import type { Logger } from '../log.js';
 import { recordOf } from '../record.js';
 import { withRetries } from '../retry.js';
 import { formatTable } from '../text-table.js';
-import { counted } from '../words.js';
+import { count } from '../words.js';
 
 /** Seasons tried per series, newest first, to find one with results (the newest may not have started). */
 const SEASONS_TRIED = 2;
@@ -109,7 +109,7 @@ export async function runCanary(config: CanaryConfig, { log }: { readonly log: L
   const drift = LABELS.some((l) => endpoints[l].drifted > 0);
   const reasons = LABELS.flatMap((l) => [
     ...(endpoints[l].errors
-      ? [`${l}: ${counted(endpoints[l].errors, 'request')} could not be fetched (see the warnings)`]
+      ? [`${l}: ${count(endpoints[l].errors, 'request')} could not be fetched (see the warnings)`]
       : []),
     ...(!endpoints[l].checked && !endpoints[l].errors
       ? [

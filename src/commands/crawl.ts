@@ -53,13 +53,13 @@ import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
 import { lockStorageDir } from '../crawl/storage-dir.js';
 import { sweepLost } from '../crawl/sweep.js';
-import { count, exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
+import { exitCodeOf, formatSummary, type CrawlOutcome, type CrawlSummary } from '../crawl/summary.js';
 import { openDb } from '../store/db.js';
 import { ensureFreeSpace } from '../store/disk-space.js';
 import { databaseId } from '../store/identity.js';
 import { migrateLatest } from '../store/migrate.js';
 import { Sink } from '../store/sink.js';
-import { counted } from '../words.js';
+import { count } from '../words.js';
 
 export interface CrawlRunOptions {
   readonly log: Logger;
@@ -94,7 +94,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       const joined = sharedStart ? sharedStart.joined : undefined;
       if (joined) {
         const { crawl, how, otherWorkers, counts } = joined;
-        const others = `${counted(otherWorkers, 'other worker')} on it`;
+        const others = `${count(otherWorkers, 'other worker')} on it`;
         if (how === 'new')
           log.info(
             `new shared crawl of ${describeScope(config.scope)} from ${config.baseUrl} in ` +
@@ -113,7 +113,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
             `(id ${previousDatabaseId}) than ${describeDb(config.db)} ` +
             `(deleted, reset or replaced since): ` +
             (requests
-              ? `rebuilding its queue from the ${counted(requests, 'request')} this database's rows imply`
+              ? `rebuilding its queue from the ${count(requests, 'request')} this database's rows imply`
               : 'this database holds nothing, starting afresh from the series list'),
         );
       } else if (start.resumed) {
@@ -130,10 +130,10 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
             `into ${describeDb(config.db)} (cache ${config.cache})`,
         );
       }
-      if (config.retryFailed) log.info(`retrying ${counted(start.seeded, 'failed request')}`);
+      if (config.retryFailed) log.info(`retrying ${count(start.seeded, 'failed request')}`);
 
       if (config.maxRequests !== undefined)
-        log.info(`this run starts at most ${counted(config.maxRequests, 'request')} (--max-requests)`);
+        log.info(`this run starts at most ${count(config.maxRequests, 'request')} (--max-requests)`);
       const stats = new CrawlStats();
       const budget = new RunBudget(config.maxRequests);
       // A server takes a few transactions at once; the embedded database has one connection.
@@ -178,6 +178,7 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         handledBefore: start.resumed?.handled ?? 0,
         tty,
         pausedUntil: () => gate.pausedUntilMs,
+        waitingForRetryAfter: () => gate.waitingForRetryAfter,
       });
       progress.start();
       try {
@@ -272,12 +273,9 @@ function messageFor(outcome: CrawlOutcome, left: number, fatal: Error | undefine
   const resume = 'Run the same crawl command again to resume (add --fresh to start over).';
   switch (outcome) {
     case 'interrupted':
-      return `Interrupted with ${counted(left, 'request')} left. ${resume}`;
+      return `Interrupted with ${count(left, 'request')} left. ${resume}`;
     case 'limit':
-      return (
-        `Stopped at --max-requests: ${counted(left, 'request')} left; ` +
-        'run the same crawl command again to continue.'
-      );
+      return `Stopped at --max-requests: ${count(left, 'request')} left; run the same crawl command again to continue.`;
     case 'fatal':
       return `${fatal?.message ?? 'fatal error'}. Nothing stored was lost. ${resume}`;
     default:

@@ -38,7 +38,7 @@ import { rowsWithin, selectScope } from '../export/scope.js';
 import { liveRows } from '../store/as-of.js';
 import { formatTable } from '../text-table.js';
 import { datasetFile, writeDataset } from '../export/writer.js';
-import { counted } from '../words.js';
+import { count } from '../words.js';
 
 export interface ExportRunOptions {
   readonly log: Logger;
@@ -90,8 +90,8 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
       if (incomplete.length) {
         const items = incomplete.reduce((n, scope) => n + scope.items.length, 0);
         log.warn(
-          `${counted(incomplete.length, 'exported scope')} ${incomplete.length === 1 ? 'is' : 'are'} incomplete: ` +
-            `${counted(items, 'item')} ` +
+          `${count(incomplete.length, 'exported scope')} ${incomplete.length === 1 ? 'is' : 'are'} incomplete: ` +
+            `${count(items, 'item')} ` +
             `were quarantined by the crawl; see "incomplete" in ${MANIFEST_FILE}`,
         );
       }
@@ -118,7 +118,7 @@ export function formatExport(manifest: Manifest, outDir: string): string {
   const total = entries.reduce((sum, [, d]) => sum + d.rows, 0);
   const incomplete = manifest.incomplete.length
     ? [
-        `${counted(manifest.incomplete.length, 'scope')} incomplete (items quarantined by the crawl): ` +
+        `${count(manifest.incomplete.length, 'scope')} incomplete (items quarantined by the crawl): ` +
           `${manifest.incomplete
             .map((s) => `${s.label} ${s.parentUuid ?? 'list'}`)
             .slice(0, 5)

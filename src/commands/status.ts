@@ -38,7 +38,7 @@ import { TABLE_ORDER, type TableName } from '../store/tables.js';
 import { databaseExists, schemaState } from '../store/read.js';
 import { formatTable } from '../text-table.js';
 import { isKeyOf, recordOf, recordOfEach } from '../record.js';
-import { counted } from '../words.js';
+import { count } from '../words.js';
 
 export interface LabelStatus {
   /** Done, successfully or not (failed requests count as handled). */
@@ -251,7 +251,7 @@ export function formatStatus(report: StatusReport): string {
       crawl.runningPid !== undefined
         ? `running now (pid ${crawl.runningPid})`
         : crawl.resumable
-          ? `unfinished: ${counted(total('pending'), 'request')} left; run crawl ` +
+          ? `unfinished: ${count(total('pending'), 'request')} left; run crawl ` +
             `again${crawl.scope ? ` (${describeScope(crawl.scope)})` : ''} to resume`
           : 'finished';
     lines.push(
@@ -278,7 +278,7 @@ export function formatStatus(report: StatusReport): string {
   const cached = LABELS.reduce((sum, l) => sum + cache.entries[l], 0);
   lines.push(
     '',
-    `Cache: ${counted(cached, 'response')}, ${formatBytes(cache.bytesOnDisk)} on ` +
+    `Cache: ${count(cached, 'response')}, ${formatBytes(cache.bytesOnDisk)} on ` +
       `disk (${LABELS.map((l) => `${l} ${cache.entries[l]}`).join(', ')})`,
   );
   lines.push(formatDisk(disk));
@@ -313,7 +313,7 @@ export function formatStatus(report: StatusReport): string {
     lines.push(
       '',
       `Last crawl: ${lastCrawl.outcome}, finished ${lastCrawl.finishedAt} after ${lastCrawl.seconds.toFixed(1)} ` +
-        `s: ${counted(requests, 'request')}, ${failed} failed, ${counted(lastCrawl.failures.length, 'failure record')}`,
+        `s: ${count(requests, 'request')}, ${failed} failed, ${count(lastCrawl.failures.length, 'failure record')}`,
     );
     if (lastCrawl.message) lines.push(`  ${lastCrawl.message}`);
   }
@@ -324,7 +324,7 @@ function formatShared(shared: SharedCrawlStatus): string[] {
   const { queued, leased, done, failed } = shared.requests;
   const state = shared.finishedAt
     ? `finished ${shared.finishedAt}`
-    : `running, ${counted(shared.workers.length, 'worker')}`;
+    : `running, ${count(shared.workers.length, 'worker')}`;
   const lines = [
     `Shared crawl (--queue postgres) of ${describeScope(shared.scope)} ` +
       `from ${shared.baseUrl}: started ${shared.startedAt}, ${state}`,
@@ -353,9 +353,9 @@ function formatIncomplete({ scopes, items }: IncompleteStatus): string {
   const total = LABELS.reduce((sum, l) => sum + scopes[l], 0);
   if (!total) return '  Incomplete scopes: none (no payload lost items to quarantine)';
   const lostItems = LABELS.reduce((sum, l) => sum + items[l], 0);
-  const parts = LABELS.filter((l) => scopes[l]).map((l) => `${l} ${scopes[l]} (${counted(items[l], 'item')})`);
+  const parts = LABELS.filter((l) => scopes[l]).map((l) => `${l} ${scopes[l]} (${count(items[l], 'item')})`);
   return (
-    `  Incomplete scopes: ${total}, ${counted(lostItems, 'item')} quarantined: ` +
+    `  Incomplete scopes: ${total}, ${count(lostItems, 'item')} quarantined: ` +
     `${parts.join(', ')}; export lists them in manifest.json`
   );
 }

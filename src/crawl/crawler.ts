@@ -53,6 +53,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
     concurrency: config.concurrency,
     maxRpm: config.maxRpm,
     coolDownMs: config.breakerCoolDownMs,
+    requestWaitCapMs: config.retryMaxMs,
     log,
     stop: parts.budget.stopSignal,
     crawlWide: parts.crawlWide,

@@ -48,6 +48,11 @@ export interface GateOptions {
   readonly pauseQuorum?: number;
   /** How recent those asks must be. Default 60 s. */
   readonly pauseWindowMs?: number;
+  /**
+   * Longest a request asked alone waits before its retry (the crawler's retry delay cap). Default
+   * DEFAULTS.retryMaxMs. Only what the progress line shows.
+   */
+  readonly requestWaitCapMs?: number;
   readonly log?: Logger;
   /**
    * Aborted when the crawl stops (Ctrl-C): from then on no request passes, and those waiting here
@@ -80,6 +85,8 @@ export class Gate {
   private pausedUntil = 0;
   /** Request key → when the API last asked it to wait, oldest first; cleared when a pause is armed. */
   private readonly asks = new Map<string, number>();
+  /** Request key → until when it sleeps out a Retry-After asked of it alone (for the progress line). */
+  private readonly waitingAlone = new Map<string, number>();
   /** Request key → whether its latest attempt failed, oldest first. */
   private readonly recent = new Map<string, boolean>();
   private circuit: Circuit = { state: 'closed' };
@@ -115,6 +122,7 @@ export class Gate {
    */
   async run<T>(key: string, fn: () => Promise<T>, isFailure: (error: unknown) => boolean): Promise<T> {
     const probe = await this.acquire();
+    this.waitingAlone.delete(key);
     try {
       const result = await fn();
       this.record(key, false, probe);
@@ -142,6 +150,8 @@ export class Gate {
     this.asks.delete(key);
     this.asks.set(key, now);
     if (this.asks.size < this.pauseQuorum) {
+      this.waitingAlone.delete(key);
+      this.waitingAlone.set(key, now + Math.min(ms, this.options.requestWaitCapMs ?? DEFAULTS.retryMaxMs));
       this.options.log?.debug(
         `HTTP ${status} with Retry-After ${Math.ceil(ms / 1000)} s for ${key}: that request alone waits`,
       );
@@ -170,6 +180,17 @@ export class Gate {
     const circuit = this.circuit;
     const until = Math.max(this.pausedUntil, circuit.state === 'open' ? circuit.until : 0);
     return until > Date.now() ? until : undefined;
+  }
+
+  /**
+   * Requests sleeping out a Retry-After asked of them alone (not a crawl-wide pause), and until
+   * when the last of them sleeps; undefined when none is.
+   */
+  get waitingForRetryAfter(): { readonly requests: number; readonly until: number } | undefined {
+    const now = Date.now();
+    for (const [key, until] of this.waitingAlone) if (until <= now) this.waitingAlone.delete(key);
+    if (!this.waitingAlone.size) return undefined;
+    return { requests: this.waitingAlone.size, until: Math.max(...this.waitingAlone.values()) };
   }
 
   get circuitState(): Circuit['state'] {

@@ -30,7 +30,7 @@ import { ROOT } from './tree.js';
 import { formatTable } from '../text-table.js';
 import { keysOf, recordOf } from '../record.js';
 import { childrenOf } from './sweep.js';
-import { count } from './summary.js';
+import { count } from '../words.js';
 
 export type PlanCounts = Record<FreshnessAction, number> & {
   /** Fetched requests without a cached body: their children are not known before they are fetched. */

@@ -8,6 +8,7 @@ import type { RequestQueue } from '@crawlee/core';
 import type { Logger } from '../log.js';
 import { instant } from './gate.js';
 import type { CrawlStats } from './stats.js';
+import { count } from '../words.js';
 
 export interface ProgressOptions {
   readonly stats: CrawlStats;
@@ -21,6 +22,8 @@ export interface ProgressOptions {
   readonly intervalMs?: number;
   /** Until when no request starts (the gate's pause); undefined while none is under way. */
   readonly pausedUntil?: () => number | undefined;
+  /** Requests waiting out a Retry-After asked of them alone, and until when (the gate's). */
+  readonly waitingForRetryAfter?: () => { readonly requests: number; readonly until: number } | undefined;
 }
 
 export interface ProgressSnapshot {
@@ -71,10 +74,14 @@ export class Progress {
     if (info) this.known = info.handledRequestCount + info.pendingRequestCount;
     const s = this.snapshot();
     const paused = this.options.pausedUntil?.();
+    const waiting = paused === undefined ? this.options.waitingForRetryAfter?.() : undefined;
     const text =
       `${s.done}/${s.known} requests · ${s.perSecond.toFixed(1)}/s · ` +
       `${s.cacheHits} cached · ${s.failures} failed · ETA ${formatEta(s.etaSeconds)}` +
-      (paused === undefined ? '' : ` · paused until ${instant(paused)}`);
+      (paused === undefined ? '' : ` · paused until ${instant(paused)}`) +
+      (waiting === undefined
+        ? ''
+        : ` · ${count(waiting.requests, 'request')} asked to wait (Retry-After) until ${instant(waiting.until)}`);
     const tty = this.options.tty;
     if (tty) {
       const width = 24;
@@ -90,6 +97,9 @@ export class Progress {
         cacheHits: s.cacheHits,
         failures: s.failures,
         ...(paused === undefined ? {} : { pausedUntil: instant(paused) }),
+        ...(waiting === undefined
+          ? {}
+          : { waitingForRetryAfter: waiting.requests, waitingUntil: instant(waiting.until) }),
       };
       log.info(text, log.options.format === 'json' ? fields : undefined);
     }

@@ -35,7 +35,7 @@ import { UserError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { describeScope } from './crawl-state.js';
 import { SharedLimit } from './shared-limit.js';
-import { counted } from '../words.js';
+import { count } from '../words.js';
 
 /** pg-boss's schema: ours alone, so an application's own pg-boss (of another version) is never touched. */
 export const BOSS_SCHEMA = 'crawl_queue';
@@ -197,7 +197,7 @@ export class SharedQueue {
       if (latest && latest.finishedAt === undefined && options.fresh) {
         if (otherWorkers > 0) {
           throw new UserError(
-            `--fresh: ${counted(otherWorkers, 'other worker')} ${otherWorkers === 1 ? 'is' : 'are'} ` +
+            `--fresh: ${count(otherWorkers, 'other worker')} ${otherWorkers === 1 ? 'is' : 'are'} ` +
               `working on the crawl started ` +
               `${latest.startedAt}; stop them first, or leave --fresh out to join it`,
           );

@@ -1,4 +1,5 @@
 /** The end-of-crawl summary: what was fetched, what was written, what failed. */
+import { count } from '../words.js';
 import { LABELS, type Label } from '../api/endpoints.js';
 import type { SinkCounts } from '../store/sink.js';
 import { TABLE_ORDER } from '../store/tables.js';
@@ -42,11 +43,6 @@ function headline(outcome: CrawlOutcome, seconds: number, failed: number, quaran
     quarantined ? `${count(quarantined, 'quarantined item')}` : '',
   ].filter(Boolean);
   return problems.length ? `${start} with ${problems.join(' and ')}` : start;
-}
-
-/** `1 request`, `2 requests`. */
-export function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 export function formatSummary(s: CrawlSummary): string {

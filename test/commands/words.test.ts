@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { counted } from '../../src/words.js';
+import { count } from '../../src/words.js';
 
-describe('counted', () => {
+describe('count', () => {
   it('says one thing in the singular and any other count in the plural', () => {
-    expect(counted(1, 'request')).toBe('1 request');
-    expect(counted(0, 'request')).toBe('0 requests');
-    expect(counted(12, 'failure record')).toBe('12 failure records');
-    expect(counted(2, 'entry', 'entries')).toBe('2 entries');
+    expect(count(1, 'request')).toBe('1 request');
+    expect(count(0, 'request')).toBe('0 requests');
+    expect(count(12, 'failure record')).toBe('12 failure records');
+    expect(count(2, 'entry', 'entries')).toBe('2 entries');
   });
 });

@@ -171,6 +171,21 @@ describe('Gate', () => {
     },
   );
 
+  it('says which requests wait out a Retry-After asked of them alone, and until when (capped)', async () => {
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, pauseQuorum: 3, requestWaitCapMs: 30_000 });
+    expect(gate.waitingForRetryAfter).toBeUndefined();
+    const t0 = Date.now();
+    gate.askedToWait('a', 3_600_000, 429);
+    gate.askedToWait('b', 10_000, 503);
+    expect(gate.pausedUntilMs).toBeUndefined();
+    expect(gate.waitingForRetryAfter).toEqual({ requests: 2, until: t0 + 30_000 });
+    // Its retry starts: no longer waiting.
+    await starts(gate, 'a', [], t0);
+    expect(gate.waitingForRetryAfter).toEqual({ requests: 1, until: t0 + 10_000 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(gate.waitingForRetryAfter).toBeUndefined();
+  });
+
   it('never opens on one URL failing again and again', async () => {
     const gate = new Gate({ concurrency: 4, maxRpm: Infinity });
     for (let i = 0; i < 12; i++) await starts(gate, 'trickle', [], 0, boom);
