@@ -9,13 +9,13 @@
  * of 2 KiB or more is stored gzip-compressed (`"encoding":"gzip"`, `stored` its compressed length),
  * a smaller one as it came, with no `encoding`, like every record of earlier versions (see
  * record-codec.ts for why); `bytes` and `sha256` are always those of the body as the API sent it.
- * A record is checked on every read: Crawlee writes files in place, so a killed process can leave one cut short (it is not `stored`, or `bytes`, long), and a disk or a hand can change
- * bytes without changing the length (the body no longer decompresses, or no longer hashes to
- * `sha256`). Either way it is *damaged*: never served, refetched, and rewritten whole. Records
- * written before the hash was added carry none and are checked against their length only, until
- * they are next fetched. Stores are sharded by label
- * and by the UUID's first two hex digits and opened on first use: Crawlee reads a whole store when
- * it opens it.
+ * A record is checked on every read: Crawlee writes files in place, so a killed process can leave
+ * one cut short (it is not `stored`, or `bytes`, long), and a disk or a hand can change bytes
+ * without changing the length (the body no longer decompresses, or no longer hashes to `sha256`).
+ * Either way it is *damaged*: never served, refetched, and rewritten whole. Records written before
+ * the hash was added carry none and are checked against their length only, until they are next
+ * fetched. Stores are sharded by label and by the UUID's first two hex digits and opened on first
+ * use: Crawlee reads a whole store when it opens it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
