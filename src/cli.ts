@@ -5,6 +5,8 @@
  * the handler's own (0 done, 2 done with failures or drift, 130 interrupted), or 1 for any error,
  * reported as one line on stderr (and its stack with --verbose). stdout carries results only.
  */
+// First: it caps V8's young generation before the other modules are loaded.
+import './young-generation.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';

@@ -5,18 +5,17 @@
  * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…,"sha256":…,"encoding":…,
  * "stored":…,"etag":…,"lastModified":…}, the last two when the server sent them) followed by the
  * body, stored as application/octet-stream (`<key>.bin`: read back as the same bytes, with no
- * decoding to text and back; records of earlier versions, `<key>.txt`, are read as text). The body
- * is stored gzip-compressed (`"encoding":"gzip"`, `stored` its compressed length; see
- * record-codec.ts for why gzip); `bytes` and `sha256` are always those of the body as the API sent
- * it. Records of earlier versions, with no `encoding`, hold the body as it came and are read as
- * they are. A record is checked on every read: Crawlee writes files in place, so a killed process
- * can leave one cut short (it is not `stored`, or `bytes`, long), and a disk or a hand can change
- * bytes without changing the length (the body no longer decompresses, or no longer hashes to
- * `sha256`). Either way it is *damaged*: never served, refetched, and rewritten whole. Records
- * written before the hash was added carry none and are checked against their length only, until
- * they are next fetched. Stores are sharded by label
- * and by the UUID's first two hex digits and opened on first use: Crawlee reads a whole store when
- * it opens it.
+ * decoding to text and back; records of earlier versions, `<key>.txt`, are read as text). A body
+ * of 2 KiB or more is stored gzip-compressed (`"encoding":"gzip"`, `stored` its compressed length),
+ * a smaller one as it came, with no `encoding`, like every record of earlier versions (see
+ * record-codec.ts for why); `bytes` and `sha256` are always those of the body as the API sent it.
+ * A record is checked on every read: Crawlee writes files in place, so a killed process can leave
+ * one cut short (it is not `stored`, or `bytes`, long), and a disk or a hand can change bytes
+ * without changing the length (the body no longer decompresses, or no longer hashes to `sha256`).
+ * Either way it is *damaged*: never served, refetched, and rewritten whole. Records written before
+ * the hash was added carry none and are checked against their length only, until they are next
+ * fetched. Stores are sharded by label and by the UUID's first two hex digits and opened on first
+ * use: Crawlee reads a whole store when it opens it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -24,7 +23,7 @@ import path from 'node:path';
 import { KeyValueStore, type Configuration } from '@crawlee/core';
 import { asResourceError } from '../errors.js';
 import type { CachedState } from './freshness.js';
-import { RECORD_ENCODING, decodeBody, encodeBody } from './record-codec.js';
+import { decodeBody, encodeBody } from './record-codec.js';
 
 export interface CachedBody extends CachedState {
   readonly body: Buffer;
@@ -94,14 +93,14 @@ export class ResponseCache {
 
   async put(key: string, url: string, body: Buffer, meta: RecordMeta = { fetchedAt: Date.now() }): Promise<void> {
     const { fetchedAt, etag, lastModified } = meta;
-    const stored = await encodeBody(body);
+    const { encoding, stored } = await encodeBody(body);
     const header = JSON.stringify({
       fetchedAt,
       url,
       bytes: body.length,
       sha256: sha256(body),
-      encoding: RECORD_ENCODING,
-      stored: stored.length,
+      encoding,
+      stored: encoding === undefined ? undefined : stored.length,
       etag,
       lastModified,
     });
@@ -134,7 +133,7 @@ export class ResponseCache {
     // Another origin's body (in a store of an earlier version, keyed without the origin): not ours.
     if (typeof header?.url === 'string' && originOf(header.url) !== this.origin) return { state: 'absent' };
     if (typeof header?.fetchedAt !== 'number') return { state: 'damaged', reason: 'unreadable header' };
-    const decoded = await decodeBody(payload, header.encoding, header.stored);
+    const decoded = await decodeBody(payload, header.encoding, header.stored, header.bytes);
     if (decoded.state === 'damaged') return decoded;
     const body = decoded.body;
     if (header.bytes !== body.length)

@@ -4,7 +4,7 @@
  * new crawl. Which crawl the queue belongs to, and whether it may be resumed, is crawl-state.ts.
  */
 import { rmSync } from 'node:fs';
-import { Request, RequestQueue } from '@crawlee/core';
+import { Request, type RequestQueue } from '@crawlee/core';
 import type { RequestSchema } from '@crawlee/types';
 import { DEFAULTS, type CrawlConfig } from '../config.js';
 import type { Db } from '../store/db.js';
@@ -18,6 +18,7 @@ import {
   type CrawlState,
 } from './crawl-state.js';
 import { toRequest } from './crawl-request.js';
+import { RequestQueue as CrawlQueue } from './crawl-queue.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
 import { requestQueueDir } from './storage-client.js';
@@ -76,7 +77,7 @@ export async function startQueue(
       // whose parents this one lacks (a storm of foreign-key failures). What this database
       // holds says what is done; the sweep turns it into requests, the series list does the rest.
       rmSync(queueDir, { recursive: true, force: true });
-      const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+      const queue = await CrawlQueue.open(QUEUE_NAME, { config: storage.config });
       const state = newCrawlState(config.scope, config.baseUrl, database.id);
       await writeCrawlState(storage.records, state);
       await failures.clear();
@@ -93,7 +94,7 @@ export async function startQueue(
     // A state written before databases had ids: this database is taken to be its own from now on.
     if (previous.databaseId === undefined)
       await writeCrawlState(storage.records, { ...previous, databaseId: database.id });
-    const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+    const queue = await CrawlQueue.open(QUEUE_NAME, { config: storage.config });
     const info = await queue.getInfo();
     const seeded = config.retryFailed ? await seedFailures(queue, config, failures) : 0;
     return {
@@ -106,7 +107,7 @@ export async function startQueue(
 
   // A new crawl: the old queue goes (never the cache or the database).
   rmSync(queueDir, { recursive: true, force: true });
-  const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+  const queue = await CrawlQueue.open(QUEUE_NAME, { config: storage.config });
   const state = newCrawlState(config.scope, config.baseUrl, database.id);
   await writeCrawlState(storage.records, state);
   if (config.retryFailed)
@@ -148,7 +149,7 @@ export async function startSharedQueue(
       maxLeased: DEFAULTS.sharedLeasesPerSlot * config.concurrency,
     }),
   );
-  const queue = await RequestQueue.open(QUEUE_NAME, { config: storage.config });
+  const queue = await CrawlQueue.open(QUEUE_NAME, { config: storage.config });
   // This dir's failure records are of one shared crawl; failed requests being retried are retried.
   const local = await storage.records.getValue<{ crawlId: number }>(SHARED_KEY);
   if (local?.crawlId !== joined.crawl.id || config.retryFailed) await failures.clear();

@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { MemoryFS, PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { DEFAULTS } from '../config.js';
 import { ResourceError, asResourceError } from '../errors.js';
+import { nodeWasGiven } from '../node-flags.js';
 import { isObject, stringField } from '../record.js';
 
 /** `-c name=value` for each setting, after PGlite's own start parameters (which they must not replace). */
@@ -53,10 +54,8 @@ const PGLITE_START_PARAMS: readonly string[] = PGlite.defaultStartParams;
  * WebAssembly tiering flag itself.
  */
 function compileWithLiftoffOnly(): void {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
-    /^--(no-)?(liftoff|wasm-tier-up|wasm-dynamic-tiering|liftoff-only)\b/.test(arg.replaceAll('_', '-')),
-  );
-  if (!given) v8.setFlagsFromString('--liftoff-only');
+  if (!nodeWasGiven(/^--(no-)?(liftoff|wasm-tier-up|wasm-dynamic-tiering|liftoff-only)\b/))
+    v8.setFlagsFromString('--liftoff-only');
 }
 
 /** The options every embedded instance is opened with (by openDb, and by the child creating one). */

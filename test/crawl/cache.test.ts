@@ -20,6 +20,12 @@ async function withCache<T>(dir: string, fn: (cache: ResponseCache) => Promise<T
   }
 }
 
+/** A classification-like body well above DEFAULTS.cacheCompressMinBytes, so it is stored compressed. */
+function compressibleBody(position = 1): Buffer {
+  const cars = Array.from({ length: 60 }, (_, i) => ({ carNumber: String(i), status: 'Finished', laps: 57 }));
+  return Buffer.from(JSON.stringify({ finishPosition: position, cars }));
+}
+
 function hitOf(lookup: CacheLookup): CachedBody {
   if (lookup.state !== 'hit') throw new Error(`expected a hit, got ${JSON.stringify(lookup)}`);
   return lookup.record;
@@ -61,7 +67,7 @@ describe('ResponseCache', () => {
 
   it('treats a record cut short (a kill mid-write) as damaged', async () => {
     const dir = tempDir('cache-');
-    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"events":[1,2,3]}')));
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', compressibleBody()));
     const file = recordFile(dir);
     const stored = readCacheRecord(file).header.stored as number;
     truncateSync(file, readFileSync(file).length - 3);
@@ -75,7 +81,7 @@ describe('ResponseCache', () => {
     'treats a compressed record whose bytes changed but ' + 'not its length as damaged (it does not decompress)',
     async () => {
       const dir = tempDir('cache-');
-      await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"finishPosition":1}')));
+      await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', compressibleBody()));
       const file = recordFile(dir);
       const bytes = readFileSync(file);
       bytes[bytes.length - 6]! ^= 0xff; // inside gzip's CRC-32 trailer: the stream no longer checks out
@@ -89,12 +95,37 @@ describe('ResponseCache', () => {
 
   it('treats a record whose body changed but not its length as damaged (content hash of the raw bytes)', async () => {
     const dir = tempDir('cache-');
-    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"finishPosition":1}')));
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', compressibleBody()));
     const file = recordFile(dir);
+    expect(readCacheRecord(file).header.encoding).toBe('gzip');
     const bytes = readCacheRecord(file).body;
     const flipped = Buffer.from(bytes.toString('latin1').replace('"finishPosition":1', '"finishPosition":9'), 'latin1');
     expect(flipped.length).toBe(bytes.length);
     rewriteCacheBody(file, flipped);
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({
+      state: 'damaged',
+      reason: 'content hash mismatch',
+    });
+  });
+
+  it('stores a body under 2 KiB as it came, without an encoding, and reads it back byte-exact', async () => {
+    const dir = tempDir('cache-');
+    const body = Buffer.concat([Buffer.from('{"content":[],"n":"'), Buffer.from([0xfc]), Buffer.from('"}')]);
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', body));
+    const file = recordFile(dir);
+    const { header } = readCacheRecord(file);
+    expect(header.encoding).toBeUndefined();
+    expect(header.stored).toBeUndefined();
+    expect(header).toMatchObject({ bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+    expect(readFileSync(file).subarray(-body.length).equals(body)).toBe(true);
+    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body.equals(body)).toBe(true);
+  });
+
+  it('treats a small record stored as it came, whose body changed but not its length, as damaged', async () => {
+    const dir = tempDir('cache-');
+    await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', Buffer.from('{"finishPosition":1}')));
+    const file = recordFile(dir);
+    rewriteCacheBody(file, Buffer.from('{"finishPosition":9}'));
     expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({
       state: 'damaged',
       reason: 'content hash mismatch',
