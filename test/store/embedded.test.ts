@@ -1,13 +1,21 @@
 /**
- * The embedded database as openDb makes it: created once by a child process (its memory is not
- * the crawl's), whole or not at all, and run with the settings of DEFAULTS.embeddedDbSettings.
+ * The embedded database as openDb makes it: unpacked from the shipped empty cluster (or, for
+ * another PGlite version, created once by a child process whose memory is not the crawl's), whole
+ * or not at all, and run with the settings of DEFAULTS.embeddedDbSettings.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { openDb } from '../../src/store/db.js';
-import { hasCluster } from '../../src/store/embedded.js';
+import {
+  CLUSTER_TEMPLATE,
+  PGLITE_VERSION,
+  packCluster,
+  unpackClusterTemplate,
+} from '../../src/store/cluster-template.js';
+import { ensureCluster, hasCluster } from '../../src/store/embedded.js';
 import { tempDir } from '../support/db.js';
 
 async function settings(dir: string): Promise<Record<string, string>> {
@@ -56,4 +64,41 @@ describe('the embedded database', () => {
     expect(existsSync(`${dir}.creating`)).toBe(false);
     expect(hasCluster(dir)).toBe(true);
   }, 120_000);
+
+  it('ships an empty cluster made by the installed PGlite (else: npm run gen:cluster-template)', () => {
+    const header = zlib.brotliDecompressSync(readFileSync(CLUSTER_TEMPLATE)).subarray(0, 200).toString('utf8');
+    expect(JSON.parse(header.slice(0, header.indexOf('\n')))).toMatchObject({ pglite: PGLITE_VERSION });
+  });
+
+  it('without a template of this PGlite version, creates the cluster with initdb, with the same settings', async () => {
+    const other = path.join(tempDir('msc-template-'), 'other.br');
+    const source = tempDir('msc-template-src-');
+    writeFileSync(path.join(source, 'PG_VERSION'), '17\n');
+    writeFileSync(other, packCluster(source, '0.0.0-other'));
+    expect(unpackClusterTemplate(tempDir('msc-unused-'), other)).toBe(false);
+    const dir = path.join(tempDir('msc-embedded-'), 'db');
+    await ensureCluster(dir, other);
+    expect(readFileSync(path.join(dir, 'PG_VERSION'), 'utf8')).toMatch(/^\d+\n$/);
+    expect(readdirSync(path.join(dir, 'base')).length).toBeGreaterThan(0);
+    expect(await settings(dir)).toEqual(DEFAULTS.embeddedDbSettings);
+  }, 120_000);
+
+  it('unpacks a template byte for byte, empty folders included; a damaged one is refused', () => {
+    const source = tempDir('msc-template-src-');
+    mkdirSync(path.join(source, 'pg_tblspc'));
+    mkdirSync(path.join(source, 'base', '1'), { recursive: true });
+    writeFileSync(path.join(source, 'base', '1', '1255'), Buffer.from([0, 1, 2, 10, 255]));
+    writeFileSync(path.join(source, 'PG_VERSION'), '17\n');
+    const file = path.join(tempDir('msc-template-'), 't.br');
+    const packed = packCluster(source);
+    writeFileSync(file, packed);
+    const dir = tempDir('msc-template-dst-');
+    expect(unpackClusterTemplate(dir, file)).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['PG_VERSION', 'base', 'pg_tblspc']);
+    expect(readdirSync(path.join(dir, 'pg_tblspc'))).toEqual([]);
+    expect([...readFileSync(path.join(dir, 'base', '1', '1255'))]).toEqual([0, 1, 2, 10, 255]);
+    const raw = zlib.brotliDecompressSync(packed);
+    writeFileSync(file, zlib.brotliCompressSync(raw.subarray(0, raw.length - 3)));
+    expect(() => unpackClusterTemplate(tempDir('msc-template-dst-'), file)).toThrow(/damaged cluster template/);
+  });
 });

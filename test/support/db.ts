@@ -2,6 +2,7 @@
  * The databases a test runs against: always a new embedded PGlite dir, and a throwaway database
  * on the PostgreSQL server named by TEST_DATABASE_URL when it is set.
  */
+import { PGLITE_VERSION } from '../../src/store/cluster-template.js';
 import { constants, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,15 +30,6 @@ export const DATABASE_KINDS: readonly TestDatabase['name'][] = POSTGRES_URL ? ['
 export function tempDir(prefix = 'msc-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
-
-const PGLITE_VERSION = (
-  JSON.parse(
-    readFileSync(
-      fileURLToPath(new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url)),
-      'utf8',
-    ),
-  ) as { version: string }
-).version;
 
 /**
  * A PGlite data dir as its first open leaves it (initdb run, nothing migrated), made once per
