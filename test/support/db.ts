@@ -3,10 +3,9 @@
  * on the PostgreSQL server named by TEST_DATABASE_URL when it is set.
  */
 import { PGLITE_VERSION } from '../../src/store/cluster-template.js';
-import { constants, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { constants, cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import knex from 'knex';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
