@@ -182,7 +182,8 @@ export async function liveRun(ctx: LiveContext, options: LiveOptions): Promise<L
         }
         rebuild = await rebuildRun({ ...ctx, host }, state);
         log(
-          `live rebuild: ${rebuild.rows} rows in ${rebuild.seconds.toFixed(1)} s (${rebuild.rowsPerSec.toFixed(0)} rows/s)`,
+          `live rebuild: ${rebuild.rows} rows in ${rebuild.seconds.toFixed(1)} s ` +
+            `(${rebuild.rowsPerSec.toFixed(0)} rows/s)`,
         );
       } finally {
         await state.dispose();
@@ -216,7 +217,8 @@ async function startHost(tree: Parameters<typeof startReplicaHost>[0], what: str
   const host = await startReplicaHost(tree);
   log(
     `replica: ${host.paths} requests, ${host.expectedCounts().rows.classifications} classification rows, ` +
-      `${(host.bodyBytes / MB).toFixed(0)} MB of bodies, ready in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      `${(host.bodyBytes / MB).toFixed(0)} MB of bodies, ` +
+      `ready in ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );
   return host;
 }
