@@ -139,7 +139,7 @@ export function tableRows(report: Report): string[][] {
       : '';
     rows.push([
       '6',
-      'Peak RSS, embedded database (no --db), 1× tree',
+      'Peak RSS, embedded database (no --db), the tree of measurement 2',
       `cold ${s(e.coldMb, 0)} MB (V8 heap in use ${s(e.coldHeapMb, 0)} MB) · warm re-crawl ` +
         `${s(e.warmMb, 0)} MB (V8 heap ${s(e.warmHeapMb, 0)} MB)${child}`,
       target(report, 'embedded-memory'),
