@@ -5,6 +5,7 @@
  * Type errors are reported but do not stop the bench: tsc still emits.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -20,7 +21,9 @@ export interface Build {
 }
 
 export function build(): Build {
-  const dir = path.join(REPO_ROOT, 'node_modules', '.cache', 'msc-bench');
+  // One build per checkout: git worktrees sharing a node_modules must not measure each other's code.
+  const checkout = createHash('sha1').update(REPO_ROOT).digest('hex').slice(0, 8);
+  const dir = path.join(REPO_ROOT, 'node_modules', '.cache', `msc-bench-${checkout}`);
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const started = performance.now();
   const result = spawnSync(

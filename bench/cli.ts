@@ -5,8 +5,10 @@
  *   npm run bench -- [--scale 1] [--runs 1] [--only floor,cold-pg,…] [--out bench-report.json]
  *                    [--pg postgres://…] [--concurrency N] [--resume-requests 100000]
  *                    [--cpu-prof DIR]
+ *   npm run bench -- --live [--live-requests 100000] [--live-factors 1,4,13]
  *
- * Measurements: floor, cold-pg, cold-pglite, warm, refresh, sink, memory, resume, daily, workers.
+ * Measurements: floor, cold-pg, cold-pglite, warm, refresh, sink, memory, resume, daily, workers;
+ * with --live, those of bench/measures/live.ts instead (issue 14, tens of minutes).
  * The PostgreSQL server (--pg, else BENCH_DATABASE_URL, TEST_DATABASE_URL,
  * postgres://postgres@127.0.0.1:5432/test) gets a throwaway database per measurement.
  */
@@ -31,6 +33,7 @@ import { baselineCrawl, memoryPoint, scaledCrawl, type MemoryPoint } from './mea
 import { resumeRun, setupResume, type ResumeResult, type ResumeSetup } from './measures/resume.js';
 import { sinkRun, type SinkResult } from './measures/sink.js';
 import { dailyRun, type DailyResult } from './measures/daily.js';
+import { liveRun, type LiveResult } from './measures/live.js';
 import { workersRun, type WorkersResult } from './measures/workers.js';
 import { startReplicaHost, type ReplicaHost } from './replica.js';
 import { summarize, type Report } from './report.js';
@@ -66,6 +69,12 @@ const HELP = `Usage: npm run bench -- [options]
   --sink-rows N          rows of the sink measurement (50000 × --scale)
   --cpu-prof DIR         run measured children under node --cpu-prof, profiles into DIR
   --update-readme        write the table into README.md's Performance section
+  --live                 instead of the above: the live-size measurements (issue 14; not in CI, ~45 minutes):
+                         peak RSS of cold crawls up to a live-shaped tree, drift, resume, status,
+                         export, disk and the cache-only rebuild at live size (--update-readme writes
+                         them between <!-- PERFORMANCE-LIVE --> markers)
+  --live-requests N      size of the live-shaped tree, at least N requests (100000)
+  --live-factors a,b     the bench tree's sizes for peak RSS against requests, × --scale (1,4,13)
 `;
 
 async function main(): Promise<void> {
@@ -83,6 +92,9 @@ async function main(): Promise<void> {
       'sink-rows': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'update-readme': { type: 'boolean' },
+      live: { type: 'boolean' },
+      'live-requests': { type: 'string', default: '100000' },
+      'live-factors': { type: 'string', default: '1,4,13' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -99,6 +111,11 @@ async function main(): Promise<void> {
     ? positive('--sink-rows', values['sink-rows'], true)
     : Math.round(50_000 * scale);
   const resumeTimeoutSecs = positive('--resume-timeout', values['resume-timeout']);
+  const live = values.live === true;
+  const liveRequests = positive('--live-requests', values['live-requests'], true);
+  const liveFactors = values['live-factors'].split(',').map((f) => positive('--live-factors', f.trim()));
+  if (live && (values.only || values.runs !== '1'))
+    throw new Error('--live runs the live measurements once, alone: it takes neither --only nor --runs');
   const only = new Set<Measurement>(
     values.only
       ? values.only
@@ -115,7 +132,8 @@ async function main(): Promise<void> {
   const outFile = path.resolve(values.out);
   const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [];
 
-  if (values['update-readme']) checkReadme(path.join(REPO_ROOT, 'README.md'));
+  const readmeBlock = live ? 'PERFORMANCE-LIVE' : 'PERFORMANCE';
+  if (values['update-readme']) checkReadme(path.join(REPO_ROOT, 'README.md'), readmeBlock);
   const startedAt = new Date();
   const machine = {
     cpus: os.availableParallelism(),
@@ -154,7 +172,10 @@ async function main(): Promise<void> {
     resume: [] as ResumeResult[],
     daily: [] as DailyResult[],
     workers: [] as WorkersResult[],
+    warmPglite: [] as CrawlResult[],
   };
+  let liveResult: LiveResult | undefined;
+  if (live) only.clear();
   const needsTree = ['floor', 'cold-pg', 'cold-pglite', 'warm', 'refresh', 'memory'].some((m) =>
     only.has(m as Measurement),
   );
@@ -207,12 +228,19 @@ async function main(): Promise<void> {
       }
       if (only.has('cold-pglite')) {
         const { result, state } = await coldRun(ctx(), 'pglite');
-        await state.dispose();
-        results.coldPglite.push(result);
-        log(
-          `${tag} cold → PGlite: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} ` +
-            `rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`,
-        );
+        try {
+          results.coldPglite.push(result);
+          log(
+            `${tag} cold → PGlite: ${result.requestsPerSec.toFixed(1)} req/s, ${result.rowsPerSec.toFixed(0)} ` +
+              `rows/s (${result.seconds.toFixed(1)} s), peak RSS ${result.maxRssMb?.toFixed(0)} MB`,
+          );
+          // The embedded default's memory: the same database again, everything from the cache.
+          const warm = await warmRun(ctx(), state);
+          results.warmPglite.push(warm);
+          log(`${tag} warm → PGlite: ${warm.seconds.toFixed(1)} s, peak RSS ${warm.maxRssMb?.toFixed(0)} MB`);
+        } finally {
+          await state.dispose();
+        }
       }
       if (only.has('sink')) {
         const r = await sinkRun(adminUrl, sinkRows, crawler.handlerConcurrency);
@@ -263,6 +291,12 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (live) {
+      liveResult = await liveRun(
+        { build: compiled, adminUrl, concurrency, crawler, nodeArgs },
+        { requests: liveRequests, scale, factors: liveFactors, resumeTimeoutSecs },
+      );
+    }
   } finally {
     await host?.close();
     await resume?.dispose();
@@ -283,20 +317,25 @@ async function main(): Promise<void> {
       resumeTimeoutSecs,
       sinkRows,
       cpuProf: values['cpu-prof'],
+      ...(live ? { live, liveRequests, liveFactors: liveFactors.join(',') } : {}),
     },
     source,
     tree: host ? { params: host.tree, expected: host.expectedCounts(), bodyBytes: host.bodyBytes } : undefined,
     build: { seconds: compiled.seconds, dir: compiled.dir },
     crawler,
     resumeSetup: resume && { total: resume.total, handled: resume.handled, buildSeconds: resume.buildSeconds },
-    results: { ...results, memoryOneX: results.coldPg.map((r) => memoryPoint(1, r)) },
+    results: {
+      ...results,
+      memoryOneX: results.coldPg.map((r) => memoryPoint(1, r)),
+      ...(liveResult ? { live: liveResult } : {}),
+    },
   });
   writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${renderTable(report)}\n`);
   process.stdout.write(`\nReport: ${path.relative(process.cwd(), outFile) || outFile}\n`);
   if (values['update-readme']) {
-    updateReadme(path.join(REPO_ROOT, 'README.md'), report);
-    process.stdout.write('README.md: Performance section updated\n');
+    updateReadme(path.join(REPO_ROOT, 'README.md'), report, readmeBlock);
+    process.stdout.write(`README.md: Performance section updated (${readmeBlock})\n`);
   }
   if (report.problems.length) process.exitCode = 1;
 }

@@ -77,6 +77,8 @@ export interface ChildUsage {
     readonly arrayBuffers: number;
     readonly rss: number;
   };
+  /** The highest peak RSS (VmHWM) among the process's child processes, sampled every 100 ms; MB. */
+  readonly childrenPeakRssMb?: number;
 }
 
 export interface ChildOptions {
@@ -134,7 +136,12 @@ export function runNode(
         report = undefined;
       }
       rmSync(rssFile, { force: true });
-      const usage = report && { userMs: report.userMs, systemMs: report.systemMs, peakMb: report.peakMb };
+      const usage = report && {
+        userMs: report.userMs,
+        systemMs: report.systemMs,
+        peakMb: report.peakMb,
+        childrenPeakRssMb: report.childrenPeakRssMb,
+      };
       resolve({
         code,
         signal,

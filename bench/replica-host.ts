@@ -7,6 +7,7 @@
  *                     when lazy: for trees too big to generate whole) → {url, expected, paths}
  *   warm              GET every path of the tree once, so bodies are generated before a measurement
  *   stats             requests received so far → {total, byEndpoint}
+ *   getTimes {from}   arrival times (Date.now()) of the GETs received, from the from-th on → {count, times}
  *   mutate {share}    change one classification result in that share of all payloads → {changed}
  *   unmutate          serve the original bodies again
  *   watchFirst        report {event: 'first', endpoint} as soon as the next request (to `endpoint`,
@@ -32,6 +33,7 @@ export type HostCommand =
   | { cmd: 'start'; tree: Partial<SyntheticOptions>; lazy: boolean }
   | { cmd: 'warm' }
   | { cmd: 'stats' }
+  | { cmd: 'getTimes'; from: number }
   | { cmd: 'mutate'; share: number }
   | { cmd: 'unmutate' }
   | { cmd: 'watchFirst'; endpoint?: 'series' | 'seasons' | 'calendar' | 'classification' };
@@ -82,7 +84,8 @@ async function warm(url: string, list: readonly string[]): Promise<number> {
   const worker = async (): Promise<void> => {
     while (next < list.length) {
       const path = list[next++]!;
-      bytes += await new Promise<number>((resolve, reject) => {
+      // Not `bytes += await …`: that reads `bytes` before the await, losing the other workers' additions.
+      const received = await new Promise<number>((resolve, reject) => {
         http
           .get(url + path, { agent }, (res) => {
             let n = 0;
@@ -92,6 +95,7 @@ async function warm(url: string, list: readonly string[]): Promise<number> {
           })
           .on('error', reject);
       });
+      bytes += received;
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -128,6 +132,10 @@ async function handle(message: HostCommand): Promise<unknown> {
       return { bytes: await warm(replica!.url, paths.all) };
     case 'stats':
       return { total: replica!.stats.total, byEndpoint: { ...replica!.stats.byEndpoint } };
+    case 'getTimes': {
+      const times = replica!.stats.getTimes;
+      return { count: times.length, times: times.slice(message.from) };
+    }
     case 'mutate': {
       const count = Math.max(1, Math.round(paths.all.length * message.share));
       if (count > paths.classification.length)

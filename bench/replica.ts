@@ -14,6 +14,10 @@ export interface ReplicaHost extends StartReply {
   requests(): Promise<number>;
   /** Requests received so far, by endpoint. */
   requestsByEndpoint(): Promise<Record<'series' | 'seasons' | 'calendar' | 'classification' | 'other', number>>;
+  /** GETs received so far (the index the next one's arrival time will have). */
+  getCount(): Promise<number>;
+  /** Arrival times (Date.now(), ms) of the GETs received, from the `from`-th one on, in order. */
+  getTimes(from: number): Promise<number[]>;
   /** Changes `share` of all payloads upstream; returns how many rows a crawl should update. */
   mutate(share: number): Promise<{ changed: number; expectedUpdated: Record<string, number> }>;
   unmutate(): Promise<void>;
@@ -78,6 +82,8 @@ export async function startReplicaHost(
           cmd: 'stats',
         })
       ).byEndpoint,
+    getCount: async () => (await call<{ count: number }>({ cmd: 'getTimes', from: Number.MAX_SAFE_INTEGER })).count,
+    getTimes: async (from) => (await call<{ times: number[] }>({ cmd: 'getTimes', from })).times,
     mutate: (share) => call({ cmd: 'mutate', share }),
     unmutate: async () => void (await call({ cmd: 'unmutate' })),
     firstRequest: async (endpoint) => {

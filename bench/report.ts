@@ -8,6 +8,7 @@ import type { MemoryPoint } from './measures/memory.js';
 import type { ResumeResult } from './measures/resume.js';
 import type { SinkResult } from './measures/sink.js';
 import type { DailyResult } from './measures/daily.js';
+import type { LiveResult } from './measures/live.js';
 import type { WorkersResult } from './measures/workers.js';
 import { spread, type Spread } from './harness.js';
 
@@ -42,6 +43,10 @@ export interface ReportInput {
     readonly daily: readonly DailyResult[];
     /** Absent in reports written before measurement 9. */
     readonly workers?: readonly WorkersResult[];
+    /** Warm re-crawls of the embedded database the cold PGlite crawl filled (absent in older reports). */
+    readonly warmPglite?: readonly CrawlResult[];
+    /** `--live`: the live-size measurements (bench/measures/live.ts); absent otherwise. */
+    readonly live?: LiveResult;
   };
 }
 
@@ -95,6 +100,14 @@ export interface Report extends ReportInput {
       largeHeapMb: Spread;
     };
     resume?: { seconds: Spread; toResumeLogSeconds: Spread };
+    embeddedMemory?: {
+      coldMb: Spread;
+      warmMb: Spread;
+      coldHeapMb: Spread;
+      warmHeapMb: Spread;
+      /** Creating the new embedded database, in a child process of the cold crawl. */
+      createChildMb: Spread;
+    };
   };
   readonly targets: readonly Target[];
   /** Checks that failed: a figure from a wrong crawl is no figure. */
@@ -124,6 +137,8 @@ export function summarize(input: ReportInput): Report {
   collect('resume', r.resume);
   collect('daily refresh', r.daily);
   collect('workers', r.workers ?? []);
+  collect('warm PGlite', r.warmPglite ?? []);
+  if (r.live) problems.push(...liveProblems(r.live));
 
   const summary: Report['summary'] = {};
   const targets: Target[] = [];
@@ -282,5 +297,98 @@ export function summarize(input: ReportInput): Report {
       figure: `${x(slowdown.median)}×`,
     });
   }
+  if (r.coldPglite.length && r.warmPglite?.length) {
+    const coldMb = spread(defined(r.coldPglite.map((c) => c.maxRssMb)));
+    const warmMb = spread(defined(r.warmPglite.map((c) => c.maxRssMb)));
+    summary.embeddedMemory = {
+      coldMb,
+      warmMb,
+      coldHeapMb: spread(defined(r.coldPglite.map((c) => c.usage?.peakMb.heapUsed))),
+      warmHeapMb: spread(defined(r.warmPglite.map((c) => c.usage?.peakMb.heapUsed))),
+      createChildMb: spread(defined(r.coldPglite.map((c) => c.usage?.childrenPeakRssMb))),
+    };
+    targets.push({
+      id: 'embedded-memory',
+      label: 'Peak RSS, embedded database, cold and warm',
+      target: '< 300 MB cold, < 200 MB warm',
+      met: coldMb.median < 300 && warmMb.median < 200,
+      figure: `${x(coldMb.median, 0)} MB cold, ${x(warmMb.median, 0)} MB warm`,
+    });
+  }
+  if (r.live) targets.push(...liveTargets(r.live));
   return { ...input, summary, targets, problems };
+}
+
+function liveProblems(live: LiveResult): string[] {
+  const out: string[] = [];
+  const add = (name: string, list: readonly string[] | undefined) => {
+    for (const p of list ?? []) out.push(`${name}: ${p}`);
+  };
+  for (const p of live.points) add(`live ${p.tree} → ${p.db}`, p.problems);
+  for (const d of live.drift) add(`live drift → ${d.db}`, d.problems);
+  add('live status', live.status?.problems);
+  add('live export', live.export?.problems);
+  add('live resume', live.resume?.problems);
+  add('live rebuild', live.rebuild?.problems);
+  return out;
+}
+
+/** The live targets of issue 14; met is undefined for what this run did not measure. */
+function liveTargets(live: LiveResult): Target[] {
+  const rss = defined(live.points.map((p) => p.maxRssMb));
+  const pgDisk = live.disk.find((d) => d.db === 'postgres');
+  const ratios = live.drift.map((d) => d.rates?.ratio ?? NaN);
+  const exp = live.export;
+  const rebuild = live.rebuild;
+  return [
+    {
+      id: 'live-rss',
+      label: 'Peak RSS of every cold crawl, up to live size, both databases',
+      target: '< 300 MB',
+      met: rss.length === live.points.length && rss.every((m) => m < 300),
+      figure: `at most ${Math.max(...rss).toFixed(0)} MB`,
+    },
+    {
+      id: 'live-drift',
+      label: 'Rate over the last tenth ÷ the first tenth, live size',
+      target: '≥ 0.9×',
+      met: ratios.length ? ratios.every((q) => q >= 0.9) : undefined,
+      figure: live.drift.map((d) => `${d.db} ${(d.rates?.ratio ?? NaN).toFixed(2)}×`).join(', '),
+    },
+    {
+      id: 'live-resume',
+      label: 'Resume at live size: start → first request',
+      target: '< 5 s',
+      met: live.resume ? live.resume.seconds < 5 : undefined,
+      figure: `${(live.resume?.seconds ?? NaN).toFixed(2)} s`,
+    },
+    {
+      id: 'live-status',
+      label: '`status` at live size',
+      target: '< 2 s',
+      met: live.status ? live.status.seconds < 2 && !live.status.problems.length : undefined,
+      figure: `${(live.status?.seconds ?? NaN).toFixed(2)} s`,
+    },
+    {
+      id: 'live-export',
+      label: '`export` of every row at live size',
+      target: '≥ 100,000 rows/s, < 300 MB',
+      met: exp ? exp.rowsPerSec >= 100_000 && (exp.maxRssMb ?? Infinity) < 300 : undefined,
+      figure: `${(exp?.rowsPerSec ?? NaN).toFixed(0)} rows/s, ${(exp?.maxRssMb ?? NaN).toFixed(0)} MB`,
+    },
+    {
+      id: 'live-disk',
+      label: 'Storage dir (PostgreSQL crawl) ÷ bytes fetched',
+      target: '≤ 25 %',
+      met: pgDisk ? pgDisk.totalBytes / pgDisk.rawBytes <= 0.25 : undefined,
+      figure: pgDisk ? `${((pgDisk.totalBytes / pgDisk.rawBytes) * 100).toFixed(1)} %` : '–',
+    },
+    {
+      id: 'live-rebuild',
+      label: '`crawl --cache only` rebuild vs raw COPY',
+      target: '≥ 0.5× raw COPY',
+      met: rebuild?.rawCopyRowsPerSec === undefined ? undefined : rebuild.rowsPerSec / rebuild.rawCopyRowsPerSec >= 0.5,
+      figure: rebuild ? `${rebuild.rowsPerSec.toFixed(0)} rows/s` : '–',
+    },
+  ];
 }

@@ -3,6 +3,7 @@
  * and the same as Markdown for the README's Performance section (`--update-readme`).
  */
 import { formatSpread, spread, type Spread } from './harness.js';
+import { liveFooter, liveRows } from './live-table.js';
 import { WORKERS_LATENCY_MS } from './measures/workers.js';
 import type { Report } from './report.js';
 
@@ -131,6 +132,20 @@ export function tableRows(report: Report): string[][] {
       '',
     ]);
   }
+  if (sm.embeddedMemory) {
+    const e = sm.embeddedMemory;
+    const child = e.createChildMb.values.length
+      ? ` · creating the database (a child process, before the crawl) ${s(e.createChildMb, 0)} MB`
+      : '';
+    rows.push([
+      '6',
+      'Peak RSS, embedded database (no --db), the tree of measurement 2',
+      `cold ${s(e.coldMb, 0)} MB (V8 heap in use ${s(e.coldHeapMb, 0)} MB) · warm re-crawl ` +
+        `${s(e.warmMb, 0)} MB (V8 heap ${s(e.warmHeapMb, 0)} MB)${child}`,
+      target(report, 'embedded-memory'),
+      met(report, 'embedded-memory'),
+    ]);
+  }
   if (sm.resume) {
     const setup = report.resumeSetup as unknown as { total: number; handled: number } | undefined;
     const failed = report.results.resume.filter((r) => r.exitedAfterSeconds !== undefined);
@@ -177,6 +192,7 @@ export function tableRows(report: Report): string[][] {
       met(report, 'workers'),
     ]);
   }
+  rows.push(...liveRows(report));
   return rows;
 }
 
@@ -205,6 +221,7 @@ export function footer(report: Report): string[] {
             `${String(report.options.runs)}; concurrency ${String(report.options.concurrency)}`,
         ]
       : []),
+    ...(report.results.live ? [liveFooter(report.results.live, report.options.liveFactors, report.options.scale)] : []),
     `Command: ${report.command}`,
     ...(report.source
       ? [

@@ -27,3 +27,25 @@ export const BASELINE_TREE: Partial<SyntheticOptions> = {
   eventsPerSeason: 1,
   sessionsPerEvent: 1,
 };
+
+/**
+ * A tree shaped like the live API (`npm run bench -- --live`): ~20 seasons per series, calendars
+ * of 16 events × 7 sessions (the recorded part of the live API has ~111 sessions with results per
+ * calendar), classifications of 22 cars. One series is ~1,970 requests (cancelled and future
+ * sessions have no classification), so the series count is what sizes it.
+ */
+export const LIVE_SHAPE = {
+  seed: 14,
+  seasonsPerSeries: 20,
+  eventsPerSeason: 16,
+  sessionsPerEvent: 7,
+  carsPerSession: 22,
+  driversPerCar: 1,
+} as const satisfies Partial<SyntheticOptions>;
+
+/** Requests one series of LIVE_SHAPE takes, a little under what it is, so a tree is never short. */
+const LIVE_REQUESTS_PER_SERIES = 1950;
+
+export function liveTreeFor(requests: number): Partial<SyntheticOptions> & typeof LIVE_SHAPE & { series: number } {
+  return { ...LIVE_SHAPE, series: Math.max(1, Math.ceil(requests / LIVE_REQUESTS_PER_SERIES)) };
+}

@@ -53,22 +53,40 @@ const RESUME_TREE = {
 
 export async function setupResume(total: number, handled: number): Promise<ResumeSetup> {
   const host = await startReplicaHost(RESUME_TREE, { lazy: true });
-  const template = tempDir('resume-template');
-  const started = performance.now();
-  await buildQueue(template, host.url, sessionUuids(RESUME_TREE.seed, RESUME_TREE, total), handled);
-  const buildSeconds = (performance.now() - started) / 1000;
-  log(`resume: built a queue of ${total} requests (${handled} handled) in ${buildSeconds.toFixed(1)} s`);
-  return {
-    host,
-    template,
-    total,
-    handled,
-    buildSeconds,
-    dispose: async () => {
-      removeDir(template);
+  try {
+    const setup = await resumeTemplate(host, RESUME_TREE, total, handled);
+    const dispose = async () => {
+      await setup.dispose();
       await host.close();
-    },
-  };
+    };
+    return { ...setup, dispose };
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
+}
+
+/**
+ * A half-done queue of `total` classification requests of `tree` (its first sessions in tree
+ * order), for a host already serving that tree; dispose removes the queue, not the host.
+ */
+export async function resumeTemplate(
+  host: ReplicaHost,
+  tree: Parameters<typeof sessionUuids>[1] & { seed: number },
+  total: number,
+  handled: number,
+): Promise<ResumeSetup> {
+  const template = tempDir('resume-template');
+  try {
+    const started = performance.now();
+    await buildQueue(template, host.url, sessionUuids(tree.seed, tree, total), handled);
+    const buildSeconds = (performance.now() - started) / 1000;
+    log(`resume: built a queue of ${total} requests (${handled} handled) in ${buildSeconds.toFixed(1)} s`);
+    return { host, template, total, handled, buildSeconds, dispose: async () => removeDir(template) };
+  } catch (error) {
+    removeDir(template);
+    throw error;
+  }
 }
 
 export async function resumeRun(
@@ -77,14 +95,18 @@ export async function resumeRun(
   adminUrl: string,
   concurrency: number,
   timeoutSecs: number,
+  /** A database to resume into, left as it is afterwards; default: a new one, migrated, dropped afterwards. */
+  into?: string,
 ): Promise<ResumeResult> {
   const storage = tempDir('resume');
-  const database = await createDatabase(adminUrl);
+  const database = into === undefined ? await createDatabase(adminUrl) : { url: into, drop: async () => {} };
   try {
     cpSync(setup.template, storage, { recursive: true, preserveTimestamps: true });
-    const db = await openDb({ kind: 'postgres', url: database.url });
-    await migrateLatest(db);
-    await db.destroy();
+    if (into === undefined) {
+      const db = await openDb({ kind: 'postgres', url: database.url });
+      await migrateLatest(db);
+      await db.destroy();
+    }
 
     // The first request from the queue.
     const { arrived } = await setup.host.firstRequest('classification');
