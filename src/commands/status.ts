@@ -5,7 +5,7 @@
  * database is counted only when no other process has it open (openDb's lock says so).
  */
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { LABELS, type Label } from '../api/endpoints.js';
 import type { Options } from 'yargs';
@@ -121,8 +121,7 @@ export async function runStatus(config: CommonConfig, { log }: { readonly log: L
       requests,
       resumable: runningPid === undefined && isUnfinished(records?.state),
     },
-    cache: await cacheStatus(config.storageDir),
-    disk: await storageUsage(config.storageDir, config.db),
+    ...(await diskStatus(config)),
     database: await databaseStatus(config),
     lastCrawl: records?.summary,
   };
@@ -163,28 +162,25 @@ function countRequests(storageDir: string, failures: readonly FailureRecord[]): 
  * Cache stores are KeyValueStores named by cache.ts shardName (cacheStoreLabel reads them back): one body
  * file per entry, and a `.__metadata__.json` beside it when it was written with metadata.
  */
-async function cacheStatus(storageDir: string): Promise<CacheStatus> {
+async function cacheEntries(storageDir: string): Promise<CacheStatus['entries']> {
   const entries = recordOf(LABELS, () => 0);
-  let bytesOnDisk = 0;
   const root = path.join(storageDir, 'key_value_stores');
   for (const store of (await readdir(root).catch((): string[] => [])).sort()) {
     const label = cacheStoreLabel(store);
     if (!label || !isKeyOf(entries, label)) continue;
-    const dir = path.join(root, store);
-    const files = await readdir(dir).catch((): string[] => []);
+    const files = await readdir(path.join(root, store)).catch((): string[] => []);
     entries[label] += files.filter((f) => !f.endsWith('__metadata__.json')).length;
-    // The store's folder too, as du (and the storage dir's size by part) counts it.
-    const sizes = await Promise.all(
-      ['', ...files].map((f) =>
-        stat(path.join(dir, f)).then(
-          (s) => s.blocks * 512,
-          () => 0,
-        ),
-      ),
-    );
-    bytesOnDisk += sizes.reduce((a, b) => a + b, 0);
   }
-  return { entries, bytesOnDisk };
+  return entries;
+}
+
+/** The cache's entries, and the storage dir's size by part: one walk of the files, not two. */
+async function diskStatus(config: CommonConfig): Promise<{ cache: CacheStatus; disk: StorageUsage }> {
+  const [entries, disk] = await Promise.all([
+    cacheEntries(config.storageDir),
+    storageUsage(config.storageDir, config.db),
+  ]);
+  return { cache: { entries, bytesOnDisk: disk.cacheBytes }, disk };
 }
 
 async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
