@@ -17,7 +17,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import type { DbTarget } from '../../src/config.js';
+import { DEFAULTS, type DbTarget } from '../../src/config.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { migrateLatest } from '../../src/store/migrate.js';
 import { hashRow, Sink, type SinkBatch } from '../../src/store/sink.js';
@@ -165,10 +165,12 @@ async function countRows(db: Db): Promise<number> {
 /** `writers` handlers, each writing one session's batch after another, as the crawl's handlers do. */
 async function sinkWrites(
   db: Db,
+  kind: DbTarget['kind'],
   batches: readonly SinkBatch[],
   writers: number,
 ): Promise<{ seconds: number; sink: Sink }> {
-  const sink = new Sink(db);
+  // The transactions in flight the crawl allows (commands/crawl.ts).
+  const sink = new Sink(db, { maxConcurrentFlushes: kind === 'postgres' ? DEFAULTS.sinkServerFlushes : 1 });
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -225,6 +227,7 @@ export async function sinkRun(
 
     const upsert = await sinkWrites(
       db,
+      kind,
       perSession.map((r) => ({ rows: { classifications: r }, complete: [] })),
       writers,
     );
@@ -239,12 +242,12 @@ export async function sinkRun(
         complete: [{ table: 'classifications', where: { session_uuid: uuid(5, s) } }],
       }),
     );
-    const crawl = await sinkWrites(db, crawlShape, writers);
+    const crawl = await sinkWrites(db, kind, crawlShape, writers);
     seconds['sink-crawl'] = crawl.seconds;
     if (crawl.sink.counts.classifications.inserted !== rows.length)
       problems.push(`sink-crawl inserted ${crawl.sink.counts.classifications.inserted}, want ${rows.length}`);
 
-    const again = await sinkWrites(db, crawlShape, writers);
+    const again = await sinkWrites(db, kind, crawlShape, writers);
     seconds['sink-unchanged'] = again.seconds;
     const c = again.sink.counts.classifications;
     if (c.unchanged !== rows.length || c.inserted + c.updated + c.deleted)
