@@ -195,7 +195,7 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect(await historyCount(db, 'seasons')).toBe(5);
   });
 
-  it('soft-deletes the complete sets of writes sharing a transaction in one statement, each by its own rows', async () => {
+  it('soft-deletes the complete sets of a shared transaction in one statement, each by its own rows', async () => {
     const other = { ...seriesRow, uuid: 'b33f8b4a-2b22-41ce-8e7d-0aea08f0e176', name: 'F2' };
     const otherSeason = (n: number): SeasonRow => ({ ...season(n), series_uuid: other.uuid });
     const otherBatch = (rows: SeasonRow[]): SinkBatch => ({
