@@ -66,7 +66,7 @@ const HELP = `Usage: npm run bench -- [options]
   --memory-factor N      the larger tree of the memory measurement, × --scale (4)
   --resume-requests N    size of the resumed queue, half of it handled (100000)
   --resume-timeout S     give up waiting for the resumed crawl's first request after S seconds (240)
-  --sink-rows N          rows of the sink measurement (50000 × --scale)
+  --sink-rows N          rows of the sink measurement, on PostgreSQL and on PGlite (50000 × --scale)
   --cpu-prof DIR         run measured children under node --cpu-prof, profiles into DIR
   --update-readme        write the table into README.md's Performance section
   --live                 instead of the above: the live-size measurements (issue 14; not in CI, ~45 minutes):
@@ -167,6 +167,7 @@ async function main(): Promise<void> {
     warm: [] as CrawlResult[],
     refresh: [] as (CrawlResult & { changedPayloads: number })[],
     sink: [] as SinkResult[],
+    sinkPglite: [] as SinkResult[],
     memoryBaseline: [] as MemoryPoint[],
     memoryLarge: [] as MemoryPoint[],
     resume: [] as ResumeResult[],
@@ -243,13 +244,15 @@ async function main(): Promise<void> {
         }
       }
       if (only.has('sink')) {
-        const r = await sinkRun(adminUrl, sinkRows, crawler.handlerConcurrency);
-        results.sink.push(r);
-        log(
-          `${tag} sink: ${Object.entries(r.rowsPerSec)
-            .map(([k, v]) => `${k} ${v.toFixed(0)} rows/s`)
-            .join(', ')}`,
-        );
+        for (const kind of ['postgres', 'embedded'] as const) {
+          const r = await sinkRun(adminUrl, sinkRows, crawler.handlerConcurrency, undefined, kind);
+          (kind === 'postgres' ? results.sink : results.sinkPglite).push(r);
+          log(
+            `${tag} sink on ${kind === 'postgres' ? 'PostgreSQL' : 'PGlite'}: ${Object.entries(r.rowsPerSec)
+              .map(([k, v]) => `${k} ${v.toFixed(0)} rows/s`)
+              .join(', ')}`,
+          );
+        }
       }
       if (only.has('memory')) {
         const base = await baselineCrawl(ctx());

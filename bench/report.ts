@@ -6,7 +6,7 @@
 import type { FloorResult, CrawlResult } from './measures/crawls.js';
 import type { MemoryPoint } from './measures/memory.js';
 import type { ResumeResult } from './measures/resume.js';
-import type { SinkResult } from './measures/sink.js';
+import { SINK_VARIANTS, type SinkResult, type SinkVariant } from './measures/sink.js';
 import type { DailyResult } from './measures/daily.js';
 import type { LiveResult } from './measures/live.js';
 import type { WorkersResult } from './measures/workers.js';
@@ -36,6 +36,8 @@ export interface ReportInput {
     readonly warm: readonly CrawlResult[];
     readonly refresh: readonly (CrawlResult & { changedPayloads: number })[];
     readonly sink: readonly SinkResult[];
+    /** The sink measurement on PGlite; absent in reports written before the COPY rows. */
+    readonly sinkPglite?: readonly SinkResult[];
     readonly memoryBaseline: readonly MemoryPoint[];
     readonly memoryLarge: readonly MemoryPoint[];
     readonly memoryOneX: readonly MemoryPoint[];
@@ -65,6 +67,15 @@ export interface DatabaseBound {
   readonly bestRatioToFloor: number;
 }
 
+/** Rows/s of each variant of the sink measurement, and run by run ratios to the raw INSERT and to COPY. */
+export interface SinkSummary {
+  readonly rows: number;
+  readonly rowsPerSec: Record<string, Spread>;
+  readonly ratioToRaw: Record<string, Spread>;
+  /** Absent for reports written before the COPY row. */
+  readonly ratioToCopy?: Record<string, Spread>;
+}
+
 export interface Target {
   readonly id: string;
   readonly label: string;
@@ -87,7 +98,8 @@ export interface Report extends ReportInput {
     coldPglite?: { requestsPerSec: Spread; rowsPerSec: Spread; seconds: Spread; ratioToFloor?: Spread };
     warm?: { seconds: Spread; speedupOverCold: Spread; rowsWritten: number; networkRequests: number };
     refresh?: { seconds: Spread; changedPayloads: number; rowsUpdated: number; exact: boolean };
-    sink?: { rows: number; rowsPerSec: Record<string, Spread>; ratioToRaw: Record<string, Spread> };
+    sink?: SinkSummary;
+    sinkPglite?: SinkSummary;
     memory?: {
       baselineMb: Spread;
       oneXMb: Spread;
@@ -119,6 +131,20 @@ const pairwise = <A, B>(a: readonly A[], b: readonly B[], f: (x: A, y: B) => num
 const defined = (values: readonly (number | undefined)[]): number[] =>
   values.filter((v): v is number => v !== undefined && Number.isFinite(v));
 
+function sinkSummary(list: readonly SinkResult[]): SinkSummary {
+  // Reports written before a variant existed lack it.
+  const variants = SINK_VARIANTS.filter((v) => v in list[0]!.rowsPerSec);
+  const of = (s: SinkResult, v: SinkVariant) => s.rowsPerSec[v];
+  const ratios = (to: SinkVariant) =>
+    Object.fromEntries(variants.filter((v) => v !== to).map((v) => [v, spread(list.map((s) => of(s, v) / of(s, to)))]));
+  return {
+    rows: list[0]!.rows,
+    rowsPerSec: Object.fromEntries(variants.map((v) => [v, spread(list.map((s) => of(s, v)))])),
+    ratioToRaw: ratios('raw'),
+    ...(variants.includes('copy') ? { ratioToCopy: ratios('copy') } : {}),
+  };
+}
+
 export function summarize(input: ReportInput): Report {
   const r = input.results;
   const problems: string[] = [];
@@ -132,6 +158,7 @@ export function summarize(input: ReportInput): Report {
   collect('warm', r.warm);
   collect('refresh', r.refresh);
   collect('sink', r.sink);
+  collect('sink on PGlite', r.sinkPglite ?? []);
   collect('memory baseline', r.memoryBaseline);
   collect('memory large', r.memoryLarge);
   collect('resume', r.resume);
@@ -214,20 +241,8 @@ export function summarize(input: ReportInput): Report {
     });
   }
   if (r.sink.length) {
-    const variants = Object.keys(r.sink[0]!.rowsPerSec);
-    const rowsPerSec = Object.fromEntries(
-      variants.map((v) => [v, spread(r.sink.map((s) => s.rowsPerSec[v as keyof SinkResult['rowsPerSec']]))]),
-    );
-    const ratioToRaw = Object.fromEntries(
-      variants
-        .filter((v) => v !== 'raw')
-        .map((v) => [
-          v,
-          spread(r.sink.map((s) => s.rowsPerSec[v as keyof SinkResult['rowsPerSec']] / s.rowsPerSec.raw)),
-        ]),
-    );
-    summary.sink = { rows: r.sink[0]!.rows, rowsPerSec, ratioToRaw };
-    const crawlShape = ratioToRaw['sink-crawl']!;
+    summary.sink = sinkSummary(r.sink);
+    const crawlShape = summary.sink.ratioToRaw['sink-crawl']!;
     targets.push({
       id: 'sink',
       label: 'Sink vs raw INSERT',
@@ -236,6 +251,21 @@ export function summarize(input: ReportInput): Report {
       figure: `${x(crawlShape.median)}× (crawl-shaped writes)`,
     });
   }
+  for (const [id, list, on] of [
+    ['sink-copy', r.sink, 'PostgreSQL'],
+    ['sink-copy-pglite', r.sinkPglite ?? [], 'PGlite'],
+  ] as const) {
+    const ratio = list.length ? sinkSummary(list).ratioToCopy?.['sink-crawl'] : undefined;
+    if (!ratio) continue;
+    targets.push({
+      id,
+      label: `Sink vs raw COPY on ${on}`,
+      target: '≥ 0.5× COPY',
+      met: ratio.median >= 0.5,
+      figure: `${x(ratio.median)}× (crawl-shaped writes)`,
+    });
+  }
+  if (r.sinkPglite?.length) summary.sinkPglite = sinkSummary(r.sinkPglite);
   if (r.memoryLarge.length && r.memoryOneX.length) {
     const factor = r.memoryLarge[0]!.scale;
     const large = spread(defined(r.memoryLarge.map((m) => m.maxRssMb)));

@@ -84,6 +84,7 @@ export function tableRows(report: Report): string[][] {
     const r = sm.sink.rowsPerSec;
     const q = sm.sink.ratioToRaw;
     rows.push(['5', `Raw multi-row INSERT, ${n0(sm.sink.rows)} rows`, `${s0(r.raw!)} rows/s`, '', '']);
+    if (r.copy) rows.push(['5', '  raw COPY', `${s0(r.copy)} rows/s · ${s(q.copy!, 2)}× raw`, '', '']);
     rows.push([
       '5',
       '  raw, history trigger disabled',
@@ -98,6 +99,15 @@ export function tableRows(report: Report): string[][] {
       target(report, 'sink'),
       met(report, 'sink'),
     ]);
+    const toCopy = sm.sink.ratioToCopy?.['sink-crawl'];
+    if (toCopy)
+      rows.push([
+        '5',
+        '  against raw COPY',
+        `${s(toCopy, 2)}× COPY`,
+        target(report, 'sink-copy'),
+        met(report, 'sink-copy'),
+      ]);
     rows.push([
       '5',
       'Sink, upserts only (no complete sets)',
@@ -111,6 +121,25 @@ export function tableRows(report: Report): string[][] {
       `${s0(r['sink-unchanged']!)} rows/s · ${s(q['sink-unchanged']!, 2)}× raw`,
       '',
       '',
+    ]);
+  }
+  if (sm.sinkPglite) {
+    const r = sm.sinkPglite.rowsPerSec;
+    const toCopy = sm.sinkPglite.ratioToCopy?.['sink-crawl'];
+    rows.push([
+      '5',
+      `PGlite: raw INSERT · raw COPY, ${n0(sm.sinkPglite.rows)} rows`,
+      `${s0(r.raw!)} · ${r.copy ? s0(r.copy) : '–'} rows/s`,
+      '',
+      '',
+    ]);
+    rows.push([
+      '5',
+      'PGlite: sink, crawl-shaped · upserts only · unchanged',
+      `${s0(r['sink-crawl']!)} · ${s0(r['sink-upsert']!)} · ${s0(r['sink-unchanged']!)} rows/s` +
+        (toCopy ? ` · crawl-shaped ${s(toCopy, 2)}× COPY` : ''),
+      target(report, 'sink-copy-pglite'),
+      met(report, 'sink-copy-pglite'),
     ]);
   }
   if (sm.memory) {

@@ -1,11 +1,12 @@
 /**
  * Measurement 5: the sink alone. Classification-shaped rows into the migrated schema on
- * PostgreSQL (history triggers included), against the reference: the same rows, hashes
- * precomputed, as plain multi-row INSERTs (pg driver, $n placeholders, 65,535 parameters per
+ * PostgreSQL or PGlite (history triggers included), against the reference: the same rows, hashes
+ * precomputed, as plain multi-row INSERTs (the driver's own $n placeholders, 65,535 parameters per
  * statement, one transaction). The sink is driven as the crawl drives it: 48 concurrent writers,
  * one write per session.
  *
  *   raw            the reference
+ *   copy           the same rows by COPY (copy.ts): the fastest ingest PostgreSQL has, triggers on
  *   raw-no-history the same with the table's user triggers (the history versioning) disabled:
  *                  what the history tables cost every writer, sink or not
  *   sink-upsert    writes without complete sets: hashing, group commit, upsert
@@ -14,18 +15,21 @@
  *                  soft-delete statement per payload included
  *   sink-unchanged the same writes again: every row unchanged (a warm or refresh crawl's case)
  */
+import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import type { DbTarget } from '../../src/config.js';
+import { DEFAULTS, type DbTarget } from '../../src/config.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { migrateLatest } from '../../src/store/migrate.js';
 import { hashRow, Sink, type SinkBatch } from '../../src/store/sink.js';
-import { columnsOf, type Cell, type ClassificationRow } from '../../src/store/tables.js';
-import { createDatabase, log } from '../harness.js';
+import { cellOf, columnsOf, type Cell, type ClassificationRow } from '../../src/store/tables.js';
+import { createDatabase, log, removeDir, tempDir } from '../harness.js';
+import { copyRows } from './copy.js';
 
-export const SINK_VARIANTS = ['raw', 'raw-no-history', 'sink-upsert', 'sink-crawl', 'sink-unchanged'] as const;
+export const SINK_VARIANTS = ['raw', 'copy', 'raw-no-history', 'sink-upsert', 'sink-crawl', 'sink-unchanged'] as const;
 export type SinkVariant = (typeof SINK_VARIANTS)[number];
 
 export interface SinkResult {
+  readonly database: DbTarget['kind'];
   readonly rows: number;
   readonly sessions: number;
   readonly writers: number;
@@ -117,18 +121,27 @@ async function truncate(db: Db): Promise<void> {
   await db.raw('TRUNCATE classifications, classifications_history');
 }
 
-async function rawInsert(url: string, rows: readonly ClassificationRow[]): Promise<number> {
-  const columns = [...columnsOf('classifications'), 'hash'];
-  const prepared = rows.map((row) => {
-    const values = columnsOf('classifications').map((c) => (row as unknown as Record<string, Cell>)[c] ?? null);
+const RAW_COLUMNS = [...columnsOf('classifications'), 'hash'];
+
+/** The rows' values in RAW_COLUMNS order, hashes included, as the reference variants take them. */
+function rawValues(rows: readonly ClassificationRow[]): Cell[][] {
+  return rows.map((row) => {
+    const values = columnsOf('classifications').map((c) => cellOf(row, c));
     return [...values, hashRow(values)];
   });
-  const perStatement = Math.floor(65_535 / columns.length);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const started = performance.now();
-    await client.query('BEGIN');
+}
+
+async function rawInsert(db: Db, prepared: readonly Cell[][]): Promise<number> {
+  const perStatement = Math.floor(65_535 / RAW_COLUMNS.length);
+  const started = performance.now();
+  await db.transaction(async (trx) => {
+    // The driver's own connection and placeholders: knex's `?` rewriting is not the reference.
+    const connection: unknown = await trx.client.acquireConnection();
+    const query = (text: string, params: Cell[]): Promise<unknown> => {
+      if (connection instanceof PGlite) return connection.query(text, params);
+      if (connection instanceof pg.Client) return connection.query(text, params);
+      throw new Error('raw insert: the connection is neither a pg client nor PGlite');
+    };
     for (let start = 0; start < prepared.length; start += perStatement) {
       const chunk = prepared.slice(start, start + perStatement);
       const params: Cell[] = [];
@@ -137,22 +150,27 @@ async function rawInsert(url: string, rows: readonly ClassificationRow[]): Promi
         params.push(...values);
         return `(${values.map((_, i) => `$${first + i + 1}`).join(', ')})`;
       });
-      await client.query(`INSERT INTO classifications (${columns.join(', ')}) VALUES ${tuples.join(', ')}`, params);
+      await query(`INSERT INTO classifications (${RAW_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`, params);
     }
-    await client.query('COMMIT');
-    return (performance.now() - started) / 1000;
-  } finally {
-    await client.end();
-  }
+  });
+  return (performance.now() - started) / 1000;
+}
+
+async function countRows(db: Db): Promise<number> {
+  const [{ n } = { n: 0 }] = (await db.raw<{ rows: { n: number }[] }>('SELECT count(*)::int AS n FROM classifications'))
+    .rows;
+  return n;
 }
 
 /** `writers` handlers, each writing one session's batch after another, as the crawl's handlers do. */
 async function sinkWrites(
   db: Db,
+  kind: DbTarget['kind'],
   batches: readonly SinkBatch[],
   writers: number,
 ): Promise<{ seconds: number; sink: Sink }> {
-  const sink = new Sink(db);
+  // The transactions in flight the crawl allows (commands/crawl.ts).
+  const sink = new Sink(db, { maxConcurrentFlushes: kind === 'postgres' ? DEFAULTS.sinkServerFlushes : 1 });
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -170,9 +188,11 @@ export async function sinkRun(
   rowCount: number,
   writers: number,
   afterMigrate?: (db: Db) => Promise<void>,
+  kind: DbTarget['kind'] = 'postgres',
 ): Promise<SinkResult> {
-  const database = await createDatabase(adminUrl);
-  const target: DbTarget = { kind: 'postgres', url: database.url };
+  const database = kind === 'postgres' ? await createDatabase(adminUrl) : undefined;
+  const dir = kind === 'embedded' ? tempDir('sink') : undefined;
+  const target: DbTarget = database ? { kind: 'postgres', url: database.url } : { kind: 'embedded', dir: `${dir}/db` };
   const db = await openDb(target);
   try {
     await migrateLatest(db);
@@ -183,23 +203,31 @@ export async function sinkRun(
     await seedParents(db, sessions, countries);
     const perSession = Array.from({ length: sessions }, (_, s) => sessionRows(s, countries));
     const rows = perSession.flat();
+    const prepared = rawValues(rows);
     const problems: string[] = [];
     const seconds = {} as Record<SinkVariant, number>;
 
     await db.raw('ALTER TABLE classifications DISABLE TRIGGER USER');
-    seconds['raw-no-history'] = await rawInsert(database.url, rows);
+    seconds['raw-no-history'] = await rawInsert(db, prepared);
     await db.raw('ALTER TABLE classifications ENABLE TRIGGER USER');
     await truncate(db);
 
-    seconds.raw = await rawInsert(database.url, rows);
-    const [{ n: rawCount } = { n: 0 }] = (
-      await db.raw<{ rows: { n: number }[] }>('SELECT count(*)::int AS n FROM classifications')
-    ).rows;
+    seconds.raw = await rawInsert(db, prepared);
+    const rawCount = await countRows(db);
     if (rawCount !== rows.length) problems.push(`raw inserted ${rawCount} rows, want ${rows.length}`);
+    await truncate(db);
+
+    seconds.copy =
+      rows.length / (await copyRows(db, [{ table: 'classifications', columns: RAW_COLUMNS, rows: prepared }]));
+    const copyHistory = (
+      await db.raw<{ rows: { n: number }[] }>('SELECT count(*)::int AS n FROM classifications_history')
+    ).rows[0]?.n;
+    if (copyHistory !== rows.length) problems.push(`copy left ${copyHistory} history rows, want ${rows.length}`);
     await truncate(db);
 
     const upsert = await sinkWrites(
       db,
+      kind,
       perSession.map((r) => ({ rows: { classifications: r }, complete: [] })),
       writers,
     );
@@ -214,12 +242,12 @@ export async function sinkRun(
         complete: [{ table: 'classifications', where: { session_uuid: uuid(5, s) } }],
       }),
     );
-    const crawl = await sinkWrites(db, crawlShape, writers);
+    const crawl = await sinkWrites(db, kind, crawlShape, writers);
     seconds['sink-crawl'] = crawl.seconds;
     if (crawl.sink.counts.classifications.inserted !== rows.length)
       problems.push(`sink-crawl inserted ${crawl.sink.counts.classifications.inserted}, want ${rows.length}`);
 
-    const again = await sinkWrites(db, crawlShape, writers);
+    const again = await sinkWrites(db, kind, crawlShape, writers);
     seconds['sink-unchanged'] = again.seconds;
     const c = again.sink.counts.classifications;
     if (c.unchanged !== rows.length || c.inserted + c.updated + c.deleted)
@@ -229,9 +257,10 @@ export async function sinkRun(
       SinkVariant,
       number
     >;
-    return { rows: rows.length, sessions, writers, seconds, rowsPerSec, problems };
+    return { database: kind, rows: rows.length, sessions, writers, seconds, rowsPerSec, problems };
   } finally {
     await db.destroy();
-    await database.drop();
+    await database?.drop();
+    if (dir) removeDir(dir);
   }
 }

@@ -276,9 +276,8 @@ export class Sink {
       counts[table].unchanged += rows.length - inserted - updated;
       if (TABLES[table].shared) written.set(table, rows);
     }
-    for (const p of group) {
-      for (const set of p.completeSets) counts[set.table].deleted += await softDeleteMissing(trx, set);
-    }
+    for (const sets of setsByShape(group.flatMap((p) => p.completeSets)))
+      counts[sets[0]!.table].deleted += await softDeleteMissing(trx, sets);
     await recordApplied(
       trx,
       group.flatMap((p) => (p.applied ? [p.applied] : [])),
@@ -347,20 +346,52 @@ function prepareCompleteSet(set: CompleteSet, rows: RowsByTable): PreparedComple
   };
 }
 
-/** Soft-deletes the complete set's live rows that the batch did not hold; returns how many. */
-async function softDeleteMissing(trx: Knex.Transaction, set: PreparedCompleteSet): Promise<number> {
-  const types = columnTypes(set.table);
-  const conditions = set.where.map(([column]) => `${column} = ?`);
-  const bindings: unknown[] = set.where.map(([, value]) => value);
-  if (set.restKey.length) {
-    const unnest = set.restKey.map((column) => `?::${types[column]}[]`).join(', ');
-    conditions.push(`(${set.restKey.join(', ')}) NOT IN (SELECT * FROM unnest(${unnest}))`);
-    bindings.push(...set.kept);
+/**
+ * The complete sets grouped by table and `where` columns: the sets of one group are soft-deleted
+ * by one statement, whatever the number of payloads in the flush.
+ */
+function setsByShape(sets: readonly PreparedCompleteSet[]): PreparedCompleteSet[][] {
+  const groups = new Map<string, PreparedCompleteSet[]>();
+  for (const set of sets) {
+    const shape = JSON.stringify([set.table, set.where.map(([column]) => column)]);
+    const group = groups.get(shape) ?? groups.set(shape, []).get(shape)!;
+    group.push(set);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Soft-deletes, for every complete set given (one table, the same `where` columns), the set's live
+ * rows its payload did not hold; returns how many rows. One UPDATE joins the table to the sets'
+ * `where` values, numbered, and keeps a row if its own set's kept keys hold it: a row is deleted
+ * when any set it falls in does not hold it, as deleting set after set would, each row once.
+ */
+async function softDeleteMissing(trx: Knex.Transaction, sets: readonly PreparedCompleteSet[]): Promise<number> {
+  const { table, where, restKey } = sets[0]!;
+  const types = columnTypes(table);
+  const whereColumns = where.map(([column]) => column);
+  const numbers = sets.map((_, i) => i);
+  const bindings: Cell[][] = [numbers, ...whereColumns.map((_, c) => sets.map((set) => set.where[c]![1]))];
+  const setColumns = ['set_no', ...whereColumns];
+  const setArrays = ['?::integer[]', ...whereColumns.map((column) => `?::${types[column]}[]`)];
+  const conditions = ['t.deleted_at IS NULL', ...whereColumns.map((column) => `t.${column} = s.${column}`)];
+  if (restKey.length) {
+    bindings.push(
+      sets.flatMap((set, i) => set.kept[0]!.map(() => i)),
+      ...restKey.map((_, c) => sets.flatMap((set) => set.kept[c]!)),
+    );
+    const keptArrays = ['?::integer[]', ...restKey.map((column) => `?::${types[column]}[]`)];
+    const sameRow = ['k.set_no = s.set_no', ...restKey.map((column) => `k.${column} = t.${column}`)];
+    conditions.push(
+      `NOT EXISTS (SELECT 1 FROM unnest(${keptArrays.join(', ')}) AS k(set_no, ${restKey.join(', ')}) ` +
+        `WHERE ${sameRow.join(' AND ')})`,
+    );
   }
   const result = await trx.raw<{ rows: unknown[] }>(
-    `UPDATE ${set.table} SET deleted_at = now(), updated_at = now() ` +
-      `WHERE deleted_at IS NULL AND ${conditions.join(' AND ')} RETURNING 1`,
-    // why: as in upsert: the kept key values are arrays that may hold nulls.
+    `UPDATE ${table} t SET deleted_at = now(), updated_at = now() ` +
+      `FROM unnest(${setArrays.join(', ')}) AS s(${setColumns.join(', ')}) ` +
+      `WHERE ${conditions.join(' AND ')} RETURNING 1`,
+    // why: as in upsert: the arrays may hold nulls, which knex's binding types do not allow.
     bindings as Knex.RawBinding[],
   );
   return result.rows.length;

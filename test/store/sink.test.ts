@@ -195,6 +195,39 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect(await historyCount(db, 'seasons')).toBe(5);
   });
 
+  it('soft-deletes the complete sets of a shared transaction in one statement, each by its own rows', async () => {
+    const other = { ...seriesRow, uuid: 'b33f8b4a-2b22-41ce-8e7d-0aea08f0e176', name: 'F2' };
+    const otherSeason = (n: number): SeasonRow => ({ ...season(n), series_uuid: other.uuid });
+    const otherBatch = (rows: SeasonRow[]): SinkBatch => ({
+      rows: { series: [other], seasons: rows },
+      complete: [{ table: 'seasons', where: { series_uuid: other.uuid } }],
+    });
+    await new Sink(db).write({
+      rows: {
+        series: [seriesRow, other],
+        seasons: [1, 2, 3, 4].map((n) => season(n)).concat([otherSeason(11), otherSeason(12)]),
+      },
+      complete: [],
+    });
+    const sink = new Sink(db);
+    const updates: string[] = [];
+    db.on('query', (q: { sql: string }) => {
+      if (/^UPDATE seasons/i.test(q.sql)) updates.push(q.sql);
+    });
+    // Written in one tick, so one flush: season 4 is in neither set of F1, 3 and 2 each lack from one.
+    await Promise.all([
+      sink.write(seasonsBatch([season(1), season(2)])),
+      sink.write(otherBatch([otherSeason(11)])),
+      sink.write(seasonsBatch([season(1), season(3)])),
+    ]);
+    db.removeAllListeners('query');
+    expect(updates).toHaveLength(1);
+    expect(sink.counts.seasons).toEqual({ inserted: 0, updated: 0, unchanged: 4, deleted: 4 });
+    const live = await db('seasons').whereNull('deleted_at').orderBy('year').pluck('year');
+    expect(live).toEqual([2001, 2011]);
+    expect(await historyCount(db, 'seasons')).toBe(6 + 4);
+  });
+
   it('soft-deletes nothing for a batch that declares no complete set', async () => {
     await new Sink(db).write(seasonsBatch([season(1), season(2)]));
     const sink = new Sink(db);
