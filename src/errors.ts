@@ -56,8 +56,35 @@ export class PayloadError extends NonRetryableError {
 /** An HTTP answer other than 200 that will not change by asking again (404, 400, …). */
 export class HttpStatusError extends NonRetryableError {
   override name = 'HttpStatusError';
-  constructor(readonly status: number) {
-    super(`HTTP ${status}`);
+  constructor(
+    readonly status: number,
+    detail?: string,
+  ) {
+    super(detail ? `HTTP ${status} (${detail})` : `HTTP ${status}`);
+  }
+}
+
+/**
+ * No answer at all: the connection refused, reset before a status line, a DNS failure. A sign of
+ * an outage (the gate's breaker counts it); the message is the underlying error's own.
+ */
+export class NoAnswerError extends Error {
+  override name = 'NoAnswerError';
+  readonly code: string | undefined;
+  constructor(cause: unknown) {
+    super(describeError(cause), { cause });
+    this.code = errorCode(cause);
+  }
+}
+
+/**
+ * A request Node refused to send (a header value it finds invalid): asking again would build the
+ * same request, so it is not retried.
+ */
+export class RequestNotBuiltError extends NonRetryableError {
+  override name = 'RequestNotBuiltError';
+  constructor(reason: string) {
+    super(`request could not be built: ${reason}`);
   }
 }
 

@@ -156,6 +156,47 @@ describe(`a hostile API (${KIND})`, () => {
     expect(run.counts).toEqual(expectedWithout({ [toForeign]: noSeasons, [tooLong]: noSeasons }));
   });
 
+  it('compressed bodies (gzip, deflate, raw deflate, br) are read and stored; one cut short is retried', async () => {
+    const tree = syntheticTree(TREE);
+    const [seasonA, seasonB] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];
+    const [br, cutLength, cutWire] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [
+      string,
+      string,
+      string,
+    ];
+    const paths = {
+      gzip: apiPath.series(),
+      deflate: apiPath.seasons(seriesOf(tree)[0]!.uuid),
+      raw: apiPath.calendar(seasonA),
+      br,
+      recovers: apiPath.calendar(seasonB),
+      cutLength,
+      cutWire,
+    };
+    const run = await crawlHostile(tree, {
+      [paths.gzip]: { kind: 'compressed', encoding: 'gzip' },
+      [paths.deflate]: { kind: 'compressed', encoding: 'deflate' },
+      [paths.raw]: { kind: 'compressed', encoding: 'deflate-raw' },
+      [paths.br]: { kind: 'compressed', encoding: 'br' },
+      [paths.recovers]: { kind: 'compressed-cut', encoding: 'gzip', how: 'wire', times: 1 },
+      [paths.cutLength]: { kind: 'compressed-cut', encoding: 'gzip', how: 'length', times: Infinity },
+      [paths.cutWire]: { kind: 'compressed-cut', encoding: 'br', how: 'wire', times: Infinity },
+    });
+    expect(run.summary.outcome).toBe('failures');
+    const failed = run.summary.failures.map((f) => [f.url.slice(run.api.url.length), (f as FailedRequest).error]);
+    expect(Object.fromEntries(failed)).toEqual({
+      [paths.cutLength]: 'body could not be decompressed (content-encoding gzip): unexpected end of file',
+      [paths.cutWire]: expect.stringMatching(/^body cut short \(\d+ bytes read, Content-Length \d+\): /),
+    });
+    for (const path of [paths.cutLength, paths.cutWire]) {
+      expect(failureAt(run.summary.failures, path)!.attempts).toBe(RETRIES + 1);
+      expect(run.api.gets.get(path)).toBe(RETRIES + 1);
+    }
+    expect(run.api.gets.get(paths.recovers)).toBe(2);
+    for (const path of [paths.gzip, paths.deflate, paths.raw, paths.br]) expect(run.api.gets.get(path)).toBe(1);
+    expect(run.counts).toEqual(expectedWithout({ [paths.cutLength]: noResults, [paths.cutWire]: noResults }));
+  });
+
   it('row 2: stores a list with one invalid byte, U+FFFD in its place, and reports that item only', async () => {
     const tree = syntheticTree(TREE);
     // A genuine U+FFFD, sent as valid UTF-8, is data, not a repair.
