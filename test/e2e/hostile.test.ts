@@ -197,6 +197,37 @@ describe(`a hostile API (${KIND})`, () => {
     expect(run.counts).toEqual(expectedWithout({ [paths.cutLength]: noResults, [paths.cutWire]: noResults }));
   });
 
+  it('a whole endpoint answering 200 with bad bodies spends its own attempts: never an outage', async () => {
+    const tree = syntheticTree(TREE);
+    const classifications = seriesOf(tree)
+      .flatMap((_, series) => seasonsOf(tree, series))
+      .flatMap((season) => sessionsWithResults(tree, season.uuid))
+      .map(apiPath.classification);
+    // Far more distinct failing requests than open the breaker (4, and most of the last 20).
+    expect(classifications.length).toBeGreaterThan(20);
+    const hostile = Object.fromEntries(
+      classifications.map((path, i): [string, Hostility] => [
+        path,
+        i % 2
+          ? { kind: 'encoding-lie', encoding: 'br' }
+          : { kind: 'compressed-cut', encoding: 'gzip', how: 'length', times: Infinity },
+      ]),
+    );
+    const run = await crawlHostile(tree, hostile);
+    expect(run.summary.outcome).toBe('failures');
+    expect(run.summary.lines.join('\n')).not.toMatch(/circuit open|has been failing/);
+    const failed = run.summary.failures as FailedRequest[];
+    expect(failed.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual([...classifications].sort());
+    for (const failure of failed) {
+      expect(failure.attempts).toBe(RETRIES + 1);
+      expect(failure.error).toMatch(
+        /^body could not be decompressed \(content-encoding (br|gzip)\): (Decompression failed|unexpected end of file)$/,
+      );
+    }
+    for (const path of classifications) expect(run.api.gets.get(path)).toBe(RETRIES + 1);
+    expect(run.counts).toEqual(expectedWithout(Object.fromEntries(classifications.map((p) => [p, noResults]))));
+  });
+
   it('row 2: stores a list with one invalid byte, U+FFFD in its place, and reports that item only', async () => {
     const tree = syntheticTree(TREE);
     // A genuine U+FFFD, sent as valid UTF-8, is data, not a repair.
