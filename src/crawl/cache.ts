@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KeyValueStore, type Configuration } from '@crawlee/core';
 import { asResourceError } from '../errors.js';
-import type { CachedState } from './freshness.js';
+import { validatorValue, type CachedState } from './freshness.js';
 import { decodeBody, encodeBody } from './record-codec.js';
 
 export interface CachedBody extends CachedState {
@@ -92,7 +92,9 @@ export class ResponseCache {
   }
 
   async put(key: string, url: string, body: Buffer, meta: RecordMeta = { fetchedAt: Date.now() }): Promise<void> {
-    const { fetchedAt, etag, lastModified } = meta;
+    const { fetchedAt } = meta;
+    const etag = validatorValue(meta.etag);
+    const lastModified = validatorValue(meta.lastModified);
     const { encoding, stored } = await encodeBody(body);
     const header = JSON.stringify({
       fetchedAt,
@@ -141,13 +143,16 @@ export class ResponseCache {
     // Records of earlier versions have no hash: their length is all that can be checked.
     if (header.sha256 !== undefined && header.sha256 !== sha256(body))
       return { state: 'damaged', reason: 'content hash mismatch' };
+    // A validator that could not be sent (kept by an earlier version) is read as none: the request goes unconditional.
+    const etag = validatorValue(header.etag);
+    const lastModified = validatorValue(header.lastModified);
     return {
       state: 'hit',
       record: {
         fetchedAt: header.fetchedAt,
         body,
-        ...(typeof header.etag === 'string' ? { etag: header.etag } : {}),
-        ...(typeof header.lastModified === 'string' ? { lastModified: header.lastModified } : {}),
+        ...(etag !== undefined ? { etag } : {}),
+        ...(lastModified !== undefined ? { lastModified } : {}),
       },
     };
   }

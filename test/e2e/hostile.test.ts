@@ -23,6 +23,7 @@ import {
   type SeasonItem,
   type SeriesItem,
 } from '../replica/index.js';
+import { cacheRecordFile, readCacheRecord, rewriteCacheHeader } from '../support/cache-files.js';
 import { crawl, crawlConfig, memoryLogger } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
 import { startHostileServer, type HostileServer, type Hostility } from '../support/hostile-server.js';
@@ -459,6 +460,40 @@ describe(`a hostile API (${KIND})`, () => {
       for (const path of paths) expect(api.notModified.get(path)).toBe(2);
     },
   );
+
+  it('a validator that is no valid header value is never kept nor sent: the request goes unconditional', async () => {
+    const tree = syntheticTree(TREE);
+    const [served, kept] = [apiPath.series(), apiPath.seasons(seriesOf(tree)[0]!.uuid)];
+    // `"<NUL>x"`: the API sends it; Node's client reads it, and would refuse to send it back.
+    const api = await startHostileServer({
+      tree,
+      hostile: { [served]: { kind: 'etag', bytes: [0x22, 0, 0x78, 0x22] } },
+    });
+    servers.push(api);
+    const database = await createTestDatabase(KIND);
+    databases.push(database);
+    const storage = tempDir();
+    const first = await crawl(crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }));
+    expect(first.outcome).toBe('complete');
+    const servedFile = cacheRecordFile(storage, 'series-all');
+    expect(readCacheRecord(servedFile).header).not.toHaveProperty('etag');
+    // A record already holding such validators (as an earlier version kept them) is read without them.
+    const keptFile = cacheRecordFile(storage, `seasons-${seriesOf(tree)[0]!.uuid}`);
+    rewriteCacheHeader(keptFile, { etag: '"\u0000y"', lastModified: 'Tue, 01 Dec 2026\r\nX-Evil: 1' });
+    const again = await crawl({
+      ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }),
+      nowMs: Date.now() + 2 * 86_400_000,
+    });
+    expect(again.outcome).toBe('complete');
+    expect(again.failures).toEqual([]);
+    for (const path of [served, kept]) {
+      expect(api.gets.get(path)).toBe(2);
+      expect(api.ifNoneMatch.get(path)).toBeUndefined();
+      expect(api.lastHeaders.get(path)).not.toHaveProperty('if-modified-since');
+    }
+    expect(readCacheRecord(keptFile).header).not.toHaveProperty('etag');
+    expect(readCacheRecord(keptFile).header).not.toHaveProperty('lastModified');
+  });
 
   it(
     `rows 1-4 at once (${KIND}): one trickling endpoint fails ` +

@@ -37,8 +37,8 @@ export type Hostility =
   /** The first `times` answers (Infinity: all) are a 429 with `Retry-After: <seconds>`. */
   | { readonly kind: 'retry-after'; readonly seconds: number; readonly times: number }
   /**
-   * The body with `ETag: <bytes>`, byte for byte (bytes ≥ 0x80 included); a 304 only to an
-   * If-None-Match of exactly those bytes.
+   * The body with `ETag: <bytes>`, byte for byte (bytes ≥ 0x80 and control bytes included); a 304
+   * only to an If-None-Match of exactly those bytes.
    */
   | { readonly kind: 'etag'; readonly bytes: readonly number[] }
   /** The body compressed in `encoding` (deflate-raw: no zlib wrapper), its Content-Length the compressed size. */
@@ -179,6 +179,16 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
           notModified.set(path, (notModified.get(path) ?? 0) + 1);
           res.writeHead(304, { etag: etag.toString('latin1') });
           return void res.end();
+        }
+        if (etag.some((byte) => (byte < 0x20 && byte !== 0x09) || byte === 0x7f)) {
+          // Node's server refuses such a header: the answer is written to the socket as raw bytes.
+          const head = Buffer.concat([
+            Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${whole.length}\r\n`),
+            Buffer.from('connection: close\r\netag: '),
+            etag,
+            Buffer.from('\r\n\r\n'),
+          ]);
+          return void res.socket?.end(Buffer.concat([head, whole]));
         }
         res.writeHead(200, {
           'content-type': 'application/json; charset=utf-8',
