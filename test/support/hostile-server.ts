@@ -81,6 +81,8 @@ export interface HostileOptions {
   readonly hostile?: Readonly<Record<string, Hostility>>;
   /** Origin the redirect-foreign hostility sends to. */
   readonly foreignUrl?: string;
+  /** Other trees served under a path prefix (`/other` → `/other/widgets/…`), with no hostility. */
+  readonly mounts?: Readonly<Record<string, ReplicaTree>>;
 }
 
 export interface HostileServer {
@@ -108,16 +110,23 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
   let url = '';
 
   const server = createServer((req, res) => {
-    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
-    const seen = (gets.get(path) ?? 0) + 1;
-    if (req.method === 'GET') gets.set(path, seen);
-    if (req.method === 'GET') lastHeaders.set(path, { ...req.headers });
+    const [requested = '/', query = ''] = (req.url ?? '/').split('?', 2);
+    const mount = Object.keys(options.mounts ?? {}).find((prefix) => requested.startsWith(`${prefix}/`));
+    const tree = mount === undefined ? options.tree : options.mounts![mount]!;
+    const path = mount === undefined ? requested : requested.slice(mount.length);
+    // Counted by the path as requested (a mounted tree's with its prefix).
+    const seen = (gets.get(requested) ?? 0) + 1;
+    if (req.method === 'GET') gets.set(requested, seen);
+    if (req.method === 'GET') lastHeaders.set(requested, { ...req.headers });
     // Node's parser hands header values over as latin1 text: one char per byte, so the bytes come back exactly.
     const condition = req.rawHeaders.find((_, i, all) => i % 2 === 1 && all[i - 1]!.toLowerCase() === 'if-none-match');
     if (condition !== undefined)
-      ifNoneMatch.set(path, [...(ifNoneMatch.get(path) ?? []), Buffer.from(condition, 'latin1').toString('hex')]);
-    const body = req.method === 'GET' ? options.tree.body(path) : undefined;
-    const hostility = options.hostile?.[path];
+      ifNoneMatch.set(requested, [
+        ...(ifNoneMatch.get(requested) ?? []),
+        Buffer.from(condition, 'latin1').toString('hex'),
+      ]);
+    const body = req.method === 'GET' ? tree.body(path) : undefined;
+    const hostility = mount === undefined ? options.hostile?.[path] : undefined;
     if (body === undefined) return send(res, 404, Buffer.from('{"message":"Not found"}'));
     const whole = Buffer.from(body);
     const half = whole.subarray(0, Math.floor(whole.length / 2));
