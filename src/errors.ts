@@ -127,20 +127,23 @@ export class RequestTimeoutError extends Error {
 }
 
 /**
- * The API sent us elsewhere: another origin (whose answers are not API data), or round in more
- * same-origin hops than any real API needs. Asking again would be sent the same way.
+ * The API sent us elsewhere: another origin (whose answers are not API data), another path of its
+ * own (another resource than the one asked for), or round in more hops than any real API needs.
+ * Asking again would be sent the same way.
  */
 export class RedirectRefusedError extends NonRetryableError {
   override name = 'RedirectRefusedError';
   constructor(
     readonly location: string,
-    reason: 'off-origin' | 'too-many',
+    reason: 'off-origin' | 'other-path' | 'too-many',
     limit: number,
   ) {
     super(
       reason === 'off-origin'
         ? `redirected off the API's origin to ${location}: not followed`
-        : `more than ${limit} redirects (the last to ${location}): not followed`,
+        : reason === 'other-path'
+          ? `redirected to another path of the API, ${location}: not followed (its body is not the one asked for)`
+          : `more than ${limit} redirects (the last to ${location}): not followed`,
     );
   }
 }

@@ -100,7 +100,6 @@ export class NetworkClient implements BaseHttpClient {
    * sent to it: a body from another host is never even requested.
    */
   private async attempt(request: HttpRequest, url: string): Promise<StreamingHttpResponse> {
-    const origin = this.options.origin ?? new URL(url).origin;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
     try {
@@ -133,7 +132,7 @@ export class NetworkClient implements BaseHttpClient {
         this.options.reachability?.answer();
         if (REDIRECT_STATUSES.has(response.statusCode)) {
           response.stream.destroy();
-          const next = this.redirectTarget(response, current, origin, redirectUrls.length);
+          const next = this.redirectTarget(response, url, current, redirectUrls.length);
           redirectUrls.push(next);
           current = next.href;
           continue;
@@ -176,8 +175,14 @@ export class NetworkClient implements BaseHttpClient {
     }
   }
 
-  /** Where a redirect leads, if it may be followed: same origin, within MAX_REDIRECTS hops. */
-  private redirectTarget(response: StreamingHttpResponse, from: string, origin: string, hops: number): URL {
+  /**
+   * Where a redirect leads, if it may be followed: to the same resource, within MAX_REDIRECTS hops.
+   * The same resource is the requested path on the API's origin (or on its https:// twin, an
+   * http:// base upgraded), a trailing slash or a query aside. Another path on the same origin is
+   * another resource (another season's calendar, another API version): its body would be stored
+   * under the requested target, so it is refused like another origin.
+   */
+  private redirectTarget(response: StreamingHttpResponse, requested: string, from: string, hops: number): URL {
     const raw = response.headers.location;
     const location = (Array.isArray(raw) ? raw[0] : raw)?.trim();
     if (!location) throw new HttpStatusError(response.statusCode);
@@ -187,8 +192,15 @@ export class NetworkClient implements BaseHttpClient {
     } catch {
       throw new RedirectRefusedError(JSON.stringify(location.slice(0, 200)), 'off-origin', MAX_REDIRECTS);
     }
-    if (next.origin !== origin) throw new RedirectRefusedError(next.href.slice(0, 200), 'off-origin', MAX_REDIRECTS);
-    if (hops >= MAX_REDIRECTS) throw new RedirectRefusedError(next.href.slice(0, 200), 'too-many', MAX_REDIRECTS);
+    const origin = this.options.origin ?? new URL(requested).origin;
+    const shown = next.href.slice(0, 200);
+    if (next.origin !== origin && next.origin !== httpsTwin(origin)) {
+      throw new RedirectRefusedError(shown, 'off-origin', MAX_REDIRECTS);
+    }
+    if (trimSlashes(next.pathname) !== trimSlashes(new URL(requested).pathname)) {
+      throw new RedirectRefusedError(shown, 'other-path', MAX_REDIRECTS);
+    }
+    if (hops >= MAX_REDIRECTS) throw new RedirectRefusedError(shown, 'too-many', MAX_REDIRECTS);
     return next;
   }
 
@@ -204,6 +216,16 @@ export class NetworkClient implements BaseHttpClient {
     }
     return new HttpStatusError(status);
   }
+}
+
+/** The https:// origin of an http:// one on its default port (an upgrade to TLS); undefined otherwise. */
+function httpsTwin(origin: string): string | undefined {
+  const url = new URL(origin);
+  return url.protocol === 'http:' && url.port === '' ? `https://${url.hostname}` : undefined;
+}
+
+function trimSlashes(path: string): string {
+  return path.replace(/\/+$/, '');
 }
 
 function isConditional(request: HttpRequest): boolean {

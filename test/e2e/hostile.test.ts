@@ -157,6 +157,31 @@ describe(`a hostile API (${KIND})`, () => {
     expect(run.counts).toEqual(expectedWithout({ [toForeign]: noSeasons, [tooLong]: noSeasons }));
   });
 
+  it('refuses a redirect to another path of the API at once; follows one that only adds a trailing slash', async () => {
+    const tree = syntheticTree(TREE);
+    const [seasonA, seasonB] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];
+    const elsewhere = apiPath.calendar(seasonA);
+    const slashed = apiPath.seasons(seriesOf(tree)[1]!.uuid);
+    const run = await crawlHostile(tree, {
+      // Another season's calendar: its body names season B, and must never be stored as A's.
+      [elsewhere]: { kind: 'redirect-to', location: apiPath.calendar(seasonB) },
+      [slashed]: { kind: 'redirect-to', location: `${slashed}/` },
+    });
+    expect(run.summary.outcome).toBe('failures');
+    expect(run.summary.failures).toEqual([
+      expect.objectContaining({
+        url: `${run.api.url}${elsewhere}`,
+        attempts: 1,
+        error:
+          `redirected to another path of the API, ${run.api.url}${apiPath.calendar(seasonB)}: ` +
+          'not followed (its body is not the one asked for)',
+      }),
+    ]);
+    expect(run.api.gets.get(elsewhere)).toBe(1);
+    expect(run.api.gets.get(`${slashed}/`)).toBe(1);
+    expect(run.counts).toEqual(expectedWithout({ [elsewhere]: noEvents }));
+  });
+
   it('compressed bodies (gzip, deflate, raw deflate, br) are read and stored; one cut short is retried', async () => {
     const tree = syntheticTree(TREE);
     const [seasonA, seasonB] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];

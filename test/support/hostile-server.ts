@@ -125,7 +125,8 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
         ...(ifNoneMatch.get(requested) ?? []),
         Buffer.from(condition, 'latin1').toString('hex'),
       ]);
-    const body = req.method === 'GET' ? tree.body(path) : undefined;
+    // A trailing slash names the same resource (a redirect may add one).
+    const body = req.method === 'GET' ? (tree.body(path) ?? tree.body(path.replace(/\/+$/, ''))) : undefined;
     const hostility = mount === undefined ? options.hostile?.[path] : undefined;
     if (body === undefined) return send(res, 404, Buffer.from('{"message":"Not found"}'));
     const whole = Buffer.from(body);
