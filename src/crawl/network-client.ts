@@ -1,7 +1,7 @@
 /**
  * The HTTP client that talks to the API: every request passes the politeness gate, non-200
- * answers become typed errors (retryable or not), redirects are followed only within the API's
- * origin, and the body is read whole here, under a size cap, checked against Content-Length (a
+ * answers become typed errors (retryable or not), redirects are followed only to the resource
+ * asked for (the same path on the API's origin), and the body is read whole here, under a size cap, checked against Content-Length (a
  * truncated body is retried rather than parsed) and under the attempt's one deadline.
  *
  * What the gate's circuit breaker counts as a sign of an outage (isOutageSign) is decided here:
@@ -67,7 +67,7 @@ const BODY_READERS: { readonly [K in keyof ResponseTypes]: (body: Buffer) => Res
   json: (body): unknown => JSON.parse(body.toString('utf8')),
 };
 
-/** Same-origin redirects followed per attempt: an API answers in place, a chain is a loop or a trap. */
+/** Redirects followed per attempt: an API answers in place, a chain is a loop or a trap. */
 export const MAX_REDIRECTS = 3;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -95,7 +95,7 @@ export class NetworkClient implements BaseHttpClient {
   }
 
   /**
-   * One attempt: the request, any same-origin redirects, and the whole body, under one deadline.
+   * One attempt: the request, any redirects to the same resource, and the whole body, under one deadline.
    * Redirects are followed here, not by got, so each Location is checked before anything is
    * sent to it: a body from another host is never even requested.
    */
