@@ -1,8 +1,9 @@
 /**
  * The HTTP client that talks to the API: every request passes the politeness gate, non-200
  * answers become typed errors (retryable or not), redirects are followed only to the resource
- * asked for (the same path on the API's origin), and the body is read whole here, under a size cap, checked against Content-Length (a
- * truncated body is retried rather than parsed) and under the attempt's one deadline.
+ * asked for (the same path on the API's origin), and the body is read whole and decompressed
+ * here, under a size cap, its bytes on the wire checked against Content-Length (a truncated body
+ * is retried rather than parsed), under the attempt's one deadline.
  *
  * What the gate's circuit breaker counts as a sign of an outage (isOutageSign) is decided here:
  * no answer (a refused or reset connection, a DNS failure), a timeout, a 5xx or a 429. A 200 whose
