@@ -56,8 +56,35 @@ export class PayloadError extends NonRetryableError {
 /** An HTTP answer other than 200 that will not change by asking again (404, 400, …). */
 export class HttpStatusError extends NonRetryableError {
   override name = 'HttpStatusError';
-  constructor(readonly status: number) {
-    super(`HTTP ${status}`);
+  constructor(
+    readonly status: number,
+    detail?: string,
+  ) {
+    super(detail ? `HTTP ${status} (${detail})` : `HTTP ${status}`);
+  }
+}
+
+/**
+ * No answer at all: the connection refused, reset before a status line, a DNS failure. A sign of
+ * an outage (the gate's breaker counts it); the message is the underlying error's own.
+ */
+export class NoAnswerError extends Error {
+  override name = 'NoAnswerError';
+  readonly code: string | undefined;
+  constructor(cause: unknown) {
+    super(describeError(cause), { cause });
+    this.code = errorCode(cause);
+  }
+}
+
+/**
+ * A request Node refused to send (a header value it finds invalid): asking again would build the
+ * same request, so it is not retried.
+ */
+export class RequestNotBuiltError extends NonRetryableError {
+  override name = 'RequestNotBuiltError';
+  constructor(reason: string) {
+    super(`request could not be built: ${reason}`);
   }
 }
 
@@ -100,20 +127,23 @@ export class RequestTimeoutError extends Error {
 }
 
 /**
- * The API sent us elsewhere: another origin (whose answers are not API data), or round in more
- * same-origin hops than any real API needs. Asking again would be sent the same way.
+ * The API sent us elsewhere: another origin (whose answers are not API data), another path of its
+ * own (another resource than the one asked for), or round in more hops than any real API needs.
+ * Asking again would be sent the same way.
  */
 export class RedirectRefusedError extends NonRetryableError {
   override name = 'RedirectRefusedError';
   constructor(
     readonly location: string,
-    reason: 'off-origin' | 'too-many',
+    reason: 'off-origin' | 'other-path' | 'too-many',
     limit: number,
   ) {
     super(
       reason === 'off-origin'
         ? `redirected off the API's origin to ${location}: not followed`
-        : `more than ${limit} redirects (the last to ${location}): not followed`,
+        : reason === 'other-path'
+          ? `redirected to another path of the API, ${location}: not followed (its body is not the one asked for)`
+          : `more than ${limit} redirects (the last to ${location}): not followed`,
     );
   }
 }

@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { KeyValueStore, type Configuration } from '@crawlee/core';
 import { asResourceError } from '../errors.js';
-import type { CachedState } from './freshness.js';
+import { validatorValue, type CachedState } from './freshness.js';
 import { decodeBody, encodeBody } from './record-codec.js';
 
 export interface CachedBody extends CachedState {
@@ -54,8 +54,11 @@ interface RecordHeader {
 }
 
 /**
- * The cache of one API origin (scheme, host and port of --base-url) in a storage dir: a crawl of
- * another origin has stores of its own and never sees these bodies.
+ * The cache of one API base (scheme, host, port and path of --base-url) in a storage dir: a crawl
+ * of another origin, or of another path on the same origin (`http://h/api-a` and `http://h/api-b`
+ * may be two APIs), has stores of its own and never sees these bodies. A base URL with no path
+ * (the default) keeps the store names of the versions that keyed by origin alone, so their
+ * records stay valid.
  *
  * Stores of earlier versions were keyed by endpoint and UUID only (`responses-<label>[-<xx>]`).
  * They are still read, as a fallback, and a record there is used only when the URL in its header
@@ -68,6 +71,9 @@ export class ResponseCache {
   private readonly stores = new Map<string, Promise<KeyValueStore>>();
   private readonly legacyStoreExists = new Map<string, boolean>();
   readonly origin: string;
+  /** The base URL's path, no trailing slash: '' for an API at the root of its origin. */
+  readonly basePath: string;
+  private readonly baseUrl: string;
 
   constructor(
     private readonly config: Configuration,
@@ -75,24 +81,28 @@ export class ResponseCache {
     baseUrl: string,
   ) {
     this.origin = originOf(baseUrl);
+    this.basePath = basePathOf(baseUrl);
+    this.baseUrl = baseUrl;
   }
 
   async get(key: string): Promise<CacheLookup> {
-    const own = await this.read(shardName(key, this.origin), key);
+    const own = await this.read(shardName(key, this.baseUrl), key);
     if (own.state !== 'absent' || !this.hasLegacyStore(key)) return own;
     return this.read(shardName(key), key);
   }
 
   /** Forgets a record (one whose body turned out unusable), in the legacy store too. */
   async delete(key: string): Promise<void> {
-    const own = shardName(key, this.origin);
+    const own = shardName(key, this.baseUrl);
     await this.io(own, async () => (await this.store(own)).setValue(key, null));
     const legacy = shardName(key);
     if (this.hasLegacyStore(key)) await this.io(legacy, async () => (await this.store(legacy)).setValue(key, null));
   }
 
   async put(key: string, url: string, body: Buffer, meta: RecordMeta = { fetchedAt: Date.now() }): Promise<void> {
-    const { fetchedAt, etag, lastModified } = meta;
+    const { fetchedAt } = meta;
+    const etag = validatorValue(meta.etag);
+    const lastModified = validatorValue(meta.lastModified);
     const { encoding, stored } = await encodeBody(body);
     const header = JSON.stringify({
       fetchedAt,
@@ -104,7 +114,7 @@ export class ResponseCache {
       etag,
       lastModified,
     });
-    const own = shardName(key, this.origin);
+    const own = shardName(key, this.baseUrl);
     await this.io(own, async () =>
       (await this.store(own)).setValue(key, Buffer.concat([Buffer.from(`${header}\n`), stored]), {
         contentType: 'application/octet-stream',
@@ -130,8 +140,8 @@ export class ResponseCache {
     const newline = record.indexOf(0x0a);
     const header = newline < 0 ? undefined : tryParse(record.subarray(0, newline).toString('utf8'));
     const payload = record.subarray(newline + 1);
-    // Another origin's body (in a store of an earlier version, keyed without the origin): not ours.
-    if (typeof header?.url === 'string' && originOf(header.url) !== this.origin) return { state: 'absent' };
+    // Another API's body (in a store of an earlier version, keyed without the origin): not ours.
+    if (typeof header?.url === 'string' && !this.isOurs(header.url)) return { state: 'absent' };
     if (typeof header?.fetchedAt !== 'number') return { state: 'damaged', reason: 'unreadable header' };
     const decoded = await decodeBody(payload, header.encoding, header.stored, header.bytes);
     if (decoded.state === 'damaged') return decoded;
@@ -141,15 +151,29 @@ export class ResponseCache {
     // Records of earlier versions have no hash: their length is all that can be checked.
     if (header.sha256 !== undefined && header.sha256 !== sha256(body))
       return { state: 'damaged', reason: 'content hash mismatch' };
+    // A validator that could not be sent (kept by an earlier version) is read as none: the request goes unconditional.
+    const etag = validatorValue(header.etag);
+    const lastModified = validatorValue(header.lastModified);
     return {
       state: 'hit',
       record: {
         fetchedAt: header.fetchedAt,
         body,
-        ...(typeof header.etag === 'string' ? { etag: header.etag } : {}),
-        ...(typeof header.lastModified === 'string' ? { lastModified: header.lastModified } : {}),
+        ...(etag !== undefined ? { etag } : {}),
+        ...(lastModified !== undefined ? { lastModified } : {}),
       },
     };
+  }
+
+  /** Whether a record's URL is under this cache's base URL (its origin, and its path when it has one). */
+  private isOurs(url: string): boolean {
+    if (originOf(url) !== this.origin) return false;
+    if (this.basePath === '') return true;
+    try {
+      return new URL(url).pathname.startsWith(`${this.basePath}/`);
+    } catch {
+      return false;
+    }
   }
 
   private hasLegacyStore(key: string): boolean {
@@ -189,17 +213,30 @@ function originParts(url: string): { scheme: string; host: string; port: string 
 }
 
 /**
- * `responses-<label>[-<xx>]@<scheme>-<host>-<port>`: one store per origin and label, split by the
- * first two hex digits of the UUID. Without an origin: the name stores of earlier versions had.
+ * `responses-<label>[-<xx>]@<scheme>-<host>-<port>[-p<hash>]`: one store per API base and label,
+ * split by the first two hex digits of the UUID. `<hash>` stands for the base URL's path, when it
+ * has one (12 hex digits of its SHA-256: a path may hold any character, and be long). Without a
+ * base: the name stores of earlier versions had.
  */
-export function shardName(key: string, origin?: string): string {
+export function shardName(key: string, baseUrl?: string): string {
   const [label, uuid = ''] = key.split(/-(.*)/s);
   const shard = /^[0-9a-f]{2}/i.exec(uuid)?.[0]?.toLowerCase();
   const base = shard ? `responses-${label}-${shard}` : `responses-${label}`;
-  if (origin === undefined) return base;
-  const { scheme, host, port } = originParts(origin) ?? { scheme: 'unknown', host: origin, port: '' };
+  if (baseUrl === undefined) return base;
+  const { scheme, host, port } = originParts(baseUrl) ?? { scheme: 'unknown', host: baseUrl, port: '' };
+  const basePath = basePathOf(baseUrl);
+  const pathTag = basePath === '' ? '' : `-p${sha256(Buffer.from(basePath)).slice(0, 12)}`;
   // Only characters every file system takes in a directory name (an IPv6 host loses its colons).
-  return `${base}@${scheme}-${host.replace(/[^A-Za-z0-9.-]/g, '_')}-${port}`;
+  return `${base}@${scheme}-${host.replace(/[^A-Za-z0-9.-]/g, '_')}-${port}${pathTag}`;
+}
+
+/** The path of a base URL without its trailing slashes ('' at the root), as config.ts resolves --base-url. */
+function basePathOf(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).pathname.replace(/\/+$/, '');
+  } catch {
+    return '';
+  }
 }
 
 /** The label of a cache store's name (with or without its origin), or undefined for other stores. */

@@ -29,7 +29,7 @@ import { clockOf } from './freshness.js';
 import { Reachability } from './reachability.js';
 import { RequestLog } from './request-log.js';
 import { Gate, type CrawlWideLimit } from './gate.js';
-import { NetworkClient, isTransientFailure } from './network-client.js';
+import { NetworkClient, isOutageSign } from './network-client.js';
 import { readRequest } from './crawl-request.js';
 import { pipeline, stopTheCrawl, stopsTheCrawl, type PipelineContext } from './pipeline.js';
 import type { RunBudget } from './run-budget.js';
@@ -122,14 +122,20 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         // A full disk met reading the cache or writing the queue: stop, and keep the request for the resume.
         if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         if (error instanceof NonRetryableError || request.noRetry) return;
-        if (gate.circuitState !== 'closed' && isTransientFailure(error)) {
+        if (gate.circuitState !== 'closed' && isOutageSign(error)) {
           // The API is down, not this request (the breaker opens only when most of the recent
           // distinct requests fail): the attempt is given back, so an outage pauses the crawl
-          // instead of failing the queue, for up to maxOutageMs (15 min by default). A body that
-          // is not JSON is this request's own trouble and spends its attempts.
+          // instead of failing the queue, for up to maxOutageMs (15 min by default). Only what
+          // the breaker counts (no answer, a timeout, a 5xx or 429) is given back: a bad body
+          // after a 200, or a database error, is this request's own trouble and spends its attempts.
           request.retryCount = Math.max(0, request.retryCount - 1);
           if (gate.outageMs > config.maxOutageMs) {
-            parts.onFatal(new Error(`the API has not answered for ${Math.round(gate.outageMs / 60_000)} min`));
+            parts.onFatal(
+              new Error(
+                `the API has been failing for ${Math.round(gate.outageMs / 60_000)} min ` +
+                  `(${gate.outageReason ?? 'no answer'})`,
+              ),
+            );
           }
         }
         // Exponential backoff with jitter before Crawlee puts the request back (Crawlee runs the loop);

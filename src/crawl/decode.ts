@@ -42,15 +42,17 @@ export function decodeBody(body: Buffer): DecodedBody {
   return { value: parseOrExplain(text, body.length), repaired: [] };
 }
 
-function parseOrExplain(text: string, bytes: number): unknown {
+/** `marker`: what stands for each invalid byte sequence in `text` (decodeRepairing), shown as U+FFFD. */
+function parseOrExplain(text: string, bytes: number, marker?: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
     if (!text.trim())
       throw new UnparseableBodyError(bytes ? `body is blank (${bytes} bytes of whitespace)` : 'body is empty');
     const start = text.trimStart().slice(0, 40).replace(/\s+/g, ' ');
+    const shown = marker === undefined ? start : start.replaceAll(marker, '\ufffd');
     throw new UnparseableBodyError(
-      `body is not JSON (${describeError(error).slice(0, 120)}; ${bytes} bytes starting ${JSON.stringify(start)})`,
+      `body is not JSON (${describeError(error).slice(0, 120)}; ${bytes} bytes starting ${JSON.stringify(shown)})`,
     );
   }
 }
@@ -72,7 +74,7 @@ function decodeRepairing(body: Buffer): DecodedBody {
   }
   parts.push(strictUtf8.decode(body.subarray(from)));
   const repaired: string[] = [];
-  const value = replaceMarkers(parseOrExplain(parts.join(''), body.length), marker, '', repaired);
+  const value = replaceMarkers(parseOrExplain(parts.join(''), body.length, marker), marker, '', repaired);
   return { value, repaired };
 }
 

@@ -18,7 +18,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { targetKey, type Label } from '../api/endpoints.js';
 import { CacheDamagedError, CacheMissError } from '../errors.js';
 import type { CachedBody, RecordMeta, ResponseCache } from './cache.js';
-import { conditionalHeaders, decideFreshness, type FreshnessRules } from './freshness.js';
+import { conditionalHeaders, decideFreshness, validatorValue, type FreshnessRules } from './freshness.js';
 import { readRequest } from './crawl-request.js';
 
 export type Prepared =
@@ -118,10 +118,6 @@ export class CacheStep {
   }
 }
 
-/** Validators are echoed back to the server and kept in each record's header: a hostile length is not kept. */
-const MAX_VALIDATOR_LENGTH = 512;
-
 function header(value: string | string[] | undefined): string | undefined {
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined || first === '' || first.length > MAX_VALIDATOR_LENGTH ? undefined : first;
+  return validatorValue(Array.isArray(value) ? value[0] : value);
 }

@@ -137,12 +137,33 @@ export function settledMaxAge(rules: Pick<FreshnessRules, 'settledMaxAgeMs'>, uu
   return Math.round(rules.settledMaxAgeMs * (0.8 + (0.4 * hash) / 2 ** 32));
 }
 
-/** The conditional-request headers for a cached record's validators. */
+/** The conditional-request headers for a cached record's validators (those that can be sent). */
 export function conditionalHeaders(cached: CachedState): Record<string, string> {
+  const etag = validatorValue(cached.etag);
+  const lastModified = validatorValue(cached.lastModified);
   return {
-    ...(cached.etag !== undefined ? { 'if-none-match': cached.etag } : {}),
-    ...(cached.lastModified !== undefined ? { 'if-modified-since': cached.lastModified } : {}),
+    ...(etag !== undefined ? { 'if-none-match': etag } : {}),
+    ...(lastModified !== undefined ? { 'if-modified-since': lastModified } : {}),
   };
+}
+
+/** Validators are echoed back to the server and kept in each record's header: a hostile length is not kept. */
+const MAX_VALIDATOR_LENGTH = 512;
+
+/**
+ * A validator (ETag, Last-Modified) as it may be kept and sent back, or undefined when it may not:
+ * empty, too long, or holding a character Node refuses in a header value (a control byte other
+ * than tab, DEL, anything above U+00FF). Bytes 0x80-0xFF stay: Node reads and writes header
+ * values as latin1, so they go back byte for byte. A validator that could not be sent would fail
+ * every later revalidation before it left; one left out only makes the request unconditional.
+ */
+export function validatorValue(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '' || value.length > MAX_VALIDATOR_LENGTH) return undefined;
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f || code > 0xff) return undefined;
+  }
+  return value;
 }
 
 /** "Now" for every freshness decision and every record's age: MSC_NOW when set, else the clock. */

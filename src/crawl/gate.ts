@@ -91,6 +91,10 @@ export class Gate {
   private readonly recent = new Map<string, boolean>();
   private circuit: Circuit = { state: 'closed' };
   private outageSince: number | undefined;
+  /** What the latest failure the breaker counted said, for the messages of an outage. */
+  private lastFailure: string | undefined;
+  /** Why the circuit opened, while an outage lasts. */
+  private openedBecause: string | undefined;
   private readonly intervalMs: number;
   private readonly windowSize: number;
   private readonly failuresToOpen: number;
@@ -128,7 +132,9 @@ export class Gate {
       this.record(key, false, probe);
       return result;
     } catch (error) {
-      this.record(key, isFailure(error), probe);
+      const failed = isFailure(error);
+      if (failed) this.lastFailure = describeError(error);
+      this.record(key, failed, probe);
       throw error;
     } finally {
       this.release();
@@ -197,6 +203,17 @@ export class Gate {
     return this.circuit.state;
   }
 
+  /**
+   * What the outage under way looks like: why the circuit opened and what the latest failure it
+   * counted said (`4 of the last 7 distinct requests failed; the latest: HTTP 503`); undefined
+   * while closed.
+   */
+  get outageReason(): string | undefined {
+    if (this.outageSince === undefined) return undefined;
+    const latest = this.lastFailure === undefined ? '' : `; the latest: ${this.lastFailure}`;
+    return `${this.openedBecause ?? 'requests failed'}${latest}`;
+  }
+
   /** How long the circuit has been open or probing without a success; 0 while closed. */
   get outageMs(): number {
     return this.outageSince === undefined ? 0 : Date.now() - this.outageSince;
@@ -259,6 +276,7 @@ export class Gate {
         this.options.log?.info('circuit closed: the API answers again');
         this.circuit = { state: 'closed' };
         this.outageSince = undefined;
+        this.openedBecause = undefined;
         // The failures that opened it are history: judge afresh from here.
         this.recent.clear();
       }
@@ -276,11 +294,13 @@ export class Gate {
   }
 
   private open(coolDownMs: number, why: string): void {
+    if (this.outageSince === undefined) this.openedBecause = why;
     this.outageSince ??= Date.now();
     const until = Date.now() + coolDownMs;
     this.circuit = { state: 'open', until, coolDownMs };
     this.options.log?.warn(
-      `circuit open (${why}): crawl paused until ${instant(until)} ` +
+      `circuit open (${why}${this.lastFailure === undefined ? '' : `; the latest: ${this.lastFailure}`}): ` +
+        `crawl paused until ${instant(until)} ` +
         `(${Math.round(coolDownMs / 1000)} s), then one probe request`,
     );
   }

@@ -1,10 +1,18 @@
 /**
  * The HTTP client that talks to the API: every request passes the politeness gate, non-200
- * answers become typed errors (retryable or not), redirects are followed only within the API's
- * origin, and the body is read whole here, under a size cap, checked against Content-Length (a
- * truncated body is retried rather than parsed) and under the attempt's one deadline.
+ * answers become typed errors (retryable or not), redirects are followed only to the resource
+ * asked for (the same path on the API's origin), and the body is read whole and decompressed
+ * here, under a size cap, its bytes on the wire checked against Content-Length (a truncated body
+ * is retried rather than parsed), under the attempt's one deadline.
+ *
+ * What the gate's circuit breaker counts as a sign of an outage (isOutageSign) is decided here:
+ * no answer (a refused or reset connection, a DNS failure), a timeout, a 5xx or a 429. A 200 whose
+ * body is bad (cut short, undecodable, over the cap) is that request's own trouble: the API did
+ * answer, so it spends the request's attempts and never pauses the crawl.
  */
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate, createInflateRaw } from 'node:zlib';
 import {
   GotScrapingHttpClient,
   type BaseHttpClient,
@@ -13,16 +21,18 @@ import {
   type ResponseTypes,
   type StreamingHttpResponse,
 } from '@crawlee/core';
-import { NonRetryableError } from '@crawlee/core';
 import { DEFAULTS } from '../config.js';
 import {
   ApiUnreachableError,
   HttpStatusError,
   PayloadError,
   RedirectRefusedError,
+  NoAnswerError,
+  RequestNotBuiltError,
   RequestTimeoutError,
   RetryableHttpError,
   UnparseableBodyError,
+  describeError,
   errorCode,
 } from '../errors.js';
 import { stringField } from '../record.js';
@@ -34,6 +44,8 @@ export const API_HEADERS = {
   Origin: 'https://widgets.motorsportstats.com',
   'X-Parent-Referer': 'https://motorsportstats.com/',
   Accept: 'application/json',
+  // The body is decompressed here (readBody), not by got, so these are the encodings it reads.
+  'Accept-Encoding': 'gzip, deflate, br',
 } as const;
 
 export interface NetworkClientOptions {
@@ -56,7 +68,7 @@ const BODY_READERS: { readonly [K in keyof ResponseTypes]: (body: Buffer) => Res
   json: (body): unknown => JSON.parse(body.toString('utf8')),
 };
 
-/** Same-origin redirects followed per attempt: an API answers in place, a chain is a loop or a trap. */
+/** Redirects followed per attempt: an API answers in place, a chain is a loop or a trap. */
 export const MAX_REDIRECTS = 3;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -70,7 +82,7 @@ export class NetworkClient implements BaseHttpClient {
 
   async stream(request: HttpRequest): Promise<StreamingHttpResponse> {
     const url = String(request.url);
-    return this.options.gate.run(url, () => this.attempt(request, url), isTransientFailure);
+    return this.options.gate.run(url, () => this.attempt(request, url), isOutageSign);
   }
 
   /** The whole answer, its body as `responseType` asks (text by default); canary reads its bodies so. */
@@ -84,12 +96,11 @@ export class NetworkClient implements BaseHttpClient {
   }
 
   /**
-   * One attempt: the request, any same-origin redirects, and the whole body, under one deadline.
+   * One attempt: the request, any redirects to the same resource, and the whole body, under one deadline.
    * Redirects are followed here, not by got, so each Location is checked before anything is
    * sent to it: a body from another host is never even requested.
    */
   private async attempt(request: HttpRequest, url: string): Promise<StreamingHttpResponse> {
-    const origin = this.options.origin ?? new URL(url).origin;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.options.timeoutMs);
     try {
@@ -102,6 +113,9 @@ export class NetworkClient implements BaseHttpClient {
           signal: deadline.signal,
           // got's own limit, a backstop never reached before the signal (its errors are mapped below).
           timeout: { request: this.options.timeoutMs + 1_000 },
+          // readBody decompresses: got-scraping's own decompressor flushes a cut-short stream as if it
+          // were whole, and hides the bytes on the wire that Content-Length counts.
+          decompress: false,
           followRedirect: false,
           useHeaderGenerator: false,
           throwHttpErrors: false,
@@ -110,22 +124,26 @@ export class NetworkClient implements BaseHttpClient {
         try {
           response = await this.delegate.stream(sent);
         } catch (error) {
-          this.options.reachability?.noAnswer(
-            error,
-            deadline.signal.aborted || (error instanceof Error && error.name === 'TimeoutError'),
-          );
-          throw error;
+          const timedOut = deadline.signal.aborted || (error instanceof Error && error.name === 'TimeoutError');
+          // Node refuses to send a header it finds invalid: asking again would build the same request.
+          if (!timedOut && isUnbuildable(error)) throw new RequestNotBuiltError(describeError(error));
+          this.options.reachability?.noAnswer(error, timedOut);
+          throw timedOut || error instanceof ApiUnreachableError ? error : new NoAnswerError(error);
         }
         this.options.reachability?.answer();
         if (REDIRECT_STATUSES.has(response.statusCode)) {
           response.stream.destroy();
-          const next = this.redirectTarget(response, current, origin, redirectUrls.length);
+          const next = this.redirectTarget(response, url, current, redirectUrls.length);
           redirectUrls.push(next);
           current = next.href;
           continue;
         }
         // 304 answers a revalidation (fetch-step.ts): the cached body stands. Asked unconditionally, it is an error.
         const notModified = response.statusCode === 304 && isConditional(request);
+        if (response.statusCode === 304 && !notModified) {
+          response.stream.destroy();
+          throw new HttpStatusError(304, 'Not Modified to a request that asked nothing conditionally');
+        }
         if (response.statusCode !== 200 && !notModified) {
           response.stream.destroy();
           throw this.statusError(response, url);
@@ -136,7 +154,10 @@ export class NetworkClient implements BaseHttpClient {
         // Only the fields the crawler reads: got's response also carries (Object.assign'ed from the
         // IncomingMessage) its socket, ClientRequest, got Request and stream state, which must not
         // live as long as the crawling context does.
-        const { statusCode, statusMessage, headers, trailers, complete, ip } = response;
+        const { statusCode, statusMessage, trailers, complete, ip } = response;
+        // The body handed on is decompressed: the headers that described it on the wire no longer do.
+        const { 'content-encoding': _encoding, 'content-length': _length, ...rest } = response.headers;
+        const headers = contentEncoding(response) === undefined ? response.headers : rest;
         return bufferedResponse(
           { url: current, statusCode, statusMessage, headers, trailers, redirectUrls, complete, ip, request: sent },
           body,
@@ -155,8 +176,14 @@ export class NetworkClient implements BaseHttpClient {
     }
   }
 
-  /** Where a redirect leads, if it may be followed: same origin, within MAX_REDIRECTS hops. */
-  private redirectTarget(response: StreamingHttpResponse, from: string, origin: string, hops: number): URL {
+  /**
+   * Where a redirect leads, if it may be followed: to the same resource, within MAX_REDIRECTS hops.
+   * The same resource is the requested path on the API's origin (or on its https:// twin, an
+   * http:// base upgraded), a trailing slash or a query aside. Another path on the same origin is
+   * another resource (another season's calendar, another API version): its body would be stored
+   * under the requested target, so it is refused like another origin.
+   */
+  private redirectTarget(response: StreamingHttpResponse, requested: string, from: string, hops: number): URL {
     const raw = response.headers.location;
     const location = (Array.isArray(raw) ? raw[0] : raw)?.trim();
     if (!location) throw new HttpStatusError(response.statusCode);
@@ -166,8 +193,15 @@ export class NetworkClient implements BaseHttpClient {
     } catch {
       throw new RedirectRefusedError(JSON.stringify(location.slice(0, 200)), 'off-origin', MAX_REDIRECTS);
     }
-    if (next.origin !== origin) throw new RedirectRefusedError(next.href.slice(0, 200), 'off-origin', MAX_REDIRECTS);
-    if (hops >= MAX_REDIRECTS) throw new RedirectRefusedError(next.href.slice(0, 200), 'too-many', MAX_REDIRECTS);
+    const origin = this.options.origin ?? new URL(requested).origin;
+    const shown = next.href.slice(0, 200);
+    if (next.origin !== origin && next.origin !== httpsTwin(origin)) {
+      throw new RedirectRefusedError(shown, 'off-origin', MAX_REDIRECTS);
+    }
+    if (trimSlashes(next.pathname) !== trimSlashes(new URL(requested).pathname)) {
+      throw new RedirectRefusedError(shown, 'other-path', MAX_REDIRECTS);
+    }
+    if (hops >= MAX_REDIRECTS) throw new RedirectRefusedError(shown, 'too-many', MAX_REDIRECTS);
     return next;
   }
 
@@ -185,19 +219,49 @@ export class NetworkClient implements BaseHttpClient {
   }
 }
 
+/** The https:// origin of an http:// one on its default port (an upgrade to TLS); undefined otherwise. */
+function httpsTwin(origin: string): string | undefined {
+  const url = new URL(origin);
+  return url.protocol === 'http:' && url.port === '' ? `https://${url.hostname}` : undefined;
+}
+
+function trimSlashes(path: string): string {
+  return path.replace(/\/+$/, '');
+}
+
 function isConditional(request: HttpRequest): boolean {
   const headers = request.headers ?? {};
   return Object.keys(headers).some((name) => /^if-(none-match|modified-since)$/i.test(name));
 }
 
-/** Failures that say the API (or the way to it) is unwell: they count towards the breaker. */
-export function isTransientFailure(error: unknown): boolean {
-  return !(error instanceof NonRetryableError) && !(error instanceof UnparseableBodyError);
+/**
+ * Failures that say the API (or the way to it) is unwell: no answer, a timeout, a 5xx or a 429.
+ * They count towards the breaker, and while its circuit is open the attempt is given back. Anything
+ * else (a bad body after a 200, a 4xx, a refused redirect, a request that could not be built) is
+ * the request's own failure.
+ */
+export function isOutageSign(error: unknown): boolean {
+  return (
+    error instanceof NoAnswerError ||
+    error instanceof RequestTimeoutError ||
+    error instanceof RetryableHttpError ||
+    error instanceof ApiUnreachableError
+  );
+}
+
+/** Node's refusals to build a request (a header value with a control byte, a bad header name). */
+const UNBUILDABLE_CODES = new Set(['ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_HTTP_INVALID_HEADER_VALUE']);
+
+function isUnbuildable(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && UNBUILDABLE_CODES.has(code);
 }
 
 /**
- * The body's chunks as they came, once all of them are in and add up. They are not joined here:
- * the crawler joins what it reads from the stream anyway, and one copy of every body is enough.
+ * The body, whole and decompressed, once all of it is in: its bytes on the wire must add up to
+ * Content-Length (a body cut short is retried rather than parsed), and a compressed one must end
+ * where its compressed stream says it does. Bodies sent as they are stay in the chunks they came
+ * in: the crawler joins what it reads from the stream anyway, and one copy of every body is enough.
  */
 async function readBody(response: StreamingHttpResponse, maxBytes: number): Promise<Buffer[]> {
   const declared = Number(response.headers['content-length'] ?? NaN);
@@ -218,39 +282,90 @@ async function readBody(response: StreamingHttpResponse, maxBytes: number): Prom
       chunks.push(chunk);
     }
   } catch (error) {
-    throw asUndecompressable(error, contentEncoding(response)) ?? error;
+    if (error instanceof PayloadError) throw error;
+    // The API answered 200: whatever went wrong with its body is this request's failure, not an outage.
+    throw asCutShort(error, length, declared);
   }
   if (Number.isFinite(declared) && length !== declared) {
-    throw new Error(`truncated body: ${length} of ${declared} bytes`);
+    throw new UnparseableBodyError(`body cut short: ${length} of ${declared} bytes`);
   }
-  return chunks;
+  const encoding = contentEncoding(response);
+  return encoding === undefined || length === 0 ? chunks : decompress(chunks, encoding, maxBytes);
 }
 
 /**
- * A body the client could not decompress (a `Content-Encoding: gzip` over bytes that are not gzip,
- * or cut short inside the compressed stream) as an unparseable body: retried like a 5xx, then
- * failed with this reason. Undefined for any other error.
+ * The body under its Content-Encoding (a list is undone last first), under the same cap. A stream
+ * that ends early or holds bytes that are not in its encoding fails as undecompressable.
  */
-function asUndecompressable(error: unknown, encoding: string | undefined): UnparseableBodyError | undefined {
+async function decompress(chunks: Buffer[], header: string, maxBytes: number): Promise<Buffer[]> {
+  const codings = header
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  let body = chunks;
+  for (const coding of codings.reverse()) {
+    const decoder = decoderFor(coding, body[0]);
+    if (!decoder) throw new UnparseableBodyError(`body in an encoding not asked for (content-encoding ${header})`);
+    const out: Buffer[] = [];
+    let length = 0;
+    try {
+      await pipeline(Readable.from(body), decoder, async (decoded: AsyncIterable<Buffer>) => {
+        for await (const chunk of decoded) {
+          length += chunk.length;
+          if (length > maxBytes) throw new PayloadError(`body exceeds the ${maxBytes}-byte cap once decompressed`);
+          out.push(chunk);
+        }
+      });
+    } catch (error) {
+      if (error instanceof PayloadError) throw error;
+      throw asUndecompressable(error, header) ?? error;
+    }
+    body = out;
+  }
+  return body;
+}
+
+/**
+ * The decoder of one content coding. `deflate` is meant to be zlib-wrapped, but servers send raw
+ * deflate under that name too: a first byte that is no zlib header tells it apart.
+ */
+function decoderFor(coding: string, first: Buffer | undefined): Transform | undefined {
+  if (coding === 'gzip' || coding === 'x-gzip') return createGunzip();
+  if (coding === 'br') return createBrotliDecompress();
+  if (coding !== 'deflate') return undefined;
+  const zlibWrapped = first !== undefined && first.length > 0 && (first[0]! & 0x0f) === 8;
+  return zlibWrapped ? createInflate() : createInflateRaw();
+}
+
+/**
+ * A body that could not be decompressed (a `Content-Encoding: gzip` over bytes that are not gzip,
+ * or cut short inside the compressed stream) as an unparseable body: retried, then failed with
+ * this reason. Undefined for any other error.
+ */
+function asUndecompressable(error: unknown, encoding: string): UnparseableBodyError | undefined {
   const code = errorCode(error);
-  if (code === undefined || !/^(Z_|ERR_BROTLI|ERR_ZLIB|ERR__ZLIB)/.test(code)) return undefined;
+  // zlib's codes are Z_*; Brotli's decoder errors come as ERR__ERROR_FORMAT_* and the like.
+  if (code === undefined || !/^(Z_|ERR_BROTLI|ERR_ZLIB|ERR__)/.test(code)) return undefined;
   return new UnparseableBodyError(
-    `body could not be decompressed (content-encoding ` +
-      `${encoding ?? 'unknown'}): ${stringField(error, 'message') || code}`,
+    `body could not be decompressed (content-encoding ${encoding}): ${stringField(error, 'message') || code}`,
   );
 }
 
 /**
- * The Content-Encoding the server sent. got drops the header once it decompresses; the raw
- * headers of the message (which Crawlee's client copies onto the response) still have it.
+ * A body whose reading failed after the 200 came (the connection closed before Content-Length
+ * bytes, a compressed body shorter on the wire than its header said): cut short, retried.
  */
+function asCutShort(error: unknown, received: number, declared: number): UnparseableBodyError {
+  const of = Number.isFinite(declared) ? `, Content-Length ${declared}` : '';
+  return new UnparseableBodyError(
+    `body cut short (${received} bytes read${of}): ${stringField(error, 'message') || String(error)}`,
+  );
+}
+
+/** The Content-Encoding the server sent (got is told not to decompress, so it leaves the header be). */
 function contentEncoding(response: StreamingHttpResponse): string | undefined {
   const header = response.headers['content-encoding'];
-  if (header !== undefined) return [header].flat().join(', ');
-  const raw: unknown = Reflect.get(response, 'rawHeaders');
-  if (!Array.isArray(raw)) return undefined;
-  const at = raw.findIndex((name, i) => i % 2 === 0 && String(name).toLowerCase() === 'content-encoding');
-  return at < 0 ? undefined : String(raw[at + 1]);
+  return header === undefined ? undefined : [header].flat().join(', ');
 }
 
 /**

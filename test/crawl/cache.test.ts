@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ResponseCache, shardName, type CacheLookup, type CachedBody } from '../../src/crawl/cache.js';
+import { ResponseCache, cacheStoreLabel, shardName, type CacheLookup, type CachedBody } from '../../src/crawl/cache.js';
 import { openStorageDir } from '../../src/crawl/storage-dir.js';
 import { readCacheRecord, rewriteCacheBody } from '../support/cache-files.js';
 import { tempDir } from '../support/db.js';
@@ -204,6 +204,12 @@ describe('ResponseCache', () => {
       'responses-classification-7b@https-api.motorsportstats.com-443',
     );
     expect(shardName(KEY, 'http://[::1]:8787')).toBe('responses-classification-7b@http-___1_-8787');
+    // A base URL with a path has stores of its own; the root's names are those of old.
+    expect(shardName(KEY, `${ORIGIN}/other/api`)).toMatch(
+      /^responses-classification-7b@http-replica-8080-p[0-9a-f]{12}$/,
+    );
+    expect(shardName(KEY, `${ORIGIN}/other/api`)).not.toBe(shardName(KEY, `${ORIGIN}/another`));
+    expect(cacheStoreLabel(shardName(KEY, `${ORIGIN}/other/api`))).toBe('classification');
   });
 
   it(

@@ -52,6 +52,12 @@ describe('decodeBody', () => {
     expect(() => decodeBody(Buffer.from(text))).toThrow(UnparseableBodyError);
     expect(() => decodeBody(Buffer.from(text))).toThrow(message);
   });
+
+  it('shows the invalid bytes of a binary body as U+FFFD in its preview, never its internal marker', () => {
+    // The first bytes of a gzip stream: 0x1f 0x8b (invalid UTF-8) 0x08.
+    const binary = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x61, 0x62]);
+    expect(() => decodeBody(binary)).toThrow(/; 6 bytes starting "\\u001f\ufffd\\b\\u0000ab"\)$/);
+  });
 });
 
 describe('repairedItems', () => {

@@ -7,8 +7,15 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULTS } from '../../src/config.js';
 import { Gate } from '../../src/crawl/gate.js';
-import { RequestNotStartedError } from '../../src/errors.js';
-import { parseRetryAfter } from '../../src/crawl/network-client.js';
+import {
+  NoAnswerError,
+  RequestNotBuiltError,
+  RequestNotStartedError,
+  RequestTimeoutError,
+  RetryableHttpError,
+  UnparseableBodyError,
+} from '../../src/errors.js';
+import { isOutageSign, parseRetryAfter } from '../../src/crawl/network-client.js';
 import { memoryLogger } from '../support/crawl.js';
 
 const ok = () => Promise.resolve('ok');
@@ -236,6 +243,42 @@ describe('Gate', () => {
       expect(gate.circuitState).toBe('closed');
     },
   );
+
+  it('says why the circuit opened and what the latest failure was, until it closes', async () => {
+    const { log, lines } = memoryLogger();
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, failuresToOpen: 4, coolDownMs: 5_000, log });
+    expect(gate.outageReason).toBeUndefined();
+    for (const key of ['a', 'b', 'c']) await starts(gate, key, [], 0, boom);
+    await starts(gate, 'd', [], 0, () => Promise.reject(new RetryableHttpError(503, undefined)));
+    expect(gate.outageReason).toBe('4 of the last 4 distinct requests failed; the latest: HTTP 503');
+    expect(lines).toEqual([
+      expect.stringMatching(/^WARN circuit open \(4 of the last 4 distinct requests failed; the latest: HTTP 503\): /),
+    ]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    await starts(gate, 'e', [], 0);
+    expect(gate.outageReason).toBeUndefined();
+  });
+
+  it('counts only no answer, timeouts, 5xx and 429 towards the breaker, never a bad body after a 200', async () => {
+    const gate = new Gate({ concurrency: 4, maxRpm: Infinity, failuresToOpen: 4 });
+    const badBody = () => Promise.reject(new UnparseableBodyError('body cut short: 10 of 20 bytes'));
+    const notBuilt = () => Promise.reject(new RequestNotBuiltError('Invalid character in header content'));
+    for (let i = 0; i < 10; i++) await gate.run(`body-${i}`, badBody, isOutageSign).catch(() => undefined);
+    for (let i = 0; i < 10; i++) await gate.run(`built-${i}`, notBuilt, isOutageSign).catch(() => undefined);
+    expect(gate.circuitState).toBe('closed');
+    const outages = [
+      new NoAnswerError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+      new RequestTimeoutError(1_000),
+      new RetryableHttpError(502, undefined),
+      new RetryableHttpError(429, 1_000),
+    ];
+    expect(outages.map(isOutageSign)).toEqual([true, true, true, true]);
+    const down = new Gate({ concurrency: 4, maxRpm: Infinity, failuresToOpen: 4 });
+    for (const [i, error] of outages.entries()) {
+      await down.run(`down-${i}`, () => Promise.reject(error), isOutageSign).catch(() => undefined);
+    }
+    expect(down.circuitState).toBe('open');
+  });
 
   it('lets only the probe decide a half-open circuit, not a straggler sent before it opened', async () => {
     const gate = new Gate({ concurrency: 8, maxRpm: Infinity, failuresToOpen: 4, coolDownMs: 1_000 });

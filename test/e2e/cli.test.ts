@@ -304,7 +304,9 @@ describe(`--retry-failed and outages (${KIND})`, () => {
       const summary = await crawl(
         crawlConfig(`http://127.0.0.1:${proxy.port}`, tempDir(), database.target, {}, { breakerCoolDownMs: 500 }),
       );
-      expect(summary.lines.join('\n')).toMatch(/circuit open \(\d+ of the last \d+ distinct requests failed\)/);
+      expect(summary.lines.join('\n')).toMatch(
+        /circuit open \(\d+ of the last \d+ distinct requests failed; the latest: .+\)/,
+      );
       expect(summary.outcome).toBe('complete');
       expect(await liveCountsOf(database)).toEqual(expectedCounts(tree).rows);
     } finally {

@@ -23,6 +23,7 @@ import {
   type SeasonItem,
   type SeriesItem,
 } from '../replica/index.js';
+import { cacheRecordFile, readCacheRecord, rewriteCacheHeader } from '../support/cache-files.js';
 import { crawl, crawlConfig, memoryLogger } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, liveCountsOf, tempDir, type TestDatabase } from '../support/db.js';
 import { startHostileServer, type HostileServer, type Hostility } from '../support/hostile-server.js';
@@ -154,6 +155,103 @@ describe(`a hostile API (${KIND})`, () => {
     expect(run.foreign.gets.size).toBe(0);
     expect(run.seasons.filter((uuid) => run.foreignSeasons.some((s) => s.uuid === uuid))).toEqual([]);
     expect(run.counts).toEqual(expectedWithout({ [toForeign]: noSeasons, [tooLong]: noSeasons }));
+  });
+
+  it('refuses a redirect to another path of the API at once; follows one that only adds a trailing slash', async () => {
+    const tree = syntheticTree(TREE);
+    const [seasonA, seasonB] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];
+    const elsewhere = apiPath.calendar(seasonA);
+    const slashed = apiPath.seasons(seriesOf(tree)[1]!.uuid);
+    const run = await crawlHostile(tree, {
+      // Another season's calendar: its body names season B, and must never be stored as A's.
+      [elsewhere]: { kind: 'redirect-to', location: apiPath.calendar(seasonB) },
+      [slashed]: { kind: 'redirect-to', location: `${slashed}/` },
+    });
+    expect(run.summary.outcome).toBe('failures');
+    expect(run.summary.failures).toEqual([
+      expect.objectContaining({
+        url: `${run.api.url}${elsewhere}`,
+        attempts: 1,
+        error:
+          `redirected to another path of the API, ${run.api.url}${apiPath.calendar(seasonB)}: ` +
+          'not followed (its body is not the one asked for)',
+      }),
+    ]);
+    expect(run.api.gets.get(elsewhere)).toBe(1);
+    expect(run.api.gets.get(`${slashed}/`)).toBe(1);
+    expect(run.counts).toEqual(expectedWithout({ [elsewhere]: noEvents }));
+  });
+
+  it('compressed bodies (gzip, deflate, raw deflate, br) are read and stored; one cut short is retried', async () => {
+    const tree = syntheticTree(TREE);
+    const [seasonA, seasonB] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];
+    const [br, cutLength, cutWire] = sessionsWithResults(tree, seasonA).map(apiPath.classification) as [
+      string,
+      string,
+      string,
+    ];
+    const paths = {
+      gzip: apiPath.series(),
+      deflate: apiPath.seasons(seriesOf(tree)[0]!.uuid),
+      raw: apiPath.calendar(seasonA),
+      br,
+      recovers: apiPath.calendar(seasonB),
+      cutLength,
+      cutWire,
+    };
+    const run = await crawlHostile(tree, {
+      [paths.gzip]: { kind: 'compressed', encoding: 'gzip' },
+      [paths.deflate]: { kind: 'compressed', encoding: 'deflate' },
+      [paths.raw]: { kind: 'compressed', encoding: 'deflate-raw' },
+      [paths.br]: { kind: 'compressed', encoding: 'br' },
+      [paths.recovers]: { kind: 'compressed-cut', encoding: 'gzip', how: 'wire', times: 1 },
+      [paths.cutLength]: { kind: 'compressed-cut', encoding: 'gzip', how: 'length', times: Infinity },
+      [paths.cutWire]: { kind: 'compressed-cut', encoding: 'br', how: 'wire', times: Infinity },
+    });
+    expect(run.summary.outcome).toBe('failures');
+    const failed = run.summary.failures.map((f) => [f.url.slice(run.api.url.length), (f as FailedRequest).error]);
+    expect(Object.fromEntries(failed)).toEqual({
+      [paths.cutLength]: 'body could not be decompressed (content-encoding gzip): unexpected end of file',
+      [paths.cutWire]: expect.stringMatching(/^body cut short \(\d+ bytes read, Content-Length \d+\): /),
+    });
+    for (const path of [paths.cutLength, paths.cutWire]) {
+      expect(failureAt(run.summary.failures, path)!.attempts).toBe(RETRIES + 1);
+      expect(run.api.gets.get(path)).toBe(RETRIES + 1);
+    }
+    expect(run.api.gets.get(paths.recovers)).toBe(2);
+    for (const path of [paths.gzip, paths.deflate, paths.raw, paths.br]) expect(run.api.gets.get(path)).toBe(1);
+    expect(run.counts).toEqual(expectedWithout({ [paths.cutLength]: noResults, [paths.cutWire]: noResults }));
+  });
+
+  it('a whole endpoint answering 200 with bad bodies spends its own attempts: never an outage', async () => {
+    const tree = syntheticTree(TREE);
+    const classifications = seriesOf(tree)
+      .flatMap((_, series) => seasonsOf(tree, series))
+      .flatMap((season) => sessionsWithResults(tree, season.uuid))
+      .map(apiPath.classification);
+    // Far more distinct failing requests than open the breaker (4, and most of the last 20).
+    expect(classifications.length).toBeGreaterThan(20);
+    const hostile = Object.fromEntries(
+      classifications.map((path, i): [string, Hostility] => [
+        path,
+        i % 2
+          ? { kind: 'encoding-lie', encoding: 'br' }
+          : { kind: 'compressed-cut', encoding: 'gzip', how: 'length', times: Infinity },
+      ]),
+    );
+    const run = await crawlHostile(tree, hostile);
+    expect(run.summary.outcome).toBe('failures');
+    expect(run.summary.lines.join('\n')).not.toMatch(/circuit open|has been failing/);
+    const failed = run.summary.failures as FailedRequest[];
+    expect(failed.map((f) => f.url.slice(run.api.url.length)).sort()).toEqual([...classifications].sort());
+    for (const failure of failed) {
+      expect(failure.attempts).toBe(RETRIES + 1);
+      expect(failure.error).toMatch(
+        /^body could not be decompressed \(content-encoding (br|gzip)\): (Decompression failed|unexpected end of file)/,
+      );
+    }
+    for (const path of classifications) expect(run.api.gets.get(path)).toBe(RETRIES + 1);
+    expect(run.counts).toEqual(expectedWithout(Object.fromEntries(classifications.map((p) => [p, noResults]))));
   });
 
   it('row 2: stores a list with one invalid byte, U+FFFD in its place, and reports that item only', async () => {
@@ -387,6 +485,40 @@ describe(`a hostile API (${KIND})`, () => {
       for (const path of paths) expect(api.notModified.get(path)).toBe(2);
     },
   );
+
+  it('a validator that is no valid header value is never kept nor sent: the request goes unconditional', async () => {
+    const tree = syntheticTree(TREE);
+    const [served, kept] = [apiPath.series(), apiPath.seasons(seriesOf(tree)[0]!.uuid)];
+    // `"<NUL>x"`: the API sends it; Node's client reads it, and would refuse to send it back.
+    const api = await startHostileServer({
+      tree,
+      hostile: { [served]: { kind: 'etag', bytes: [0x22, 0, 0x78, 0x22] } },
+    });
+    servers.push(api);
+    const database = await createTestDatabase(KIND);
+    databases.push(database);
+    const storage = tempDir();
+    const first = await crawl(crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }));
+    expect(first.outcome).toBe('complete');
+    const servedFile = cacheRecordFile(storage, 'series-all');
+    expect(readCacheRecord(servedFile).header).not.toHaveProperty('etag');
+    // A record already holding such validators (as an earlier version kept them) is read without them.
+    const keptFile = cacheRecordFile(storage, `seasons-${seriesOf(tree)[0]!.uuid}`);
+    rewriteCacheHeader(keptFile, { etag: '"\u0000y"', lastModified: 'Tue, 01 Dec 2026\r\nX-Evil: 1' });
+    const again = await crawl({
+      ...crawlConfig(api.url, storage, database.target, {}, { maxRetries: RETRIES }),
+      nowMs: Date.now() + 2 * 86_400_000,
+    });
+    expect(again.outcome).toBe('complete');
+    expect(again.failures).toEqual([]);
+    for (const path of [served, kept]) {
+      expect(api.gets.get(path)).toBe(2);
+      expect(api.ifNoneMatch.get(path)).toBeUndefined();
+      expect(api.lastHeaders.get(path)).not.toHaveProperty('if-modified-since');
+    }
+    expect(readCacheRecord(keptFile).header).not.toHaveProperty('etag');
+    expect(readCacheRecord(keptFile).header).not.toHaveProperty('lastModified');
+  });
 
   it(
     `rows 1-4 at once (${KIND}): one trickling endpoint fails ` +

@@ -39,3 +39,14 @@ export function rewriteCacheBody(file: string, body: Buffer): void {
   const rewritten = header.encoding === 'gzip' ? { ...header, stored: payload.length } : header;
   writeFileSync(file, Buffer.concat([Buffer.from(`${JSON.stringify(rewritten)}\n`), payload]));
 }
+
+/** Changes fields of a record's header (as a bug or an earlier version may have written them), leaving the body be. */
+export function rewriteCacheHeader(file: string, fields: Record<string, unknown>): void {
+  const record = readFileSync(file);
+  const newline = record.indexOf(0x0a);
+  const header = JSON.parse(record.subarray(0, newline).toString('utf8')) as Record<string, unknown>;
+  writeFileSync(
+    file,
+    Buffer.concat([Buffer.from(`${JSON.stringify({ ...header, ...fields })}\n`), record.subarray(newline)]),
+  );
+}
