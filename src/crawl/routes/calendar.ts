@@ -124,6 +124,7 @@ export const calendarEndpoint: EndpointSpec<'calendar'> = {
     return [events.map(byUuid), sessions];
   },
   route: calendarRoute,
+  namesParent: (payload) => payload.season.uuid,
   edge: calendarEdge,
   storedChildren,
 };

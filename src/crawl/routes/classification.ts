@@ -111,6 +111,8 @@ export const classificationEndpoint: EndpointSpec<'classification'> = {
     items(field(data, 'retirements'), '/retirements', skip).map(byCar),
   ],
   route: classificationRoute,
+  // Its cars and retirements name neither their session nor their event.
+  namesParent: undefined,
   edge: classificationEdge,
   // A leaf: its rows lead to no request.
   storedChildren: undefined,
