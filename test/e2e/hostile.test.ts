@@ -242,7 +242,7 @@ describe(`a hostile API (${KIND})`, () => {
     );
   });
 
-  it("refuses a calendar naming another season than the one asked: nothing of it stored, the mirror's kept", async () => {
+  it("refuses a calendar naming another season than the one asked: nothing stored, the mirror's kept", async () => {
     const tree = syntheticTree(TREE);
     const [asked, other] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];
     const path = apiPath.calendar(asked);
