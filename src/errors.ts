@@ -168,15 +168,40 @@ export function asResourceError(error: unknown, path: string): ResourceError | u
 }
 
 /**
- * A row the database refused on an integrity constraint (foreign key, check, not-null, unique,
- * exclusion: SQLSTATE class 23). Asking again would meet the same refusal, so it is not retried;
- * the message names the table, the constraint and the key, never the statement's SQL.
+ * Rows refused for what they hold, not for the database's state: asking again would meet the same
+ * refusal, so the request is not retried, and in a transaction shared by several requests' rows
+ * only the request the rows came from fails (the sink commits the others without it).
  */
-export class IntegrityError extends NonRetryableError {
+export class RowsRefusedError extends NonRetryableError {
+  override name = 'RowsRefusedError';
+}
+
+/**
+ * A row the database refused on an integrity constraint (foreign key, check, not-null, unique,
+ * exclusion: SQLSTATE class 23). The message names the table, the constraint and the key, never
+ * the statement's SQL.
+ */
+export class IntegrityError extends RowsRefusedError {
   override name = 'IntegrityError';
   constructor(
     readonly sqlState: string,
     readonly table: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A value its column cannot hold (SQLSTATE class 22, data exception: an integer out of range, a NUL
+ * in text, a date beyond the calendar). The schemas keep such values out of the rows; this is the
+ * database's word when one gets through anyway.
+ */
+export class DataValueError extends RowsRefusedError {
+  override name = 'DataValueError';
+  constructor(
+    readonly sqlState: string,
     message: string,
     options?: { cause?: unknown },
   ) {

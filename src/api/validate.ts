@@ -86,8 +86,17 @@ export function checkNamedParent<L extends Label>(
   throw new PayloadError(`the ${label} of ${named}, not of the requested ${requested}: nothing of it stored`);
 }
 
+/** The pattern every free-text string of schemas/*.json carries: PostgreSQL text cannot hold NUL. */
+const NO_NUL_PATTERN = '^[^\\u0000]*$';
+
 function toProblems(errors: readonly ErrorObject[]): PayloadProblem[] {
-  return errors.map((e) => ({ instancePath: e.instancePath, message: e.message ?? e.keyword }));
+  return errors.map((e) => ({
+    instancePath: e.instancePath,
+    message:
+      e.keyword === 'pattern' && e.params.pattern === NO_NUL_PATTERN
+        ? 'must not hold a NUL character (\\u0000)'
+        : (e.message ?? e.keyword),
+  }));
 }
 
 /**

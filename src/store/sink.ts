@@ -9,7 +9,7 @@
 import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { DEFAULTS } from '../config.js';
-import { IntegrityError } from '../errors.js';
+import { RowsRefusedError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { classifyDbError, sqlStateOf, type Db } from './db.js';
 import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
@@ -211,9 +211,9 @@ export class Sink {
   }
 
   /**
-   * Commits a group and settles its writes. A row refused by a constraint fails only the write it
-   * came from: the group is committed again one write at a time, so the others are stored and the
-   * refusal is reported once, for its own request.
+   * Commits a group and settles its writes. Rows refused for what they hold (a constraint, a value
+   * their column cannot hold) fail only the write they came from: the group is committed again one
+   * write at a time, so the others are stored and the refusal is reported once, for its own request.
    */
   private async commitGroup(group: readonly Pending[]): Promise<void> {
     let result: FlushResult;
@@ -222,7 +222,7 @@ export class Sink {
       result = await this.flushWithRetry(group);
     } catch (error) {
       const failure = classifyDbError(error, this.where);
-      if (failure instanceof IntegrityError && group.length > 1) {
+      if (failure instanceof RowsRefusedError && group.length > 1) {
         for (const p of group) await this.commitGroup([p]);
         return;
       }

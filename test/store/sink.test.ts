@@ -3,8 +3,9 @@
  * statements split below the parameter limit, foreign-key order, soft delete and resurrection,
  * and two sinks flushing overlapping rows at once.
  */
+import { NonRetryableError } from '@crawlee/core';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { IntegrityError } from '../../src/errors.js';
+import { DataValueError, IntegrityError } from '../../src/errors.js';
 import { Sink, hashRow, type SinkBatch } from '../../src/store/sink.js';
 import { TABLE_ORDER, type DriverRow, type SeasonRow } from '../../src/store/tables.js';
 import { openDb, type Db } from '../../src/store/db.js';
@@ -374,6 +375,33 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
       await db.raw('ALTER TABLE seasons DROP CONSTRAINT test_year_bound');
     }
   });
+
+  it(
+    'reports a value its column cannot hold (class 22) as a DataValueError, not ' +
+      'to be retried, and fails only the write it came from',
+    async () => {
+      const sink = new Sink(db);
+      await sink.write({ rows: { series: [seriesRow] }, complete: [] });
+      const outcome = (write: Promise<void>) =>
+        write.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      // Written in the same tick: all three land in one flush, which each bad row breaks.
+      const good = sink.write(seasonsBatch([season(1)]));
+      const tooBig = outcome(sink.write({ rows: { seasons: [{ ...season(2), year: 2 ** 31 }] }, complete: [] }));
+      const nul = outcome(sink.write({ rows: { seasons: [season(3, 'Sea\u0000son')] }, complete: [] }));
+      await expect(good).resolves.toBeUndefined();
+      const [rangeError, nulError] = [await tooBig, await nul];
+      expect(rangeError).toBeInstanceOf(DataValueError);
+      expect(rangeError).toBeInstanceOf(NonRetryableError);
+      expect(rangeError).toMatchObject({ sqlState: '22003' });
+      expect((rangeError as Error).message).toMatch(/^a value its column cannot hold: .*out of range.*\(22003\)$/);
+      expect(nulError).toBeInstanceOf(DataValueError);
+      expect(nulError).toMatchObject({ sqlState: expect.stringMatching(/^22/) });
+      expect(await db('seasons').orderBy('uuid').pluck('uuid')).toEqual([season(1).uuid]);
+    },
+  );
 
   it('declares no unique constraint on hash', async () => {
     const { rows } = await db.raw(
