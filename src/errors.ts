@@ -168,7 +168,7 @@ export function asResourceError(error: unknown, path: string): ResourceError | u
 }
 
 /**
- * Rows refused for what they hold, not for the database's state: asking again would meet the same
+ * Rows refused for what they hold (or lack), not for the database's state: asking again would meet the same
  * refusal, so the request is not retried, and in a transaction shared by several requests' rows
  * only the request the rows came from fails (the sink commits the others without it).
  */
@@ -206,6 +206,23 @@ export class DataValueError extends RowsRefusedError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * A payload that lists nothing of a set the database holds live rows of (a series list `[]`, a
+ * calendar with no events, a classification with no cars): taken at its word it would soft-delete
+ * the whole set at once, which an API glitch or a hostile answer does far more often than upstream
+ * really empties a set. Refused whole; the mirror keeps its rows.
+ */
+export class EmptiedSetError extends RowsRefusedError {
+  override name = 'EmptiedSetError';
+  constructor(table: string, where: readonly (readonly [column: string, value: unknown])[], stored: number) {
+    const scope = where.map(([column, value]) => `${column} ${String(value)}`).join(', ');
+    super(
+      `refused: the payload lists no ${table}${scope ? ` of ${scope}` : ''} and would soft-delete all ` +
+        `${stored} stored (a set emptied at once is not trusted)`,
+    );
   }
 }
 

@@ -9,7 +9,7 @@
 import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { DEFAULTS } from '../config.js';
-import { RowsRefusedError } from '../errors.js';
+import { EmptiedSetError, RowsRefusedError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { classifyDbError, sqlStateOf, type Db } from './db.js';
 import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
@@ -30,10 +30,12 @@ import { recordOf } from '../record.js';
 /**
  * A complete set: "these rows are all the rows of `table` where `where` holds" (a payload that
  * lists every child of a parent). Rows of that table matching `where` that the batch does not
- * hold have disappeared upstream and are soft-deleted.
+ * hold have disappeared upstream and are soft-deleted. A batch holding none of a set the
+ * database holds live rows of is refused whole (EmptiedSetError), unless the set says it `mayEmpty`:
+ * one that upstream empties in earnest (a classification's retirements, an event's sessions).
  */
 export type CompleteSet = {
-  [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]> };
+  [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]>; readonly mayEmpty?: boolean };
 }[TableName];
 
 export interface SinkBatch {
@@ -91,6 +93,8 @@ interface PreparedRow {
 interface PreparedCompleteSet {
   readonly table: TableName;
   readonly where: readonly [column: string, value: Cell][];
+  /** The batch holds no row of the set, and the set may not be emptied at once. */
+  readonly emptiesGuarded: boolean;
   /** Key columns not fixed by `where`, and the kept rows' values of them, column by column. */
   readonly restKey: readonly string[];
   readonly kept: Cell[][];
@@ -342,12 +346,16 @@ function prepareCompleteSet(set: CompleteSet, rows: RowsByTable): PreparedComple
   return {
     table: set.table,
     where,
+    emptiesGuarded: !matching.length && !set.mayEmpty,
     restKey,
     kept: restKey.map((column) => matching.map((row) => cellOf(row, column))),
   };
 }
 
-/** Soft-deletes the complete set's live rows that the batch did not hold; returns how many. */
+/**
+ * Soft-deletes the complete set's live rows that the batch did not hold; returns how many. Throws
+ * EmptiedSetError (its transaction rolled back, nothing deleted) when that would be all of a guarded set.
+ */
 async function softDeleteMissing(trx: Knex.Transaction, set: PreparedCompleteSet): Promise<number> {
   const types = columnTypes(set.table);
   const conditions = set.where.map(([column]) => `${column} = ?`);
@@ -363,6 +371,7 @@ async function softDeleteMissing(trx: Knex.Transaction, set: PreparedCompleteSet
     // why: as in upsert: the kept key values are arrays that may hold nulls.
     bindings as Knex.RawBinding[],
   );
+  if (set.emptiesGuarded && result.rows.length) throw new EmptiedSetError(set.table, set.where, result.rows.length);
   return result.rows.length;
 }
 

@@ -5,7 +5,7 @@
  */
 import { NonRetryableError } from '@crawlee/core';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { DataValueError, IntegrityError } from '../../src/errors.js';
+import { DataValueError, EmptiedSetError, IntegrityError } from '../../src/errors.js';
 import { Sink, hashRow, type SinkBatch } from '../../src/store/sink.js';
 import { TABLE_ORDER, type DriverRow, type SeasonRow } from '../../src/store/tables.js';
 import { openDb, type Db } from '../../src/store/db.js';
@@ -195,6 +195,47 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     ).toBeNull();
     expect(await historyCount(db, 'seasons')).toBe(5);
   });
+
+  it(
+    'refuses a batch listing none of a set it holds live rows of: nothing deleted or recorded, ' +
+      'the other writes of its flush stored; an empty set, or one that may empty, is taken at its word',
+    async () => {
+      const key = `seasons-${SERIES}`;
+      await new Sink(db).write(seasonsBatch([season(1), season(2)]));
+      const sink = new Sink(db);
+      // Written in the same tick: both land in one flush, which the refusal rolls back.
+      const good = sink.write({ rows: { drivers: [driver(1)] }, complete: [] });
+      const emptied = sink.write({ ...seasonsBatch([]), applied: { key, fingerprint: 'empty' } }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await expect(good).resolves.toBeUndefined();
+      const error = await emptied;
+      expect(error).toBeInstanceOf(EmptiedSetError);
+      expect((error as Error).message).toBe(
+        `refused: the payload lists no seasons of series_uuid ${SERIES} and would soft-delete all 2 stored ` +
+          '(a set emptied at once is not trusted)',
+      );
+      expect(await liveCounts(db)).toMatchObject({ series: 1, seasons: 2, drivers: 1 });
+      expect(await historyCount(db, 'seasons')).toBe(2);
+      expect(await db('applied_payloads').where({ target_key: key })).toEqual([]);
+      await expect(sink.write({ rows: {}, complete: [{ table: 'series', where: {} }] })).rejects.toThrow(
+        'refused: the payload lists no series and would soft-delete all 1 stored',
+      );
+
+      // One row kept is not an emptied set: the other is soft-deleted as ever.
+      await sink.write(seasonsBatch([season(1)]));
+      expect((await liveCounts(db)).seasons).toBe(1);
+      // A set that may empty is emptied; and once empty, an empty list is no news.
+      await sink.write({
+        rows: { series: [seriesRow] },
+        complete: [{ table: 'seasons', where: { series_uuid: SERIES }, mayEmpty: true }],
+      });
+      expect((await liveCounts(db)).seasons).toBe(0);
+      await expect(sink.write(seasonsBatch([]))).resolves.toBeUndefined();
+      expect(sink.counts.seasons.deleted).toBe(2);
+    },
+  );
 
   it('soft-deletes nothing for a batch that declares no complete set', async () => {
     await new Sink(db).write(seasonsBatch([season(1), season(2)]));
