@@ -198,11 +198,20 @@ export function asResourceError(error: unknown, path: string): ResourceError | u
 }
 
 /**
- * A row the database refused on an integrity constraint (foreign key, check, not-null, unique,
- * exclusion: SQLSTATE class 23). Asking again would meet the same refusal, so it is not retried;
- * the message names the table, the constraint and the key, never the statement's SQL.
+ * Rows refused for what they hold (or lack), not for the database's state: asking again would meet the same
+ * refusal, so the request is not retried, and in a transaction shared by several requests' rows
+ * only the request the rows came from fails (the sink commits the others without it).
  */
-export class IntegrityError extends NonRetryableError {
+export class RowsRefusedError extends NonRetryableError {
+  override name = 'RowsRefusedError';
+}
+
+/**
+ * A row the database refused on an integrity constraint (foreign key, check, not-null, unique,
+ * exclusion: SQLSTATE class 23). The message names the table, the constraint and the key, never
+ * the statement's SQL.
+ */
+export class IntegrityError extends RowsRefusedError {
   override name = 'IntegrityError';
   constructor(
     readonly sqlState: string,
@@ -211,6 +220,39 @@ export class IntegrityError extends NonRetryableError {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/**
+ * A value its column cannot hold (SQLSTATE class 22, data exception: an integer out of range, a NUL
+ * in text, a date beyond the calendar). The schemas keep such values out of the rows; this is the
+ * database's word when one gets through anyway.
+ */
+export class DataValueError extends RowsRefusedError {
+  override name = 'DataValueError';
+  constructor(
+    readonly sqlState: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A payload that lists nothing of a set the database holds live rows of (a series list `[]`, a
+ * calendar with no events, a classification with no cars): taken at its word it would soft-delete
+ * the whole set at once, which an API glitch or a hostile answer does far more often than upstream
+ * really empties a set. Refused whole; the mirror keeps its rows.
+ */
+export class EmptiedSetError extends RowsRefusedError {
+  override name = 'EmptiedSetError';
+  constructor(table: string, where: readonly (readonly [column: string, value: unknown])[], stored: number) {
+    const scope = where.map(([column, value]) => `${column} ${String(value)}`).join(', ');
+    super(
+      `refused: the payload lists no ${table}${scope ? ` of ${scope}` : ''} and would soft-delete all ` +
+        `${stored} stored (a set emptied at once is not trusted)`,
+    );
   }
 }
 

@@ -43,6 +43,11 @@ export interface EndpointSpec<L extends Label> {
   readonly keyedLists: KeyedLists;
   readonly route: Route<L>;
   /**
+   * The parent UUID the payload names itself (a calendar's `season.uuid`), checked against the
+   * request's before anything of it is stored; undefined when the payload names no parent.
+   */
+  readonly namesParent: ((payload: PayloadByLabel[L]) => string) | undefined;
+  /**
    * Its place in the crawl tree: its parent label, which of the parent's nodes become its requests
    * and their meta (src/crawl/tree.ts has the rules); undefined for the root.
    */

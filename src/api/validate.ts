@@ -69,8 +69,34 @@ export function validatePayload<L extends Label>(label: L, data: unknown): Valid
   return { payload: kept as PayloadByLabel[L], quarantined };
 }
 
+/**
+ * Throws PayloadError when the payload names a parent other than the one its request asked for (a
+ * calendar whose `season.uuid` is another season's): its rows would be stored under the wrong
+ * parent. UUIDs are compared regardless of case, as the database compares them.
+ */
+export function checkNamedParent<L extends Label>(
+  label: L,
+  payload: PayloadByLabel[L],
+  requested: string | undefined,
+): void {
+  // why: ENDPOINTS[label] is a union over the labels; TypeScript cannot correlate it with `label`.
+  const namesParent = ENDPOINTS[label].namesParent as ((payload: PayloadByLabel[L]) => string) | undefined;
+  const named = namesParent?.(payload);
+  if (named === undefined || requested === undefined || named.toLowerCase() === requested.toLowerCase()) return;
+  throw new PayloadError(`the ${label} of ${named}, not of the requested ${requested}: nothing of it stored`);
+}
+
+/** The pattern every free-text string of schemas/*.json carries: PostgreSQL text cannot hold NUL. */
+const NO_NUL_PATTERN = '^[^\\u0000]*$';
+
 function toProblems(errors: readonly ErrorObject[]): PayloadProblem[] {
-  return errors.map((e) => ({ instancePath: e.instancePath, message: e.message ?? e.keyword }));
+  return errors.map((e) => ({
+    instancePath: e.instancePath,
+    message:
+      e.keyword === 'pattern' && e.params.pattern === NO_NUL_PATTERN
+        ? 'must not hold a NUL character (\\u0000)'
+        : (e.message ?? e.keyword),
+  }));
 }
 
 /**

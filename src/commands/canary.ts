@@ -8,7 +8,7 @@
 import { NonRetryableError } from '@crawlee/core';
 import { apiPath, LABELS, type ApiTarget, type Label, type PayloadByLabel } from '../api/endpoints.js';
 import type { SeriesItem } from '../api/payloads.generated.js';
-import { validatePayload } from '../api/validate.js';
+import { checkNamedParent, validatePayload } from '../api/validate.js';
 import type { Options } from 'yargs';
 import { DEFAULTS, resolveApi, resolveLogging, wholeNumber, type CanaryConfig, type Env } from '../config.js';
 import {
@@ -206,6 +206,7 @@ class Checker {
     tally.checked += 1;
     try {
       const { payload, quarantined } = validatePayload(target.label, decodeJson(body));
+      checkNamedParent(target.label, payload, target.uuid);
       if (quarantined.length)
         this.drifted(
           target.label,

@@ -8,7 +8,7 @@
 import type { HttpCrawlingContext } from '@crawlee/http';
 import type { RequestQueue } from '@crawlee/core';
 import { ENDPOINTS, LEAF_LABELS, targetKey, type Label } from '../api/endpoints.js';
-import { validatePayload, type QuarantinedItem } from '../api/validate.js';
+import { checkNamedParent, validatePayload, type QuarantinedItem } from '../api/validate.js';
 import type { CrawlConfig } from '../config.js';
 import {
   ApiUnreachableError,
@@ -126,6 +126,8 @@ function handler(
       const decoded = decodeBody(raw);
       repaired = decoded.repaired;
       validated = validatePayload(label, decoded.value);
+      // A body about another parent (a redirect, a mix-up upstream) is refused like a schema mismatch.
+      checkNamedParent(label, validated.payload, target.uuid);
     } catch (error) {
       const unusable = error instanceof PayloadError || error instanceof UnparseableBodyError;
       // A cached body that no longer passes (corrupted on disk, or the schemas changed) is

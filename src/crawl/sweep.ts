@@ -18,7 +18,7 @@
  */
 import { getRequestId, type RequestQueue } from '@crawlee/core';
 import { ENDPOINTS, LEAF_LABELS, TREE, targetKey, type Label } from '../api/endpoints.js';
-import { validatePayload } from '../api/validate.js';
+import { checkNamedParent, validatePayload } from '../api/validate.js';
 import type { CrawlConfig, CrawlScope } from '../config.js';
 import type { Db } from '../store/db.js';
 import type { ResponseCache } from './cache.js';
@@ -104,6 +104,7 @@ export function childrenOf(
   try {
     // Decoded as the crawl decodes it: bad bytes repaired, quarantined items left out.
     const { payload } = validatePayload(label, decodeBody(body).value);
+    checkNamedParent(label, payload, uuid);
     // why: ENDPOINTS[label] is a union over the labels; TypeScript cannot correlate its route with `label`.
     const route = ENDPOINTS[label].route as Route<Label>;
     return route({ payload, parentUuid: uuid, meta, scope }).children;

@@ -10,7 +10,9 @@ import pg from 'pg';
 import { describeDb, type DbTarget } from '../config.js';
 import {
   DatabaseUnavailableError,
+  DataValueError,
   IntegrityError,
+  RowsRefusedError,
   ResourceError,
   asResourceError,
   describeThrown,
@@ -188,11 +190,12 @@ const INTEGRITY_KINDS: Readonly<Record<string, string>> = {
 /**
  * The error a failed write becomes: the connection gone → DatabaseUnavailableError (the crawl
  * stops, resumable); the disk full or failing (SQLSTATE 53100, 58030) → ResourceError; a
- * constraint refused a row (class 23) → IntegrityError naming table and key; anything else an
+ * constraint refused a row (class 23) → IntegrityError naming table and key; a value its column
+ * cannot hold (class 22) → DataValueError with the server's message; anything else an
  * Error with the server's message, never the SQL text. `where` names the database in messages.
  */
 export function classifyDbError(error: unknown, where: string): Error {
-  if (error instanceof DatabaseUnavailableError || error instanceof IntegrityError || error instanceof ResourceError)
+  if (error instanceof DatabaseUnavailableError || error instanceof RowsRefusedError || error instanceof ResourceError)
     return error;
   if (isConnectionError(error))
     return new DatabaseUnavailableError(`database unavailable: ${describeDbError(error)}`, { cause: error });
@@ -220,6 +223,8 @@ export function classifyDbError(error: unknown, where: string): Error {
       .join(', ');
     return new IntegrityError(code, table, `${kind} violation${place ? ` (${place})` : ''}${key}`, { cause: error });
   }
+  if (code?.startsWith('22'))
+    return new DataValueError(code, `a value its column cannot hold: ${message}`, { cause: error });
   return new Error(`database error: ${message}`, { cause: error });
 }
 

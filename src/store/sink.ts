@@ -9,7 +9,7 @@
 import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { DEFAULTS } from '../config.js';
-import { IntegrityError } from '../errors.js';
+import { EmptiedSetError, RowsRefusedError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { classifyDbError, sqlStateOf, type Db } from './db.js';
 import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
@@ -30,10 +30,12 @@ import { recordOf } from '../record.js';
 /**
  * A complete set: "these rows are all the rows of `table` where `where` holds" (a payload that
  * lists every child of a parent). Rows of that table matching `where` that the batch does not
- * hold have disappeared upstream and are soft-deleted.
+ * hold have disappeared upstream and are soft-deleted. A batch holding none of a set the
+ * database holds live rows of is refused whole (EmptiedSetError), unless the set says it `mayEmpty`:
+ * one that upstream empties in earnest (a classification's retirements, an event's sessions).
  */
 export type CompleteSet = {
-  [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]> };
+  [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]>; readonly mayEmpty?: boolean };
 }[TableName];
 
 export interface SinkBatch {
@@ -91,6 +93,8 @@ interface PreparedRow {
 interface PreparedCompleteSet {
   readonly table: TableName;
   readonly where: readonly [column: string, value: Cell][];
+  /** The batch holds no row of the set, and the set may not be emptied at once. */
+  readonly emptiesGuarded: boolean;
   /** Key columns not fixed by `where`, and the kept rows' values of them, column by column. */
   readonly restKey: readonly string[];
   readonly kept: Cell[][];
@@ -211,9 +215,9 @@ export class Sink {
   }
 
   /**
-   * Commits a group and settles its writes. A row refused by a constraint fails only the write it
-   * came from: the group is committed again one write at a time, so the others are stored and the
-   * refusal is reported once, for its own request.
+   * Commits a group and settles its writes. Rows refused for what they hold (a constraint, a value
+   * their column cannot hold) fail only the write they came from: the group is committed again one
+   * write at a time, so the others are stored and the refusal is reported once, for its own request.
    */
   private async commitGroup(group: readonly Pending[]): Promise<void> {
     let result: FlushResult;
@@ -222,7 +226,7 @@ export class Sink {
       result = await this.flushWithRetry(group);
     } catch (error) {
       const failure = classifyDbError(error, this.where);
-      if (failure instanceof IntegrityError && group.length > 1) {
+      if (failure instanceof RowsRefusedError && group.length > 1) {
         for (const p of group) await this.commitGroup([p]);
         return;
       }
@@ -341,6 +345,7 @@ function prepareCompleteSet(set: CompleteSet, rows: RowsByTable): PreparedComple
   return {
     table: set.table,
     where,
+    emptiesGuarded: !matching.length && !set.mayEmpty,
     restKey,
     kept: restKey.map((column) => matching.map((row) => cellOf(row, column))),
   };
@@ -365,6 +370,8 @@ function setsByShape(sets: readonly PreparedCompleteSet[]): PreparedCompleteSet[
  * rows its payload did not hold; returns how many rows. One UPDATE joins the table to the sets'
  * `where` values, numbered, and keeps a row if its own set's kept keys hold it: a row is deleted
  * when any set it falls in does not hold it, as deleting set after set would, each row once.
+ * Throws EmptiedSetError (its transaction rolled back, nothing deleted) when that would be all of a
+ * guarded set's rows.
  */
 async function softDeleteMissing(trx: Knex.Transaction, sets: readonly PreparedCompleteSet[]): Promise<number> {
   const { table, where, restKey } = sets[0]!;
@@ -387,13 +394,18 @@ async function softDeleteMissing(trx: Knex.Transaction, sets: readonly PreparedC
         `WHERE ${sameRow.join(' AND ')})`,
     );
   }
-  const result = await trx.raw<{ rows: unknown[] }>(
+  const result = await trx.raw<{ rows: { set_no: number }[] }>(
     `UPDATE ${table} t SET deleted_at = now(), updated_at = now() ` +
       `FROM unnest(${setArrays.join(', ')}) AS s(${setColumns.join(', ')}) ` +
-      `WHERE ${conditions.join(' AND ')} RETURNING 1`,
+      `WHERE ${conditions.join(' AND ')} RETURNING s.set_no`,
     // why: as in upsert: the arrays may hold nulls, which knex's binding types do not allow.
     bindings as Knex.RawBinding[],
   );
+  sets.forEach((set, i) => {
+    if (!set.emptiesGuarded) return;
+    const deleted = result.rows.filter((row) => row.set_no === i).length;
+    if (deleted) throw new EmptiedSetError(set.table, set.where, deleted);
+  });
   return result.rows.length;
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LABELS, apiPath } from '../../src/api/endpoints.js';
-import { validatePayload } from '../../src/api/validate.js';
+import { checkNamedParent, validatePayload } from '../../src/api/validate.js';
 import { PayloadError } from '../../src/errors.js';
 import { GENERATED_PATH, renderPayloadTypes } from '../../scripts/gen-types.js';
 import { recorded, recordedOne } from '../support/fixtures.js';
@@ -46,6 +46,21 @@ describe('validatePayload', () => {
       /\/details must be array/,
     );
     expect(() => validatePayload('series', { not: 'a list' })).toThrow(/schema mismatch/);
+  });
+});
+
+describe('checkNamedParent', () => {
+  it.each(LABELS)('passes every recorded %s payload for the request that fetched it', (label) => {
+    for (const { uuid, payload } of recorded(label))
+      expect(() => checkNamedParent(label, payload, label === 'series' ? undefined : uuid)).not.toThrow();
+  });
+
+  it("refuses a calendar whose season is not the requested one, the UUIDs' case aside", () => {
+    const [mine, theirs] = recorded('calendar');
+    expect(() => checkNamedParent('calendar', mine!.payload, mine!.uuid.toUpperCase())).not.toThrow();
+    expect(() => checkNamedParent('calendar', theirs!.payload, mine!.uuid)).toThrow(
+      new PayloadError(`the calendar of ${theirs!.uuid}, not of the requested ${mine!.uuid}: nothing of it stored`),
+    );
   });
 });
 

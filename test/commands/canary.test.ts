@@ -129,6 +129,19 @@ describe('canary', () => {
     expect(report.endpoints.calendar.drifted).toBe(0);
   });
 
+  it('reports a calendar naming a season other than the one asked for as drift', async () => {
+    const drifted = syntheticTree(TREE);
+    const stranger = '00000000-0000-4000-8000-00000000beef';
+    for (const p of paths(drifted).calendars)
+      drifted.mutate<Calendar>(p, (c) => ({ ...c, season: { ...c.season, uuid: stranger } }));
+    const report = await canary((await start(drifted)).url);
+    expect(report.outcome).toBe('drift');
+    expect(report.endpoints.calendar.checked).toBeGreaterThan(0);
+    expect(report.endpoints.calendar.drifted).toBe(report.endpoints.calendar.checked);
+    for (const { problem } of report.endpoints.calendar.problems)
+      expect(problem).toMatch(new RegExp(`^the calendar of ${stranger}, not of the requested [0-9a-f-]{36}: nothing`));
+  });
+
   it('calls an unreachable API incomplete, exit 1', async () => {
     const gone = await startReplica({ tree });
     await gone.close();

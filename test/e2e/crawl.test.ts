@@ -15,6 +15,7 @@ import {
   type Classification,
   type Replica,
   type ReplicaTree,
+  type SeriesItem,
 } from '../replica/index.js';
 import {
   DATABASE_KINDS,
@@ -25,6 +26,7 @@ import {
   type TestDatabase,
 } from '../support/db.js';
 import { crawl, crawlConfig, written } from '../support/crawl.js';
+import { snapshot } from '../support/snapshot.js';
 
 const WEC_2025 = '204926ca-77b0-4a4f-a1e7-352152e4fc25';
 const QATAR_RACE = '1f2f78be-efb6-4d75-a029-235385c35cc1';
@@ -140,6 +142,62 @@ describe.each(DATABASE_KINDS)('crawl of the recorded replica into %s', (kind) =>
         });
       } finally {
         tree.unmutateAll();
+      }
+    },
+  );
+
+  it(
+    'refuses a 200 listing nothing of a set it holds rows of (no series, no events, no ' +
+      'cars), naming how many rows it would delete; the mirror keeps every row',
+    async () => {
+      // In step with the tree again (the previous test's changes undone upstream).
+      const synced = await crawl(
+        crawlConfig(replica.url, storage, database.target, { cache: 'refresh', series: ['WEC'] }),
+      );
+      expect(synced.outcome).toBe('complete');
+      const liveOf = (table: string, where: Record<string, string>) =>
+        withDb(database, async (db) => (await db(table).where(where).whereNull('deleted_at').pluck('hash')).length);
+      const refusal = (what: string, stored: number) =>
+        `refused: the payload lists no ${what} and would soft-delete all ${stored} stored ` +
+        '(a set emptied at once is not trusted)';
+      const cases: [string, (tree: ReplicaTree) => void, string[] | undefined, string][] = [
+        [
+          'calendar',
+          (t) => t.mutate<Calendar>(apiPath.calendar(WEC_2025), (c) => ({ ...c, events: [] })),
+          ['WEC'],
+          refusal(`events of season_uuid ${WEC_2025}`, await liveOf('events', { season_uuid: WEC_2025 })),
+        ],
+        [
+          'classification',
+          (t) => t.mutate<Classification>(apiPath.classification(QATAR_RACE), () => ({ details: [], retirements: [] })),
+          ['WEC'],
+          refusal(`entries of session_uuid ${QATAR_RACE}`, await liveOf('entries', { session_uuid: QATAR_RACE })),
+        ],
+        [
+          'series',
+          (t) => t.mutate<SeriesItem[]>(apiPath.series(), () => []),
+          undefined,
+          refusal('series', await liveOf('series', {})),
+        ],
+      ];
+      for (const [label, empty, series, message] of cases) {
+        expect(Number(/all (\d+)/.exec(message)![1]), label).toBeGreaterThan(0);
+        const before = await snapshot(database.target);
+        empty(tree);
+        try {
+          const summary = await crawl(crawlConfig(replica.url, storage, database.target, { cache: 'refresh', series }));
+          expect(summary.outcome, label).toBe('failures');
+          expect(summary.failures, label).toEqual([
+            expect.objectContaining({ kind: 'request', label, error: message, attempts: 1 }),
+          ]);
+          expect(
+            Object.values(summary.rows).reduce((n, c) => n + c.deleted, 0),
+            label,
+          ).toBe(0);
+          expect(await snapshot(database.target), label).toEqual(before);
+        } finally {
+          tree.unmutateAll();
+        }
       }
     },
   );

@@ -340,6 +340,49 @@ describe(`a hostile API (${KIND})`, () => {
     );
   });
 
+  it("refuses a calendar naming another season than the one asked: nothing stored, the mirror's kept", async () => {
+    const tree = syntheticTree(TREE);
+    const [asked, other] = seasonsOf(tree, 0).map((s) => s.uuid) as [string, string];
+    const path = apiPath.calendar(asked);
+    const hostile = { [path]: { kind: 'body-of', path: apiPath.calendar(other) } } as const;
+    const refusal = `the calendar of ${other}, not of the requested ${asked}: nothing of it stored`;
+
+    // Into an empty database: the asked season gets no events, the other season its own.
+    const run = await crawlHostile(tree, hostile);
+    expect(run.summary.outcome).toBe('failures');
+    expect(run.summary.failures).toEqual([
+      expect.objectContaining({ kind: 'request', url: `${run.api.url}${path}`, error: refusal, attempts: 1 }),
+    ]);
+    expect(run.counts).toEqual(expectedWithout({ [path]: noEvents }));
+
+    // Into a database holding the right calendar: the mix-up moves nothing.
+    const clean = await startHostileServer({ tree });
+    const mixedUp = await startHostileServer({ tree, hostile });
+    servers.push(clean, mixedUp);
+    const database = await createTestDatabase(KIND);
+    databases.push(database);
+    const first = await crawl(crawlConfig(clean.url, tempDir(), database.target, {}, { maxRetries: RETRIES }));
+    expect(first.outcome).toBe('complete');
+    const before = await snapshot(database.target);
+    const second = await crawl(crawlConfig(mixedUp.url, tempDir(), database.target, {}, { maxRetries: RETRIES }));
+    expect(second.failures).toEqual([expect.objectContaining({ kind: 'request', error: refusal, attempts: 1 })]);
+    expect(await snapshot(database.target)).toEqual(before);
+    const db = await openDb(database.target);
+    try {
+      const eventsOf = (season: string) =>
+        db('events').where({ season_uuid: season }).whereNull('deleted_at').pluck('uuid');
+      expect((await eventsOf(asked)).sort()).toEqual(
+        body<Calendar>(tree, path)
+          .events.map((e) => e.uuid)
+          .sort(),
+      );
+      expect(await eventsOf(asked)).toHaveLength(TREE.eventsPerSeason);
+      expect(await eventsOf(other)).toHaveLength(TREE.eventsPerSeason);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it(
     'row 2 with issue 13: repaired and partial bodies are cached as served; ' +
       '--cache only into a new database stores the same rows and quarantine',

@@ -356,3 +356,52 @@ describe.each(DATABASE_KINDS)('duplicates inside one list (%s)', (kind) => {
     },
   );
 });
+
+describe.each(DATABASE_KINDS)('values no column can hold (%s)', (kind) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+  });
+  afterAll(async () => database?.drop());
+
+  it('quarantine only their car: laps beyond int4, a NUL in a team name; the other cars are stored', async () => {
+    const tree = syntheticTree(TREE);
+    const race = sessionsWithResults(tree, seasonsOf(tree, seriesOf(tree)[0]!.uuid)[0]!.uuid)[0]!;
+    const path = apiPath.classification(race);
+    const cars = body<Classification>(tree, path).details.map((d) => d.carNumber);
+    expect(cars.length).toBeGreaterThan(2);
+    tree.mutate<Classification>(path, (c) => ({
+      ...c,
+      details: c.details.map((d, i) =>
+        i === 0 ? { ...d, laps: 2 ** 31 } : i === 1 ? { ...d, team: { ...d.team, name: 'Te\u0000am' } } : d,
+      ),
+    }));
+    // A correct crawl stores what this classification holds without its first two cars.
+    const oracle = syntheticTree(TREE);
+    oracle.mutate<Classification>(path, (c) => ({ ...c, details: c.details.slice(2) }));
+
+    const summary = await crawlThrough(tree, undefined, tempDir(), database.target);
+    expect(summary.outcome).toBe('failures');
+    expect(summary.failures.map((f) => [f.kind, f.label])).toEqual([
+      ['quarantine', 'classification'],
+      ['quarantine', 'classification'],
+    ]);
+    expect(summary.requests.classification.quarantined).toBe(2);
+    expect((await quarantineRows(database.target)).map((r) => [r.target_key, r.pointer, r.item_id, r.reason])).toEqual([
+      [`classification-${race}`, '/details/0', `car ${cars[0]}`, '/details/0/laps must be <= 2147483647'],
+      [
+        `classification-${race}`,
+        '/details/1',
+        `car ${cars[1]}`,
+        '/details/1/team/name must not hold a NUL character (\\u0000)',
+      ],
+    ]);
+    const db = await openDb(database.target);
+    const stored: string[] = await db('classifications')
+      .where({ session_uuid: race })
+      .pluck('car_number')
+      .finally(() => db.destroy());
+    expect(stored.sort()).toEqual(cars.slice(2).sort());
+    expect(await liveCountsOf(database)).toEqual(expectedCounts(oracle).rows);
+  });
+});

@@ -3,8 +3,9 @@
  * statements split below the parameter limit, foreign-key order, soft delete and resurrection,
  * and two sinks flushing overlapping rows at once.
  */
+import { NonRetryableError } from '@crawlee/core';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { IntegrityError } from '../../src/errors.js';
+import { DataValueError, EmptiedSetError, IntegrityError } from '../../src/errors.js';
 import { Sink, hashRow, type SinkBatch } from '../../src/store/sink.js';
 import { TABLE_ORDER, type DriverRow, type SeasonRow } from '../../src/store/tables.js';
 import { openDb, type Db } from '../../src/store/db.js';
@@ -228,6 +229,47 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect(await historyCount(db, 'seasons')).toBe(6 + 4);
   });
 
+  it(
+    'refuses a batch listing none of a set it holds live rows of: nothing deleted or recorded, ' +
+      'the other writes of its flush stored; an empty set, or one that may empty, is taken at its word',
+    async () => {
+      const key = `seasons-${SERIES}`;
+      await new Sink(db).write(seasonsBatch([season(1), season(2)]));
+      const sink = new Sink(db);
+      // Written in the same tick: both land in one flush, which the refusal rolls back.
+      const good = sink.write({ rows: { drivers: [driver(1)] }, complete: [] });
+      const emptied = sink.write({ ...seasonsBatch([]), applied: { key, fingerprint: 'empty' } }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await expect(good).resolves.toBeUndefined();
+      const error = await emptied;
+      expect(error).toBeInstanceOf(EmptiedSetError);
+      expect((error as Error).message).toBe(
+        `refused: the payload lists no seasons of series_uuid ${SERIES} and would soft-delete all 2 stored ` +
+          '(a set emptied at once is not trusted)',
+      );
+      expect(await liveCounts(db)).toMatchObject({ series: 1, seasons: 2, drivers: 1 });
+      expect(await historyCount(db, 'seasons')).toBe(2);
+      expect(await db('applied_payloads').where({ target_key: key })).toEqual([]);
+      await expect(sink.write({ rows: {}, complete: [{ table: 'series', where: {} }] })).rejects.toThrow(
+        'refused: the payload lists no series and would soft-delete all 1 stored',
+      );
+
+      // One row kept is not an emptied set: the other is soft-deleted as ever.
+      await sink.write(seasonsBatch([season(1)]));
+      expect((await liveCounts(db)).seasons).toBe(1);
+      // A set that may empty is emptied; and once empty, an empty list is no news.
+      await sink.write({
+        rows: { series: [seriesRow] },
+        complete: [{ table: 'seasons', where: { series_uuid: SERIES }, mayEmpty: true }],
+      });
+      expect((await liveCounts(db)).seasons).toBe(0);
+      await expect(sink.write(seasonsBatch([]))).resolves.toBeUndefined();
+      expect(sink.counts.seasons.deleted).toBe(2);
+    },
+  );
+
   it('soft-deletes nothing for a batch that declares no complete set', async () => {
     await new Sink(db).write(seasonsBatch([season(1), season(2)]));
     const sink = new Sink(db);
@@ -407,6 +449,33 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
       await db.raw('ALTER TABLE seasons DROP CONSTRAINT test_year_bound');
     }
   });
+
+  it(
+    'reports a value its column cannot hold (class 22) as a DataValueError, not ' +
+      'to be retried, and fails only the write it came from',
+    async () => {
+      const sink = new Sink(db);
+      await sink.write({ rows: { series: [seriesRow] }, complete: [] });
+      const outcome = (write: Promise<void>) =>
+        write.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      // Written in the same tick: all three land in one flush, which each bad row breaks.
+      const good = sink.write(seasonsBatch([season(1)]));
+      const tooBig = outcome(sink.write({ rows: { seasons: [{ ...season(2), year: 2 ** 31 }] }, complete: [] }));
+      const nul = outcome(sink.write({ rows: { seasons: [season(3, 'Sea\u0000son')] }, complete: [] }));
+      await expect(good).resolves.toBeUndefined();
+      const [rangeError, nulError] = [await tooBig, await nul];
+      expect(rangeError).toBeInstanceOf(DataValueError);
+      expect(rangeError).toBeInstanceOf(NonRetryableError);
+      expect(rangeError).toMatchObject({ sqlState: '22003' });
+      expect((rangeError as Error).message).toMatch(/^a value its column cannot hold: .*out of range.*\(22003\)$/);
+      expect(nulError).toBeInstanceOf(DataValueError);
+      expect(nulError).toMatchObject({ sqlState: expect.stringMatching(/^22/) });
+      expect(await db('seasons').orderBy('uuid').pluck('uuid')).toEqual([season(1).uuid]);
+    },
+  );
 
   it('declares no unique constraint on hash', async () => {
     const { rows } = await db.raw(

@@ -3,10 +3,11 @@
  * chosen paths it misbehaves in ways the replica's fault injector does not — redirects to another
  * host and same-origin redirect chains, one invalid UTF-8 byte in one name, bodies cut short under
  * clean framing (chunked, or a Content-Length matching the cut), an HTML error page, an empty
- * body, a gzip-encoded body that is not gzip, schema-breaking JSON, a body trickled out a byte at a time,
- * 429s asking for a wait, an ETag of raw bytes outside ASCII, compressed bodies (sound, cut short
- * under a matching Content-Length, cut short on the wire, or labelled with an encoding they are
- * not in), redirects within the origin to another path, and a 304 to an unconditional request.
+ * body, a gzip-encoded body that is not gzip, another parent's body, schema-breaking JSON, a body
+ * trickled out a byte at a time, 429s asking for a wait, an ETag of raw bytes outside ASCII,
+ * compressed bodies (sound, cut short under a matching Content-Length, cut short on the wire, or
+ * labelled with an encoding they are not in), redirects within the origin to another path, and a
+ * 304 to an unconditional request.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
@@ -30,6 +31,8 @@ export type Hostility =
   | { readonly kind: 'empty'; readonly times: number }
   /** The first `times` answers say `Content-Encoding: gzip` over bytes that are not gzip. */
   | { readonly kind: 'gzip-garbage'; readonly times: number }
+  /** The tree's body of another path (valid JSON of the same endpoint, about another parent), status 200. */
+  | { readonly kind: 'body-of'; readonly path: string }
   /** Well-formed JSON that fails the endpoint's schema. */
   | { readonly kind: 'wrong-json' }
   /** The body, chunked, one byte every `intervalMs` (default 1000), on every request. */
@@ -173,6 +176,8 @@ export async function startHostileServer(options: HostileOptions): Promise<Hosti
         });
         return void res.end(garbage);
       }
+      case 'body-of':
+        return send(res, 200, Buffer.from(options.tree.body(hostility.path) ?? ''));
       case 'wrong-json':
         return send(res, 200, Buffer.from('{"status":"ok","data":null}'));
       case 'retry-after':

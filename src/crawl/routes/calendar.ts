@@ -75,7 +75,8 @@ export const calendarRoute: Route<'calendar'> = ({ payload, parentUuid, meta, sc
     },
     complete: [
       { table: 'events', where: { season_uuid: parentUuid } },
-      ...events.map((e) => ({ table: 'sessions' as const, where: { event_uuid: e.uuid } })),
+      // An event's timetable may be withdrawn upstream (postponed, cancelled) while the event stays listed.
+      ...events.map((e) => ({ table: 'sessions' as const, where: { event_uuid: e.uuid }, mayEmpty: true })),
     ],
     children: follow(classificationEdge, sessionNodes(payload), scope, meta),
   };
@@ -124,6 +125,7 @@ export const calendarEndpoint: EndpointSpec<'calendar'> = {
     return [events.map(byUuid), sessions];
   },
   route: calendarRoute,
+  namesParent: (payload) => payload.season.uuid,
   edge: calendarEdge,
   storedChildren,
 };

@@ -82,10 +82,14 @@ export const classificationRoute: Route<'classification'> = ({ payload, parentUu
         details: r.details,
       })),
     },
-    complete: (['entries', 'entry_drivers', 'classifications', 'retirements'] as const).map((table) => ({
-      table,
-      where: { session_uuid },
-    })),
+    complete: [
+      ...(['entries', 'entry_drivers', 'classifications'] as const).map((table) => ({
+        table,
+        where: { session_uuid },
+      })),
+      // A session's last retirement may be taken back upstream (a car reinstated): no guard against emptying.
+      { table: 'retirements', where: { session_uuid }, mayEmpty: true },
+    ],
     children: [],
   };
 };
@@ -111,6 +115,8 @@ export const classificationEndpoint: EndpointSpec<'classification'> = {
     items(field(data, 'retirements'), '/retirements', skip).map(byCar),
   ],
   route: classificationRoute,
+  // Its cars and retirements name neither their session nor their event.
+  namesParent: undefined,
   edge: classificationEdge,
   // A leaf: its rows lead to no request.
   storedChildren: undefined,

@@ -62,6 +62,8 @@ export const seasonsEndpoint: EndpointSpec<'seasons'> = {
   itemLists: [''],
   keyedLists: (data, skip) => [items(data, '', skip).map(byUuid)],
   route: seasonsRoute,
+  // Its items name their seasons, never their series.
+  namesParent: undefined,
   edge: seasonsEdge,
   storedChildren,
 };

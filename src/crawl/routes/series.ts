@@ -41,6 +41,8 @@ export const seriesEndpoint: EndpointSpec<'series'> = {
   itemLists: [''],
   keyedLists: (data, skip) => [items(data, '', skip).map(byUuid)],
   route: seriesRoute,
+  // The list names no parent.
+  namesParent: undefined,
   // The root: it hangs from nothing.
   edge: undefined,
   storedChildren,
