@@ -135,7 +135,7 @@ interface CrawlRecords {
 }
 
 async function readRecords(storageDir: string): Promise<CrawlRecords> {
-  const storage = await openStorageDir(storageDir);
+  const storage = await openStorageDir(storageDir, '--storage', { readOnly: true });
   try {
     return {
       state: await readCrawlState(storage.records),
