@@ -53,7 +53,7 @@ export interface SharedCrawl {
   readonly queue: string;
   readonly scope: CrawlScope;
   readonly baseUrl: string;
-  /** The --max-rpm of all its workers together (Infinity: no limit); undefined for a crawl started before it was kept. */
+  /** The --max-rpm of all its workers together (Infinity: no limit); undefined: started before it was kept. */
   readonly maxRpm: number | undefined;
   readonly startedAt: string;
   readonly finishedAt: string | undefined;

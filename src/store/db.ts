@@ -21,7 +21,7 @@ import { acquireLock } from '../lockfile.js';
 import type { Logger } from '../log.js';
 import { isObject, stringField } from '../record.js';
 import { ensureFreeSpace } from './disk-space.js';
-import { embeddedOptions, ensureCluster } from './embedded.js';
+import { embeddedOptions, ensureCluster, refuseForeignFolder } from './embedded.js';
 
 /**
  * Local dates and wall-clock times ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS') stay strings on both
@@ -79,6 +79,7 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
     // The default <storage>/db: the storage dir first, so a failure names the folder the user gave.
     if (target.from !== undefined) ensureDir(path.dirname(target.dir), target.from);
     ensureDir(target.dir, target.from ?? '--db');
+    refuseForeignFolder(target.dir, target.from === undefined ? '--db' : 'the embedded database dir');
     ensureFreeSpace(target.dir);
   }
   const config = knexConfig(target, options.log);

@@ -30,7 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryFS, PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { DEFAULTS } from '../config.js';
-import { ResourceError, asResourceError } from '../errors.js';
+import { ResourceError, UserError, asResourceError } from '../errors.js';
 import { nodeWasGiven } from '../node-flags.js';
 import { isObject, stringField } from '../record.js';
 
@@ -76,12 +76,31 @@ export function hasCluster(dir: string): boolean {
   return existsSync(path.join(dir, 'PG_VERSION'));
 }
 
+/** Entries a new data dir may hold: a file system's own, in a folder that is a mount point. */
+const FOLDER_NOISE = new Set(['lost+found']);
+
+/**
+ * Refuses a folder that holds files but no data dir (PG_VERSION): PGlite would initialise a
+ * cluster among them, or fail to start with only `PGlite failed to initialize properly`. `name`:
+ * the flag or variable the folder came from. Checked before the lock is taken and PGlite started.
+ */
+export function refuseForeignFolder(dir: string, name: string): void {
+  if (hasCluster(dir) || !existsSync(dir)) return;
+  const entries = readdirSync(dir).filter((entry) => !FOLDER_NOISE.has(entry));
+  if (!entries.length) return;
+  const shown = entries.sort().slice(0, 3).join(', ') + (entries.length > 3 ? ', …' : '');
+  throw new UserError(
+    `${name} ${dir} holds files (${shown}) but no embedded database: ` +
+      'give a new or empty folder, or the folder of an embedded database',
+  );
+}
+
 /**
  * Makes `dir` a data dir, if it is not one, in a child process (see the module comment). The
  * cluster is built in `<dir>.creating` and renamed to `dir` once whole, so a creation killed half
  * way leaves no data dir that looks usable (and is redone, from scratch, next time). A `dir` that
- * exists and holds other files is initialised in place, as PGlite itself does. The caller holds
- * the data dir's lock.
+ * holds a mount point's lost+found is initialised in place (a mount point cannot be renamed onto);
+ * any other file there is refused before (refuseForeignFolder). The caller holds the data dir's lock.
  */
 export async function ensureCluster(dir: string): Promise<void> {
   if (hasCluster(dir)) return;
