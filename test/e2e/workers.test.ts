@@ -338,6 +338,33 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   );
 
   it(
+    'status of a shared crawl whose only worker stopped at --max-requests: unfinished, no worker on it',
+    async () => {
+      const replica = await startReplica({ tree });
+      const database = await createTestDatabase('postgres');
+      try {
+        const paused = await worker(database, replica, tempDir(), ['--max-rpm', '100000', '--max-requests', '3']).done;
+        expect(paused.code, paused.stderr).toBe(0);
+        const status = await runCli(['status', '--db', urlOf(database.target), '--storage', tempDir()]);
+        expect(status.code, status.stderr).toBe(0);
+        expect(status.stdout).toMatch(
+          new RegExp(
+            'Shared crawl \\(--queue postgres\\) of all series from http:\\/\\/127\\.0\\.0\\.1:\\d+: started \\S+, ' +
+              'unfinished, no worker on it: \\d+ requests left; start crawl --queue postgres with the same filters ' +
+              'to go on\\n {2}requests: \\d+ queued, 0 leased, 3 done, 0 failed',
+          ),
+        );
+        expect(status.stdout).not.toMatch(/running/);
+      } finally {
+        await killLeftovers();
+        await replica.close();
+        await database.drop();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
     '--queue postgres with the embedded database is refused in one line, before anything is fetched',
     async () => {
       const replica = await startReplica({ tree });
