@@ -22,7 +22,7 @@ import {
   type Given,
   type QueueKind,
 } from '../config.js';
-import { ApiUnreachableError, UserError, asResourceError, describeError } from '../errors.js';
+import { ApiUnreachableError, InterruptedError, UserError, asResourceError, describeError } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import {
   API_OPTIONS,
@@ -76,7 +76,7 @@ export interface CrawlRunOptions {
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
   const storage = await lockStorageDir(config.storageDir, config.storageName);
   try {
-    const db = await openDb(config.db, { log });
+    const db = await openDb(config.db, { log, signal });
     let shared: SharedQueue | undefined;
     try {
       const migrations = await migrateLatest(db);
@@ -502,7 +502,15 @@ export const crawlCommand: CommandModule<CrawlArgs> = {
     }
     boundHeapGrowth();
     const tty = process.stderr.isTTY && config.logFormat === 'text' ? process.stderr : undefined;
-    const summary = await runCrawl(config, { log, signal: interruptSignal(log), tty });
+    let summary: CrawlSummary;
+    try {
+      summary = await runCrawl(config, { log, signal: interruptSignal(log), tty });
+    } catch (error) {
+      // Stopped before the crawl began (the embedded database being created): nothing to summarise.
+      if (!(error instanceof InterruptedError)) throw error;
+      log.warn(error.message);
+      return exitCodeOf('interrupted');
+    }
     printResult(io, config.logFormat, summary, () => formatSummary(summary));
     return exitCodeOf(summary.outcome, summary.failedAttempts?.requests);
   },

@@ -65,6 +65,8 @@ function knexLogger(log: Logger | undefined): Knex.Logger {
 export interface OpenDbOptions {
   /** Receives knex's own messages, at debug level. Silent without one. */
   readonly log?: Logger;
+  /** The command's Ctrl-C: stops the creation of a new embedded database (InterruptedError). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -88,7 +90,10 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
     // why: knex-pglite takes a ready PGlite instance as `connection.pglite`, a field knex's own types do not know.
     db = knex(
       target.kind === 'embedded'
-        ? { ...config, connection: { pglite: await lockedPGlite(target.dir) } as Knex.StaticConnectionConfig }
+        ? {
+            ...config,
+            connection: { pglite: await lockedPGlite(target.dir, options.signal) } as Knex.StaticConnectionConfig,
+          }
         : config,
     );
   } catch (error) {
@@ -113,11 +118,11 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
  * The embedded database's PGlite, with the settings and the one-time creation of embedded.ts (a
  * new data dir is made by a child process, so its memory is not this process's).
  */
-async function lockedPGlite(dir: string): Promise<PGlite> {
+async function lockedPGlite(dir: string, signal?: AbortSignal): Promise<PGlite> {
   const release = acquireLock(`${dir}.lock`, `the embedded database ${dir}`);
   let pglite: PGlite;
   try {
-    await ensureCluster(dir);
+    await ensureCluster(dir, signal);
     pglite = new PGlite(dir, embeddedOptions(PGLITE_PARSERS));
   } catch (error) {
     release();

@@ -30,7 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryFS, PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { DEFAULTS } from '../config.js';
-import { ResourceError, UserError, asResourceError } from '../errors.js';
+import { InterruptedError, ResourceError, UserError, asResourceError } from '../errors.js';
 import { nodeWasGiven } from '../node-flags.js';
 import { isObject, stringField } from '../record.js';
 
@@ -102,7 +102,7 @@ export function refuseForeignFolder(dir: string, name: string): void {
  * holds a mount point's lost+found is initialised in place (a mount point cannot be renamed onto);
  * any other file there is refused before (refuseForeignFolder). The caller holds the data dir's lock.
  */
-export async function ensureCluster(dir: string): Promise<void> {
+export async function ensureCluster(dir: string, signal?: AbortSignal): Promise<void> {
   if (hasCluster(dir)) return;
   const inPlace = existsSync(dir) && readdirSync(dir).length > 0;
   const building = inPlace ? dir : `${dir}.creating`;
@@ -111,7 +111,7 @@ export async function ensureCluster(dir: string): Promise<void> {
     mkdirSync(building, { recursive: true });
   }
   try {
-    await runChild(building);
+    await runChild(building, signal);
     if (!inPlace) renameSync(building, dir);
   } finally {
     if (!inPlace) rmSync(building, { recursive: true, force: true });
@@ -125,23 +125,39 @@ export async function ensureCluster(dir: string): Promise<void> {
  */
 const CHILD_V8_FLAGS = ['--liftoff-only', '--max-semi-space-size=2'];
 
-/** The child's outcome: exit 0, or a JSON line on stderr `{"code"?, "message"}`. */
-function runChild(dir: string): Promise<void> {
+/**
+ * The child's outcome: exit 0, or a JSON line on stderr `{"code"?, "message"}`. Aborting `signal`
+ * (the command's Ctrl-C) ends the child at once: initdb keeps nothing worth waiting for. A child
+ * ended by SIGINT or SIGTERM (a Ctrl-C reaches the whole process group) is an interruption too.
+ */
+function runChild(dir: string, signal?: AbortSignal): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const child = path.join(path.dirname(self), `embedded-init-child${path.extname(self)}`);
   // From the sources (tsx, vitest) the child is TypeScript too and needs the same loader.
   const execArgv = [...CHILD_V8_FLAGS, ...(child.endsWith('.ts') ? ['--import', 'tsx'] : [])];
   return new Promise((resolve, reject) => {
     const proc = fork(child, [dir], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const stop = () => proc.kill('SIGKILL');
+    signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) stop();
     let stderr = '';
     proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     proc.on('error', reject);
-    proc.on('exit', (code, signal) => {
+    proc.on('exit', (code, killedBy) => {
+      signal?.removeEventListener('abort', stop);
       if (code === 0) return resolve();
+      if (signal?.aborted || killedBy === 'SIGINT' || killedBy === 'SIGTERM') {
+        return reject(
+          new InterruptedError(
+            `interrupted while creating the embedded database ${dir.replace(/\.creating$/, '')}: ` +
+              'nothing was created or fetched; the next run creates it from the start',
+          ),
+        );
+      }
       const failure = lastJsonLine(stderr);
       const error = new Error(
         `creating the embedded database ${dir} failed: ` +
-          `${failure?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`)}`,
+          `${failure?.message ?? (killedBy ? `killed by ${killedBy}` : `exit code ${code}`)}`,
       );
       reject(asResourceError(failure?.code ? { code: failure.code } : undefined, dir) ?? error);
     });
