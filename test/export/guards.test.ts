@@ -133,7 +133,7 @@ describe('export guards', () => {
     expect(listing(dir)).toEqual([...filesOf('json'), 'notes.txt'].sort());
   });
 
-  it('an export that died before its manifest leaves a folder the next one takes back, stale files removed', async () => {
+  it('an export that died before its manifest leaves a folder the next takes back, stale files removed', async () => {
     const { dir } = await exportDb(database.target);
     // A folder where the last dataset's file must go: the ndjson export dies after writing the others.
     const blocker = path.join(dir, `${DATASETS.at(-1)!.name}.ndjson.partial`);
