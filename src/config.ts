@@ -347,6 +347,11 @@ export function resolveLogging(args: LoggingArgs, env: Env): Pick<CommonConfig, 
 
 /** The storage dir and the database, and logging: what every command but canary reads. */
 export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env): CommonConfig {
+  // An empty path resolves to the current folder: the crawl's files would land wherever the command ran.
+  refuseEmpty('--storage', args.storage, 'give a folder, or leave it out for ./storage');
+  if (args.storage === undefined)
+    refuseEmpty(ENV_VARS.storage, env[ENV_VARS.storage], 'give a folder, or unset it for ./storage');
+  refuseEmpty('--db', args.db, 'give a postgres:// URL or a folder, or leave it out for <storage>/db');
   const storage = flagOrEnv('--storage', args.storage, env, ENV_VARS.storage);
   const storageDir = path.resolve(storage.value ?? DEFAULTS.storage);
   // A file where a folder must be would fail later with a bare ENOTDIR naming neither flag nor file.
@@ -355,9 +360,21 @@ export function resolveCommonConfig(args: DatabaseArgs & LoggingArgs, env: Env):
     args.db !== undefined
       ? resolveDbTarget(args.db, storageDir, '--db', storage.name)
       : resolveDbUrlVariable(env[ENV_VARS.db], storageDir, storage.name);
-  if (db.kind === 'embedded')
+  if (db.kind === 'embedded') {
     refuseFileInTheWay(args.db !== undefined ? '--db' : 'the embedded database dir', args.db ?? db.dir);
+    // The database's files and the crawl's would mix, and each would take the other's for its own.
+    if (db.dir === storageDir)
+      throw new UserError(
+        `--db ${args.db} is the storage dir itself (${storage.value === undefined ? 'the default' : storage.name}): ` +
+          `give the embedded database a folder of its own, or leave --db out for ${path.join(storageDir, 'db')}`,
+      );
+  }
   return Object.freeze({ storageDir, storageName: storage.name, db, ...resolveLogging(args, env) });
+}
+
+/** A flag or variable given as an empty (or blank) string where it names a place: one line naming it. */
+function refuseEmpty(name: string, value: string | undefined, hint: string): void {
+  if (value !== undefined && value.trim() === '') throw new UserError(`${name} is empty: ${hint}`);
 }
 
 /**

@@ -25,6 +25,14 @@ export class ApiUnreachableError extends UserError {
   }
 }
 
+/**
+ * The command was stopped (Ctrl-C, SIGTERM) while it was preparing, before there was anything to
+ * keep or resume: one line, exit 130.
+ */
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
+}
+
 /** The database cannot be reached or went away: stop the crawl, keep the queue for a resume. */
 export class DatabaseUnavailableError extends Error {
   override name = 'DatabaseUnavailableError';

@@ -22,7 +22,7 @@ import {
   type Given,
   type QueueKind,
 } from '../config.js';
-import { ApiUnreachableError, UserError, asResourceError, describeError } from '../errors.js';
+import { ApiUnreachableError, InterruptedError, UserError, asResourceError, describeError } from '../errors.js';
 import { interruptSignal } from '../signals.js';
 import {
   API_OPTIONS,
@@ -76,7 +76,7 @@ export interface CrawlRunOptions {
 export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlRunOptions): Promise<CrawlSummary> {
   const storage = await lockStorageDir(config.storageDir, config.storageName);
   try {
-    const db = await openDb(config.db, { log });
+    const db = await openDb(config.db, { log, signal });
     let shared: SharedQueue | undefined;
     try {
       const migrations = await migrateLatest(db);
@@ -234,6 +234,14 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
             ? 'failures'
             : 'complete';
       if (finished) await (shared ? shared.markFinished() : markFinished(storage.records));
+      // Stopped at --max-requests before the retries of requests whose attempt failed: not a clean stop.
+      const retrying = outcome === 'limit' ? [...stats.retrying.values()] : [];
+      const failedAttempts = retrying.length ? { requests: retrying.length, reason: retrying[0]! } : undefined;
+      if (failedAttempts)
+        log.warn(
+          `--max-requests stopped the run before the retries of ${count(failedAttempts.requests, 'request')} ` +
+            `whose attempt failed (${failedAttempts.reason})`,
+        );
       const summary: CrawlSummary = {
         outcome,
         startedAt: new Date(stats.startedAt).toISOString(),
@@ -242,7 +250,8 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
         requests: stats.byLabel,
         rows: sink.counts,
         failures: failureRecords,
-        message: messageFor(outcome, left, fatal),
+        ...(failedAttempts ? { failedAttempts } : {}),
+        message: messageFor(outcome, left, fatal, failedAttempts),
       };
       try {
         await writeSummary(storage.records, summary);
@@ -270,13 +279,22 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
   }
 }
 
-function messageFor(outcome: CrawlOutcome, left: number, fatal: Error | undefined): string | undefined {
+function messageFor(
+  outcome: CrawlOutcome,
+  left: number,
+  fatal: Error | undefined,
+  failedAttempts: CrawlSummary['failedAttempts'],
+): string | undefined {
   const resume = 'Run the same crawl command again to resume (add --fresh to start over).';
   switch (outcome) {
     case 'interrupted':
       return `Interrupted with ${count(left, 'request')} left. ${resume}`;
     case 'limit':
-      return `Stopped at --max-requests: ${count(left, 'request')} left; run the same crawl command again to continue.`;
+      return failedAttempts
+        ? `Stopped at --max-requests: ${count(left, 'request')} left, ${failedAttempts.requests} of them after ` +
+            `a failed attempt (${failedAttempts.reason}${failedAttempts.requests > 1 ? ', and others' : ''}); ` +
+            'run the same crawl command again to retry them and continue.'
+        : `Stopped at --max-requests: ${count(left, 'request')} left; run the same crawl command again to continue.`;
     case 'fatal':
       return `${fatal?.message ?? 'fatal error'}. Nothing stored was lost. ${resume}`;
     default:
@@ -484,8 +502,16 @@ export const crawlCommand: CommandModule<CrawlArgs> = {
     }
     boundHeapGrowth();
     const tty = process.stderr.isTTY && config.logFormat === 'text' ? process.stderr : undefined;
-    const summary = await runCrawl(config, { log, signal: interruptSignal(log), tty });
+    let summary: CrawlSummary;
+    try {
+      summary = await runCrawl(config, { log, signal: interruptSignal(log), tty });
+    } catch (error) {
+      // Stopped before the crawl began (the embedded database being created): nothing to summarise.
+      if (!(error instanceof InterruptedError)) throw error;
+      log.warn(error.message);
+      return exitCodeOf('interrupted');
+    }
     printResult(io, config.logFormat, summary, () => formatSummary(summary));
-    return exitCodeOf(summary.outcome);
+    return exitCodeOf(summary.outcome, summary.failedAttempts?.requests);
   },
 };

@@ -33,7 +33,7 @@ import { openForReading } from '../store/read.js';
 import { DATASETS, type DatasetName, type View } from '../export/datasets.js';
 import { incompleteExpression, incompleteScopes, type IncompleteScope } from '../export/incomplete.js';
 import { manifestFilters, writeManifest, MANIFEST_FILE, type Manifest } from '../export/manifest.js';
-import { clearOutDir, inspectOutDir } from '../export/out-dir.js';
+import { clearOutDir, finishOutDir, inspectOutDir } from '../export/out-dir.js';
 import { rowsWithin, selectScope } from '../export/scope.js';
 import { liveRows } from '../store/as-of.js';
 import { formatTable } from '../text-table.js';
@@ -57,6 +57,8 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
       `exporting ${describeScope(config.scope)} from ` +
         `${describeDb(config.db)}${config.asOf ? ` as of ${config.asOf}` : ''} to ${config.outDir} (${config.format})`,
     );
+    if (outDir.unfinished)
+      log.warn(`${config.outDir} holds an export that did not finish (no manifest): its files are replaced`);
     // A manifest means a complete export: the previous one (and its files) go before any file is written.
     await clearOutDir(outDir);
     const { datasets, incomplete } = await db.transaction(async (trx) => {
@@ -107,6 +109,7 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
       incomplete,
     };
     await writeManifest(config.outDir, manifest);
+    await finishOutDir(outDir);
     return manifest;
   } finally {
     await db.destroy();

@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { LABELS, type Label } from '../api/endpoints.js';
 import type { Options } from 'yargs';
-import { describeDb, resolveCommonConfig, type CommonConfig, type CrawlScope } from '../config.js';
+import { DEFAULTS, describeDb, resolveCommonConfig, type CommonConfig, type CrawlScope } from '../config.js';
 import {
   DATABASE_OPTIONS,
   LOGGING_OPTIONS,
@@ -134,7 +134,7 @@ interface CrawlRecords {
 }
 
 async function readRecords(storageDir: string): Promise<CrawlRecords> {
-  const storage = await openStorageDir(storageDir);
+  const storage = await openStorageDir(storageDir, '--storage', { readOnly: true });
   try {
     return {
       state: await readCrawlState(storage.records),
@@ -318,9 +318,17 @@ export function formatStatus(report: StatusReport): string {
 
 function formatShared(shared: SharedCrawlStatus): string[] {
   const { queued, leased, done, failed } = shared.requests;
+  // A worker silent past the lease timeout is dead: its leases go back at the next live worker's heartbeat.
+  const silent = shared.workers.filter((w) => w.silentSeconds * 1000 > DEFAULTS.leaseTimeoutMs).length;
+  const live = shared.workers.length - silent;
+  const dead = silent ? `${count(silent, 'worker')} silent for over ${DEFAULTS.leaseTimeoutMs / 1000} s` : '';
   const state = shared.finishedAt
     ? `finished ${shared.finishedAt}`
-    : `running, ${count(shared.workers.length, 'worker')}`;
+    : live
+      ? `running, ${count(live, 'worker')}${dead ? ` (and ${dead})` : ''}`
+      : // Stopped at --max-requests, interrupted, or killed: the crawl waits for a worker.
+        `unfinished, no worker on it${dead ? ` (${dead})` : ''}: ${count(queued + leased, 'request')} ` +
+        `left; start crawl --queue postgres with the same filters to go on`;
   const lines = [
     `Shared crawl (--queue postgres) of ${describeScope(shared.scope)} ` +
       `from ${shared.baseUrl}: started ${shared.startedAt}, ${state}`,

@@ -79,7 +79,13 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
   });
   const router = createHttpRouter();
   const requestLog = new RequestLog(log);
-  for (const label of LABELS) router.addHandler(label, requestLog.around(label, pipeline(label, parts, step)));
+  for (const label of LABELS) {
+    const handle = requestLog.around(label, pipeline(label, parts, step));
+    router.addHandler(label, async (crawling) => {
+      await handle(crawling);
+      parts.stats.retrying.delete(crawling.request.uniqueKey);
+    });
+  }
   const concurrency = Math.max(DEFAULTS.handlerConcurrency, config.concurrency);
 
   const crawler = new CrawlRoomCrawler(
@@ -119,6 +125,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
         }
         const attempt = requestLog.attemptOf(request);
         requestLog.failedAttempt(request.label ?? 'request', request, error);
+        parts.stats.retrying.set(request.uniqueKey, describeError(error));
         // A full disk met reading the cache or writing the queue: stop, and keep the request for the resume.
         if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         if (error instanceof NonRetryableError || request.noRetry) return;
@@ -154,6 +161,7 @@ export function buildCrawler(parts: CrawlerParts): { crawler: HttpCrawler<HttpCr
       failedRequestHandler: async ({ request }, error) => {
         // Crawlee calls errorHandler for the attempts it retries, and only this for the last one.
         requestLog.failedAttempt(request.label ?? 'request', request, error);
+        parts.stats.retrying.delete(request.uniqueKey);
         // A request at its last retry when the API proved unreachable: kept for the next run, not failed.
         if (stopsTheCrawl(error)) await stopTheCrawl(parts, error);
         let read: ReturnType<typeof readRequest>;

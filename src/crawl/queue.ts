@@ -139,6 +139,7 @@ export async function startSharedQueue(
   const joined = await shared.join({
     scope: config.scope,
     baseUrl: config.baseUrl,
+    maxRpm: config.maxRpm,
     fresh: config.fresh,
     retryFailed: config.retryFailed,
     seed,

@@ -53,6 +53,8 @@ export interface SharedCrawl {
   readonly queue: string;
   readonly scope: CrawlScope;
   readonly baseUrl: string;
+  /** The --max-rpm of all its workers together (Infinity: no limit); undefined: started before it was kept. */
+  readonly maxRpm: number | undefined;
   readonly startedAt: string;
   readonly finishedAt: string | undefined;
 }
@@ -70,6 +72,8 @@ export interface QueueCounts {
 export interface JoinOptions {
   readonly scope: CrawlScope;
   readonly baseUrl: string;
+  /** This worker's --max-rpm (Infinity: no limit): the shared limiter's windows are as long as it makes them. */
+  readonly maxRpm: number;
   readonly fresh: boolean;
   readonly retryFailed: boolean;
   /** The request a new crawl starts from (the series list). */
@@ -118,6 +122,7 @@ interface CrawlRow {
   queue: string;
   scope: CrawlScope;
   base_url: string;
+  max_rpm: number | null;
   started_at: Date;
   finished_at: Date | null;
 }
@@ -213,6 +218,7 @@ export class SharedQueue {
           );
         }
         if (latest.baseUrl !== options.baseUrl) throw otherBaseUrl(latest.baseUrl);
+        if (latest.maxRpm !== undefined && latest.maxRpm !== options.maxRpm) throw otherMaxRpm(latest.maxRpm);
         const retried = options.retryFailed ? await this.retryFailedJobs(tx, latest.queue) : 0;
         await this.register(tx, latest.id);
         return { crawl: latest, how: 'joined' as const, retried, otherWorkers };
@@ -220,22 +226,24 @@ export class SharedQueue {
       if (latest && options.retryFailed) {
         // Its requests keep their URLs: they are retried at the origin they failed at.
         if (latest.baseUrl !== options.baseUrl) throw otherBaseUrl(latest.baseUrl);
-        await tx.client.query('UPDATE shared_crawls SET finished_at = NULL, scope = $2 WHERE id = $1', [
+        // Its filters and rate are those of the workers reopening it; the later ones must match these.
+        await tx.client.query('UPDATE shared_crawls SET finished_at = NULL, scope = $2, max_rpm = $3 WHERE id = $1', [
           latest.id,
           JSON.stringify(options.scope),
+          options.maxRpm,
         ]);
         const retried = await this.retryFailedJobs(tx, latest.queue);
         await this.register(tx, latest.id);
         return {
-          crawl: { ...latest, scope: options.scope, finishedAt: undefined },
+          crawl: { ...latest, scope: options.scope, maxRpm: options.maxRpm, finishedAt: undefined },
           how: 'reopened' as const,
           retried,
           otherWorkers,
         };
       }
       const { rows } = await tx.client.query<CrawlRow>(
-        `INSERT INTO shared_crawls (queue, scope, base_url) VALUES ('', $1, $2) RETURNING *`,
-        [JSON.stringify(options.scope), options.baseUrl],
+        `INSERT INTO shared_crawls (queue, scope, base_url, max_rpm) VALUES ('', $1, $2, $3) RETURNING *`,
+        [JSON.stringify(options.scope), options.baseUrl, options.maxRpm],
       );
       const queue = `crawl-${rows[0]!.id}`;
       await tx.client.query('UPDATE shared_crawls SET queue = $2 WHERE id = $1', [rows[0]!.id, queue]);
@@ -609,12 +617,26 @@ function otherBaseUrl(baseUrl: string): UserError {
   );
 }
 
+function otherMaxRpm(maxRpm: number): UserError {
+  const rate = Number.isFinite(maxRpm) ? String(maxRpm) : '10000 (no limit)';
+  return new UserError(
+    `the crawl running in this database runs at ${describeRate(maxRpm)} for all its workers together: ` +
+      `start every worker with --max-rpm ${rate}, or add --fresh once no worker is running`,
+  );
+}
+
+/** A shared crawl's --max-rpm in words. */
+export function describeRate(maxRpm: number): string {
+  return Number.isFinite(maxRpm) ? `--max-rpm ${maxRpm}` : 'no --max-rpm limit';
+}
+
 function crawlOf(row: CrawlRow): SharedCrawl {
   return {
     id: row.id,
     queue: row.queue,
     scope: row.scope,
     baseUrl: row.base_url,
+    maxRpm: row.max_rpm ?? undefined,
     startedAt: row.started_at.toISOString(),
     finishedAt: row.finished_at ? row.finished_at.toISOString() : undefined,
   };

@@ -30,6 +30,13 @@ export class CrawlStats {
     cacheDamaged: 0,
   }));
 
+  /**
+   * Requests whose latest attempt this run failed and which wait for another (by unique key, the
+   * reason): emptied as they succeed or fail for good. What is left when a run stops at
+   * --max-requests are requests it left in trouble, which the summary must not pass over.
+   */
+  readonly retrying = new Map<string, string>();
+
   total(field: keyof LabelCounts): number {
     return LABELS.reduce((sum, l) => sum + this.byLabel[l][field], 0);
   }

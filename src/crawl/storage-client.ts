@@ -44,10 +44,14 @@ export class CrawlStorageClient implements StorageClient {
   /** Set for --queue postgres: every request queue is this one (see shared-queue-client.ts). */
   private sharedQueue: RequestQueueClient | undefined;
 
-  constructor(readonly dir: string) {
+  /** `persist` false: the stores are read from the dir, and what is written stays in memory (`status`). */
+  constructor(
+    readonly dir: string,
+    { persist = true }: { readonly persist?: boolean } = {},
+  ) {
     // No per-record metadata files: they would double every write, nothing reads them, and
     // Crawlee's store listing trips over them once a record is deleted.
-    this.stores = new MemoryStorage({ localDataDirectory: dir, persistStorage: true, writeMetadata: false });
+    this.stores = new MemoryStorage({ localDataDirectory: dir, persistStorage: persist, writeMetadata: false });
     this.queuesDir = path.join(dir, 'request_queues');
   }
 

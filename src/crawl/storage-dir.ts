@@ -28,18 +28,23 @@ export const STATE_STORE = 'crawl-state';
 export const CRAWL_LOCK_FILE = 'crawl.lock';
 
 /**
- * Opens the storage dir without locking it (for read-only commands such as `status`). `name`: the
- * flag or variable the dir came from, for the one line saying it cannot be created or written.
+ * Opens the storage dir without locking it. `name`: the flag or variable the dir came from, for
+ * the one line saying it cannot be created or written. `readOnly` (`status`): an existing dir,
+ * read and never written, so a read-only one (a mount, a snapshot) does as well.
  */
-export async function openStorageDir(dir: string, name = '--storage'): Promise<StorageDir> {
-  ensureDir(dir, name);
-  const client = new CrawlStorageClient(dir);
+export async function openStorageDir(
+  dir: string,
+  name = '--storage',
+  { readOnly = false }: { readonly readOnly?: boolean } = {},
+): Promise<StorageDir> {
+  if (!readOnly) ensureDir(dir, name);
+  const client = new CrawlStorageClient(dir, { persist: !readOnly });
   // systemInfo events make Crawlee spawn `ps` every second for its autoscaling, which a crawl
   // with a fixed concurrency does not use.
   const config = new Configuration({
     storageClient: client,
     purgeOnStart: false,
-    persistStorage: true,
+    persistStorage: !readOnly,
     systemInfoIntervalMillis: 60_000,
   });
   const records = await KeyValueStore.open(STATE_STORE, { config });

@@ -17,19 +17,34 @@ export interface CrawlSummary {
   readonly requests: Record<Label, LabelCounts>;
   readonly rows: SinkCounts;
   readonly failures: readonly FailureRecord[];
+  /**
+   * Requests this run left with their latest attempt failed, to be retried by the next run (a run
+   * stopped at --max-requests before their retries): how many, and the first one's reason.
+   */
+  readonly failedAttempts?: { readonly requests: number; readonly reason: string };
   /** Set when the crawl could not finish: what is wrong and how to go on. */
   readonly message?: string;
 }
 
-/** Exit codes: 0 all stored, 2 finished with failures, 130 interrupted, 1 fatal. */
-export function exitCodeOf(outcome: CrawlOutcome): number {
+/**
+ * Exit codes: 0 all stored, 2 finished with failures, 130 interrupted, 1 fatal. A run stopped at
+ * --max-requests is 0, or 2 when it left requests whose latest attempt failed (`failedAttempts`).
+ */
+export function exitCodeOf(outcome: CrawlOutcome, failedAttempts = 0): number {
+  if (outcome === 'limit' && failedAttempts > 0) return 2;
   return { complete: 0, limit: 0, failures: 2, interrupted: 130, fatal: 1 }[outcome];
 }
 
 const MAX_LISTED_FAILURES = 20;
 
 /** The summary's first words, as a sentence: `Crawl finished in 4.3 s with 3 failed requests`. */
-function headline(outcome: CrawlOutcome, seconds: number, failed: number, quarantined: number): string {
+function headline(
+  outcome: CrawlOutcome,
+  seconds: number,
+  failed: number,
+  quarantined: number,
+  failedAttempts: number,
+): string {
   const time = `${seconds.toFixed(1)} s`;
   const start = {
     complete: `Crawl finished in ${time}`,
@@ -41,6 +56,7 @@ function headline(outcome: CrawlOutcome, seconds: number, failed: number, quaran
   const problems = [
     failed ? `${count(failed, 'failed request')}` : '',
     quarantined ? `${count(quarantined, 'quarantined item')}` : '',
+    failedAttempts ? `${count(failedAttempts, 'request')} whose attempt failed` : '',
   ].filter(Boolean);
   return problems.length ? `${start} with ${problems.join(' and ')}` : start;
 }
@@ -50,7 +66,7 @@ export function formatSummary(s: CrawlSummary): string {
   const total = (f: keyof LabelCounts) => LABELS.reduce((sum, l) => sum + s.requests[l][f], 0);
   const done = total('succeeded') + total('failed');
   lines.push(
-    headline(s.outcome, s.seconds, total('failed'), total('quarantined')) +
+    headline(s.outcome, s.seconds, total('failed'), total('quarantined'), s.failedAttempts?.requests ?? 0) +
       `: ${count(done, 'request')} (${(done / Math.max(s.seconds, 0.001)).toFixed(1)}/s), ${total('cacheHits')} from ` +
       `cache, ${total('revalidated') || 0} revalidated${total('repaired') ? `, ${total('repaired')} repaired` : ''}`,
   );

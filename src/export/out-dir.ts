@@ -6,9 +6,12 @@
  * that merely carry an export's names (results.csv, drivers.json) may well be the user's own. Before
  * writing, the previous export's files go, so the new manifest describes exactly the files present; with
  * --force in someone else's folder nothing of theirs is removed (a file of the same name is replaced).
+ * While an export writes, a marker file (UNFINISHED_MARKER) says the folder is an export's: one that
+ * dies before its manifest is written leaves it, and the next export takes the folder for its own
+ * and removes the dead one's files (with or without --force).
  */
 import { type Dirent, existsSync, realpathSync } from 'node:fs';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { EXPORT_FORMATS, type DbTarget, type ExportFormat } from '../config.js';
@@ -35,11 +38,16 @@ const EXPORT_FILES: ReadonlySet<string> = new Set(
   ),
 );
 
+/** Written before an export touches its folder, removed once its manifest is written. */
+export const UNFINISHED_MARKER = '.export-unfinished';
+
 /** What an export found in its folder and may remove: the previous export's files, or nothing. */
 export interface OutDirPlan {
   readonly dir: string;
   /** Files of a previous export (or of a failed one) to remove before writing, manifest first. */
   readonly previous: readonly string[];
+  /** The folder holds the files of an export that died before writing its manifest. */
+  readonly unfinished: boolean;
 }
 
 /**
@@ -56,7 +64,7 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
     if (code === 'ENOENT') {
       // Said now, before the database is opened; created in clearOutDir.
       checkCreatable(outDir, '--out');
-      return { dir: outDir, previous: [] };
+      return { dir: outDir, previous: [], unfinished: false };
     }
     // The folder itself or a folder above it is a file: checkCreatable says which.
     if (code === 'ENOTDIR') checkCreatable(outDir, '--out');
@@ -68,7 +76,8 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
     .filter((entry) => !entry.isDirectory() && EXPORT_FILES.has(entry.name))
     .map((entry) => entry.name);
   const manifest = entries.includes(MANIFEST_FILE) ? await isOwnManifest(path.join(outDir, MANIFEST_FILE)) : false;
-  const ours = manifest;
+  const unfinished = entries.includes(UNFINISHED_MARKER) && (await isOwnMarker(path.join(outDir, UNFINISHED_MARKER)));
+  const ours = manifest || unfinished;
   if (entries.length && !ours && !options.force) {
     const others = [...entries].sort();
     const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, … ${others.length} in all` : '');
@@ -78,16 +87,26 @@ export async function inspectOutDir(outDir: string, options: OutDirOptions): Pro
     );
   }
   // With --force in someone else's folder nothing is removed: a file of an export's name is replaced when written.
-  return { dir: outDir, previous: ours ? [...(manifest ? [MANIFEST_FILE] : []), ...exportFiles] : [] };
+  return { dir: outDir, previous: ours ? [...(manifest ? [MANIFEST_FILE] : []), ...exportFiles] : [], unfinished };
 }
 
 /**
- * Creates the folder and removes the previous export's files, the
- * manifest first: without it the folder claims no complete export.
+ * Creates the folder, marks it as an export's until finishOutDir, and removes the previous
+ * export's files, the manifest first: without it the folder claims no complete export.
  */
 export async function clearOutDir({ dir, previous }: OutDirPlan): Promise<void> {
   ensureDir(dir, '--out');
+  // First: an export killed from here on leaves a folder the next one knows for an export's.
+  await writeFile(
+    path.join(dir, UNFINISHED_MARKER),
+    `${JSON.stringify({ unfinishedExport: true, startedAt: new Date().toISOString(), pid: process.pid })}\n`,
+  );
   for (const file of previous) await rm(path.join(dir, file), { force: true });
+}
+
+/** The export is whole (its manifest written): the folder no longer needs the marker. */
+export async function finishOutDir({ dir }: OutDirPlan): Promise<void> {
+  await rm(path.join(dir, UNFINISHED_MARKER), { force: true });
 }
 
 function refuseSpecialFolders(outDir: string, { storageDir, db }: OutDirOptions): void {
@@ -116,6 +135,16 @@ function canonical(dir: string): string {
     return path.join(realpathSync(existing), path.relative(existing, absolute));
   } catch {
     return absolute;
+  }
+}
+
+/** The marker clearOutDir writes, not a file of the same name of someone else's. */
+async function isOwnMarker(file: string): Promise<boolean> {
+  try {
+    const marker: unknown = JSON.parse(await readFile(file, 'utf8'));
+    return isObject(marker) && marker.unfinishedExport === true;
+  } catch {
+    return false;
   }
 }
 

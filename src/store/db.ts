@@ -23,7 +23,7 @@ import { acquireLock } from '../lockfile.js';
 import type { Logger } from '../log.js';
 import { isObject, stringField } from '../record.js';
 import { ensureFreeSpace } from './disk-space.js';
-import { embeddedOptions, ensureCluster } from './embedded.js';
+import { embeddedOptions, ensureCluster, refuseForeignFolder } from './embedded.js';
 
 /**
  * Local dates and wall-clock times ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS') stay strings on both
@@ -67,6 +67,8 @@ function knexLogger(log: Logger | undefined): Knex.Logger {
 export interface OpenDbOptions {
   /** Receives knex's own messages, at debug level. Silent without one. */
   readonly log?: Logger;
+  /** The command's Ctrl-C: stops the creation of a new embedded database (InterruptedError). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -81,6 +83,7 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
     // The default <storage>/db: the storage dir first, so a failure names the folder the user gave.
     if (target.from !== undefined) ensureDir(path.dirname(target.dir), target.from);
     ensureDir(target.dir, target.from ?? '--db');
+    refuseForeignFolder(target.dir, target.from === undefined ? '--db' : 'the embedded database dir');
     ensureFreeSpace(target.dir);
   }
   const config = knexConfig(target, options.log);
@@ -89,7 +92,10 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
     // why: knex-pglite takes a ready PGlite instance as `connection.pglite`, a field knex's own types do not know.
     db = knex(
       target.kind === 'embedded'
-        ? { ...config, connection: { pglite: await lockedPGlite(target.dir) } as Knex.StaticConnectionConfig }
+        ? {
+            ...config,
+            connection: { pglite: await lockedPGlite(target.dir, options.signal) } as Knex.StaticConnectionConfig,
+          }
         : config,
     );
   } catch (error) {
@@ -114,11 +120,11 @@ export async function openDb(target: DbTarget, options: OpenDbOptions = {}): Pro
  * The embedded database's PGlite, with the settings and the one-time creation of embedded.ts (a
  * new data dir is made by a child process, so its memory is not this process's).
  */
-async function lockedPGlite(dir: string): Promise<PGlite> {
+async function lockedPGlite(dir: string, signal?: AbortSignal): Promise<PGlite> {
   const release = acquireLock(`${dir}.lock`, `the embedded database ${dir}`);
   let pglite: PGlite;
   try {
-    await ensureCluster(dir);
+    await ensureCluster(dir, { signal });
     pglite = new PGlite(dir, embeddedOptions(PGLITE_PARSERS));
   } catch (error) {
     release();

@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { MemoryFS, PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { DEFAULTS } from '../config.js';
 import { CLUSTER_TEMPLATE, unpackClusterTemplate } from './cluster-template.js';
-import { ResourceError, asResourceError } from '../errors.js';
+import { InterruptedError, ResourceError, UserError, asResourceError } from '../errors.js';
 import { nodeWasGiven } from '../node-flags.js';
 import { isObject, stringField } from '../record.js';
 
@@ -79,14 +79,36 @@ export function hasCluster(dir: string): boolean {
   return existsSync(path.join(dir, 'PG_VERSION'));
 }
 
+/** Entries a new data dir may hold: a file system's own, in a folder that is a mount point. */
+const FOLDER_NOISE = new Set(['lost+found']);
+
+/**
+ * Refuses a folder that holds files but no data dir (PG_VERSION): PGlite would initialise a
+ * cluster among them, or fail to start with only `PGlite failed to initialize properly`. `name`:
+ * the flag or variable the folder came from. Checked before the lock is taken and PGlite started.
+ */
+export function refuseForeignFolder(dir: string, name: string): void {
+  if (hasCluster(dir) || !existsSync(dir)) return;
+  const entries = readdirSync(dir).filter((entry) => !FOLDER_NOISE.has(entry));
+  if (!entries.length) return;
+  const shown = entries.sort().slice(0, 3).join(', ') + (entries.length > 3 ? ', …' : '');
+  throw new UserError(
+    `${name} ${dir} holds files (${shown}) but no embedded database: ` +
+      'give a new or empty folder, or the folder of an embedded database',
+  );
+}
+
 /**
  * Makes `dir` a data dir, if it is not one, in a child process (see the module comment). The
  * cluster is built in `<dir>.creating` and renamed to `dir` once whole, so a creation killed half
  * way leaves no data dir that looks usable (and is redone, from scratch, next time). A `dir` that
- * exists and holds other files is initialised in place, as PGlite itself does. The caller holds
- * the data dir's lock.
+ * holds a mount point's lost+found is initialised in place (a mount point cannot be renamed onto);
+ * any other file there is refused before (refuseForeignFolder). The caller holds the data dir's lock.
  */
-export async function ensureCluster(dir: string, template: string = CLUSTER_TEMPLATE): Promise<void> {
+export async function ensureCluster(
+  dir: string,
+  { signal, template = CLUSTER_TEMPLATE }: { readonly signal?: AbortSignal; readonly template?: string } = {},
+): Promise<void> {
   if (hasCluster(dir)) return;
   const inPlace = existsSync(dir) && readdirSync(dir).length > 0;
   const building = inPlace ? dir : `${dir}.creating`;
@@ -96,7 +118,7 @@ export async function ensureCluster(dir: string, template: string = CLUSTER_TEMP
   }
   try {
     // The shipped empty cluster when it is this PGlite's (a file copy); initdb in a child otherwise.
-    if (inPlace || !unpackTemplate(building, template)) await runChild(building);
+    if (inPlace || !unpackTemplate(building, template)) await runChild(building, signal);
     if (!inPlace) renameSync(building, dir);
   } finally {
     if (!inPlace) rmSync(building, { recursive: true, force: true });
@@ -118,23 +140,39 @@ function unpackTemplate(dir: string, template: string): boolean {
  */
 const CHILD_V8_FLAGS = ['--liftoff-only', '--max-semi-space-size=2'];
 
-/** The child's outcome: exit 0, or a JSON line on stderr `{"code"?, "message"}`. */
-function runChild(dir: string): Promise<void> {
+/**
+ * The child's outcome: exit 0, or a JSON line on stderr `{"code"?, "message"}`. Aborting `signal`
+ * (the command's Ctrl-C) ends the child at once: initdb keeps nothing worth waiting for. A child
+ * ended by SIGINT or SIGTERM (a Ctrl-C reaches the whole process group) is an interruption too.
+ */
+function runChild(dir: string, signal?: AbortSignal): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const child = path.join(path.dirname(self), `embedded-init-child${path.extname(self)}`);
   // From the sources (tsx, vitest) the child is TypeScript too and needs the same loader.
   const execArgv = [...CHILD_V8_FLAGS, ...(child.endsWith('.ts') ? ['--import', 'tsx'] : [])];
   return new Promise((resolve, reject) => {
     const proc = fork(child, [dir], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const stop = () => proc.kill('SIGKILL');
+    signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted) stop();
     let stderr = '';
     proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     proc.on('error', reject);
-    proc.on('exit', (code, signal) => {
+    proc.on('exit', (code, killedBy) => {
+      signal?.removeEventListener('abort', stop);
       if (code === 0) return resolve();
+      if (signal?.aborted || killedBy === 'SIGINT' || killedBy === 'SIGTERM') {
+        return reject(
+          new InterruptedError(
+            `interrupted while creating the embedded database ${dir.replace(/\.creating$/, '')}: ` +
+              'nothing was created or fetched; the next run creates it from the start',
+          ),
+        );
+      }
       const failure = lastJsonLine(stderr);
       const error = new Error(
         `creating the embedded database ${dir} failed: ` +
-          `${failure?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`)}`,
+          `${failure?.message ?? (killedBy ? `killed by ${killedBy}` : `exit code ${code}`)}`,
       );
       reject(asResourceError(failure?.code ? { code: failure.code } : undefined, dir) ?? error);
     });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CrawlArgs } from '../../src/commands/crawl.js';
 import type { CrawlSummary } from '../../src/crawl/summary.js';
-import { startReplica, syntheticTree, type Replica, type ReplicaTree } from '../replica/index.js';
+import { apiPath, startReplica, syntheticTree, type Replica, type ReplicaTree } from '../replica/index.js';
 import { runCli } from '../support/cli.js';
 import { crawl, crawlConfig } from '../support/crawl.js';
 import { DATABASE_KINDS, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
@@ -157,4 +157,46 @@ describe('--max-requests', () => {
     expect(handled(rest.summary)).toBe(replica.stats.getsByPath.size - 10);
     expect(await snapshot(database.target)).toEqual(reference);
   });
+
+  it(
+    'a run whose only request failed its attempt is no clean stop: a warning, the summary says so, exit 2',
+    async () => {
+      const broken = await startReplica({ tree, faults: { perPath: { [apiPath.series()]: '500-always' } } });
+      const own = await createTestDatabase(DATABASE_KINDS.at(-1)!);
+      try {
+        const db = own.target.kind === 'embedded' ? own.target.dir : own.target.url;
+        const { code, stdout, stderr } = await runCli([
+          'crawl',
+          '--storage',
+          tempDir(),
+          '--db',
+          db,
+          '--base-url',
+          broken.url,
+          '--max-rpm',
+          '100000',
+          '--max-requests',
+          '1',
+          '--log-format',
+          'json',
+        ]);
+        expect(code, stderr).toBe(2);
+        const summary = JSON.parse(stdout) as CrawlSummary;
+        expect(summary.outcome).toBe('limit');
+        expect(summary.failedAttempts).toEqual({ requests: 1, reason: expect.stringMatching(/HTTP 500/) });
+        expect(summary.message).toMatch(
+          new RegExp(
+            '^Stopped at --max-requests: 1 request left, 1 of them after a failed attempt \\(HTTP 500[^)]*\\); ' +
+              'run the same crawl command again to retry them and continue\\.$',
+          ),
+        );
+        expect(stderr).toMatch(/"level":"warn".*--max-requests stopped the run before the retries of 1 request/);
+        expect(broken.stats.total).toBe(1);
+      } finally {
+        await broken.close();
+        await own.drop();
+      }
+    },
+    CLI_RUNS_TIMEOUT_MS,
+  );
 });

@@ -240,7 +240,7 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
   );
 
   it(
-    'a worker started with other filters than the running crawl is refused in one ' +
+    'a worker started with other filters or another --max-rpm than the running crawl is refused in one ' +
       'line; status shows the crawl and its worker; SIGTERM gives its leases back',
     async () => {
       const replica = await startReplica({ tree });
@@ -275,6 +275,30 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
             ),
           ),
         ]);
+        // Another --max-rpm, the same filters: each worker would open the limiter's windows at its own length.
+        for (const maxRpm of ['7', '10000']) {
+          const faster = await runCli(
+            [
+              'crawl',
+              '--queue',
+              'postgres',
+              '--db',
+              urlOf(database.target),
+              '--storage',
+              tempDir(),
+              '--base-url',
+              replica.url,
+              '--max-rpm',
+              maxRpm,
+            ],
+            LEASE_ENV,
+          );
+          expect(faster.code).toBe(1);
+          expect(faster.stderr.trim().split('\n')).toEqual([
+            `ERROR the crawl running in this database runs at --max-rpm 6 for all its workers together: ` +
+              'start every worker with --max-rpm 6, or add --fresh once no worker is running',
+          ]);
+        }
         expect(running.child.exitCode).toBeNull();
         expect(await unfinishedCrawls(db)).toBe(1);
 
@@ -306,6 +330,33 @@ describe.skipIf(!POSTGRES_URL)('crawl --queue postgres: several workers on one c
       } finally {
         await killLeftovers();
         await db.destroy();
+        await replica.close();
+        await database.drop();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'status of a shared crawl whose only worker stopped at --max-requests: unfinished, no worker on it',
+    async () => {
+      const replica = await startReplica({ tree });
+      const database = await createTestDatabase('postgres');
+      try {
+        const paused = await worker(database, replica, tempDir(), ['--max-rpm', '100000', '--max-requests', '3']).done;
+        expect(paused.code, paused.stderr).toBe(0);
+        const status = await runCli(['status', '--db', urlOf(database.target), '--storage', tempDir()]);
+        expect(status.code, status.stderr).toBe(0);
+        expect(status.stdout).toMatch(
+          new RegExp(
+            'Shared crawl \\(--queue postgres\\) of all series from http:\\/\\/127\\.0\\.0\\.1:\\d+: started \\S+, ' +
+              'unfinished, no worker on it: \\d+ requests left; start crawl --queue postgres with the same filters ' +
+              'to go on\\n {2}requests: \\d+ queued, 0 leased, 3 done, 0 failed',
+          ),
+        );
+        expect(status.stdout).not.toMatch(/running/);
+      } finally {
+        await killLeftovers();
         await replica.close();
         await database.drop();
       }

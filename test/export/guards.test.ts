@@ -3,7 +3,7 @@
  * dir or a folder holding either; into a non-empty folder only when it holds an export (or with
  * --force, leaving the other files alone); and a re-export leaves exactly its own files.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATASETS } from '../../src/export/datasets.js';
@@ -131,6 +131,26 @@ describe('export guards', () => {
     writeFileSync(path.join(dir, 'notes.txt'), 'mine');
     await exportDb(database.target, { out: dir });
     expect(listing(dir)).toEqual([...filesOf('json'), 'notes.txt'].sort());
+  });
+
+  it('an export that died before its manifest leaves a folder the next takes back, stale files removed', async () => {
+    const { dir } = await exportDb(database.target);
+    // A folder where the last dataset's file must go: the ndjson export dies after writing the others.
+    const blocker = path.join(dir, `${DATASETS.at(-1)!.name}.ndjson.partial`);
+    mkdirSync(blocker);
+    await expect(exportDb(database.target, { out: dir, format: 'ndjson' })).rejects.toThrow();
+    expect(listing(dir)).not.toContain('manifest.json');
+    expect(listing(dir)).toContain('.export-unfinished');
+    expect(listing(dir)).toContain(`${DATASETS[0]!.name}.ndjson`);
+    rmdirSync(blocker);
+
+    // No --force needed, and nothing of the dead export stays beside the new one (a csv export: other names).
+    const run = await cli(['export', '--db', dbDir, '--storage', tempDir(), '--out', dir, '--format', 'csv']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.lines).toContainEqual(
+      `WARN ${dir} holds an export that did not finish (no manifest): its files are replaced`,
+    );
+    expect(listing(dir)).toEqual(filesOf('csv'));
   });
 
   it(

@@ -77,7 +77,7 @@ describe('the embedded database', () => {
     writeFileSync(other, packCluster(source, '0.0.0-other'));
     expect(unpackClusterTemplate(tempDir('msc-unused-'), other)).toBe(false);
     const dir = path.join(tempDir('msc-embedded-'), 'db');
-    await ensureCluster(dir, other);
+    await ensureCluster(dir, { template: other });
     expect(readFileSync(path.join(dir, 'PG_VERSION'), 'utf8')).toMatch(/^\d+\n$/);
     expect(readdirSync(path.join(dir, 'base')).length).toBeGreaterThan(0);
     expect(await settings(dir)).toEqual(DEFAULTS.embeddedDbSettings);
