@@ -6,7 +6,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CLUSTER_TEMPLATE, PGLITE_VERSION, packCluster } from '../src/store/cluster-template.js';
+import { PGLITE_VERSION, packCluster } from '../src/store/cluster-template.js';
+import { PACKAGE_ROOT } from '../src/paths.js';
+
+const CLUSTER_TEMPLATE = path.join(PACKAGE_ROOT, 'assets', 'embedded-cluster.br');
 import { createCluster } from '../src/store/embedded.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'msc-cluster-template-'));

@@ -246,6 +246,11 @@ export const ENV_VARS = {
   settledMaxAge: 'MSC_SETTLED_MAX_AGE',
   /** A testing aid: the instant every freshness decision takes as "now". */
   now: 'MSC_NOW',
+  /**
+   * A testing aid: the empty cluster new embedded databases are unpacked from (a file), or `none`
+   * to create them with initdb as for a PGlite version the package ships none for.
+   */
+  clusterTemplate: 'MSC_CLUSTER_TEMPLATE',
   logFormat: 'MSC_LOG_FORMAT',
 } as const;
 

@@ -44,6 +44,8 @@ export class SharedQueueClient implements RequestQueueClient {
   private readonly held = new Map<string, HeldRequest>();
   /** Held requests Crawlee does not have locked (unlocked, or retried), handed out first. */
   private readonly ready = new Set<string>();
+  /** Requests asked of the shared queue and not yet returned by it. */
+  private leasing = 0;
   /** When the shared queue last had nothing for this worker. */
   private emptyAt = 0;
   /**
@@ -105,9 +107,16 @@ export class SharedQueueClient implements RequestQueueClient {
       this.ready.delete(id);
       items.push(this.held.get(id)!);
     }
-    const room = Math.min(limit - items.length, this.options.maxLeased - this.held.size);
+    // Crawlee may ask again while a lease is under way: what that one may bring counts as held.
+    const room = Math.min(limit - items.length, this.options.maxLeased - this.held.size - this.leasing);
     if (room > 0 && Date.now() - this.emptyAt >= this.options.pollMs) {
-      const leased = await this.shared.lease(room);
+      this.leasing += room;
+      let leased: HeldRequest[];
+      try {
+        leased = await this.shared.lease(room);
+      } finally {
+        this.leasing -= room;
+      }
       for (const request of leased) {
         this.held.set(request.id, request);
         items.push(request);

@@ -18,10 +18,16 @@ import { readFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSy
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { ENV_VARS } from '../config.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { isObject } from '../record.js';
 
-export const CLUSTER_TEMPLATE = path.join(PACKAGE_ROOT, 'assets', 'embedded-cluster.br');
+/** The shipped template; the file the tests point MSC_CLUSTER_TEMPLATE at, if any; undefined for `none`. */
+export const CLUSTER_TEMPLATE: string | undefined = (() => {
+  const given = process.env[ENV_VARS.clusterTemplate];
+  if (given === 'none') return undefined;
+  return given || path.join(PACKAGE_ROOT, 'assets', 'embedded-cluster.br');
+})();
 
 /** The installed PGlite's version: a template made by another one is not used. */
 export const PGLITE_VERSION: string = (() => {
@@ -74,8 +80,8 @@ export function packCluster(dir: string, pgliteVersion: string = PGLITE_VERSION)
  * Unpacks the template into `dir` (an empty folder) when there is one for the installed PGlite;
  * false when there is none (the caller then runs initdb). Throws on a damaged template.
  */
-export function unpackClusterTemplate(dir: string, file: string = CLUSTER_TEMPLATE): boolean {
-  if (!existsSync(file)) return false;
+export function unpackClusterTemplate(dir: string, file: string | undefined = CLUSTER_TEMPLATE): boolean {
+  if (file === undefined || !existsSync(file)) return false;
   const data = zlib.brotliDecompressSync(readFileSync(file));
   let at = 0;
   const line = (): unknown => {

@@ -107,7 +107,10 @@ export function refuseForeignFolder(dir: string, name: string): void {
  */
 export async function ensureCluster(
   dir: string,
-  { signal, template = CLUSTER_TEMPLATE }: { readonly signal?: AbortSignal; readonly template?: string } = {},
+  {
+    signal,
+    template = CLUSTER_TEMPLATE,
+  }: { readonly signal?: AbortSignal; readonly template?: string | undefined } = {},
 ): Promise<void> {
   if (hasCluster(dir)) return;
   const inPlace = existsSync(dir) && readdirSync(dir).length > 0;
@@ -125,7 +128,7 @@ export async function ensureCluster(
   }
 }
 
-function unpackTemplate(dir: string, template: string): boolean {
+function unpackTemplate(dir: string, template: string | undefined): boolean {
   try {
     return unpackClusterTemplate(dir, template);
   } catch (error) {

@@ -25,7 +25,8 @@ function startCrawl(storage: string) {
   const args = ['--import', 'tsx', 'src/cli.ts', 'crawl', '--storage', storage, '--base-url', 'http://127.0.0.1:9'];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
+    // initdb in a child (seconds), not the shipped template (a file copy too quick to interrupt).
+    env: { ...process.env, NO_COLOR: '1', MSC_CLUSTER_TEMPLATE: 'none' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -66,7 +66,7 @@ describe('the embedded database', () => {
   }, 120_000);
 
   it('ships an empty cluster made by the installed PGlite (else: npm run gen:cluster-template)', () => {
-    const header = zlib.brotliDecompressSync(readFileSync(CLUSTER_TEMPLATE)).subarray(0, 200).toString('utf8');
+    const header = zlib.brotliDecompressSync(readFileSync(CLUSTER_TEMPLATE!)).subarray(0, 200).toString('utf8');
     expect(JSON.parse(header.slice(0, header.indexOf('\n')))).toMatchObject({ pglite: PGLITE_VERSION });
   });
 
