@@ -164,13 +164,17 @@ export class SharedQueueClient implements RequestQueueClient {
     const id = request.id;
     const held = this.held.has(id);
     if (request.handledAt) {
-      this.held.delete(id);
       this.ready.delete(id);
       // Crawlee marks a request handled before running its failed-request handler, in that state.
       const failed = stateOf(request) === RequestState.ERROR_HANDLER;
-      const finished =
-        held && (await this.shared.finish(id, failed ? (request.errorMessages?.at(-1) ?? 'failed') : undefined));
-      return { requestId: id, wasAlreadyPresent: true, wasAlreadyHandled: !finished };
+      try {
+        // Held until its lease is gone from PostgreSQL: the cap counts what the database counts.
+        const finished =
+          held && (await this.shared.finish(id, failed ? (request.errorMessages?.at(-1) ?? 'failed') : undefined));
+        return { requestId: id, wasAlreadyPresent: true, wasAlreadyHandled: !finished };
+      } finally {
+        this.held.delete(id);
+      }
     }
     // A retry: its new attempt count stays with this worker, which keeps the lease.
     if (held) this.held.set(id, withoutNulls({ ...request }));
