@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { ENV_VARS } from '../config.js';
+import { asResourceError, describeError } from '../errors.js';
 import { PACKAGE_ROOT } from '../paths.js';
 import { isObject } from '../record.js';
 
@@ -82,7 +83,14 @@ export function packCluster(dir: string, pgliteVersion: string = PGLITE_VERSION)
  */
 export function unpackClusterTemplate(dir: string, file: string | undefined = CLUSTER_TEMPLATE): boolean {
   if (file === undefined || !existsSync(file)) return false;
-  const data = zlib.brotliDecompressSync(readFileSync(file));
+  let data: Buffer;
+  try {
+    data = zlib.brotliDecompressSync(readFileSync(file));
+  } catch (error) {
+    // A file cut short or not brotli: named, not zlib's bare "unexpected end of file".
+    if (asResourceError(error, file)) throw error;
+    throw new Error(`${file}: damaged cluster template (${describeError(error)})`);
+  }
   let at = 0;
   const line = (): unknown => {
     const end = data.indexOf(0x0a, at);

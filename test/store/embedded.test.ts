@@ -100,5 +100,9 @@ describe('the embedded database', () => {
     const raw = zlib.brotliDecompressSync(packed);
     writeFileSync(file, zlib.brotliCompressSync(raw.subarray(0, raw.length - 3)));
     expect(() => unpackClusterTemplate(tempDir('msc-template-dst-'), file)).toThrow(/damaged cluster template/);
+    writeFileSync(file, packed.subarray(0, packed.length - 4));
+    expect(() => unpackClusterTemplate(tempDir('msc-template-dst-'), file)).toThrow(
+      `${file}: damaged cluster template (`,
+    );
   });
 });
