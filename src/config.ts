@@ -133,6 +133,11 @@ export const DEFAULTS = {
    * round trips, so a few overlap well (the embedded database has one connection).
    */
   sinkServerFlushes: 3,
+  /**
+   * Rows written into a table since its last ANALYZE before the sink analyzes it again, at least;
+   * past that, as many rows as it held then (see store/planner-statistics.ts).
+   */
+  plannerStatisticsMinRows: 1_000,
   /** Rows an export fetches per round trip: large enough to amortise it, small enough to keep memory flat. */
   exportPageSize: 2000,
   /**

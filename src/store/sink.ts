@@ -12,6 +12,7 @@ import { DEFAULTS } from '../config.js';
 import { EmptiedSetError, RowsRefusedError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { classifyDbError, sqlStateOf, type Db } from './db.js';
+import { PlannerStatistics } from './planner-statistics.js';
 import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
 import {
   TABLE_ORDER,
@@ -81,6 +82,8 @@ export interface SinkOptions {
   readonly beforeFlush?: (rows: number) => void;
   /** Names the database in error messages (a data dir, or the redacted URL). */
   readonly where?: string;
+  /** Rows written into a table before it is analyzed again, at least. Default DEFAULTS.plannerStatisticsMinRows. */
+  readonly analyzeMinRows?: number;
 }
 
 /** A row ready to bind: its values in spec order, its hash, and its key as one string. */
@@ -143,6 +146,8 @@ export class Sink {
   private idleWaiters: (() => void)[] = [];
   /** Hashes of shared rows (see TableSpec.shared) committed by this sink, by table and key. */
   private readonly committed = new Map<TableName, Map<string, string>>();
+  private readonly statistics: PlannerStatistics;
+  private analyzing = false;
 
   constructor(
     private readonly db: Db,
@@ -154,6 +159,7 @@ export class Sink {
     this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 1;
     this.beforeFlush = options.beforeFlush ?? (() => undefined);
     this.where = options.where ?? 'the database';
+    this.statistics = new PlannerStatistics(db, options.analyzeMinRows);
   }
 
   /** Resolves once the rows are committed; rejects with the flush's error otherwise. */
@@ -207,6 +213,7 @@ export class Sink {
     this.schedule();
     try {
       await this.commitGroup(group);
+      await this.refreshStatistics();
     } finally {
       this.flushing -= 1;
       this.schedule();
@@ -234,11 +241,29 @@ export class Sink {
       return;
     }
     addCounts(this.counts, result.counts);
+    this.statistics.note(result.counts);
     for (const [table, rows] of result.written) {
       const seen = this.committed.get(table) ?? this.committed.set(table, new Map()).get(table)!;
       for (const row of rows) seen.set(row.key, row.hash);
     }
     for (const p of group) p.resolve();
+  }
+
+  /**
+   * Analyzes the tables grown enough since their last ANALYZE, in the slot of the flush that grew
+   * them (its writes already resolved), one ANALYZE at a time. A failure is not a write's: the
+   * tables stay due, and a database gone fails the next flush.
+   */
+  private async refreshStatistics(): Promise<void> {
+    if (this.analyzing) return;
+    this.analyzing = true;
+    try {
+      await this.statistics.refresh();
+    } catch {
+      // Stays due (see above).
+    } finally {
+      this.analyzing = false;
+    }
   }
 
   private takeGroup(): Pending[] {

@@ -289,6 +289,30 @@ describe.each(DATABASE_KINDS)('sink on %s', (kind) => {
     expect(tiny.counts.drivers).toEqual({ inserted: 0, updated: 25, unchanged: 0, deleted: 0 });
   });
 
+  it('analyzes a table and its history each time it has grown by the rows it held at its last ANALYZE', async () => {
+    const plannerRows = async (table: string): Promise<number> =>
+      Number(
+        (await db.raw<{ rows: { reltuples: number }[] }>(`SELECT reltuples FROM pg_class WHERE relname = ?`, [table]))
+          .rows[0]!.reltuples,
+      );
+    await db.raw('ANALYZE drivers, drivers_history');
+    const sink = new Sink(db, { analyzeMinRows: 10 });
+    const write = (from: number, to: number) =>
+      sink.write({ rows: { drivers: Array.from({ length: to - from }, (_, i) => driver(from + i)) }, complete: [] });
+    await write(0, 20);
+    await sink.idle();
+    expect(await plannerRows('drivers')).toBe(20);
+    expect(await plannerRows('drivers_history')).toBe(20);
+    await write(20, 35); // 15 more: under the 20 it held at its last ANALYZE
+    await sink.idle();
+    expect(await plannerRows('drivers')).toBe(20);
+    await write(35, 45); // 25 since: due
+    await sink.idle();
+    expect(await plannerRows('drivers')).toBe(45);
+    expect(await plannerRows('drivers_history')).toBe(45);
+    expect(await plannerRows('seasons')).not.toBe(45); // a table not written is left alone
+  });
+
   it('stores every text exactly as given, whatever array syntax or NULL-like text it holds', async () => {
     const names = [
       'a,b',
