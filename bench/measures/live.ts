@@ -25,6 +25,7 @@ import { tenthRates, type TenthRates } from '../drift.js';
 import { createDatabase, log, removeDir, runNode, tail, tempDir } from '../harness.js';
 import { startReplicaHost, type ReplicaHost } from '../replica.js';
 import { liveTreeFor, treeFor } from '../tree.js';
+import { copySameRows } from './copy.js';
 import { coldRun, type CrawlState, type SuiteContext } from './crawls.js';
 import { resumeRun, resumeTemplate, type ResumeResult } from './resume.js';
 
@@ -77,8 +78,8 @@ export interface RebuildResult extends CommandResult {
   readonly rows: number;
   readonly rowsPerSec: number;
   /**
-   * A raw COPY of the same rows into the same tables, rows/s: to be filled by `rawCopyRate(...)`
-   * of bench/measures/copy.ts (measured on another branch); undefined until then.
+   * A raw COPY of the same rows into the same tables (a new database, history triggers on), rows/s:
+   * `copySameRows` of copy.ts on the rebuilt database. Undefined when the rebuild failed.
    */
   readonly rawCopyRowsPerSec: number | undefined;
 }
@@ -357,12 +358,20 @@ async function rebuildRun(ctx: SuiteContext, state: CrawlState): Promise<Rebuild
     const inserted = Object.fromEntries(TABLE_ORDER.map((t) => [t, run.summary.rows[t].inserted]));
     const problems = countMismatches(inserted, expected.rows).map((m) => `inserted ${m}`);
     if (served !== 0) problems.push(`${served} requests reached the replica`);
+    let rawCopyRowsPerSec: number | undefined;
+    if (!problems.length) {
+      log(`live rebuild: a raw COPY of the same rows into a new database…`);
+      const copy = await copySameRows(db.url, ctx.adminUrl);
+      if (copy.rows !== run.rowsWritten)
+        problems.push(`raw COPY took ${copy.rows} rows, the rebuild wrote ${run.rowsWritten}`);
+      rawCopyRowsPerSec = copy.rowsPerSec;
+    }
     return {
       seconds: run.seconds,
       maxRssMb: run.maxRssMb,
       rows: run.rowsWritten,
       rowsPerSec: run.rowsWritten / run.seconds,
-      rawCopyRowsPerSec: undefined,
+      rawCopyRowsPerSec,
       problems,
     };
   } finally {
