@@ -409,12 +409,11 @@ class HandledIndex {
   private readonly labelIndex = new Map<string | undefined, number>();
 
   pack(request: Omit<HandledRequest, 'id'>): string {
-    // A URL that does not end with its unique key is kept whole, as its prefix.
-    const prefix = request.url.endsWith(request.uniqueKey)
-      ? request.url.slice(0, request.url.length - request.uniqueKey.length)
-      : request.url;
-    const tail = request.url.endsWith(request.uniqueKey) ? '' : '!';
-    return `${indexIn(this.prefixes, this.prefixIndex, prefix)}${tail}:${indexIn(this.labels, this.labelIndex, request.label)}:${request.uniqueKey}`;
+    // A URL that does not end with its unique key is kept whole, as its prefix, marked `!`.
+    const endsWithKey = request.url.endsWith(request.uniqueKey);
+    const prefix = endsWithKey ? request.url.slice(0, request.url.length - request.uniqueKey.length) : request.url;
+    const prefixAt = `${indexIn(this.prefixes, this.prefixIndex, prefix)}${endsWithKey ? '' : '!'}`;
+    return `${prefixAt}:${indexIn(this.labels, this.labelIndex, request.label)}:${request.uniqueKey}`;
   }
 
   unpack(id: string, packed: string): HandledRequest {

@@ -185,7 +185,7 @@ describe('ResponseCache', () => {
     expect(hit.fetchedAt).toBe(1);
   });
 
-  it('writes a record as <key>.bin in its store, as Crawlee named it, over a text record of an earlier version', async () => {
+  it('writes a record as <key>.bin, as Crawlee named it, over a text record of an earlier version', async () => {
     const dir = tempDir('cache-');
     const store = path.join(dir, 'key_value_stores', shardName(KEY, ORIGIN));
     mkdirSync(store, { recursive: true });
