@@ -156,6 +156,11 @@ export const DEFAULTS = {
    */
   queueSeenCacheSlots: 131_072,
   /**
+   * Requests the request queue remembers (see src/crawl/crawl-queue.ts; Crawlee's 2,000,000 is every
+   * request of a crawl, ~300 bytes each): one forgotten is asked of the queue's storage instead.
+   */
+  queueRequestCacheSize: 10_000,
+  /**
    * Bodies shorter than this are cached as they came, not gzip-compressed (see
    * src/crawl/record-codec.ts): a record this small takes one 4 KiB file system block either way.
    */

@@ -17,6 +17,9 @@
  * always on disk first. A kill can cut the last line short; the replay skips any line it cannot
  * parse, and the completeness sweep adds back a request lost that way. Opening the journal
  * rewrites it compactly (state only, via a temp file and a rename).
+ *
+ * The state in memory is kept small, as it holds every request of the crawl: a pending request as
+ * its JSON text (parsed when handed out), a handled one as a single string (see HandledIndex).
  */
 import {
   closeSync,
@@ -40,16 +43,25 @@ import { isObject, stringField } from '../record.js';
 
 export const JOURNAL_FILE = 'journal.ndjson';
 
-/** A request the queue holds: its Crawlee shape while pending, only its identity once handled. */
-type Entry =
-  | { readonly state: 'pending'; request: RequestSchema & { id: string }; forefront: boolean; lockedUntil: number }
-  | {
-      readonly state: 'handled';
-      readonly id: string;
-      readonly uniqueKey: string;
-      readonly url: string;
-      readonly label: string | undefined;
-    };
+/** A pending request: its Crawlee shape as JSON text, and its place and lock in the queue. */
+interface PendingEntry {
+  readonly id: string;
+  /** JSON of the request (RequestSchema with its id): a third of the memory of the parsed object. */
+  text: string;
+  forefront: boolean;
+  lockedUntil: number;
+}
+
+/** A handled request's identity, as the queue answers for it. */
+interface HandledRequest {
+  readonly id: string;
+  readonly uniqueKey: string;
+  readonly url: string;
+  readonly label: string | undefined;
+}
+
+/** A request the queue holds: pending, or handled (packed by HandledIndex). */
+type Entry = PendingEntry | string;
 
 type Line =
   | { put: RequestSchema & { id: string }; ff?: boolean }
@@ -69,6 +81,7 @@ export interface AddOutcome {
 
 export class QueueJournal {
   private readonly entries = new Map<string, Entry>();
+  private readonly handled = new HandledIndex();
   /** Pending ids in queue order (a Map keeps insertion order and deletes in O(1)). */
   private readonly pending = new Map<string, true>();
   /** Pending ids added at the forefront, most recent first. */
@@ -122,9 +135,9 @@ export class QueueJournal {
     const counts = new Map<string | undefined, { pending: number; handled: number }>();
     const countOf = (label: string | undefined) =>
       counts.get(label) ?? counts.set(label, { pending: 0, handled: 0 }).get(label)!;
-    for (const entry of journal.entries.values()) {
-      if (entry.state === 'handled') countOf(entry.label).handled += 1;
-      else countOf(labelOf(entry.request)).pending += 1;
+    for (const [id, entry] of journal.entries) {
+      if (typeof entry === 'string') countOf(journal.handled.unpack(id, entry).label).handled += 1;
+      else countOf(labelOf(requestOf(entry))).pending += 1;
     }
     return counts;
   }
@@ -137,9 +150,11 @@ export class QueueJournal {
   static snapshot(dir: string): { pending: RequestSchema[]; knownKeys: Set<string> } {
     const { journal } = QueueJournal.replay(dir);
     const knownKeys = new Set<string>();
-    for (const entry of journal.entries.values())
-      knownKeys.add(entry.state === 'handled' ? entry.uniqueKey : entry.request.uniqueKey);
-    return { pending: [...journal.pendingInOrder()].map((entry) => entry.request), knownKeys };
+    for (const [id, entry] of journal.entries)
+      knownKeys.add(
+        typeof entry === 'string' ? journal.handled.unpack(id, entry).uniqueKey : requestOf(entry).uniqueKey,
+      );
+    return { pending: [...journal.pendingInOrder()].map(requestOf), knownKeys };
   }
 
   /** The state the journal (or, failing one, an old file queue: `imported`) holds. */
@@ -162,7 +177,7 @@ export class QueueJournal {
     const outcomes = requests.map((request) => {
       const id = idOf(request);
       const known = this.entries.get(id);
-      if (known) return { id, wasAlreadyPresent: true, wasAlreadyHandled: known.state === 'handled' };
+      if (known) return { id, wasAlreadyPresent: true, wasAlreadyHandled: typeof known === 'string' };
       texts.push(
         this.applyOwnCopy(request.handledAt ? doneLine({ ...request, id }) : putLine({ ...request, id }, forefront)),
       );
@@ -176,7 +191,7 @@ export class QueueJournal {
   update(request: RequestSchema & { id: string }, forefront: boolean): AddOutcome {
     const known = this.entries.get(request.id);
     if (!known) return this.add([request], forefront)[0]!;
-    const wasAlreadyHandled = known.state === 'handled';
+    const wasAlreadyHandled = typeof known === 'string';
     if (!wasAlreadyHandled) {
       this.append([this.applyOwnCopy(request.handledAt ? doneLine(request) : putLine(request, forefront))]);
     }
@@ -191,12 +206,13 @@ export class QueueJournal {
   get(id: string): RequestSchema | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
-    if (entry.state === 'pending') return entry.request;
-    const userData = entry.label === undefined ? {} : { userData: { label: entry.label } };
+    if (typeof entry !== 'string') return requestOf(entry);
+    const handled = this.handled.unpack(id, entry);
+    const userData = handled.label === undefined ? {} : { userData: { label: handled.label } };
     return {
-      id: entry.id,
-      uniqueKey: entry.uniqueKey,
-      url: entry.url,
+      id,
+      uniqueKey: handled.uniqueKey,
+      url: handled.url,
       ...userData,
       handledAt: this.modifiedAt.toISOString(),
     };
@@ -207,7 +223,7 @@ export class QueueJournal {
     const items: RequestSchema[] = [];
     for (const entry of this.pendingInOrder()) {
       if (items.length === limit) break;
-      items.push(entry.request);
+      items.push(requestOf(entry));
     }
     return items;
   }
@@ -226,7 +242,7 @@ export class QueueJournal {
         continue;
       }
       entry.lockedUntil = now + lockMs;
-      items.push(entry.request);
+      items.push(requestOf(entry));
     }
     return { items, othersLocked };
   }
@@ -261,7 +277,7 @@ export class QueueJournal {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private *pendingInOrder(): Generator<Extract<Entry, { state: 'pending' }>> {
+  private *pendingInOrder(): Generator<PendingEntry> {
     for (const id of this.forefront) yield this.pendingEntry(id)!;
     for (const id of this.pending.keys()) {
       const entry = this.pendingEntry(id)!;
@@ -269,46 +285,40 @@ export class QueueJournal {
     }
   }
 
-  private pendingEntry(id: string): Extract<Entry, { state: 'pending' }> | undefined {
+  private pendingEntry(id: string): PendingEntry | undefined {
     const entry = this.entries.get(id);
-    return entry?.state === 'pending' ? entry : undefined;
+    return typeof entry === 'object' ? entry : undefined;
   }
 
-  private toForefront(entry: Extract<Entry, { state: 'pending' }>): void {
+  private toForefront(entry: PendingEntry): void {
     entry.forefront = true;
-    this.forefront = [entry.request.id, ...this.forefront.filter((id) => id !== entry.request.id)];
+    this.forefront = [entry.id, ...this.forefront.filter((id) => id !== entry.id)];
   }
 
   private apply(line: Line): void {
     if ('put' in line) {
       const id = line.put.id;
       const known = this.pendingEntry(id);
-      if (this.entries.get(id)?.state === 'handled') return;
+      if (typeof this.entries.get(id) === 'string') return;
       if (known) {
-        known.request = line.put;
+        known.text = JSON.stringify(line.put);
         if (line.ff) this.toForefront(known);
         return;
       }
-      const entry = { state: 'pending' as const, request: line.put, forefront: !!line.ff, lockedUntil: 0 };
+      const entry: PendingEntry = { id, text: JSON.stringify(line.put), forefront: !!line.ff, lockedUntil: 0 };
       this.entries.set(id, entry);
       this.pending.set(id, true);
       if (line.ff) this.forefront.unshift(id);
     } else if ('done' in line) {
-      if (this.entries.get(line.done)?.state === 'handled') return;
+      if (typeof this.entries.get(line.done) === 'string') return;
       this.pending.delete(line.done);
       this.dropFromForefront(line.done);
-      this.entries.set(line.done, {
-        state: 'handled',
-        id: line.done,
-        uniqueKey: line.key,
-        url: line.url,
-        label: line.label,
-      });
+      this.entries.set(line.done, this.handled.pack({ uniqueKey: line.key, url: line.url, label: line.label }));
       this.handledCount += 1;
     } else {
       const entry = this.entries.get(line.del);
       if (!entry) return;
-      if (entry.state === 'handled') this.handledCount -= 1;
+      if (typeof entry === 'string') this.handledCount -= 1;
       this.pending.delete(line.del);
       this.dropFromForefront(line.del);
       this.entries.delete(line.del);
@@ -320,9 +330,9 @@ export class QueueJournal {
   }
 
   /**
-   * Applies the line as it will be read back, and returns its text. The parsed copy is plain
-   * data: a request from Crawlee shares its userData object (and that object's closures) with the
-   * Request, which would otherwise stay alive as long as the request is pending.
+   * Applies the line as it will be read back, and returns its text. The queue keeps nothing of
+   * the caller's objects: a request from Crawlee shares its userData object (and that object's
+   * closures) with the Request, which would otherwise stay alive as long as the request is pending.
    */
   private applyOwnCopy(line: Line): string {
     const text = JSON.stringify(line);
@@ -356,15 +366,15 @@ export class QueueJournal {
     this.close();
     const file = path.join(this.dir, JOURNAL_FILE);
     const lines: string[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.state === 'handled') lines.push(JSON.stringify(doneLineOf(entry)));
+    for (const [id, entry] of this.entries) {
+      if (typeof entry === 'string') lines.push(JSON.stringify(doneLineOf(this.handled.unpack(id, entry))));
     }
     // Forefront entries are replayed by unshifting: write them last-to-first.
-    for (const id of [...this.forefront].reverse())
-      lines.push(JSON.stringify(putLine(this.pendingEntry(id)!.request, true)));
+    // The text is the request's JSON: the line is what JSON.stringify(putLine(request, …)) writes.
+    for (const id of [...this.forefront].reverse()) lines.push(`{"put":${this.pendingEntry(id)!.text},"ff":true}`);
     for (const id of this.pending.keys()) {
       const entry = this.pendingEntry(id)!;
-      if (!entry.forefront) lines.push(JSON.stringify(putLine(entry.request, false)));
+      if (!entry.forefront) lines.push(`{"put":${entry.text}}`);
     }
     const text = lines.length ? `${lines.join('\n')}\n` : '';
     try {
@@ -378,6 +388,57 @@ export class QueueJournal {
     this.fd = openSync(file, 'a');
     this.size = Buffer.byteLength(text);
   }
+}
+
+/** The request a pending entry holds, as a new object. */
+function requestOf(entry: PendingEntry): RequestSchema & { id: string } {
+  // why: the text was written by JSON.stringify of such a request (apply).
+  return JSON.parse(entry.text) as RequestSchema & { id: string };
+}
+
+/**
+ * Handled requests packed into one string each, `<url prefix>:<label>:<unique key>`, the first two
+ * as indexes into tables of the few distinct values: a crawl's URLs are its base URL followed by
+ * the unique key, and its labels are a handful. A third of the memory of an object with the four
+ * fields, over every request of a crawl. The id is the entry's key in the queue's map.
+ */
+class HandledIndex {
+  private readonly prefixes: string[] = [];
+  private readonly labels: (string | undefined)[] = [];
+  private readonly prefixIndex = new Map<string, number>();
+  private readonly labelIndex = new Map<string | undefined, number>();
+
+  pack(request: Omit<HandledRequest, 'id'>): string {
+    // A URL that does not end with its unique key is kept whole, as its prefix, marked `!`.
+    const endsWithKey = request.url.endsWith(request.uniqueKey);
+    const prefix = endsWithKey ? request.url.slice(0, request.url.length - request.uniqueKey.length) : request.url;
+    const prefixAt = `${indexIn(this.prefixes, this.prefixIndex, prefix)}${endsWithKey ? '' : '!'}`;
+    return `${prefixAt}:${indexIn(this.labels, this.labelIndex, request.label)}:${request.uniqueKey}`;
+  }
+
+  unpack(id: string, packed: string): HandledRequest {
+    const first = packed.indexOf(':');
+    const second = packed.indexOf(':', first + 1);
+    const whole = packed[first - 1] === '!';
+    const prefix = this.prefixes[Number(packed.slice(0, whole ? first - 1 : first))]!;
+    const uniqueKey = packed.slice(second + 1);
+    return {
+      id,
+      uniqueKey,
+      url: whole ? prefix : prefix + uniqueKey,
+      label: this.labels[Number(packed.slice(first + 1, second))],
+    };
+  }
+}
+
+/** The index of `value` in `table`, added when new. */
+function indexIn<T>(table: T[], index: Map<T, number>, value: T): number {
+  let at = index.get(value);
+  if (at === undefined) {
+    at = table.push(value) - 1;
+    index.set(value, at);
+  }
+  return at;
 }
 
 function idOf(request: RequestSchema): string {

@@ -1,6 +1,7 @@
 /**
  * The Crawlee storage client of a crawl's storage dir: request queues are QueueJournals
- * (`request_queues/<name>/journal.ndjson`), key-value stores and datasets are Crawlee's
+ * (`request_queues/<name>/journal.ndjson`), the response cache's key-value stores are
+ * CacheStoreClients (cache-store-client.ts), other key-value stores and datasets are Crawlee's
  * MemoryStorage persisted in the same dir. Crawlee's RequestQueue, KeyValueStore and crawlers
  * use it through Crawlee's own StorageClient interface, unchanged.
  */
@@ -29,6 +30,8 @@ import type {
   StorageClient,
   UpdateRequestSchema,
 } from '@crawlee/types';
+import { cacheStoreLabel } from './cache.js';
+import { CacheStoreClient } from './cache-store-client.js';
 import { QueueJournal } from './queue-journal.js';
 
 /** Where the client keeps the request queue `name` of the storage dir `dir`. */
@@ -40,6 +43,9 @@ export function requestQueueDir(dir: string, name: string): string {
 export class CrawlStorageClient implements StorageClient {
   private readonly stores: MemoryStorage;
   private readonly journals = new Map<string, QueueJournal>();
+  /** The response cache's stores, by name (a few hundred at most: cache.ts shards by label and UUID). */
+  private readonly cacheStores = new Map<string, CacheStoreClient>();
+  private readonly persist: boolean;
   private readonly queuesDir: string;
   /** Set for --queue postgres: every request queue is this one (see shared-queue-client.ts). */
   private sharedQueue: RequestQueueClient | undefined;
@@ -52,6 +58,7 @@ export class CrawlStorageClient implements StorageClient {
     // No per-record metadata files: they would double every write, nothing reads them, and
     // Crawlee's store listing trips over them once a record is deleted.
     this.stores = new MemoryStorage({ localDataDirectory: dir, persistStorage: persist, writeMetadata: false });
+    this.persist = persist;
     this.queuesDir = path.join(dir, 'request_queues');
   }
 
@@ -68,7 +75,14 @@ export class CrawlStorageClient implements StorageClient {
   }
 
   keyValueStore(id: string): KeyValueStoreClient {
-    return this.stores.keyValueStore(id);
+    // Not persisted (`status`, `crawl --plan`): MemoryStorage keeps what is written in memory, as asked.
+    if (!this.persist || cacheStoreLabel(id) === undefined) return this.stores.keyValueStore(id);
+    let store = this.cacheStores.get(id);
+    if (!store) {
+      store = new CacheStoreClient(id, path.join(this.dir, 'key_value_stores'));
+      this.cacheStores.set(id, store);
+    }
+    return store;
   }
 
   /** From now on, serves the crawl's request queue from `client` instead of a journal. */

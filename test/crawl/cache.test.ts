@@ -185,6 +185,25 @@ describe('ResponseCache', () => {
     expect(hit.fetchedAt).toBe(1);
   });
 
+  it('writes a record as <key>.bin, as Crawlee named it, over a text record of an earlier version', async () => {
+    const dir = tempDir('cache-');
+    const store = path.join(dir, 'key_value_stores', shardName(KEY, ORIGIN));
+    mkdirSync(store, { recursive: true });
+    const old = '{"old":"text record"}';
+    writeFileSync(
+      path.join(store, `${KEY}.txt`),
+      `${JSON.stringify({ fetchedAt: 1, url: `${ORIGIN}/x`, bytes: old.length })}\n${old}`,
+    );
+    const body = compressibleBody();
+    await withCache(dir, (cache) => cache.put(KEY, `${ORIGIN}/x`, body, { fetchedAt: 2 }));
+    expect(readdirSync(store).sort()).toEqual([`${KEY}.bin`, `${KEY}.txt`]);
+    // The record written last is the one read, in this process and the next.
+    expect(hitOf(await withCache(dir, (cache) => cache.get(KEY))).body).toEqual(body);
+    await withCache(dir, (cache) => cache.delete(KEY));
+    expect(readdirSync(store)).toEqual([]);
+    expect(await withCache(dir, (cache) => cache.get(KEY))).toEqual({ state: 'absent' });
+  });
+
   it('keys records by origin: another origin neither sees nor overwrites them', async () => {
     const dir = tempDir('cache-');
     const other = 'http://replica:9090';

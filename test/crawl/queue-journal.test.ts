@@ -41,6 +41,39 @@ describe('QueueJournal', () => {
     reopened.close();
   });
 
+  it('answers for handled requests of any URL and label as they were added, before and after a reopen', () => {
+    const dir = tempDir('journal-');
+    const journal = QueueJournal.open(dir);
+    const odd = [
+      { url: 'http://a/r/1', uniqueKey: '/r/1', userData: { label: 'x:y' } },
+      { url: 'http://b/other', uniqueKey: '/r/2#retry-1', userData: { label: 'x:y' } },
+      { url: 'http://a/r/3', uniqueKey: '/r/3' },
+      { url: 'http://a/r/4:5', uniqueKey: ':5', userData: { label: '' } },
+    ];
+    journal.add(odd, false);
+    const { items } = journal.lockHead(10, 60_000);
+    for (const item of items) journal.update({ ...item, id: item.id!, handledAt: new Date().toISOString() }, false);
+    const identities = (queue: QueueJournal) =>
+      odd.map((r) => {
+        const { uniqueKey, url, userData } = queue.get(getRequestId(r.uniqueKey))!;
+        return { uniqueKey, url, label: (userData as { label?: string } | undefined)?.label };
+      });
+    const expected = odd.map((r) => ({ uniqueKey: r.uniqueKey, url: r.url, label: r.userData?.label }));
+    expect(identities(journal)).toEqual(expected);
+    journal.close();
+    const reopened = QueueJournal.open(dir);
+    expect(reopened.counts()).toEqual({ pending: 0, handled: 4 });
+    expect(identities(reopened)).toEqual(expected);
+    expect([...QueueJournal.snapshot(dir).knownKeys].sort()).toEqual(odd.map((r) => r.uniqueKey).sort());
+    expect(QueueJournal.countByLabel(dir)).toEqual(
+      new Map([
+        ['x:y', { pending: 0, handled: 2 }],
+        [undefined, { pending: 0, handled: 1 }],
+        ['', { pending: 0, handled: 1 }],
+      ]),
+    );
+  });
+
   it('says whether a request stayed behind locked, and releases and prolongs locks', () => {
     const journal = QueueJournal.open(tempDir('journal-'));
     journal.add([request(1), request(2)], false);
