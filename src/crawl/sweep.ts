@@ -63,34 +63,37 @@ export async function sweepLost(
   config: Pick<CrawlConfig, 'baseUrl' | 'scope'>,
 ): Promise<number> {
   const failed = new Set((await failures.all()).flatMap((f) => (f.kind === 'request' ? [targetKey(f.target)] : [])));
+  // Depth first, so what is held at once is one path's unvisited siblings, not a whole level of
+  // the tree (at live size the classification level alone is ~10⁵ requests). Only lists are
+  // remembered as seen: a leaf named twice is merely looked up twice.
   const seen = new Set<string>();
-  const lost: ChildRequest[] = [];
-  let frontier: ChildRequest[] = [ROOT];
-  while (frontier.length) {
-    const next: ChildRequest[] = [];
-    for (const child of frontier) {
-      const key = targetKey(child.target);
+  const lost = new Map<string, ChildRequest>();
+  const stack: ChildRequest[] = [ROOT];
+  for (let child = stack.pop(); child; child = stack.pop()) {
+    const key = targetKey(child.target);
+    const leaf = LEAF_LABELS.has(child.target.label);
+    if (!leaf) {
       if (seen.has(key)) continue;
       seen.add(key);
-      const request = toRequest(config.baseUrl, child.target, child.meta);
-      const known = await queue.getRequest(getRequestId(request.uniqueKey!));
-      if (!known) {
-        lost.push(child);
-        continue;
-      }
-      if (!known.handledAt || failed.has(key) || LEAF_LABELS.has(child.target.label)) continue;
-      const lookup = await cache.get(key);
-      if (lookup.state === 'hit')
-        next.push(
-          ...(childrenOf(child.target.label, child.target.uuid, child.meta, lookup.record.body, config.scope) ?? []),
-        );
     }
-    frontier = next;
+    const request = toRequest(config.baseUrl, child.target, child.meta);
+    const known = await queue.getRequest(getRequestId(request.uniqueKey!));
+    if (!known) {
+      lost.set(key, child);
+      continue;
+    }
+    if (!known.handledAt || failed.has(key) || leaf) continue;
+    const lookup = await cache.get(key);
+    if (lookup.state !== 'hit') continue;
+    const children = childrenOf(child.target.label, child.target.uuid, child.meta, lookup.record.body, config.scope);
+    // Pushed last first, so they are visited in the order the payload lists them.
+    for (let i = (children?.length ?? 0) - 1; i >= 0; i--) stack.push(children![i]!);
   }
-  for (let start = 0; start < lost.length; start += 1000) {
-    await queue.addRequests(lost.slice(start, start + 1000).map((r) => toRequest(config.baseUrl, r.target, r.meta)));
+  const missing = [...lost.values()];
+  for (let start = 0; start < missing.length; start += 1000) {
+    await queue.addRequests(missing.slice(start, start + 1000).map((r) => toRequest(config.baseUrl, r.target, r.meta)));
   }
-  return lost.length;
+  return missing.length;
 }
 
 /** The requests the crawl enqueues from this body; undefined when it would not pass validation. */
