@@ -3,12 +3,14 @@
  * Whether a request is served from it is decided in freshness.ts and done in fetch-step.ts.
  *
  * A record is a one-line JSON header ({"fetchedAt":…,"url":…,"bytes":…,"sha256":…,"encoding":…,
- * "stored":…,"etag":…,"lastModified":…}, the last two when the server sent them) followed by the
- * body, stored as application/octet-stream (`<key>.bin`: read back as the same bytes, with no
- * decoding to text and back; records of earlier versions, `<key>.txt`, are read as text). A body
- * of 2 KiB or more is stored gzip-compressed (`"encoding":"gzip"`, `stored` its compressed length),
- * a smaller one as it came, with no `encoding`, like every record of earlier versions (see
- * record-codec.ts for why); `bytes` and `sha256` are always those of the body as the API sent it.
+ * "dictionary":…,"stored":…,"etag":…,"lastModified":…}, the last two when the server sent them)
+ * followed by the body, stored as application/octet-stream (`<key>.bin`: read back as the same
+ * bytes, with no decoding to text and back; records of earlier versions, `<key>.txt`, are read as
+ * text). A body of 2 KiB or more is stored deflate-compressed with its endpoint's preset dictionary
+ * (`"encoding":"deflate","dictionary":"classification.1"`, `stored` its compressed length), a
+ * smaller one as it came, with no `encoding`; records of earlier versions are gzip-compressed
+ * (`"encoding":"gzip"`) or as they came, and read as such (see record-codec.ts for why); `bytes`
+ * and `sha256` are always those of the body as the API sent it.
  * A record is checked on every read: Crawlee writes files in place, so a killed process can leave
  * one cut short (it is not `stored`, or `bytes`, long), and a disk or a hand can change bytes
  * without changing the length (the body no longer decompresses, or no longer hashes to `sha256`).
@@ -48,6 +50,7 @@ interface RecordHeader {
   readonly bytes?: unknown;
   readonly sha256?: unknown;
   readonly encoding?: unknown;
+  readonly dictionary?: unknown;
   readonly stored?: unknown;
   readonly etag?: unknown;
   readonly lastModified?: unknown;
@@ -103,13 +106,14 @@ export class ResponseCache {
     const { fetchedAt } = meta;
     const etag = validatorValue(meta.etag);
     const lastModified = validatorValue(meta.lastModified);
-    const { encoding, stored } = await encodeBody(body);
+    const { encoding, dictionary, stored } = await encodeBody(body, labelOf(key));
     const header = JSON.stringify({
       fetchedAt,
       url,
       bytes: body.length,
       sha256: sha256(body),
       encoding,
+      dictionary,
       stored: encoding === undefined ? undefined : stored.length,
       etag,
       lastModified,
@@ -143,7 +147,7 @@ export class ResponseCache {
     // Another API's body (in a store of an earlier version, keyed without the origin): not ours.
     if (typeof header?.url === 'string' && !this.isOurs(header.url)) return { state: 'absent' };
     if (typeof header?.fetchedAt !== 'number') return { state: 'damaged', reason: 'unreadable header' };
-    const decoded = await decodeBody(payload, header.encoding, header.stored, header.bytes);
+    const decoded = await decodeBody(payload, header);
     if (decoded.state === 'damaged') return decoded;
     const body = decoded.body;
     if (header.bytes !== body.length)
@@ -228,6 +232,11 @@ export function shardName(key: string, baseUrl?: string): string {
   const pathTag = basePath === '' ? '' : `-p${sha256(Buffer.from(basePath)).slice(0, 12)}`;
   // Only characters every file system takes in a directory name (an IPv6 host loses its colons).
   return `${base}@${scheme}-${host.replace(/[^A-Za-z0-9.-]/g, '_')}-${port}${pathTag}`;
+}
+
+/** The endpoint a key (`<label>-<uuid>`) is of. */
+function labelOf(key: string): string {
+  return key.split('-', 1)[0] ?? '';
 }
 
 /** The path of a base URL without its trailing slashes ('' at the root), as config.ts resolves --base-url. */

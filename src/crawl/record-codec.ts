@@ -1,16 +1,32 @@
 /**
- * How a cache record stores its body (see cache.ts for the record and its header): gzip-compressed
- * with node's zlib, or, below DEFAULTS.cacheCompressMinBytes, as it came.
+ * How a cache record stores its body (see cache.ts for the record and its header): deflate-compressed
+ * (zlib format, level 9) with a preset dictionary of its endpoint (record-dictionaries.ts), or,
+ * below DEFAULTS.cacheCompressMinBytes, as it came. Records of earlier versions are read as they
+ * were written: gzip (`"encoding":"gzip"`), or as the body came (no `encoding`).
  *
- * Why gzip (measured on the bench tree's 1,693 bodies, 62 MB; see the README's Performance
- * section): gzip level 6 stores 16.4 % of the bytes and decompresses at 141 MB/s; brotli quality 4
- * 15.6 % at 97 MB/s, quality 6 14.5 % at 83 MB/s. A record is written once and read by every warm
- * crawl, so the fastest read wins for a few per cent of size. Node 20 has no zstd.
+ * Why deflate with a dictionary (issue 14; measured on a live-shaped synthetic crawl's 3,946
+ * bodies, 86.8 MB, and on the 25 recorded bodies of the real API under test/replica/fixtures,
+ * 0.65 MB; see the README's Performance section, *Disk*): bytes stored, then 4 KiB blocks of the
+ * records with their headers, then inflate CPU of all synthetic bodies:
+ *
+ *   gzip level 6 (earlier versions)   17.3 % / 21.6 % real;  29.4 % in blocks;  270–300 ms
+ *   zlib level 9, no dictionary       17.0 % / 21.2 % real;  24.3 % in blocks;  200–240 ms
+ *   brotli quality 6 (mode text)      15.5 % / 20.0 % real;  18.8 % in blocks;  270–300 ms
+ *   brotli quality 11                 14.1 % / 17.5 % real;  18.8 % in blocks;  360–390 ms, writes 100× slower
+ *   zlib level 9 + dictionary         15.1 % / 20.5 % real;  18.8 % in blocks;  195–220 ms
+ *
+ * A dictionary saves the first item's field names and URL templates, ~400 bytes a classification
+ * whether real or synthetic; the synthetic classifications (~21 KB) compressed to just over 4 KiB
+ * with their header, and now fit in one block. Brotli stores as little but inflates slower; zlib's
+ * Adler-32 is cheaper than gzip's CRC-32. zstd is not in Node 20; brotli takes no dictionary there.
+ *
+ * Why the zlib format and not raw deflate: its 6 bytes carry the dictionary's Adler-32, so a
+ * record inflated with other bytes than it was written with fails as "does not decompress"
+ * instead of producing a body that only the SHA-256 would reject.
  *
  * Why small bodies are not compressed: a record under a file system block (4 KiB) takes one block
- * either way, so compressing it saves no disk, and gzip's 18 bytes of framing make a tiny body
- * larger (most bodies of the recorded tree are 31-byte empty lists). Such a record is written as
- * records of earlier versions were (no `encoding`), and read by the same path.
+ * either way, so compressing it saves no disk, and the framing makes a tiny body larger (most
+ * bodies of the recorded tree are 31-byte empty lists).
  *
  * Why decompression is synchronous up to DEFAULTS.syncInflateMaxBytes: zlib's asynchronous
  * one-shot call builds a stream around each buffer and hands it to libuv's thread pool; for bodies
@@ -24,24 +40,47 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { DEFAULTS } from '../config.js';
 import { errorCode } from '../errors.js';
+import { CURRENT_DICTIONARY, RECORD_DICTIONARIES } from './record-dictionaries.js';
 
-export const RECORD_ENCODING = 'gzip';
+/** The encoding of new records. */
+export const RECORD_ENCODING = 'deflate';
+/** The encoding of records of earlier versions, still read. */
+const GZIP = 'gzip';
 
-const gzip = promisify(zlib.gzip);
+const DEFLATE_OPTIONS = { level: 9, memLevel: 9 } as const;
+
+const deflate = promisify(zlib.deflate);
+const inflate = promisify(zlib.inflate);
 const gunzip = promisify(zlib.gunzip);
 
-/** What a record's payload holds: `encoding` absent for a body stored as it came. */
+/**
+ * What a record's payload holds: `encoding` absent for a body stored as it came; `dictionary` the
+ * name of the preset dictionary it was deflated with, absent for none.
+ */
 export interface EncodedBody {
   readonly encoding: typeof RECORD_ENCODING | undefined;
+  readonly dictionary: string | undefined;
   readonly stored: Buffer;
 }
 
+/** What of a record's header decoding reads (values as parsed: anything). */
+export interface EncodingFields {
+  readonly encoding?: unknown;
+  readonly dictionary?: unknown;
+  readonly stored?: unknown;
+  readonly bytes?: unknown;
+}
+
+/** `label`: the endpoint of the record's key (`classification`), which picks its dictionary. */
 export async function encodeBody(
   body: Buffer,
+  label: string,
   compressMinBytes: number = DEFAULTS.cacheCompressMinBytes,
 ): Promise<EncodedBody> {
-  if (body.length < compressMinBytes) return { encoding: undefined, stored: body };
-  return { encoding: RECORD_ENCODING, stored: await gzip(body, { level: 6 }) };
+  if (body.length < compressMinBytes) return { encoding: undefined, dictionary: undefined, stored: body };
+  const dictionary = Object.hasOwn(CURRENT_DICTIONARY, label) ? CURRENT_DICTIONARY[label] : undefined;
+  const preset = dictionary === undefined ? {} : { dictionary: RECORD_DICTIONARIES[dictionary] };
+  return { encoding: RECORD_ENCODING, dictionary, stored: await deflate(body, { ...DEFLATE_OPTIONS, ...preset }) };
 }
 
 export type DecodedBody =
@@ -49,30 +88,34 @@ export type DecodedBody =
   | { readonly state: 'damaged'; readonly reason: string };
 
 /**
- * The body a record's payload holds: `encoding`, `stored` and `bytes` as its header gives them
- * (`encoding` and `stored` absent in a record stored as it came). A payload that is not `stored`
- * bytes long was cut short; one that does not decompress is damaged. `bytes` only sizes the
- * output; the caller checks the body against it.
+ * The body a record's payload holds, as its header's `encoding`, `dictionary`, `stored` and
+ * `bytes` describe it (`encoding` and `stored` absent in a record stored as it came). A payload
+ * that is not `stored` bytes long was cut short; one that does not decompress is damaged. `bytes`
+ * only sizes the output; the caller checks the body against it.
  */
-export async function decodeBody(
-  payload: Buffer,
-  encoding: unknown,
-  stored: unknown,
-  bytes: unknown,
-): Promise<DecodedBody> {
+export async function decodeBody(payload: Buffer, header: EncodingFields): Promise<DecodedBody> {
+  const { encoding, dictionary, stored, bytes } = header;
   if (encoding === undefined) return { state: 'body', body: payload };
-  if (encoding !== RECORD_ENCODING) return { state: 'damaged', reason: `unknown encoding ${JSON.stringify(encoding)}` };
+  if (encoding !== RECORD_ENCODING && encoding !== GZIP)
+    return { state: 'damaged', reason: `unknown encoding ${JSON.stringify(encoding)}` };
   if (stored !== payload.length)
     return { state: 'damaged', reason: `cut short: ${payload.length} of ${String(stored)} stored bytes` };
+  let preset: { dictionary?: Buffer } = {};
+  if (encoding === RECORD_ENCODING && dictionary !== undefined) {
+    const known = typeof dictionary === 'string' && Object.hasOwn(RECORD_DICTIONARIES, dictionary);
+    if (!known) return { state: 'damaged', reason: `unknown dictionary ${JSON.stringify(dictionary)}` };
+    preset = { dictionary: RECORD_DICTIONARIES[dictionary] };
+  }
   try {
-    const sync = typeof bytes === 'number' && Number.isInteger(bytes) && bytes >= 0;
+    const sync =
+      typeof bytes === 'number' && Number.isInteger(bytes) && bytes >= 0 && bytes <= DEFAULTS.syncInflateMaxBytes;
+    if (!sync)
+      return { state: 'body', body: encoding === GZIP ? await gunzip(payload) : await inflate(payload, preset) };
+    // One spare byte: inflate ends the stream with output room left, so no second chunk is made.
+    const options = { ...preset, chunkSize: Math.max(bytes + 1, zlib.constants.Z_MIN_CHUNK) };
     return {
       state: 'body',
-      body:
-        sync && bytes <= DEFAULTS.syncInflateMaxBytes
-          ? // One spare byte: inflate ends the stream with output room left, so no second chunk is made.
-            zlib.gunzipSync(payload, { chunkSize: Math.max(bytes + 1, zlib.constants.Z_MIN_CHUNK) })
-          : await gunzip(payload),
+      body: encoding === GZIP ? zlib.gunzipSync(payload, options) : zlib.inflateSync(payload, options),
     };
   } catch (error) {
     return { state: 'damaged', reason: `does not decompress (${errorCode(error) ?? String(error)})` };

@@ -12,9 +12,13 @@ const KEY = 'classification-7b7e1a30-0000-4000-8000-000000000001';
 const ORIGIN = 'http://replica:8080';
 
 async function withCache<T>(dir: string, fn: (cache: ResponseCache) => Promise<T>): Promise<T> {
+  return withCacheOf(dir, ORIGIN, fn);
+}
+
+async function withCacheOf<T>(dir: string, origin: string, fn: (cache: ResponseCache) => Promise<T>): Promise<T> {
   const storage = await openStorageDir(dir);
   try {
-    return await fn(new ResponseCache(storage.config, dir, ORIGIN));
+    return await fn(new ResponseCache(storage.config, dir, origin));
   } finally {
     await storage.close();
   }
@@ -46,7 +50,7 @@ describe('ResponseCache', () => {
     expect(hit.fetchedAt).toBeLessThanOrEqual(Date.now());
   });
 
-  it('stores the body gzip-compressed, with the length and hash of the body as it came', async () => {
+  it("stores the body deflated with its endpoint's dictionary, with the length and hash of the body", async () => {
     const dir = tempDir('cache-');
     const body = Buffer.from(
       JSON.stringify({
@@ -57,7 +61,8 @@ describe('ResponseCache', () => {
     const file = recordFile(dir);
     const { header } = readCacheRecord(file);
     expect(header).toMatchObject({
-      encoding: 'gzip',
+      encoding: 'deflate',
+      dictionary: 'classification.1',
       bytes: body.length,
       sha256: createHash('sha256').update(body).digest('hex'),
     });
@@ -84,7 +89,7 @@ describe('ResponseCache', () => {
       await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', compressibleBody()));
       const file = recordFile(dir);
       const bytes = readFileSync(file);
-      bytes[bytes.length - 6]! ^= 0xff; // inside gzip's CRC-32 trailer: the stream no longer checks out
+      bytes[bytes.length - 2]! ^= 0xff; // inside zlib's Adler-32 trailer: the stream no longer checks out
       writeFileSync(file, bytes);
       expect(await withCache(dir, (cache) => cache.get(KEY))).toMatchObject({
         state: 'damaged',
@@ -97,7 +102,7 @@ describe('ResponseCache', () => {
     const dir = tempDir('cache-');
     await withCache(dir, (cache) => cache.put(KEY, 'http://replica:8080/x', compressibleBody()));
     const file = recordFile(dir);
-    expect(readCacheRecord(file).header.encoding).toBe('gzip');
+    expect(readCacheRecord(file).header.encoding).toBe('deflate');
     const bytes = readCacheRecord(file).body;
     const flipped = Buffer.from(bytes.toString('latin1').replace('"finishPosition":1', '"finishPosition":9'), 'latin1');
     expect(flipped.length).toBe(bytes.length);
@@ -153,6 +158,41 @@ describe('ResponseCache', () => {
       state: 'damaged',
       reason: 'content hash mismatch',
     });
+  });
+
+  it('reads record files the previous version wrote, gzip-compressed and as they came, and checks them', async () => {
+    const dir = tempDir('cache-');
+    // Written by the previous version (gzip level 6 above 2 KiB) in a crawl of the recorded tree on 127.0.0.1:46865.
+    const origin = 'http://127.0.0.1:46865';
+    const records = path.join(import.meta.dirname, 'records');
+    const recorded = path.join(import.meta.dirname, '../replica/fixtures/classification');
+    const copies = [
+      { key: 'classification-443b426f-cc54-4d42-a05a-2da3c3059e26', file: 'gzip-classification-443b426f.bin' },
+      { key: 'classification-0008ecaa-c5f7-44f8-98a5-6bb3a5e61c27', file: 'raw-classification-0008ecaa.bin' },
+    ];
+    for (const { key, file } of copies) {
+      const store = path.join(dir, 'key_value_stores', shardName(key, origin));
+      mkdirSync(store, { recursive: true });
+      writeFileSync(path.join(store, `${key}.bin`), readFileSync(path.join(records, file)));
+    }
+    const [gzipped, raw] = copies.map(({ key }) =>
+      path.join(dir, 'key_value_stores', shardName(key, origin), `${key}.bin`),
+    );
+    expect(readCacheRecord(gzipped!).header).toMatchObject({ encoding: 'gzip', stored: 3616, bytes: 20595 });
+    const read = (key: string) => withCacheOf(dir, origin, (cache) => cache.get(key));
+    const served = readFileSync(path.join(recorded, '443b426f-cc54-4d42-a05a-2da3c3059e26.json'));
+    expect(hitOf(await read(copies[0]!.key)).body.equals(served)).toBe(true);
+    expect(hitOf(await read(copies[1]!.key)).body.toString()).toBe('{"details":[],"retirements":[]}');
+    // Still checked as before: a changed byte of the gzip stream, and a changed body of the same length.
+    const bytes = readFileSync(gzipped!);
+    bytes[bytes.length - 6]! ^= 0xff; // inside gzip's CRC-32 trailer
+    writeFileSync(gzipped!, bytes);
+    expect(await read(copies[0]!.key)).toMatchObject({
+      state: 'damaged',
+      reason: expect.stringMatching(/^does not decompress/),
+    });
+    rewriteCacheBody(raw!, Buffer.from('{"details":[],"retirements":{}}'));
+    expect(await read(copies[1]!.key)).toEqual({ state: 'damaged', reason: 'content hash mismatch' });
   });
 
   it('reads a binary record of an earlier version, without a hash, checking its length only', async () => {

@@ -4,7 +4,8 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
+import { RECORD_DICTIONARIES } from '../../src/crawl/record-dictionaries.js';
 
 /** The file of the cache record for `key` (`<label>-<uuid>`) under `<storage>/key_value_stores`. */
 export function cacheRecordFile(storage: string, key: string): string {
@@ -25,7 +26,25 @@ export function readCacheRecord(file: string): { readonly header: Record<string,
   const newline = record.indexOf(0x0a);
   const header = JSON.parse(record.subarray(0, newline).toString('utf8')) as Record<string, unknown>;
   const payload = record.subarray(newline + 1);
-  return { header, body: header.encoding === 'gzip' ? gunzipSync(payload) : payload };
+  if (header.encoding === 'gzip') return { header, body: gunzipSync(payload) };
+  if (header.encoding === 'deflate') return { header, body: inflateSync(payload, presetOf(header)) };
+  return { header, body: payload };
+}
+
+/** The preset dictionary a deflate record names, as zlib's options. */
+function presetOf(header: Record<string, unknown>): { dictionary?: Buffer } {
+  const name = header.dictionary;
+  if (name === undefined) return {};
+  const dictionary = typeof name === 'string' ? RECORD_DICTIONARIES[name] : undefined;
+  if (!dictionary) throw new Error(`unknown dictionary ${JSON.stringify(name)}`);
+  return { dictionary };
+}
+
+/** A body compressed as a record with this header holds it. */
+function encodeAs(header: Record<string, unknown>, body: Buffer): Buffer {
+  if (header.encoding === 'gzip') return gzipSync(body);
+  if (header.encoding === 'deflate') return deflateSync(body, presetOf(header));
+  return body;
 }
 
 /**
@@ -35,8 +54,8 @@ export function readCacheRecord(file: string): { readonly header: Record<string,
  */
 export function rewriteCacheBody(file: string, body: Buffer): void {
   const { header } = readCacheRecord(file);
-  const payload = header.encoding === 'gzip' ? gzipSync(body) : body;
-  const rewritten = header.encoding === 'gzip' ? { ...header, stored: payload.length } : header;
+  const payload = encodeAs(header, body);
+  const rewritten = header.encoding === undefined ? header : { ...header, stored: payload.length };
   writeFileSync(file, Buffer.concat([Buffer.from(`${JSON.stringify(rewritten)}\n`), payload]));
 }
 
