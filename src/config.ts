@@ -161,7 +161,7 @@ export const DEFAULTS = {
    */
   queueRequestCacheSize: 10_000,
   /**
-   * Bodies shorter than this are cached as they came, not gzip-compressed (see
+   * Bodies shorter than this are cached as they came, not compressed (see
    * src/crawl/record-codec.ts): a record this small takes one 4 KiB file system block either way.
    */
   cacheCompressMinBytes: 2048,

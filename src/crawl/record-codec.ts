@@ -4,21 +4,22 @@
  * below DEFAULTS.cacheCompressMinBytes, as it came. Records of earlier versions are read as they
  * were written: gzip (`"encoding":"gzip"`), or as the body came (no `encoding`).
  *
- * Why deflate with a dictionary (issue 14; measured on a live-shaped synthetic crawl's 3,946
- * bodies, 86.8 MB, and on the 25 recorded bodies of the real API under test/replica/fixtures,
- * 0.65 MB; see the README's Performance section, *Disk*): bytes stored, then 4 KiB blocks of the
- * records with their headers, then inflate CPU of all synthetic bodies:
+ * Why deflate with a dictionary (issue 14, measured with `npx tsx bench/record-encodings.ts`; see
+ * the README's Performance section, *Disk*): what took the blocks was a few hundred bytes per
+ * record. The live-shaped synthetic tree's classifications (~21 KB) gzip to ~3.8 KB, and with
+ * their header line over half of them went just past one 4 KiB block. On its 3,946 bodies (86.8
+ * MB), then on the 25 recorded bodies of the real API (test/replica/fixtures): bytes stored, the
+ * records' 4 KiB blocks with their headers, CPU to inflate all synthetic ones (load average ~13):
  *
- *   gzip level 6 (earlier versions)   17.3 % / 21.6 % real;  29.4 % in blocks;  270–300 ms
- *   zlib level 9, no dictionary       17.0 % / 21.2 % real;  24.3 % in blocks;  200–240 ms
- *   brotli quality 6 (mode text)      15.5 % / 20.0 % real;  18.8 % in blocks;  270–300 ms
- *   brotli quality 11                 14.1 % / 17.5 % real;  18.8 % in blocks;  360–390 ms, writes 100× slower
- *   zlib level 9 + dictionary         15.1 % / 20.5 % real;  18.8 % in blocks;  195–220 ms
+ *   gzip level 6 (earlier versions)   17.3 %   29.3 % in blocks   real 21.6 %   364 ms
+ *   deflate level 9                   17.0 %   24.9 % in blocks   real 21.3 %   287 ms
+ *   brotli quality 6, mode text       15.5 %   18.8 % in blocks   real 20.0 %   385 ms
+ *   deflate level 9 + dictionary      15.2 %   18.8 % in blocks   real 20.5 %   376 ms
  *
- * A dictionary saves the first item's field names and URL templates, ~400 bytes a classification
- * whether real or synthetic; the synthetic classifications (~21 KB) compressed to just over 4 KiB
- * with their header, and now fit in one block. Brotli stores as little but inflates slower; zlib's
- * Adler-32 is cheaper than gzip's CRC-32. zstd is not in Node 20; brotli takes no dictionary there.
+ * A dictionary saves the first item's field names and URL templates, ~400 bytes a classification,
+ * real or synthetic alike: every synthetic classification now fits in one block. Brotli stores as
+ * little but inflated up to 12 % slower and writes 1.8× slower (quality 11: 14.1 %, ~100× slower
+ * to write); node 20 has no zstd, and its brotli takes no custom dictionary.
  *
  * Why the zlib format and not raw deflate: its 6 bytes carry the dictionary's Adler-32, so a
  * record inflated with other bytes than it was written with fails as "does not decompress"

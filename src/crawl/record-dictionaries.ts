@@ -33,12 +33,14 @@ const CLASSIFICATION_1 =
   '"classifiedStatus":"NC""classifiedStatus":"DSQ""classifiedStatus":"DNS""classifiedStatus":"DNF"' +
   '{"details":[{"finishPosition":1,"gridPosition":1,"carNumber":"","drivers":[' +
   DRIVER +
-  '],"team":{"name":"","uuid":"","colour":"#","picture":"https://assets.motorsportstats.com/team/icon/teamColour_.svg",' +
+  '],"team":{"name":"","uuid":"","colour":"#",' +
+  '"picture":"https://assets.motorsportstats.com/team/icon/teamColour_.svg",' +
   '"carIcon":"https://assets.motorsportstats.com/carIcon/Default/caricon_RaceCar_.svg"},' +
   '"nationality":{"name":"","uuid":"","picture":"https://assets.motorsportstats.com/flags/svg/.svg"},' +
   '"laps":0,"points":0.0,"time":null,"classifiedStatus":"CLA","avgLapSpeed":0.0,"fastestLapTime":0.0,' +
   '"gap":{"timeToLead":0.0,"timeToNext":0.0,"lapsToLead":0,"lapsToNext":0},' +
-  '"best":{"lap":0,"time":0.0,"fastest":false,"speed":null}},{"finishPosition":2,"gridPosition":2,"carNumber":"","drivers":[';
+  '"best":{"lap":0,"time":0.0,"fastest":false,"speed":null}},' +
+  '{"finishPosition":2,"gridPosition":2,"carNumber":"","drivers":[';
 
 const CALENDAR_1 =
   '{"season":{"name":"","uuid":"","year":0,"endYear":0},"events":[{"uuid":"","name":"","shortName":null,' +
