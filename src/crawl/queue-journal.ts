@@ -121,25 +121,28 @@ export class QueueJournal {
    */
   static countByLabel(dir: string): Map<string | undefined, JournalCounts> {
     const file = path.join(dir, JOURNAL_FILE);
-    const requests = new Map<string, { handled: boolean; label: string | undefined }>();
+    // Each request's label, under its state: no object per request.
+    const pending = new Map<string, string | undefined>();
+    const handled = new Map<string, string | undefined>();
     const count = (line: Line) => {
       if ('put' in line) {
-        const known = requests.get(line.put.id);
-        if (known?.handled) return;
-        if (known) known.label = labelOf(line.put);
-        else requests.set(line.put.id, { handled: false, label: labelOf(line.put) });
+        if (!handled.has(line.put.id)) pending.set(line.put.id, labelOf(line.put));
       } else if ('done' in line) {
-        if (!requests.get(line.done)?.handled) requests.set(line.done, { handled: true, label: line.label });
-      } else requests.delete(line.del);
+        if (handled.has(line.done)) return;
+        pending.delete(line.done);
+        handled.set(line.done, line.label);
+      } else {
+        pending.delete(line.del);
+        handled.delete(line.del);
+      }
     };
     if (existsSync(file)) forEachLine(file, count);
     else for (const line of importRequestFiles(dir).parsed) count(line);
     const counts = new Map<string | undefined, { pending: number; handled: number }>();
-    for (const { handled, label } of requests.values()) {
-      const of = counts.get(label) ?? counts.set(label, { pending: 0, handled: 0 }).get(label)!;
-      if (handled) of.handled += 1;
-      else of.pending += 1;
-    }
+    const countOf = (label: string | undefined) =>
+      counts.get(label) ?? counts.set(label, { pending: 0, handled: 0 }).get(label)!;
+    for (const label of pending.values()) countOf(label).pending += 1;
+    for (const label of handled.values()) countOf(label).handled += 1;
     return counts;
   }
 
