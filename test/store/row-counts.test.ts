@@ -1,25 +1,27 @@
 /**
- * Rows per table as `status` shows them, on a PostgreSQL database a real crawl filled, some of
+ * Rows per table as `status` shows them, on each kind of database a real crawl filled, some of
  * its classifications then soft-deleted: counted within the byte budget, estimated past it from a
  * sample of each table's pages (close to the counts; the tables here are tens of pages, so the
  * sample is made small to be one), and counted when the sample would be the whole table.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveCommonConfig } from '../../src/config.js';
+import { resolveCommonConfig, type DbTarget } from '../../src/config.js';
 import { formatStatus, runStatus } from '../../src/commands/status.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { countRows, type TableRows } from '../../src/store/row-counts.js';
 import { TABLE_ORDER, type TableName } from '../../src/store/tables.js';
 import { expectedCounts, startReplica, syntheticTree, type Replica } from '../replica/index.js';
 import { crawl, crawlConfig, memoryLogger } from '../support/crawl.js';
-import { POSTGRES_URL, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
+import { DATABASE_KINDS, createTestDatabase, tempDir, type TestDatabase } from '../support/db.js';
 
 const TREE = { series: 2, seasonsPerSeries: 3, eventsPerSeason: 4, sessionsPerEvent: 3, carsPerSession: 20 };
 const DELETED = 7;
 /** 8 runs of 2 pages: the classifications (~40 pages) are sampled, the smallest tables read whole. */
 const SAMPLE = { sampleRuns: 8, samplePagesPerRun: 2 };
 
-describe.skipIf(!POSTGRES_URL)('countRows on PostgreSQL', () => {
+const dbFlag = (target: DbTarget) => (target.kind === 'embedded' ? target.dir : target.url);
+
+describe.each(DATABASE_KINDS)('countRows on %s', (kind) => {
   let replica: Replica;
   let database: TestDatabase;
   let db: Db;
@@ -31,7 +33,7 @@ describe.skipIf(!POSTGRES_URL)('countRows on PostgreSQL', () => {
     const tree = syntheticTree(TREE);
     stored = expectedCounts(tree).rows.classifications;
     replica = await startReplica({ tree });
-    database = await createTestDatabase('postgres');
+    database = await createTestDatabase(kind);
     storage = tempDir();
     const summary = await crawl(crawlConfig(replica.url, storage, database.target));
     expect(summary.outcome).toBe('complete');
@@ -89,8 +91,11 @@ describe.skipIf(!POSTGRES_URL)('countRows on PostgreSQL', () => {
   });
 
   it('status marks the estimates and says how to count', async () => {
-    const config = resolveCommonConfig({ storage, db: (database.target as { url: string }).url }, {});
+    const config = resolveCommonConfig({ storage, db: dbFlag(database.target) }, {});
+    // An embedded database is open to one process at a time: status opens it itself.
+    await db.destroy();
     const report = await runStatus(config, memoryLogger());
+    db = await openDb(database.target);
     expect(report.database.state).toBe('ready');
     if (report.database.state !== 'ready') return;
     const tables = await countRows(db, { ...SAMPLE, exactBytes: 0 });
