@@ -109,22 +109,24 @@ export interface StatusOptions {
 }
 
 export async function runStatus(config: CommonConfig, { log, exact = false }: StatusOptions): Promise<StatusReport> {
+  let storage: StorageStatus;
+  let database: DatabaseStatus;
   if (config.db.kind === 'embedded') {
     // PGlite runs on this thread, so nothing is gained by overlapping; and the storage dir is sized
     // before the database in it is opened (opening and closing it writes to it).
-    const storage = await storageStatus(config, log, exact);
-    return { storageDir: config.storageDir, ...storage, database: await databaseStatus(config, exact) };
+    storage = await storageStatus(config, log, exact);
+    database = await databaseStatus(config, exact);
+  } else {
+    // A server answers while the storage dir is read: its queries wait on the server, the walk on the disk.
+    [storage, database] = await Promise.all([storageStatus(config, log, exact), databaseStatus(config, exact)]);
   }
-  // A server answers while the storage dir is read: its queries wait on the server, the walk on the disk.
-  const [storage, database] = await Promise.all([storageStatus(config, log, exact), databaseStatus(config, exact)]);
-  return { storageDir: config.storageDir, ...storage, database };
+  const { crawl, cache, disk, lastCrawl } = storage;
+  return { storageDir: config.storageDir, crawl, cache, disk, database, lastCrawl };
 }
 
-async function storageStatus(
-  config: CommonConfig,
-  log: Logger,
-  exact: boolean,
-): Promise<Pick<StatusReport, 'crawl' | 'cache' | 'disk' | 'lastCrawl'>> {
+type StorageStatus = Pick<StatusReport, 'crawl' | 'cache' | 'disk' | 'lastCrawl'>;
+
+async function storageStatus(config: CommonConfig, log: Logger, exact: boolean): Promise<StorageStatus> {
   const runningPid = lockHolder(path.join(config.storageDir, CRAWL_LOCK_FILE));
   const hasStorage = existsSync(config.storageDir);
   if (!hasStorage) log.info(`no storage dir at ${config.storageDir}: nothing was crawled there`);

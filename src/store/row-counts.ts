@@ -7,7 +7,8 @@
  * estimated from a sample of its pages: DEFAULTS.statusSampleRuns runs of
  * DEFAULTS.statusSamplePagesPerRun consecutive pages, evenly spaced over the table, whose rows are
  * counted (live and deleted apart) and scaled up to the pages the table has now. A run of pages
- * is read by a TID range scan, so the sample costs its pages only, whatever the table's size.
+ * is read by a TID range scan (PostgreSQL 14 and later; the crawler needs 15), so the sample costs
+ * its pages only, whatever the table's size.
  *
  * Not the server's statistics (pg_class.reltuples, pg_stats): they are only as fresh as the last
  * ANALYZE, autovacuum may be off (as on the server this was measured on), the embedded database
@@ -130,7 +131,8 @@ async function sampleSums<Name extends string>(
   }
   const ranges = Array.from({ length: runs }, (_, i) => {
     const first = Math.floor(((2 * i + 1) * pages) / (2 * runs) - pagesPerRun / 2);
-    return `SELECT ${select} FROM ${relation} WHERE ctid >= '(${first},0)'::tid AND ctid < '(${first + pagesPerRun},0)'::tid`;
+    const end = first + pagesPerRun;
+    return `SELECT ${select} FROM ${relation} WHERE ctid >= '(${first},0)'::tid AND ctid < '(${end},0)'::tid`;
   });
   const { rows } = await db.raw<{ rows: [Record<Name, number>] }>(
     `SELECT ${names.map((name) => `sum(${name})::float8 AS ${name}`).join(', ')} ` +
