@@ -21,10 +21,9 @@ import {
 import { UserError } from '../errors.js';
 import { FailureLog, type FailureRecord } from '../crawl/failures.js';
 import { describeScope, isUnfinished, readCrawlState, readSummary, type CrawlState } from '../crawl/crawl-state.js';
-import { QUEUE_NAME } from '../crawl/queue.js';
 import { QueueJournal } from '../crawl/queue-journal.js';
 import { storageUsage, type StorageUsage } from '../crawl/storage-usage.js';
-import { requestQueueDir } from '../crawl/storage-client.js';
+import { QUEUE_NAME, requestQueueDir } from '../crawl/storage-client.js';
 import { readSharedCrawl, type SharedCrawlStatus } from '../crawl/shared-status.js';
 import { CRAWL_LOCK_FILE, openStorageDir } from '../crawl/storage-dir.js';
 import { lockHolder } from '../lockfile.js';

@@ -31,6 +31,9 @@ import type {
 } from '@crawlee/types';
 import { QueueJournal } from './queue-journal.js';
 
+/** The crawl's request queue: one per storage dir (queue.ts starts and resumes it). */
+export const QUEUE_NAME = 'crawl';
+
 /** Where the client keeps the request queue `name` of the storage dir `dir`. */
 export function requestQueueDir(dir: string, name: string): string {
   if (!/^[\w.-]+$/.test(name)) throw new Error(`invalid request queue name ${JSON.stringify(name)}`);

@@ -16,7 +16,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULTS, type DbTarget } from '../config.js';
-import { cacheStoreLabel } from './cache.js';
+import { cacheStoreLabel } from './cache-stores.js';
 
 export interface StorageUsage {
   readonly cacheBytes: number;
