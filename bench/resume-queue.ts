@@ -7,7 +7,7 @@
 import { Request, RequestQueue } from '@crawlee/core';
 import { STATE_KEY } from '../src/crawl/crawl-state.js';
 import { toRequest } from '../src/crawl/crawl-request.js';
-import { QUEUE_NAME } from '../src/crawl/queue.js';
+import { QUEUE_NAME } from '../src/crawl/storage-client.js';
 import { openStorageDir } from '../src/crawl/storage-dir.js';
 import { uuidFor } from '../test/replica/seeded.js';
 

@@ -17,22 +17,43 @@ import { closest } from './closest.js';
 import { DatabaseUnavailableError, ResourceError, UserError, describeError } from './errors.js';
 import { Logger } from './log.js';
 import { isConnectionError } from './store/db.js';
-import { canaryCommand } from './commands/canary.js';
-import { changesCommand } from './commands/changes.js';
-import { crawlCommand } from './commands/crawl.js';
-import { exportCommand } from './commands/export.js';
-import { migrateCommand } from './commands/migrate.js';
 import type { CommandIo, CommandModule } from './commands/options.js';
-import { statusCommand } from './commands/status.js';
 
-export const COMMANDS: readonly CommandModule<never>[] = [
-  crawlCommand,
-  migrateCommand,
-  exportCommand,
-  statusCommand,
-  changesCommand,
-  canaryCommand,
-];
+/**
+ * Each command's module, imported only when the command line may need it: loading a command's
+ * modules is most of its start-up time (crawl's crawler, export's writers, pg-boss, Ajv), and a
+ * command names one. `status` then loads what it reads with and nothing else.
+ */
+const COMMAND_MODULES = {
+  crawl: async () => (await import('./commands/crawl.js')).crawlCommand,
+  migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  changes: async () => (await import('./commands/changes.js')).changesCommand,
+  canary: async () => (await import('./commands/canary.js')).canaryCommand,
+} as const satisfies Record<string, () => Promise<CommandModule<never>>>;
+
+type CommandName = keyof typeof COMMAND_MODULES;
+
+export const COMMAND_NAMES = Object.keys(COMMAND_MODULES) as CommandName[];
+
+function isCommandName(name: string | undefined): name is CommandName {
+  return name !== undefined && Object.hasOwn(COMMAND_MODULES, name);
+}
+
+/** The commands named, in COMMAND_NAMES' order; all of them by default. */
+export async function loadCommands(names: readonly CommandName[] = COMMAND_NAMES): Promise<CommandModule<never>[]> {
+  return Promise.all(COMMAND_NAMES.filter((name) => names.includes(name)).map((name) => COMMAND_MODULES[name]()));
+}
+
+/**
+ * The commands a command line needs: the one it starts with (yargs reads the first word as the
+ * command), or every one when it starts otherwise (a flag, --help, a mistyped command that yargs
+ * suggests the closest of).
+ */
+function commandsFor(args: readonly string[]): Promise<CommandModule<never>[]> {
+  return loadCommands(isCommandName(args[0]) ? [args[0]] : COMMAND_NAMES);
+}
 
 /** A mistake yargs found in the command line (unknown flag, missing value, bad choice). */
 class UsageError extends UserError {
@@ -43,11 +64,15 @@ class UsageError extends UserError {
  * The parser of the whole command line. A command's handler runs inside `parseAsync` and hands
  * its exit code to `onExit`; yargs' own complaints are thrown as UsageErrors (see main()).
  */
-export function buildParser(io: CommandIo, onExit: (code: number) => void): Argv {
+export function buildParser(
+  io: CommandIo,
+  onExit: (code: number) => void,
+  commands: readonly CommandModule<never>[],
+): Argv {
   let parser = yargs()
     .scriptName('motorsport-crawler')
     .usage('$0 <command> [options]\n\nMirror the motorsportstats widgets API into PostgreSQL.');
-  for (const module of COMMANDS) {
+  for (const module of commands) {
     // why: yargs types the parsed args from the builder's options; each module declares the same shape as its own Args.
     parser = parser.command(module.command, module.describe, module.builder, async (args) =>
       onExit(await module.handler(args as never, io)),
@@ -55,7 +80,7 @@ export function buildParser(io: CommandIo, onExit: (code: number) => void): Argv
   }
   return parser
     .middleware(refuseRepeatedFlags, true)
-    .demandCommand(1, `Name a command: ${COMMANDS.map((c) => c.command).join(', ')}`)
+    .demandCommand(1, `Name a command: ${COMMAND_NAMES.join(', ')}`)
     .strict()
     .recommendCommands()
     .help()
@@ -86,16 +111,18 @@ function refuseRepeatedFlags(argv: Record<string, unknown>): void {
 /** Runs one command line to its end; returns the exit code. Never throws. */
 export async function main(args: readonly string[], io: CommandIo): Promise<number> {
   let code = 0;
+  let commands: readonly CommandModule<never>[] = [];
   const restoreConsole = captureConsole(args, io);
   try {
-    refuseSwitchValues(args);
-    await buildParser(io, (c) => (code = c)).parseAsync([...args], {}, (_error, _argv, output) => {
+    commands = await commandsFor(args);
+    refuseSwitchValues(args, commands);
+    await buildParser(io, (c) => (code = c), commands).parseAsync([...args], {}, (_error, _argv, output) => {
       // --help and --version: their text is the result. (Errors are thrown and reported below.)
       if (output && !_error) io.out(output);
     });
     return code;
   } catch (error) {
-    reportFatal(error, args, io);
+    reportFatal(error, args, io, commands);
     return 1;
   } finally {
     restoreConsole();
@@ -135,8 +162,8 @@ function captureConsole(args: readonly string[], io: CommandIo): () => void {
  * A switch (a boolean flag) given a value with `=`: yargs reads any value but `true` as false, so
  * `--fresh=ture` would quietly not start afresh. Such a value is refused, naming the flag.
  */
-function refuseSwitchValues(args: readonly string[]): void {
-  const command = COMMANDS.find((c) => args.includes(c.command));
+function refuseSwitchValues(args: readonly string[], commands: readonly CommandModule<never>[]): void {
+  const command = commands.find((c) => args.includes(c.command));
   if (!command) return;
   for (const arg of args) {
     const match = /^--(?:no-)?([a-z][a-z-]*)=(.*)$/.exec(arg);
@@ -149,10 +176,17 @@ function refuseSwitchValues(args: readonly string[]): void {
 }
 
 /** An error that ends a command: one line on stderr, plus its stack with --verbose. */
-function reportFatal(error: unknown, args: readonly string[], io: CommandIo): void {
+function reportFatal(
+  error: unknown,
+  args: readonly string[],
+  io: CommandIo,
+  commands: readonly CommandModule<never>[],
+): void {
   const verbose = args.some((a) => a === '--verbose' || a === '-v' || a === '--verbose=true');
   const log = new Logger({ level: 'error', format: requestedLogFormat(args, io.env), write: io.err });
-  const message = oneLine(error instanceof UsageError ? usageMessage(error.message, args) : describeFatal(error));
+  const message = oneLine(
+    error instanceof UsageError ? usageMessage(error.message, args, commands) : describeFatal(error),
+  );
   const known = error instanceof UserError;
   if (!verbose || known || !(error instanceof Error)) {
     log.error(known || isExpected(error) ? message : `${message} (run with --verbose for the stack trace)`);
@@ -191,8 +225,8 @@ function requestedLogFormat(args: readonly string[], env: Env): 'text' | 'json' 
 }
 
 /** yargs' message, with the closest flag of the command for an unknown one, and the way to help. */
-function usageMessage(message: string, args: readonly string[]): string {
-  const command = COMMANDS.find((c) => args.includes(c.command));
+function usageMessage(message: string, args: readonly string[], commands: readonly CommandModule<never>[]): string {
+  const command = commands.find((c) => args.includes(c.command));
   const help = command ? `motorsport-crawler ${command.command} --help` : 'motorsport-crawler --help';
   const unknown = /^Unknown arguments?: (.+)$/m.exec(message);
   if (unknown && command) {

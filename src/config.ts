@@ -203,6 +203,30 @@ export const DEFAULTS = {
    * row). 3 KiB is 1.6 times the two together.
    */
   freeDiskBytesPerRow: 3 * 1024,
+  // status: bounded work at live size (10⁵ cache files, tens of millions of rows); --exact lifts both bounds.
+  /**
+   * Cache files `status` looks at one by one (lstat) to sum the cache's size on disk: 10⁵ took 3–4 s
+   * on a loaded 2-core machine. Above this, it looks at statusSampleCacheFiles of them and scales up.
+   */
+  statusExactCacheFiles: 20_000,
+  /**
+   * Cache files sampled above that, spread over every store in proportion (record sizes differ by
+   * endpoint, and little within one): on 102,571 files the estimate was 0.06 % under du's figure.
+   */
+  statusSampleCacheFiles: 5_000,
+  /**
+   * Table bytes (a table and its history, as the server stores them) that `status` counts row by
+   * row, smallest tables first: count(*) reads every page (1.4–1.9 s for a 1.2 GB table on the
+   * loaded test server). Each larger table is estimated from a sample of its pages (src/store/row-counts.ts).
+   */
+  statusExactTableBytes: 128 * 1024 * 1024,
+  /** Runs of pages sampled per large table (and per history): evenly spaced, so every part of it is seen. */
+  statusSampleRuns: 64,
+  /**
+   * Consecutive pages per run: 64 × 16 pages are 8 MiB read per table (and history) at 8 KiB a page.
+   * On tables of 4.9 million rows (0.7–1.7 GB each) the estimates were within 0.02 % of count(*).
+   */
+  statusSamplePagesPerRun: 16,
   // The operator commands: export, changes, canary.
   /** Exports go beside the storage dir, in the folder the command runs in. */
   out: './exports',

@@ -151,7 +151,9 @@ export async function liveRun(ctx: LiveContext, options: LiveOptions): Promise<L
       try {
         points.push(point);
         drift.push(driftOf(db, await host.getTimes(from)));
-        disk.push({ db, rawBytes: host.bodyBytes, ...(await storageUsage(state.storage, targetOf(state))) });
+        // Every file looked at: status' sample of a large cache would be an estimate.
+        const usage = await storageUsage(state.storage, targetOf(state), { exact: true });
+        disk.push({ db, rawBytes: host.bodyBytes, ...usage });
         log(`live ${db}: storage dir ${describeDisk(disk.at(-1)!)}`);
         if (db !== 'postgres' || !state.db) continue;
         status = await statusRun(ctx, state);

@@ -5,7 +5,6 @@
  * database is counted only when no other process has it open (openDb's lock says so).
  */
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { LABELS, type Label } from '../api/endpoints.js';
 import type { Options } from 'yargs';
@@ -22,11 +21,9 @@ import {
 import { UserError } from '../errors.js';
 import { FailureLog, type FailureRecord } from '../crawl/failures.js';
 import { describeScope, isUnfinished, readCrawlState, readSummary, type CrawlState } from '../crawl/crawl-state.js';
-import { QUEUE_NAME } from '../crawl/queue.js';
 import { QueueJournal } from '../crawl/queue-journal.js';
-import { cacheStoreLabel } from '../crawl/cache.js';
 import { storageUsage, type StorageUsage } from '../crawl/storage-usage.js';
-import { requestQueueDir } from '../crawl/storage-client.js';
+import { QUEUE_NAME, requestQueueDir } from '../crawl/storage-client.js';
 import { readSharedCrawl, type SharedCrawlStatus } from '../crawl/shared-status.js';
 import { CRAWL_LOCK_FILE, openStorageDir } from '../crawl/storage-dir.js';
 import { lockHolder } from '../lockfile.js';
@@ -34,10 +31,11 @@ import type { CrawlSummary } from '../crawl/summary.js';
 import type { Logger } from '../log.js';
 import { openDb, type Db } from '../store/db.js';
 import { QUARANTINE_TABLE } from '../store/quarantine.js';
+import { countRows, type TableRows } from '../store/row-counts.js';
 import { TABLE_ORDER, type TableName } from '../store/tables.js';
 import { databaseExists, schemaState } from '../store/read.js';
 import { formatTable } from '../text-table.js';
-import { isKeyOf, recordOf, recordOfEach } from '../record.js';
+import { isKeyOf, recordOf } from '../record.js';
 import { count } from '../words.js';
 
 export interface LabelStatus {
@@ -61,16 +59,14 @@ export interface CrawlStatus {
 
 export interface CacheStatus {
   readonly entries: Record<Label, number>;
-  /** Disk usage of the cache's stores and files (as du counts it). */
+  /** Disk usage of the cache's stores and files (as du counts it); an estimate when `sample` is set. */
   readonly bytesOnDisk: number;
+  /** The cache files looked at, of all its files, when there were too many to look at each (see storage-usage.ts). */
+  readonly sample: StorageUsage['cacheSample'];
 }
 
-export interface TableStatus {
-  live: number;
-  deleted: number;
-  /** Rows of `<table>_history`: every version ever stored. */
-  versions: number;
-}
+/** Live, soft-deleted and history rows of a table, counted or (large tables) estimated: see row-counts.ts. */
+export type TableStatus = TableRows;
 
 export type DatabaseStatus =
   | { readonly state: 'absent' | 'no-tables' | 'outdated'; readonly description: string }
@@ -105,14 +101,37 @@ export interface StatusReport {
   readonly lastCrawl: CrawlSummary | undefined;
 }
 
-export async function runStatus(config: CommonConfig, { log }: { readonly log: Logger }): Promise<StatusReport> {
+export interface StatusOptions {
+  readonly log: Logger;
+  /** Look at every cache file and count every row, however long it takes (--exact). */
+  readonly exact?: boolean;
+}
+
+export async function runStatus(config: CommonConfig, { log, exact = false }: StatusOptions): Promise<StatusReport> {
+  let storage: StorageStatus;
+  let database: DatabaseStatus;
+  if (config.db.kind === 'embedded') {
+    // PGlite runs on this thread, so nothing is gained by overlapping; and the storage dir is sized
+    // before the database in it is opened (opening and closing it writes to it).
+    storage = await storageStatus(config, log, exact);
+    database = await databaseStatus(config, exact);
+  } else {
+    // A server answers while the storage dir is read: its queries wait on the server, the walk on the disk.
+    [storage, database] = await Promise.all([storageStatus(config, log, exact), databaseStatus(config, exact)]);
+  }
+  const { crawl, cache, disk, lastCrawl } = storage;
+  return { storageDir: config.storageDir, crawl, cache, disk, database, lastCrawl };
+}
+
+type StorageStatus = Pick<StatusReport, 'crawl' | 'cache' | 'disk' | 'lastCrawl'>;
+
+async function storageStatus(config: CommonConfig, log: Logger, exact: boolean): Promise<StorageStatus> {
   const runningPid = lockHolder(path.join(config.storageDir, CRAWL_LOCK_FILE));
   const hasStorage = existsSync(config.storageDir);
   if (!hasStorage) log.info(`no storage dir at ${config.storageDir}: nothing was crawled there`);
   const records = hasStorage ? await readRecords(config.storageDir) : undefined;
   const requests = hasStorage ? countRequests(config.storageDir, records?.failures ?? []) : undefined;
   return {
-    storageDir: config.storageDir,
     crawl: requests && {
       startedAt: records?.state?.startedAt,
       scope: records?.state?.scope,
@@ -121,8 +140,7 @@ export async function runStatus(config: CommonConfig, { log }: { readonly log: L
       requests,
       resumable: runningPid === undefined && isUnfinished(records?.state),
     },
-    ...(await diskStatus(config)),
-    database: await databaseStatus(config),
+    ...(await diskStatus(config, exact)),
     lastCrawl: records?.summary,
   };
 }
@@ -158,32 +176,14 @@ function countRequests(storageDir: string, failures: readonly FailureRecord[]): 
   return counts;
 }
 
-/**
- * Cache stores are KeyValueStores named by cache.ts shardName (cacheStoreLabel reads them back): one body
- * file per entry, and a `.__metadata__.json` beside it when it was written with metadata.
- */
-async function cacheEntries(storageDir: string): Promise<CacheStatus['entries']> {
-  const entries = recordOf(LABELS, () => 0);
-  const root = path.join(storageDir, 'key_value_stores');
-  for (const store of (await readdir(root).catch((): string[] => [])).sort()) {
-    const label = cacheStoreLabel(store);
-    if (!label || !isKeyOf(entries, label)) continue;
-    const files = await readdir(path.join(root, store)).catch((): string[] => []);
-    entries[label] += files.filter((f) => !f.endsWith('__metadata__.json')).length;
-  }
-  return entries;
-}
-
 /** The cache's entries, and the storage dir's size by part: one walk of the files, not two. */
-async function diskStatus(config: CommonConfig): Promise<{ cache: CacheStatus; disk: StorageUsage }> {
-  const [entries, disk] = await Promise.all([
-    cacheEntries(config.storageDir),
-    storageUsage(config.storageDir, config.db),
-  ]);
-  return { cache: { entries, bytesOnDisk: disk.cacheBytes }, disk };
+async function diskStatus(config: CommonConfig, exact: boolean): Promise<{ cache: CacheStatus; disk: StorageUsage }> {
+  const disk = await storageUsage(config.storageDir, config.db, { exact });
+  const entries = recordOf(LABELS, (label) => disk.cacheRecords[label] ?? 0);
+  return { cache: { entries, bytesOnDisk: disk.cacheBytes, sample: disk.cacheSample }, disk };
 }
 
-async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
+async function databaseStatus(config: CommonConfig, exact: boolean): Promise<DatabaseStatus> {
   const description = describeDb(config.db);
   if (!databaseExists(config.db)) return { state: 'absent', description };
   let db: Db;
@@ -198,21 +198,10 @@ async function databaseStatus(config: CommonConfig): Promise<DatabaseStatus> {
   try {
     const state = await schemaState(db);
     if (state !== 'current') return { state: state === 'missing' ? 'no-tables' : 'outdated', description };
-    const tables = await recordOfEach(TABLE_ORDER, async (table) => {
-      const {
-        rows: [counts],
-      } = await db.raw<{ rows: [TableStatus] }>(
-        `SELECT count(*) FILTER (WHERE deleted_at IS NULL)::int AS live,
-                count(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted,
-                (SELECT count(*) FROM ${table}_history)::int AS versions
-         FROM ${table}`,
-      );
-      return counts;
-    });
     return {
       state: 'ready',
       description,
-      tables,
+      tables: await countRows(db, { exact }),
       incomplete: await incompleteStatus(db),
       shared: await readSharedCrawl(db),
     };
@@ -272,12 +261,18 @@ export function formatStatus(report: StatusReport): string {
     );
   }
   const cached = LABELS.reduce((sum, l) => sum + cache.entries[l], 0);
+  const cacheSize = `${cache.sample ? '~' : ''}${formatBytes(cache.bytesOnDisk)}`;
   lines.push(
     '',
-    `Cache: ${count(cached, 'response')}, ${formatBytes(cache.bytesOnDisk)} on ` +
+    `Cache: ${count(cached, 'response')}, ${cacheSize} on ` +
       `disk (${LABELS.map((l) => `${l} ${cache.entries[l]}`).join(', ')})`,
   );
   lines.push(formatDisk(disk));
+  if (disk.cacheSample)
+    lines.push(
+      `  ~ estimated from ${disk.cacheSample.sampled} of the cache's ${count(disk.cacheSample.files, 'file')}, ` +
+        `spread over its stores; status --exact looks at every one`,
+    );
   lines.push('', `Database: ${database.description}`);
   switch (database.state) {
     case 'absent':
@@ -293,12 +288,7 @@ export function formatStatus(report: StatusReport): string {
       lines.push('  pending migrations: run migrate');
       break;
     case 'ready':
-      lines.push(
-        formatTable(
-          ['table', 'live', 'deleted', 'versions'],
-          TABLE_ORDER.map((t) => [t, database.tables[t].live, database.tables[t].deleted, database.tables[t].versions]),
-        ),
-      );
+      lines.push(formatTables(database.tables));
       lines.push(formatIncomplete(database.incomplete));
       if (database.shared) lines.push('', ...formatShared(database.shared));
       break;
@@ -353,6 +343,23 @@ function formatShared(shared: SharedCrawlStatus): string[] {
   return lines;
 }
 
+function formatTables(tables: Record<TableName, TableStatus>): string {
+  const figure = (table: TableName, field: 'live' | 'deleted' | 'versions') =>
+    tables[table].counted === 'exact' ? tables[table][field] : `~${Number(tables[table][field].toPrecision(3))}`;
+  const lines = [
+    formatTable(
+      ['table', 'live', 'deleted', 'versions'],
+      TABLE_ORDER.map((t) => [t, figure(t, 'live'), figure(t, 'deleted'), figure(t, 'versions')]),
+    ),
+  ];
+  if (TABLE_ORDER.some((t) => tables[t].counted === 'estimated'))
+    lines.push(
+      `  ~ estimated from ${SAMPLED_PAGES} pages of the table and of its history, for the tables past ` +
+        `the first ${formatBytes(DEFAULTS.statusExactTableBytes)} (smallest first); status --exact counts every row`,
+    );
+  return lines.join('\n');
+}
+
 function formatIncomplete({ scopes, items }: IncompleteStatus): string {
   const total = LABELS.reduce((sum, l) => sum + scopes[l], 0);
   if (!total) return '  Incomplete scopes: none (no payload lost items to quarantine)';
@@ -365,10 +372,11 @@ function formatIncomplete({ scopes, items }: IncompleteStatus): string {
 }
 
 function formatDisk(disk: StorageUsage): string {
-  const parts = [`cache ${formatBytes(disk.cacheBytes)}`, `queue ${formatBytes(disk.queueBytes)}`];
+  const about = disk.cacheSample ? '~' : '';
+  const parts = [`cache ${about}${formatBytes(disk.cacheBytes)}`, `queue ${formatBytes(disk.queueBytes)}`];
   if (disk.databaseBytes !== undefined) parts.push(`embedded database ${formatBytes(disk.databaseBytes)}`);
   parts.push(`other ${formatBytes(disk.otherBytes)}`);
-  return `Storage dir: ${formatBytes(disk.totalBytes)} on disk (${parts.join(', ')})`;
+  return `Storage dir: ${about}${formatBytes(disk.totalBytes)} on disk (${parts.join(', ')})`;
 }
 
 function formatBytes(bytes: number): string {
@@ -384,9 +392,24 @@ function formatBytes(bytes: number): string {
 
 // ─── The `status` command ───
 
-export const STATUS_OPTIONS = { ...LOGGING_OPTIONS, ...DATABASE_OPTIONS } as const satisfies Record<string, Options>;
+/** Pages of a large table (and of its history) that row-counts.ts counts the rows of. */
+const SAMPLED_PAGES = DEFAULTS.statusSampleRuns * DEFAULTS.statusSamplePagesPerRun;
 
-export type StatusArgs = LoggingArgs & DatabaseArgs;
+export const STATUS_OPTIONS = {
+  ...LOGGING_OPTIONS,
+  ...DATABASE_OPTIONS,
+  exact: {
+    type: 'boolean',
+    describe:
+      'Size the cache from every one of its files and count every row of every table (seconds or more at live ' +
+      `size). Without it, a cache of over ${DEFAULTS.statusExactCacheFiles} files is sized from ` +
+      `${DEFAULTS.statusSampleCacheFiles} of them, and the tables past the first ` +
+      `${formatBytes(DEFAULTS.statusExactTableBytes)} (smallest first) are estimated from ${SAMPLED_PAGES} of ` +
+      'their pages, both marked ~',
+  },
+} as const satisfies Record<string, Options>;
+
+export type StatusArgs = LoggingArgs & DatabaseArgs & { readonly exact?: boolean };
 
 export const statusCommand: CommandModule<StatusArgs> = {
   command: 'status',
@@ -397,7 +420,7 @@ export const statusCommand: CommandModule<StatusArgs> = {
   builder: (y) => y.options(STATUS_OPTIONS),
   handler: async (args, io) => {
     const config = resolveCommonConfig(args, io.env);
-    const report = await runStatus(config, { log: commandLogger(config, io) });
+    const report = await runStatus(config, { log: commandLogger(config, io), exact: args.exact === true });
     printResult(io, config.logFormat, report, () => formatStatus(report));
     return 0;
   },

@@ -21,13 +21,11 @@ import { toRequest } from './crawl-request.js';
 import { RequestQueue as CrawlQueue } from './crawl-queue.js';
 import type { FailureLog, FailedRequest } from './failures.js';
 import { QueueJournal } from './queue-journal.js';
-import { requestQueueDir } from './storage-client.js';
+import { QUEUE_NAME, requestQueueDir } from './storage-client.js';
 import { SharedQueueClient } from './shared-queue-client.js';
 import type { Joined, SharedQueue } from './shared-queue.js';
 import type { StorageDir } from './storage-dir.js';
 import { sweepQueue } from './sweep.js';
-
-export const QUEUE_NAME = 'crawl';
 
 /** The database a crawl writes to: its id, and the connection the queue is rebuilt from. */
 export interface QueueDatabase {

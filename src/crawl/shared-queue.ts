@@ -36,9 +36,8 @@ import type { Logger } from '../log.js';
 import { describeScope } from './crawl-state.js';
 import { SharedLimit } from './shared-limit.js';
 import { count } from '../words.js';
+import { BOSS_SCHEMA, countsOf, type QueueCounts } from './shared-queue-counts.js';
 
-/** pg-boss's schema: ours alone, so an application's own pg-boss (of another version) is never touched. */
-export const BOSS_SCHEMA = 'crawl_queue';
 /** Ten years: pg-boss's retention of a job (only its maintenance, never run here, would apply it). */
 const RETENTION_MINUTES = 10 * 365 * 24 * 60;
 /** pg-boss's own expiry of an active job, its longest (under 24 h); likewise only its maintenance applies it. */
@@ -57,16 +56,6 @@ export interface SharedCrawl {
   readonly maxRpm: number | undefined;
   readonly startedAt: string;
   readonly finishedAt: string | undefined;
-}
-
-export interface QueueCounts {
-  /** Waiting to be taken (pg-boss: created, retry). */
-  readonly queued: number;
-  /** Taken by a worker and not finished (pg-boss: active). */
-  readonly leased: number;
-  readonly done: number;
-  /** Failed after all their attempts (pg-boss: failed); `--retry-failed` queues them again. */
-  readonly failed: number;
 }
 
 export interface JoinOptions {
@@ -588,14 +577,6 @@ export async function countJobs(pool: Pick<pg.Pool, 'query'>, queue: string): Pr
     [queue],
   );
   return countsOf(rows);
-}
-
-/** QueueCounts from pg-boss's jobs counted by state. */
-export function countsOf(rows: readonly { state: string; n: number }[]): QueueCounts {
-  const n = (...states: string[]) =>
-    rows.filter((row) => states.includes(row.state)).reduce((sum, row) => sum + row.n, 0);
-  // `cancelled` lives only inside the transaction that puts a job back (requeue): count it as leased.
-  return { queued: n('created', 'retry'), leased: n('active', 'cancelled'), done: n('completed'), failed: n('failed') };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { CrawlScope } from '../config.js';
 import type { Db } from '../store/db.js';
-import { BOSS_SCHEMA, countsOf, type QueueCounts } from './shared-queue.js';
+import { BOSS_SCHEMA, countsOf, type QueueCounts } from './shared-queue-counts.js';
 
 export interface SharedWorkerStatus {
   readonly host: string;

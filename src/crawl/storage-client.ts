@@ -30,9 +30,12 @@ import type {
   StorageClient,
   UpdateRequestSchema,
 } from '@crawlee/types';
-import { cacheStoreLabel } from './cache.js';
+import { cacheStoreLabel } from './cache-stores.js';
 import { CacheStoreClient } from './cache-store-client.js';
 import { QueueJournal } from './queue-journal.js';
+
+/** The crawl's request queue: one per storage dir (queue.ts starts and resumes it). */
+export const QUEUE_NAME = 'crawl';
 
 /** Where the client keeps the request queue `name` of the storage dir `dir`. */
 export function requestQueueDir(dir: string, name: string): string {

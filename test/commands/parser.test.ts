@@ -7,10 +7,12 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/cli.js';
+import { loadCommands } from '../../src/cli.js';
 import { resolveCrawlConfig } from '../../src/commands/crawl.js';
 import { resolveChangesConfig } from '../../src/commands/changes.js';
 import { cli } from '../support/inprocess.js';
+
+const COMMANDS = await loadCommands();
 
 /** The long flags a --help text lists, in order. */
 function flagsIn(help: string): string[] {

@@ -4,8 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../../src/cli.js';
+import { loadCommands } from '../../src/cli.js';
 import { cli } from '../support/inprocess.js';
+
+const COMMANDS = await loadCommands();
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 

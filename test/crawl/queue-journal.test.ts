@@ -74,6 +74,44 @@ describe('QueueJournal', () => {
     );
   });
 
+  it('counts by label what a replay holds: updates, a handled request put again, deletions, a cut line', () => {
+    const dir = tempDir('journal-');
+    const put = (n: number, label: string) => ({
+      put: { ...request(n), id: getRequestId(`/r/${n}`), userData: { n, label } },
+    });
+    const done = (n: number, label: string) => ({
+      done: getRequestId(`/r/${n}`),
+      key: `/r/${n}`,
+      url: request(n).url,
+      label,
+    });
+    const lines = [
+      put(1, 'a'),
+      put(2, 'b'),
+      put(3, 'a'),
+      done(1, 'a'),
+      // Handled stays handled: a put, or a second done with another label, changes nothing.
+      put(1, 'b'),
+      done(1, 'b'),
+      // A pending request's update takes its new label.
+      put(3, 'c'),
+      { del: getRequestId('/r/2') },
+      put(4, 'a'),
+      done(4, 'a'),
+      { del: getRequestId('/r/4') },
+    ];
+    writeFileSync(path.join(dir, JOURNAL_FILE), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"put":{"id`);
+    expect(QueueJournal.countByLabel(dir)).toEqual(
+      new Map([
+        ['c', { pending: 1, handled: 0 }],
+        ['a', { pending: 0, handled: 1 }],
+      ]),
+    );
+    const journal = QueueJournal.open(dir);
+    expect(journal.counts()).toEqual({ pending: 1, handled: 1 });
+    journal.close();
+  });
+
   it('says whether a request stayed behind locked, and releases and prolongs locks', () => {
     const journal = QueueJournal.open(tempDir('journal-'));
     journal.add([request(1), request(2)], false);

@@ -8,8 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JOURNAL_FILE } from '../../src/crawl/queue-journal.js';
-import { requestQueueDir } from '../../src/crawl/storage-client.js';
-import { QUEUE_NAME } from '../../src/crawl/queue.js';
+import { QUEUE_NAME, requestQueueDir } from '../../src/crawl/storage-client.js';
 import {
   apiPath,
   expectedCounts,
