@@ -47,7 +47,8 @@ export class PlannerStatistics {
    */
   async refresh(): Promise<TableName[]> {
     if (![...this.writtenSince.values()].some((rows) => rows >= this.minRows)) return [];
-    const rowsAtAnalyze = (this.rowsAtAnalyze ??= await this.catalogRows());
+    this.rowsAtAnalyze ??= await this.catalogRows();
+    const rowsAtAnalyze = this.rowsAtAnalyze;
     const due = TABLE_ORDER.filter(
       (table) => (this.writtenSince.get(table) ?? 0) >= Math.max(this.minRows, rowsAtAnalyze.get(table) ?? 0),
     );
@@ -63,7 +64,8 @@ export class PlannerStatistics {
 
   private async catalogRows(tables: readonly TableName[] = TABLE_ORDER): Promise<Map<TableName, number>> {
     const { rows } = await this.db.raw<{ rows: { relname: TableName; reltuples: number }[] }>(
-      `SELECT relname, reltuples FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relname = ANY(?)`,
+      'SELECT relname, reltuples FROM pg_class ' +
+        'WHERE relnamespace = current_schema()::regnamespace AND relname = ANY(?)',
       [tables as string[]],
     );
     // reltuples is -1 for a table never analyzed (PostgreSQL 14 and later).
