@@ -69,6 +69,9 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
       await trx.raw('SET LOCAL cursor_tuple_fraction = 1');
       // Floats in their shortest round-trip digits, as JavaScript prints them (lines.ts relies on it).
       await trx.raw('SET LOCAL extra_float_digits = 1');
+      // The history tables have no index: a nested loop over one rescans it for every outer row, which
+      // a planner without statistics (a server whose autovacuum has not run yet) picks, quadratic.
+      if (config.asOf) await trx.raw('SET LOCAL enable_nestloop = off');
       const selection = await selectScope(trx, config.scope, config.asOf);
       const view: View = {
         live: (table) => liveRows(table, config.asOf),
