@@ -28,16 +28,17 @@ import {
 } from './options.js';
 import { describeScope } from '../crawl/crawl-state.js';
 import type { Logger } from '../log.js';
-import { cursorColumns, cursorPages } from '../export/cursor.js';
+import { linePages } from '../export/line-pages.js';
 import { openForReading } from '../store/read.js';
-import { DATASETS, type DatasetName, type View } from '../export/datasets.js';
+import { DATASETS, columnNames, type DatasetName, type View } from '../export/datasets.js';
+import { datasetLines } from '../export/lines.js';
 import { incompleteExpression, incompleteScopes, type IncompleteScope } from '../export/incomplete.js';
 import { manifestFilters, writeManifest, MANIFEST_FILE, type Manifest } from '../export/manifest.js';
 import { clearOutDir, finishOutDir, inspectOutDir } from '../export/out-dir.js';
 import { rowsWithin, selectScope } from '../export/scope.js';
 import { liveRows } from '../store/as-of.js';
 import { formatTable } from '../text-table.js';
-import { datasetFile, writeDataset } from '../export/writer.js';
+import { datasetFile, LINE_SEPARATOR, writeDataset } from '../export/writer.js';
 import { count } from '../words.js';
 
 export interface ExportRunOptions {
@@ -66,6 +67,11 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
       await trx.raw('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       // Every row is read: plan for the whole result, not for its first tenth (a cursor's default).
       await trx.raw('SET LOCAL cursor_tuple_fraction = 1');
+      // Floats in their shortest round-trip digits, as JavaScript prints them (lines.ts relies on it).
+      await trx.raw('SET LOCAL extra_float_digits = 1');
+      // The history tables have no index: a nested loop over one rescans it for every outer row, which
+      // a planner without statistics (a server whose autovacuum has not run yet) picks, quadratic.
+      if (config.asOf) await trx.raw('SET LOCAL enable_nestloop = off');
       const selection = await selectScope(trx, config.scope, config.asOf);
       const view: View = {
         live: (table) => liveRows(table, config.asOf),
@@ -78,12 +84,11 @@ export async function runExport(config: ExportConfig, { log }: ExportRunOptions)
         const started = Date.now();
         const file = datasetFile(dataset.name, config.format);
         const query = dataset.query(view);
-        const columns = config.format === 'csv' ? await cursorColumns(trx, query) : [];
         const rows = await writeDataset(
           path.join(config.outDir, file),
           config.format,
-          cursorPages(trx, query),
-          columns,
+          linePages(trx, datasetLines(query, config.format), LINE_SEPARATOR[config.format]),
+          columnNames(query),
         );
         log.info(`exported ${dataset.name}: ${rows} rows`, { file, seconds: (Date.now() - started) / 1000 });
         written[dataset.name] = { file, rows };

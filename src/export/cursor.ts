@@ -28,11 +28,8 @@ export async function* cursorPages(
   await trx.raw(`CLOSE ${cursor}`);
 }
 
-/** The column names a query returns, in order, without reading its rows (a header needs them even when it has none). */
-export async function cursorColumns(trx: Knex.Transaction, query: Sql): Promise<string[]> {
-  const result = await trx.raw<{ fields: { name: string }[] }>(
-    `SELECT * FROM (${query.text}) columns_only LIMIT 0`,
-    query.bindings,
-  );
-  return result.fields.map((field) => field.name);
+/** The text of each row's `column`, a page at a time: a query of lines (see lines.ts). */
+export async function* cursorLines(trx: Knex.Transaction, query: Sql, column: string): AsyncGenerator<string[]> {
+  // why: a lines query selects one text column, which concat() never leaves NULL.
+  for await (const page of cursorPages(trx, query)) yield page.map((row) => row[column] as string);
 }

@@ -1,47 +1,49 @@
 /**
  * Writes a dataset to its file as it is read: `.json` is one JSON array with one object per line,
- * `.ndjson` one object per line, `.csv` a header row and one record per row (see csv.ts). Pages are
- * pulled only as fast as the file takes them (pipeline's backpressure), and the file appears under its
- * name only once complete: a failed export leaves the previous file (or none), never a truncated one.
+ * `.ndjson` one object per line, `.csv` a header row and one record per row (see csv.ts), each line
+ * as the database built it (lines.ts). Pages are pulled only as fast as the file takes them
+ * (pipeline's backpressure), and the file appears under its name only once complete: a failed
+ * export leaves the previous file (or none), never a truncated one.
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ExportFormat } from '../config.js';
-import { csvRecord } from './csv.js';
+import { CSV_LINE_END, csvRecord } from './csv.js';
+import type { LinePage } from './line-pages.js';
 
 export function datasetFile(name: string, format: ExportFormat): string {
   return `${name}.${format}`;
 }
 
+/** How each format separates the lines of its rows. */
+export const LINE_SEPARATOR: { readonly [F in ExportFormat]: string } = {
+  json: ',\n',
+  ndjson: '\n',
+  csv: CSV_LINE_END,
+};
+
 /**
- * Writes every row of `pages` to `file`; returns how many rows it wrote. `columns` (the query's, in
- * order) make the CSV header and the order of its fields; JSON keeps each row's own key order.
+ * Writes the lines of `pages` (each page its lines joined by the format's LINE_SEPARATOR) to
+ * `file`; returns how many rows it wrote. `columns` (the dataset's, in order) make the CSV header.
  */
 export async function writeDataset(
   file: string,
   format: ExportFormat,
-  pages: AsyncIterable<readonly Record<string, unknown>[]>,
+  pages: AsyncIterable<LinePage>,
   columns: readonly string[],
 ): Promise<number> {
   let rows = 0;
-  async function* encode(): AsyncGenerator<string> {
-    if (format === 'csv') {
-      yield csvRecord(columns);
-      for await (const page of pages) {
-        if (!page.length) continue;
-        yield page.map((row) => csvRecord(columns.map((column) => row[column]))).join('');
-        rows += page.length;
-      }
-      return;
-    }
+  async function* encode(): AsyncGenerator<string | Buffer> {
+    if (format === 'csv') yield csvRecord(columns);
     if (format === 'json') yield '[';
     for await (const page of pages) {
-      if (!page.length) continue;
-      const lines = page.map((row) => JSON.stringify(row)).join(format === 'json' ? ',\n' : '\n');
-      yield format === 'json' ? (rows ? ',\n' : '\n') + lines : `${lines}\n`;
-      rows += page.length;
+      if (!page.lines) continue;
+      if (format === 'json') yield rows ? ',\n' : '\n';
+      yield page.text;
+      if (format !== 'json') yield LINE_SEPARATOR[format];
+      rows += page.lines;
     }
     if (format === 'json') yield rows ? '\n]\n' : ']\n';
   }
