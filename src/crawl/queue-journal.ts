@@ -43,12 +43,11 @@ import { isObject, stringField } from '../record.js';
 
 export const JOURNAL_FILE = 'journal.ndjson';
 
-/** A pending request: its Crawlee shape as JSON text, and its place and lock in the queue. */
+/** A pending request: its Crawlee shape as JSON text, and its lock (its place is PendingOrder's). */
 interface PendingEntry {
   readonly id: string;
   /** JSON of the request (RequestSchema with its id): a third of the memory of the parsed object. */
   text: string;
-  forefront: boolean;
   lockedUntil: number;
 }
 
@@ -82,10 +81,8 @@ export interface AddOutcome {
 export class QueueJournal {
   private readonly entries = new Map<string, Entry>();
   private readonly handled = new HandledIndex();
-  /** Pending ids in queue order (a Map keeps insertion order and deletes in O(1)). */
-  private readonly pending = new Map<string, true>();
-  /** Pending ids added at the forefront, most recent first. */
-  private forefront: string[] = [];
+  /** Pending ids in the order the queue hands them out. */
+  private readonly pending = new PendingOrder();
   private handledCount = 0;
   private fd: number | undefined;
   /** Bytes of whole lines in the journal file: where a write cut short by a full disk is taken back to. */
@@ -295,11 +292,7 @@ export class QueueJournal {
   }
 
   private *pendingInOrder(): Generator<PendingEntry> {
-    for (const id of this.forefront) yield this.pendingEntry(id)!;
-    for (const id of this.pending.keys()) {
-      const entry = this.pendingEntry(id)!;
-      if (!entry.forefront) yield entry;
-    }
+    for (const id of this.pending.inOrder()) yield this.pendingEntry(id)!;
   }
 
   private pendingEntry(id: string): PendingEntry | undefined {
@@ -308,8 +301,7 @@ export class QueueJournal {
   }
 
   private toForefront(entry: PendingEntry): void {
-    entry.forefront = true;
-    this.forefront = [entry.id, ...this.forefront.filter((id) => id !== entry.id)];
+    this.pending.toForefront(entry.id);
   }
 
   private apply(line: Line): void {
@@ -322,28 +314,21 @@ export class QueueJournal {
         if (line.ff) this.toForefront(known);
         return;
       }
-      const entry: PendingEntry = { id, text: JSON.stringify(line.put), forefront: !!line.ff, lockedUntil: 0 };
+      const entry: PendingEntry = { id, text: JSON.stringify(line.put), lockedUntil: 0 };
       this.entries.set(id, entry);
-      this.pending.set(id, true);
-      if (line.ff) this.forefront.unshift(id);
+      this.pending.add(id, !!line.ff);
     } else if ('done' in line) {
       if (typeof this.entries.get(line.done) === 'string') return;
-      this.pending.delete(line.done);
-      this.dropFromForefront(line.done);
+      this.pending.remove(line.done);
       this.entries.set(line.done, this.handled.pack({ uniqueKey: line.key, url: line.url, label: line.label }));
       this.handledCount += 1;
     } else {
       const entry = this.entries.get(line.del);
       if (!entry) return;
       if (typeof entry === 'string') this.handledCount -= 1;
-      this.pending.delete(line.del);
-      this.dropFromForefront(line.del);
+      this.pending.remove(line.del);
       this.entries.delete(line.del);
     }
-  }
-
-  private dropFromForefront(id: string): void {
-    if (this.forefront.includes(id)) this.forefront = this.forefront.filter((other) => other !== id);
   }
 
   /**
@@ -386,13 +371,11 @@ export class QueueJournal {
     for (const [id, entry] of this.entries) {
       if (typeof entry === 'string') lines.push(JSON.stringify(doneLineOf(this.handled.unpack(id, entry))));
     }
-    // Forefront entries are replayed by unshifting: write them last-to-first.
+    // Each forefront entry replayed goes on top of the ones before it: written bottom first.
     // The text is the request's JSON: the line is what JSON.stringify(putLine(request, …)) writes.
-    for (const id of [...this.forefront].reverse()) lines.push(`{"put":${this.pendingEntry(id)!.text},"ff":true}`);
-    for (const id of this.pending.keys()) {
-      const entry = this.pendingEntry(id)!;
-      if (!entry.forefront) lines.push(`{"put":${entry.text}}`);
-    }
+    for (const id of this.pending.forefrontBottomFirst())
+      lines.push(`{"put":${this.pendingEntry(id)!.text},"ff":true}`);
+    for (const id of this.pending.fifo.keys()) lines.push(`{"put":${this.pendingEntry(id)!.text}}`);
     const text = lines.length ? `${lines.join('\n')}\n` : '';
     try {
       writeFileSync(`${file}.tmp`, text);
@@ -404,6 +387,74 @@ export class QueueJournal {
     renameSync(`${file}.tmp`, file);
     this.fd = openSync(file, 'a');
     this.size = Buffer.byteLength(text);
+  }
+}
+
+/**
+ * The order the queue hands pending requests out: those put at the forefront first, the latest on
+ * top (a stack), then the others in the order they came (a FIFO). The crawl puts each payload's
+ * children at the forefront, so it walks the tree depth first and the queue holds one frontier of
+ * it (about the concurrency times a list's fan-out), not a whole level of the tree, which at live
+ * size is ~10⁵ classification requests waiting as JSON text.
+ *
+ * Every change is O(1): an id that leaves the stack, or moves to its top again, is not searched
+ * for; it counts only at the place `stackAt` records, and the stack is rebuilt once most of it is
+ * such stale places.
+ */
+class PendingOrder {
+  /** Pending ids not at the forefront, oldest first (a Map keeps insertion order, deletes in O(1)). */
+  readonly fifo = new Map<string, true>();
+  /** Forefront ids, bottom first, with stale places among them. */
+  private stack: string[] = [];
+  /** The place on `stack` where each forefront id counts. */
+  private readonly stackAt = new Map<string, number>();
+
+  get size(): number {
+    return this.fifo.size + this.stackAt.size;
+  }
+
+  /** Adds a new pending id: on top of the stack, or at the end of the FIFO. */
+  add(id: string, forefront: boolean): void {
+    if (forefront) this.push(id);
+    else this.fifo.set(id, true);
+  }
+
+  /** Moves a pending id to the top of the stack. */
+  toForefront(id: string): void {
+    this.fifo.delete(id);
+    this.push(id);
+  }
+
+  /** The id is no longer pending (handled or deleted). */
+  remove(id: string): void {
+    if (!this.fifo.delete(id)) this.stackAt.delete(id);
+    this.compactStack();
+  }
+
+  /** Every pending id, in the order the queue hands them out. */
+  *inOrder(): Generator<string> {
+    for (let at = this.stack.length - 1; at >= 0; at--) {
+      const id = this.stack[at]!;
+      if (this.stackAt.get(id) === at) yield id;
+    }
+    yield* this.fifo.keys();
+  }
+
+  /** The forefront ids, bottom of the stack first: pushed back in this order, they stand as they do now. */
+  forefrontBottomFirst(): string[] {
+    return this.stack.filter((id, at) => this.stackAt.get(id) === at);
+  }
+
+  private push(id: string): void {
+    this.stackAt.set(id, this.stack.push(id) - 1);
+    this.compactStack();
+  }
+
+  /** Drops the stale places once they are most of the stack (amortised O(1) per change). */
+  private compactStack(): void {
+    if (this.stack.length < 1024 || this.stack.length < 2 * this.stackAt.size) return;
+    this.stack = this.forefrontBottomFirst();
+    for (const [at, id] of this.stack.entries()) this.stackAt.set(id, at);
   }
 }
 

@@ -126,11 +126,21 @@ export class CrawlStorageClient implements StorageClient {
     );
   }
 
-  /** Closes the journals and waits for MemoryStorage's background writes. */
+  /**
+   * Crawlee's hook at the end of every `crawler.run()`: waits for the cache stores' background
+   * writes. The journals stay open: each line is on disk when its call returns, so there is nothing
+   * to flush, and closing them here made the crawl's next look at its queue (isFinished, the sweep)
+   * replay and rewrite the whole journal, holding every request of the crawl at once.
+   */
   async teardown(): Promise<void> {
+    await this.stores.teardown();
+  }
+
+  /** Closes the journals and waits for the background writes: the storage dir is done with. */
+  async close(): Promise<void> {
     for (const journal of this.journals.values()) journal.close();
     this.journals.clear();
-    await this.stores.teardown();
+    await this.teardown();
   }
 
   private queueDir(name: string): string {

@@ -54,7 +54,7 @@ export async function openStorageDir(
     records,
     shareQueue: (queueClient) => client.shareQueue(queueClient),
     // Closes the queue journals and waits for background writes: a later open of the same dir must not race them.
-    close: () => client.teardown(),
+    close: () => client.close(),
   };
 }
 

@@ -158,6 +158,33 @@ describe('QueueJournal', () => {
     expect(lines).toEqual([{ put: { ...request(1), id: one!.id, retryCount: 3 } }]);
   });
 
+  it('hands out forefront requests latest first, through thousands of changes and a reopen', () => {
+    const dir = tempDir('journal-');
+    const journal = QueueJournal.open(dir);
+    journal.add([request(0), request(1)], false);
+    // A depth-first walk: each round puts 3 children on top and takes the top one, 2,000 rounds,
+    // so the stack is rebuilt many times with stale places in it.
+    let next = 2;
+    for (let round = 0; round < 2000; round++) {
+      journal.add([request(next++), request(next++), request(next++)], true);
+      const [top] = journal.lockHead(1, 60_000).items;
+      expect(top!.uniqueKey).toBe(`/r/${next - 1}`);
+      journal.update({ ...top!, id: top!.id!, handledAt: new Date().toISOString() }, false);
+    }
+    // Put again at the forefront (as Crawlee reclaims a request to it), a request is handed out first.
+    journal.update({ ...journal.get(getRequestId('/r/1'))!, id: getRequestId('/r/1') }, true);
+    const order = keysOf(journal.head(5));
+    expect(order).toEqual(['/r/1', '/r/6000', '/r/5999', '/r/5997', '/r/5996']);
+    expect(journal.counts()).toEqual({ pending: 4002, handled: 2000 });
+    journal.close();
+
+    const reopened = QueueJournal.open(dir);
+    expect(keysOf(reopened.head(5))).toEqual(order);
+    expect(keysOf(reopened.head(5000)).slice(-3)).toEqual(['/r/3', '/r/2', '/r/0']);
+    expect(reopened.counts()).toEqual({ pending: 4002, handled: 2000 });
+    reopened.close();
+  });
+
   it("imports a queue left in Crawlee's own file format, then removes those files", () => {
     const dir = tempDir('journal-');
     mkdirSync(dir, { recursive: true });
@@ -235,6 +262,26 @@ describe("Crawlee's RequestQueue over the crawl storage client", () => {
     await queue.drop();
     expect(existsSync(path.join(dir, 'request_queues', 'crawl'))).toBe(false);
     await storage.close();
+  });
+
+  it("keeps the journal open through Crawlee's teardown at the end of a run: no replay, no rewrite", async () => {
+    const dir = tempDir('storage-');
+    const storage = await openStorageDir(dir);
+    try {
+      const queue = await RequestQueue.open('crawl', { config: storage.config });
+      await queue.addRequests([request(1), request(2)].map((r) => new Request(r)));
+      const first = (await queue.fetchNextRequest())!;
+      await queue.reclaimRequest(first);
+      const file = path.join(dir, 'request_queues', 'crawl', JOURNAL_FILE);
+      const lines = readFileSync(file, 'utf8');
+      // What BasicCrawler.run() calls as it ends; the crawl then asks its queue again (isFinished, the sweep).
+      await storage.config.getStorageClient().teardown!();
+      expect(await queue.getInfo()).toMatchObject({ pendingRequestCount: 2 });
+      // Reopened, the journal would have been compacted: the reclaimed request's two lines made one.
+      expect(readFileSync(file, 'utf8')).toBe(lines);
+    } finally {
+      await storage.close();
+    }
   });
 
   it('puts forefront requests first, reclaims to the front when asked, and hands out copies', async () => {
