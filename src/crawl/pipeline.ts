@@ -102,7 +102,7 @@ function handler(
     const counts = ctx.stats.byLabel[label];
     const fingerprint = ctx.applied.fingerprint(raw);
 
-    if (ctx.applied.isApplied(key, fingerprint)) {
+    if (ctx.applied.take(key, fingerprint)) {
       // The very bytes whose rows are stored: they passed validation before, and map to the same
       // rows. Only the children are wanted.
       const { children, warnings } = LEAF_LABELS.has(label)
@@ -112,7 +112,7 @@ function handler(
             route({ payload: decodeBody(raw).value as never, parentUuid: target.uuid, meta, scope: ctx.config.scope }),
           );
       await recache(ctx, key, request.url, answer);
-      await enqueue(ctx, children);
+      await enqueue(ctx, label, children);
       for (const warning of warnings ?? []) ctx.log.warn(warning);
       counts.succeeded += 1;
       counts.alreadyStored += 1;
@@ -157,13 +157,11 @@ function handler(
       // Replaces the target's quarantine rows with this payload's (none when whole), in the rows' transaction.
       quarantine: { key, label, parentUuid: target.uuid, url: request.url, items: quarantined.map(toQuarantineItem) },
     });
-    if (clean) ctx.applied.remember(key, fingerprint);
-    else ctx.applied.forget(key);
     // Cached as served, repaired or partial alike: it is what the API answers, what its rows came
     // from, and a read of the cache goes through this same processing again (repairs reported,
     // items quarantined). Only a body that could not be used at all (thrown above) is never cached.
     await recache(ctx, key, request.url, answer);
-    await enqueue(ctx, result.children);
+    await enqueue(ctx, label, result.children);
 
     for (const item of quarantined) {
       ctx.log.warnRepeated(
@@ -229,7 +227,15 @@ function countSource(counts: LabelCounts, answer: Answer): void {
   if (answer.source === 'revalidated') counts.revalidated += 1;
 }
 
-async function enqueue(ctx: PipelineContext, children: readonly ChildRequest[]): Promise<void> {
-  if (children.length)
-    await ctx.queue.addRequests(children.map((child) => toRequest(ctx.config.baseUrl, child.target, child.meta)));
+/**
+ * A payload's children go to the forefront of the queue: the crawl walks the tree depth first, so
+ * what waits in the queue is one frontier (about the concurrency times a list's fan-out), not a
+ * whole level of the tree (at live size ~10⁵ classification requests, most of the crawl's memory).
+ * Added last first, so they are handed out in the order the payload lists them.
+ */
+async function enqueue(ctx: PipelineContext, label: Label, children: readonly ChildRequest[]): Promise<void> {
+  ctx.stats.childrenNamed[label] += children.length;
+  if (!children.length) return;
+  const requests = children.map((child) => toRequest(ctx.config.baseUrl, child.target, child.meta));
+  await ctx.queue.addRequests(requests.reverse(), { forefront: true });
 }

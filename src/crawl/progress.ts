@@ -5,8 +5,10 @@
  * through a pause, so a paused crawl is never silent.
  */
 import type { RequestQueue } from '@crawlee/core';
+import { TREE, type Label } from '../api/endpoints.js';
 import type { Logger } from '../log.js';
 import { instant } from './gate.js';
+import { ROOT } from './tree.js';
 import type { CrawlStats } from './stats.js';
 import { count } from '../words.js';
 
@@ -59,13 +61,16 @@ export class Progress {
     const elapsed = (Date.now() - stats.startedAt) / 1000;
     const perSecond = elapsed > 0 ? stats.done / elapsed : 0;
     const known = Math.max(this.known, done);
+    // The crawl goes depth first, so the queue knows little of the tree ahead: the ETA counts what
+    // the fan-outs seen so far imply, when that is more than the queue knows.
+    const expected = Math.max(known, estimatedTotal(stats));
     return {
       done,
       known,
       perSecond,
       cacheHits: stats.total('cacheHits'),
       failures: stats.total('failed') + stats.total('quarantined'),
-      etaSeconds: perSecond > 0 ? (known - done) / perSecond : undefined,
+      etaSeconds: perSecond > 0 ? (expected - done) / perSecond : undefined,
     };
   }
 
@@ -104,6 +109,23 @@ export class Progress {
       log.info(text, log.options.format === 'json' ? fields : undefined);
     }
   }
+}
+
+/**
+ * The tree's requests as this run's fan-outs imply them: one series list, and at each level the
+ * level above times the mean number of children its payloads named. A level this run has handled
+ * none of ends the count (a resumed run whose series list was handled before: then the queue's
+ * count is all there is).
+ */
+export function estimatedTotal(stats: Pick<CrawlStats, 'byLabel' | 'childrenNamed'>): number {
+  let total = 0;
+  let atLevel = 1;
+  for (let label: Label | undefined = ROOT.target.label; label && atLevel > 0; label = TREE[label]?.child) {
+    total += atLevel;
+    const handled = stats.byLabel[label].succeeded;
+    atLevel = handled ? (atLevel * stats.childrenNamed[label]) / handled : 0;
+  }
+  return Math.round(total);
 }
 
 export function formatEta(seconds: number | undefined): string {

@@ -37,6 +37,12 @@ export class CrawlStats {
    */
   readonly retrying = new Map<string, string>();
 
+  /**
+   * Child requests named by the payloads of each label this run handled (known ones included): with
+   * `succeeded`, each list's mean fan-out, from which the progress line estimates the whole tree.
+   */
+  readonly childrenNamed: Record<Label, number> = recordOf(LABELS, () => 0);
+
   total(field: keyof LabelCounts): number {
     return LABELS.reduce((sum, l) => sum + this.byLabel[l][field], 0);
   }
