@@ -16,7 +16,7 @@
  * that a later one depends on ("done" after the "put"s of the children a handler enqueued) is
  * always on disk first. A kill can cut the last line short; the replay skips any line it cannot
  * parse, and the completeness sweep adds back a request lost that way. Opening the journal
- * rewrites it compactly (state only, via a temp file and a rename).
+ * rewrites it compactly (state only, via a temp file and a rename), and so does finishing with it.
  *
  * The state in memory is kept small, as it holds every request of the crawl: a pending request as
  * its JSON text (parsed when handed out), a handled one as a single string (see HandledIndex).
@@ -32,7 +32,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -279,6 +278,21 @@ export class QueueJournal {
     return true;
   }
 
+  /**
+   * Rewrites the journal as its state, one line per request, and closes it: a crawl's journal holds
+   * every change of every request (~3× the state at live size), and `status` and the next open read
+   * the whole file. A rewrite that fails (a full disk) leaves the journal as it was, and closed.
+   */
+  finish(): void {
+    if (this.fd === undefined) return;
+    try {
+      this.compact();
+    } catch {
+      // The journal is whole as it was; the next open compacts it.
+    }
+    this.close();
+  }
+
   /** Closes the journal file. The state stays readable; appends after this throw. */
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
@@ -367,27 +381,51 @@ export class QueueJournal {
   private compact(): void {
     this.close();
     const file = path.join(this.dir, JOURNAL_FILE);
-    const lines: string[] = [];
-    for (const [id, entry] of this.entries) {
-      if (typeof entry === 'string') lines.push(JSON.stringify(doneLineOf(this.handled.unpack(id, entry))));
-    }
-    // Each forefront entry replayed goes on top of the ones before it: written bottom first.
-    // The text is the request's JSON: the line is what JSON.stringify(putLine(request, …)) writes.
-    for (const id of this.pending.forefrontBottomFirst())
-      lines.push(`{"put":${this.pendingEntry(id)!.text},"ff":true}`);
-    for (const id of this.pending.fifo.keys()) lines.push(`{"put":${this.pendingEntry(id)!.text}}`);
-    const text = lines.length ? `${lines.join('\n')}\n` : '';
+    let fd: number | undefined;
+    let size = 0;
     try {
-      writeFileSync(`${file}.tmp`, text);
+      // Written a page of lines at a time: at live size the state is tens of megabytes of text.
+      fd = openSync(`${file}.tmp`, 'w');
+      for (const page of pagesOf(this.stateLines(), 1000)) {
+        const data = Buffer.from(`${page.join('\n')}\n`);
+        for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
+        size += data.length;
+      }
+      closeSync(fd);
     } catch (error) {
       // The journal itself is untouched: only the copy that could not be written goes.
+      if (fd !== undefined) closeSync(fd);
       rmSync(`${file}.tmp`, { force: true });
       throw asResourceError(error, `${file}.tmp`) ?? error;
     }
     renameSync(`${file}.tmp`, file);
     this.fd = openSync(file, 'a');
-    this.size = Buffer.byteLength(text);
+    this.size = size;
   }
+
+  /** The state as journal lines: handled requests, then pending ones as the replay must meet them. */
+  private *stateLines(): Generator<string> {
+    for (const [id, entry] of this.entries) {
+      if (typeof entry === 'string') yield JSON.stringify(doneLineOf(this.handled.unpack(id, entry)));
+    }
+    // Each forefront entry replayed goes on top of the ones before it: written bottom first.
+    // The text is the request's JSON: the line is what JSON.stringify(putLine(request, …)) writes.
+    for (const id of this.pending.forefrontBottomFirst()) yield `{"put":${this.pendingEntry(id)!.text},"ff":true}`;
+    for (const id of this.pending.fifo.keys()) yield `{"put":${this.pendingEntry(id)!.text}}`;
+  }
+}
+
+/** `items` in arrays of up to `size`. */
+function* pagesOf<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let page: T[] = [];
+  for (const item of items) {
+    page.push(item);
+    if (page.length === size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length) yield page;
 }
 
 /**

@@ -136,9 +136,9 @@ export class CrawlStorageClient implements StorageClient {
     await this.stores.teardown();
   }
 
-  /** Closes the journals and waits for the background writes: the storage dir is done with. */
+  /** Compacts and closes the journals and waits for the background writes: the storage dir is done with. */
   async close(): Promise<void> {
-    for (const journal of this.journals.values()) journal.close();
+    for (const journal of this.journals.values()) journal.finish();
     this.journals.clear();
     await this.teardown();
   }

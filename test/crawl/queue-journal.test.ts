@@ -279,9 +279,18 @@ describe("Crawlee's RequestQueue over the crawl storage client", () => {
       expect(await queue.getInfo()).toMatchObject({ pendingRequestCount: 2 });
       // Reopened, the journal would have been compacted: the reclaimed request's two lines made one.
       expect(readFileSync(file, 'utf8')).toBe(lines);
+      expect(lines.trimEnd().split('\n')).toHaveLength(3);
     } finally {
       await storage.close();
     }
+    // Finished with, it is: one line per request, which is what status and the next open read.
+    const compacted = readFileSync(path.join(dir, 'request_queues', 'crawl', JOURNAL_FILE), 'utf8');
+    expect(
+      compacted
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line).put.uniqueKey),
+    ).toEqual(['/r/1', '/r/2']);
   });
 
   it('puts forefront requests first, reclaims to the front when asked, and hands out copies', async () => {
