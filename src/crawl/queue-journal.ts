@@ -265,7 +265,7 @@ export class QueueJournal {
     const entry = this.pendingEntry(id);
     if (!entry) return undefined;
     entry.lockedUntil = Math.max(entry.lockedUntil, now) + lockMs;
-    if (forefront) this.toForefront(entry);
+    if (forefront) this.pending.toForefront(id);
     return new Date(entry.lockedUntil);
   }
 
@@ -274,7 +274,7 @@ export class QueueJournal {
     const entry = this.pendingEntry(id);
     if (!entry) return false;
     entry.lockedUntil = 0;
-    if (forefront) this.toForefront(entry);
+    if (forefront) this.pending.toForefront(id);
     return true;
   }
 
@@ -314,10 +314,6 @@ export class QueueJournal {
     return typeof entry === 'object' ? entry : undefined;
   }
 
-  private toForefront(entry: PendingEntry): void {
-    this.pending.toForefront(entry.id);
-  }
-
   private apply(line: Line): void {
     if ('put' in line) {
       const id = line.put.id;
@@ -325,7 +321,7 @@ export class QueueJournal {
       if (typeof this.entries.get(id) === 'string') return;
       if (known) {
         known.text = JSON.stringify(line.put);
-        if (line.ff) this.toForefront(known);
+        if (line.ff) this.pending.toForefront(id);
         return;
       }
       const entry: PendingEntry = { id, text: JSON.stringify(line.put), lockedUntil: 0 };
