@@ -146,11 +146,6 @@ export const DEFAULTS = {
    */
   crawlHeapGrowingPercent: 50,
   /**
-   * Cap of each of V8's two young-generation semi-spaces, in MiB (see src/young-generation.ts;
-   * V8's own is 16): 4 takes ~25 MB off a crawl's peak RSS for no measured CPU time.
-   */
-  youngGenerationSemiSpaceMiB: 4,
-  /**
    * Slots of the request queue's dedup cache (see src/crawl/crawl-queue.ts; Crawlee's is 1,000,000,
    * 15 MiB): 131,072 is 2 MiB, and a collision costs one lookup in the queue's storage.
    */
