@@ -47,7 +47,7 @@ import type { Gate } from '../crawl/gate.js';
 import { Progress } from '../crawl/progress.js';
 import { describeScope, markFinished, writeSummary } from '../crawl/crawl-state.js';
 import { startQueue, startSharedQueue } from '../crawl/queue.js';
-import { SharedQueue } from '../crawl/shared-queue.js';
+import type { SharedQueue } from '../crawl/shared-queue.js';
 import { formatPlan, planCrawl } from '../crawl/plan.js';
 import { RunBudget } from '../crawl/run-budget.js';
 import { CrawlStats } from '../crawl/stats.js';
@@ -83,6 +83,10 @@ export async function runCrawl(config: CrawlConfig, { log, signal, tty }: CrawlR
       if (migrations.length) log.info(`applied migrations: ${migrations.join(', ')}`);
       const failures = await FailureLog.open(storage.config);
       if (config.queue === 'postgres' && config.db.kind === 'postgres') {
+        // Imported here, not at the top: pg-boss and rate-limiter-flexible (and what they load:
+        // luxon, cron-parser…) are only for a shared queue, and the modules loaded stay in the
+        // heap for the whole run (README, *The embedded database's memory*).
+        const { SharedQueue } = await import('../crawl/shared-queue.js');
         shared = await SharedQueue.connect({
           url: config.db.url,
           log,
