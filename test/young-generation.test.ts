@@ -15,7 +15,8 @@ function newSpaceMiB(nodeOptions: readonly string[] = []): { atStart: number; at
   const script = `
     import v8 from 'node:v8';
     import { createRequire } from 'node:module';
-    const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1024 / 1024;
+    const newSpace = () =>
+      v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1024 / 1024;
     await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'src/young-generation.ts')).href)});
     const atStart = newSpace();
     createRequire(${JSON.stringify(pathToFileURL(path.join(ROOT, 'package.json')).href)})('@crawlee/core');
