@@ -478,7 +478,9 @@ export function resolveCrawlConfig(args: CrawlArgs, env: Env): CrawlConfig {
  * live size of garbage (peak RSS 420–440 MB for ~65 MB live). Doubling at most halves that; the extra full collections
  * (≈10–20 ms each, mostly incremental) are paid back by cheaper scavenges: main-thread GC time measured the same. 1.5×
  * instead of 2× took another 30–45 MB off the peak (cold crawl of the bench tree into the embedded database: 363–371 →
- * 325–333 MB) for ~2 % more CPU time (22.2–22.7 → 22.8–23.5 s). Skipped when node was given the flag.
+ * 325–333 MB) for ~2 % more CPU time (22.2–22.7 → 22.8–23.5 s); 1.25× instead of 1.5× another ~15 MB (recorded tree,
+ * embedded: cold 244–263 → 231–238 MB, warm 197–200 → 185–191 MB) for ~2 % (cold user CPU 13.3–15.0 → 13.6–14.9 s,
+ * at load average 5); 1.2× measured no lower. Skipped when node was given the flag.
  */
 function boundHeapGrowth(): void {
   if (!nodeWasGiven(/^--heap-growing-percent\b/))
