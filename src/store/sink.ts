@@ -9,8 +9,17 @@
 import { hash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { DEFAULTS } from '../config.js';
-import { EmptiedSetError, RowsRefusedError } from '../errors.js';
+import { RowsRefusedError } from '../errors.js';
 import { withRetries } from '../retry.js';
+import {
+  newSets,
+  prepareCompleteSet,
+  setsByShape,
+  softDeleteMissing,
+  type CompleteSet,
+  type PreparedCompleteSet,
+} from './complete-sets.js';
+import { copyInto } from './copy.js';
 import { classifyDbError, sqlStateOf, type Db } from './db.js';
 import { PlannerStatistics } from './planner-statistics.js';
 import { replaceQuarantine, type PayloadQuarantine } from './quarantine.js';
@@ -27,17 +36,6 @@ import {
   type TableName,
 } from './tables.js';
 import { recordOf } from '../record.js';
-
-/**
- * A complete set: "these rows are all the rows of `table` where `where` holds" (a payload that
- * lists every child of a parent). Rows of that table matching `where` that the batch does not
- * hold have disappeared upstream and are soft-deleted. A batch holding none of a set the
- * database holds live rows of is refused whole (EmptiedSetError), unless the set says it `mayEmpty`:
- * one that upstream empties in earnest (a classification's retirements, an event's sessions).
- */
-export type CompleteSet = {
-  [T in TableName]: { readonly table: T; readonly where: Partial<RowByTable[T]>; readonly mayEmpty?: boolean };
-}[TableName];
 
 export interface SinkBatch {
   readonly rows: RowsByTable;
@@ -86,21 +84,12 @@ export interface SinkOptions {
   readonly analyzeMinRows?: number;
 }
 
-/** A row ready to bind: its values in spec order, its hash, and its key as one string. */
+/** A row ready to write: its key as one string, its hash, and its values in spec order followed by the hash. */
 interface PreparedRow {
   readonly key: string;
-  readonly values: Cell[];
   readonly hash: string;
-}
-
-interface PreparedCompleteSet {
-  readonly table: TableName;
-  readonly where: readonly [column: string, value: Cell][];
-  /** The batch holds no row of the set, and the set may not be emptied at once. */
-  readonly emptiesGuarded: boolean;
-  /** Key columns not fixed by `where`, and the kept rows' values of them, column by column. */
-  readonly restKey: readonly string[];
-  readonly kept: Cell[][];
+  /** The columns `[...columnsOf(table), 'hash']`, in that order: what COPY and the upsert's arrays take. */
+  readonly cells: Cell[];
 }
 
 interface FlushResult {
@@ -121,6 +110,7 @@ interface Pending {
 
 /** SQLSTATEs of a transaction that lost a race (deadlock_detected, serialization_failure), not of bad rows. */
 const TRANSIENT_CODES = new Set<string | undefined>(['40P01', '40001']);
+const UNIQUE_VIOLATION = '23505';
 
 export function emptyCounts(): SinkCounts {
   return recordOf(TABLE_ORDER, () => ({ inserted: 0, updated: 0, unchanged: 0, deleted: 0 }));
@@ -276,36 +266,60 @@ export class Sink {
     return this.pending.splice(0, taken);
   }
 
-  /** A deadlock or serialization failure is the other transaction's timing: the flush is tried again. */
-  private flushWithRetry(group: readonly Pending[]): Promise<FlushResult> {
-    return withRetries(() => this.db.transaction((trx) => this.flush(trx, group)), {
-      retries: this.maxAttempts - 1,
-      baseMs: DEFAULTS.sinkRetryBaseMs,
-      retryable: (error) => TRANSIENT_CODES.has(sqlStateOf(error)),
-    });
+  /**
+   * A deadlock or serialization failure is the other transaction's timing: the flush is tried
+   * again. So is a unique violation of a flush that COPYed rows of sets it found new: another writer
+   * stored some of those keys in between (see `newSets`), and the flush runs again as upserts only.
+   */
+  private async flushWithRetry(group: readonly Pending[]): Promise<FlushResult> {
+    const attempt = (copyNewSets: boolean) =>
+      withRetries(() => this.db.transaction((trx) => this.flush(trx, group, copyNewSets)), {
+        retries: this.maxAttempts - 1,
+        baseMs: DEFAULTS.sinkRetryBaseMs,
+        retryable: (error) => TRANSIENT_CODES.has(sqlStateOf(error)),
+      });
+    try {
+      return await attempt(true);
+    } catch (error) {
+      if (sqlStateOf(error) !== UNIQUE_VIOLATION) throw error;
+      return attempt(false);
+    }
   }
 
-  private async flush(trx: Knex.Transaction, group: readonly Pending[]): Promise<FlushResult> {
+  private async flush(trx: Knex.Transaction, group: readonly Pending[], copyNewSets: boolean): Promise<FlushResult> {
     const counts = emptyCounts();
     const written = new Map<TableName, PreparedRow[]>();
+    const completeSets = group.flatMap((p) => p.completeSets);
+    const fresh = copyNewSets ? new NewRows(await newSets(trx, completeSets)) : undefined;
     for (const table of TABLE_ORDER) {
-      // The last version of a key wins; sorting by key gives concurrent crawls one lock order.
+      // The last version of a key wins.
       const byKey = new Map<string, PreparedRow>();
       for (const p of group) for (const row of p.rows.get(table) ?? []) byKey.set(row.key, row);
       if (!byKey.size) continue;
       const seen = this.committed.get(table);
-      const rows = [...byKey.values()]
-        .filter((row) => seen?.get(row.key) !== row.hash)
-        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const rows = [...byKey.values()].filter((row) => seen?.get(row.key) !== row.hash);
       counts[table].unchanged += byKey.size - rows.length;
       if (!rows.length) continue;
-      const { inserted, updated } = await this.upsert(trx, table, rows);
-      counts[table].inserted += inserted;
-      counts[table].updated += updated;
-      counts[table].unchanged += rows.length - inserted - updated;
+      const { copied, upserted } = fresh ? fresh.split(table, rows) : { copied: [], upserted: rows };
+      if (copied.length)
+        counts[table].inserted += await copyInto(
+          trx,
+          table,
+          [...columnsOf(table), 'hash'],
+          copied.map((row) => row.cells),
+        );
+      // Sorted by key: concurrent crawls take the rows' locks in one order.
+      upserted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      if (upserted.length) {
+        const { inserted, updated } = await this.upsert(trx, table, upserted);
+        counts[table].inserted += inserted;
+        counts[table].updated += updated;
+        counts[table].unchanged += upserted.length - inserted - updated;
+      }
       if (TABLES[table].shared) written.set(table, rows);
     }
-    for (const sets of setsByShape(group.flatMap((p) => p.completeSets)))
+    // A new set has no stored row to soft-delete.
+    for (const sets of setsByShape(completeSets.filter((set) => !fresh?.holds(set))))
       counts[sets[0]!.table].deleted += await softDeleteMissing(trx, sets);
     await recordApplied(
       trx,
@@ -337,101 +351,83 @@ export class Sink {
       .map((c) => `${c} = EXCLUDED.${c}`)
       .concat('updated_at = now()', 'deleted_at = NULL')
       .join(', ');
+    // The counts come back as one row, not a row per written row.
     const sql =
-      `INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM unnest(${arrays}) ` +
+      `WITH written AS (INSERT INTO ${table} (${columns.join(', ')}) SELECT * FROM unnest(${arrays}) ` +
       `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${assignments} ` +
       `WHERE ${table}.hash IS DISTINCT FROM EXCLUDED.hash OR ${table}.deleted_at IS NOT NULL ` +
-      `RETURNING (xmax = 0) AS inserted`;
+      `RETURNING (xmax = 0) AS inserted) ` +
+      `SELECT count(*) FILTER (WHERE inserted)::integer AS inserted, count(*)::integer AS written FROM written`;
     let inserted = 0;
     let updated = 0;
     for (let start = 0; start < rows.length; start += this.maxRowsPerStatement) {
       const chunk = rows.slice(start, start + this.maxRowsPerStatement);
-      const bindings: Cell[][] = stored.map((_, i) => chunk.map((row) => row.values[i]!));
-      bindings.push(chunk.map((row) => row.hash));
+      const bindings: Cell[][] = columns.map((_, i) => chunk.map((row) => row.cells[i]!));
       // why: knex's binding types know no array holding nulls; both drivers bind each as one PostgreSQL array.
-      const result = await trx.raw<{ rows: { inserted: boolean }[] }>(sql, bindings as Knex.RawBinding[]);
-      for (const r of result.rows) r.inserted ? inserted++ : updated++;
+      const result = await trx.raw<{ rows: { inserted: number; written: number }[] }>(
+        sql,
+        bindings as Knex.RawBinding[],
+      );
+      const counts = result.rows[0]!;
+      inserted += counts.inserted;
+      updated += counts.written - counts.inserted;
     }
     return { inserted, updated };
   }
 }
 
 function prepareRow(table: TableName, row: RowByTable[TableName]): PreparedRow {
-  const values = columnsOf(table).map((c) => cellOf(row, c));
+  const cells = columnsOf(table).map((c) => cellOf(row, c));
   const key = JSON.stringify(keyColumns(table).map((c) => cellOf(row, c)));
-  return { key, values, hash: hashRow(values) };
-}
-
-function prepareCompleteSet(set: CompleteSet, rows: RowsByTable): PreparedCompleteSet {
-  const where = Object.keys(set.where).map((column): [string, Cell] => [column, cellOf(set.where, column)]);
-  const restKey = keyColumns(set.table).filter((k) => !(k in set.where));
-  const tableRows: readonly RowByTable[TableName][] = rows[set.table] ?? [];
-  const matching = tableRows.filter((row) => where.every(([column, value]) => cellOf(row, column) === value));
-  return {
-    table: set.table,
-    where,
-    emptiesGuarded: !matching.length && !set.mayEmpty,
-    restKey,
-    kept: restKey.map((column) => matching.map((row) => cellOf(row, column))),
-  };
+  const rowHash = hashRow(cells);
+  cells.push(rowHash);
+  return { key, hash: rowHash, cells };
 }
 
 /**
- * The complete sets grouped by table and `where` columns: the sets of one group are soft-deleted
- * by one statement, whatever the number of payloads in the flush.
+ * The sets of a flush that the database holds no row of (see `newSets`), and which of a table's
+ * rows fall in one of them: those rows are new keys, COPYed rather than upserted.
  */
-function setsByShape(sets: readonly PreparedCompleteSet[]): PreparedCompleteSet[][] {
-  const groups = new Map<string, PreparedCompleteSet[]>();
-  for (const set of sets) {
-    const shape = JSON.stringify([set.table, set.where.map(([column]) => column)]);
-    const group = groups.get(shape) ?? groups.set(shape, []).get(shape)!;
-    group.push(set);
+class NewRows {
+  /** By table: the `where` columns' positions among the table's stored columns, and the new sets' values of them. */
+  private readonly byTable = new Map<TableName, { positions: number[]; values: Set<string> }[]>();
+
+  constructor(private readonly sets: ReadonlySet<PreparedCompleteSet>) {
+    for (const set of sets) {
+      const stored: readonly string[] = columnsOf(set.table);
+      const positions = set.where.map(([column]) => stored.indexOf(column));
+      const shapes = this.byTable.get(set.table) ?? this.byTable.set(set.table, []).get(set.table)!;
+      let shape = shapes.find((s) => s.positions.join() === positions.join());
+      if (!shape) {
+        shape = { positions, values: new Set() };
+        shapes.push(shape);
+      }
+      shape.values.add(whereValues(set.where.map(([, value]) => value)));
+    }
   }
-  return [...groups.values()];
+
+  holds(set: PreparedCompleteSet): boolean {
+    return this.sets.has(set);
+  }
+
+  /** The rows in a new set, and the others (in the order given). */
+  split(table: TableName, rows: readonly PreparedRow[]): { copied: PreparedRow[]; upserted: PreparedRow[] } {
+    const copied: PreparedRow[] = [];
+    const upserted: PreparedRow[] = [];
+    const shapes = this.byTable.get(table) ?? [];
+    for (const row of rows) {
+      const inNew = shapes.some(({ positions, values }) =>
+        values.has(whereValues(positions.map((at) => row.cells[at]!))),
+      );
+      (inNew ? copied : upserted).push(row);
+    }
+    return { copied, upserted };
+  }
 }
 
-/**
- * Soft-deletes, for every complete set given (one table, the same `where` columns), the set's live
- * rows its payload did not hold; returns how many rows. One UPDATE joins the table to the sets'
- * `where` values, numbered, and keeps a row if its own set's kept keys hold it: a row is deleted
- * when any set it falls in does not hold it, as deleting set after set would, each row once.
- * Throws EmptiedSetError (its transaction rolled back, nothing deleted) when that would be all of a
- * guarded set's rows.
- */
-async function softDeleteMissing(trx: Knex.Transaction, sets: readonly PreparedCompleteSet[]): Promise<number> {
-  const { table, where, restKey } = sets[0]!;
-  const types = columnTypes(table);
-  const whereColumns = where.map(([column]) => column);
-  const numbers = sets.map((_, i) => i);
-  const bindings: Cell[][] = [numbers, ...whereColumns.map((_, c) => sets.map((set) => set.where[c]![1]))];
-  const setColumns = ['set_no', ...whereColumns];
-  const setArrays = ['?::integer[]', ...whereColumns.map((column) => `?::${types[column]}[]`)];
-  const conditions = ['t.deleted_at IS NULL', ...whereColumns.map((column) => `t.${column} = s.${column}`)];
-  if (restKey.length) {
-    bindings.push(
-      sets.flatMap((set, i) => set.kept[0]!.map(() => i)),
-      ...restKey.map((_, c) => sets.flatMap((set) => set.kept[c]!)),
-    );
-    const keptArrays = ['?::integer[]', ...restKey.map((column) => `?::${types[column]}[]`)];
-    const sameRow = ['k.set_no = s.set_no', ...restKey.map((column) => `k.${column} = t.${column}`)];
-    conditions.push(
-      `NOT EXISTS (SELECT 1 FROM unnest(${keptArrays.join(', ')}) AS k(set_no, ${restKey.join(', ')}) ` +
-        `WHERE ${sameRow.join(' AND ')})`,
-    );
-  }
-  const result = await trx.raw<{ rows: { set_no: number }[] }>(
-    `UPDATE ${table} t SET deleted_at = now(), updated_at = now() ` +
-      `FROM unnest(${setArrays.join(', ')}) AS s(${setColumns.join(', ')}) ` +
-      `WHERE ${conditions.join(' AND ')} RETURNING s.set_no`,
-    // why: as in upsert: the arrays may hold nulls, which knex's binding types do not allow.
-    bindings as Knex.RawBinding[],
-  );
-  sets.forEach((set, i) => {
-    if (!set.emptiesGuarded) return;
-    const deleted = result.rows.filter((row) => row.set_no === i).length;
-    if (deleted) throw new EmptiedSetError(set.table, set.where, deleted);
-  });
-  return result.rows.length;
+/** A set's `where` values as one string; a single value (the usual case) without an array around it. */
+function whereValues(values: readonly Cell[]): string {
+  return values.length === 1 ? JSON.stringify(values[0]) : JSON.stringify(values);
 }
 
 /** Upserts the bodies' fingerprints, one statement, in key order like the rows. */

@@ -6,7 +6,7 @@
 import type { ApiTarget, Label, PayloadByLabel } from '../../api/endpoints.js';
 import type { CrawlScope } from '../../config.js';
 import type { RowsByTable } from '../../store/tables.js';
-import type { CompleteSet } from '../../store/sink.js';
+import type { CompleteSet } from '../../store/complete-sets.js';
 
 /** What a request carries besides its target; persisted in the queue with it. */
 export interface RequestMeta {
