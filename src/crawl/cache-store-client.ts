@@ -11,7 +11,8 @@
  * every record it reads). Writes of one record are queued behind each other; one crawl process
  * uses a storage dir at a time (the crawl lock), so nothing else writes these files meanwhile.
  */
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   KeyValueStoreClient,
@@ -59,9 +60,9 @@ export class CacheStoreClient implements KeyValueStoreClient {
   async getRecord(key: string): Promise<KeyValueStoreRecord | undefined> {
     // A read after a write sees it (its failure is the writer's to report).
     await this.writing.get(key)?.catch(() => undefined);
-    const binary = await readIfThere(this.file(key, BINARY.extension));
+    const binary = readIfThere(this.file(key, BINARY.extension));
     if (binary) return { key, value: binary, contentType: BINARY.contentType };
-    const text = await readIfThere(this.file(key, TEXT.extension));
+    const text = readIfThere(this.file(key, TEXT.extension));
     if (text) return { key, value: text.toString('utf8'), contentType: TEXT.contentType };
     return undefined;
   }
@@ -122,9 +123,14 @@ export class CacheStoreClient implements KeyValueStoreClient {
   }
 }
 
-async function readIfThere(file: string): Promise<Buffer | undefined> {
+/**
+ * Read synchronously: a record is one small file (a few kB, compressed), and the promise readFile
+ * is four thread-pool round trips (open, fstat, read, close), each a promise and a callback on this
+ * thread: in a `--cache only` rebuild that is more CPU than the read itself.
+ */
+function readIfThere(file: string): Buffer | undefined {
   try {
-    return await readFile(file);
+    return readFileSync(file);
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw error;
