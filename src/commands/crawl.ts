@@ -61,6 +61,7 @@ import { migrateLatest } from '../store/migrate.js';
 import { Sink } from '../store/sink.js';
 import { count } from '../words.js';
 import { nodeWasGiven } from '../node-flags.js';
+import { allowYoungGenerationGrowth } from '../young-generation.js';
 
 export interface CrawlRunOptions {
   readonly log: Logger;
@@ -487,6 +488,18 @@ function boundHeapGrowth(): void {
     v8.setFlagsFromString(`--heap-growing-percent=${DEFAULTS.crawlHeapGrowingPercent}`);
 }
 
+/**
+ * The heap's settings for this crawl: the old generation bounded (above), and for a crawl from the
+ * cache alone (`--cache only`, a rebuild) a young generation that may grow as V8 would grow it. Such
+ * a crawl waits on no network, so its garbage collection is CPU the rebuild does not spend on rows:
+ * with the young generation held at 1 MiB, a rebuild of 21,815 requests into PostgreSQL took 86 s of
+ * the crawler's CPU time against 75 s at V8's 16 MiB, for 159 against 202 MB of peak RSS.
+ */
+function tuneHeap(config: CrawlConfig): void {
+  boundHeapGrowth();
+  if (config.cache === 'only') allowYoungGenerationGrowth();
+}
+
 export const crawlCommand: CommandModule<CrawlArgs> = {
   command: 'crawl',
   describe: 'Walk series → seasons → calendar → classification into the database (resumes an unfinished crawl)',
@@ -506,7 +519,7 @@ export const crawlCommand: CommandModule<CrawlArgs> = {
       printResult(io, config.logFormat, plan, () => formatPlan(plan));
       return 0;
     }
-    boundHeapGrowth();
+    tuneHeap(config);
     const tty = process.stderr.isTTY && config.logFormat === 'text' ? process.stderr : undefined;
     let summary: CrawlSummary;
     try {
