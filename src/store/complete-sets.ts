@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { EmptiedSetError } from '../errors.js';
 import {
   cellOf,
+  columnsOf,
   columnTypes,
   keyColumns,
   type Cell,
@@ -107,31 +108,79 @@ export async function softDeleteMissing(trx: Knex.Transaction, sets: readonly Pr
   return result.rows.length;
 }
 
+/** A payload of a flush, as `soleSets` reads it: its sets, and its rows' cells (columns in spec order) by table. */
+export interface FlushPayload {
+  readonly completeSets: readonly PreparedCompleteSet[];
+  readonly rows: ReadonlyMap<TableName, readonly { readonly cells: readonly Cell[] }[]>;
+}
+
 /**
- * The sets the database holds no row of, live or deleted: their rows are all new keys, so they can
- * be COPYed rather than upserted, and there is nothing of theirs to soft-delete. Only sets whose
- * `where` columns are all key columns are asked about (a row matching no such set cannot share a
- * key with one that does), and a set whose `where` the flush holds twice is left out (its payloads'
- * rows and deletions must be merged as the upsert path merges them). One statement for every set
- * of the flush, an index probe per set. What the answer says holds for this transaction's snapshot:
- * a concurrent writer COPYing the same keys makes the COPY fail (unique_violation), and the flush
- * is then run again without COPY.
+ * The sets of a flush that one payload alone speaks for: sets whose `where` columns are all key
+ * columns (a row outside such a set cannot share a key with one inside it), declared by one
+ * payload of the flush, and holding no row of another payload. Only these may be taken for new
+ * (`newSets`): the rows of a set that two payloads write must be merged and soft-deleted as the
+ * upsert path does (a row one declaring payload lacks is deleted).
+ */
+export function soleSets(payloads: readonly FlushPayload[]): PreparedCompleteSet[] {
+  const declaredBy = new Map<string, number[]>();
+  const shapesOf = new Map<TableName, Map<string, { columns: string[]; positions: number[] }>>();
+  payloads.forEach((payload, i) => {
+    for (const set of payload.completeSets) {
+      if (!keyedSet(set)) continue;
+      const id = setId(set);
+      declaredBy.set(id, [...(declaredBy.get(id) ?? []), i]);
+      const columns = set.where.map(([column]) => column).sort();
+      const stored: readonly string[] = columnsOf(set.table);
+      const shapes = shapesOf.get(set.table) ?? shapesOf.set(set.table, new Map()).get(set.table)!;
+      shapes.set(columns.join(), { columns, positions: columns.map((column) => stored.indexOf(column)) });
+    }
+  });
+  const heldBy = new Map<string, Set<number>>();
+  payloads.forEach((payload, i) => {
+    for (const [table, shapes] of shapesOf)
+      for (const row of payload.rows.get(table) ?? [])
+        for (const { columns, positions } of shapes.values()) {
+          const id = JSON.stringify([table, columns, positions.map((at) => row.cells[at])]);
+          const holders = heldBy.get(id) ?? heldBy.set(id, new Set()).get(id)!;
+          holders.add(i);
+        }
+  });
+  return payloads.flatMap((payload, i) =>
+    payload.completeSets.filter((set) => {
+      if (!keyedSet(set)) return false;
+      const id = setId(set);
+      return declaredBy.get(id)!.length === 1 && [...(heldBy.get(id) ?? [])].every((holder) => holder === i);
+    }),
+  );
+}
+
+/** Whether the set's `where` columns are all key columns of its table. */
+function keyedSet(set: PreparedCompleteSet): boolean {
+  return set.where.length > 0 && set.where.every(([column]) => keyColumns(set.table).includes(column));
+}
+
+/** The set's table and `where`, columns in name order: the same string for the same set, whoever declares it. */
+function setId(set: PreparedCompleteSet): string {
+  const where = [...set.where].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([set.table, where.map(([column]) => column), where.map(([, value]) => value)]);
+}
+
+/**
+ * Of the sets given (see `soleSets`), those the database holds no row of, live or deleted: their
+ * rows are all new keys, so they can be COPYed rather than upserted, and there is nothing of theirs
+ * to soft-delete. One statement for every set of the flush, an index probe per set. What the answer
+ * says holds for this transaction's snapshot: a concurrent writer COPYing the same keys makes the
+ * COPY fail (unique_violation), and the flush is then run again without COPY.
  */
 export async function newSets(
   trx: Knex.Transaction,
   sets: readonly PreparedCompleteSet[],
 ): Promise<Set<PreparedCompleteSet>> {
-  const askable = new Map<string, PreparedCompleteSet[]>();
-  for (const set of sets) {
-    if (!set.where.length || !set.where.every(([column]) => keyColumns(set.table).includes(column))) continue;
-    const whereKey = JSON.stringify([set.table, set.where]);
-    askable.set(whereKey, [...(askable.get(whereKey) ?? []), set]);
-  }
-  const single = [...askable.values()].filter((same) => same.length === 1).map(([set]) => set!);
-  if (!single.length) return new Set();
+  if (!sets.length) return new Set();
+  const numbers = new Map(sets.map((set, i) => [set, i]));
   const selects: string[] = [];
   const bindings: Cell[][] = [];
-  for (const shape of setsByShape(single)) {
+  for (const shape of setsByShape(sets)) {
     const { table, where } = shape[0]!;
     const types = columnTypes(table);
     const columns = where.map(([column]) => column);
@@ -142,7 +191,7 @@ export async function newSets(
         `WHERE EXISTS (SELECT 1 FROM ${table} t WHERE ${match})`,
     );
     bindings.push(
-      shape.map((set) => single.indexOf(set)),
+      shape.map((set) => numbers.get(set)!),
       ...columns.map((_, c) => shape.map((set) => set.where[c]![1])),
     );
   }
@@ -152,5 +201,5 @@ export async function newSets(
     bindings as Knex.RawBinding[],
   );
   const holding = new Set(held.rows.map((row) => row.set_no));
-  return new Set(single.filter((_, i) => !holding.has(i)));
+  return new Set(sets.filter((_, i) => !holding.has(i)));
 }

@@ -16,10 +16,11 @@ const CHUNK_BYTES = 1 << 20;
 /** Characters a text-format field escapes. */
 const SPECIAL = /[\\\t\n\r]/;
 
-/** One field of a text-format line: \N for null, t/f, numbers as JavaScript prints them, text escaped. */
+/** One field of a text-format line: \N for null, true/false, numbers as JavaScript prints them, text escaped. */
 function field(value: Cell): string {
   if (value === null) return '\\N';
-  if (typeof value === 'boolean') return value ? 't' : 'f';
+  // 'true'/'false', as the drivers bind a boolean: the same text whatever the column's type.
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number') return String(value);
   // Most texts hold nothing to escape: tested first, as the replace with a callback costs more.
   if (!SPECIAL.test(value)) return value;
@@ -110,8 +111,12 @@ class CopyFromStdin implements pg.Submittable {
   handleCopyInResponse(): void {
     const connection = this.wire;
     const send = (): void => {
+      // The server failed the COPY: its ReadyForQuery may come before the socket drains, and a piece
+      // sent after it would be taken for data of the connection's next COPY.
+      if (this.failure) return;
       try {
         for (let next = this.pieces.next(); !next.done; next = this.pieces.next()) {
+          if (this.failure) return;
           connection.sendCopyFromChunk(Buffer.from(next.value, 'utf8'));
           if (connection.stream.writableNeedDrain) {
             connection.stream.once('drain', send);

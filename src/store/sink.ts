@@ -14,6 +14,7 @@ import { withRetries } from '../retry.js';
 import {
   newSets,
   prepareCompleteSet,
+  soleSets,
   setsByShape,
   softDeleteMissing,
   type CompleteSet,
@@ -290,7 +291,7 @@ export class Sink {
     const counts = emptyCounts();
     const written = new Map<TableName, PreparedRow[]>();
     const completeSets = group.flatMap((p) => p.completeSets);
-    const fresh = copyNewSets ? new NewRows(await newSets(trx, completeSets)) : undefined;
+    const fresh = copyNewSets ? new NewRows(await newSets(trx, soleSets(group))) : undefined;
     for (const table of TABLE_ORDER) {
       // The last version of a key wins.
       const byKey = new Map<string, PreparedRow>();

@@ -78,7 +78,7 @@ describe.each(DATABASE_KINDS)('sink, sets new to the database, on %s', (kind) =>
     expect(history.n).toBe(rows.length);
   });
 
-  it('takes the next payload of the set as before: unchanged rows left, changed ones updated, missing ones deleted', async () => {
+  it('takes the next payload of a set as before: unchanged left, changed updated, missing deleted', async () => {
     const sink = new Sink(db);
     await sink.write(batch([retirement(1), retirement(2), retirement(3)]));
     await sink.write(batch([retirement(1), retirement(2, 'changed'), retirement(4)]));
@@ -100,6 +100,16 @@ describe.each(DATABASE_KINDS)('sink, sets new to the database, on %s', (kind) =>
     expect((await stored(db)).map((r) => r.car_number)).toEqual(['2']);
     const deleted = await db('retirements').whereNotNull('deleted_at').orderBy('car_number').pluck('car_number');
     expect(deleted).toEqual(['1', '3']);
+  });
+
+  it('soft-deletes a row another payload of the flush writes into a new set its own payload lacks', async () => {
+    const sink = new Sink(db);
+    await Promise.all([
+      sink.write(batch([retirement(1), retirement(2)])),
+      sink.write({ rows: { retirements: [retirement(3)] }, complete: [] }),
+    ]);
+    expect((await stored(db)).map((r) => r.car_number)).toEqual(['1', '2']);
+    expect(sink.counts.retirements).toEqual({ inserted: 3, updated: 0, unchanged: 0, deleted: 1 });
   });
 
   it.runIf(kind === 'postgres')(
