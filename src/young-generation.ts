@@ -17,6 +17,7 @@
  * *The embedded database's memory*: warm crawl −8 to −14 MB, CPU time within the noise).
  * Skipped when node was given either flag (NODE_OPTIONS or the command line).
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { nodeWasGiven } from './node-flags.js';
 
@@ -27,12 +28,26 @@ export function stopYoungGenerationGrowth(): void {
 }
 
 /**
- * Lets the young generation grow again, up to V8's own cap (16 MiB per semi-space), for work that is
- * all CPU: a crawl from the cache alone (see commands/crawl.ts). Skipped as above.
+ * Lets the young generation grow again by V8's doublings, up to `capMiB` per semi-space (V8's own
+ * cap, 16 MiB, when not given), for a crawl whose CPU time matters more than its last megabytes (see
+ * tuneHeap in commands/crawl.ts). The cap is checked after every garbage collection, so a growth
+ * inside one long synchronous stretch can pass it by a doubling. Skipped as above.
  */
-export function allowYoungGenerationGrowth(): void {
+export function allowYoungGenerationGrowth(capMiB?: number): void {
   if (nodeWasGiven(/^--(max-semi-space-size|semi-space-growth-factor)\b/)) return;
   v8.setFlagsFromString('--semi-space-growth-factor=2');
+  if (capMiB === undefined) return;
+  const capBytes = 2 * capMiB * 1024 * 1024;
+  const observer = new PerformanceObserver(() => {
+    if (newSpaceBytes() < capBytes) return;
+    v8.setFlagsFromString('--semi-space-growth-factor=1');
+    observer.disconnect();
+  });
+  observer.observe({ entryTypes: ['gc'] });
+}
+
+function newSpaceBytes(): number {
+  return v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
 }
 
 stopYoungGenerationGrowth();
