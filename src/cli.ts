@@ -6,7 +6,7 @@
  * reported as one line on stderr (and its stack with --verbose). stdout carries results only.
  */
 // First: it caps V8's young generation before the other modules are loaded.
-import './young-generation.js';
+import './young-generation-held.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';

@@ -1,10 +1,12 @@
 /**
- * Imported first by cli.ts, before any other module is loaded: keeps V8's young generation at its
- * initial size for every command. V8 grows each of the young generation's two semi-spaces from
+ * V8's young generation: held at its initial size for every command (young-generation-held.ts,
+ * imported first by cli.ts, before any other module is loaded), and let grow again by a crawl that
+ * gains from it (commands/crawl.ts). V8 grows each of the young generation's two semi-spaces from
  * 1 MiB up to 16 MiB while a program allocates, and module loading alone does so: 32 MiB of new
  * space (plus the room kept to copy survivors) that stays resident for the rest of the run. A
  * crawl's garbage is bodies and rows that outlive a few scavenges anyway (they wait for the sink's
- * commit), so a larger young generation saves little work. `--max-semi-space-size` is read only
+ * commit), so a larger young generation saves less work than its size suggests (where it saves
+ * enough to matter, a crawl lets it grow: tuneHeap in commands/crawl.ts). `--max-semi-space-size` is read only
  * when the heap is set up, so it cannot be given from here; V8 reads `--semi-space-growth-factor`
  * each time the new space grows, and a factor of 1 keeps it where it is.
  *
@@ -49,5 +51,3 @@ export function allowYoungGenerationGrowth(capMiB?: number): void {
 function newSpaceBytes(): number {
   return v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
 }
-
-stopYoungGenerationGrowth();

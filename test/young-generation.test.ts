@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
 /**
- * In a node of its own (the flag is process-wide): imports src/young-generation.ts the way cli.ts
+ * In a node of its own (the flag is process-wide): imports src/young-generation-held.ts the way cli.ts
  * does, first, then loads @crawlee/core (a long synchronous stretch of CommonJS, where the young
  * generation used to grow past any cap) and keeps objects alive through many scavenges. Prints the
  * new space's size in MiB, after importing it and at the end.
@@ -15,6 +15,7 @@ function newSpaceMiB(
   nodeOptions: readonly string[] = [],
   growthCap?: number | 'v8',
 ): { atStart: number; atEnd: number } {
+  const held = JSON.stringify(pathToFileURL(path.join(ROOT, 'src/young-generation-held.ts')).href);
   const module = JSON.stringify(pathToFileURL(path.join(ROOT, 'src/young-generation.ts')).href);
   // As a crawl lets it grow again (commands/crawl.ts), then allocates in tasks, as a crawl does.
   const grow =
@@ -31,7 +32,7 @@ function newSpaceMiB(
     import { createRequire } from 'node:module';
     const newSpace = () =>
       v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1024 / 1024;
-    await import(${module});
+    await import(${held});
     const atStart = newSpace();
     createRequire(${JSON.stringify(pathToFileURL(path.join(ROOT, 'package.json')).href)})('@crawlee/core');
     const kept = [];
