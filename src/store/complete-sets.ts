@@ -123,24 +123,20 @@ export interface FlushPayload {
  */
 export function soleSets(payloads: readonly FlushPayload[]): PreparedCompleteSet[] {
   const declaredBy = new Map<string, number[]>();
-  const shapesOf = new Map<TableName, Map<string, { columns: string[]; positions: number[] }>>();
+  const shapes = new SetShapes();
   payloads.forEach((payload, i) => {
     for (const set of payload.completeSets) {
       if (!keyedSet(set)) continue;
       const id = setId(set);
       declaredBy.set(id, [...(declaredBy.get(id) ?? []), i]);
-      const columns = set.where.map(([column]) => column).sort();
-      const stored: readonly string[] = columnsOf(set.table);
-      const shapes = shapesOf.get(set.table) ?? shapesOf.set(set.table, new Map()).get(set.table)!;
-      shapes.set(columns.join(), { columns, positions: columns.map((column) => stored.indexOf(column)) });
+      shapes.add(set);
     }
   });
   const heldBy = new Map<string, Set<number>>();
   payloads.forEach((payload, i) => {
-    for (const [table, shapes] of shapesOf)
+    for (const table of shapes.tables())
       for (const row of payload.rows.get(table) ?? [])
-        for (const { columns, positions } of shapes.values()) {
-          const id = JSON.stringify([table, columns, positions.map((at) => row.cells[at])]);
+        for (const id of shapes.setsOf(table, row.cells)) {
           const holders = heldBy.get(id) ?? heldBy.set(id, new Set()).get(id)!;
           holders.add(i);
         }
@@ -154,13 +150,39 @@ export function soleSets(payloads: readonly FlushPayload[]): PreparedCompleteSet
   );
 }
 
+/**
+ * The `where` shapes (columns, in name order) of some sets, by table: which set a row of a table
+ * falls in, named as `setId` names the set.
+ */
+export class SetShapes {
+  private readonly byTable = new Map<TableName, Map<string, { columns: string[]; positions: number[] }>>();
+
+  add(set: PreparedCompleteSet): void {
+    const columns = set.where.map(([column]) => column).sort();
+    const stored: readonly string[] = columnsOf(set.table);
+    const shapes = this.byTable.get(set.table) ?? this.byTable.set(set.table, new Map()).get(set.table)!;
+    shapes.set(columns.join(), { columns, positions: columns.map((column) => stored.indexOf(column)) });
+  }
+
+  tables(): Iterable<TableName> {
+    return this.byTable.keys();
+  }
+
+  /** The ids of the sets, of every shape added for `table`, that a row with these cells (spec order) falls in. */
+  setsOf(table: TableName, cells: readonly Cell[]): string[] {
+    return [...(this.byTable.get(table)?.values() ?? [])].map(({ columns, positions }) =>
+      JSON.stringify([table, columns, positions.map((at) => cells[at])]),
+    );
+  }
+}
+
 /** Whether the set's `where` columns are all key columns of its table. */
 function keyedSet(set: PreparedCompleteSet): boolean {
   return set.where.length > 0 && set.where.every(([column]) => keyColumns(set.table).includes(column));
 }
 
 /** The set's table and `where`, columns in name order: the same string for the same set, whoever declares it. */
-function setId(set: PreparedCompleteSet): string {
+export function setId(set: PreparedCompleteSet): string {
   const where = [...set.where].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify([set.table, where.map(([column]) => column), where.map(([, value]) => value)]);
 }

@@ -14,6 +14,8 @@ import { withRetries } from '../retry.js';
 import {
   newSets,
   prepareCompleteSet,
+  SetShapes,
+  setId,
   soleSets,
   setsByShape,
   softDeleteMissing,
@@ -390,21 +392,12 @@ function prepareRow(table: TableName, row: RowByTable[TableName]): PreparedRow {
  * rows fall in one of them: those rows are new keys, COPYed rather than upserted.
  */
 class NewRows {
-  /** By table: the `where` columns' positions among the table's stored columns, and the new sets' values of them. */
-  private readonly byTable = new Map<TableName, { positions: number[]; values: Set<string> }[]>();
+  private readonly shapes = new SetShapes();
+  private readonly ids: ReadonlySet<string>;
 
   constructor(private readonly sets: ReadonlySet<PreparedCompleteSet>) {
-    for (const set of sets) {
-      const stored: readonly string[] = columnsOf(set.table);
-      const positions = set.where.map(([column]) => stored.indexOf(column));
-      const shapes = this.byTable.get(set.table) ?? this.byTable.set(set.table, []).get(set.table)!;
-      let shape = shapes.find((s) => s.positions.join() === positions.join());
-      if (!shape) {
-        shape = { positions, values: new Set() };
-        shapes.push(shape);
-      }
-      shape.values.add(whereValues(set.where.map(([, value]) => value)));
-    }
+    for (const set of sets) this.shapes.add(set);
+    this.ids = new Set([...sets].map(setId));
   }
 
   holds(set: PreparedCompleteSet): boolean {
@@ -415,20 +408,10 @@ class NewRows {
   split(table: TableName, rows: readonly PreparedRow[]): { copied: PreparedRow[]; upserted: PreparedRow[] } {
     const copied: PreparedRow[] = [];
     const upserted: PreparedRow[] = [];
-    const shapes = this.byTable.get(table) ?? [];
-    for (const row of rows) {
-      const inNew = shapes.some(({ positions, values }) =>
-        values.has(whereValues(positions.map((at) => row.cells[at]!))),
-      );
-      (inNew ? copied : upserted).push(row);
-    }
+    for (const row of rows)
+      (this.shapes.setsOf(table, row.cells).some((id) => this.ids.has(id)) ? copied : upserted).push(row);
     return { copied, upserted };
   }
-}
-
-/** A set's `where` values as one string; a single value (the usual case) without an array around it. */
-function whereValues(values: readonly Cell[]): string {
-  return values.length === 1 ? JSON.stringify(values[0]) : JSON.stringify(values);
 }
 
 /** Upserts the bodies' fingerprints, one statement, in key order like the rows. */
